@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import JSONOutput
+
+struct PCluster: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pcluster",
+        abstract: "pcluster turns a ParallelCluster configuration into a running Slurm cluster.",
+        discussion: "By default clusters run on this machine (the local provider). Output is JSON, as in AWS ParallelCluster.",
+        subcommands: [
+            ListClusters.self, CreateCluster.self, DeleteCluster.self, DescribeCluster.self, UpdateCluster.self,
+            DescribeComputeFleet.self, UpdateComputeFleet.self, DeleteClusterInstances.self, DescribeClusterInstances.self,
+            ListClusterLogStreams.self, GetClusterLogEvents.self, GetClusterStackEvents.self, ListImages.self,
+            BuildImage.self, DeleteImage.self, DescribeImage.self, ListImageLogStreams.self, GetImageLogEvents.self,
+            GetImageStackEvents.self, ListOfficialImages.self, Configure.self, DcvConnect.self, ExportClusterLogs.self,
+            ExportImageLogs.self, Ssh.self, Version.self,
+        ])
+}
+
+public enum PClusterCLI {
+    public struct Result: Sendable {
+        public var stdout: String
+        public var stderr: String
+        public var exitCode: Int32
+    }
+
+    /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
+    public static func run(_ arguments: [String], environment: [String: String]) -> Result {
+        let parsed: ParsableCommand
+        do {
+            parsed = try PCluster.parseAsRoot(arguments)
+        } catch {
+            let code = PCluster.exitCode(for: error)
+            let text = PCluster.fullMessage(for: error)
+            if code == .success { return Result(stdout: text + "\n", stderr: "", exitCode: 0) }
+            // argparse (the original's parser) exits 2 on a usage error; scripts may test for it.
+            return Result(stdout: "", stderr: text + "\n", exitCode: 2)
+        }
+        guard let command = parsed as? PClusterCommand else {
+            return Result(stdout: PCluster.helpMessage() + "\n", stderr: "", exitCode: 0)
+        }
+        let started = Date()
+        let env = CommandEnvironment(variables: environment)
+        var outcome: CommandOutcome
+        do {
+            outcome = try command.execute(in: env)
+        } catch {
+            outcome = .failure(message: "\(error)")
+        }
+        var stderr = outcome.stderr
+        if command.common.debug {
+            stderr += "DEBUG pcluster \(arguments.joined(separator: " "))\n"
+            stderr += "DEBUG state directory: \(env.store.root.path)\n"
+            stderr += String(format: "DEBUG finished in %.1f ms with exit code %d\n", Date().timeIntervalSince(started) * 1000, outcome.exitCode)
+        }
+        if let q = command.common.query, outcome.exitCode == 0, let json = outcome.json {
+            do {
+                outcome.json = try JMESPath(q).search(json)
+            } catch let e as JMESPath.ParseError {
+                outcome = .failure(["message": "Invalid query string.", "query": .string(q), "detail": .string(e.description)])
+            } catch {
+                outcome = .failure(["message": "Invalid query string.", "query": .string(q), "detail": .string("\(error)")])
+            }
+        }
+        var stdout = ""
+        if let json = outcome.json, isTruthy(json) { stdout = JSONPrinter.render(json) + "\n" }
+        return Result(stdout: stdout, stderr: stderr, exitCode: outcome.exitCode)
+    }
+
+    /// The original prints nothing for an empty result (Python's `if ret:`).
+    static func isTruthy(_ v: JSONValue) -> Bool {
+        switch v {
+        case .null: return false
+        case .bool(let b): return b
+        case .int(let i): return i != 0
+        case .double(let d): return d != 0
+        case .string(let s): return !s.isEmpty
+        case .array(let a): return !a.isEmpty
+        case .object(let o): return !o.isEmpty
+        }
+    }
+}

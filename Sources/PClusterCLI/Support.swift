@@ -1,0 +1,109 @@
+import ArgumentParser
+import ClusterConfig
+import Foundation
+import JSONOutput
+import Provisioning
+
+/// What a command produced: a JSON document for stdout (nil prints nothing, like the original
+/// for an empty result), text for stderr, and the exit code.
+public struct CommandOutcome: Sendable {
+    public var json: JSONValue?
+    public var stderr: String = ""
+    public var exitCode: Int32
+
+    public static func ok(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 0) }
+    public static func failure(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 1) }
+    public static func failure(message: String) -> CommandOutcome { failure(["message": .string(message)]) }
+}
+
+/// The world a command runs in, passed explicitly so tests run commands in-process.
+public struct CommandEnvironment: Sendable {
+    public var variables: [String: String]
+    public var store: ClusterStore
+
+    public init(variables: [String: String]) {
+        self.variables = variables
+        self.store = ClusterStore.defaultStore(environment: variables)
+    }
+}
+
+/// Every subcommand: parsed by ArgumentParser, executed into a `CommandOutcome`.
+protocol PClusterCommand: ParsableCommand {
+    var common: CommonOptions { get }
+    func execute(in env: CommandEnvironment) throws -> CommandOutcome
+}
+
+/// `--debug` and `--query`, which every command of the original accepts.
+struct CommonOptions: ParsableArguments {
+    @Flag(name: .long, help: "Turn on debug logging.")
+    var debug = false
+
+    @Option(name: .long, help: "JMESPath query to perform on the output.")
+    var query: String?
+}
+
+/// The original takes booleans as `--flag true|false`.
+struct BoolArgument: ExpressibleByArgument, Sendable {
+    let value: Bool
+    init?(argument: String) {
+        switch argument.lowercased() {
+        case "true", "yes", "1", "t", "y", "on": value = true
+        case "false", "no", "0", "f", "n", "off": value = false
+        default: return nil
+        }
+    }
+    static var defaultCompletionKind: CompletionKind { .list(["true", "false"]) }
+}
+
+enum FailureLevelArgument: String, ExpressibleByArgument, CaseIterable {
+    case INFO, WARNING, ERROR
+    var level: ValidationLevel { ValidationLevel(name: rawValue)! }
+}
+
+enum ClusterStatusArgument: String, ExpressibleByArgument, CaseIterable {
+    case CREATE_IN_PROGRESS, CREATE_FAILED, CREATE_COMPLETE, DELETE_IN_PROGRESS, DELETE_FAILED, UPDATE_IN_PROGRESS, UPDATE_COMPLETE, UPDATE_FAILED
+}
+
+enum FleetStatusArgument: String, ExpressibleByArgument, CaseIterable {
+    case START_REQUESTED, STOP_REQUESTED, ENABLED, DISABLED
+}
+
+enum NodeTypeArgument: String, ExpressibleByArgument, CaseIterable {
+    case HeadNode, ComputeNode, LoginNode
+}
+
+enum ImageStatusArgument: String, ExpressibleByArgument, CaseIterable {
+    case AVAILABLE, PENDING, FAILED
+}
+
+public enum PClusterVersion {
+    /// The original's API version this tool is compatible with, plus ours as build metadata
+    /// (ignored when versions are compared, so `version >= 3.x` checks in scripts keep working).
+    public static let string = "3.16.1+swift.0.1.0"
+}
+
+extension ValidationMessage {
+    var json: JSONValue {
+        var o: JSONObject = ["level": .string(level.description), "type": .string(type), "message": .string(message)]
+        if let location { o["location"] = .string(location.description) }
+        return .object(o)
+    }
+}
+
+enum Responses {
+    static func notFound(_ name: String) -> CommandOutcome {
+        .failure(message: "Cluster '\(name)' does not exist. `pcluster list-clusters` shows the clusters there are.")
+    }
+
+    /// For commands whose backend is a later piece of work: a clear refusal, never a pretend success.
+    static func unavailable(_ command: String, _ what: String) -> CommandOutcome {
+        .failure(message: "\(command) is not available yet: \(what)")
+    }
+}
+
+extension CommandEnvironment {
+    /// --region, then AWS_DEFAULT_REGION, then AWS_REGION (the original reads the first two).
+    func region(_ flag: String?) -> String? {
+        flag ?? variables["AWS_DEFAULT_REGION"] ?? variables["AWS_REGION"]
+    }
+}

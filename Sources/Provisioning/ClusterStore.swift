@@ -1,0 +1,90 @@
+import Foundation
+
+/// What is known about one cluster, kept on disk so every `pcluster` invocation (and a restarted
+/// node agent) sees the same truth.
+public struct ClusterRecord: Codable, Sendable, Equatable {
+    public var name: String
+    public var region: String
+    public var version: String
+    public var clusterStatus: String
+    public var computeFleetStatus: String
+    public var creationTime: Date
+    public var lastUpdatedTime: Date
+    public var provider: String
+
+    public init(name: String, region: String, version: String, clusterStatus: String, computeFleetStatus: String,
+                creationTime: Date, lastUpdatedTime: Date, provider: String) {
+        self.name = name
+        self.region = region
+        self.version = version
+        self.clusterStatus = clusterStatus
+        self.computeFleetStatus = computeFleetStatus
+        self.creationTime = creationTime
+        self.lastUpdatedTime = lastUpdatedTime
+        self.provider = provider
+    }
+}
+
+/// A directory per cluster under the state root: `cluster.json` (the record) and
+/// `cluster-config.yaml` (the configuration the cluster runs with).
+public struct ClusterStore: Sendable {
+    public let root: URL
+
+    public init(root: URL) { self.root = root }
+
+    /// `PCLUSTER_STATE_DIR`, else /var/lib/pcluster-swift for root, else ~/.pcluster-swift.
+    public static func defaultStore(environment: [String: String]) -> ClusterStore {
+        if let dir = environment["PCLUSTER_STATE_DIR"], !dir.isEmpty { return ClusterStore(root: URL(fileURLWithPath: dir)) }
+        if getuid() == 0 { return ClusterStore(root: URL(fileURLWithPath: "/var/lib/pcluster-swift")) }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return ClusterStore(root: URL(fileURLWithPath: home).appendingPathComponent(".pcluster-swift"))
+    }
+
+    func directory(_ name: String) -> URL { root.appendingPathComponent("clusters").appendingPathComponent(name) }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }()
+
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }()
+
+    public func record(named name: String) throws -> ClusterRecord? {
+        let file = directory(name).appendingPathComponent("cluster.json")
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        do {
+            return try Self.decoder.decode(ClusterRecord.self, from: Data(contentsOf: file))
+        } catch {
+            throw StoreError(message: "the record of cluster '\(name)' at \(file.path) is unreadable: \(error.localizedDescription)")
+        }
+    }
+
+    public func configurationPath(of name: String) -> String { directory(name).appendingPathComponent("cluster-config.yaml").path }
+
+    public func list() throws -> [ClusterRecord] {
+        let dir = root.appendingPathComponent("clusters")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+        return try names.sorted().compactMap { try record(named: $0) }
+    }
+
+    /// Writes the record (and optionally the config) atomically: a crash leaves the old or the new file, never half of one.
+    public func save(_ record: ClusterRecord, configuration: String? = nil) throws {
+        let dir = directory(record.name)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        if let configuration {
+            try Data(configuration.utf8).write(to: dir.appendingPathComponent("cluster-config.yaml"), options: .atomic)
+        }
+        try Self.encoder.encode(record).write(to: dir.appendingPathComponent("cluster.json"), options: .atomic)
+    }
+
+    public struct StoreError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+}
