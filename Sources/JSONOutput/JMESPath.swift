@@ -244,7 +244,7 @@ public struct JMESPath: Sendable {
                     advance()
                     return .valueProjection(left, try projectionRHS(Self.bindingPower(.star)))
                 }
-                return .sub(left, try dotRHS())
+                return .sub(left, try dotRHS(Self.bindingPower(.dot)))
             case .pipe: return .pipe(left, try expression(Self.bindingPower(.pipe)))
             case .or: return .or(left, try expression(Self.bindingPower(.or)))
             case .and: return .and(left, try expression(Self.bindingPower(.and)))
@@ -262,9 +262,11 @@ public struct JMESPath: Sendable {
             }
         }
 
-        mutating func dotRHS() throws -> Node {
+        /// What follows a '.': parsed with the caller's binding power, so that after a projection
+        /// the whole remaining chain (`a[*].b.c.*`) belongs to the projection.
+        mutating func dotRHS(_ rbp: Int) throws -> Node {
             switch current {
-            case .identifier, .quotedIdentifier, .star: return try expression(Self.bindingPower(.dot))
+            case .identifier, .quotedIdentifier, .star: return try expression(rbp)
             case .lbracket: advance(); return try multiList()
             case .lbrace: advance(); return try multiHash()
             default: throw error("expected an identifier after '.'")
@@ -277,7 +279,7 @@ public struct JMESPath: Sendable {
             case .lbracket, .filterStart: return try expression(rbp)
             case .dot:
                 advance()
-                return try dotRHS()
+                return try dotRHS(rbp)
             default: throw error("unexpected \(current) after a projection")
             }
         }

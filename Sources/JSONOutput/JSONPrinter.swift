@@ -67,7 +67,7 @@ public enum JSONPrinter {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 || scalar.value > 0x7F {
+                if scalar.value < 0x20 || scalar.value > 0x7E {
                     if scalar.value > 0xFFFF {
                         let v = scalar.value - 0x10000
                         appendU16(0xD800 + (v >> 10), &out)

@@ -26,6 +26,11 @@ public enum PClusterCLI {
 
     /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
     public static func run(_ arguments: [String], environment: [String: String]) -> Result {
+        // `pcluster SUBCOMMAND --help` shows that subcommand's help (with its flags), as argparse does.
+        if arguments.contains("--help") || arguments.contains("-h"), let first = arguments.first,
+           let sub = PCluster.configuration.subcommands.first(where: { $0.configuration.commandName == first }) {
+            return Result(stdout: PCluster.helpMessage(for: sub) + "\n", stderr: "", exitCode: 0)
+        }
         let parsed: ParsableCommand
         do {
             parsed = try PCluster.parseAsRoot(arguments)

@@ -1,0 +1,189 @@
+import ClusterConfig
+import Foundation
+import JSONOutput
+@testable import PClusterCLI
+import Provisioning
+import Testing
+
+@Suite("The pcluster command line")
+struct CLITests {
+    static let repoRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("no Package.swift above \(#filePath)")
+    }()
+    static let example = repoRoot.appendingPathComponent("examples/cluster.yaml").path
+
+    let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-cli-\(UUID().uuidString)")
+    var env: [String: String] {
+        ["SUBNET_ID": "subnet-0123456789abcdef0", "FSX_FS_ID": "fs-0123456789abcdef0", "PCLUSTER_STATE_DIR": stateDir.path, "HOME": "/root"]
+    }
+
+    func run(_ args: String..., env extra: [String: String] = [:]) throws -> (json: JSONValue?, result: PClusterCLI.Result) {
+        let result = PClusterCLI.run(args, environment: env.merging(extra) { $1 })
+        let json = result.stdout.isEmpty ? nil : try JSONValue.parse(result.stdout)
+        return (json, result)
+    }
+
+    @Test func versionIsJSON() throws {
+        let (json, r) = try run("version")
+        #expect(r.exitCode == 0)
+        #expect(json?["version"]?.stringValue?.hasPrefix("3.16.1") == true)
+        #expect(r.stdout.hasPrefix("{\n  \"version\": "))
+    }
+
+    @Test func seedDryRunGivesThreeWarningsAndNoError() throws {
+        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true")
+        #expect(r.exitCode == 1)   // as the original: a dry run that would succeed is reported as an error
+        #expect(json?["message"] == "Request would have succeeded, but DryRun flag is set.")
+        let messages = try #require(json?["validationMessages"]?.arrayValue)
+        #expect(messages.allSatisfy { $0["level"] == "WARNING" })
+        #expect(Set(messages.compactMap { $0["type"]?.stringValue }) == ["DeprecatedOsValidator", "AllowedIpsValidator", "ImdsSecuredValidator"])
+        #expect(messages.allSatisfy { $0["location"]?.stringValue?.hasPrefix(Self.example + ":") == true })
+    }
+
+    @Test func failureLevelWarningTurnsWarningsIntoARejection() throws {
+        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING")
+        #expect(r.exitCode == 1)
+        #expect(json?["message"] == "Invalid cluster configuration.")
+        #expect(json?["configurationValidationErrors"]?.arrayValue?.count == 3)
+        let (quiet, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING",
+                                 "--suppress-validators", "type:DeprecatedOsValidator", "type:AllowedIpsValidator", "--suppress-validators", "type:ImdsSecuredValidator")
+        #expect(quiet?["message"] == "Request would have succeeded, but DryRun flag is set.")
+        #expect(quiet?["validationMessages"] == nil)
+    }
+
+    @Test func badConfigFileGetsOneJSONErrorNotACrash() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tabbed = dir.appendingPathComponent("tab.yaml")
+        try "Image:\n\tOs: alinux2023\n".write(to: tabbed, atomically: true, encoding: .utf8)
+        for path in [tabbed.path, dir.path, dir.appendingPathComponent("missing.yaml").path] {
+            let (json, r) = try run("create-cluster", "-n", "demo", "-c", path, "--dryrun", "true")
+            #expect(r.exitCode == 1)
+            let errors = try #require(json?["configurationValidationErrors"]?.arrayValue)
+            #expect(errors.count == 1)
+            #expect(errors[0]["location"]?.stringValue?.hasPrefix(path) == true)
+        }
+    }
+
+    @Test func queryAppliesToOutputAndBadQueriesAreReported() throws {
+        let (v, r) = try run("version", "--query", "version")
+        #expect(r.exitCode == 0 && v?.stringValue?.hasPrefix("3.16.1") == true)
+        let (bad, r2) = try run("version", "--query", "version[")
+        #expect(r2.exitCode == 1)
+        #expect(bad?["message"] == "Invalid query string.")
+        let (_, empty) = try run("list-clusters", "--query", "clusters")
+        #expect(empty.exitCode == 0 && empty.stdout.isEmpty)   // an empty result prints nothing, as the original
+    }
+
+    @Test func usageErrorsExitTwoOnStderr() throws {
+        let (_, r) = try run("create-cluster", "-n", "demo")
+        #expect(r.exitCode == 2)
+        #expect(r.stderr.contains("cluster-configuration"))
+        let (_, r2) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "maybe")
+        #expect(r2.exitCode == 2)
+        let (_, r3) = try run("no-such-command")
+        #expect(r3.exitCode == 2)
+    }
+
+    @Test func allTwentySixCommandsExistWithTheirAliases() throws {
+        let names = PCluster.configuration.subcommands.compactMap { $0.configuration.commandName }
+        #expect(names.count == 26)
+        #expect(Set(names).count == 26)
+        let help = PClusterCLI.run(["--help"], environment: env)
+        for n in names { #expect(help.stdout.contains(n), "\(n) missing from help") }
+        for name in names where name != "version" {
+            let r = PClusterCLI.run([name, "--help"], environment: env)
+            #expect(r.exitCode == 0 && r.stdout.contains("--debug") && r.stdout.contains("--query"), "\(name)")
+        }
+    }
+
+    @Test func commandsOnAMissingClusterAnswerJSONErrors() throws {
+        let cases: [[String]] = [
+            ["describe-cluster", "-n", "ghost"], ["delete-cluster", "-n", "ghost"], ["describe-compute-fleet", "-n", "ghost"],
+            ["update-compute-fleet", "-n", "ghost", "--status", "STOP_REQUESTED"], ["describe-cluster-instances", "-n", "ghost"],
+            ["delete-cluster-instances", "-n", "ghost"], ["list-cluster-log-streams", "-n", "ghost"],
+            ["get-cluster-log-events", "-n", "ghost", "--log-stream-name", "x"], ["get-cluster-stack-events", "-n", "ghost"],
+            ["export-cluster-logs", "-n", "ghost"], ["ssh", "-n", "ghost"], ["dcv-connect", "-n", "ghost"],
+            ["update-cluster", "-n", "ghost", "-c", Self.example],
+        ]
+        for args in cases {
+            let result = PClusterCLI.run(args, environment: env)
+            #expect(result.exitCode == 1, "\(args)")
+            let json = try JSONValue.parse(result.stdout)
+            #expect(json["message"]?.stringValue?.contains("'ghost' does not exist") == true, "\(args)")
+        }
+        for args in [["list-images", "--image-status", "AVAILABLE"], ["describe-image", "-i", "x"], ["build-image", "-c", "f", "-i", "x"],
+                     ["configure", "-c", "/tmp/x.yaml"], ["list-official-images"]] {
+            let result = PClusterCLI.run(args, environment: env)
+            #expect(result.exitCode == 1, "\(args)")
+            #expect((try JSONValue.parse(result.stdout))["message"]?.stringValue?.contains("not available") == true)
+        }
+    }
+
+    @Test func createWithoutDryRunRefusesClearlyAndCreatesNothing() throws {
+        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example)
+        #expect(r.exitCode == 1)
+        #expect(json?["message"]?.stringValue?.contains("not available yet") == true)
+        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
+    }
+
+    @Test func updateDryRunShowsTheChangeSetWithPolicies() throws {
+        defer { try? FileManager.default.removeItem(at: stateDir) }
+        let store = ClusterStore(root: stateDir)
+        let now = Date()
+        let current = try String(contentsOfFile: Self.example, encoding: .utf8)
+        try store.save(ClusterRecord(name: "demo", region: "us-east-1", version: PClusterVersion.string, clusterStatus: "CREATE_COMPLETE",
+                                     computeFleetStatus: "RUNNING", creationTime: now, lastUpdatedTime: now, provider: "local"),
+                       configuration: current)
+        let newConfig = stateDir.appendingPathComponent("new.yaml")
+        try current.replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 4").write(to: newConfig, atomically: true, encoding: .utf8)
+        let (json, r) = try run("update-cluster", "-n", "demo", "-c", newConfig.path, "--dryrun", "true")
+        #expect(r.exitCode == 1)
+        #expect(json?["message"] == "Request would have succeeded, but DryRun flag is set.")
+        let change = try #require(json?["changeSet"]?.arrayValue?.first)
+        #expect(change["parameter"] == "Scheduling.SlurmQueues[c6i].ComputeResources[compute].MaxCount")
+        #expect(change["currentValue"] == 2 && change["requestedValue"] == 4 && change["updatePolicy"] == "MAX_COUNT")
+
+        try current.replacingOccurrences(of: "c6i.2xlarge", with: "c6i.4xlarge").write(to: newConfig, atomically: true, encoding: .utf8)
+        let (rejected, _) = try run("update-cluster", "-n", "demo", "-c", newConfig.path, "--dryrun", "true")
+        let error = try #require(rejected?["updateValidationErrors"]?.arrayValue?.first)
+        #expect(error["parameter"] == "HeadNode.InstanceType")
+        #expect(error["message"]?.stringValue?.contains("new cluster") == true)
+
+        let (list, lr) = try run("list-clusters", "--query", "clusters[*].clusterName")
+        #expect(lr.exitCode == 0 && list == ["demo"])
+        let (described, _) = try run("describe-cluster", "-n", "demo")
+        #expect(described?["cloudFormationStackStatus"] == "CREATE_COMPLETE")
+        #expect(described?["computeFleetStatus"] == "RUNNING")
+    }
+
+    /// The real binary, as users and scripts run it: exit codes and streams.
+    @Test func theBuiltBinaryBehavesTheSame() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pcluster")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "pcluster not built at \(binary.path)")
+        func exec(_ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = args
+            p.environment = env
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let (code, out) = try exec(["create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true"])
+        #expect(code == 1)
+        #expect(out.contains("\"DeprecatedOsValidator\""))
+        #expect(try exec(["version"]).0 == 0)
+        #expect(try exec(["create-cluster"]).0 == 2)
+    }
+}
