@@ -94,7 +94,8 @@ public enum ConfigLoader {
         }
         let composed: Node?
         do {
-            composed = try Yams.compose(yaml: text)
+            // The basic resolver skips Yams' regex-based tag resolution; values are typed by ConfigNode (YAML 1.1 rules).
+            composed = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw describe(error, file: file)
         } catch {
@@ -202,7 +203,7 @@ public enum ConfigLoader {
         /// Expands `$NAME` and `${NAME}` from the environment; `$$` is a literal `$`. An unset
         /// variable is reported at its own column and left unexpanded.
         mutating func expand(_ text: String, at mark: ConfigNode.Mark, quoted: Bool) -> String {
-            guard text.contains("$") else { return text }
+            guard text.utf8.contains(UInt8(ascii: "$")) else { return text }
             let chars = Array(text.unicodeScalars)
             var out = String.UnicodeScalarView()
             var i = 0
