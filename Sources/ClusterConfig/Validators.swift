@@ -193,19 +193,15 @@ public enum Validators {
 
     static let efa = Validator("EfaValidator") { c, s in
         forEachComputeResource(c) { _, cr in
-            guard !cr.usesInstancesList, let t = cr.instanceTypes.first, let info = c.instanceTypes.info(for: t) else {
-                if cr.gdrSupport && !cr.efaEnabled {
-                    s.add(.error, "Efa GdrSupport can be used only when Efa is enabled (compute resource '\(cr.name)').", at: cr.path / "Efa" / "GdrSupport")
-                }
-                return
+            if cr.gdrSupport && !cr.efaEnabled {
+                s.add(.error, "Efa GdrSupport can be used only when Efa is enabled (compute resource '\(cr.name)').", at: cr.path / "Efa" / "GdrSupport")
             }
+            // Several instance types are InstancesEFAValidator's job.
+            guard cr.instanceTypes.count == 1, let t = cr.instanceTypes.first, let info = c.instanceTypes.info(for: t) else { return }
             if cr.efaEnabled && !info.efaSupported {
                 s.add(.error, "Instance type '\(t)' does not support EFA; remove Efa Enabled: true or choose an EFA-capable type (for example c6i.32xlarge or hpc7a.96xlarge).", at: cr.path / "Efa" / "Enabled")
             } else if !cr.efaEnabled && info.efaSupported {
                 s.add(.warning, "Instance type '\(t)' supports EFA (Elastic Fabric Adapter) for low-latency inter-node traffic at no extra charge, but it is not enabled on compute resource '\(cr.name)'. Add Efa: {Enabled: true} to use it.", at: cr.path)
-            }
-            if cr.gdrSupport && !cr.efaEnabled {
-                s.add(.error, "Efa GdrSupport can be used only when Efa is enabled (compute resource '\(cr.name)').", at: cr.path / "Efa" / "GdrSupport")
             }
         }
     }

@@ -45,6 +45,31 @@ struct CLITests {
         #expect(messages.allSatisfy { $0["location"]?.stringValue?.hasPrefix(Self.example + ":") == true })
     }
 
+    /// The issue's acceptance case: four problems in the workshop config, all reported in one run.
+    @Test func fourProblemsInTheWorkshopConfigAllAtOnce() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-four-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let broken = try String(contentsOfFile: Self.example, encoding: .utf8)
+            .replacingOccurrences(of: "MinCount: 0", with: "MinCount: 3")
+            .replacingOccurrences(of: "- Name: c6i", with: "- Name: C6I")
+            .replacingOccurrences(of: "InstanceType: c6i.32xlarge", with: "InstanceType: t3.micro\n          MaxCont: 4")
+        let file = dir.appendingPathComponent("cluster.yaml")
+        try broken.write(to: file, atomically: true, encoding: .utf8)
+        let (json, r) = try run("create-cluster", "-n", "demo", "-c", file.path, "--dryrun", "true")
+        #expect(r.exitCode == 1)
+        #expect(json?["message"] == "Invalid cluster configuration.")
+        let errors = try #require(json?["configurationValidationErrors"]?.arrayValue).filter { $0["level"] == "ERROR" }
+        let byType = Dictionary(grouping: errors, by: { $0["type"]?.stringValue ?? "" })
+        let lines = broken.components(separatedBy: "\n")
+        func line(of needle: String) -> Int { (lines.firstIndex { $0.contains(needle) } ?? -1) + 1 }
+        #expect(byType["NameValidator"]?.first?["location"] == .string("\(file.path):\(line(of: "- Name: C6I")):13"))
+        #expect(byType["ComputeResourceSizeValidator"]?.first?["location"] == .string("\(file.path):\(line(of: "MaxCount: 2")):21"))
+        #expect(byType["ConfigSchemaValidator"]?.first?["location"] == .string("\(file.path):\(line(of: "MaxCont")):11"))
+        #expect(byType["EfaValidator"]?.first?["location"] == .string("\(file.path):\(line(of: "GdrSupport") - 1):22"))
+        #expect(errors.count == 4, "\(errors)")
+    }
+
     @Test func failureLevelWarningTurnsWarningsIntoARejection() throws {
         let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING")
         #expect(r.exitCode == 1)
