@@ -79,9 +79,10 @@ struct CreateCluster: PClusterCommand {
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region),
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level)
-        guard case .accepted(let result, _, _) = request.run(in: env) else {
-            if case .rejected(let outcome) = request.run(in: env) { return outcome }
-            return .failure(message: "internal error")
+        let result: ValidationResult
+        switch request.run(in: env) {
+        case .rejected(let outcome): return outcome
+        case .accepted(let r, _, _): result = r
         }
         if (try? env.store.record(named: clusterName)) != nil {
             return .failure(message: "Cluster '\(clusterName)' already exists; choose another name or delete it first.")
@@ -120,10 +121,10 @@ struct UpdateCluster: PClusterCommand {
         guard let record = try env.store.record(named: clusterName) else { return Responses.notFound(clusterName) }
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region) ?? record.region,
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level)
-        let outcome = request.run(in: env)
-        guard case .accepted(let result, _, let requested) = outcome else {
-            if case .rejected(let o) = outcome { return o }
-            return .failure(message: "internal error")
+        let result: ValidationResult, requested: ConfigDocument
+        switch request.run(in: env) {
+        case .rejected(let outcome): return outcome
+        case .accepted(let r, _, let d): (result, requested) = (r, d)
         }
         let currentPath = env.store.configurationPath(of: clusterName)
         let current: ConfigDocument
@@ -134,7 +135,6 @@ struct UpdateCluster: PClusterCommand {
         }
         let conditions = UpdateConditions(computeFleetStopped: ["STOPPED", "STOP_REQUESTED", "STOPPING"].contains(record.computeFleetStatus))
         let changes = UpdatePlanner.plan(current: current, requested: requested, conditions: conditions)
-        let summary: JSONValue = .object(clusterSummary(record))
         let changeSet: JSONValue = .array(changes.map { c in
             .object(["parameter": .string(c.parameter), "currentValue": c.currentValue, "requestedValue": c.requestedValue,
                      "updatePolicy": .string(c.policy.rawValue)])
@@ -163,7 +163,6 @@ struct UpdateCluster: PClusterCommand {
             o["changeSet"] = changeSet
             return .failure(.object(o))
         }
-        _ = summary
         return Responses.unavailable("update-cluster", "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build. Use --dryrun true to see the change set.")
     }
 }
