@@ -132,7 +132,9 @@ public enum ConfigLoader {
         func at(_ mark: Yams.Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            var reason = "invalid YAML: \(problem)"
+            // libyaml's own wording names its C API; say what it means for the file.
+            let readable = problem.contains("Maximum nesting level") ? "the document nests deeper than YAML parsing allows" : problem
+            var reason = "invalid YAML: \(readable)"
             if let context { reason += " (\(context.text) at \(context.mark.line):\(context.mark.column))" }
             return ConfigFileError(file: file, location: at(mark), reason: reason)
         case let .duplicatedKeysInMapping(duplicates, context):

@@ -40,6 +40,12 @@ struct LoaderTests {
         #expect(Date().timeIntervalSince(started) < 10)   // a guard against expansion, not a benchmark
     }
 
+    @Test func absurdNestingIsAnErrorNotAStackOverflow() throws {
+        let e = try #require(fileError("a: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)))
+        #expect(e.reason.contains("nests deeper"))
+        #expect(e.location?.line == 1)
+    }
+
     @Test func emptyFileSaysWhatIsNeeded() throws {
         let e = try #require(fileError(""))
         #expect(e.reason.contains("empty"))
