@@ -182,9 +182,9 @@ public struct SchemaChecker {
             report("\(what) must be a mapping (Key: value lines), found \(node.kindDescription)", node.mark, invalid: path)
             return
         }
-        let known = schema.fields.map(\.name)
         for entry in mapping.entries {
             guard let field = schema.field(entry.key) else {
+                let known = schema.fields.map(\.name)   // only needed for the message
                 var msg = "unknown key '\(entry.key)'"
                 msg += path.components.isEmpty ? " at the top level" : " in \(path)"
                 if let s = Suggest.closest(to: entry.key, in: known) { msg += "; did you mean '\(s)'?" }
