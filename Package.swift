@@ -11,6 +11,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Ordered JSON values, the original's output formatting, and the --query (JMESPath) evaluator.
@@ -25,7 +29,29 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "pcluster", dependencies: ["PClusterCLI"]),
+        // The AWS wire layer: settings and credentials, SigV4, the query / REST-XML / JSON 1.1 protocols,
+        // typed errors, retries, and one pooled HTTP client. No service knowledge lives here.
+        .target(name: "AWSCore", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        ]),
+        // Service clients on top of AWSCore, one module per service.
+        .target(name: "AWSS3", dependencies: ["AWSCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "AWSSQS", dependencies: ["AWSCore"]),
+        .target(name: "AWSSTS", dependencies: ["AWSCore"]),
+        // `s3xfer get|put|ls`: the S3 client as a command, used by the transfer benchmark.
+        .executableTarget(name: "s3xfer", dependencies: ["AWSS3", "AWSCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
+        .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "AWSS3", "AWSSQS", "AWSSTS",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "PClusterCLITests", dependencies: ["PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "pcluster"]),
     ],
     swiftLanguageModes: [.v6]

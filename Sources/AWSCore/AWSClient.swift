@@ -1,0 +1,342 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// How a service frames requests and errors.
+public enum AWSWireProtocol: Sendable, Equatable {
+    /// Form-encoded Action/Version bodies, XML answers, `<ErrorResponse><Error>` errors (STS, SQS, IAM, CloudFormation).
+    case query(version: String)
+    /// The same framing with EC2's `<Response><Errors><Error>` errors.
+    case ec2Query(version: String)
+    /// Method, path, query and headers carry the call; XML bodies; `<Error>` errors (S3).
+    case restXML
+    /// POST / with X-Amz-Target and a JSON body; `__type` errors (FSx).
+    case json11(targetPrefix: String)
+}
+
+public struct AWSRequest: Sendable {
+    public var operation: String
+    public var method: HTTPMethod
+    /// Percent-encoded path below the endpoint's base path, starting with "/".
+    public var path: String
+    public var query: [QueryItem]
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer?
+    /// False sends UNSIGNED-PAYLOAD (S3 only), so large bodies are not hashed before they are sent.
+    public var signsPayload: Bool
+    /// Whether sending it twice is harmless. A call that is not is retried only when the service provably
+    /// did not act on it (it was never sent, or the service answered that it throttled the call).
+    public var isIdempotent: Bool
+    /// Prepended to the endpoint host (virtual-hosted S3 buckets).
+    public var hostPrefix: String?
+    /// Per-attempt time limit; the settings' requestTimeout when nil.
+    public var timeout: Double?
+
+    public init(operation: String, method: HTTPMethod = .POST, path: String = "/", query: [QueryItem] = [],
+                headers: HTTPHeaders = [:], body: ByteBuffer? = nil, signsPayload: Bool = true,
+                isIdempotent: Bool = true, hostPrefix: String? = nil, timeout: Double? = nil) {
+        self.operation = operation
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.signsPayload = signsPayload
+        self.isIdempotent = isIdempotent
+        self.hostPrefix = hostPrefix
+        self.timeout = timeout
+    }
+}
+
+public struct AWSResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer
+
+    public func xml() throws -> XMLElement { try XMLElement.parse(Data(buffer: body)) }
+    public var data: Data { Data(buffer: body) }
+}
+
+/// One service at one endpoint: signs, sends, decodes errors, retries. Service clients are thin layers over it.
+public final class AWSClient: Sendable {
+    public let service: AWSServiceID
+    public let settings: AWSSettings
+    public let endpoint: AWSEndpoint
+    public let wireProtocol: AWSWireProtocol
+    public let http: HTTPClient
+    let logger: Logger
+
+    public init(service: AWSServiceID, settings: AWSSettings, wireProtocol: AWSWireProtocol,
+                http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
+        self.service = service
+        self.settings = settings
+        self.endpoint = try settings.endpoint(for: service)
+        self.wireProtocol = wireProtocol
+        self.http = http
+        var logger = Logger(label: "aws.\(service.signingName)")
+        logger.logLevel = settings.environment["PCLUSTER_AWS_DEBUG"] == nil ? .warning : .trace
+        self.logger = logger
+    }
+
+    public var serviceName: String {
+        switch service.signingName {
+        case "s3": return "S3"
+        case "sqs": return "SQS"
+        case "sts": return "STS"
+        case "iam": return "IAM"
+        case "ec2": return "EC2"
+        case "fsx": return "FSx"
+        case "cloudformation": return "CloudFormation"
+        default: return service.signingName
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends the request (retrying as the policy allows) and returns the whole answer, at most `maxBody` bytes.
+    public func send(_ request: AWSRequest, maxBody: Int = 64 << 20) async throws -> AWSResponse {
+        try await withRetries(request) {
+            let response = try await self.execute(request)
+            let body = try await self.collect(response, limit: maxBody, request: request)
+            return AWSResponse(status: Int(response.status.code), headers: response.headers, body: body)
+        }
+    }
+
+    /// Sends the request and hands the successful response, body unread, to `consume`. Errors before
+    /// `consume` starts are retried; a failure inside it is the caller's to retry (it knows what arrived).
+    public func stream<T: Sendable>(_ request: AWSRequest,
+                                    _ consume: @Sendable (HTTPClientResponse) async throws -> T) async throws -> T {
+        let response = try await withRetries(request) { try await self.execute(request) }
+        return try await consume(response)
+    }
+
+    /// A presigned GET/PUT URL that any HTTP client can use for `expires` seconds.
+    public func presignedURL(method: HTTPMethod, path: String, query: [QueryItem] = [], hostPrefix: String? = nil,
+                             expires: Int = 3600) async throws -> String {
+        let credentials = try await settings.credentials.credentials()
+        let signer = SigV4Signer(credentials: credentials, region: settings.region, service: service.signingName)
+        let host = hostPrefix.map { "\($0).\(endpoint.hostHeader)" } ?? endpoint.hostHeader
+        let fullPath = endpoint.basePath + path
+        let signable = SignableRequest(method: method.rawValue, host: host, path: fullPath, query: query)
+        return "\(endpoint.scheme)://\(host)\(fullPath)?\(signer.presignedQuery(signable, expires: expires))"
+    }
+
+    func execute(_ request: AWSRequest) async throws -> HTTPClientResponse {
+        let credentials = try await settings.credentials.credentials()
+        let signer = SigV4Signer(credentials: credentials, region: settings.region, service: service.signingName)
+        let host = request.hostPrefix.map { "\($0).\(endpoint.hostHeader)" } ?? endpoint.hostHeader
+        let connectHost = request.hostPrefix.map { "\($0).\(endpoint.host)" } ?? endpoint.host
+        let fullPath = endpoint.basePath + (request.path.isEmpty ? "/" : request.path)
+        var signable = SignableRequest(method: request.method.rawValue, host: host, path: fullPath, query: request.query,
+                                       headers: request.headers.map { ($0.name, $0.value) })
+        let payload: PayloadHash
+        if let body = request.body, body.readableBytes > 0 {
+            payload = request.signsPayload ? .of(body.readableBytesView) : .unsigned
+        } else {
+            payload = request.signsPayload ? .empty : .unsigned
+        }
+        signer.sign(&signable, payload: payload)
+
+        let queryString = request.query.isEmpty ? "" : "?" + URLEncoding.queryString(request.query)
+        let portPart = endpoint.port == (endpoint.isTLS ? 443 : 80) ? "" : ":\(endpoint.port)"
+        let hostPart = connectHost.contains(":") ? "[\(connectHost)]" : connectHost
+        var http = HTTPClientRequest(url: "\(endpoint.scheme)://\(hostPart)\(portPart)\(fullPath)\(queryString)")
+        http.method = request.method
+        for (name, value) in signable.headers where name.lowercased() != "host" {
+            http.headers.add(name: name, value: value)
+        }
+        if let body = request.body {
+            http.body = .bytes(body)
+        }
+        logger.trace("\(request.method.rawValue) \(fullPath)\(queryString) [\(request.operation)]")
+        let timeout = request.timeout ?? settings.requestTimeout
+        let response: HTTPClientResponse
+        do {
+            response = try await self.http.execute(http, timeout: .milliseconds(Int64(timeout * 1000)))
+        } catch {
+            throw transportError(error, timeout: timeout)
+        }
+        let status = Int(response.status.code)
+        if status >= 300 && !(request.method == .GET && status == 304) {
+            let body = (try? await response.body.collect(upTo: 4 << 20)) ?? ByteBuffer()
+            throw decodeError(status: status, headers: response.headers, body: body, operation: request.operation)
+        }
+        return response
+    }
+
+    func collect(_ response: HTTPClientResponse, limit: Int, request: AWSRequest) async throws -> ByteBuffer {
+        do {
+            return try await response.body.collect(upTo: limit)
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw AWSTransportError(reason: .malformedResponse, endpoint: endpoint.description,
+                                    detail: "\(request.operation)'s answer is larger than \(limit) bytes")
+        } catch {
+            throw transportError(error, timeout: request.timeout ?? settings.requestTimeout)
+        }
+    }
+
+    // MARK: Retries
+
+    func withRetries<T: Sendable>(_ request: AWSRequest, _ attempt: @Sendable () async throws -> T) async throws -> T {
+        let policy = settings.retry
+        var number = 1
+        while true {
+            do {
+                return try await attempt()
+            } catch {
+                guard number < policy.maxAttempts, Self.mayRetry(error, idempotent: request.isIdempotent) else {
+                    if var transport = error as? AWSTransportError {
+                        transport.attempts = number
+                        throw transport
+                    }
+                    throw error
+                }
+                let delay = policy.delay(beforeRetry: number)
+                logger.debug("retrying \(request.operation) after \(error) in \(delay) s")
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                number += 1
+            }
+        }
+    }
+
+    static let throttlingCodes: Set<String> = [
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+        "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+        "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ]
+    static let transientCodes: Set<String> = ["RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable"]
+
+    /// Throttling answers and a never-sent request are safe to repeat for any call; server errors, timeouts
+    /// and broken connections only for idempotent calls, since the service may already have acted.
+    static func mayRetry(_ error: any Error, idempotent: Bool) -> Bool {
+        if let service = error as? AWSServiceError {
+            if throttlingCodes.contains(service.code) || service.statusCode == 429 { return true }
+            guard idempotent else { return false }
+            return transientCodes.contains(service.code) || [500, 502, 503, 504].contains(service.statusCode)
+        }
+        if let transport = error as? AWSTransportError {
+            switch transport.reason {
+            case .unreachable: return true
+            case .timedOut, .connectionLost: return idempotent
+            case .malformedResponse: return false
+            }
+        }
+        return false
+    }
+
+    func transportError(_ error: any Error, timeout: Double) -> any Error {
+        if error is AWSTransportError || error is AWSServiceError || error is AWSConfigurationError || error is CancellationError {
+            return error
+        }
+        let text = String(describing: error)
+        let place = endpoint.description
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .connectTimeout:
+                return AWSTransportError(reason: .unreachable, endpoint: place, detail: "connecting timed out")
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return AWSTransportError(reason: .timedOut, endpoint: place, detail: "no answer within \(Int(timeout)) s")
+            case .remoteConnectionClosed:
+                return AWSTransportError(reason: .connectionLost, endpoint: place, detail: "the server closed the connection")
+            case .invalidURL, .emptyHost, .emptyScheme:
+                return AWSTransportError(reason: .unreachable, endpoint: place, detail: "the URL is not usable (\(text))")
+            default:
+                break
+            }
+        }
+        if text.contains("onnection refused") || text.contains("connectionRefused") || text.contains("ECONNREFUSED") {
+            return AWSTransportError(reason: .unreachable, endpoint: place, detail: "connection refused")
+        }
+        if text.contains("NIOConnectionError") || text.contains("ENETUNREACH") || text.contains("EHOSTUNREACH")
+            || text.lowercased().contains("resolve") || text.contains("dnsAAAAError") || text.contains("dnsAError") {
+            return AWSTransportError(reason: .unreachable, endpoint: place, detail: "cannot connect (\(text))")
+        }
+        if text.contains("ECONNRESET") || text.contains("Connection reset") || text.contains("EPIPE") || text.contains("uncleanShutdown") {
+            return AWSTransportError(reason: .connectionLost, endpoint: place, detail: "connection reset")
+        }
+        return AWSTransportError(reason: .connectionLost, endpoint: place, detail: text)
+    }
+
+    // MARK: Error documents
+
+    func decodeError(status: Int, headers: HTTPHeaders, body: ByteBuffer, operation: String) -> AWSServiceError {
+        let data = Data(buffer: body)
+        var code: String?
+        var message: String?
+        var requestId = headers.first(name: "x-amz-request-id") ?? headers.first(name: "x-amzn-RequestId")
+        switch wireProtocol {
+        case .json11:
+            if let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+                code = (object["__type"] as? String) ?? (object["code"] as? String)
+                message = (object["message"] as? String) ?? (object["Message"] as? String)
+            }
+            if code == nil, let header = headers.first(name: "x-amzn-ErrorType") { code = header }
+            if let raw = code {
+                code = String(raw.split(separator: ":").first ?? Substring(raw))
+                if let hash = code?.lastIndex(of: "#") { code = String(code![code!.index(after: hash)...]) }
+            }
+        case .query, .ec2Query, .restXML:
+            if !data.isEmpty, let root = try? XMLElement.parse(data) {
+                let error = root.name == "Error" ? root : (root.path("Errors", "Error") ?? root.child("Error"))
+                code = error?.string("Code")
+                message = error?.string("Message")
+                requestId = root.string("RequestId") ?? root.string("RequestID") ?? error?.string("RequestId") ?? requestId
+            }
+        }
+        if code == nil {
+            switch status {
+            case 304: code = "NotModified"
+            case 400: code = "BadRequest"
+            case 403: code = "Forbidden"
+            case 404: code = "NotFound"
+            case 412: code = "PreconditionFailed"
+            default: code = "HTTP\(status)"
+            }
+            if message == nil, !data.isEmpty {
+                message = String(decoding: data.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        return AWSServiceError(service: serviceName, operation: operation, code: code ?? "Unknown",
+                               message: message ?? "", statusCode: status, requestId: requestId)
+    }
+
+    // MARK: Protocol helpers
+
+    /// An AWS-query or EC2-query call; returns the parsed answer document.
+    public func query(_ action: String, _ parameters: [QueryItem] = [], isIdempotent: Bool = true,
+                      timeout: Double? = nil) async throws -> XMLElement {
+        let version: String
+        switch wireProtocol {
+        case .query(let v), .ec2Query(let v): version = v
+        default: preconditionFailure("query() on a \(wireProtocol) client")
+        }
+        let form = URLEncoding.queryString([QueryItem("Action", action), QueryItem("Version", version)] + parameters)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
+        let request = AWSRequest(operation: action, method: .POST, path: "/", headers: headers,
+                                 body: ByteBuffer(string: form), isIdempotent: isIdempotent, timeout: timeout)
+        let response = try await send(request)
+        do {
+            return try response.xml()
+        } catch {
+            throw AWSTransportError(reason: .malformedResponse, endpoint: endpoint.description,
+                                    detail: "\(action) answered with \(error)")
+        }
+    }
+
+    /// A JSON 1.1 call; `body` and the answer are JSON documents.
+    public func json(_ operation: String, _ body: Data, isIdempotent: Bool = true) async throws -> Data {
+        guard case .json11(let prefix) = wireProtocol else { preconditionFailure("json() on a \(wireProtocol) client") }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/x-amz-json-1.1")
+        headers.add(name: "X-Amz-Target", value: "\(prefix).\(operation)")
+        let request = AWSRequest(operation: operation, method: .POST, path: "/", headers: headers,
+                                 body: ByteBuffer(data: body), isIdempotent: isIdempotent)
+        return try await send(request).data
+    }
+}

@@ -1,0 +1,16 @@
+import AsyncHTTPClient
+import NIOCore
+
+/// The process-wide HTTP client: one connection pool shared by every AWS client, so parallel ranged GETs
+/// and many small calls reuse connections instead of paying a handshake each.
+public enum AWSHTTP {
+    public static let shared: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(5)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+}

@@ -1,0 +1,147 @@
+import AWSCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum TestPaths {
+    static let repository: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let childOf = repository.appendingPathComponent("Tests/Support/child-of.py").path
+}
+
+/// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
+func freeLocalPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
+struct TestSetupError: Error, CustomStringConvertible { let description: String }
+
+/// One moto server for the whole test process, started with signature checking on: its first three
+/// (unchecked) requests create an IAM user with an allow-all policy and an access key, and every later
+/// request must be signed with that key. Stopped by PID through child-of.py when the test process ends.
+actor MotoServer {
+    static let shared = MotoServer()
+
+    struct Running: Sendable {
+        let port: Int
+        let pid: Int32
+        let credentials: AWSCredentials
+        var endpoint: String { "http://127.0.0.1:\(port)" }
+
+        func settings(region: String = "us-east-1", secret: String? = nil, retry: RetryPolicy = RetryPolicy()) -> AWSSettings {
+            var credentials = self.credentials
+            if let secret { credentials.secretAccessKey = secret }
+            return AWSSettings(region: region, credentials: StaticCredentialProvider(credentials),
+                               environment: ["AWS_ENDPOINT_URL": endpoint], retry: retry, requestTimeout: 60)
+        }
+    }
+
+    private var running: Running?
+    private var starting: Task<Running, any Error>?
+
+    func start() async throws -> Running {
+        if let running { return running }
+        if let starting { return try await starting.value }
+        let task = Task { try await Self.launch() }
+        starting = task
+        let value = try await task.value
+        running = value
+        return value
+    }
+
+    private static func launch() async throws -> Running {
+        guard let motoPath = which("moto_server") else {
+            throw TestSetupError(description: "moto_server is not installed: pip install 'moto[server]'")
+        }
+        let port = freeLocalPort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestPaths.childOf, String(getpid()), "--", motoPath, "-H", "127.0.0.1", "-p", String(port)]
+        var environment = ProcessInfo.processInfo.environment
+        environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
+        process.environment = environment
+        let log = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !canConnect(port: port) {
+            guard Date() < deadline, process.isRunning else {
+                throw TestSetupError(description: "moto_server did not start listening on 127.0.0.1:\(port)")
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        let credentials = try await createUser(endpoint: "http://127.0.0.1:\(port)")
+        return Running(port: port, pid: process.processIdentifier, credentials: credentials)
+    }
+
+    /// The three unchecked calls: CreateUser, CreateAccessKey, PutUserPolicy (allow everything).
+    private static func createUser(endpoint: String) async throws -> AWSCredentials {
+        let bootstrap = AWSSettings(region: "us-east-1",
+                                    credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "bootstrap", secretAccessKey: "bootstrap")),
+                                    environment: ["AWS_ENDPOINT_URL": endpoint], retry: RetryPolicy(maxAttempts: 1))
+        let iam = try AWSClient(service: .iam, settings: bootstrap, wireProtocol: .query(version: "2010-05-08"))
+        _ = try await iam.query("CreateUser", [QueryItem("UserName", "tester")], isIdempotent: false)
+        let key = try await iam.query("CreateAccessKey", [QueryItem("UserName", "tester")], isIdempotent: false)
+        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+        _ = try await iam.query("PutUserPolicy", [QueryItem("UserName", "tester"), QueryItem("PolicyName", "all"),
+                                                  QueryItem("PolicyDocument", policy)], isIdempotent: false)
+        guard let access = key.path("CreateAccessKeyResult", "AccessKey"),
+              let id = access.string("AccessKeyId"), let secret = access.string("SecretAccessKey") else {
+            throw TestSetupError(description: "CreateAccessKey answered without a key")
+        }
+        return AWSCredentials(accessKeyId: id, secretAccessKey: secret, source: "moto test user")
+    }
+}
+
+func which(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    for directory in path.split(separator: ":") {
+        let candidate = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}
+
+/// Runs a command and returns its standard output (the test fails on a non-zero exit).
+func runCommand(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let inPipe = Pipe()
+    process.standardInput = inPipe
+    try process.run()
+    if let input { inPipe.fileHandleForWriting.write(input) }
+    try inPipe.fileHandleForWriting.close()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, stdout, String(decoding: stderr, as: UTF8.self))
+}
