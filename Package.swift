@@ -51,7 +51,8 @@ let package = Package(
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "AWSS3", "AWSSQS", "AWSSTS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio")]),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "PClusterCLITests", dependencies: ["PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "pcluster"]),
     ],
     swiftLanguageModes: [.v6]

@@ -13,8 +13,10 @@ public enum AWSWireProtocol: Sendable, Equatable {
     case ec2Query(version: String)
     /// Method, path, query and headers carry the call; XML bodies; `<Error>` errors (S3).
     case restXML
-    /// POST / with X-Amz-Target and a JSON body; `__type` errors (FSx).
-    case json11(targetPrefix: String)
+    /// POST / with X-Amz-Target and a JSON body; `__type` errors. Version "1.1" (FSx) or "1.0" (SQS).
+    case json(version: String, targetPrefix: String)
+
+    public static func json11(targetPrefix: String) -> AWSWireProtocol { .json(version: "1.1", targetPrefix: targetPrefix) }
 }
 
 public struct AWSRequest: Sendable {
@@ -270,8 +272,12 @@ public final class AWSClient: Sendable {
         var message: String?
         var requestId = headers.first(name: "x-amz-request-id") ?? headers.first(name: "x-amzn-RequestId")
         switch wireProtocol {
-        case .json11:
-            if let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+        case .json:
+            if let header = headers.first(name: "x-amzn-query-error"), let compatible = header.split(separator: ";").first {
+                // Services that moved from the query protocol keep their old error codes here.
+                code = String(compatible)
+            }
+            if code == nil, let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
                 code = (object["__type"] as? String) ?? (object["code"] as? String)
                 message = (object["message"] as? String) ?? (object["Message"] as? String)
             }
@@ -329,14 +335,26 @@ public final class AWSClient: Sendable {
         }
     }
 
-    /// A JSON 1.1 call; `body` and the answer are JSON documents.
-    public func json(_ operation: String, _ body: Data, isIdempotent: Bool = true) async throws -> Data {
-        guard case .json11(let prefix) = wireProtocol else { preconditionFailure("json() on a \(wireProtocol) client") }
+    /// A JSON 1.0 / 1.1 call; `body` and the answer are JSON documents.
+    public func json(_ operation: String, _ body: Data, isIdempotent: Bool = true, timeout: Double? = nil) async throws -> Data {
+        guard case .json(let version, let prefix) = wireProtocol else { preconditionFailure("json() on a \(wireProtocol) client") }
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/x-amz-json-1.1")
+        headers.add(name: "Content-Type", value: "application/x-amz-json-\(version)")
         headers.add(name: "X-Amz-Target", value: "\(prefix).\(operation)")
         let request = AWSRequest(operation: operation, method: .POST, path: "/", headers: headers,
-                                 body: ByteBuffer(data: body), isIdempotent: isIdempotent)
+                                 body: ByteBuffer(data: body), isIdempotent: isIdempotent, timeout: timeout)
         return try await send(request).data
+    }
+
+    /// A JSON call with Codable input and output.
+    public func json<Input: Encodable, Output: Decodable>(_ operation: String, _ input: Input, as output: Output.Type,
+                                                          isIdempotent: Bool = true, timeout: Double? = nil) async throws -> Output {
+        let data = try await json(operation, try JSONEncoder().encode(input), isIdempotent: isIdempotent, timeout: timeout)
+        do {
+            return try JSONDecoder().decode(Output.self, from: data.isEmpty ? Data("{}".utf8) : data)
+        } catch {
+            throw AWSTransportError(reason: .malformedResponse, endpoint: endpoint.description,
+                                    detail: "\(operation) answered with JSON that does not match its shape (\(error))")
+        }
     }
 }

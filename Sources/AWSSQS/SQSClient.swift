@@ -17,32 +17,57 @@ public struct SQSBatchFailure: Sendable, Equatable {
     public var senderFault: Bool
 }
 
-/// SQS over the AWS query protocol.
+/// SQS over the AWS JSON 1.0 protocol, which SQS has spoken since 2023 and current botocore uses. (The older
+/// query protocol still works on AWS, but moto's signature check mangles non-ASCII form bodies.)
 public final class SQSClient: Sendable {
     public let client: AWSClient
 
     public init(settings: AWSSettings, http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
-        client = try AWSClient(service: .sqs, settings: settings, wireProtocol: .query(version: "2012-11-05"), http: http)
+        client = try AWSClient(service: .sqs, settings: settings, wireProtocol: .json(version: "1.0", targetPrefix: "AmazonSQS"),
+                               http: http)
     }
 
-    static func numbered(_ prefix: String, _ attributes: [String: String]) -> [QueryItem] {
-        attributes.sorted { $0.key < $1.key }.enumerated().flatMap { index, pair in
-            [QueryItem("\(prefix).\(index + 1).Name", pair.key), QueryItem("\(prefix).\(index + 1).Value", pair.value)]
-        }
+    struct QueueName: Encodable { var QueueName: String; var Attributes: [String: String]? }
+    struct QueueURLOnly: Codable { var QueueUrl: String }
+    struct QueueURLAnswer: Decodable { var QueueUrl: String? }
+    struct AttributesRequest: Encodable { var QueueUrl: String; var AttributeNames: [String] }
+    struct AttributesAnswer: Decodable { var Attributes: [String: String]? }
+    struct SetAttributes: Encodable { var QueueUrl: String; var Attributes: [String: String] }
+    struct Send: Encodable { var QueueUrl: String; var MessageBody: String }
+    struct SendAnswer: Decodable { var MessageId: String?; var MD5OfMessageBody: String? }
+    struct Receive: Encodable {
+        var QueueUrl: String
+        var MaxNumberOfMessages: Int
+        var WaitTimeSeconds: Int
+        var VisibilityTimeout: Int?
+        var MessageSystemAttributeNames = ["All"]
     }
-
-    static func attributeMap(_ element: XMLElement?) -> [String: String] {
-        var map: [String: String] = [:]
-        for attribute in element?.children("Attribute") ?? [] {
-            if let name = attribute.string("Name") { map[name] = attribute.string("Value") ?? "" }
+    struct ReceiveAnswer: Decodable {
+        struct Message: Decodable {
+            var MessageId: String?
+            var ReceiptHandle: String?
+            var MD5OfBody: String?
+            var Body: String?
+            var Attributes: [String: String]?
         }
-        return map
+        var Messages: [Message]?
     }
+    struct DeleteBatch: Encodable {
+        struct Entry: Encodable { var Id: String; var ReceiptHandle: String }
+        var QueueUrl: String
+        var Entries: [Entry]
+    }
+    struct DeleteBatchAnswer: Decodable {
+        struct Failure: Decodable { var Id: String; var Code: String?; var Message: String?; var SenderFault: Bool? }
+        var Failed: [Failure]?
+    }
+    struct Empty: Decodable {}
 
     /// Creates the queue, or returns the existing one's URL when its attributes match (SQS's own rule).
     public func createQueue(name: String, attributes: [String: String] = [:]) async throws -> String {
-        let root = try await client.query("CreateQueue", [QueryItem("QueueName", name)] + Self.numbered("Attribute", attributes))
-        guard let url = root.path("CreateQueueResult", "QueueUrl")?.text, !url.isEmpty else {
+        let answer = try await client.json("CreateQueue", QueueName(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes),
+                                           as: QueueURLAnswer.self)
+        guard let url = answer.QueueUrl, !url.isEmpty else {
             throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
                                     detail: "CreateQueue answered without a QueueUrl")
         }
@@ -50,80 +75,74 @@ public final class SQSClient: Sendable {
     }
 
     public func getQueueUrl(name: String) async throws -> String {
-        let root = try await client.query("GetQueueUrl", [QueryItem("QueueName", name)])
-        return root.path("GetQueueUrlResult", "QueueUrl")?.text ?? ""
+        try await client.json("GetQueueUrl", QueueName(QueueName: name), as: QueueURLAnswer.self).QueueUrl ?? ""
     }
 
     public func deleteQueue(url: String) async throws {
-        _ = try await client.query("DeleteQueue", [QueryItem("QueueUrl", url)])
+        _ = try await client.json("DeleteQueue", QueueURLOnly(QueueUrl: url), as: Empty.self)
     }
 
     /// All attributes, or the named ones (QueueArn, ApproximateNumberOfMessages, Policy, ...).
     public func getQueueAttributes(url: String, names: [String] = ["All"]) async throws -> [String: String] {
-        let items = names.enumerated().map { QueryItem("AttributeName.\($0.offset + 1)", $0.element) }
-        let root = try await client.query("GetQueueAttributes", [QueryItem("QueueUrl", url)] + items)
-        return Self.attributeMap(root.child("GetQueueAttributesResult"))
+        try await client.json("GetQueueAttributes", AttributesRequest(QueueUrl: url, AttributeNames: names),
+                              as: AttributesAnswer.self).Attributes ?? [:]
     }
 
     public func setQueueAttributes(url: String, attributes: [String: String]) async throws {
-        _ = try await client.query("SetQueueAttributes", [QueryItem("QueueUrl", url)] + Self.numbered("Attribute", attributes))
+        _ = try await client.json("SetQueueAttributes", SetAttributes(QueueUrl: url, Attributes: attributes), as: Empty.self)
     }
 
     /// Not idempotent: a repeat would deliver the message twice, so it is retried only when provably unsent.
     @discardableResult
     public func sendMessage(url: String, body: String) async throws -> String {
-        let root = try await client.query("SendMessage", [QueryItem("QueueUrl", url), QueryItem("MessageBody", body)],
-                                          isIdempotent: false)
-        return root.path("SendMessageResult", "MessageId")?.text ?? ""
+        let answer = try await client.json("SendMessage", Send(QueueUrl: url, MessageBody: body), as: SendAnswer.self,
+                                           isIdempotent: false)
+        if let md5 = answer.MD5OfMessageBody, md5.lowercased() != Self.md5(body) {
+            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
+                                    detail: "SQS stored a message body whose MD5 differs from the one sent")
+        }
+        return answer.MessageId ?? ""
     }
 
     /// Long-polls up to `waitSeconds` (0...20) for up to `maxMessages` (1...10) messages. Each body is checked
     /// against the MD5 SQS sends with it.
     public func receiveMessages(url: String, maxMessages: Int = 10, waitSeconds: Int = 20,
                                 visibilityTimeout: Int? = nil) async throws -> [SQSMessage] {
-        var parameters = [
-            QueryItem("QueueUrl", url),
-            QueryItem("MaxNumberOfMessages", String(min(10, max(1, maxMessages)))),
-            QueryItem("WaitTimeSeconds", String(min(20, max(0, waitSeconds)))),
-            QueryItem("AttributeName.1", "All"),
-        ]
-        if let visibilityTimeout { parameters.append(QueryItem("VisibilityTimeout", String(visibilityTimeout))) }
+        let wait = min(20, max(0, waitSeconds))
+        let request = Receive(QueueUrl: url, MaxNumberOfMessages: min(10, max(1, maxMessages)), WaitTimeSeconds: wait,
+                              VisibilityTimeout: visibilityTimeout)
         // The HTTP wait must outlast the long poll.
-        let root = try await client.query("ReceiveMessage", parameters, timeout: Double(waitSeconds) + 15)
-        var messages: [SQSMessage] = []
-        for element in root.child("ReceiveMessageResult")?.children("Message") ?? [] {
-            let body = element.string("Body") ?? ""
-            if let expected = element.string("MD5OfBody"),
-               Insecure.MD5.hash(data: Data(body.utf8)).map({ String(format: "%02x", $0) }).joined() != expected.lowercased() {
+        let answer = try await client.json("ReceiveMessage", request, as: ReceiveAnswer.self, timeout: Double(wait) + 15)
+        return try (answer.Messages ?? []).map { message in
+            let body = message.Body ?? ""
+            if let expected = message.MD5OfBody, Self.md5(body) != expected.lowercased() {
                 throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
-                                        detail: "message \(element.string("MessageId") ?? "?") arrived with a body that does not match its MD5")
+                                        detail: "message \(message.MessageId ?? "?") arrived with a body that does not match its MD5")
             }
-            messages.append(SQSMessage(messageId: element.string("MessageId") ?? "",
-                                       receiptHandle: element.string("ReceiptHandle") ?? "", body: body,
-                                       attributes: Self.attributeMap(element)))
+            return SQSMessage(messageId: message.MessageId ?? "", receiptHandle: message.ReceiptHandle ?? "", body: body,
+                              attributes: message.Attributes ?? [:])
         }
-        return messages
     }
 
-    /// Deletes up to 10 messages per call (more are sent in several calls); returns those SQS refused.
+    /// Deletes up to 10 messages per call (more are sent in several calls); returns those SQS refused, with
+    /// ids "m0", "m1", ... in the order of `receiptHandles`.
     public func deleteMessageBatch(url: String, receiptHandles: [String]) async throws -> [SQSBatchFailure] {
         var failures: [SQSBatchFailure] = []
         var start = 0
         while start < receiptHandles.count {
             let batch = Array(receiptHandles[start..<min(receiptHandles.count, start + 10)])
-            var parameters = [QueryItem("QueueUrl", url)]
-            for (index, handle) in batch.enumerated() {
-                parameters.append(QueryItem("DeleteMessageBatchRequestEntry.\(index + 1).Id", "m\(start + index)"))
-                parameters.append(QueryItem("DeleteMessageBatchRequestEntry.\(index + 1).ReceiptHandle", handle))
-            }
+            let entries = batch.enumerated().map { DeleteBatch.Entry(Id: "m\(start + $0.offset)", ReceiptHandle: $0.element) }
             start += batch.count
-            let root = try await client.query("DeleteMessageBatch", parameters)
-            for entry in root.child("DeleteMessageBatchResult")?.children("BatchResultErrorEntry") ?? [] {
-                failures.append(SQSBatchFailure(id: entry.string("Id") ?? "", code: entry.string("Code") ?? "",
-                                                message: entry.string("Message") ?? "",
-                                                senderFault: entry.string("SenderFault") == "true"))
+            let answer = try await client.json("DeleteMessageBatch", DeleteBatch(QueueUrl: url, Entries: entries),
+                                               as: DeleteBatchAnswer.self)
+            failures += (answer.Failed ?? []).map {
+                SQSBatchFailure(id: $0.Id, code: $0.Code ?? "", message: $0.Message ?? "", senderFault: $0.SenderFault ?? false)
             }
         }
         return failures
+    }
+
+    static func md5(_ text: String) -> String {
+        Insecure.MD5.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -9,7 +9,7 @@ struct S3Xfer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "s3xfer",
         abstract: "Copy objects between S3 and local files with parallel ranged GETs and multipart uploads.",
-        subcommands: [Get.self, Put.self, List.self, MakeBucket.self])
+        subcommands: [Get.self, Put.self, List.self, MakeBucket.self, Presign.self])
 }
 
 struct TransferFlags: ParsableArguments {
@@ -100,5 +100,17 @@ struct MakeBucket: AsyncParsableCommand {
     func run() async throws {
         let url = try S3URL(bucket)
         try await s3xfer.run { try await S3Client(settings: .resolve()).createBucket(url.bucket) }
+    }
+}
+
+struct Presign: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a presigned GET URL for s3://BUCKET/KEY.")
+    @Argument var object: String
+    @Option(help: "Seconds the URL stays valid.") var expiresIn = 3600
+    func run() async throws {
+        let url = try S3URL(object)
+        try await s3xfer.run {
+            print(try await S3Client(settings: .resolve()).presignedGetURL(bucket: url.bucket, key: url.key, expires: expiresIn))
+        }
     }
 }

@@ -1,0 +1,43 @@
+import AWSCore
+import Foundation
+
+/// One record of an S3 event notification, as delivered to SQS.
+public struct S3EventRecord: Sendable, Equatable {
+    public var eventName: String  // "ObjectCreated:Put", "ObjectRemoved:Delete", ...
+    public var bucket: String
+    /// The object key, decoded (S3 sends it form-encoded: "dir%2Fa+b" is "dir/a b").
+    public var key: String
+    public var size: Int64?
+    public var etag: String?
+    public var sequencer: String?
+    public var eventTime: String?
+
+    public var isCreation: Bool { eventName.hasPrefix("ObjectCreated") }
+    public var isRemoval: Bool { eventName.hasPrefix("ObjectRemoved") }
+}
+
+public struct S3EventParseError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+public enum S3EventNotification {
+    /// The records in an SQS message body; a test event (sent when a configuration is written) has none.
+    /// Throws when the body is not an S3 notification at all.
+    public static func records(in body: String) throws -> [S3EventRecord] {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] else {
+            throw S3EventParseError(description: "the message is not a JSON S3 event notification")
+        }
+        if (object["Event"] as? String) == "s3:TestEvent" { return [] }
+        guard let records = object["Records"] as? [[String: Any]] else {
+            throw S3EventParseError(description: "the message is not an S3 event notification (it has no Records)")
+        }
+        return records.compactMap { record in
+            guard let name = record["eventName"] as? String, let s3 = record["s3"] as? [String: Any],
+                  let bucket = (s3["bucket"] as? [String: Any])?["name"] as? String,
+                  let object = s3["object"] as? [String: Any], let key = object["key"] as? String else { return nil }
+            return S3EventRecord(eventName: name, bucket: bucket, key: URLEncoding.decode(key, plusIsSpace: true),
+                                 size: (object["size"] as? NSNumber)?.int64Value, etag: object["eTag"] as? String,
+                                 sequencer: object["sequencer"] as? String, eventTime: record["eventTime"] as? String)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+@testable import AWSCore
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+/// IMDSv2 instance-role credentials against a local double that insists on the session token.
+@Suite struct InstanceMetadataTests {
+    static func server(expiresIn: TimeInterval, failAfter: Int = .max) async throws -> ScriptedHTTPServer {
+        let served = NIOLockedValueBox(0)
+        return try await ScriptedHTTPServer { request in
+            let token = "token-\(request.headers.first(name: "X-aws-ec2-metadata-token-ttl-seconds") ?? "")"
+            switch (request.method, request.uri) {
+            case ("PUT", "/latest/api/token"):
+                guard request.headers.first(name: "X-aws-ec2-metadata-token-ttl-seconds") == "21600" else { return .init(status: 400) }
+                return .init(status: 200, body: "token-21600")
+            case ("GET", let uri) where uri.hasPrefix("/latest/meta-data/iam/security-credentials/"):
+                guard request.headers.first(name: "X-aws-ec2-metadata-token") == "token-21600" else { return .init(status: 401) }
+                _ = token
+                if uri == "/latest/meta-data/iam/security-credentials/" { return .init(status: 200, body: "pcluster-head\n") }
+                guard uri.hasSuffix("/pcluster-head") else { return .init(status: 404) }
+                let count = served.withLockedValue { value -> Int in value += 1; return value }
+                if count > failAfter { return .init(status: 500, body: "broken") }
+                let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(expiresIn))
+                return .init(status: 200, body: """
+                    {"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIAROLE\(count)",
+                     "SecretAccessKey": "rolesecret", "Token": "roletoken\(count)", "Expiration": "\(expiry)"}
+                    """)
+            default:
+                return .init(status: 404)
+            }
+        }
+    }
+
+    @Test func chainFallsBackToTheInstanceRole() async throws {
+        let server = try await Self.server(expiresIn: 3600)
+        defer { Task { await server.stop() } }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("imds-home-\(UUID().uuidString)").path
+        let settings = try AWSSettings.resolve(environment: ["HOME": home, "AWS_REGION": "us-east-1",
+                                                             "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint])
+        let credentials = try await settings.credentials.credentials()
+        #expect(credentials.accessKeyId == "ASIAROLE1")
+        #expect(credentials.sessionToken == "roletoken1")
+        #expect(credentials.source == "instance role 'pcluster-head'")
+        #expect(credentials.expiration != nil)
+        // Cached: a second call does not go back to the service.
+        _ = try await settings.credentials.credentials()
+        #expect(server.requests.filter { $0.uri.hasSuffix("/pcluster-head") }.count == 1)
+        #expect(server.requests.first?.method == "PUT")
+    }
+
+    @Test func refreshesBeforeExpiry() async throws {
+        let server = try await Self.server(expiresIn: 120)  // inside the 300 s refresh margin
+        defer { Task { await server.stop() } }
+        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint)
+        let first = try await provider.credentials()
+        let second = try await provider.credentials()
+        #expect(first.accessKeyId == "ASIAROLE1")
+        #expect(second.accessKeyId == "ASIAROLE2")
+        #expect(await provider.fetchCount == 2)
+    }
+
+    @Test func concurrentCallersShareOneRefresh() async throws {
+        let server = try await Self.server(expiresIn: 3600)
+        defer { Task { await server.stop() } }
+        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint)
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<20 { group.addTask { try await provider.credentials().accessKeyId } }
+            for try await key in group { #expect(key == "ASIAROLE1") }
+        }
+        #expect(await provider.fetchCount == 1)
+    }
+
+    @Test func aFailedRefreshKeepsStillValidCredentials() async throws {
+        let server = try await Self.server(expiresIn: 120, failAfter: 1)
+        defer { Task { await server.stop() } }
+        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint)
+        #expect(try await provider.credentials().accessKeyId == "ASIAROLE1")
+        #expect(try await provider.credentials().accessKeyId == "ASIAROLE1")
+        #expect(await provider.fetchCount == 2)
+    }
+
+    @Test func unreachableMetadataServiceIsReportedInTheChain() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("imds-home-\(UUID().uuidString)").path
+        let port = freeLocalPort()
+        let settings = try AWSSettings.resolve(environment: ["HOME": home, "AWS_REGION": "us-east-1",
+                                                             "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"])
+        let start = Date()
+        await #expect {
+            try await settings.credentials.credentials()
+        } throws: { error in
+            "\(error)".contains("No AWS credentials found") && "\(error)".contains("EC2 instance metadata (http://127.0.0.1:\(port) did not answer")
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+    }
+}
