@@ -1,6 +1,7 @@
 import AWSCore
 import Foundation
 import NIOCore
+import NIOHTTP1
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,11 +15,23 @@ public struct S3TransferOptions: Sendable {
     /// Files above this size are uploaded in parts.
     public var multipartThreshold: Int
 
-    public init(partSize: Int = 8 << 20, concurrency: Int = 8, multipartThreshold: Int = 16 << 20) {
+    /// A download's first stream is split into parallel ranges only when it runs slower than this
+    /// (bytes per second) after a 100 ms probe. Infinity always splits, zero never does.
+    public var splitBelowBytesPerSecond: Double
+
+    public init(partSize: Int = 8 << 20, concurrency: Int = 8, multipartThreshold: Int = 16 << 20,
+                splitBelowBytesPerSecond: Double = 250e6) {
         self.partSize = max(5 << 20, partSize)
         self.concurrency = max(1, concurrency)
         self.multipartThreshold = max(5 << 20, multipartThreshold)
+        self.splitBelowBytesPerSecond = splitBelowBytesPerSecond
     }
+}
+
+/// What a download fetched, and how: `parallelRanges` is 0 when one stream carried the whole object.
+public struct S3Download: Sendable {
+    public var head: S3ObjectHead
+    public var parallelRanges: Int
 }
 
 extension S3Client {
@@ -30,7 +43,7 @@ extension S3Client {
     /// fails the download instead of mixing two versions.
     @discardableResult
     public func download(bucket: String, key: String, toFile path: String,
-                         options: S3TransferOptions = S3TransferOptions()) async throws -> S3ObjectHead {
+                         options: S3TransferOptions = S3TransferOptions()) async throws -> S3Download {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).partial-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
@@ -39,13 +52,13 @@ extension S3Client {
         }
         let file = FileDescriptor(fd)
         do {
-            let head = try await downloadParts(bucket: bucket, key: key, into: file, options: options)
+            let result = try await downloadParts(bucket: bucket, key: key, into: file, options: options)
             guard close(fd) == 0 else { throw S3TransferError(description: "writing \(path) failed: \(String(cString: strerror(errno)))") }
             file.closed = true
             guard rename(temporary, path) == 0 else {
                 throw S3TransferError(description: "cannot move the download into \(path): \(String(cString: strerror(errno)))")
             }
-            return head
+            return result
         } catch {
             if !file.closed { close(fd) }
             unlink(temporary)
@@ -53,32 +66,105 @@ extension S3Client {
         }
     }
 
-    /// Writes the object into an open file descriptor with parallel ranged GETs (the file is sized first,
-    /// so it is sparse until the ranges arrive). Used by `download` and by callers that own their files.
+    /// Writes the object into an open file descriptor, sized first (sparse until the data arrives).
+    ///
+    /// One GET streams the object from its start. After a short probe, if that stream alone would take
+    /// long (a remote S3 serves one connection at a fraction of what several give), the rest of the
+    /// object is split into ranges fetched in parallel and the first stream stops where they begin. An
+    /// endpoint that serves one stream fast (a local one, where each ranged GET costs a pass over the
+    /// whole object) is left to that one stream. Used by `download` and by callers that own their files.
     public func downloadParts(bucket: String, key: String, into file: FileDescriptor,
-                              options: S3TransferOptions = S3TransferOptions()) async throws -> S3ObjectHead {
+                              options: S3TransferOptions = S3TransferOptions()) async throws -> S3Download {
         let partSize = Int64(options.partSize)
-        // The first range also tells the size and the ETag the other ranges must match.
-        let first: S3ObjectHead
+        let state = SplitState()
         do {
-            first = try await fetchRange(bucket: bucket, key: key, range: 0...(partSize - 1), ifMatch: nil, file: file)
+            return try await withThrowingTaskGroup(of: Void.self, returning: S3Download.self) { group in
+                var parallelRanges = 0
+                group.addTask {
+                    do {
+                        try await self.streamFromStart(bucket: bucket, key: key, file: file, state: state)
+                    } catch {
+                        state.fail(error)
+                        throw error
+                    }
+                }
+                let head = try await state.waitForHead()
+                if head.size > 2 * partSize && options.concurrency > 1 {
+                    try await Task.sleep(nanoseconds: 100_000_000)
+                    let (written, elapsed) = state.progress()
+                    let remaining = head.size - written
+                    let rate = Double(max(written, 1)) / max(elapsed, 0.001)
+                    // Split when one stream is slow in absolute terms (a remote S3 connection gives ~100 MB/s)
+                    // and would still take a while; a stream already faster than that is kept whole.
+                    if remaining > 2 * partSize && rate < options.splitBelowBytesPerSecond
+                        && (Double(remaining) / rate > 0.5 || options.splitBelowBytesPerSecond.isInfinite) {
+                        // Parts of at least partSize, at most about two per connection.
+                        let mebibyte: Int64 = 1 << 20
+                        let share = (remaining / Int64(options.concurrency * 2) + mebibyte - 1) / mebibyte * mebibyte
+                        let rangeSize = max(partSize, share)
+                        // Leave the first stream one part of headroom beyond where it is now.
+                        let split = (written / partSize + 2) * partSize
+                        if split < head.size && state.stopFirstStream(at: split) {
+                            let ranges = stride(from: split, to: head.size, by: Int(rangeSize)).map { start in
+                                start...(min(head.size, start + rangeSize) - 1)
+                            }
+                            let etag = head.etag.isEmpty ? nil : head.etag
+                            parallelRanges = ranges.count
+                            group.addTask {
+                                try await forEachConcurrently(ranges, limit: options.concurrency - 1) { range in
+                                    _ = try await self.fetchRange(bucket: bucket, key: key, range: range, ifMatch: etag, file: file)
+                                }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+                return S3Download(head: head, parallelRanges: parallelRanges)
+            }
         } catch let error as AWSServiceError where error.statusCode == 416 {
             // An empty object has no byte 0.
             let head = try await headObject(bucket: bucket, key: key)
             guard head.size == 0 else { throw error }
-            return head
+            return S3Download(head: head, parallelRanges: 0)
         }
-        guard ftruncate(file.raw, off_t(first.size)) == 0 else {
-            throw S3TransferError(description: "cannot size the destination to \(first.size) bytes: \(String(cString: strerror(errno)))")
+    }
+
+    /// The first stream: `bytes=0-`, written in order until the end or until `state` moves its limit.
+    func streamFromStart(bucket: String, key: String, file: FileDescriptor, state: SplitState) async throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Range", value: "bytes=0-")
+        let operation = request("GetObject", .GET, bucket: bucket, key: key, headers: headers)
+        let written = Counter(0)
+        do {
+            try await client.stream(operation) { response in
+                let head = Self.head(from: response.headers)
+                guard ftruncate(file.raw, off_t(head.size)) == 0 else {
+                    throw S3TransferError(description: "cannot size the destination to \(head.size) bytes: \(String(cString: strerror(errno)))")
+                }
+                state.started(head)
+                for try await chunk in response.body {
+                    // Bytes past the limit are the same bytes the parallel ranges write; stopping at the next
+                    // chunk boundary is enough.
+                    if written.value >= state.limit { break }
+                    try file.write(chunk, at: written.value)
+                    written.value += Int64(chunk.readableBytes)
+                    state.advance(to: written.value)
+                }
+            }
+        } catch {
+            // The body broke off after the head: resume from where it stopped, against the same ETag.
+            guard let head = state.head, Self.bodyBrokeOff(error) else { throw error }
+            let end = min(state.limit, head.size)
+            if written.value < end {
+                _ = try await fetchRange(bucket: bucket, key: key, range: written.value...(end - 1),
+                                         ifMatch: head.etag.isEmpty ? nil : head.etag, file: file)
+            }
         }
-        let ranges = stride(from: partSize, to: first.size, by: Int(partSize)).map { start in
-            start...(min(first.size, start + partSize) - 1)
-        }
-        let etag = first.etag.isEmpty ? nil : first.etag
-        try await forEachConcurrently(ranges, limit: options.concurrency) { range in
-            _ = try await self.fetchRange(bucket: bucket, key: key, range: range, ifMatch: etag, file: file)
-        }
-        return first
+    }
+
+    /// Whether an error while a body streamed was the network's (resume) rather than ours or the service's.
+    static func bodyBrokeOff(_ error: any Error) -> Bool {
+        !(error is S3TransferError || error is AWSServiceError || error is AWSConfigurationError || error is CancellationError)
     }
 
     /// One ranged GET written at its offset; resumes where it stopped after a broken connection.
@@ -98,9 +184,8 @@ extension S3Client {
                 throw S3TransferError(description: "s3://\(bucket)/\(key) changed while it was being downloaded (its ETag is no longer \(ifMatch ?? "")); download it again")
             } catch {
                 // Errors before the body started were already retried by the client; here the body broke off.
-                let retryable = error is AWSTransportError || error is NIOCore.IOError || "\(error)".contains("HTTPClientError")
                 offset = written.value
-                guard retryable, attempt < client.settings.retry.maxAttempts, offset <= range.upperBound else { throw error }
+                guard Self.bodyBrokeOff(error), attempt < client.settings.retry.maxAttempts, offset <= range.upperBound else { throw error }
                 attempt += 1
                 try await Task.sleep(nanoseconds: UInt64(client.settings.retry.delay(beforeRetry: attempt - 1) * 1e9))
             }
@@ -143,11 +228,12 @@ extension S3Client {
         do {
             let numbers = Array(1...Int(max(1, (size + partSize - 1) / partSize)))
             let parts = PartList()
-            try await forEachConcurrently(numbers, limit: options.concurrency) { number in
+            try await forEachAdaptively(numbers, maximum: options.concurrency) { number in
                 let offset = Int64(number - 1) * partSize
                 let body = try read(offset, Int(min(partSize, size - offset)))
                 let part = try await self.uploadPart(bucket: bucket, key: key, uploadId: uploadId, number: number, body: body)
                 parts.append(part)
+                return Int64(body.readableBytes)
             }
             return try await completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: parts.all)
         } catch {
@@ -169,6 +255,67 @@ func forEachConcurrently<T: Sendable>(_ items: [T], limit: Int,
         while try await group.next() != nil {
             if let item = iterator.next() { group.addTask { try await body(item) } }
         }
+    }
+}
+
+/// Runs `body` for each item, finding how many to run at once: it starts with two, doubles while the
+/// measured throughput grows by more than 15 %, and keeps the best level once it stops growing. Remote
+/// S3 rewards more connections; a local single-process endpoint is slowed by them.
+func forEachAdaptively<T: Sendable>(_ items: [T], maximum: Int,
+                                    _ body: @escaping @Sendable (T) async throws -> Int64) async throws {
+    let controller = ConcurrencyController(maximum: maximum)
+    try await withThrowingTaskGroup(of: Int64.self) { group in
+        var iterator = items.makeIterator()
+        var running = 0
+        func fill() {
+            while running < controller.limit, let item = iterator.next() {
+                group.addTask { try await body(item) }
+                running += 1
+            }
+        }
+        fill()
+        while let bytes = try await group.next() {
+            running -= 1
+            controller.completed(bytes: bytes)
+            fill()
+        }
+    }
+}
+
+/// The hill-climb behind `forEachAdaptively`; used from one task only.
+final class ConcurrencyController: @unchecked Sendable {
+    let maximum: Int
+    private(set) var limit: Int
+    private var settled = false
+    private var windowStart = Date()
+    private var windowBytes: Int64 = 0
+    private var windowCount = 0
+    private var previous: (limit: Int, rate: Double)?
+
+    init(maximum: Int) {
+        self.maximum = max(1, maximum)
+        self.limit = min(2, self.maximum)
+        settled = self.limit == self.maximum
+    }
+
+    func completed(bytes: Int64) {
+        guard !settled else { return }
+        windowBytes += bytes
+        windowCount += 1
+        guard windowCount >= limit * 2 else { return }
+        let rate = Double(windowBytes) / max(Date().timeIntervalSince(windowStart), 1e-6)
+        if let previous, rate < previous.rate * 1.15 {
+            // No real gain from the last doubling: go back if it made things worse, and stop climbing.
+            if rate < previous.rate { limit = previous.limit }
+            settled = true
+        } else {
+            previous = (limit, rate)
+            limit = min(maximum, limit * 2)
+            settled = limit == previous?.limit
+        }
+        windowStart = Date()
+        windowBytes = 0
+        windowCount = 0
     }
 }
 
@@ -207,6 +354,68 @@ public final class FileDescriptor: @unchecked Sendable {
             done += got
         }
         return buffer
+    }
+}
+
+/// What the first stream of a download has done, and where it must stop.
+final class SplitState: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var head: S3ObjectHead?
+    private var startedAt = Date()
+    private var written: Int64 = 0
+    private var stopAt = Int64.max
+    private var error: (any Error)?
+    private var waiters: [CheckedContinuation<S3ObjectHead, any Error>] = []
+
+    var limit: Int64 { lock.withLock { stopAt } }
+
+    func started(_ head: S3ObjectHead) {
+        let resume = lock.withLock { () -> [CheckedContinuation<S3ObjectHead, any Error>] in
+            self.head = head
+            startedAt = Date()
+            defer { waiters = [] }
+            return waiters
+        }
+        for waiter in resume { waiter.resume(returning: head) }
+    }
+
+    func fail(_ error: any Error) {
+        let resume = lock.withLock { () -> [CheckedContinuation<S3ObjectHead, any Error>] in
+            self.error = error
+            defer { waiters = [] }
+            return waiters
+        }
+        for waiter in resume { waiter.resume(throwing: error) }
+    }
+
+    func waitForHead() async throws -> S3ObjectHead {
+        try await withCheckedThrowingContinuation { continuation in
+            lock.lock()
+            if let head {
+                lock.unlock()
+                continuation.resume(returning: head)
+            } else if let error {
+                lock.unlock()
+                continuation.resume(throwing: error)
+            } else {
+                waiters.append(continuation)
+                lock.unlock()
+            }
+        }
+    }
+
+    func advance(to offset: Int64) { lock.withLock { written = offset } }
+
+    /// Bytes written so far and seconds since the head arrived.
+    func progress() -> (Int64, Double) { lock.withLock { (written, Date().timeIntervalSince(startedAt)) } }
+
+    /// Moves the first stream's end to `offset`; false when it has already passed it.
+    func stopFirstStream(at offset: Int64) -> Bool {
+        lock.withLock {
+            guard written < offset else { return false }
+            stopAt = offset
+            return true
+        }
     }
 }
 

@@ -53,8 +53,9 @@ struct Get: AsyncParsableCommand {
         let url = try S3URL(source)
         try await s3xfer.run {
             let client = try S3Client(settings: .resolve())
-            let head = try await client.download(bucket: url.bucket, key: url.key, toFile: destination, options: flags.options)
-            print("downloaded \(head.size) bytes to \(destination)")
+            let result = try await client.download(bucket: url.bucket, key: url.key, toFile: destination, options: flags.options)
+            let how = result.parallelRanges == 0 ? "one stream" : "one stream and \(result.parallelRanges) parallel ranges"
+            print("downloaded \(result.head.size) bytes to \(destination) (\(how))")
         }
     }
 }

@@ -168,8 +168,15 @@ import Testing
         let back = try Data(contentsOf: URL(fileURLWithPath: destination))
         #expect(back.count == size)
         #expect(SHA256.hash(data: back) == SHA256.hash(data: original))
-        // Nothing but the file itself was left in the directory.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["back.bin", "source.bin"])
+        // Forced onto the parallel path: the first stream stops and ranges of the rest arrive in parallel.
+        let split = S3TransferOptions(partSize: 8 << 20, concurrency: 4, splitBelowBytesPerSecond: .infinity)
+        let splitResult = try await s3.download(bucket: bucket, key: "big/object.bin",
+                                                toFile: directory.appendingPathComponent("split.bin").path, options: split)
+        #expect(splitResult.parallelRanges >= 4)
+        let splitBack = try Data(contentsOf: directory.appendingPathComponent("split.bin"))
+        #expect(SHA256.hash(data: splitBack) == SHA256.hash(data: original))
+        // Nothing but the files themselves was left in the directory.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["back.bin", "source.bin", "split.bin"])
     }
 
     @Test func aFailedMultipartUploadIsAborted() async throws {

@@ -1,4 +1,5 @@
 @testable import AWSCore
+import AWSS3
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -149,5 +150,42 @@ import Glibc
         let html = await failure("/other", .restXML)
         #expect(html?.code == "HTTP502")
         #expect(html?.message.contains("bad gateway") == true)
+    }
+}
+
+/// A download whose body breaks off resumes from the byte where it stopped, asking for the same ETag.
+@Suite struct ResumeTests {
+    @Test func aBrokenDownloadResumesWhereItStopped() async throws {
+        let object = String((0..<300_000).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        let bytes = Array(object.utf8)
+        let served = NIOLockedValueBox(0)
+        let server = try await ScriptedHTTPServer { request in
+            let number = served.withLockedValue { value -> Int in value += 1; return value }
+            guard let range = request.headers.first(name: "Range"), range.hasPrefix("bytes=") else { return .init(status: 400) }
+            let bounds = range.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false)
+            let start = Int(bounds[0]) ?? 0
+            let end = bounds.count > 1 && !bounds[1].isEmpty ? Int(bounds[1])! : bytes.count - 1
+            if number > 1 && request.headers.first(name: "If-Match") != "\"v1\"" { return .init(status: 412) }
+            let body = String(decoding: bytes[start...end], as: UTF8.self)
+            return .init(status: 206, headers: [("ETag", "\"v1\""), ("Content-Range", "bytes \(start)-\(end)/\(bytes.count)")],
+                         body: body, truncateBodyAt: number == 1 ? 100_000 : nil)
+        }
+        defer { Task { await server.stop() } }
+        let settings = AWSSettings(region: "us-east-1",
+                                   credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "K", secretAccessKey: "S")),
+                                   environment: ["AWS_ENDPOINT_URL": server.endpoint], retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.01))
+        let s3 = try S3Client(settings: settings)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try await s3.download(bucket: "bucket-name", key: "k", toFile: path)
+        #expect(result.head.size == 300_000)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(bytes))
+        let ranges = server.requests.compactMap { $0.headers.first(name: "Range") }
+        #expect(ranges.count == 2)
+        #expect(ranges.first == "bytes=0-")
+        // The second asks from where the first stopped (a chunk boundary at or before byte 100,000).
+        let resumedAt = Int(ranges[1].dropFirst(6).split(separator: "-")[0])!
+        #expect(resumedAt > 0 && resumedAt <= 100_000)
+        #expect(ranges[1].hasSuffix("-299999"))
     }
 }

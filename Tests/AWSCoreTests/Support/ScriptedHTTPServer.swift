@@ -19,6 +19,8 @@ final class ScriptedHTTPServer: Sendable {
         var body: String = ""
         /// Close the connection without answering (a reset, as far as the client knows).
         var dropConnection = false
+        /// Send the head (with the full Content-Length) and only this many body bytes, then close.
+        var truncateBodyAt: Int?
     }
     typealias Handler = @Sendable (Request) -> Response
 
@@ -78,6 +80,11 @@ final class ScriptedHTTPServer: Sendable {
                 headers.replaceOrAdd(name: "Content-Length", value: String(response.body.utf8.count))
                 let status = HTTPResponseStatus(statusCode: response.status)
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+                if let cut = response.truncateBodyAt {
+                    let part = ByteBuffer(bytes: Array(response.body.utf8.prefix(cut)))
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part)))).whenComplete { _ in context.close(promise: nil) }
+                    return
+                }
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: response.body)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
