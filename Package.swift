@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "pcluster", targets: ["pcluster"]),
+        .executable(name: "pcluster-agent", targets: ["pcluster-agent"]),
         .library(name: "ClusterConfig", targets: ["ClusterConfig"]),
     ],
     dependencies: [
@@ -23,9 +24,14 @@ let package = Package(
         .target(name: "ClusterConfig", dependencies: ["Yams", "JSONOutput"]),
         // Cluster records on disk; the provider seam arrives with the local provider.
         .target(name: "Provisioning"),
+        // The local provider: Slurm and munge on this machine, compute nodes as slurmd processes.
+        .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning"]),
+        // The node agent Slurm runs (resume, suspend, PrologSlurmctld) and the cluster-manager loop.
+        .executableTarget(name: "pcluster-agent", dependencies: ["LocalCluster",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
-            "ClusterConfig", "JSONOutput", "Provisioning",
+            "ClusterConfig", "JSONOutput", "Provisioning", "LocalCluster",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "pcluster", dependencies: ["PClusterCLI"]),
@@ -53,6 +59,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput"]),
         .testTarget(name: "PClusterCLITests", dependencies: ["PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "pcluster"]),
     ],
     swiftLanguageModes: [.v6]

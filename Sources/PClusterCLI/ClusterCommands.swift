@@ -74,9 +74,19 @@ struct CreateCluster: PClusterCommand {
     var rollbackOnFailure: BoolArgument?
     @Flag(name: .long, help: "Wait for the cluster to be created and report progress on stderr.")
     var wait = false
+    @Option(name: .long, help: "Where the cluster runs: local (this machine, the default) or aws. Also PCLUSTER_PROVIDER.")
+    var provider: String?
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
+        let chosen = (provider ?? env.variables["PCLUSTER_PROVIDER"] ?? "local").lowercased()
+        switch chosen {
+        case "local": break
+        case "aws":
+            return Responses.unavailable("create-cluster", "the AWS provider (CloudFormation and EC2) is not part of this build yet; unset PCLUSTER_PROVIDER to run the cluster on this machine.")
+        default:
+            return .failure(message: "Bad Request: unknown provider '\(chosen)'; use local or aws.")
+        }
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region),
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level)
         let result: ValidationResult
@@ -92,7 +102,7 @@ struct CreateCluster: PClusterCommand {
             o["validationMessages"] = validationMessagesField(result.messages)
             return .failure(.object(o))
         }
-        return Responses.unavailable("create-cluster", "no cluster provider is installed in this build (the local Slurm provider is the next piece of work). Use --dryrun true to validate the configuration.")
+        return try createLocally(env: env, result: result)
     }
 }
 
@@ -203,13 +213,23 @@ struct ListClusters: PClusterCommand {
 protocol ExistingClusterCommand: PClusterCommand {
     var clusterName: String { get }
     static var providerWork: String { get }
+    /// The command's work on a cluster of the local provider.
+    func perform(record: ClusterRecord, local: LocalBackend, env: CommandEnvironment) throws -> CommandOutcome
 }
 
 extension ExistingClusterCommand {
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
         guard let record = try env.store.record(named: clusterName) else { return Responses.notFound(clusterName) }
-        return Responses.unavailable(Self.configuration.commandName ?? "this command",
-                                     "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build (\(Self.providerWork)).")
+        guard record.provider == "local" else {
+            return Responses.unavailable(Self.configuration.commandName ?? "this command",
+                                         "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build (\(Self.providerWork)).")
+        }
+        return try perform(record: record, local: LocalBackend(env: env), env: env)
+    }
+
+    func perform(record: ClusterRecord, local: LocalBackend, env: CommandEnvironment) throws -> CommandOutcome {
+        Responses.unavailable(Self.configuration.commandName ?? "this command",
+                              "the local provider does not do \(Self.providerWork) yet.")
     }
 }
 
@@ -241,7 +261,14 @@ struct DescribeCluster: PClusterCommand {
             "clusterConfiguration": ["url": .string("file://" + env.store.configurationPath(of: r.name))],
             "computeFleetStatus": .string(r.computeFleetStatus), "tags": [],
         ]
-        return .ok(.object(o))
+        var described = o
+        if r.provider == "local" {
+            let local = LocalBackend(env: env)
+            if let head = local.headNode(r.name) { described["headNode"] = .object(head) }
+            let failures = local.failures(r)
+            if !failures.isEmpty { described["failures"] = .array(failures) }
+        }
+        return .ok(.object(described))
     }
 }
 

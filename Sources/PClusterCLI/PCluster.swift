@@ -22,12 +22,17 @@ public enum PClusterCLI {
         public var stdout: String
         public var stderr: String
         public var exitCode: Int32
+        /// When set, the caller replaces itself with this program (after writing stdout and stderr).
+        public var exec: ExecPlan? = nil
     }
 
     /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
-    public static func run(_ arguments: [String], environment: [String: String]) -> Result {
+    public static func run(_ arguments: [String], environment: [String: String],
+                           progress: (@Sendable (String) -> Void)? = nil) -> Result {
         // `pcluster SUBCOMMAND --help` shows that subcommand's help (with its flags), as argparse does.
-        if arguments.contains("--help") || arguments.contains("-h"), let first = arguments.first,
+        // (For ssh only what comes before the command to run counts: `ssh -n demo sinfo -h` is sinfo's -h.)
+        let ownArguments = arguments.first == "ssh" ? Array(arguments.prefix(sshCommandStart(arguments))) : arguments
+        if ownArguments.contains("--help") || ownArguments.contains("-h"), let first = arguments.first,
            let sub = PCluster.configuration.subcommands.first(where: { $0.configuration.commandName == first }) {
             return Result(stdout: PCluster.helpMessage(for: sub) + "\n", stderr: "", exitCode: 0)
         }
@@ -45,7 +50,8 @@ public enum PClusterCLI {
             return Result(stdout: PCluster.helpMessage() + "\n", stderr: "", exitCode: 0)
         }
         let started = Date()
-        let env = CommandEnvironment(variables: environment)
+        var env = CommandEnvironment(variables: environment)
+        if let progress { env.progress = progress }
         var outcome: CommandOutcome
         do {
             outcome = try command.execute(in: env)
@@ -69,7 +75,21 @@ public enum PClusterCLI {
         }
         var stdout = ""
         if let json = outcome.json, isTruthy(json) { stdout = JSONPrinter.render(json) + "\n" }
-        return Result(stdout: stdout, stderr: stderr, exitCode: outcome.exitCode)
+        return Result(stdout: stdout, stderr: stderr, exitCode: outcome.exitCode, exec: outcome.exec)
+    }
+
+    /// Index of the first argument of `pcluster ssh ...` that belongs to the command run on the head node.
+    static func sshCommandStart(_ arguments: [String]) -> Int {
+        let withValue: Set<String> = ["-n", "--cluster-name", "-r", "--region", "--dryrun", "--query"]
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            if withValue.contains(argument) { index += 2; continue }
+            if argument == "--debug" || argument == "--help" || argument == "-h" { index += 1; continue }
+            if argument.hasPrefix("--") && argument.contains("=") { index += 1; continue }
+            return index
+        }
+        return arguments.count
     }
 
     /// The original prints nothing for an empty result (Python's `if ret:`).

@@ -10,20 +10,34 @@ public struct CommandOutcome: Sendable {
     public var json: JSONValue?
     public var stderr: String = ""
     public var exitCode: Int32
+    /// A program to replace pcluster with (ssh: a shell or command on the head node).
+    public var exec: ExecPlan?
 
     public static func ok(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 0) }
     public static func failure(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 1) }
     public static func failure(message: String) -> CommandOutcome { failure(["message": .string(message)]) }
 }
 
+/// A program for the caller to exec in place of pcluster, with its arguments and environment.
+public struct ExecPlan: Sendable, Equatable {
+    public var path: String
+    public var arguments: [String]
+    public var environment: [String: String]
+}
+
 /// The world a command runs in, passed explicitly so tests run commands in-process.
 public struct CommandEnvironment: Sendable {
     public var variables: [String: String]
     public var store: ClusterStore
+    /// Progress lines of --wait, shown as they happen (stderr by default).
+    public var progress: @Sendable (String) -> Void
 
-    public init(variables: [String: String]) {
+    public init(variables: [String: String], progress: @escaping @Sendable (String) -> Void = { line in
+        FileHandle.standardError.write(Data("\(line)\n".utf8))
+    }) {
         self.variables = variables
         self.store = ClusterStore.defaultStore(environment: variables)
+        self.progress = progress
     }
 }
 

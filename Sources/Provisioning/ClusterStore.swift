@@ -83,7 +83,27 @@ public struct ClusterStore: Sendable {
         try Self.encoder.encode(record).write(to: dir.appendingPathComponent("cluster.json"), options: .atomic)
     }
 
+    /// Reads, changes and writes a record under an exclusive lock, so pcluster and the node agent never
+    /// overwrite each other's changes. Returns the new record; nil when the cluster does not exist.
+    @discardableResult
+    public func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
+        let dir = directory(name)
+        guard FileManager.default.fileExists(atPath: dir.path) else { return nil }
+        let lock = dir.appendingPathComponent("cluster.lock").path
+        let fd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError(message: "cannot open \(lock)") }
+        defer { close(fd) }
+        flock(fd, LOCK_EX)
+        defer { flock(fd, LOCK_UN) }
+        guard var record = try record(named: name) else { return nil }
+        change(&record)
+        record.lastUpdatedTime = Date()
+        try save(record)
+        return record
+    }
+
     public struct StoreError: Error, CustomStringConvertible {
+        public init(message: String) { self.message = message }
         public let message: String
         public var description: String { message }
     }

@@ -1,0 +1,95 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One "instance" of a local cluster: the head node (munged + slurmctld + agent) or a compute node (a slurmd).
+public struct LocalInstance: Codable, Sendable, Equatable {
+    public enum Role: String, Codable, Sendable { case headNode = "HeadNode", computeNode = "ComputeNode" }
+    public enum State: String, Codable, Sendable { case pending, running, stopping, stopped, terminated }
+
+    public var instanceId: String
+    public var role: Role
+    public var nodeName: String?
+    public var queue: String?
+    public var computeResource: String?
+    public var instanceType: String
+    public var launchTime: Date
+    public var pid: Int32?
+    public var state: State
+    public var stateReason: String?
+
+    public static func newId() -> String {
+        "i-" + (0..<17).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+    }
+}
+
+/// instances.json, read and changed under an exclusive lock: the resume and suspend programs, the agent
+/// loop and pcluster itself all change it, possibly at the same moment.
+public struct InstanceRegistry: Sendable {
+    public let layout: LocalLayout
+
+    public init(layout: LocalLayout) { self.layout = layout }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }()
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    public func read() -> [LocalInstance] {
+        guard let data = FileManager.default.contents(atPath: layout.instances) else { return [] }
+        return (try? Self.decoder.decode([LocalInstance].self, from: data)) ?? []
+    }
+
+    @discardableResult
+    public func update<T>(_ body: (inout [LocalInstance]) throws -> T) throws -> T {
+        let fd = open(layout.instancesLock, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LocalClusterError("cannot open \(layout.instancesLock): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { throw LocalClusterError("cannot lock \(layout.instancesLock)") }
+        defer { flock(fd, LOCK_UN) }
+        var instances = read()
+        let result = try body(&instances)
+        try Self.encoder.encode(instances).write(to: URL(fileURLWithPath: layout.instances), options: .atomic)
+        return result
+    }
+}
+
+/// events.log: what happened to the cluster, one JSON object per line (get-cluster-stack-events reads it).
+public struct EventLog: Sendable {
+    public let layout: LocalLayout
+
+    public init(layout: LocalLayout) { self.layout = layout }
+
+    public struct Event: Codable, Sendable {
+        public var timestamp: Date
+        public var resource: String
+        public var status: String
+        public var reason: String
+    }
+
+    public func record(resource: String, status: String, reason: String) {
+        let event = Event(timestamp: Date(), resource: resource, status: status, reason: reason)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        guard var line = try? encoder.encode(event) else { return }
+        line.append(0x0A)
+        let fd = open(layout.events, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    public func all() -> [Event] {
+        guard let text = try? String(contentsOfFile: layout.events, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? InstanceRegistry.decoder.decode(Event.self, from: Data($0.utf8)) }
+    }
+}

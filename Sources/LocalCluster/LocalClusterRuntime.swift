@@ -1,0 +1,238 @@
+import ClusterConfig
+import Foundation
+import Provisioning
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Brings a local cluster up and down: the head node (munged, slurmctld and the node agent) as processes
+/// on this machine, compute nodes as slurmd processes the agent starts when Slurm asks.
+public struct LocalClusterRuntime: Sendable {
+    public let store: ClusterStore
+    public let agentExecutable: String
+    public let fastJobStart: Bool
+
+    public init(store: ClusterStore, agentExecutable: String, fastJobStart: Bool = true) {
+        self.store = store
+        self.agentExecutable = agentExecutable
+        self.fastJobStart = fastJobStart
+    }
+
+    public func layout(_ name: String) -> LocalLayout { LocalLayout(root: store.root.appendingPathComponent("clusters").appendingPathComponent(name)) }
+
+    public static func preconditions() -> String? {
+        if getuid() != 0 {
+            return "The local provider runs munged, slurmctld and slurmd, which need root: run pcluster as root (or with sudo)."
+        }
+        return SlurmTools.missing()
+    }
+
+    /// Ports already promised to other local clusters.
+    func portsInUse(except name: String) -> Set<Int> {
+        var ports = Set<Int>()
+        let clusters = store.root.appendingPathComponent("clusters")
+        for other in (try? FileManager.default.contentsOfDirectory(atPath: clusters.path)) ?? [] where other != name {
+            if let spec = try? loadSpec(other) {
+                ports.insert(spec.controllerPort)
+                spec.nodes.forEach { ports.insert($0.port) }
+            }
+        }
+        return ports
+    }
+
+    public func loadSpec(_ name: String) throws -> LocalClusterSpec {
+        let layout = layout(name)
+        guard let data = FileManager.default.contents(atPath: layout.spec) else {
+            throw LocalClusterError("cluster '\(name)' has no local.json")
+        }
+        return try InstanceRegistry.decoder.decode(LocalClusterSpec.self, from: data)
+    }
+
+    /// Creates the cluster's files and starts its head node. The record is left CREATE_IN_PROGRESS; the
+    /// agent marks it CREATE_COMPLETE when the static nodes are up. On failure everything started is
+    /// stopped again and the record says CREATE_FAILED with the reason.
+    public func create(name: String, config: ClusterConfiguration, record: ClusterRecord,
+                       progress: (String) -> Void) throws -> LocalClusterSpec {
+        let layout = layout(name)
+        let events = EventLog(layout: layout)
+        do {
+            for directory in [layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
+                              layout.root.appendingPathComponent("etc").path] {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            events.record(resource: name, status: "CREATE_IN_PROGRESS", reason: "User Initiated")
+            let nodeCount = config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } }
+            var ports = try PortAllocator.allocate(nodeCount + 1, avoiding: portsInUse(except: name))
+            let controllerPort = ports.removeFirst()
+            let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
+            var hostname = [CChar](repeating: 0, count: 256)
+            gethostname(&hostname, 255)
+            let host = String(cString: hostname).split(separator: ".").first.map(String.init) ?? "localhost"
+            let spec = LocalClusterSpec(
+                clusterName: name, slurmClusterName: String(name.lowercased().prefix(40)), controllerHost: host,
+                controllerPort: controllerPort, agentExecutable: agentExecutable,
+                headNodeInstanceId: LocalInstance.newId(), headNodeInstanceType: config.headNode.instanceType,
+                scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
+                queues: config.scheduling.queues.map(\.name), createdAt: Date(), fastJobStart: fastJobStart)
+            try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
+            try SlurmConf.render(spec: spec, layout: layout).write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
+            try writePrograms(layout: layout)
+            progress("head node: starting munged")
+            try startMunge(layout: layout)
+            progress("head node: starting slurmctld on 127.0.0.1:\(controllerPort)")
+            let controller = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf],
+                                                            environment: environment(layout), logPath: layout.slurmctldLog + ".out",
+                                                            pidFile: layout.slurmctldPid)
+            try InstanceRegistry(layout: layout).update { instances in
+                instances.append(LocalInstance(instanceId: spec.headNodeInstanceId, role: .headNode, instanceType: spec.headNodeInstanceType,
+                                               launchTime: Date(), pid: controller, state: .running))
+            }
+            try waitForController(layout: layout)
+            progress("head node: starting the node agent")
+            try startAgent(layout: layout)
+            let statics = nodes.filter(\.isStatic).map(\.name)
+            if !statics.isEmpty {
+                progress("compute fleet: powering up \(statics.count) static nodes")
+                _ = ProcessControl.run([SlurmTools.scontrol, "update", "nodename=\(Hostlist.compress(statics))", "state=power_up"],
+                                       environment: environment(layout))
+            }
+            events.record(resource: "HeadNode", status: "CREATE_COMPLETE", reason: "slurmctld pid \(controller)")
+            return spec
+        } catch {
+            events.record(resource: name, status: "CREATE_FAILED", reason: "\(error)")
+            stopAll(layout: layout)
+            var failed = record
+            failed.clusterStatus = "CREATE_FAILED"
+            failed.computeFleetStatus = "UNKNOWN"
+            failed.lastUpdatedTime = Date()
+            try? store.save(failed)
+            throw error
+        }
+    }
+
+    func environment(_ layout: LocalLayout) -> [String: String] {
+        var environment = layout.slurmEnvironment
+        environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
+        return environment
+    }
+
+    func writePrograms(layout: LocalLayout) throws {
+        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let agent = quoted(agentExecutable)
+        let dir = quoted(layout.root.path)
+        let programs = [
+            (layout.resumeProgram, "exec \(agent) resume --cluster-dir \(dir) \"$@\""),
+            (layout.suspendProgram, "exec \(agent) suspend --cluster-dir \(dir) \"$@\""),
+            (layout.prologProgram, "exec \(agent) prolog --cluster-dir \(dir)"),
+        ]
+        for (path, command) in programs {
+            try "#!/bin/sh\n# Slurm runs this for the cluster in \(layout.root.path).\n\(command)\n"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+    }
+
+    func startMunge(layout: LocalLayout) throws {
+        guard let user = getpwnam("munge") else { throw LocalClusterError(SlurmTools.missing() ?? "no munge user") }
+        let uid = user.pointee.pw_uid, gid = user.pointee.pw_gid
+        var key = [UInt8](repeating: 0, count: 1024)
+        for index in key.indices { key[index] = UInt8.random(in: 0...255) }
+        FileManager.default.createFile(atPath: layout.mungeKey, contents: Data(key), attributes: [.posixPermissions: 0o400])
+        chown(layout.mungeDirectory, uid, gid)
+        // munged insists that everyone may traverse its socket's directory; the key itself is 0400.
+        chmod(layout.mungeDirectory, 0o755)
+        chown(layout.mungeKey, uid, gid)
+        _ = try ProcessControl.startDaemon(
+            [SlurmTools.runuser, "-u", "munge", "--", SlurmTools.munged, "--socket=\(layout.mungeSocket)",
+             "--key-file=\(layout.mungeKey)", "--pid-file=\(layout.mungePid)", "--log-file=\(layout.mungeLog)",
+             "--seed-file=\(layout.mungeSeed)"],
+            environment: environment(layout), logPath: layout.logs + "/munged.out", pidFile: layout.mungePid, label: "munged")
+    }
+
+    func waitForController(layout: LocalLayout, timeout: TimeInterval = 20) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if ProcessControl.run([SlurmTools.scontrol, "ping"], environment: environment(layout)).output.contains("UP") { return }
+            usleep(100_000)
+        }
+        throw LocalClusterError("slurmctld did not answer within \(Int(timeout)) s; see \(layout.slurmctldLog)")
+    }
+
+    func startAgent(layout: LocalLayout) throws {
+        guard FileManager.default.isExecutableFile(atPath: agentExecutable) else {
+            throw LocalClusterError("the node agent \(agentExecutable) is missing; build it with `swift build --product pcluster-agent`")
+        }
+        let pid = try ProcessControl.spawn([agentExecutable, "manage", "--cluster-dir", layout.root.path],
+                                           environment: environment(layout), logPath: layout.agentLog)
+        try "\(pid)\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
+    }
+
+    /// Stops every process of the cluster, by the pids it recorded: agent, compute nodes, slurmctld, munged.
+    @discardableResult
+    public func stopAll(layout: LocalLayout) -> [String] {
+        var survivors: [String] = []
+        func stop(_ pid: Int32?, _ command: String, _ label: String) {
+            guard let pid, ProcessControl.isAlive(pid, commandContains: command) else { return }
+            if !ProcessControl.terminate(pid, commandContains: command, grace: 10) { survivors.append("\(label) (pid \(pid))") }
+        }
+        stop(ProcessControl.readPid(layout.agentPid), "pcluster-agent", "node agent")
+        let instances = InstanceRegistry(layout: layout).read()
+        for instance in instances where instance.role == .computeNode {
+            stop(instance.pid, "slurmd", "slurmd of \(instance.nodeName ?? "?")")
+        }
+        if let files = try? FileManager.default.contentsOfDirectory(atPath: layout.run) {
+            for file in files where file.hasPrefix("slurmd-") && file.hasSuffix(".pid") {
+                stop(ProcessControl.readPid("\(layout.run)/\(file)"), "slurmd", file)
+            }
+        }
+        stop(ProcessControl.readPid(layout.slurmctldPid), "slurmctld", "slurmctld")
+        stop(ProcessControl.readPid(layout.mungePid), "munged", "munged")
+        return survivors
+    }
+
+    /// Stops everything and removes the cluster's directory. Works on half-created clusters too.
+    public func delete(name: String) throws {
+        let layout = layout(name)
+        let survivors = stopAll(layout: layout)
+        guard survivors.isEmpty else {
+            throw LocalClusterError("could not stop \(survivors.joined(separator: ", ")); the cluster's files in \(layout.root.path) are kept")
+        }
+        try FileManager.default.removeItem(at: layout.root)
+    }
+
+    public struct Health: Sendable {
+        public var controller: Bool
+        public var munge: Bool
+        public var agent: Bool
+        public var headNodeRunning: Bool { controller && munge && agent }
+    }
+
+    public func health(_ name: String) -> Health {
+        let layout = layout(name)
+        return Health(controller: ProcessControl.readPid(layout.slurmctldPid).map { ProcessControl.isAlive($0, commandContains: "slurmctld") } ?? false,
+                      munge: ProcessControl.readPid(layout.mungePid).map { ProcessControl.isAlive($0, commandContains: "munged") } ?? false,
+                      agent: ProcessControl.readPid(layout.agentPid).map { ProcessControl.isAlive($0, commandContains: "pcluster-agent") } ?? false)
+    }
+
+    /// Restarts head-node daemons that died (after a reboot or a kill), keeping the cluster's identity.
+    public func recover(_ name: String) throws -> [String] {
+        let layout = layout(name)
+        var restarted: [String] = []
+        let now = health(name)
+        if !now.munge { try startMunge(layout: layout); restarted.append("munged") }
+        if !now.controller {
+            let pid = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
+                                                     logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid)
+            try InstanceRegistry(layout: layout).update { instances in
+                for index in instances.indices where instances[index].role == .headNode { instances[index].pid = pid }
+            }
+            try waitForController(layout: layout)
+            restarted.append("slurmctld")
+        }
+        if !now.agent { try startAgent(layout: layout); restarted.append("node agent") }
+        if !restarted.isEmpty {
+            EventLog(layout: layout).record(resource: "HeadNode", status: "RECOVERED", reason: "restarted \(restarted.joined(separator: ", "))")
+        }
+        return restarted
+    }
+}

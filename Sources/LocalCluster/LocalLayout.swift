@@ -1,0 +1,147 @@
+import ClusterConfig
+import Foundation
+
+/// Where everything of one local cluster lives, all under its directory in the cluster store, so that
+/// delete-cluster removes one tree and several clusters never share a file.
+public struct LocalLayout: Sendable {
+    public let root: URL
+
+    public init(root: URL) { self.root = root }
+
+    func path(_ parts: String...) -> String { parts.reduce(root) { $0.appendingPathComponent($1) }.path }
+
+    public var spec: String { path("local.json") }
+    public var instances: String { path("instances.json") }
+    public var instancesLock: String { path("instances.lock") }
+    public var events: String { path("events.log") }
+    public var slurmConf: String { path("etc", "slurm.conf") }
+    public var bin: String { path("bin") }
+    public var resumeProgram: String { path("bin", "resume") }
+    public var suspendProgram: String { path("bin", "suspend") }
+    public var prologProgram: String { path("bin", "prolog-slurmctld") }
+    public var mungeDirectory: String { path("munge") }
+    public var mungeKey: String { path("munge", "munge.key") }
+    public var mungeSocket: String { path("munge", "munge.sock") }
+    public var mungePid: String { path("munge", "munged.pid") }
+    public var mungeLog: String { path("munge", "munged.log") }
+    public var mungeSeed: String { path("munge", "munged.seed") }
+    public var stateSave: String { path("slurm", "state") }
+    public var spool: String { path("slurm", "spool") }
+    public var run: String { path("run") }
+    public var logs: String { path("log") }
+    public var slurmctldPid: String { path("run", "slurmctld.pid") }
+    public var slurmctldLog: String { path("log", "slurmctld.log") }
+    public var agentPid: String { path("run", "agent.pid") }
+    public var agentLog: String { path("log", "agent.log") }
+    public var heartbeat: String { path("run", "agent.heartbeat") }
+    public func slurmdPid(_ node: String) -> String { path("run", "slurmd-\(node).pid") }
+    public func slurmdLog(_ node: String) -> String { path("log", "slurmd-\(node).log") }
+
+    /// Environment for Slurm's commands (sbatch, sinfo, scontrol) to talk to this cluster.
+    public var slurmEnvironment: [String: String] { ["SLURM_CONF": slurmConf] }
+}
+
+/// One compute node of the local cluster as slurm.conf declares it.
+public struct LocalNode: Codable, Sendable, Hashable {
+    public var name: String
+    public var queue: String
+    public var computeResource: String
+    public var isStatic: Bool
+    public var instanceType: String
+    public var cpus: Int
+    public var memoryMiB: Int
+    public var features: [String]
+    public var weight: Int
+    public var port: Int
+}
+
+/// What create-cluster decided for this cluster and every later command reads: ports, nodes, programs.
+public struct LocalClusterSpec: Codable, Sendable {
+    public var clusterName: String
+    public var slurmClusterName: String
+    public var controllerHost: String
+    public var controllerPort: Int
+    public var agentExecutable: String
+    public var headNodeInstanceId: String
+    public var headNodeInstanceType: String
+    public var scaledownIdletimeMinutes: Int
+    public var nodes: [LocalNode]
+    public var queues: [String]
+    public var createdAt: Date
+    /// The PrologSlurmctld that starts jobs as soon as their nodes are up (off only to measure Slurm's default).
+    public var fastJobStart: Bool
+
+    public func node(_ name: String) -> LocalNode? { nodes.first { $0.name == name } }
+
+    public init(clusterName: String, slurmClusterName: String, controllerHost: String, controllerPort: Int,
+                agentExecutable: String, headNodeInstanceId: String, headNodeInstanceType: String,
+                scaledownIdletimeMinutes: Int, nodes: [LocalNode], queues: [String], createdAt: Date, fastJobStart: Bool) {
+        self.clusterName = clusterName
+        self.slurmClusterName = slurmClusterName
+        self.controllerHost = controllerHost
+        self.controllerPort = controllerPort
+        self.agentExecutable = agentExecutable
+        self.headNodeInstanceId = headNodeInstanceId
+        self.headNodeInstanceType = headNodeInstanceType
+        self.scaledownIdletimeMinutes = scaledownIdletimeMinutes
+        self.nodes = nodes
+        self.queues = queues
+        self.createdAt = createdAt
+        self.fastJobStart = fastJobStart
+    }
+
+    /// Fields added later default, so clusters created by an earlier build keep working.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        clusterName = try container.decode(String.self, forKey: .clusterName)
+        slurmClusterName = try container.decode(String.self, forKey: .slurmClusterName)
+        controllerHost = try container.decode(String.self, forKey: .controllerHost)
+        controllerPort = try container.decode(Int.self, forKey: .controllerPort)
+        agentExecutable = try container.decode(String.self, forKey: .agentExecutable)
+        headNodeInstanceId = try container.decode(String.self, forKey: .headNodeInstanceId)
+        headNodeInstanceType = try container.decode(String.self, forKey: .headNodeInstanceType)
+        scaledownIdletimeMinutes = try container.decode(Int.self, forKey: .scaledownIdletimeMinutes)
+        nodes = try container.decode([LocalNode].self, forKey: .nodes)
+        queues = try container.decode([String].self, forKey: .queues)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        fastJobStart = try container.decodeIfPresent(Bool.self, forKey: .fastJobStart) ?? true
+    }
+}
+
+public struct LocalClusterError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Builds the node list of a cluster from its configuration and the instance-type catalogue.
+public enum LocalNodePlanner {
+    public static func nodes(for config: ClusterConfiguration, ports: inout [Int],
+                             catalogue: any InstanceTypeProvider = InstanceTypeCatalogue.shipped) throws -> [LocalNode] {
+        var nodes: [LocalNode] = []
+        for queue in config.scheduling.queues {
+            for resource in queue.computeResources {
+                guard let type = resource.instanceTypes.first else { continue }
+                guard let info = catalogue.info(for: type) else {
+                    throw LocalClusterError("instance type \(type) of \(queue.name)/\(resource.name) is not in the catalogue")
+                }
+                let cpus = resource.disableSimultaneousMultithreading ? max(1, info.cores) : info.vcpus
+                let memory = resource.schedulableMemory ?? info.memoryMiB
+                for (isStatic, count) in [(true, resource.minCount), (false, resource.dynamicCount)] where count > 0 {
+                    for index in 1...count {
+                        guard !ports.isEmpty else { throw LocalClusterError("ran out of free ports for compute nodes") }
+                        var features = [isStatic ? "static" : "dynamic", type, resource.name]
+                        if resource.efaEnabled { features.append("efa") }
+                        if info.gpus > 0 { features.append("gpu") }
+                        nodes.append(LocalNode(
+                            name: NodeName(queue: queue.name, isStatic: isStatic, computeResource: resource.name, index: index).description,
+                            queue: queue.name, computeResource: resource.name, isStatic: isStatic, instanceType: type,
+                            cpus: cpus, memoryMiB: memory, features: features,
+                            weight: isStatic ? resource.staticNodePriority : resource.dynamicNodePriority,
+                            port: ports.removeFirst()))
+                    }
+                }
+            }
+        }
+        return nodes
+    }
+}

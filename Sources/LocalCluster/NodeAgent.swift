@@ -1,0 +1,238 @@
+import Foundation
+import Provisioning
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The node agent of one local cluster: Slurm's resume and suspend programs, the PrologSlurmctld that
+/// lets a job start as soon as its nodes are up, and the cluster-manager loop. Each entry point is a
+/// short-lived process except `manage`; all share state through the cluster's directory.
+public struct NodeAgent: Sendable {
+    public let layout: LocalLayout
+    public let spec: LocalClusterSpec
+    let registry: InstanceRegistry
+    let events: EventLog
+
+    public init(clusterDirectory: String) throws {
+        layout = LocalLayout(root: URL(fileURLWithPath: clusterDirectory))
+        guard let data = FileManager.default.contents(atPath: layout.spec) else {
+            throw LocalClusterError("\(clusterDirectory) is not a local cluster (no local.json)")
+        }
+        spec = try InstanceRegistry.decoder.decode(LocalClusterSpec.self, from: data)
+        registry = InstanceRegistry(layout: layout)
+        events = EventLog(layout: layout)
+    }
+
+    var store: ClusterStore { ClusterStore(root: layout.root.deletingLastPathComponent().deletingLastPathComponent()) }
+
+    var environment: [String: String] {
+        var environment = layout.slurmEnvironment
+        environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
+        return environment
+    }
+
+    @discardableResult
+    func scontrol(_ arguments: String...) -> (status: Int32, output: String) {
+        ProcessControl.run([SlurmTools.scontrol] + arguments, environment: environment)
+    }
+
+    public func nodeStates() -> [String: SlurmNodeState] {
+        let result = scontrol("show", "node", "-o")
+        return result.status == 0 ? SlurmNodeState.parse(result.output) : [:]
+    }
+
+    // MARK: Resume and suspend
+
+    /// ResumeProgram: starts a slurmd for each node of the host list.
+    public func resume(_ hostlist: String) {
+        events.record(resource: hostlist, status: "RESUME", reason: "Slurm asked to power up \(hostlist)")
+        for name in Hostlist.expand(hostlist) {
+            guard let node = spec.node(name) else {
+                events.record(resource: name, status: "RESUME_FAILED", reason: "not a node of this cluster")
+                continue
+            }
+            do {
+                try launch(node)
+            } catch {
+                events.record(resource: name, status: "RESUME_FAILED", reason: "\(error)")
+                scontrol("update", "nodename=\(name)", "state=down", "reason=(Code:LaunchFailure)Failure when resuming nodes: \(error)")
+            }
+        }
+    }
+
+    /// Starts (or restarts) the slurmd of one node and records it as a running instance.
+    func launch(_ node: LocalNode) throws {
+        terminate(node.name, reason: "replaced by a new launch")
+        guard PortAllocator.isFree(node.port) else {
+            throw LocalClusterError("port \(node.port) of \(node.name) on 127.0.0.1 is in use by another program")
+        }
+        try FileManager.default.createDirectory(atPath: "\(layout.spool)/\(node.name)", withIntermediateDirectories: true)
+        let pid = try ProcessControl.startDaemon([SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf],
+                                                 environment: environment, logPath: layout.slurmdLog(node.name) + ".out",
+                                                 pidFile: layout.slurmdPid(node.name))
+        try registry.update { instances in
+            instances.append(LocalInstance(instanceId: LocalInstance.newId(), role: .computeNode, nodeName: node.name,
+                                           queue: node.queue, computeResource: node.computeResource,
+                                           instanceType: node.instanceType, launchTime: Date(), pid: pid, state: .running))
+        }
+        events.record(resource: node.name, status: "LAUNCHED", reason: "slurmd pid \(pid) on 127.0.0.1:\(node.port)")
+    }
+
+    /// SuspendProgram (and ResumeFailProgram): stops the slurmd of each node of the host list.
+    public func suspend(_ hostlist: String) {
+        events.record(resource: hostlist, status: "SUSPEND", reason: "Slurm powered down \(hostlist)")
+        for name in Hostlist.expand(hostlist) { terminate(name, reason: "powered down by Slurm") }
+    }
+
+    /// Stops every running instance of a node, by the pid we recorded (and the pid file, for a slurmd
+    /// whose launch was interrupted before it was recorded).
+    func terminate(_ name: String, reason: String) {
+        var pids = Set<Int32>()
+        if let pid = ProcessControl.readPid(layout.slurmdPid(name)), ProcessControl.isAlive(pid, commandContains: "slurmd") {
+            pids.insert(pid)
+        }
+        _ = try? registry.update { instances in
+            for index in instances.indices where instances[index].nodeName == name && instances[index].state == .running {
+                if let pid = instances[index].pid { pids.insert(pid) }
+                instances[index].state = .terminated
+                instances[index].stateReason = reason
+            }
+        }
+        for pid in pids where ProcessControl.isAlive(pid, commandContains: "slurmd") {
+            ProcessControl.terminate(pid, commandContains: "slurmd", grace: 5)
+            events.record(resource: name, status: "TERMINATED", reason: "slurmd pid \(pid): \(reason)")
+        }
+    }
+
+    /// Every compute node down now (delete-cluster-instances); Slurm powers them down and may relaunch
+    /// dynamic ones on demand and the agent relaunches static ones.
+    public func terminateAllComputeNodes(reason: String) {
+        for node in spec.nodes { terminate(node.name, reason: reason) }
+        let names = spec.nodes.map(\.name)
+        if !names.isEmpty {
+            scontrol("update", "nodename=\(Hostlist.compress(names))", "state=power_down_force", "reason=\(reason)")
+        }
+    }
+
+    // MARK: PrologSlurmctld
+
+    /// Waits until every node of the job answers, then exits: slurmctld launches a job whose
+    /// PrologSlurmctld has finished on ready nodes at once, instead of at its next 30 s check.
+    public func prolog(nodes hostlist: String, timeout: TimeInterval = 600) {
+        let names = Hostlist.expand(hostlist)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let states = nodeStates()
+            if !states.isEmpty, names.allSatisfy({ states[$0]?.isReady ?? false }) { return }
+            usleep(100_000)
+        }
+    }
+
+    // MARK: Cluster manager
+
+    /// One pass of the cluster-manager loop.
+    public func manageOnce() {
+        try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
+        guard let record = try? store.record(named: spec.clusterName) else { return }
+        let states = nodeStates()
+        guard !states.isEmpty else { return }  // controller not answering: change nothing blindly
+        switch record.computeFleetStatus {
+        case "STOP_REQUESTED", "STOPPING":
+            stopFleet(states)
+            try? store.update(spec.clusterName) { $0.computeFleetStatus = "STOPPED" }
+            return
+        case "START_REQUESTED", "STARTING":
+            for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=up") }
+            powerUpStatics(states)
+            try? store.update(spec.clusterName) { $0.computeFleetStatus = "RUNNING" }
+            events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
+        case "STOPPED":
+            cleanOrphans(states, keepNone: true)
+            return
+        default:
+            break
+        }
+        cleanOrphans(states, keepNone: false)
+        replaceDeadNodes(states)
+        if record.clusterStatus == "CREATE_IN_PROGRESS" {
+            let statics = spec.nodes.filter(\.isStatic)
+            let fresh = nodeStates()
+            if statics.allSatisfy({ fresh[$0.name]?.isReady ?? false }) {
+                try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
+                events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
+            }
+        }
+    }
+
+    func powerUpStatics(_ states: [String: SlurmNodeState]) {
+        let down = spec.nodes.filter { $0.isStatic && (states[$0.name]?.isPoweredDown ?? false) }.map(\.name)
+        if !down.isEmpty { scontrol("update", "nodename=\(Hostlist.compress(down))", "state=power_up") }
+    }
+
+    func stopFleet(_ states: [String: SlurmNodeState]) {
+        for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=inactive") }
+        for node in spec.nodes { terminate(node.name, reason: "compute fleet stopped") }
+        let up = spec.nodes.filter { !(states[$0.name]?.isPoweredDown ?? true) }.map(\.name)
+        if !up.isEmpty {
+            scontrol("update", "nodename=\(Hostlist.compress(up))", "state=power_down_force", "reason=compute fleet stopped")
+        }
+        events.record(resource: spec.clusterName, status: "STOPPED", reason: "compute fleet stopped")
+    }
+
+    /// A slurmd running for a node Slurm considers powered down is an orphan: stop it.
+    func cleanOrphans(_ states: [String: SlurmNodeState], keepNone: Bool) {
+        for node in spec.nodes {
+            guard let state = states[node.name] else { continue }
+            if keepNone || (state.isPoweredDown && !state.isPoweringUp) {
+                if runningPid(node.name) != nil { terminate(node.name, reason: "orphan: Slurm has the node powered down") }
+            }
+        }
+        // Instances recorded running whose process has gone.
+        _ = try? registry.update { instances in
+            for index in instances.indices where instances[index].role == .computeNode && instances[index].state == .running {
+                if let pid = instances[index].pid, !ProcessControl.isAlive(pid, commandContains: "slurmd") {
+                    instances[index].state = .terminated
+                    instances[index].stateReason = "slurmd exited"
+                }
+            }
+        }
+    }
+
+    /// A node Slurm believes is up whose slurmd died: static nodes are relaunched in place; dynamic ones
+    /// are powered down (Slurm requeues their jobs) and come back on demand.
+    func replaceDeadNodes(_ states: [String: SlurmNodeState]) {
+        for node in spec.nodes {
+            guard let state = states[node.name], !state.isPoweredDown, !state.isPoweringUp, !state.isPoweringDown else { continue }
+            guard runningPid(node.name) == nil else { continue }
+            if node.isStatic {
+                events.record(resource: node.name, status: "REPLACING", reason: "static node's slurmd is not running")
+                do { try launch(node) } catch {
+                    events.record(resource: node.name, status: "REPLACE_FAILED", reason: "\(error)")
+                }
+            } else {
+                events.record(resource: node.name, status: "POWER_DOWN", reason: "dynamic node's slurmd is not running")
+                scontrol("update", "nodename=\(node.name)", "state=power_down_force", "reason=(Code:NodeDied)slurmd exited")
+            }
+        }
+    }
+
+    func runningPid(_ name: String) -> Int32? {
+        registry.read().last { $0.nodeName == name && $0.state == .running }
+            .flatMap(\.pid).flatMap { ProcessControl.isAlive($0, commandContains: "slurmd") ? $0 : nil }
+    }
+
+    /// The loop: a pass every `interval` seconds until SIGTERM or until the cluster's directory is gone.
+    public func manage(interval: TimeInterval) {
+        try? "\(getpid())\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
+        signal(SIGTERM) { _ in exit(0) }
+        events.record(resource: "agent", status: "STARTED", reason: "cluster manager pid \(getpid()), every \(Int(interval)) s")
+        while FileManager.default.fileExists(atPath: layout.spec) {
+            manageOnce()
+            var remaining = interval
+            while remaining > 0 && FileManager.default.fileExists(atPath: layout.spec) {
+                usleep(200_000)
+                remaining -= 0.2
+            }
+        }
+    }
+}

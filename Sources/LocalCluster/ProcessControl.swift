@@ -1,0 +1,167 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starting and stopping the cluster's daemons. Hand-written over posix_spawn because Foundation's
+/// Process cannot start a daemon in its own session with a clean signal mask and stdin on /dev/null,
+/// which slurmd needs (see slurm-scaling.md: a resume program inherits SIGTERM blocked and stdin closed).
+public enum ProcessControl {
+    public struct SpawnError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Spawns `arguments[0]` (an absolute path) in a new session, stdin from /dev/null, stdout and stderr
+    /// appended to `logPath`, every signal unblocked and at its default action. Returns its pid.
+    @discardableResult
+    public static func spawn(_ arguments: [String], environment: [String: String], logPath: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        // POSIX_SPAWN_SETSID (0x80 in glibc) detaches it from our session and terminal.
+        let flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | Int16(0x80)
+        posix_spawnattr_setflags(&attributes, flags)
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+        guard status == 0 else {
+            throw SpawnError(description: "cannot start \(arguments[0]): \(String(cString: strerror(status)))")
+        }
+        return pid
+    }
+
+    /// Runs a program that daemonizes itself (munged, slurmctld, slurmd): waits for the foreground part
+    /// to exit, then reads the daemon's pid from its pid file.
+    public static func startDaemon(_ arguments: [String], environment: [String: String], logPath: String,
+                                   pidFile: String, timeout: TimeInterval = 10, label: String? = nil) throws -> pid_t {
+        let name = label ?? (arguments[0] as NSString).lastPathComponent
+        try? FileManager.default.removeItem(atPath: pidFile)
+        let launcher = try spawn(arguments, environment: environment, logPath: logPath)
+        var status: Int32 = 0
+        waitpid(launcher, &status, 0)
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        guard exited && code == 0 else {
+            let detail = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").last.map { ": \($0)" } ?? ""
+            throw SpawnError(description: "\(name) failed to start (exit \(code))\(detail); see \(logPath)")
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), isAlive(pid) {
+                return pid
+            }
+            usleep(20_000)
+        }
+        throw SpawnError(description: "\(name) did not write \(pidFile); see \(logPath)")
+    }
+
+    /// Alive and, when `commandContains` is given, still the program we started (pids are reused).
+    public static func isAlive(_ pid: pid_t, commandContains: String? = nil) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
+           stat[stat.index(close, offsetBy: 2)] == "Z" {
+            return false  // a zombie has finished
+        }
+        guard let expected = commandContains else { return true }
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+        return command.contains(expected)
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; true when the process is gone.
+    @discardableResult
+    public static func terminate(_ pid: pid_t, commandContains: String? = nil, grace: TimeInterval = 10) -> Bool {
+        guard isAlive(pid, commandContains: commandContains) else { return true }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while Date() < deadline {
+            reap(pid)
+            if !isAlive(pid) { return true }
+            usleep(20_000)
+        }
+        kill(pid, SIGKILL)
+        for _ in 0..<100 {
+            reap(pid)
+            if !isAlive(pid) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// Collects a child of ours that has exited, so it does not linger as a zombie.
+    static func reap(_ pid: pid_t) {
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
+    }
+
+    public static func readPid(_ path: String) -> pid_t? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Runs a command to completion and returns its exit status and output (for scontrol, sinfo, runuser).
+    public static func run(_ arguments: [String], environment: [String: String]? = nil) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        if let environment { process.environment = environment }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        do { try process.run() } catch { return (127, "cannot run \(arguments[0]): \(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Free TCP ports on 127.0.0.1, checked by binding them.
+public enum PortAllocator {
+    public static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    /// `count` free ports from a random starting point in 20000–39999, skipping `taken` (other clusters').
+    public static func allocate(_ count: Int, avoiding taken: Set<Int>) throws -> [Int] {
+        var ports: [Int] = []
+        var candidate = Int.random(in: 20000..<39000)
+        var tried = 0
+        while ports.count < count {
+            tried += 1
+            guard tried < 20000 else { throw LocalClusterError("no \(count) free TCP ports on 127.0.0.1 between 20000 and 39999") }
+            candidate = candidate >= 39999 ? 20000 : candidate + 1
+            if !taken.contains(candidate) && isFree(candidate) { ports.append(candidate) }
+        }
+        return ports
+    }
+}

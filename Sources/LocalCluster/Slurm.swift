@@ -1,0 +1,64 @@
+import Foundation
+
+/// The Debian packages' programs, and the check that they are there.
+public enum SlurmTools {
+    public static let slurmctld = "/usr/sbin/slurmctld"
+    public static let slurmd = "/usr/sbin/slurmd"
+    public static let scontrol = "/usr/bin/scontrol"
+    public static let sinfo = "/usr/bin/sinfo"
+    public static let munged = "/usr/sbin/munged"
+    public static let runuser = "/usr/sbin/runuser"
+
+    /// Names what is missing and how to install it; nil when everything is in place.
+    public static func missing() -> String? {
+        var absent: [String] = []
+        for (path, package) in [(slurmctld, "slurmctld"), (slurmd, "slurmd"), (scontrol, "slurm-client"), (munged, "munge")]
+        where !FileManager.default.isExecutableFile(atPath: path) {
+            absent.append("\(path) (package \(package))")
+        }
+        if getpwnam("munge") == nil { absent.append("the 'munge' user (package munge)") }
+        guard !absent.isEmpty else { return nil }
+        return "The local provider needs Slurm and munge, and this machine lacks \(absent.joined(separator: ", ")). "
+            + "Install them with: apt-get install -y slurm-wlm munge"
+    }
+}
+
+/// Node states as `scontrol show node -o` reports them.
+public struct SlurmNodeState: Sendable, Equatable {
+    public var name: String
+    /// "IDLE", "ALLOCATED", "MIXED", "DOWN", ...
+    public var base: String
+    /// "CLOUD", "POWERED_DOWN", "POWERING_UP", "POWERING_DOWN", "NOT_RESPONDING", "DRAIN", ...
+    public var flags: Set<String>
+    public var reason: String?
+
+    public var isPoweredDown: Bool { flags.contains("POWERED_DOWN") }
+    public var isPoweringUp: Bool { flags.contains("POWERING_UP") }
+    public var isPoweringDown: Bool { flags.contains("POWERING_DOWN") || flags.contains("POWER_DOWN") }
+    /// Up and answering: what a job needs before it can start.
+    public var isReady: Bool {
+        !isPoweredDown && !isPoweringUp && !isPoweringDown && !flags.contains("NOT_RESPONDING") && base != "DOWN"
+    }
+
+    public static func parse(_ output: String) -> [String: SlurmNodeState] {
+        var states: [String: SlurmNodeState] = [:]
+        for line in output.split(separator: "\n") {
+            var fields: [String: String] = [:]
+            // "Reason=" runs to the end of the line and may contain spaces.
+            var text = String(line)
+            if let reason = text.range(of: " Reason=") {
+                fields["Reason"] = String(text[reason.upperBound...])
+                text = String(text[..<reason.lowerBound])
+            }
+            for token in text.split(separator: " ") {
+                guard let equals = token.firstIndex(of: "=") else { continue }
+                fields[String(token[..<equals])] = String(token[token.index(after: equals)...])
+            }
+            guard let name = fields["NodeName"], let state = fields["State"] else { continue }
+            let parts = state.split(separator: "+").map(String.init)
+            states[name] = SlurmNodeState(name: name, base: parts.first ?? "", flags: Set(parts.dropFirst()),
+                                          reason: fields["Reason"])
+        }
+        return states
+    }
+}
