@@ -65,6 +65,9 @@ public struct LocalClusterRuntime: Sendable {
             var ports = try PortAllocator.allocate(nodeCount + 1, avoiding: portsInUse(except: name))
             let controllerPort = ports.removeFirst()
             let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
+            if let long = nodes.first(where: { $0.name.utf8.count > layout.longestNodeName }) {
+                throw LocalClusterError("node name \(long.name) is longer than \(layout.longestNodeName) characters, the most a local cluster allows (Slurm keeps a Unix socket named after it, and such paths are limited to 107 bytes); shorten the names of queue \(long.queue) or compute resource \(long.computeResource)")
+            }
             var hostname = [CChar](repeating: 0, count: 256)
             gethostname(&hostname, 255)
             let host = String(cString: hostname).split(separator: ".").first.map(String.init) ?? "localhost"
@@ -197,6 +200,7 @@ public struct LocalClusterRuntime: Sendable {
         guard survivors.isEmpty else {
             throw LocalClusterError("could not stop \(survivors.joined(separator: ", ")); the cluster's files in \(layout.root.path) are kept")
         }
+        try? FileManager.default.removeItem(atPath: layout.spool)
         try FileManager.default.removeItem(at: layout.root)
     }
 

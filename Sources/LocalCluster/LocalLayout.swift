@@ -26,7 +26,16 @@ public struct LocalLayout: Sendable {
     public var mungeLog: String { path("munge", "munged.log") }
     public var mungeSeed: String { path("munge", "munged.seed") }
     public var stateSave: String { path("slurm", "state") }
-    public var spool: String { path("slurm", "spool") }
+    /// slurmd's spool directories, kept short under /run: slurmstepd puts a Unix socket there named
+    /// after the node, job and step, and socket paths are limited to 107 bytes.
+    public var spool: String {
+        var hash: UInt32 = 2166136261
+        for byte in root.path.utf8 { hash = (hash ^ UInt32(byte)) &* 16777619 }
+        return "/run/pcs-" + String(hash, radix: 16)
+    }
+
+    /// The longest node name whose step sockets fit: spool + "/" + node + "/" + node + "_" + job.step (up to 21).
+    public var longestNodeName: Int { (107 - spool.utf8.count - 2 - 1 - 21) / 2 }
     public var run: String { path("run") }
     public var logs: String { path("log") }
     public var slurmctldPid: String { path("run", "slurmctld.pid") }

@@ -15,12 +15,23 @@ public enum ProcessControl {
     /// appended to `logPath`, every signal unblocked and at its default action. Returns its pid.
     @discardableResult
     public static func spawn(_ arguments: [String], environment: [String: String], logPath: String) throws -> pid_t {
+        try spawn(arguments, environment: environment, newSession: true) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+    }
+
+    /// posix_spawn with the given descriptor setup; every other inherited descriptor is closed, so a
+    /// daemon never holds a pipe or socket of whoever started it (a caller reading our output to EOF
+    /// would wait for the daemon's lifetime).
+    static func spawn(_ arguments: [String], environment: [String: String], newSession: Bool,
+                      descriptors: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        descriptors(&actions)
+        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -32,7 +43,7 @@ public enum ProcessControl {
         sigfillset(&all)
         posix_spawnattr_setsigdefault(&attributes, &all)
         // POSIX_SPAWN_SETSID (0x80 in glibc) detaches it from our session and terminal.
-        let flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | Int16(0x80)
+        let flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | (newSession ? Int16(0x80) : 0)
         posix_spawnattr_setflags(&attributes, flags)
 
         let argv = arguments.map { strdup($0) } + [nil]
@@ -48,6 +59,14 @@ public enum ProcessControl {
         }
         return pid
     }
+
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which Swift's Glibc module does not
+    /// export (it is a GNU extension): looked up once at run time.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    nonisolated(unsafe) private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
 
     /// Runs a program that daemonizes itself (munged, slurmctld, slurmd): waits for the foreground part
     /// to exit, then reads the daemon's pid from its pid file.
@@ -121,27 +140,50 @@ public enum ProcessControl {
     }
 
     /// Runs a command to completion and returns its exit status and output (for scontrol, sinfo, runuser).
+    /// Our own spawn and wait rather than Foundation's Process, whose exit notification can be lost when
+    /// the command's children outlive it.
     public static func run(_ arguments: [String], environment: [String: String]? = nil) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        if let environment { process.environment = environment }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-        do { try process.run() } catch { return (127, "cannot run \(arguments[0]): \(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        var fds: [Int32] = [0, 0]
+        // The child gets the write end as stdout and stderr; every other descriptor is closed in it.
+        guard pipe(&fds) == 0 else { return (127, "cannot create a pipe: \(String(cString: strerror(errno)))") }
+        let pid: pid_t
+        do {
+            pid = try spawn(arguments, environment: environment ?? ProcessInfo.processInfo.environment, newSession: false) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+                posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+            }
+        } catch {
+            close(fds[0])
+            close(fds[1])
+            return (127, "\(error)")
+        }
+        close(fds[1])
+        var output = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fds[0], &buffer, buffer.count)
+            if count > 0 { output += buffer[0..<count]; continue }
+            if count < 0 && errno == EINTR { continue }
+            break
+        }
+        close(fds[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, String(decoding: output, as: UTF8.self))
     }
 }
 
 /// Free TCP ports on 127.0.0.1, checked by binding them.
 public enum PortAllocator {
+    /// Free to listen on: nobody listens there (connections of a dead listener lingering in TIME_WAIT do
+    /// not count, as they do not stop a server that sets SO_REUSEADDR, as slurmd and slurmctld do).
     public static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")

@@ -31,6 +31,9 @@ public enum SlurmConf {
             "SelectTypeParameters=CR_CPU",
             "SchedulerType=sched/backfill",
             "ReturnToService=1",
+            // A job asking for more nodes than a queue has (MaxCount) is refused at submission with
+            // "Node count specification invalid", instead of pending forever on PartitionNodeLimit.
+            "EnforcePartLimits=ALL",
             // slurmd advertises the instance type's CPUs and memory from this file, not the host's.
             "SlurmdParameters=config_overrides",
             "SlurmctldParameters=idle_on_node_suspend,power_save_interval=1,power_save_min_interval=0,cloud_dns",
@@ -41,7 +44,8 @@ public enum SlurmConf {
             "ResumeFailProgram=\(layout.suspendProgram)",
             "SuspendTime=\(spec.scaledownIdletimeMinutes < 0 ? -1 : spec.scaledownIdletimeMinutes * 60)",
             "ResumeTimeout=1800",
-            "SuspendTimeout=120",
+            // A slurmd stops in well under a second (an EC2 instance takes minutes, hence the original's 120).
+            "SuspendTimeout=10",
             "ResumeRate=0",
             "SuspendRate=0",
             "MessageTimeout=30",

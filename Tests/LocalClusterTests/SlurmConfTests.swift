@@ -75,6 +75,8 @@ import Testing
         #expect(text.contains("PrivateData=cloud") && text.contains("SlurmdParameters=config_overrides"))
         #expect(!text.contains("SuspendExcNodes"))
         #expect(!text.lowercased().contains("localhost"))
+        #expect(text.contains("SlurmdSpoolDir=/run/pcs-"))
+        #expect(layout.longestNodeName >= 30)
     }
 
     @Test func staticNodesAreExcludedFromSuspendAndWeighted() throws {

@@ -151,11 +151,34 @@ struct CLITests {
         }
     }
 
-    @Test func createWithoutDryRunRefusesClearlyAndCreatesNothing() throws {
-        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example)
+    @Test func theAWSProviderRefusesClearlyAndCreatesNothing() throws {
+        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws")
         #expect(r.exitCode == 1)
-        #expect(json?["message"]?.stringValue?.contains("not available yet") == true)
+        #expect(json?["message"]?.stringValue?.contains("the AWS provider") == true)
         #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
+        let viaEnvironment = PClusterCLI.run(["create-cluster", "-n", "demo", "-c", Self.example],
+                                             environment: env.merging(["PCLUSTER_PROVIDER": "aws"]) { $1 })
+        #expect(viaEnvironment.exitCode == 1 && viaEnvironment.stdout.contains("not available yet"))
+        let (unknown, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "gcp")
+        #expect(unknown?["message"]?.stringValue?.contains("unknown provider 'gcp'") == true)
+        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
+    }
+
+    @Test func aHalfCreatedClusterIsDeletedCleanly() throws {
+        defer { try? FileManager.default.removeItem(at: stateDir) }
+        let store = ClusterStore(root: stateDir)
+        let now = Date()
+        // As a crash during create would leave it: a record and a directory, no processes.
+        try store.save(ClusterRecord(name: "half", region: "us-east-1", version: PClusterVersion.string, clusterStatus: "CREATE_IN_PROGRESS",
+                                     computeFleetStatus: "RUNNING", creationTime: now, lastUpdatedTime: now, provider: "local"),
+                       configuration: "Region: us-east-1\n")
+        let (described, _) = try run("describe-cluster", "-n", "half")
+        #expect(described?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown")
+        let (json, r) = try run("delete-cluster", "-n", "half")
+        #expect(r.exitCode == 0 && json?["cluster"]?["clusterStatus"] == "DELETE_IN_PROGRESS")
+        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/half").path))
+        let (_, again) = try run("delete-cluster", "-n", "half")
+        #expect(again.exitCode == 1)
     }
 
     @Test func updateDryRunShowsTheChangeSetWithPolicies() throws {

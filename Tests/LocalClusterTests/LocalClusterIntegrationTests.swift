@@ -1,0 +1,175 @@
+import Foundation
+import JSONOutput
+@testable import LocalCluster
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The seed's cluster on this machine with real Slurm: create, a two-node job on dynamic nodes, scale-down
+/// after ScaledownIdletime, a static node replaced after its slurmd dies, two clusters at once, and a
+/// delete that leaves no process, port or file. Needs root (munged, slurmctld, slurmd); scripts/test
+/// installs slurm-wlm and munge.
+@Suite(.serialized) struct LocalClusterIntegrationTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pcluster").path
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: JSONValue? { try? JSONValue.parse(stdout) }
+    }
+
+    let state: URL
+    let work: URL
+    let environment: [String: String]
+
+    init() throws {
+        state = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-it-\(UUID().uuidString)")
+        work = state.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PCLUSTER_STATE_DIR"] = state.path
+        environment["SUBNET_ID"] = "subnet-0123456789abcdef0"
+        environment["FSX_FS_ID"] = "fs-0123456789abcdef0"
+        self.environment = environment
+    }
+
+    /// Runs the built pcluster in `work`, output to files and our own waitpid: Foundation's Process can
+    /// miss the exit of a program whose children (the cluster's daemons) outlive it.
+    @discardableResult
+    func pcluster(_ arguments: String...) throws -> Run {
+        let out = work.appendingPathComponent(".out-\(UUID().uuidString)").path
+        let err = work.appendingPathComponent(".err-\(UUID().uuidString)").path
+        defer {
+            unlink(out)
+            unlink(err)
+        }
+        let pid = try ProcessControl.spawn(["/usr/bin/env", "-C", work.path, Self.binary] + arguments,
+                                           environment: environment, newSession: false) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Run(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                   stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+
+    /// Polls `check` every 0.5 s until it returns true or `seconds` pass.
+    func eventually(_ seconds: Double, _ check: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try check() { return true }
+            usleep(500_000)
+        }
+        return try check()
+    }
+
+    func config(_ name: String, replacing: [(String, String)]) throws -> String {
+        var text = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
+        for (old, new) in replacing { text = text.replacingOccurrences(of: old, with: new) }
+        let path = work.appendingPathComponent("\(name).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func jobState(_ cluster: String, _ id: String) throws -> String {
+        let show = try pcluster("ssh", "-n", cluster, "scontrol", "show", "job", id)
+        return show.stdout.range(of: "JobState=[A-Z_]+", options: .regularExpression).map { String(show.stdout[$0].dropFirst(9)) } ?? "?"
+    }
+
+    func sinfo(_ cluster: String) throws -> [String: String] {
+        let out = try pcluster("ssh", "-n", cluster, "sinfo", "-h", "-N", "-o", "%N %t").stdout
+        var states: [String: String] = [:]
+        for line in out.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 { states[String(parts[0])] = String(parts[1]) }
+        }
+        return states
+    }
+
+    @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+          .timeLimit(.minutes(6)))
+    func theSeedClusterRunsAJobScalesDownAndDeletesCleanly() throws {
+        try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+        defer {
+            _ = try? pcluster("delete-cluster", "-n", "demo", "--wait")
+            _ = try? pcluster("delete-cluster", "-n", "other", "--wait")
+            try? FileManager.default.removeItem(at: state)
+        }
+        // The seed's config with a one-minute ScaledownIdletime, and a second cluster with a static node.
+        let demo = try config("demo", replacing: [("Scheduling:\n", "Scheduling:\n  SlurmSettings:\n    ScaledownIdletime: 1\n")])
+        let other = try config("other", replacing: [("MinCount: 0", "MinCount: 1"), ("MaxCount: 2", "MaxCount: 1")])
+
+        let created = try pcluster("create-cluster", "-n", "demo", "-c", demo, "--wait")
+        #expect(created.status == 0, "\(created.stdout)\(created.stderr)")
+        #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE")
+        #expect(created.stderr.contains("[demo] cluster status: CREATE_COMPLETE"))
+        let duplicate = try pcluster("create-cluster", "-n", "demo", "-c", demo)
+        #expect(duplicate.status == 1 && duplicate.json?["message"]?.stringValue?.contains("already exists") == true)
+
+        let second = try pcluster("create-cluster", "-n", "other", "-c", other, "--wait")
+        #expect(second.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(second.stdout)\(second.stderr)")
+        #expect(try sinfo("other")["c6i-st-compute-1"] == "idle")  // the static node is up at create
+
+        let described = try pcluster("describe-cluster", "-n", "demo").json
+        #expect(described?["headNode"]?["state"] == "running")
+        #expect(described?["headNode"]?["instanceId"]?.stringValue?.range(of: "^i-[0-9a-f]{17}$", options: .regularExpression) != nil)
+        #expect(described?["failures"] == nil)
+        #expect(try sinfo("demo") == ["c6i-dy-compute-1": "idle~", "c6i-dy-compute-2": "idle~"])
+
+        // The issue's job, verbatim, on powered-down dynamic nodes.
+        let submitted = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun hostname")
+        let jobId = try #require(submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
+                                 "\(submitted.stdout)\(submitted.stderr)")
+        #expect(try eventually(60) { try jobState("demo", jobId) == "COMPLETED" })
+        let job = try pcluster("ssh", "-n", "demo", "scontrol", "show", "job", jobId).stdout
+        #expect(job.contains(" NodeList=c6i-dy-compute-[1-2]"))
+        let output = try String(contentsOf: work.appendingPathComponent("slurm-\(jobId).out"), encoding: .utf8)
+        #expect(output.split(separator: "\n").count == 2)
+        let instances = try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json
+        #expect(instances?["instances"]?.arrayValue?.count == 2)
+
+        // More nodes than MaxCount: Slurm refuses at submit, with its reason.
+        let tooMany = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "3", "--wrap", "true")
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("Node count specification invalid"), "\(tooMany.stderr)")
+
+        // A static node whose slurmd dies is relaunched by the agent.
+        let otherLayout = LocalLayout(root: state.appendingPathComponent("clusters/other"))
+        let staticPid = try #require(ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")))
+        kill(staticPid, SIGKILL)
+        #expect(try eventually(30) {
+            guard let pid = ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")), pid != staticPid else { return false }
+            let alive = ProcessControl.isAlive(pid, commandContains: "slurmd")
+            return try alive && sinfo("other")["c6i-st-compute-1"] == "idle"
+        })
+
+        // After ScaledownIdletime (1 minute) the dynamic nodes power down and their slurmd processes end.
+        let scaledDown = try eventually(150) { try sinfo("demo").values.allSatisfy { $0 == "idle~" } }
+        #expect(scaledDown, "\((try? sinfo("demo")) ?? [:])")
+        #expect(try eventually(10) {
+            try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty == true
+        })
+        let events = try pcluster("get-cluster-stack-events", "-n", "demo").json?["events"]?.arrayValue ?? []
+        #expect(events.contains { $0["resourceStatus"] == "SUSPEND" } && events.contains { $0["resourceStatus"] == "LAUNCHED" })
+
+        // Delete leaves no process, port or file of the cluster.
+        let layout = LocalLayout(root: state.appendingPathComponent("clusters/demo"))
+        let spec = try LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("demo")
+        let pids = [layout.slurmctldPid, layout.mungePid, layout.agentPid].compactMap(ProcessControl.readPid)
+        #expect(pids.count == 3)
+        let deleted = try pcluster("delete-cluster", "-n", "demo", "--wait")
+        #expect(deleted.status == 0 && deleted.json?["cluster"]?["clusterStatus"] == "DELETE_COMPLETE")
+        #expect(pids.allSatisfy { !ProcessControl.isAlive($0) })
+        #expect(([spec.controllerPort] + spec.nodes.map(\.port)).allSatisfy(PortAllocator.isFree))
+        #expect(!FileManager.default.fileExists(atPath: layout.root.path))
+        #expect(!FileManager.default.fileExists(atPath: layout.spool))
+        #expect(try pcluster("describe-cluster", "-n", "demo").status == 1)
+        // The other cluster was untouched by all of this.
+        #expect(try pcluster("describe-cluster", "-n", "other").json?["headNode"]?["state"] == "running")
+    }
+}
