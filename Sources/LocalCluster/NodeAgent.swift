@@ -154,6 +154,8 @@ public struct NodeAgent: Sendable {
         }
         cleanOrphans(states, keepNone: false)
         replaceDeadNodes(states)
+        // Static nodes are always on while the fleet runs (one still powering down comes back next pass).
+        powerUpStatics(states)
         if record.clusterStatus == "CREATE_IN_PROGRESS" {
             let statics = spec.nodes.filter(\.isStatic)
             let fresh = nodeStates()
@@ -206,13 +208,33 @@ public struct NodeAgent: Sendable {
             guard runningPid(node.name) == nil else { continue }
             if node.isStatic {
                 events.record(resource: node.name, status: "REPLACING", reason: "static node's slurmd is not running")
-                do { try launch(node) } catch {
+                do {
+                    try launch(node)
+                    returnToService(node.name)
+                } catch {
                     events.record(resource: node.name, status: "REPLACE_FAILED", reason: "\(error)")
                 }
             } else {
                 events.record(resource: node.name, status: "POWER_DOWN", reason: "dynamic node's slurmd is not running")
                 scontrol("update", "nodename=\(node.name)", "state=power_down_force", "reason=(Code:NodeDied)slurmd exited")
             }
+        }
+    }
+
+    /// A relaunched slurmd registers with a new boot time, which Slurm takes for an unexpected reboot and
+    /// marks the node DOWN; this replacement was ours, so put the node back in service.
+    func returnToService(_ name: String, timeout: TimeInterval = 10) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let state = nodeStates()[name] {
+                if state.base == "DOWN" && (state.reason ?? "").contains("rebooted") {
+                    scontrol("update", "nodename=\(name)", "state=resume")
+                    events.record(resource: name, status: "RETURNED_TO_SERVICE", reason: "replacement slurmd registered")
+                    return
+                }
+                if state.isReady && !state.flags.contains("NOT_RESPONDING") && state.base != "DOWN" { return }
+            }
+            usleep(200_000)
         }
     }
 

@@ -148,6 +148,23 @@ import Glibc
             return try alive && sinfo("other")["c6i-st-compute-1"] == "idle"
         })
 
+        // Stopping the fleet stops every compute node; a dead agent is reported, and starting the fleet
+        // brings back the agent and the static node.
+        try pcluster("update-compute-fleet", "-n", "other", "--status", "STOP_REQUESTED")
+        #expect(try eventually(20) { try pcluster("describe-compute-fleet", "-n", "other").json?["status"] == "STOPPED" })
+        #expect(try pcluster("describe-cluster-instances", "-n", "other", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty == true)
+        let agentPid = try #require(ProcessControl.readPid(otherLayout.agentPid))
+        kill(agentPid, SIGKILL)
+        #expect(try eventually(5) {
+            try pcluster("describe-cluster", "-n", "other").json?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown"
+        })
+        try pcluster("update-compute-fleet", "-n", "other", "--status", "START_REQUESTED")
+        #expect(try eventually(45) {
+            let running = try pcluster("describe-compute-fleet", "-n", "other").json?["status"] == "RUNNING"
+            return try running && sinfo("other")["c6i-st-compute-1"] == "idle"
+        })
+        #expect(try pcluster("describe-cluster", "-n", "other").json?["failures"] == nil)
+
         // After ScaledownIdletime (1 minute) the dynamic nodes power down and their slurmd processes end.
         let scaledDown = try eventually(150) { try sinfo("demo").values.allSatisfy { $0 == "idle~" } }
         #expect(scaledDown, "\((try? sinfo("demo")) ?? [:])")
