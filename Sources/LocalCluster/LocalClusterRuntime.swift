@@ -113,6 +113,55 @@ public struct LocalClusterRuntime: Sendable {
         }
     }
 
+    /// Applies an accepted update: new nodes get new ports (existing ones keep theirs), removed nodes are
+    /// stopped, slurm.conf is rewritten, and slurmctld restarts when the node set changed (Slurm 22.05
+    /// cannot add nodes on reconfigure) or reconfigures otherwise. Jobs survive in its saved state.
+    public func update(name: String, config: ClusterConfiguration, progress: (String) -> Void) throws -> LocalClusterSpec {
+        let layout = layout(name)
+        let old = try loadSpec(name)
+        let nodeCount = config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } }
+        var taken = portsInUse(except: name)
+        taken.insert(old.controllerPort)
+        old.nodes.forEach { taken.insert($0.port) }
+        var ports = try PortAllocator.allocate(nodeCount, avoiding: taken)
+        var planned = try LocalNodePlanner.nodes(for: config, ports: &ports)
+        let oldPorts = Dictionary(uniqueKeysWithValues: old.nodes.map { ($0.name, $0.port) })
+        for index in planned.indices { if let port = oldPorts[planned[index].name] { planned[index].port = port } }
+        if let long = planned.first(where: { $0.name.utf8.count > layout.longestNodeName }) {
+            throw LocalClusterError("node name \(long.name) is longer than \(layout.longestNodeName) characters; shorten queue \(long.queue) or compute resource \(long.computeResource)")
+        }
+        var spec = old
+        spec.nodes = planned
+        spec.queues = config.scheduling.queues.map(\.name)
+        spec.scaledownIdletimeMinutes = config.scheduling.scaledownIdletime
+        let removed = Set(old.nodes.map(\.name)).subtracting(planned.map(\.name))
+        let nodeSetChanged = Set(old.nodes.map(\.name)) != Set(planned.map(\.name)) || old.queues != spec.queues
+        if !removed.isEmpty {
+            progress("stopping removed nodes \(Hostlist.compress(removed.sorted()))")
+            let agent = try NodeAgent(clusterDirectory: layout.root.path)
+            for node in removed { agent.terminate(node, reason: "removed by update-cluster") }
+        }
+        try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
+        try SlurmConf.render(spec: spec, layout: layout).write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
+        if nodeSetChanged {
+            progress("restarting slurmctld with \(planned.count) compute nodes")
+            if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }
+            let controller = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
+                                                            logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid)
+            try InstanceRegistry(layout: layout).update { instances in
+                for index in instances.indices where instances[index].role == .headNode { instances[index].pid = controller }
+            }
+            try waitForController(layout: layout)
+        } else {
+            progress("reconfiguring slurmctld")
+            let result = ProcessControl.run([SlurmTools.scontrol, "reconfigure"], environment: environment(layout))
+            guard result.status == 0 else { throw LocalClusterError("scontrol reconfigure failed: \(result.output)") }
+        }
+        EventLog(layout: layout).record(resource: name, status: "UPDATE_COMPLETE",
+                                        reason: "\(planned.count) compute nodes, ScaledownIdletime \(spec.scaledownIdletimeMinutes)")
+        return spec
+    }
+
     func environment(_ layout: LocalLayout) -> [String: String] {
         var environment = layout.slurmEnvironment
         environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"

@@ -2,6 +2,7 @@ import ArgumentParser
 import ClusterConfig
 import Foundation
 import JSONOutput
+import LocalCluster
 import Provisioning
 
 /// Shared by create-cluster and update-cluster: load, check and validate a config file.
@@ -136,6 +137,7 @@ struct UpdateCluster: PClusterCommand {
         case .rejected(let outcome): return outcome
         case .accepted(let r, _, let d): (result, requested) = (r, d)
         }
+        _ = requested
         let currentPath = env.store.configurationPath(of: clusterName)
         let current: ConfigDocument
         do {
@@ -173,7 +175,29 @@ struct UpdateCluster: PClusterCommand {
             o["changeSet"] = changeSet
             return .failure(.object(o))
         }
-        return Responses.unavailable("update-cluster", "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build. Use --dryrun true to see the change set.")
+        guard record.provider == "local", let config = result.config else {
+            return Responses.unavailable("update-cluster", "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build. Use --dryrun true to see the change set.")
+        }
+        if let problem = LocalClusterRuntime.preconditions() { return .failure(message: problem) }
+        let text: String
+        do { text = try String(contentsOfFile: clusterConfiguration, encoding: .utf8) } catch {
+            return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
+        }
+        let local = LocalBackend(env: env)
+        _ = try env.store.update(clusterName) { $0.clusterStatus = "UPDATE_IN_PROGRESS" }
+        do {
+            _ = try local.runtime.update(name: clusterName, config: config, progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
+        } catch {
+            _ = try? env.store.update(clusterName) { $0.clusterStatus = "UPDATE_FAILED" }
+            return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)")
+        }
+        var updated = try env.store.update(clusterName) { $0.clusterStatus = "UPDATE_COMPLETE" } ?? record
+        updated.clusterStatus = wait ? "UPDATE_COMPLETE" : "UPDATE_IN_PROGRESS"
+        try env.store.save(try env.store.record(named: clusterName) ?? updated, configuration: text)
+        var o: JSONObject = ["cluster": .object(clusterSummary(updated))]
+        o["validationMessages"] = validationMessagesField(result.messages)
+        o["changeSet"] = changeSet
+        return .ok(.object(o))
     }
 }
 
