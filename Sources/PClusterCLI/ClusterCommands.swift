@@ -409,7 +409,7 @@ struct Configure: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        Responses.unavailable("configure", "the wizard needs the local provider's defaults and arrives with it. Start from examples/cluster.yaml meanwhile.")
+        try ConfigureWizard(path: config, region: env.region(region), env: env).run()
     }
 }
 

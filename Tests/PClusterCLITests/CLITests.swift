@@ -144,7 +144,7 @@ struct CLITests {
             #expect(json["message"]?.stringValue?.contains("'ghost' does not exist") == true, "\(args)")
         }
         for args in [["list-images", "--image-status", "AVAILABLE"], ["describe-image", "-i", "x"], ["build-image", "-c", "f", "-i", "x"],
-                     ["configure", "-c", "/tmp/x.yaml"], ["list-official-images"]] {
+                     ["list-official-images"]] {
             let result = PClusterCLI.run(args, environment: env)
             #expect(result.exitCode == 1, "\(args)")
             #expect((try JSONValue.parse(result.stdout))["message"]?.stringValue?.contains("not available") == true)
@@ -209,6 +209,47 @@ struct CLITests {
         let (described, _) = try run("describe-cluster", "-n", "demo")
         #expect(described?["cloudFormationStackStatus"] == "CREATE_COMPLETE")
         #expect(described?["computeFleetStatus"] == "RUNNING")
+    }
+
+    /// The configure wizard, answered through stdin as a user at a terminal would.
+    @Test func configureWritesAConfigThatValidates() throws {
+        defer { try? FileManager.default.removeItem(at: stateDir) }
+        try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pcluster")
+        func configure(_ path: String, answers: String) throws -> (Int32, String, String) {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["configure", "-c", path]
+            process.environment = env
+            let input = Pipe(), output = Pipe(), errors = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            input.fileHandleForWriting.write(Data(answers.utf8))
+            try input.fileHandleForWriting.close()
+            let out = output.fileHandleForReading.readDataToEndOfFile()
+            let err = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        }
+        let path = stateDir.appendingPathComponent("wizard.yaml").path
+        // Region, OS, head type, queue, a wrong then a right compute type, static, a too-small then a good max, subnet.
+        let (code, out, err) = try configure(path, answers: "eu-west-1\n\nt3.large\ncpu\nnot.a.type\nc5.2xlarge\n1\n0\n3\n\n")
+        #expect(code == 0, "\(out)\(err)")
+        #expect(err.contains("'not.a.type' is not an EC2 instance type"))
+        #expect(err.contains("give at least 1"))
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("Region: eu-west-1") && text.contains("Os: alinux2023") && text.contains("InstanceType: c5.2xlarge"))
+        #expect(text.contains("MinCount: 1") && text.contains("MaxCount: 3") && text.contains("- Name: cpu"))
+        let validated = PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", path, "--dryrun", "true"], environment: env)
+        #expect(validated.stdout.contains("Request would have succeeded"), "\(validated.stdout)")
+        // Defaults only (end of input), and an existing file is never overwritten.
+        let defaults = stateDir.appendingPathComponent("defaults.yaml").path
+        #expect(try configure(defaults, answers: "").0 == 0)
+        #expect(PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", defaults, "--dryrun", "true"], environment: env).stdout.contains("Request would have succeeded"))
+        let (again, message, _) = try configure(defaults, answers: "")
+        #expect(again == 1 && message.contains("already exists"))
     }
 
     /// The real binary, as users and scripts run it: exit codes and streams.
