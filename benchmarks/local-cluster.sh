@@ -17,6 +17,8 @@ swift build -c release --product pcluster-agent >/dev/null
 BIN="$(swift build -c release --show-bin-path)"
 P="$BIN/pcluster"
 WORK=$(mktemp -d /tmp/pcluster-bench-XXXXXX)
+# munged insists that every directory above its socket is traversable by all users.
+chmod 755 "$WORK"
 export PCLUSTER_STATE_DIR="$WORK/state" SUBNET_ID=subnet-0123456789abcdef0 FSX_FS_ID=fs-0123456789abcdef0
 cleanup() { for c in fast slurm; do "$P" delete-cluster -n "bench-$c" --wait >/dev/null 2>&1 || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
