@@ -23,7 +23,7 @@ let package = Package(
         // YAML → positioned tree → schema check → typed model; validators; update policies.
         .target(name: "ClusterConfig", dependencies: ["Yams", "JSONOutput"]),
         // Cluster records on disk; the provider seam arrives with the local provider.
-        .target(name: "Provisioning"),
+        .target(name: "Provisioning", dependencies: ["ClusterConfig"]),
         // The local provider: Slurm and munge on this machine, compute nodes as slurmd processes.
         .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning"]),
         // The node agent Slurm runs (resume, suspend, PrologSlurmctld) and the cluster-manager loop.

@@ -20,6 +20,8 @@ public struct LocalClusterRuntime: Sendable {
 
     public func layout(_ name: String) -> LocalLayout { LocalLayout(root: store.root.appendingPathComponent("clusters").appendingPathComponent(name)) }
 
+    public func preconditions() -> String? { Self.preconditions() }
+
     public static func preconditions() -> String? {
         if getuid() != 0 {
             return "The local provider runs munged, slurmctld and slurmd, which need root: run pcluster as root (or with sudo)."
@@ -51,8 +53,9 @@ public struct LocalClusterRuntime: Sendable {
     /// Creates the cluster's files and starts its head node. The record is left CREATE_IN_PROGRESS; the
     /// agent marks it CREATE_COMPLETE when the static nodes are up. On failure everything started is
     /// stopped again and the record says CREATE_FAILED with the reason.
-    public func create(name: String, config: ClusterConfiguration, record: ClusterRecord,
-                       progress: (String) -> Void) throws -> LocalClusterSpec {
+    @discardableResult
+    public func createCluster(name: String, config: ClusterConfiguration, record: ClusterRecord,
+                              progress: (String) -> Void) throws -> LocalClusterSpec {
         let layout = layout(name)
         let events = EventLog(layout: layout)
         do {
@@ -116,7 +119,8 @@ public struct LocalClusterRuntime: Sendable {
     /// Applies an accepted update: new nodes get new ports (existing ones keep theirs), removed nodes are
     /// stopped, slurm.conf is rewritten, and slurmctld restarts when the node set changed (Slurm 22.05
     /// cannot add nodes on reconfigure) or reconfigures otherwise. Jobs survive in its saved state.
-    public func update(name: String, config: ClusterConfiguration, progress: (String) -> Void) throws -> LocalClusterSpec {
+    @discardableResult
+    public func updateCluster(name: String, config: ClusterConfiguration, progress: (String) -> Void) throws -> LocalClusterSpec {
         let layout = layout(name)
         let old = try loadSpec(name)
         let nodeCount = config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } }
@@ -268,7 +272,7 @@ public struct LocalClusterRuntime: Sendable {
     }
 
     /// Restarts head-node daemons that died (after a reboot or a kill), keeping the cluster's identity.
-    public func recover(_ name: String) throws -> [String] {
+    public func recover(name: String) throws -> [String] {
         let layout = layout(name)
         var restarted: [String] = []
         let now = health(name)
@@ -287,5 +291,70 @@ public struct LocalClusterRuntime: Sendable {
             EventLog(layout: layout).record(resource: "HeadNode", status: "RECOVERED", reason: "restarted \(restarted.joined(separator: ", "))")
         }
         return restarted
+    }
+}
+
+extension LocalClusterRuntime: ClusterProvider {
+    public var providerName: String { "local" }
+
+    public func create(name: String, config: ClusterConfiguration, record: ClusterRecord, progress: (String) -> Void) throws {
+        try createCluster(name: name, config: config, record: record, progress: progress)
+    }
+
+    public func update(name: String, config: ClusterConfiguration, progress: (String) -> Void) throws {
+        try updateCluster(name: name, config: config, progress: progress)
+    }
+
+    public func instances(of name: String) -> [ProvisionedInstance] {
+        let headRunning = health(name).headNodeRunning
+        return InstanceRegistry(layout: layout(name)).read().compactMap { instance in
+            let running: Bool
+            switch instance.role {
+            case .headNode: running = headRunning
+            case .computeNode:
+                running = instance.state == .running && (instance.pid.map { ProcessControl.isAlive($0, commandContains: "slurmd") } ?? false)
+                if !running { return nil }  // a terminated compute instance is gone, as on EC2
+            }
+            return ProvisionedInstance(instanceId: instance.instanceId, nodeType: instance.role.rawValue, instanceType: instance.instanceType,
+                                       launchTime: instance.launchTime, privateIpAddress: "127.0.0.1", publicIpAddress: "127.0.0.1",
+                                       queueName: instance.queue, state: running ? "running" : "stopped")
+        }
+    }
+
+    public func headNodeProblems(of name: String) -> [String] {
+        let now = health(name)
+        let down = [("slurmctld", now.controller), ("munged", now.munge), ("node agent", now.agent)].filter { !$0.1 }.map(\.0)
+        return down.isEmpty ? [] : ["\(down.joined(separator: ", ")) not running on the head node"]
+    }
+
+    public func creationFailure(of name: String) -> String? {
+        EventLog(layout: layout(name)).all().last { $0.status == "CREATE_FAILED" }?.reason
+    }
+
+    public func terminateComputeNodes(of name: String) throws {
+        try NodeAgent(clusterDirectory: layout(name).root.path).terminateAllComputeNodes(reason: "delete-cluster-instances")
+    }
+
+    public func events(of name: String) -> [ClusterEvent] {
+        EventLog(layout: layout(name)).all().map { ClusterEvent(timestamp: $0.timestamp, resource: $0.resource, status: $0.status, reason: $0.reason) }
+    }
+
+    public func logStreams(of name: String) -> [ClusterLogStream] {
+        let logs = layout(name).logs
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? []).filter { $0.hasSuffix(".log") }.sorted()
+        return files.map { file in
+            let modified = ((try? FileManager.default.attributesOfItem(atPath: "\(logs)/\(file)"))?[.modificationDate] as? Date) ?? Date()
+            return ClusterLogStream(name: String(file.dropLast(4)), lastEventTime: modified, location: "file://\(logs)/\(file)")
+        }
+    }
+
+    public func logLines(of name: String, stream: String) -> [String]? {
+        guard !stream.contains("/"), !stream.hasPrefix("."),
+              let text = try? String(contentsOfFile: "\(layout(name).logs)/\(stream).log", encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    public func headNodeShellEnvironment(of name: String) -> [String: String]? {
+        health(name).controller ? layout(name).slurmEnvironment : nil
     }
 }

@@ -12,8 +12,10 @@ public struct NodeAgent: Sendable {
     public let spec: LocalClusterSpec
     let registry: InstanceRegistry
     let events: EventLog
+    /// Where compute nodes come from: slurmd processes here; EC2 instances for the AWS provider.
+    let launcher: any InstanceLauncher
 
-    public init(clusterDirectory: String) throws {
+    public init(clusterDirectory: String, launcher: (any InstanceLauncher)? = nil) throws {
         layout = LocalLayout(root: URL(fileURLWithPath: clusterDirectory))
         guard let data = FileManager.default.contents(atPath: layout.spec) else {
             throw LocalClusterError("\(clusterDirectory) is not a local cluster (no local.json)")
@@ -21,7 +23,12 @@ public struct NodeAgent: Sendable {
         spec = try InstanceRegistry.decoder.decode(LocalClusterSpec.self, from: data)
         registry = InstanceRegistry(layout: layout)
         events = EventLog(layout: layout)
+        self.launcher = launcher ?? SlurmdLauncher(layout: layout)
     }
+
+    func launch(_ node: LocalNode) throws { try launcher.launch(node) }
+    func terminate(_ name: String, reason: String) { launcher.terminate(name, reason: reason) }
+
 
     var store: ClusterStore { ClusterStore(root: layout.root.deletingLastPathComponent().deletingLastPathComponent()) }
 
@@ -60,48 +67,10 @@ public struct NodeAgent: Sendable {
         }
     }
 
-    /// Starts (or restarts) the slurmd of one node and records it as a running instance.
-    func launch(_ node: LocalNode) throws {
-        terminate(node.name, reason: "replaced by a new launch")
-        guard PortAllocator.isFree(node.port) else {
-            throw LocalClusterError("port \(node.port) of \(node.name) on 127.0.0.1 is in use by another program")
-        }
-        try FileManager.default.createDirectory(atPath: "\(layout.spool)/\(node.name)", withIntermediateDirectories: true)
-        let pid = try ProcessControl.startDaemon([SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf],
-                                                 environment: environment, logPath: layout.slurmdLog(node.name) + ".out",
-                                                 pidFile: layout.slurmdPid(node.name))
-        try registry.update { instances in
-            instances.append(LocalInstance(instanceId: LocalInstance.newId(), role: .computeNode, nodeName: node.name,
-                                           queue: node.queue, computeResource: node.computeResource,
-                                           instanceType: node.instanceType, launchTime: Date(), pid: pid, state: .running))
-        }
-        events.record(resource: node.name, status: "LAUNCHED", reason: "slurmd pid \(pid) on 127.0.0.1:\(node.port)")
-    }
-
     /// SuspendProgram (and ResumeFailProgram): stops the slurmd of each node of the host list.
     public func suspend(_ hostlist: String) {
         events.record(resource: hostlist, status: "SUSPEND", reason: "Slurm powered down \(hostlist)")
         for name in Hostlist.expand(hostlist) { terminate(name, reason: "powered down by Slurm") }
-    }
-
-    /// Stops every running instance of a node, by the pid we recorded (and the pid file, for a slurmd
-    /// whose launch was interrupted before it was recorded).
-    func terminate(_ name: String, reason: String) {
-        var pids = Set<Int32>()
-        if let pid = ProcessControl.readPid(layout.slurmdPid(name)), ProcessControl.isAlive(pid, commandContains: "slurmd") {
-            pids.insert(pid)
-        }
-        _ = try? registry.update { instances in
-            for index in instances.indices where instances[index].nodeName == name && instances[index].state == .running {
-                if let pid = instances[index].pid { pids.insert(pid) }
-                instances[index].state = .terminated
-                instances[index].stateReason = reason
-            }
-        }
-        for pid in pids where ProcessControl.isAlive(pid, commandContains: "slurmd") {
-            ProcessControl.terminate(pid, commandContains: "slurmd", grace: 5)
-            events.record(resource: name, status: "TERMINATED", reason: "slurmd pid \(pid): \(reason)")
-        }
     }
 
     /// Every compute node down now (delete-cluster-instances); Slurm powers them down and may relaunch
@@ -186,7 +155,7 @@ public struct NodeAgent: Sendable {
         for node in spec.nodes {
             guard let state = states[node.name] else { continue }
             if keepNone || (state.isPoweredDown && !state.isPoweringUp) {
-                if runningPid(node.name) != nil { terminate(node.name, reason: "orphan: Slurm has the node powered down") }
+                if launcher.isRunning(node.name) { terminate(node.name, reason: "orphan: Slurm has the node powered down") }
             }
         }
         // Instances recorded running whose process has gone.
@@ -205,7 +174,7 @@ public struct NodeAgent: Sendable {
     func replaceDeadNodes(_ states: [String: SlurmNodeState]) {
         for node in spec.nodes {
             guard let state = states[node.name], !state.isPoweredDown, !state.isPoweringUp, !state.isPoweringDown else { continue }
-            guard runningPid(node.name) == nil else { continue }
+            guard !launcher.isRunning(node.name) else { continue }
             if node.isStatic {
                 events.record(resource: node.name, status: "REPLACING", reason: "static node's slurmd is not running")
                 do {
@@ -236,11 +205,6 @@ public struct NodeAgent: Sendable {
             }
             usleep(200_000)
         }
-    }
-
-    func runningPid(_ name: String) -> Int32? {
-        registry.read().last { $0.nodeName == name && $0.state == .running }
-            .flatMap(\.pid).flatMap { ProcessControl.isAlive($0, commandContains: "slurmd") ? $0 : nil }
     }
 
     /// The loop: a pass every `interval` seconds until SIGTERM or until the cluster's directory is gone.

@@ -2,7 +2,6 @@ import ArgumentParser
 import ClusterConfig
 import Foundation
 import JSONOutput
-import LocalCluster
 import Provisioning
 
 /// Shared by create-cluster and update-cluster: load, check and validate a config file.
@@ -103,7 +102,10 @@ struct CreateCluster: PClusterCommand {
             o["validationMessages"] = validationMessagesField(result.messages)
             return .failure(.object(o))
         }
-        return try createLocally(env: env, result: result)
+        guard let chosenProvider = Providers.named(chosen, env: env) else {
+            return Responses.unavailable("create-cluster", "the '\(chosen)' provider is not part of this build.")
+        }
+        return try create(with: chosenProvider, env: env, result: result)
     }
 }
 
@@ -175,18 +177,17 @@ struct UpdateCluster: PClusterCommand {
             o["changeSet"] = changeSet
             return .failure(.object(o))
         }
-        guard record.provider == "local", let config = result.config else {
+        guard let provider = Providers.named(record.provider, env: env), let config = result.config else {
             return Responses.unavailable("update-cluster", "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build. Use --dryrun true to see the change set.")
         }
-        if let problem = LocalClusterRuntime.preconditions() { return .failure(message: problem) }
+        if let problem = provider.preconditions() { return .failure(message: problem) }
         let text: String
         do { text = try String(contentsOfFile: clusterConfiguration, encoding: .utf8) } catch {
             return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
         }
-        let local = LocalBackend(env: env)
         _ = try env.store.update(clusterName) { $0.clusterStatus = "UPDATE_IN_PROGRESS" }
         do {
-            _ = try local.runtime.update(name: clusterName, config: config, progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
+            try provider.update(name: clusterName, config: config, progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
         } catch {
             _ = try? env.store.update(clusterName) { $0.clusterStatus = "UPDATE_FAILED" }
             return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)")
@@ -237,23 +238,23 @@ struct ListClusters: PClusterCommand {
 protocol ExistingClusterCommand: PClusterCommand {
     var clusterName: String { get }
     static var providerWork: String { get }
-    /// The command's work on a cluster of the local provider.
-    func perform(record: ClusterRecord, local: LocalBackend, env: CommandEnvironment) throws -> CommandOutcome
+    /// The command's work, through the provider that runs the cluster.
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome
 }
 
 extension ExistingClusterCommand {
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
         guard let record = try env.store.record(named: clusterName) else { return Responses.notFound(clusterName) }
-        guard record.provider == "local" else {
+        guard let provider = Providers.named(record.provider, env: env) else {
             return Responses.unavailable(Self.configuration.commandName ?? "this command",
                                          "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build (\(Self.providerWork)).")
         }
-        return try perform(record: record, local: LocalBackend(env: env), env: env)
+        return try perform(record: record, provider: provider, env: env)
     }
 
-    func perform(record: ClusterRecord, local: LocalBackend, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
         Responses.unavailable(Self.configuration.commandName ?? "this command",
-                              "the local provider does not do \(Self.providerWork) yet.")
+                              "the \(provider.providerName) provider does not do \(Self.providerWork) yet.")
     }
 }
 
@@ -286,10 +287,9 @@ struct DescribeCluster: PClusterCommand {
             "computeFleetStatus": .string(r.computeFleetStatus), "tags": [],
         ]
         var described = o
-        if r.provider == "local" {
-            let local = LocalBackend(env: env)
-            if let head = local.headNode(r.name) { described["headNode"] = .object(head) }
-            let failures = local.failures(r)
+        if let provider = Providers.named(r.provider, env: env) {
+            let (head, failures) = Providers.describe(r, provider: provider)
+            if let head { described["headNode"] = .object(head) }
             if !failures.isEmpty { described["failures"] = .array(failures) }
         }
         return .ok(.object(described))

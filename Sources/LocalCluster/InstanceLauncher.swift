@@ -1,0 +1,77 @@
+import Foundation
+
+/// The seam between the node agent and where compute nodes run. The local provider starts slurmd
+/// processes on this machine; an EC2 launcher (the AWS provider) will run instances that start slurmd.
+public protocol InstanceLauncher: Sendable {
+    /// Starts (or restarts) the node and records it as a running instance.
+    func launch(_ node: LocalNode) throws
+    /// Stops every running instance of the node.
+    func terminate(_ name: String, reason: String)
+    /// Whether an instance of the node is running now.
+    func isRunning(_ name: String) -> Bool
+}
+
+/// Compute nodes as slurmd processes on 127.0.0.1, one port each.
+public struct SlurmdLauncher: InstanceLauncher {
+    let layout: LocalLayout
+    let registry: InstanceRegistry
+    let events: EventLog
+
+    public init(layout: LocalLayout) {
+        self.layout = layout
+        registry = InstanceRegistry(layout: layout)
+        events = EventLog(layout: layout)
+    }
+
+    var environment: [String: String] {
+        var environment = layout.slurmEnvironment
+        environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
+        return environment
+    }
+
+    /// Starts (or restarts) the slurmd of one node and records it as a running instance.
+    public func launch(_ node: LocalNode) throws {
+        terminate(node.name, reason: "replaced by a new launch")
+        guard PortAllocator.isFree(node.port) else {
+            throw LocalClusterError("port \(node.port) of \(node.name) on 127.0.0.1 is in use by another program")
+        }
+        try FileManager.default.createDirectory(atPath: "\(layout.spool)/\(node.name)", withIntermediateDirectories: true)
+        let pid = try ProcessControl.startDaemon([SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf],
+                                                 environment: environment, logPath: layout.slurmdLog(node.name) + ".out",
+                                                 pidFile: layout.slurmdPid(node.name))
+        try registry.update { instances in
+            instances.append(LocalInstance(instanceId: LocalInstance.newId(), role: .computeNode, nodeName: node.name,
+                                           queue: node.queue, computeResource: node.computeResource,
+                                           instanceType: node.instanceType, launchTime: Date(), pid: pid, state: .running))
+        }
+        events.record(resource: node.name, status: "LAUNCHED", reason: "slurmd pid \(pid) on 127.0.0.1:\(node.port)")
+    }
+
+    /// Stops every running instance of a node, by the pid we recorded (and the pid file, for a slurmd
+    /// whose launch was interrupted before it was recorded).
+    public func terminate(_ name: String, reason: String) {
+        var pids = Set<Int32>()
+        if let pid = ProcessControl.readPid(layout.slurmdPid(name)), ProcessControl.isAlive(pid, commandContains: "slurmd") {
+            pids.insert(pid)
+        }
+        _ = try? registry.update { instances in
+            for index in instances.indices where instances[index].nodeName == name && instances[index].state == .running {
+                if let pid = instances[index].pid { pids.insert(pid) }
+                instances[index].state = .terminated
+                instances[index].stateReason = reason
+            }
+        }
+        for pid in pids where ProcessControl.isAlive(pid, commandContains: "slurmd") {
+            ProcessControl.terminate(pid, commandContains: "slurmd", grace: 5)
+            events.record(resource: name, status: "TERMINATED", reason: "slurmd pid \(pid): \(reason)")
+        }
+    }
+
+    public func isRunning(_ name: String) -> Bool { runningPid(name) != nil }
+
+    func runningPid(_ name: String) -> Int32? {
+        registry.read().last { $0.nodeName == name && $0.state == .running }
+            .flatMap(\.pid).flatMap { ProcessControl.isAlive($0, commandContains: "slurmd") ? $0 : nil }
+    }
+
+}

@@ -1,0 +1,222 @@
+import ArgumentParser
+import ClusterConfig
+import Foundation
+import JSONOutput
+import LocalCluster
+import Provisioning
+
+/// Chooses the cluster provider for a record or a create request. Only this type knows the concrete
+/// providers; commands work through `ClusterProvider`.
+enum Providers {
+    /// The provider by name; nil for one this build does not have (the AWS provider, so far).
+    static func named(_ name: String, env: CommandEnvironment) -> (any ClusterProvider)? {
+        switch name {
+        case "local":
+            // PCLUSTER_SLURM_FAST_START=false keeps Slurm's own job start (for measuring the difference).
+            let fast = env.variables["PCLUSTER_SLURM_FAST_START"]?.lowercased() != "false"
+            return LocalClusterRuntime(store: env.store, agentExecutable: agentExecutable(env.variables), fastJobStart: fast)
+        default:
+            return nil
+        }
+    }
+
+    /// PCLUSTER_AGENT, else `pcluster-agent` beside the running executable.
+    static func agentExecutable(_ variables: [String: String]) -> String {
+        if let path = variables["PCLUSTER_AGENT"], !path.isEmpty { return path }
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("pcluster-agent").path
+    }
+
+    static var iso: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+
+    static func instanceJSON(_ instance: ProvisionedInstance) -> JSONObject {
+        var o: JSONObject = ["instanceId": .string(instance.instanceId), "instanceType": .string(instance.instanceType),
+                             "launchTime": .string(iso.string(from: instance.launchTime)),
+                             "privateIpAddress": .string(instance.privateIpAddress)]
+        if let ip = instance.publicIpAddress { o["publicIpAddress"] = .string(ip) }
+        o["state"] = .string(instance.state)
+        o["nodeType"] = .string(instance.nodeType)
+        if let queue = instance.queueName { o["queueName"] = .string(queue) }
+        return o
+    }
+
+    /// describe-cluster's headNode and failures.
+    static func describe(_ record: ClusterRecord, provider: any ClusterProvider) -> (head: JSONObject?, failures: [JSONValue]) {
+        var head = provider.instances(of: record.name).first { $0.nodeType == "HeadNode" }.map(instanceJSON)
+        head?["nodeType"] = nil
+        var failures: [JSONValue] = []
+        if record.clusterStatus == "CREATE_FAILED" {
+            failures.append(["failureCode": "ClusterCreationFailure",
+                             "failureReason": .string(provider.creationFailure(of: record.name) ?? "see get-cluster-stack-events")])
+        } else if !record.clusterStatus.hasPrefix("DELETE") {
+            for problem in provider.headNodeProblems(of: record.name) {
+                failures.append(["failureCode": "HeadNodeDown",
+                                 "failureReason": .string("\(problem); `pcluster update-compute-fleet -n \(record.name) --status START_REQUESTED` restarts it")])
+            }
+        }
+        return (head, failures)
+    }
+}
+
+extension CreateCluster {
+    func create(with provider: any ClusterProvider, env: CommandEnvironment, result: ValidationResult) throws -> CommandOutcome {
+        if let problem = provider.preconditions() { return .failure(message: problem) }
+        guard let config = result.config else { return .failure(message: "Invalid cluster configuration.") }
+        let text: String
+        do { text = try String(contentsOfFile: clusterConfiguration, encoding: .utf8) } catch {
+            return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
+        }
+        let now = Date()
+        let record = ClusterRecord(name: clusterName, region: config.region ?? env.region(region) ?? "us-east-1",
+                                   version: PClusterVersion.string, clusterStatus: "CREATE_IN_PROGRESS",
+                                   computeFleetStatus: "RUNNING", creationTime: now, lastUpdatedTime: now,
+                                   provider: provider.providerName)
+        try env.store.save(record, configuration: text)
+        let say: (String) -> Void = wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in }
+        do {
+            try provider.create(name: clusterName, config: config, record: record, progress: say)
+        } catch {
+            return .failure(message: "Cluster creation failed: \(error). The cluster is CREATE_FAILED and nothing of it is running; `pcluster delete-cluster -n \(clusterName)` removes its files.")
+        }
+        var current = record
+        if wait {
+            let deadline = Date().addingTimeInterval(900)
+            var shown = ""
+            while Date() < deadline {
+                current = (try env.store.record(named: clusterName)) ?? current
+                if current.clusterStatus != shown { say("cluster status: \(current.clusterStatus)"); shown = current.clusterStatus }
+                if current.clusterStatus != "CREATE_IN_PROGRESS" { break }
+                usleep(200_000)
+            }
+        }
+        var o: JSONObject = ["cluster": .object(clusterSummary(current))]
+        o["validationMessages"] = validationMessagesField(result.messages)
+        return current.clusterStatus == "CREATE_FAILED" ? .failure(.object(o)) : .ok(.object(o))
+    }
+}
+
+extension DeleteCluster {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        let deleting = try env.store.update(clusterName) { $0.clusterStatus = "DELETE_IN_PROGRESS" } ?? record
+        if wait { env.progress("[\(clusterName)] deleting every process and file of the cluster") }
+        do {
+            try provider.delete(name: clusterName)
+        } catch {
+            _ = try? env.store.update(clusterName) { $0.clusterStatus = "DELETE_FAILED" }
+            return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)")
+        }
+        var done = deleting
+        if wait {
+            done.clusterStatus = "DELETE_COMPLETE"
+            env.progress("[\(clusterName)] DELETE_COMPLETE")
+        }
+        return .ok(["cluster": .object(clusterSummary(done))])
+    }
+}
+
+extension DescribeComputeFleet {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        .ok(["status": .string(record.computeFleetStatus),
+             "lastStatusUpdatedTime": .string(Providers.iso.string(from: record.lastUpdatedTime))])
+    }
+}
+
+extension UpdateComputeFleet {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        switch status {
+        case .ENABLED, .DISABLED:
+            return .failure(message: "Bad Request: ENABLED and DISABLED apply to AWS Batch clusters; use START_REQUESTED or STOP_REQUESTED.")
+        case .START_REQUESTED:
+            // Starting the fleet also brings back a head node whose services died (a reboot, a kill).
+            do { _ = try provider.recover(name: clusterName) } catch {
+                return .failure(message: "Cannot restart the head node of '\(clusterName)': \(error)")
+            }
+        case .STOP_REQUESTED:
+            break
+        }
+        let updated = try env.store.update(clusterName) { $0.computeFleetStatus = status.rawValue } ?? record
+        return .ok(["status": .string(updated.computeFleetStatus),
+                    "lastStatusUpdatedTime": .string(Providers.iso.string(from: updated.lastUpdatedTime))])
+    }
+}
+
+extension DescribeClusterInstances {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        let instances = provider.instances(of: clusterName).filter { instance in
+            (nodeType == nil || nodeType?.rawValue == instance.nodeType) && (queueName == nil || instance.queueName == queueName)
+        }
+        return .ok(["instances": .array(instances.map { .object(Providers.instanceJSON($0)) })])
+    }
+}
+
+extension DeleteClusterInstances {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        try provider.terminateComputeNodes(of: clusterName)
+        return CommandOutcome(json: nil, exitCode: 0)
+    }
+}
+
+extension GetClusterStackEvents {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        let events = Array(provider.events(of: clusterName).reversed())
+        let stackId = "arn:pcluster-local:\(record.region):local:stack/\(record.name)"
+        return .ok(["events": .array(events.enumerated().map { index, event in
+            ["eventId": .string("\(record.name)-\(events.count - index)"), "logicalResourceId": .string(event.resource),
+             "physicalResourceId": .string(event.resource), "resourceStatus": .string(event.status),
+             "resourceStatusReason": .string(event.reason), "resourceType": "Local::Cluster::Resource",
+             "stackId": .string(stackId), "stackName": .string(record.name),
+             "timestamp": .string(Providers.iso.string(from: event.timestamp))]
+        })])
+    }
+}
+
+extension ListClusterLogStreams {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        .ok(["logStreams": .array(provider.logStreams(of: clusterName).map { stream in
+            ["logStreamName": .string(stream.name), "lastEventTimestamp": .string(Providers.iso.string(from: stream.lastEventTime)),
+             "logStreamArn": .string(stream.location)]
+        })])
+    }
+}
+
+extension GetClusterLogEvents {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        guard var lines = provider.logLines(of: clusterName, stream: logStreamName) else {
+            return .failure(message: "Log stream '\(logStreamName)' does not exist; `pcluster list-cluster-log-streams -n \(clusterName)` lists them.")
+        }
+        let fromHead = startFromHead?.value ?? false
+        if let limit, limit >= 0 { lines = fromHead ? Array(lines.prefix(limit)) : Array(lines.suffix(limit)) }
+        return .ok(["events": .array(lines.map { ["message": .string($0)] })])
+    }
+}
+
+extension Ssh {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        guard let shell = provider.headNodeShellEnvironment(of: clusterName) else {
+            return .failure(message: "The head node of '\(clusterName)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(clusterName) --status START_REQUESTED` restarts it.")
+        }
+        var environment = env.variables.merging(shell) { $1 }
+        environment["PCLUSTER_CLUSTER_NAME"] = clusterName
+        environment["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" + (env.variables["PATH"].map { ":" + $0 } ?? "")
+        let plan: ExecPlan
+        switch sshArguments.count {
+        case 0: plan = ExecPlan(path: "/bin/bash", arguments: ["-l"], environment: environment)
+        // One argument may be a shell line ("squeue; sinfo"), as ssh would run it.
+        case 1: plan = ExecPlan(path: "/bin/sh", arguments: ["-c", sshArguments[0]], environment: environment)
+        // Several are a command and its arguments, kept apart (so --wrap 'srun hostname' stays one argument).
+        default: plan = ExecPlan(path: "/usr/bin/env", arguments: sshArguments, environment: environment)
+        }
+        if dryrun?.value == true {
+            var o: JSONObject = ["command": .string(([plan.path] + plan.arguments).joined(separator: " "))]
+            if let conf = shell["SLURM_CONF"] { o["SLURM_CONF"] = .string(conf) }
+            return .ok(.object(o))
+        }
+        var outcome = CommandOutcome(json: nil, exitCode: 0)
+        outcome.exec = plan
+        return outcome
+    }
+}
