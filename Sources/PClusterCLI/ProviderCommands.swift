@@ -220,3 +220,30 @@ extension Ssh {
         return outcome
     }
 }
+
+extension ExportClusterLogs {
+    /// Writes every log stream (and the event log) into a tar.gz archive: `{"path": ...}`, as the original
+    /// answers with --output-file.
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        if bucket != nil {
+            return .failure(message: "Bad Request: --bucket exports through S3, which needs the AWS provider; a local cluster's logs are written to --output-file (default ./\(clusterName)-logs-TIMESTAMP.tar.gz).")
+        }
+        let stamp = Providers.iso.string(from: Date()).replacingOccurrences(of: ":", with: "-")
+        let output = URL(fileURLWithPath: outputFile ?? "\(clusterName)-logs-\(stamp).tar.gz").standardizedFileURL.path
+        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-logs-\(UUID().uuidString)")
+        let folder = staging.appendingPathComponent("\(clusterName)-logs")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        for stream in provider.logStreams(of: clusterName) {
+            let lines = provider.logLines(of: clusterName, stream: stream.name) ?? []
+            try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("\(stream.name).log"), atomically: true, encoding: .utf8)
+        }
+        let events = provider.events(of: clusterName).map { "\(Providers.iso.string(from: $0.timestamp)) \($0.resource) \($0.status) \($0.reason)" }
+        try (events.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("cluster-events.log"), atomically: true, encoding: .utf8)
+        let result = ProcessControl.run(["/bin/tar", "-czf", output, "-C", staging.path, "\(clusterName)-logs"])
+        guard result.status == 0 else {
+            return .failure(message: "Cannot write \(output): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return .ok(["path": .string(output)])
+    }
+}

@@ -186,7 +186,15 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: layout.root.path))
         #expect(!FileManager.default.fileExists(atPath: layout.spool))
         #expect(try pcluster("describe-cluster", "-n", "demo").status == 1)
-        // The other cluster was untouched by all of this.
+        // The other cluster was untouched by all of this; its logs export to an archive.
         #expect(try pcluster("describe-cluster", "-n", "other").json?["headNode"]?["state"] == "running")
+        let archive = work.appendingPathComponent("other-logs.tar.gz").path
+        #expect(try pcluster("export-cluster-logs", "-n", "other", "--output-file", archive).json?["path"]?.stringValue == archive)
+        let listing = ProcessControl.run(["/bin/tar", "-tzf", archive]).output
+        #expect(listing.contains("other-logs/slurmctld.log") && listing.contains("other-logs/cluster-events.log"))
+        let streams = try pcluster("list-cluster-log-streams", "-n", "other").json?["logStreams"]?.arrayValue ?? []
+        #expect(streams.contains { $0["logStreamName"] == "slurmd-c6i-st-compute-1" })
+        let lines = try pcluster("get-cluster-log-events", "-n", "other", "--log-stream-name", "slurmctld", "--limit", "3").json
+        #expect(lines?["events"]?.arrayValue?.count == 3)
     }
 }
