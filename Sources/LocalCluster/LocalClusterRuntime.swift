@@ -96,12 +96,10 @@ public struct LocalClusterRuntime: Sendable {
             try waitForController(layout: layout)
             progress("head node: starting the node agent")
             try startAgent(layout: layout)
-            let statics = nodes.filter(\.isStatic).map(\.name)
-            if !statics.isEmpty {
-                progress("compute fleet: powering up \(statics.count) static nodes")
-                _ = ProcessControl.run([SlurmTools.scontrol, "update", "nodename=\(Hostlist.compress(statics))", "state=power_up"],
-                                       environment: environment(layout))
-            }
+            let statics = nodes.filter(\.isStatic).count
+            // The agent powers the static nodes up on its first pass; asking twice can leave Slurm waiting
+            // for a second boot that never comes.
+            if statics > 0 { progress("compute fleet: the agent is powering up \(statics) static nodes") }
             events.record(resource: "HeadNode", status: "CREATE_COMPLETE", reason: "slurmctld pid \(controller)")
             return spec
         } catch {

@@ -99,6 +99,9 @@ public struct NodeAgent: Sendable {
 
     // MARK: Cluster manager
 
+    /// How long static nodes may take to come up before creation is declared failed.
+    static let createTimeout: TimeInterval = 300
+
     /// One pass of the cluster-manager loop.
     public func manageOnce() {
         try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
@@ -128,7 +131,14 @@ public struct NodeAgent: Sendable {
         if record.clusterStatus == "CREATE_IN_PROGRESS" {
             let statics = spec.nodes.filter(\.isStatic)
             let fresh = nodeStates()
-            if statics.allSatisfy({ fresh[$0.name]?.isReady ?? false }) {
+            let late = statics.filter { !(fresh[$0.name]?.isReady ?? false) }.map(\.name)
+            if !late.isEmpty, Date().timeIntervalSince(record.creationTime) > Self.createTimeout {
+                try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_FAILED" }
+                events.record(resource: spec.clusterName, status: "CREATE_FAILED",
+                              reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
+                return
+            }
+            if late.isEmpty {
                 try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
                 events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
             }
@@ -136,7 +146,12 @@ public struct NodeAgent: Sendable {
     }
 
     func powerUpStatics(_ states: [String: SlurmNodeState]) {
-        let down = spec.nodes.filter { $0.isStatic && (states[$0.name]?.isPoweredDown ?? false) }.map(\.name)
+        // Only nodes at rest: a second power-up request for a node already on its way up makes Slurm
+        // wait for a boot after the second request.
+        let down = spec.nodes.filter { node in
+            guard node.isStatic, let state = states[node.name] else { return false }
+            return state.isPoweredDown && !state.isPoweringUp && !state.isPoweringDown
+        }.map(\.name)
         if !down.isEmpty { scontrol("update", "nodename=\(Hostlist.compress(down))", "state=power_up") }
     }
 

@@ -49,6 +49,8 @@ public enum SlurmConf {
             "ResumeRate=0",
             "SuspendRate=0",
             "MessageTimeout=30",
+            // Listen on the configured address (127.0.0.1), not on every interface.
+            "CommunicationParameters=NoInAddrAny",
         ]
         if spec.fastJobStart {
             // Slurm 22.05 starts a job on powered-up nodes at its 30 s periodic check, unless a
