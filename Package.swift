@@ -35,6 +35,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "pcluster", dependencies: ["PClusterCLI"]),
+        // Lustre's HSM states and rules, pure (the file system core applies them).
+        .target(name: "HSM"),
+        .testTarget(name: "HSMTests", dependencies: ["HSM"]),
         // The AWS wire layer: settings and credentials, SigV4, the query / REST-XML / JSON 1.1 protocols,
         // typed errors, retries, and one pooled HTTP client. No service knowledge lives here.
         .target(name: "AWSCore", dependencies: [
