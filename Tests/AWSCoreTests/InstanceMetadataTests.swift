@@ -90,6 +90,6 @@ import Testing
         } throws: { error in
             "\(error)".contains("No AWS credentials found") && "\(error)".contains("EC2 instance metadata (http://127.0.0.1:\(port) did not answer")
         }
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 10)  // generous: the suite shares 2 cores with a Slurm cluster
     }
 }

@@ -249,10 +249,12 @@ import Testing
         let moto = try await MotoServer.shared.start()
         let sqs = try SQSClient(settings: moto.settings())
         let queue = try await sqs.createQueue(name: "poll-\(UInt32.random(in: 0...UInt32.max))")
-        async let received = sqs.receiveMessages(url: queue, maxMessages: 1, waitSeconds: 5)
-        try await Task.sleep(nanoseconds: 300_000_000)
+        // An empty queue: the call waits out its wait time instead of answering at once.
+        let start = Date()
+        #expect(try await sqs.receiveMessages(url: queue, maxMessages: 1, waitSeconds: 2).isEmpty)
+        #expect(Date().timeIntervalSince(start) >= 1.5)
         try await sqs.sendMessage(url: queue, body: "wake up ☀")
-        let messages = try await received
+        let messages = try await sqs.receiveMessages(url: queue, maxMessages: 1, waitSeconds: 10)
         #expect(messages.map(\.body) == ["wake up ☀"])
         let failures = try await sqs.deleteMessageBatch(url: queue, receiptHandles: ["bogus-handle"] + messages.map(\.receiptHandle))
         #expect(failures.map(\.id) == ["m0"])

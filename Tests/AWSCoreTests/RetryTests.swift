@@ -88,7 +88,7 @@ import Glibc
             return text.contains("Cannot reach http://127.0.0.1:\(port)") && text.contains("AWS_ENDPOINT_URL")
                 && text.contains("connection refused")
         }
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 10)  // generous: the suite shares 2 cores with a Slurm cluster
     }
 
     @Test func aSilentServerTimesOut() async throws {
@@ -109,7 +109,7 @@ import Glibc
         } throws: { error in
             (error as? AWSTransportError)?.reason == .timedOut && "\(error)".contains("No answer from")
         }
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 10)  // generous: the suite shares 2 cores with a Slurm cluster
     }
 
     @Test func errorDocumentsOfEachProtocol() async throws {
