@@ -38,6 +38,9 @@ let package = Package(
         // Lustre's HSM states and rules, pure (the file system core applies them).
         .target(name: "HSM"),
         .testTarget(name: "HSMTests", dependencies: ["HSM"]),
+        // The FSx format of POSIX attributes in S3 user metadata, and which keys can be files.
+        .target(name: "RepositoryMetadata"),
+        .testTarget(name: "RepositoryMetadataTests", dependencies: ["RepositoryMetadata"]),
         // The AWS wire layer: settings and credentials, SigV4, the query / REST-XML / JSON 1.1 protocols,
         // typed errors, retries, and one pooled HTTP client. No service knowledge lives here.
         .target(name: "AWSCore", dependencies: [
