@@ -44,16 +44,14 @@ public actor CredentialChain: CredentialProvider {
     private let environment: [String: String]
     private let files: SharedFiles
     private let profile: String
-    private let profileIsExplicit: Bool
     private let instanceRole: InstanceMetadataCredentialProvider?
     private var chosen: (any CredentialProvider)?
 
-    init(environment: [String: String], files: SharedFiles, profile: String, profileIsExplicit: Bool,
+    init(environment: [String: String], files: SharedFiles, profile: String,
          instanceRole: InstanceMetadataCredentialProvider?) {
         self.environment = environment
         self.files = files
         self.profile = profile
-        self.profileIsExplicit = profileIsExplicit
         self.instanceRole = instanceRole
     }
 

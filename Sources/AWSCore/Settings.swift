@@ -143,7 +143,7 @@ public struct AWSSettings: Sendable {
         let metadataEndpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
         if !metadataDisabled { _ = try AWSEndpoint(parsing: metadataEndpoint, setting: "AWS_EC2_METADATA_SERVICE_ENDPOINT") }
         let chain = CredentialChain(
-            environment: environment, files: files, profile: profile, profileIsExplicit: named != nil,
+            environment: environment, files: files, profile: profile,
             instanceRole: metadataDisabled ? nil : InstanceMetadataCredentialProvider(endpoint: metadataEndpoint))
         return AWSSettings(profile: profile, region: region, credentials: chain,
                            retry: RetryPolicy(maxAttempts: attempts), requestTimeout: 60,

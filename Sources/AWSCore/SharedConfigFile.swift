@@ -28,10 +28,9 @@ public struct SharedConfigFile: Sendable, Equatable {
                 }
                 var name = String(trimmed.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
                 if kind == .config {
+                    // Other sections ("services NAME", "sso-session NAME") stay reachable by their full name.
                     if name.hasPrefix("profile ") {
                         name = String(name.dropFirst("profile ".count)).trimmingCharacters(in: .whitespaces)
-                    } else if name != "default" && !name.hasPrefix("sso-session ") && !name.hasPrefix("services ") {
-                        // The CLI ignores such sections; so do we, but keep them reachable by their full name.
                     }
                 }
                 guard !name.isEmpty else {

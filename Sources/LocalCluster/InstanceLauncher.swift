@@ -23,11 +23,7 @@ public struct SlurmdLauncher: InstanceLauncher {
         events = EventLog(layout: layout)
     }
 
-    var environment: [String: String] {
-        var environment = layout.slurmEnvironment
-        environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
-        return environment
-    }
+    var environment: [String: String] { layout.daemonEnvironment }
 
     /// Starts (or restarts) the slurmd of one node and records it as a running instance.
     public func launch(_ node: LocalNode) throws {

@@ -164,11 +164,7 @@ public struct LocalClusterRuntime: Sendable {
         return spec
     }
 
-    func environment(_ layout: LocalLayout) -> [String: String] {
-        var environment = layout.slurmEnvironment
-        environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
-        return environment
-    }
+    func environment(_ layout: LocalLayout) -> [String: String] { layout.daemonEnvironment }
 
     func writePrograms(layout: LocalLayout) throws {
         func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
@@ -191,7 +187,9 @@ public struct LocalClusterRuntime: Sendable {
         let uid = user.pointee.pw_uid, gid = user.pointee.pw_gid
         var key = [UInt8](repeating: 0, count: 1024)
         for index in key.indices { key[index] = UInt8.random(in: 0...255) }
-        FileManager.default.createFile(atPath: layout.mungeKey, contents: Data(key), attributes: [.posixPermissions: 0o400])
+        guard FileManager.default.createFile(atPath: layout.mungeKey, contents: Data(key), attributes: [.posixPermissions: 0o400]) else {
+            throw LocalClusterError("cannot write the cluster's munge key at \(layout.mungeKey)")
+        }
         chown(layout.mungeDirectory, uid, gid)
         // munged insists that everyone may traverse its socket's directory; the key itself is 0400.
         chmod(layout.mungeDirectory, 0o755)

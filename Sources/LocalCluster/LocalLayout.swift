@@ -48,6 +48,12 @@ public struct LocalLayout: Sendable {
 
     /// Environment for Slurm's commands (sbatch, sinfo, scontrol) to talk to this cluster.
     public var slurmEnvironment: [String: String] { ["SLURM_CONF": slurmConf] }
+
+    /// What the cluster's daemons and the agent's Slurm commands run with: this cluster's slurm.conf and
+    /// a PATH with the Debian packages' programs, whatever the caller's environment was.
+    public var daemonEnvironment: [String: String] {
+        slurmEnvironment.merging(["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]) { $1 }
+    }
 }
 
 /// One compute node of the local cluster as slurm.conf declares it.

@@ -32,11 +32,7 @@ public struct NodeAgent: Sendable {
 
     var store: ClusterStore { ClusterStore(root: layout.root.deletingLastPathComponent().deletingLastPathComponent()) }
 
-    var environment: [String: String] {
-        var environment = layout.slurmEnvironment
-        environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
-        return environment
-    }
+    var environment: [String: String] { layout.daemonEnvironment }
 
     @discardableResult
     func scontrol(_ arguments: String...) -> (status: Int32, output: String) {

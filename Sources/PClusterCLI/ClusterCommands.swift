@@ -139,7 +139,6 @@ struct UpdateCluster: PClusterCommand {
         case .rejected(let outcome): return outcome
         case .accepted(let r, _, let d): (result, requested) = (r, d)
         }
-        _ = requested
         let currentPath = env.store.configurationPath(of: clusterName)
         let current: ConfigDocument
         do {
