@@ -73,8 +73,8 @@ public struct LocalClusterRuntime: Sendable {
             }
             var hostname = [CChar](repeating: 0, count: 256)
             gethostname(&hostname, 255)
-            let name = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let host = name.split(separator: ".").first.map(String.init) ?? "localhost"
+            let fullHost = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let host = fullHost.split(separator: ".").first.map(String.init) ?? "localhost"
             let spec = LocalClusterSpec(
                 clusterName: name, slurmClusterName: String(name.lowercased().prefix(40)), controllerHost: host,
                 controllerPort: controllerPort, agentExecutable: agentExecutable,

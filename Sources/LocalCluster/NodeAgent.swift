@@ -107,12 +107,12 @@ public struct NodeAgent: Sendable {
         switch record.computeFleetStatus {
         case "STOP_REQUESTED", "STOPPING":
             stopFleet(states)
-            try? store.update(spec.clusterName) { $0.computeFleetStatus = "STOPPED" }
+            _ = try? store.update(spec.clusterName) { $0.computeFleetStatus = "STOPPED" }
             return
         case "START_REQUESTED", "STARTING":
             for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=up") }
             powerUpStatics(states)
-            try? store.update(spec.clusterName) { $0.computeFleetStatus = "RUNNING" }
+            _ = try? store.update(spec.clusterName) { $0.computeFleetStatus = "RUNNING" }
             events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
         case "STOPPED":
             cleanOrphans(states, keepNone: true)
@@ -129,13 +129,13 @@ public struct NodeAgent: Sendable {
             let fresh = nodeStates()
             let late = statics.filter { !(fresh[$0.name]?.isReady ?? false) }.map(\.name)
             if !late.isEmpty, Date().timeIntervalSince(record.creationTime) > Self.createTimeout {
-                try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_FAILED" }
+                _ = try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_FAILED" }
                 events.record(resource: spec.clusterName, status: "CREATE_FAILED",
                               reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
                 return
             }
             if late.isEmpty {
-                try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
+                _ = try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
                 events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
             }
         }
