@@ -185,6 +185,13 @@ public struct NodeAgent: Sendable {
     func replaceDeadNodes(_ states: [String: SlurmNodeState]) {
         for node in spec.nodes {
             guard let state = states[node.name], !state.isPoweredDown, !state.isPoweringUp, !state.isPoweringDown else { continue }
+            if node.isStatic && launcher.isRunning(node.name) && state.base == "DOWN" && (state.reason ?? "").contains("rebooted") {
+                // Our own replacement registered after returnToService stopped waiting (a busy machine):
+                // every pass puts such a node back in service, so no timing decides it.
+                scontrol("update", "nodename=\(node.name)", "state=resume")
+                events.record(resource: node.name, status: "RETURNED_TO_SERVICE", reason: "replacement slurmd registered late")
+                continue
+            }
             guard !launcher.isRunning(node.name) else { continue }
             if node.isStatic {
                 events.record(resource: node.name, status: "REPLACING", reason: "static node's slurmd is not running")
