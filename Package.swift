@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Ordered JSON values, the original's output formatting, and the --query (JMESPath) evaluator.
@@ -59,8 +60,26 @@ let package = Package(
         // `s3xfer get|put|ls`: the S3 client as a command, used by the transfer benchmark.
         .executableTarget(name: "s3xfer", dependencies: ["AWSS3", "AWSCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Where a file system's data lives when it is not local: an S3 prefix or a local directory, behind one
+        // protocol, with the FSx metadata format and the bucket-event feed for auto-import.
+        .target(name: "DataRepository", dependencies: ["AWSCore", "AWSS3", "AWSSQS", "RepositoryMetadata",
+            .product(name: "NIOCore", package: "swift-nio")]),
+        // The file system core: the metadata store (MDT, SQLite in WAL mode), the local data cache (OSTs),
+        // HSM operations, data repository associations, import, restore, export, auto-import and tasks.
+        // No FUSE in it: the mount maps the kernel onto this library.
+        .target(name: "LustreFS", dependencies: ["HSM", "RepositoryMetadata", "DataRepository",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log")]),
+        // `fsx-admin`: the core as a command over a file system directory (import, cat, write, hsm_*, tasks).
+        .executableTarget(name: "fsx-admin", dependencies: ["LustreFS", "DataRepository", "HSM", "AWSCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "AWSCore", "AWSS3", "AWSSQS",
+            "RepositoryMetadata", "TestSupport", "fsx-admin"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
-        .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "AWSS3", "AWSSQS", "AWSSTS",
+        // What the integration tests share: a moto server of their own on 127.0.0.1, free ports, commands.
+        .target(name: "TestSupport", dependencies: ["AWSCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "TestSupport", "AWSS3", "AWSSQS", "AWSSTS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 @testable import AWSCore
+import TestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import Testing

@@ -1,4 +1,5 @@
 @testable import AWSCore
+import TestSupport
 import AWSS3
 import Foundation
 import NIOConcurrencyHelpers

@@ -4,14 +4,14 @@ import Foundation
 import Glibc
 #endif
 
-enum TestPaths {
-    static let repository: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let childOf = repository.appendingPathComponent("Tests/Support/child-of.py").path
+public enum TestPaths {
+    public static let repository: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let childOf = repository.appendingPathComponent("Tests/Support/child-of.py").path
 }
 
 /// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
-func freeLocalPort() -> Int {
+public func freeLocalPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -24,7 +24,7 @@ func freeLocalPort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-func canConnect(port: Int) -> Bool {
+public func canConnect(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -36,28 +36,31 @@ func canConnect(port: Int) -> Bool {
     } == 0
 }
 
-struct TestSetupError: Error, CustomStringConvertible { let description: String }
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
+}
 
 /// One moto server for the whole test process, started with signature checking on: its first three
 /// (unchecked) requests create an IAM user with an allow-all policy and an access key, and every later
 /// request must be signed with that key. Stopped by PID through child-of.py when the test process ends.
-actor MotoServer {
-    static let shared = MotoServer(checksSignatures: true)
+public actor MotoServer {
+    public static let shared = MotoServer(checksSignatures: true)
     /// A second server with signature checking off, only for what moto 5.2's checker cannot verify although
     /// the request is right: it rebuilds the URL with "/" and non-ASCII characters decoded in the query (so a
     /// ListObjectsV2 prefix "a/" fails for the AWS CLI too), and it answers presigned URLs with HTTP 500.
-    static let unchecked = MotoServer(checksSignatures: false)
+    public static let unchecked = MotoServer(checksSignatures: false)
 
-    let checksSignatures: Bool
+    public let checksSignatures: Bool
     init(checksSignatures: Bool) { self.checksSignatures = checksSignatures }
 
-    struct Running: Sendable {
-        let port: Int
-        let pid: Int32
-        let credentials: AWSCredentials
-        var endpoint: String { "http://127.0.0.1:\(port)" }
+    public struct Running: Sendable {
+        public let port: Int
+        public let pid: Int32
+        public let credentials: AWSCredentials
+        public var endpoint: String { "http://127.0.0.1:\(port)" }
 
-        func settings(region: String = "us-east-1", secret: String? = nil, retry: RetryPolicy = RetryPolicy()) -> AWSSettings {
+        public func settings(region: String = "us-east-1", secret: String? = nil, retry: RetryPolicy = RetryPolicy()) -> AWSSettings {
             var credentials = self.credentials
             if let secret { credentials.secretAccessKey = secret }
             return AWSSettings(region: region, credentials: StaticCredentialProvider(credentials),
@@ -68,7 +71,7 @@ actor MotoServer {
     private var running: Running?
     private var starting: Task<Running, any Error>?
 
-    func start() async throws -> Running {
+    public func start() async throws -> Running {
         if let running { return running }
         if let starting { return try await starting.value }
         let checks = checksSignatures
@@ -130,7 +133,7 @@ actor MotoServer {
     }
 }
 
-func which(_ name: String) -> String? {
+public func which(_ name: String) -> String? {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
     for directory in path.split(separator: ":") {
         let candidate = "\(directory)/\(name)"
@@ -140,7 +143,7 @@ func which(_ name: String) -> String? {
 }
 
 /// Runs a command and returns its standard output (the test fails on a non-zero exit).
-func runCommand(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
+public func runCommand(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
