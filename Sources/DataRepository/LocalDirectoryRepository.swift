@@ -1,0 +1,224 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A local directory as a data repository (`file:///path/`): the same layout as a bucket (key `a/b` is the
+/// file `a/b`, key `a/` the directory `a`), with each object's user metadata in a side file under
+/// `.fsx-metadata/` (`<key>.meta` for files, `<dir>/.meta` for directories). For users without S3, and so the
+/// core's tests run without a server. It has no event feed: the periodic sweep catches outside changes.
+public struct LocalDirectoryRepository: DataRepository {
+    public let root: String
+    static let metadataDirectory = ".fsx-metadata"
+
+    public init(root: String) {
+        var path = root
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        self.root = path
+    }
+
+    public var displayName: String { "file://\(root)/" }
+
+    func path(of key: String) -> String {
+        key.hasSuffix("/") ? root + "/" + key.dropLast() : root + "/" + key
+    }
+
+    func metadataPath(of key: String) -> String {
+        // "a/b" has "a/b.meta"; the directory "a/b/" has "a/b/.meta", which no file key can produce.
+        "\(root)/\(Self.metadataDirectory)/\(key).meta"
+    }
+
+    /// size, mtime and inode: a write (always a new inode through rename) or an edit in place changes it.
+    static func etag(of info: stat) -> String {
+        let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        return String(format: "%llx-%llx-%llx", UInt64(info.st_size), UInt64(bitPattern: mtime), UInt64(info.st_ino))
+    }
+
+    static func object(key: String, info: stat) -> RepositoryObject {
+        let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+        let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        return RepositoryObject(key: key, size: isDirectory ? 0 : Int64(info.st_size),
+                                etag: isDirectory ? "d" : etag(of: info), lastModifiedNanoseconds: mtime)
+    }
+
+    public func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> {
+        let root = self.root
+        return AsyncThrowingStream { continuation in
+            let task = Task.detached {
+                do {
+                    var info = stat()
+                    guard stat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                        throw RepositoryError(.bucketMissing, "\(root) is not a directory")
+                    }
+                    // Walk only the part of the tree the prefix can be in.
+                    let base = prefix.contains("/") ? String(prefix[..<prefix.lastIndex(of: "/")!]) : ""
+                    var page: [RepositoryObject] = []
+                    var pending = [base]
+                    while let directory = pending.popLast() {
+                        try Task.checkCancellation()
+                        let full = directory.isEmpty ? root : root + "/" + directory
+                        guard let names = try? FileManager.default.contentsOfDirectory(atPath: full) else { continue }
+                        for name in names.sorted() {
+                            if directory.isEmpty && name == Self.metadataDirectory { continue }
+                            let relative = directory.isEmpty ? name : directory + "/" + name
+                            var entry = stat()
+                            guard lstat(full + "/" + name, &entry) == 0 else { continue }
+                            let type = entry.st_mode & S_IFMT
+                            if type == S_IFDIR {
+                                let key = relative + "/"
+                                if key.hasPrefix(prefix) || prefix.hasPrefix(key) {
+                                    if key.hasPrefix(prefix) { page.append(Self.object(key: key, info: entry)) }
+                                    pending.append(relative)
+                                }
+                            } else if type == S_IFREG, relative.hasPrefix(prefix) {
+                                page.append(Self.object(key: relative, info: entry))
+                            }
+                            if page.count == 1000 {
+                                continuation.yield(page)
+                                page.removeAll(keepingCapacity: true)
+                            }
+                        }
+                    }
+                    if !page.isEmpty { continuation.yield(page) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    public func head(key: String) async throws -> RepositoryObjectHead? {
+        var info = stat()
+        guard lstat(path(of: key), &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw RepositoryError(.io, "\(path(of: key)): \(String(cString: strerror(errno)))")
+        }
+        let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+        guard isDirectory == key.hasSuffix("/") else { return nil }
+        var metadata: [String: String] = [:]
+        if let data = FileManager.default.contents(atPath: metadataPath(of: key)),
+           let decoded = try? JSONDecoder().decode([String: String].self, from: data) {
+            metadata = decoded
+        }
+        return RepositoryObjectHead(object: Self.object(key: key, info: info), userMetadata: metadata)
+    }
+
+    public func read(key: String, range: Range<Int64>, etag: String?,
+                     sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws {
+        let file = path(of: key)
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw errno == ENOENT ? RepositoryError(.notFound, "\(key) is not in \(root)")
+                                  : RepositoryError(.io, "\(file): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw RepositoryError(.io, "\(file): \(String(cString: strerror(errno)))") }
+        if let etag, etag != Self.etag(of: info) {
+            throw RepositoryError(.changed, "\(key) changed in \(root) while it was being read")
+        }
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            try Task.checkCancellation()
+            let want = Int(min(Int64(chunk), range.upperBound - offset))
+            let got = pread(fd, buffer.baseAddress!, want, off_t(offset))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw RepositoryError(.io, "\(file): \(String(cString: strerror(errno)))")
+            }
+            guard got > 0 else { throw RepositoryError(.changed, "\(key) became shorter while it was being read") }
+            try sink(offset, UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            offset += Int64(got)
+        }
+    }
+
+    public func write(key: String, contentsOf source: String, userMetadata: [String: String]) async throws -> String {
+        guard let data = FileManager.default.contents(atPath: source) else {
+            throw RepositoryError(.io, "cannot read \(source)")
+        }
+        return try await write(key: key, data: data, userMetadata: userMetadata)
+    }
+
+    public func write(key: String, data: Data, userMetadata: [String: String]) async throws -> String {
+        let target = path(of: key)
+        if key.hasSuffix("/") {
+            try makeDirectories(target)
+        } else {
+            try makeDirectories((target as NSString).deletingLastPathComponent)
+            // A temporary name beside the target, renamed over it, so a reader never sees half a file.
+            let temporary = (target as NSString).deletingLastPathComponent + "/.fsx-tmp-\(UUID().uuidString)"
+            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+                throw RepositoryError(.io, "cannot write \(temporary)")
+            }
+            guard rename(temporary, target) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw RepositoryError(.io, "cannot write \(target): \(reason)")
+            }
+        }
+        try writeMetadata(key: key, userMetadata)
+        var info = stat()
+        guard lstat(target, &info) == 0 else { throw RepositoryError(.io, "\(target) vanished after it was written") }
+        return Self.object(key: key, info: info).etag
+    }
+
+    public func replaceMetadata(key: String, userMetadata: [String: String]) async throws -> String {
+        guard let head = try await head(key: key) else { throw RepositoryError(.notFound, "\(key) is not in \(root)") }
+        try writeMetadata(key: key, userMetadata)
+        return head.object.etag
+    }
+
+    public func copy(from source: String, to destination: String, userMetadata: [String: String]) async throws -> String {
+        guard let data = FileManager.default.contents(atPath: path(of: source)) else {
+            throw RepositoryError(.notFound, "\(source) is not in \(root)")
+        }
+        return try await write(key: destination, data: data, userMetadata: userMetadata)
+    }
+
+    public func delete(key: String) async throws {
+        let target = path(of: key)
+        let result = key.hasSuffix("/") ? rmdir(target) : unlink(target)
+        if result != 0 && errno != ENOENT && errno != ENOTEMPTY {
+            throw RepositoryError(.io, "cannot delete \(target): \(String(cString: strerror(errno)))")
+        }
+        unlink(metadataPath(of: key))
+    }
+
+    public func checkAccess() async throws {
+        var info = stat()
+        guard stat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw RepositoryError(.bucketMissing, "\(root) is not a directory")
+        }
+        guard access(root, R_OK | W_OK | X_OK) == 0 else {
+            throw RepositoryError(.accessDenied, "\(root) is not readable and writable by this process")
+        }
+    }
+
+    public func startEventFeed(name: String, prefix: String) async throws -> (any RepositoryEventFeed)? { nil }
+    public func stopEventFeed(name: String) async throws {}
+
+    private func writeMetadata(key: String, _ metadata: [String: String]) throws {
+        let file = metadataPath(of: key)
+        try makeDirectories((file as NSString).deletingLastPathComponent)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = try encoder.encode(metadata)
+        let temporary = file + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: data), rename(temporary, file) == 0 else {
+            throw RepositoryError(.io, "cannot write the metadata of \(key) at \(file)")
+        }
+    }
+
+    private func makeDirectories(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RepositoryError(.io, "cannot create \(path): \(error.localizedDescription)")
+        }
+    }
+}
