@@ -1,0 +1,160 @@
+import DataRepository
+import Foundation
+
+/// S3 event kinds of the AutoImportPolicy and AutoExportPolicy.
+public enum RepositoryEventType: String, Codable, Sendable, Hashable, CaseIterable {
+    case new = "NEW", changed = "CHANGED", deleted = "DELETED"
+}
+
+/// A data repository association, as FSx describes it.
+public struct Association: Codable, Sendable, Hashable {
+    public enum Lifecycle: String, Codable, Sendable {
+        case creating = "CREATING", available = "AVAILABLE", misconfigured = "MISCONFIGURED", updating = "UPDATING"
+        case deleting = "DELETING", failed = "FAILED"
+    }
+
+    public var id: String
+    public var fileSystemPath: String
+    public var dataRepositoryPath: String
+    public var lifecycle: Lifecycle
+    public var failureMessage: String?
+    public var batchImportMetaDataOnCreate: Bool
+    /// MiB.
+    public var importedFileChunkSize: Int
+    public var autoImport: Set<RepositoryEventType>
+    public var autoExport: Set<RepositoryEventType>
+    public var tags: [String: String]
+    public var creationTime: Date
+    /// Lustre's archive id of this association's files (`archive_id:N` in hsm_state).
+    public var archiveId: UInt32
+    /// Set while a delete is in progress: whether the files go too.
+    public var deleteDataInFileSystem: Bool?
+
+    public var location: RepositoryLocation {
+        // Validated when the association was created.
+        (try? RepositoryLocation.parse(dataRepositoryPath).get()) ?? RepositoryLocation(scheme: .file, root: "/", prefix: "")
+    }
+
+    /// The event-feed (queue) name for this association.
+    public var feedName: String { "fsx-\(id)" }
+}
+
+/// What a create request asks for, before the file system checks it.
+public struct AssociationRequest: Sendable, Hashable {
+    public var fileSystemPath: String
+    public var dataRepositoryPath: String
+    public var batchImportMetaDataOnCreate: Bool
+    public var importedFileChunkSize: Int
+    public var autoImport: Set<RepositoryEventType>
+    public var autoExport: Set<RepositoryEventType>
+    public var tags: [String: String]
+
+    public init(fileSystemPath: String, dataRepositoryPath: String, batchImportMetaDataOnCreate: Bool = false,
+                importedFileChunkSize: Int = 1024, autoImport: Set<RepositoryEventType> = [],
+                autoExport: Set<RepositoryEventType> = [], tags: [String: String] = [:]) {
+        self.fileSystemPath = fileSystemPath
+        self.dataRepositoryPath = dataRepositoryPath
+        self.batchImportMetaDataOnCreate = batchImportMetaDataOnCreate
+        self.importedFileChunkSize = importedFileChunkSize
+        self.autoImport = autoImport
+        self.autoExport = autoExport
+        self.tags = tags
+    }
+}
+
+/// Why an association request is refused; `code` is the FSx error the API answers with.
+public struct AssociationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case badRequest = "BadRequest"
+        case notFound = "DataRepositoryAssociationNotFound"
+        case limitExceeded = "ServiceLimitExceeded"
+        case incompatibleParameter = "IncompatibleParameterError"
+    }
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// The FSx rules for FileSystemPath and DataRepositoryPath (../shared/reference/fsx-dra-hsm.md), pure.
+public enum AssociationRules {
+    public static let maximumPerFileSystem = 8
+
+    /// The normalized FileSystemPath ("/dra", never a trailing "/" except for "/").
+    public static func fileSystemPath(_ path: String) throws(AssociationError) -> String {
+        guard path.hasPrefix("/") else {
+            throw AssociationError(.badRequest, "FileSystemPath '\(path)' must start with '/'")
+        }
+        guard path.utf8.count <= 4096 else {
+            throw AssociationError(.badRequest, "FileSystemPath is longer than 4096 bytes")
+        }
+        if path.contains("\u{0}") || path.contains("\r") || path.contains("\n") {
+            throw AssociationError(.badRequest, "FileSystemPath must not contain NUL, CR or LF characters")
+        }
+        let components = path.split(separator: "/")
+        if components.contains(where: { $0 == "." || $0 == ".." }) {
+            throw AssociationError(.badRequest, "FileSystemPath '\(path)' must not contain '.' or '..' components")
+        }
+        if components.contains(where: { $0.utf8.count > 255 }) {
+            throw AssociationError(.badRequest, "FileSystemPath '\(path)' has a component longer than 255 bytes")
+        }
+        return "/" + components.joined(separator: "/")
+    }
+
+    public static func chunkSize(_ mebibytes: Int) throws(AssociationError) -> Int {
+        guard (1...512_000).contains(mebibytes) else {
+            throw AssociationError(.badRequest, "ImportedFileChunkSize \(mebibytes) is outside 1 to 512000 (MiB)")
+        }
+        return mebibytes
+    }
+
+    /// Whether one file system path contains the other (at a component boundary).
+    public static func overlaps(_ a: String, _ b: String) -> Bool {
+        if a == "/" || b == "/" { return true }
+        return a == b || a.hasPrefix(b + "/") || b.hasPrefix(a + "/")
+    }
+
+    /// Checks a new association against the existing ones; returns the normalized request.
+    public static func check(_ request: AssociationRequest, existing: [Association]) throws(AssociationError) -> AssociationRequest {
+        var checked = request
+        checked.fileSystemPath = try fileSystemPath(request.fileSystemPath)
+        checked.importedFileChunkSize = try chunkSize(request.importedFileChunkSize)
+        let location: RepositoryLocation
+        switch RepositoryLocation.parse(request.dataRepositoryPath) {
+        case .success(let parsed): location = parsed
+        case .failure(let error): throw AssociationError(.badRequest, "DataRepositoryPath: \(error.message)")
+        }
+        checked.dataRepositoryPath = location.description
+        let live = existing.filter { $0.lifecycle != .failed }
+        guard live.count < maximumPerFileSystem else {
+            throw AssociationError(.limitExceeded, "a file system has at most \(maximumPerFileSystem) data repository associations")
+        }
+        for other in live {
+            if overlaps(other.fileSystemPath, checked.fileSystemPath) {
+                let why = (other.fileSystemPath == "/" || checked.fileSystemPath == "/")
+                    ? "'/' can only be the file system's sole association" : "file system paths may not overlap"
+                throw AssociationError(.badRequest,
+                    "FileSystemPath \(checked.fileSystemPath) overlaps \(other.fileSystemPath) of association \(other.id): \(why)")
+            }
+            if other.location.overlaps(location) {
+                throw AssociationError(.badRequest,
+                    "DataRepositoryPath \(checked.dataRepositoryPath) overlaps \(other.dataRepositoryPath) of association \(other.id)")
+            }
+        }
+        return checked
+    }
+}
+
+/// FSx-style ids: a prefix and 17 lowercase hex digits.
+public enum ResourceId {
+    public static func make(_ prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        return prefix + "-" + String((0..<17).map { _ in digits[Int(generator.next() % 16)] })
+    }
+}

@@ -1,0 +1,348 @@
+import DataRepository
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Data repository associations: create (CREATING → AVAILABLE, or MISCONFIGURED / FAILED with the reason),
+/// update of the policies, delete with or without the data; and the auto-import machinery they run
+/// (an event feed per association, periodic sweeps). One association request runs at a time.
+extension FileSystem {
+    func loadAssociations() async throws -> [Association] {
+        try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT document FROM association ORDER BY rowid").compactMap {
+                try? JSONDecoder().decode(Association.self, from: Data($0.utf8))
+            }
+        }
+    }
+
+    func save(_ association: Association) async throws {
+        let document = String(decoding: try JSONEncoder().encode(association), as: UTF8.self)
+        try await store.pool.write { db in
+            try db.execute(sql: "INSERT INTO association (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
+                           arguments: [association.id, document])
+        }
+        state.withLock { state in
+            if let index = state.associations.firstIndex(where: { $0.id == association.id }) {
+                state.associations[index] = association
+            } else {
+                state.associations.append(association)
+            }
+        }
+    }
+
+    func repository(for association: Association) throws -> any DataRepository {
+        if let known = state.withLock({ $0.repositories[association.id] }) { return known }
+        let made = try repositories.repository(for: association.location)
+        state.withLock { $0.repositories[association.id] = made }
+        return made
+    }
+
+    public func associations() -> [Association] {
+        state.withLock { $0.associations }
+    }
+
+    public func association(_ id: String) throws -> Association {
+        guard let found = state.withLock({ $0.associations.first { $0.id == id } }) else {
+            throw AssociationError(.notFound, "data repository association \(id) does not exist")
+        }
+        return found
+    }
+
+    /// Checks and records a new association, then links it in the background (the caller sees CREATING;
+    /// `waitForAssociation` follows it to AVAILABLE, MISCONFIGURED or FAILED).
+    public func createAssociation(_ request: AssociationRequest) async throws -> Association {
+        let checked = try AssociationRules.check(request, existing: associations())
+        let association = Association(
+            id: ResourceId.make("dra"), fileSystemPath: checked.fileSystemPath, dataRepositoryPath: checked.dataRepositoryPath,
+            lifecycle: .creating, failureMessage: nil, batchImportMetaDataOnCreate: checked.batchImportMetaDataOnCreate,
+            importedFileChunkSize: checked.importedFileChunkSize, autoImport: checked.autoImport, autoExport: checked.autoExport,
+            tags: checked.tags, creationTime: Date(), archiveId: 1, deleteDataInFileSystem: nil)
+        // The directory must not be a file, and must be reachable.
+        _ = try await makeDirectories(association.fileSystemPath)
+        try await save(association)
+        let task = Task { await self.associationSerial.run { await self.link(association.id) } }
+        state.withLock { $0.background.append(task) }
+        return association
+    }
+
+    /// `mkdir -p` of an association's directory (owner root, mode 0755).
+    func makeDirectories(_ path: String) async throws -> Inode {
+        var current = try await attributes(MetadataStore.rootInode)
+        for component in path.split(separator: "/") {
+            let name = String(component)
+            do {
+                current = try await lookup(parent: current.ino, name: name)
+                guard current.type == .directory else {
+                    throw AssociationError(.badRequest, "FileSystemPath \(path): \(name) exists and is not a directory")
+                }
+            } catch let error as FileSystemError where error.errno == ENOENT {
+                current = try await makeNode(parent: current.ino, name: name, type: .directory, perm: 0o755, uid: 0, gid: 0)
+            }
+        }
+        return current
+    }
+
+    func link(_ id: String) async {
+        guard var association = try? self.association(id), association.lifecycle == .creating else { return }
+        do {
+            let repository = try repository(for: association)
+            try await repository.checkAccess()
+        } catch {
+            association.lifecycle = .failed
+            association.failureMessage = "the data repository \(association.dataRepositoryPath) cannot be used: \(error)"
+            try? await save(association)
+            logger.error("\(association.failureMessage ?? "")")
+            return
+        }
+        if !association.autoImport.isEmpty {
+            do {
+                try await startFeed(for: association)
+            } catch {
+                association.lifecycle = .misconfigured
+                association.failureMessage = "auto-import cannot receive events from \(association.dataRepositoryPath): \(error)"
+                logger.error("\(association.failureMessage ?? "")")
+            }
+        }
+        if association.lifecycle == .creating { association.lifecycle = .available }
+        if association.batchImportMetaDataOnCreate {
+            // Stays CREATING until the import finished, as FSx's does.
+            do {
+                let report = try await reconcile(id, allowed: [.new, .changed])
+                logger.info("association \(id): imported \(report.created) entries, \(report.skipped.count) skipped")
+            } catch {
+                association.lifecycle = .failed
+                association.failureMessage = "the import from \(association.dataRepositoryPath) failed: \(error)"
+            }
+        }
+        try? await save(association)
+    }
+
+    /// Waits until the association satisfies `condition` (or `timeout` seconds passed); returns it.
+    public func waitForAssociation(_ id: String, timeout: Double = 120,
+                                   until condition: @Sendable (Association) -> Bool = { $0.lifecycle != .creating && $0.lifecycle != .deleting && $0.lifecycle != .updating }) async throws -> Association? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            guard let current = state.withLock({ $0.associations.first { $0.id == id } }) else { return nil }
+            if condition(current) { return current }
+            if Date() >= deadline { return current }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
+    /// UpdateDataRepositoryAssociation: only the chunk size and the S3 policies change.
+    public func updateAssociation(_ id: String, importedFileChunkSize: Int? = nil, autoImport: Set<RepositoryEventType>? = nil,
+                                  autoExport: Set<RepositoryEventType>? = nil) async throws -> Association {
+        var association = try self.association(id)
+        guard association.lifecycle == .available || association.lifecycle == .misconfigured else {
+            throw AssociationError(.badRequest, "association \(id) is \(association.lifecycle.rawValue) and cannot be updated now")
+        }
+        if let size = importedFileChunkSize { association.importedFileChunkSize = try AssociationRules.chunkSize(size) }
+        if let autoExport { association.autoExport = autoExport }
+        let importChanged = autoImport != nil && autoImport != association.autoImport
+        if let autoImport { association.autoImport = autoImport }
+        if importChanged {
+            association.lifecycle = .updating
+            try await save(association)
+            let updated = association
+            let task = Task {
+                await self.associationSerial.run {
+                    var next = updated
+                    next.lifecycle = .available
+                    next.failureMessage = nil
+                    do {
+                        if next.autoImport.isEmpty {
+                            await self.stopFeed(for: next, removeConfiguration: true)
+                        } else {
+                            try await self.startFeed(for: next)
+                        }
+                    } catch {
+                        next.lifecycle = .misconfigured
+                        next.failureMessage = "auto-import cannot receive events: \(error)"
+                    }
+                    try? await self.save(next)
+                }
+            }
+            state.withLock { $0.background.append(task) }
+            return association
+        }
+        try await save(association)
+        return association
+    }
+
+    /// DeleteDataRepositoryAssociation: stops the feed and removes the bucket's notification entry; with
+    /// `deleteData`, the association's files go too (the repository keeps its objects either way).
+    public func deleteAssociation(_ id: String, deleteData: Bool) async throws -> Association {
+        var association = try self.association(id)
+        if association.lifecycle == .deleting { return association }
+        association.lifecycle = .deleting
+        association.deleteDataInFileSystem = deleteData
+        try await save(association)
+        let task = Task { await self.associationSerial.run { await self.finishDelete(id) } }
+        state.withLock { $0.background.append(task) }
+        return association
+    }
+
+    func finishDelete(_ id: String) async {
+        guard let association = try? self.association(id), association.lifecycle == .deleting else { return }
+        await stopFeed(for: association, removeConfiguration: true)
+        // Queued exports of this association cannot run any more.
+        _ = try? await store.pool.write { db in
+            try db.execute(sql: "DELETE FROM exportQueue WHERE association = ?", arguments: [id])
+        }
+        if association.deleteDataInFileSystem == true, let root = try? await resolve(association.fileSystemPath) {
+            // Forget the association first, so the removals are not exported as deletes.
+            state.withLock { $0.associations.removeAll { $0.id == id } }
+            _ = try? await store.pool.write { db in
+                let members = try self.subtree(db, root.ino).filter { $0.ino != root.ino }
+                for inode in members where inode.type != .directory { _ = try self.drop(db, inode) }
+                for inode in members.reversed() where inode.type == .directory { _ = try self.drop(db, inode) }
+            }
+            freeReleasedSpace()
+        }
+        _ = try? await store.pool.write { db in try db.execute(sql: "DELETE FROM association WHERE id = ?", arguments: [id]) }
+        state.withLock { state in
+            state.associations.removeAll { $0.id == id }
+            state.repositories[id] = nil
+        }
+    }
+
+    /// After a crash: associations caught CREATING are linked again, DELETING ones finish deleting.
+    func cleanUpIncompleteAssociations() async throws {
+        for association in associations() {
+            switch association.lifecycle {
+            case .creating:
+                let task = Task { await self.associationSerial.run { await self.link(association.id) } }
+                state.withLock { $0.background.append(task) }
+            case .deleting:
+                let task = Task { await self.associationSerial.run { await self.finishDelete(association.id) } }
+                state.withLock { $0.background.append(task) }
+            case .updating:
+                var fixed = association
+                fixed.lifecycle = .available
+                try await save(fixed)
+            default:
+                break
+            }
+            if let repository = try? repository(for: association) {
+                try? await repository.abortIncompleteWrites(prefix: association.location.prefix)
+            }
+        }
+    }
+
+    // MARK: Event feeds and sweeps
+
+    func startEventFeeds() {
+        for association in associations() where !association.autoImport.isEmpty
+            && (association.lifecycle == .available || association.lifecycle == .misconfigured) {
+            Task { try? await self.startFeed(for: association) }
+        }
+    }
+
+    func startFeed(for association: Association) async throws {
+        let repository = try repository(for: association)
+        guard let feed = try await repository.startEventFeed(name: association.feedName, prefix: association.location.prefix) else { return }
+        guard options.background, !isClosed else { return }
+        let id = association.id
+        let task = Task { await self.poll(feed, association: id) }
+        let previous = state.withLock { state -> Task<Void, Never>? in
+            let old = state.feeds[id]
+            state.feeds[id] = task
+            return old
+        }
+        previous?.cancel()
+    }
+
+    func stopFeed(for association: Association, removeConfiguration: Bool) async {
+        let task = state.withLock { $0.feeds.removeValue(forKey: association.id) }
+        task?.cancel()
+        if removeConfiguration, let repository = try? repository(for: association) {
+            do {
+                try await repository.stopEventFeed(name: association.feedName)
+            } catch {
+                logger.warning("removing the event feed of \(association.id) failed: \(error)")
+            }
+        }
+    }
+
+    func poll(_ feed: any RepositoryEventFeed, association id: String) async {
+        var failures = 0
+        while !Task.isCancelled && !isClosed {
+            do {
+                let batch = try await feed.receive(waitSeconds: options.eventWaitSeconds)
+                failures = 0
+                guard !batch.isEmpty else { continue }
+                let events = batch.map(\.event).filter { !$0.key.isEmpty }
+                if !events.isEmpty {
+                    let report = try await apply(events, to: id)
+                    if report.created + report.updated + report.deleted > 0 {
+                        logger.info("auto-import \(id): \(report.created) new, \(report.updated) changed, \(report.deleted) deleted")
+                    }
+                }
+                try await feed.acknowledge(batch.map(\.receipt))
+            } catch {
+                if Task.isCancelled || isClosed { return }
+                failures += 1
+                logger.warning("auto-import events of \(id) failed (\(failures)): \(error)")
+                if failures == 3, var association = try? self.association(id), association.lifecycle == .available {
+                    association.lifecycle = .misconfigured
+                    association.failureMessage = "auto-import stopped: \(error)"
+                    try? await save(association)
+                }
+                try? await Task.sleep(nanoseconds: UInt64(min(30, failures * 2)) * 1_000_000_000)
+            }
+        }
+    }
+
+    /// One reconciliation of every association with an AutoImportPolicy, for events that were lost. It also
+    /// notices a removed notification configuration (MISCONFIGURED) and a restored one (AVAILABLE again).
+    public func sweep() async {
+        for association in associations() where !association.autoImport.isEmpty
+            && (association.lifecycle == .available || association.lifecycle == .misconfigured) {
+            do {
+                let repository = try repository(for: association)
+                let configured = try await repository.eventFeedConfigured(name: association.feedName)
+                var current = try self.association(association.id)
+                if !configured && current.lifecycle == .available {
+                    current.lifecycle = .misconfigured
+                    current.failureMessage = "the bucket's event notification entry \(association.feedName) was removed; auto-import relies on the periodic sweep"
+                    try await save(current)
+                } else if configured && current.lifecycle == .misconfigured {
+                    current.lifecycle = .available
+                    current.failureMessage = nil
+                    try await save(current)
+                }
+                let report = try await reconcile(association.id, allowed: association.autoImport)
+                if report.created + report.updated + report.deleted > 0 {
+                    logger.info("sweep \(association.id): \(report.created) new, \(report.updated) changed, \(report.deleted) deleted")
+                }
+            } catch {
+                logger.warning("sweep of \(association.id) failed: \(error)")
+            }
+        }
+    }
+
+    func runSweeps(every seconds: Double) async {
+        while !Task.isCancelled && !isClosed {
+            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            if Task.isCancelled || isClosed { return }
+            await sweep()
+        }
+    }
+}
+
+/// Runs association requests one after another (FSx runs one DRA request at a time per file system).
+actor SerialRunner {
+    private var tail: Task<Void, Never>?
+
+    func run(_ body: @escaping @Sendable () async -> Void) async {
+        let previous = tail
+        let next = Task {
+            await previous?.value
+            await body()
+        }
+        tail = next
+        await next.value
+    }
+}

@@ -1,0 +1,321 @@
+import DataRepository
+import Foundation
+import GRDB
+import HSM
+import RepositoryMetadata
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Auto-export and hsm_archive: the export queue in the MDT, and the worker that brings the repository in
+/// line with each queued inode (put, multipart put, metadata update, server-side copy for renamed released
+/// files, delete).
+extension FileSystem {
+    // MARK: Queueing (inside the transaction of the change that causes it)
+
+    func queueSync(_ db: Database, _ ino: InodeNumber, forced: Bool = false) throws {
+        let waiting = try Int64.fetchAll(db, sql: """
+            SELECT seq FROM exportQueue WHERE operation = 'sync' AND ino = ? AND attempts = 0 AND forced >= ?
+            """, arguments: [ino, forced])
+        let running = state.withLock { $0.runningExports }
+        // An entry not yet started will see this change; one already running may have read the inode before it.
+        guard waiting.allSatisfy({ running.contains($0) }) else { return }
+        let entry = ExportEntry(seq: nil, operation: .sync, ino: ino, key: nil, association: nil, forced: forced, attempts: 0, notBefore: 0)
+        try entry.insert(db)
+    }
+
+    func queueDelete(_ db: Database, key: String, association: String, forced: Bool, after ino: InodeNumber? = nil) throws {
+        let entry = ExportEntry(seq: nil, operation: .delete, ino: ino, key: key, association: association, forced: forced,
+                                attempts: 0, notBefore: 0)
+        try entry.insert(db)
+    }
+
+    /// Every inode of a subtree (the root included), for renames.
+    func subtree(_ db: Database, _ ino: InodeNumber) throws -> [Inode] {
+        try Inode.fetchAll(db, sql: """
+            WITH RECURSIVE tree(ino) AS (SELECT ? UNION SELECT dentry.ino FROM dentry JOIN tree ON dentry.parent = tree.ino)
+            SELECT inode.* FROM inode JOIN tree ON inode.ino = tree.ino
+            """, arguments: [ino])
+    }
+
+    func queueSubtreeSync(_ db: Database, _ ino: InodeNumber) throws {
+        for inode in try subtree(db, ino) { try queueSync(db, inode.ino) }
+    }
+
+    struct PendingDelete { var key: String; var association: String; var ino: InodeNumber }
+
+    /// Before a rename: each exported object of the moving subtree is to be deleted from its old key once the
+    /// inode's sync has written it under the new one (queued after the syncs; the worker keeps one inode's
+    /// entries in order), and only if its association's AutoExportPolicy has DELETED and NEW.
+    func subtreeDeletes(_ db: Database, parent: InodeNumber, name: String, inode: Inode) throws -> [PendingDelete] {
+        guard let parentPath = try db.path(of: parent) else { return [] }
+        let oldRoot = parentPath == "/" ? "/" + name : parentPath + "/" + name
+        guard let (association, _) = association(containing: oldRoot, type: inode.type),
+              association.autoExport.contains(.deleted), association.autoExport.contains(.new) else { return [] }
+        return try subtree(db, inode.ino).compactMap { member in
+            member.archivedKey.map { PendingDelete(key: $0, association: association.id, ino: member.ino) }
+        }
+    }
+
+    func queue(_ deletes: [PendingDelete], _ db: Database) throws {
+        for delete in deletes {
+            try queueDelete(db, key: delete.key, association: delete.association, forced: false, after: delete.ino)
+        }
+    }
+
+    /// Refuses renames that would strand released data: a released file (or any directory) moving into
+    /// another association or out of all of them. `mv` then copies, which restores the data on the way.
+    func checkRenameKeepsData(_ db: Database, moving: Inode, from oldPath: String, to newPath: String) throws {
+        let before = association(containing: oldPath, type: moving.type)?.0.id
+        let after = association(containing: newPath, type: moving.type)?.0.id
+        guard before != after else { return }
+        if moving.type == .directory || moving.isReleased {
+            throw FileSystemError(EXDEV, "\(oldPath) moves across a data repository association boundary; copy it instead")
+        }
+    }
+
+    // MARK: Worker
+
+    func runExportWorker() async {
+        while !Task.isCancelled && !isClosed {
+            let seen = exportSignal.current
+            let batch: [ExportEntry]
+            do {
+                batch = try await runnableExports(limit: options.exportConcurrency * 4)
+            } catch {
+                if Task.isCancelled || isClosed { return }
+                logger.error("reading the export queue failed: \(error)")
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                continue
+            }
+            if batch.isEmpty {
+                let (pending, next) = (try? await store.pool.read { db in
+                    (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue") ?? 0,
+                     try Int64.fetchOne(db, sql: "SELECT MIN(notBefore) FROM exportQueue"))
+                }) ?? (0, nil)
+                if pending == 0 { exportDrained.fire() }
+                let delay = next.map { max(0.05, Double($0 - nowNanoseconds()) / 1e9) } ?? 3600
+                let timer = Task { [exportSignal] in
+                    try? await Task.sleep(nanoseconds: UInt64(min(delay, 3600) * 1e9))
+                    exportSignal.fire()
+                }
+                await exportSignal.wait(after: seen)
+                timer.cancel()
+                continue
+            }
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
+                for entry in batch {
+                    if running >= options.exportConcurrency {
+                        await group.next()
+                        running -= 1
+                    }
+                    group.addTask { await self.run(entry) }
+                    running += 1
+                }
+            }
+            exportDrained.fire()
+        }
+    }
+
+    /// Queue entries that may run now: in order, at most one per inode and per key, none overtaking an
+    /// earlier entry of the same inode or key (a rename's delete waits for the put under the new key).
+    func runnableExports(limit: Int) async throws -> [ExportEntry] {
+        let all = try await store.pool.read { db in
+            try ExportEntry.fetchAll(db, sql: "SELECT * FROM exportQueue ORDER BY seq LIMIT 2048")
+        }
+        let now = nowNanoseconds()
+        var blockedInodes = Set<InodeNumber>()
+        var blockedKeys = Set<String>()
+        var taken: [ExportEntry] = []
+        for entry in all {
+            let inoBlocked = entry.ino.map { blockedInodes.contains($0) } ?? false
+            let keyBlocked = entry.key.map { blockedKeys.contains($0) } ?? false
+            if let ino = entry.ino { blockedInodes.insert(ino) }
+            if let key = entry.key { blockedKeys.insert(key) }
+            guard !inoBlocked, !keyBlocked, entry.notBefore <= now else { continue }
+            taken.append(entry)
+            if taken.count == limit { break }
+        }
+        return taken
+    }
+
+    func run(_ entry: ExportEntry) async {
+        guard let seq = entry.seq else { return }
+        state.withLock { _ = $0.runningExports.insert(seq) }
+        defer { state.withLock { _ = $0.runningExports.remove(seq) } }
+        do {
+            switch entry.operation {
+            case .sync:
+                if let ino = entry.ino { _ = try await sync(ino, forced: entry.forced) }
+            case .delete:
+                try await performDelete(entry)
+            }
+            try await store.pool.write { db in _ = try ExportEntry.deleteOne(db, key: entry.seq) }
+        } catch {
+            let attempts = entry.attempts + 1
+            let delay = Int64(min(60, 1 << min(attempts, 6))) * 1_000_000_000
+            logger.warning("export of \(entry.key ?? "inode \(entry.ino ?? 0)") failed (attempt \(attempts)), retrying in \(delay / 1_000_000_000) s: \(error)")
+            _ = try? await store.pool.write { db in
+                try db.execute(sql: "UPDATE exportQueue SET attempts = ?, notBefore = ? WHERE seq = ?",
+                               arguments: [attempts, nowNanoseconds() + delay, entry.seq])
+            }
+        }
+    }
+
+    func performDelete(_ entry: ExportEntry) async throws {
+        guard let key = entry.key, let associationId = entry.association,
+              let association = state.withLock({ $0.associations.first { $0.id == associationId } }) else { return }
+        if let ino = entry.ino, let inode = try await store.pool.read({ db in try db.inode(ino) }), inode.archivedKey == key {
+            // The rename's put under the new key did not happen (the policy has no NEW, or the file is
+            // still being written): the old object may be the only copy of the data, so it stays.
+            return
+        }
+        let repository = try repository(for: association)
+        begin(key: key)
+        defer { end(key: key) }
+        try await repository.delete(key: key)
+    }
+
+    /// What an export did to one inode.
+    public enum SyncOutcome: Sendable, Hashable { case unchanged, exported, skipped(String) }
+
+    /// Brings the repository in line with one inode: writes what changed since its last export under its
+    /// current key. Returns what it did; throws when the repository refused.
+    @discardableResult
+    func sync(_ ino: InodeNumber, forced: Bool) async throws -> SyncOutcome {
+        guard let (inode, path) = try await store.pool.read({ db -> (Inode, String)? in
+            guard let inode = try db.inode(ino), let path = try db.path(of: ino) else { return nil }
+            return (inode, path)
+        }) else { return .skipped("the file no longer exists") }
+        guard let (association, key) = association(containing: path, type: inode.type) else {
+            return .skipped("\(path) is outside every data repository association")
+        }
+        guard key.utf8.count <= 1024 else { return .skipped("PathSizeTooLong") }
+        let isNew = inode.archivedEtag == nil || inode.archivedKey != key
+        if !forced {
+            guard association.autoExport.contains(isNew ? .new : .changed) else { return .skipped("not in the AutoExportPolicy") }
+            if inode.type == .regular && state.withLock({ ($0.openFiles[ino]?.writers ?? 0) > 0 }) {
+                return .skipped("still open for writing; exported at its last close")
+            }
+        }
+        if inode.type == .regular && inode.hsm.flags.contains(.noArchive) { return .skipped("never_archive") }
+        let metadata = PosixMetadata(mode: inode.mode, uid: inode.uid, gid: inode.gid,
+                                     atimeNanoseconds: inode.atime, mtimeNanoseconds: inode.mtime).userMetadata
+        let repository = try repository(for: association)
+        begin(key: key)
+        defer { end(key: key) }
+        var dataVersion = inode.dataVersion
+        let etag: String
+        switch inode.type {
+        case .directory:
+            guard isNew || inode.archivedMetaVersion != inode.metaVersion else { return .unchanged }
+            etag = try await repository.write(key: key, data: Data(), userMetadata: metadata)
+        case .symlink:
+            guard isNew || inode.archivedMetaVersion != inode.metaVersion else { return .unchanged }
+            etag = try await repository.write(key: key, data: Data((inode.target ?? "").utf8), userMetadata: metadata)
+        case .regular:
+            if inode.isReleased {
+                guard let source = inode.archivedKey else { return .skipped("released without an archived copy") }
+                if source != key {
+                    etag = try await repository.copy(from: source, to: key, userMetadata: metadata)
+                } else if inode.archivedMetaVersion != inode.metaVersion {
+                    etag = try await repository.replaceMetadata(key: key, userMetadata: metadata)
+                } else {
+                    return .unchanged
+                }
+            } else {
+                let current = !isNew && inode.archivedDataVersion == inode.dataVersion && !inode.hsm.flags.contains(.dirty)
+                    && !inode.hsm.flags.contains(.lost)
+                if current {
+                    guard inode.archivedMetaVersion != inode.metaVersion else { return .unchanged }
+                    etag = try await repository.replaceMetadata(key: key, userMetadata: metadata)
+                } else {
+                    // The next write after this snapshot bumps the version again, so a file written during
+                    // the upload stays dirty.
+                    state.withLock { state in
+                        state.openFiles[ino]?.versionBumped = false
+                        state.exports[ino] = 0
+                    }
+                    defer { _ = state.withLock { $0.exports.removeValue(forKey: ino) } }
+                    dataVersion = try await store.pool.read { db in try db.inode(ino)?.dataVersion } ?? dataVersion
+                    etag = try await repository.write(key: key, contentsOf: cache.path(of: ino), userMetadata: metadata)
+                    state.withLock { state in state.exports[ino] = inode.size }
+                }
+            }
+        }
+        let now = nowNanoseconds()
+        let exportedVersion = dataVersion
+        try await store.pool.write { db in
+            guard var fresh = try db.inode(ino) else { return }
+            fresh.archivedKey = key
+            fresh.archivedEtag = etag
+            fresh.archivedMetaVersion = inode.metaVersion
+            fresh.archivedAt = now
+            if fresh.type == .regular {
+                if fresh.dataVersion == exportedVersion {
+                    fresh.archivedDataVersion = exportedVersion
+                    var flags = fresh.hsm.flags
+                    flags.formUnion([.exists, .archived])
+                    flags.subtract([.dirty, .lost])
+                    fresh.hsm = HSMState(flags: flags, archiveId: fresh.archiveId == 0 ? association.archiveId : fresh.archiveId)
+                } else {
+                    // Written during the upload: the repository has an older version.
+                    fresh.hsmFlags |= HSMFlags.exists.rawValue
+                }
+            }
+            try fresh.update(db)
+        }
+        return .exported
+    }
+
+    func begin(key: String) {
+        state.withLock { $0.inFlightKeys[key, default: 0] += 1 }
+    }
+
+    func end(key: String) {
+        state.withLock { state in
+            let count = (state.inFlightKeys[key] ?? 1) - 1
+            state.inFlightKeys[key] = count > 0 ? count : nil
+        }
+    }
+
+    /// Waits until the export queue is empty (or `timeout` seconds passed); returns whether it is.
+    @discardableResult
+    public func waitForExports(timeout: Double = 120) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let seen = exportDrained.current
+            let pending = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue") ?? 0 }
+            if pending == 0 { return true }
+            if Date() >= deadline { return false }
+            exportSignal.fire()
+            let timer = Task { [exportDrained] in
+                try? await Task.sleep(nanoseconds: 200_000_000)
+                exportDrained.fire()
+            }
+            await exportDrained.wait(after: seen)
+            timer.cancel()
+        }
+    }
+
+    /// Runs queued exports in this task (the admin tool without background work); failures stay queued.
+    public func drainExports() async throws {
+        while true {
+            let batch = try await runnableExports(limit: options.exportConcurrency * 4)
+            if batch.isEmpty { return }
+            await withTaskGroup(of: Void.self) { group in
+                for entry in batch { group.addTask { await self.run(entry) } }
+            }
+            let failed = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue WHERE attempts > 0") ?? 0 }
+            if failed > 0 {
+                throw FileSystemError.io("\(failed) export(s) failed and stay queued; the next open retries them")
+            }
+        }
+    }
+
+    /// Pending exports (for describe and the admin tool).
+    public func pendingExports() async throws -> Int {
+        try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue") ?? 0 }
+    }
+}

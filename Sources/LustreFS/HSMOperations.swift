@@ -1,0 +1,130 @@
+import DataRepository
+import Foundation
+import GRDB
+import HSM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `lfs hsm_*` on the core: the pure rules of the HSM module decide, this applies them after the data
+/// moved, so a failure never leaves a state that lies about where the data is.
+extension FileSystem {
+    func facts(_ inode: Inode) -> HSMFileFacts {
+        HSMFileFacts(isRegularFile: inode.type == .regular, otherOpens: openCount(inode.ino),
+                     archiveMatchesData: inode.archivedKey != nil && inode.archivedDataVersion == inode.dataVersion)
+    }
+
+    func displayPath(_ ino: InodeNumber) async -> String {
+        (try? await store.pool.read { db in try db.path(of: ino) }) ?? "inode \(ino)"
+    }
+
+    public func hsmState(_ ino: InodeNumber) async throws -> HSMState {
+        let inode = try await attributes(ino)
+        return inode.type == .regular ? inode.hsm : HSMState()
+    }
+
+    /// hsm_archive: queues the export of a dirty or never-archived file (forced past the AutoExportPolicy);
+    /// with `wait`, returns when it is archived.
+    public func hsmArchive(_ ino: InodeNumber, wait: Bool = false) async throws {
+        let inode = try await attributes(ino)
+        let path = await displayPath(ino)
+        let outcome: HSMOutcome
+        do {
+            outcome = try HSMRules.archive(inode.hsm, facts(inode))
+        } catch {
+            throw FileSystemError(error, path: path)
+        }
+        guard outcome.movement == .copyToArchive else { return }
+        guard association(containing: path, type: .regular) != nil else {
+            throw FileSystemError(EINVAL, "\(path): Invalid argument: the file is not in a data repository association")
+        }
+        if wait {
+            switch try await sync(ino, forced: true) {
+            case .skipped(let why): throw FileSystemError.io("\(path): not archived: \(why)")
+            case .exported, .unchanged: return
+            }
+        }
+        try await store.pool.write { db in try self.queueSync(db, ino, forced: true) }
+        exportSignal.fire()
+    }
+
+    /// hsm_release: drops the local data of a file whose archived copy is current.
+    public func hsmRelease(_ ino: InodeNumber) async throws {
+        let path = await displayPath(ino)
+        let freed = try await store.pool.write { db -> Int64 in
+            guard let inode = try db.inode(ino) else { throw FileSystemError.notFound(path) }
+            let current = self.overlay(inode)
+            let outcome: HSMOutcome
+            do {
+                outcome = try HSMRules.release(current.hsm, self.facts(current))
+            } catch let error as HSMError {
+                throw FileSystemError(error, path: path)
+            }
+            guard outcome.movement == .dropLocalData else { return 0 }
+            guard current.archivedEtag != nil else {
+                throw FileSystemError(EPERM, "\(path): Operation not permitted: the archived copy is unknown")
+            }
+            var released = inode
+            released.hsm = outcome.state
+            try released.update(db)
+            self.cache.remove(ino)
+            return inode.size
+        }
+        if freed > 0 { state.withLock { $0.usedBytes -= freed } }
+    }
+
+    /// hsm_remove: deletes the archived copy; the file keeps its local data and forgets it was archived.
+    public func hsmRemove(_ ino: InodeNumber) async throws {
+        let inode = try await attributes(ino)
+        let path = await displayPath(ino)
+        let outcome: HSMOutcome
+        do {
+            outcome = try HSMRules.remove(inode.hsm, facts(inode))
+        } catch {
+            throw FileSystemError(error, path: path)
+        }
+        guard outcome.movement == .deleteArchiveCopy else { return }
+        if let key = inode.archivedKey, let (association, _) = associationOwning(key: key) {
+            state.withLock { _ = $0.removals.insert(ino) }
+            defer { state.withLock { _ = $0.removals.remove(ino) } }
+            begin(key: key)
+            defer { end(key: key) }
+            try await repository(for: association).delete(key: key)
+        }
+        try await store.pool.write { db in
+            guard var fresh = try db.inode(ino) else { return }
+            fresh.hsm = HSMState(flags: fresh.hsm.flags.subtracting([.archived, .exists, .lost]), archiveId: fresh.archiveId)
+            fresh.archivedKey = nil
+            fresh.archivedEtag = nil
+            fresh.archivedDataVersion = nil
+            fresh.archivedMetaVersion = nil
+            fresh.archivedAt = nil
+            try fresh.update(db)
+        }
+    }
+
+    /// hsm_set / hsm_clear.
+    public func hsmSet(_ ino: InodeNumber, setting: HSMFlags, clearing: HSMFlags, archiveId: UInt32? = nil) async throws -> HSMState {
+        let path = await displayPath(ino)
+        return try await store.pool.write { db in
+            guard var inode = try db.inode(ino) else { throw FileSystemError.notFound(path) }
+            do {
+                inode.hsm = try HSMRules.set(inode.hsm, setting: setting, clearing: clearing, archiveId: archiveId, self.facts(inode))
+            } catch let error as HSMError {
+                throw FileSystemError(error, path: path)
+            }
+            try inode.update(db)
+            return inode.hsm
+        }
+    }
+
+    /// hsm_action: what is moving for the file now.
+    public func hsmAction(_ ino: InodeNumber) -> HSMAction {
+        state.withLock { state in
+            if let job = state.restores[ino] { return .restore(bytesMoved: job.progress) }
+            if let bytes = state.exports[ino] { return .archive(bytesMoved: bytes) }
+            if state.removals.contains(ino) { return .remove(bytesMoved: 0) }
+            return .noop
+        }
+    }
+}

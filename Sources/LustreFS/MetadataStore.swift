@@ -1,0 +1,274 @@
+import Foundation
+import GRDB
+import HSM
+
+public typealias InodeNumber = Int64
+
+/// The kind of a namespace entry, with the st_mode type bits it reports.
+public enum FileType: Int, Codable, Sendable, Hashable, DatabaseValueConvertible {
+    case regular = 0o100000
+    case directory = 0o040000
+    case symlink = 0o120000
+}
+
+/// One inode of the MDT: POSIX attributes, the HSM state, and what was last archived, so the file system
+/// always knows whether the local data, the repository's copy, or both are current.
+public struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "inode"
+
+    public var ino: InodeNumber
+    public var type: FileType
+    /// Permission bits (07777).
+    public var perm: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var size: Int64
+    /// Nanoseconds since the epoch.
+    public var atime: Int64
+    public var mtime: Int64
+    public var ctime: Int64
+    public var nlink: Int
+    /// A symlink's target.
+    public var target: String?
+    public var hsmFlags: UInt32
+    public var archiveId: UInt32
+    /// Bumped by every change to the data; the archived copy is current when `archivedDataVersion` equals it.
+    public var dataVersion: Int64
+    /// Bumped by every change to exported attributes (mode, owner, times).
+    public var metaVersion: Int64
+    /// The repository key, ETag and versions of the last successful export or import.
+    public var archivedKey: String?
+    public var archivedEtag: String?
+    public var archivedDataVersion: Int64?
+    public var archivedMetaVersion: Int64?
+    /// When the archived copy was written or imported (ns), so a sweep never deletes what it could not have seen.
+    public var archivedAt: Int64?
+    /// Imported from a listing; the POSIX attributes arrive with the object's HeadObject.
+    public var attributesPending: Bool
+
+    public var hsm: HSMState {
+        get { HSMState(flags: HSMFlags(rawValue: hsmFlags), archiveId: archiveId) }
+        set { hsmFlags = newValue.flags.rawValue; archiveId = newValue.archiveId }
+    }
+
+    public var isReleased: Bool { HSMFlags(rawValue: hsmFlags).contains(.released) }
+    public var mode: UInt32 { UInt32(type.rawValue) | perm }
+
+    public init(ino: InodeNumber = 0, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32, size: Int64 = 0,
+                time: Int64, nlink: Int = 1, target: String? = nil) {
+        self.ino = ino
+        self.type = type
+        self.perm = perm & 0o7777
+        self.uid = uid
+        self.gid = gid
+        self.size = size
+        self.atime = time
+        self.mtime = time
+        self.ctime = time
+        self.nlink = nlink
+        self.target = target
+        self.hsmFlags = 0
+        self.archiveId = 0
+        self.dataVersion = 0
+        self.metaVersion = 0
+        self.archivedKey = nil
+        self.archivedEtag = nil
+        self.archivedDataVersion = nil
+        self.archivedMetaVersion = nil
+        self.archivedAt = nil
+        self.attributesPending = false
+    }
+}
+
+/// A name in a directory.
+public struct DirectoryEntry: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "dentry"
+    public var parent: InodeNumber
+    public var name: String
+    public var ino: InodeNumber
+}
+
+/// A queued export: the inode to bring in line with the repository, or a key to delete there. Kept in the
+/// MDT so exports survive a crash and resume on restart.
+struct ExportEntry: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "exportQueue"
+    enum Operation: String, Codable, Sendable { case sync, delete }
+    var seq: Int64?
+    var operation: Operation
+    var ino: InodeNumber?
+    /// For `delete`: the key and the association it belongs to.
+    var key: String?
+    var association: String?
+    /// Export tasks and hsm_archive export regardless of the association's AutoExportPolicy.
+    var forced: Bool
+    var attempts: Int
+    var notBefore: Int64
+}
+
+/// The MDT: SQLite through GRDB in WAL mode, so lookups run in parallel with one writer.
+public final class MetadataStore: Sendable {
+    public static let rootInode: InodeNumber = 1
+    public let pool: DatabasePool
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL with NORMAL: a crashed process loses nothing committed; only a power cut may lose the last
+            // transactions, never consistency.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "inode") { t in
+                t.primaryKey("ino", .integer)
+                t.column("type", .integer).notNull()
+                t.column("perm", .integer).notNull()
+                t.column("uid", .integer).notNull()
+                t.column("gid", .integer).notNull()
+                t.column("size", .integer).notNull()
+                t.column("atime", .integer).notNull()
+                t.column("mtime", .integer).notNull()
+                t.column("ctime", .integer).notNull()
+                t.column("nlink", .integer).notNull()
+                t.column("target", .text)
+                t.column("hsmFlags", .integer).notNull()
+                t.column("archiveId", .integer).notNull()
+                t.column("dataVersion", .integer).notNull()
+                t.column("metaVersion", .integer).notNull()
+                t.column("archivedKey", .text)
+                t.column("archivedEtag", .text)
+                t.column("archivedDataVersion", .integer)
+                t.column("archivedMetaVersion", .integer)
+                t.column("archivedAt", .integer)
+                t.column("attributesPending", .boolean).notNull()
+            }
+            try db.create(table: "dentry", options: .withoutRowID) { t in
+                t.column("parent", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("ino", .integer).notNull()
+                t.primaryKey(["parent", "name"])
+            }
+            try db.create(index: "dentry_ino", on: "dentry", columns: ["ino"])
+            try db.create(index: "inode_pending", on: "inode", columns: ["attributesPending"])
+            try db.create(table: "exportQueue") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("operation", .text).notNull()
+                t.column("ino", .integer)
+                t.column("key", .text)
+                t.column("association", .text)
+                t.column("forced", .boolean).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("notBefore", .integer).notNull()
+            }
+            try db.create(table: "association") { t in
+                t.primaryKey("id", .text)
+                t.column("document", .text).notNull()
+            }
+            try db.create(table: "task") { t in
+                t.primaryKey("id", .text)
+                t.column("document", .text).notNull()
+            }
+            try db.create(table: "setting") { t in
+                t.primaryKey("name", .text)
+                t.column("value", .text).notNull()
+            }
+        }
+        return migrator
+    }
+}
+
+// MARK: - Namespace queries on one connection
+
+extension Database {
+    func inode(_ ino: InodeNumber) throws -> Inode? {
+        try Inode.fetchOne(self, key: ino)
+    }
+
+    func entry(parent: InodeNumber, name: String) throws -> DirectoryEntry? {
+        try DirectoryEntry.fetchOne(self, sql: "SELECT * FROM dentry WHERE parent = ? AND name = ?", arguments: [parent, name])
+    }
+
+    func children(of parent: InodeNumber) throws -> [DirectoryEntry] {
+        try DirectoryEntry.fetchAll(self, sql: "SELECT * FROM dentry WHERE parent = ? ORDER BY name", arguments: [parent])
+    }
+
+    func hasChildren(_ parent: InodeNumber) throws -> Bool {
+        try Bool.fetchOne(self, sql: "SELECT EXISTS(SELECT 1 FROM dentry WHERE parent = ?)", arguments: [parent]) ?? false
+    }
+
+    /// The names linking to an inode (more than one for hard links).
+    func links(of ino: InodeNumber) throws -> [DirectoryEntry] {
+        try DirectoryEntry.fetchAll(self, sql: "SELECT * FROM dentry WHERE ino = ? ORDER BY parent, name", arguments: [ino])
+    }
+
+    /// The absolute path of the first link of an inode, or nil for an unlinked one.
+    func path(of ino: InodeNumber) throws -> String? {
+        if ino == MetadataStore.rootInode { return "/" }
+        var components: [String] = []
+        var current = ino
+        var guardCount = 0
+        while current != MetadataStore.rootInode {
+            guard let link = try links(of: current).first else { return nil }
+            components.append(link.name)
+            current = link.parent
+            guardCount += 1
+            if guardCount > 4096 { return nil }
+        }
+        return "/" + components.reversed().joined(separator: "/")
+    }
+
+    /// Every path of an inode (one per hard link).
+    func paths(of ino: InodeNumber) throws -> [String] {
+        try links(of: ino).compactMap { link in
+            guard let parentPath = try path(of: link.parent) else { return nil }
+            return parentPath == "/" ? "/" + link.name : parentPath + "/" + link.name
+        }
+    }
+
+    /// Resolves an absolute path without following symlinks.
+    func resolve(_ path: String) throws -> Inode? {
+        var current = MetadataStore.rootInode
+        for component in path.split(separator: "/") where component != "." {
+            guard let entry = try entry(parent: current, name: String(component)) else { return nil }
+            current = entry.ino
+        }
+        return try inode(current)
+    }
+
+    func insertInode(_ inode: Inode) throws -> Inode {
+        var copy = inode
+        try execute(sql: """
+            INSERT INTO inode (type, perm, uid, gid, size, atime, mtime, ctime, nlink, target, hsmFlags, archiveId,
+              dataVersion, metaVersion, archivedKey, archivedEtag, archivedDataVersion, archivedMetaVersion, archivedAt,
+              attributesPending) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """, arguments: [inode.type, inode.perm, inode.uid, inode.gid, inode.size, inode.atime, inode.mtime, inode.ctime,
+                             inode.nlink, inode.target, inode.hsmFlags, inode.archiveId, inode.dataVersion, inode.metaVersion,
+                             inode.archivedKey, inode.archivedEtag, inode.archivedDataVersion, inode.archivedMetaVersion,
+                             inode.archivedAt, inode.attributesPending])
+        copy.ino = lastInsertedRowID
+        return copy
+    }
+
+    func link(parent: InodeNumber, name: String, ino: InodeNumber) throws {
+        try execute(sql: "INSERT INTO dentry (parent, name, ino) VALUES (?, ?, ?)", arguments: [parent, name, ino])
+    }
+
+    func unlinkEntry(parent: InodeNumber, name: String) throws {
+        try execute(sql: "DELETE FROM dentry WHERE parent = ? AND name = ?", arguments: [parent, name])
+    }
+
+    func setting(_ name: String) throws -> String? {
+        try String.fetchOne(self, sql: "SELECT value FROM setting WHERE name = ?", arguments: [name])
+    }
+
+    func setSetting(_ name: String, _ value: String) throws {
+        try execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    arguments: [name, value])
+    }
+}
