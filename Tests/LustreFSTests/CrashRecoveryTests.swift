@@ -1,0 +1,165 @@
+import AWSCore
+import AWSS3
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kill -9` of the process running the core in the middle of a restore, an export and a write, then a new
+/// process on the same directory: no file claims data it does not have, nothing written locally is lost, and
+/// the interrupted work finishes. Runs the real `fsx-admin` binary against a moto S3 on 127.0.0.1.
+@Suite(.serialized) struct CrashRecoveryTests {
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fsx-admin").path
+
+    struct Admin {
+        let directory: String
+        let environment: [String: String]
+
+        func arguments(_ command: [String]) -> [String] {
+            [CrashRecoveryTests.binary] + [command[0], "--fs-dir", directory] + command.dropFirst()
+        }
+
+        /// Runs a command to the end; returns its status and output.
+        func run(_ command: String..., input: Data? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
+            try runCommand(arguments(command), environment: environment, input: input)
+        }
+
+        /// Starts a command and returns the process (to kill it).
+        func start(_ command: String..., stdin: Pipe? = nil) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CrashRecoveryTests.binary)
+            process.arguments = Array(arguments(command).dropFirst())
+            process.environment = environment
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            if let stdin { process.standardInput = stdin }
+            try process.run()
+            return process
+        }
+    }
+
+    static func setUp() async throws -> (Admin, S3Client, String, Scratch) {
+        let moto = try await MotoServer.unchecked.start()
+        let s3 = try S3Client(settings: moto.settings())
+        let bucket = "lfs-crash-\(UInt32.random(in: 0...UInt32.max))"
+        try await s3.createBucket(bucket)
+        let scratch = Scratch()
+        var environment = ProcessInfo.processInfo.environment
+        environment["AWS_ENDPOINT_URL"] = moto.endpoint
+        environment["AWS_ACCESS_KEY_ID"] = moto.credentials.accessKeyId
+        environment["AWS_SECRET_ACCESS_KEY"] = moto.credentials.secretAccessKey
+        environment["AWS_REGION"] = "us-east-1"
+        environment.removeValue(forKey: "AWS_PROFILE")
+        return (Admin(directory: scratch.path + "/fs", environment: environment), s3, bucket, scratch)
+    }
+
+    /// Regular files under the data cache and their allocated bytes.
+    static func cacheFiles(_ directory: String) -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        guard let walker = FileManager.default.enumerator(atPath: directory + "/data") else { return result }
+        while let name = walker.nextObject() as? String {
+            var info = stat()
+            let path = directory + "/data/" + name
+            if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG { result[name] = Int64(info.st_blocks) * 512 }
+        }
+        return result
+    }
+
+    static func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(2_000)
+        }
+        return false
+    }
+
+    @Test func killedMidRestoreLeavesTheFileReleasedAndReadsAfterwards() async throws {
+        let (admin, s3, bucket, scratch) = try await Self.setUp()
+        _ = scratch
+        let payload = randomData(48 << 20)
+        _ = try await s3.putObject(bucket: bucket, key: "big.bin", data: payload,
+                                   metadata: ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"])
+        let created = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)", "--batch-import")
+        #expect(created.status == 0, "\(created.stderr)")
+
+        let reader = try admin.start("cat", "/dra/big.bin", "--restore-concurrency", "1", "--restore-chunk-mib", "1")
+        let caught = Self.waitUntil(20) {
+            let files = Self.cacheFiles(admin.directory)
+            return files.values.contains { $0 > 0 && $0 < Int64(payload.count) }
+        }
+        kill(reader.processIdentifier, SIGKILL)
+        reader.waitUntilExit()
+        #expect(caught, "the restore was not caught in progress")
+
+        // A new process: the partial data is gone and the file says released.
+        let state = try admin.run("hsm_state", "/dra/big.bin")
+        #expect(String(decoding: state.stdout, as: UTF8.self) == "/dra/big.bin: (0x0000000d) released exists archived, archive_id:1\n")
+        #expect(Self.cacheFiles(admin.directory).isEmpty)
+        #expect(String(decoding: try admin.run("df").stdout, as: UTF8.self).contains(" used 0 "))
+        let read = try admin.run("cat", "/dra/big.bin")
+        #expect(read.status == 0 && read.stdout == payload, "\(read.stderr)")
+        let after = try admin.run("hsm_state", "/dra/big.bin")
+        #expect(String(decoding: after.stdout, as: UTF8.self) == "/dra/big.bin: (0x00000009) exists archived, archive_id:1\n")
+    }
+
+    @Test func killedMidExportResumesAndLeavesNoPartialUpload() async throws {
+        let (admin, s3, bucket, scratch) = try await Self.setUp()
+        _ = scratch
+        let created = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)/out",
+                                    "--auto-export", "NEW,CHANGED,DELETED")
+        #expect(created.status == 0, "\(created.stderr)")
+        let payload = randomData(96 << 20)
+        let written = try admin.run("write", "/dra/result.dat", input: payload)
+        #expect(written.status == 0, "\(written.stderr)")
+        #expect(String(decoding: try admin.run("hsm_state", "/dra/result.dat").stdout, as: UTF8.self) == "/dra/result.dat: (0x00000000)\n")
+
+        let exporter = try admin.start("export")
+        var inProgress = false
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && exporter.isRunning {
+            if try await !s3.listMultipartUploads(bucket: bucket).isEmpty { inProgress = true; break }
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        kill(exporter.processIdentifier, SIGKILL)
+        exporter.waitUntilExit()
+        #expect(inProgress, "the export was not caught in progress")
+
+        // Not archived (the state does not claim a copy that is not there); the data is intact locally.
+        #expect(String(decoding: try admin.run("hsm_state", "/dra/result.dat").stdout, as: UTF8.self) == "/dra/result.dat: (0x00000000)\n")
+        #expect(try admin.run("cat", "/dra/result.dat").stdout == payload)
+        // The next process aborts the abandoned upload and finishes the export from its queue.
+        let resumed = try admin.run("export")
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try await s3.listMultipartUploads(bucket: bucket).isEmpty)
+        let object = try await s3.getObject(bucket: bucket, key: "out/result.dat", maxBytes: 128 << 20)
+        #expect(object.body == payload)
+        #expect(object.head.metadata["file-permissions"] == "0100644")
+        #expect(String(decoding: try admin.run("hsm_state", "/dra/result.dat").stdout, as: UTF8.self) == "/dra/result.dat: (0x00000009) exists archived, archive_id:1\n")
+    }
+
+    @Test func killedMidWriteKeepsWhatReachedTheFileSystem() async throws {
+        let (admin, _, bucket, scratch) = try await Self.setUp()
+        _ = scratch
+        _ = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)",
+                          "--auto-export", "NEW,CHANGED")
+        let input = Pipe()
+        let writer = try admin.start("write", "/dra/log.txt", stdin: input)
+        let chunk = randomData(3 << 20)
+        input.fileHandleForWriting.write(chunk)
+        let landed = Self.waitUntil(20) { Self.cacheFiles(admin.directory).values.contains { $0 >= Int64(chunk.count) } }
+        kill(writer.processIdentifier, SIGKILL)
+        writer.waitUntilExit()
+        try? input.fileHandleForWriting.close()
+        #expect(landed)
+        // The MDT had not heard of the size yet; recovery takes it from the local data.
+        let listing = String(decoding: try admin.run("ls", "/dra").stdout, as: UTF8.self)
+        #expect(listing == "100644 \(getuid()) \(getgid()) \(chunk.count) log.txt\n")
+        // And the export its last close would have queued is queued by the recovery.
+        #expect(try admin.run("export").status == 0)
+        #expect(String(decoding: try admin.run("hsm_state", "/dra/log.txt").stdout, as: UTF8.self) == "/dra/log.txt: (0x00000009) exists archived, archive_id:1\n")
+        #expect(try admin.run("cat", "/dra/log.txt").stdout == chunk)
+    }
+}
