@@ -73,7 +73,7 @@ extension S3Client {
     /// object is split into ranges fetched in parallel and the first stream stops where they begin. An
     /// endpoint that serves one stream fast (a local one, where each ranged GET costs a pass over the
     /// whole object) is left to that one stream. Used by `download` and by callers that own their files.
-    public func downloadParts(bucket: String, key: String, into file: FileDescriptor,
+    public func downloadParts(bucket: String, key: String, into file: FileDescriptor, ifMatch: String? = nil,
                               options: S3TransferOptions = S3TransferOptions()) async throws -> S3Download {
         let partSize = Int64(options.partSize)
         let state = SplitState()
@@ -82,7 +82,7 @@ extension S3Client {
                 var parallelRanges = 0
                 group.addTask {
                     do {
-                        try await self.streamFromStart(bucket: bucket, key: key, file: file, state: state)
+                        try await self.streamFromStart(bucket: bucket, key: key, file: file, state: state, ifMatch: ifMatch)
                     } catch {
                         state.fail(error)
                         throw error
@@ -108,7 +108,7 @@ extension S3Client {
                             let ranges = stride(from: split, to: head.size, by: Int(rangeSize)).map { start in
                                 start...(min(head.size, start + rangeSize) - 1)
                             }
-                            let etag = head.etag.isEmpty ? nil : head.etag
+                            let etag = ifMatch ?? (head.etag.isEmpty ? nil : head.etag)
                             parallelRanges = ranges.count
                             group.addTask {
                                 try await forEachConcurrently(ranges, limit: options.concurrency - 1) { range in
@@ -130,9 +130,10 @@ extension S3Client {
     }
 
     /// The first stream: `bytes=0-`, written in order until the end or until `state` moves its limit.
-    func streamFromStart(bucket: String, key: String, file: FileDescriptor, state: SplitState) async throws {
+    func streamFromStart(bucket: String, key: String, file: FileDescriptor, state: SplitState, ifMatch: String? = nil) async throws {
         var headers = HTTPHeaders()
         headers.add(name: "Range", value: "bytes=0-")
+        if let ifMatch { headers.add(name: "If-Match", value: ifMatch) }
         let operation = request("GetObject", .GET, bucket: bucket, key: key, headers: headers)
         let written = Counter(0)
         do {
@@ -323,8 +324,13 @@ final class ConcurrencyController: @unchecked Sendable {
 public final class FileDescriptor: @unchecked Sendable {
     public let raw: Int32
     var closed = false
+    /// Told of every range written (offset, count), for callers that serve reads while the transfer runs.
+    let onWrite: (@Sendable (Int64, Int) -> Void)?
 
-    public init(_ raw: Int32) { self.raw = raw }
+    public init(_ raw: Int32, onWrite: (@Sendable (Int64, Int) -> Void)? = nil) {
+        self.raw = raw
+        self.onWrite = onWrite
+    }
 
     public func write(_ buffer: ByteBuffer, at offset: Int64) throws {
         var done = 0
@@ -339,6 +345,7 @@ public final class FileDescriptor: @unchecked Sendable {
                 done += count
             }
         }
+        onWrite?(offset, total)
     }
 
     public func read(at offset: Int64, count: Int) throws -> ByteBuffer {

@@ -1,5 +1,8 @@
 import Foundation
 import RepositoryMetadata
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One object of a listing: what ListObjectsV2 (or a directory walk) tells without a per-object request.
 public struct RepositoryObject: Sendable, Hashable {
@@ -92,6 +95,12 @@ public protocol DataRepository: Sendable {
     func read(key: String, range: Range<Int64>, etag: String?,
               sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws
 
+    /// Copies the whole object (which must still have `etag`) into the open file `fd` as fast as this
+    /// repository allows, telling `progress` of every range written (offset, count) so reads can be served
+    /// while it runs.
+    func download(key: String, size: Int64, etag: String?, into fd: Int32,
+                  progress: @escaping @Sendable (Int64, Int) -> Void) async throws
+
     /// Writes an object from a local file (the whole file), with user metadata; returns the new ETag.
     func write(key: String, contentsOf path: String, userMetadata: [String: String]) async throws -> String
 
@@ -127,6 +136,23 @@ public protocol DataRepository: Sendable {
 }
 
 extension DataRepository {
+    /// One sequential read: what a local directory does best.
+    public func download(key: String, size: Int64, etag: String?, into fd: Int32,
+                         progress: @escaping @Sendable (Int64, Int) -> Void) async throws {
+        try await read(key: key, range: 0..<size, etag: etag) { offset, bytes in
+            var done = 0
+            while done < bytes.count {
+                let count = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw RepositoryError(.io, "writing local data failed: \(String(cString: strerror(errno)))")
+                }
+                done += count
+            }
+            progress(offset, bytes.count)
+        }
+    }
+
     public func eventFeedConfigured(name: String) async throws -> Bool { true }
     public func abortIncompleteWrites(prefix: String) async throws {}
 }

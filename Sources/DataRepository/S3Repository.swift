@@ -72,6 +72,24 @@ public struct S3Repository: DataRepository {
         }
     }
 
+    /// One stream from the start, split into parallel ranged GETs only when that stream is slow (the
+    /// transfer layer's adaptive download): a remote S3 gets parallel connections, a local endpoint that
+    /// rereads the whole object for every range is not asked for ranges.
+    public func download(key: String, size: Int64, etag: String?, into fd: Int32,
+                         progress: @escaping @Sendable (Int64, Int) -> Void) async throws {
+        do {
+            let result = try await s3.downloadParts(bucket: bucket, key: key, into: FileDescriptor(fd, onWrite: progress),
+                                                    ifMatch: etag.map { "\"\($0)\"" }, options: transfer)
+            if let etag, RepositoryObject.normalize(etag: result.head.etag) != etag {
+                throw RepositoryError(.changed, "\(key) changed in the bucket while it was being read")
+            }
+        } catch let error as RepositoryError {
+            throw error
+        } catch {
+            throw Self.translate(error, key: key)
+        }
+    }
+
     public func write(key: String, contentsOf path: String, userMetadata: [String: String]) async throws -> String {
         do {
             let etag = try await s3.upload(file: path, bucket: bucket, key: key, metadata: userMetadata, options: transfer)

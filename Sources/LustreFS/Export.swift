@@ -175,6 +175,7 @@ extension FileSystem {
         begin(key: key)
         defer { end(key: key) }
         try await repository.delete(key: key)
+        remember(deleted: key)
     }
 
     /// What an export did to one inode.
@@ -244,6 +245,7 @@ extension FileSystem {
                 }
             }
         }
+        remember(wrote: key, etag: etag)
         let now = nowNanoseconds()
         let exportedVersion = dataVersion
         try await store.pool.write { db in
@@ -267,6 +269,40 @@ extension FileSystem {
             try fresh.update(db)
         }
         return .exported
+    }
+
+    /// Records an object this process wrote, so its echo (event or listing) is not taken for a change.
+    func remember(wrote key: String, etag: String) {
+        state.withLock { state in
+            state.recentWrites[key] = (etag, Date())
+            state.recentDeletes[key] = nil
+            Self.prune(&state)
+        }
+    }
+
+    func remember(deleted key: String) {
+        state.withLock { state in
+            state.recentDeletes[key] = Date()
+            state.recentWrites[key] = nil
+            Self.prune(&state)
+        }
+    }
+
+    /// Echoes arrive within seconds (events) or by the next sweep; an hour of memory, 100,000 keys at most.
+    static func prune(_ state: inout RuntimeState) {
+        guard state.recentWrites.count + state.recentDeletes.count > 100_000 else { return }
+        let cutoff = Date().addingTimeInterval(-3600)
+        state.recentWrites = state.recentWrites.filter { $0.value.at > cutoff }
+        state.recentDeletes = state.recentDeletes.filter { $0.value > cutoff }
+    }
+
+    /// Whether the object is one this process wrote (same key and ETag).
+    func isOwnWrite(_ key: String, etag: String) -> Bool {
+        state.withLock { $0.recentWrites[key]?.etag == etag }
+    }
+
+    func isOwnDelete(_ key: String) -> Bool {
+        state.withLock { $0.recentDeletes[key] != nil }
     }
 
     func begin(key: String) {

@@ -15,9 +15,9 @@ public protocol RepositoryFactory: Sendable {
 public struct FileSystemOptions: Sendable {
     /// StorageCapacity in bytes; writes and restores beyond it fail with ENOSPC.
     public var capacityBytes: Int64
-    /// Ranged GETs of a restore, and how many run at once.
+    /// The size of a side fetch for a reader far ahead of a running restore (the bulk moves by the
+    /// repository's own download, see `DataRepository.download`).
     public var restoreChunkBytes: Int64 = 8 << 20
-    public var restoreConcurrency: Int = 8
     /// HeadObject calls in flight while importing.
     public var headConcurrency: Int = 64
     public var exportConcurrency: Int = 8
@@ -125,6 +125,10 @@ public final class FileSystem: Sendable {
         /// Export queue entries being run now (a new change must queue another entry, not ride on these).
         var runningExports: Set<Int64> = []
         var inFlightKeys: [String: Int] = [:]
+        /// What this process wrote (key → ETag) and deleted lately: those objects' events and listings are
+        /// our own changes coming back, whatever has happened to the file since (a rename, say).
+        var recentWrites: [String: (etag: String, at: Date)] = [:]
+        var recentDeletes: [String: Date] = [:]
         var attributeFetches: [InodeNumber: Task<Void, Never>] = [:]
         var usedBytes: Int64 = 0
         var pendingFreedBytes: Int64 = 0

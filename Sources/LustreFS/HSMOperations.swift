@@ -90,6 +90,7 @@ extension FileSystem {
             begin(key: key)
             defer { end(key: key) }
             try await repository(for: association).delete(key: key)
+            remember(deleted: key)
         }
         try await store.pool.write { db in
             guard var fresh = try db.inode(ino) else { return }

@@ -19,6 +19,10 @@ public struct ImportReport: Sendable, Hashable {
     public var skipped: [String: String] = [:]
     /// Paths whose attributes could not be read, with the FSx error code.
     public var failed: [String: String] = [:]
+    /// Seconds until every listed name was in the namespace (the attributes may still be arriving).
+    public var namespaceSeconds: Double = 0
+    /// Seconds until the attributes of every imported entry had arrived too.
+    public var totalSeconds: Double = 0
 
     public init() {}
 }
@@ -39,33 +43,37 @@ extension FileSystem {
         let root = try await resolve(association.fileSystemPath)
         let prefix = association.location.prefix + (subpath.map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? "")
         let started = nowNanoseconds()
+        let clock = Date()
         let report = Locked(ImportReport())
         let listed = Locked(Set<String>())
-        let (inodes, feed) = AsyncStream<InodeNumber>.makeStream()
         let keepKeys = allowed.contains(.deleted)
-        async let listing: Void = {
-            defer { feed.finish() }
-            for try await page in repository.list(prefix: prefix) {
-                if keepKeys { listed.withLock { $0.formUnion(page.map(\.key)) } }
-                let outcomes = try await store.pool.write { db in
-                    var directories: [String: InodeNumber] = [:]
-                    return try page.map { object in
-                        (object.key, try self.applyObject(db, association, root: root.ino, object: object, allowed: allowed,
-                                                          directories: &directories))
-                    }
-                }
-                report.withLock { report in
-                    for (key, outcome) in outcomes { report.count(outcome, key: key) }
-                }
-                for (_, outcome) in outcomes {
-                    if case .created(let ino) = outcome { feed.yield(ino) }
-                    if case .updated(let ino) = outcome { feed.yield(ino) }
+        let pending = Locked<[InodeNumber]>([])
+        // The listing runs alone first: the namespace appears as fast as the repository lists, and any
+        // stub someone looks at meanwhile gets its attributes on demand. Then the HeadObject calls for the
+        // rest run with bounded parallelism (on a single-process endpoint they would only slow the listing).
+        for try await page in repository.list(prefix: prefix) {
+            if keepKeys { listed.withLock { $0.formUnion(page.map(\.key)) } }
+            let outcomes = try await store.pool.write { db in
+                var directories: [String: InodeNumber] = [:]
+                return try page.map { object in
+                    (object.key, try self.applyObject(db, association, root: root.ino, object: object, allowed: allowed,
+                                                      directories: &directories))
                 }
             }
-        }()
+            report.withLock { report in
+                for (key, outcome) in outcomes { report.count(outcome, key: key) }
+            }
+            pending.withLock { pending in
+                for (_, outcome) in outcomes {
+                    if case .created(let ino) = outcome { pending.append(ino) }
+                    if case .updated(let ino) = outcome { pending.append(ino) }
+                }
+            }
+        }
+        report.withLock { $0.namespaceSeconds = Date().timeIntervalSince(clock) }
         await withTaskGroup(of: Void.self) { group in
             var running = 0
-            for await ino in inodes {
+            for ino in pending.withLock({ $0 }) {
                 if running >= options.headConcurrency {
                     await group.next()
                     running -= 1
@@ -74,7 +82,6 @@ extension FileSystem {
                 running += 1
             }
         }
-        try await listing
         freeReleasedSpace()
         if allowed.contains(.deleted) {
             let keys = listed.withLock { $0 }
@@ -89,7 +96,10 @@ extension FileSystem {
             for inode in failures { report.failed[inode.archivedKey ?? "?"] = "S3AccessDenied" }
         }
         if allowed.contains(.new) { exportSignal.fire() }
-        return report.withLock { $0 }
+        return report.withLock { report in
+            report.totalSeconds = Date().timeIntervalSince(clock)
+            return report
+        }
     }
 
     static func likePrefix(_ prefix: String) -> String {
@@ -107,6 +117,8 @@ extension FileSystem {
             if object.key == association.location.prefix { return .unchanged }
             return .skipped(object.key.utf8.count > 1024 ? "PathSizeTooLong" : "not a POSIX path")
         }
+        // Our own export seen again (its file may have been renamed or removed since): nothing to import.
+        if isOwnWrite(object.key, etag: object.etag) { return .unchanged }
         let now = nowNanoseconds()
         var components = relative.split(separator: "/").map(String.init)
         let name = components.removeLast()
@@ -401,7 +413,7 @@ extension FileSystem {
                 if case .created(let ino) = outcome { fetch.append(ino) }
                 if case .updated(let ino) = outcome { fetch.append(ino) }
             case .removed:
-                guard allowed.contains(.deleted) else { continue }
+                guard allowed.contains(.deleted), !isOwnDelete(event.key) else { continue }
                 // A delete event may arrive after the key was written again: only act if it is really gone.
                 if try await repository.head(key: event.key) != nil { continue }
                 let removed = try await store.pool.write { db -> Bool in

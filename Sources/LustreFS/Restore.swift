@@ -6,77 +6,68 @@ import HSM
 import Glibc
 #endif
 
-/// One restore of a released file: parallel ranged GETs into a sparse cache file, a bounded number in
-/// flight. Every reader of the file shares it, and a reader waits only for the chunks its range covers
-/// (the chunk a reader asks for jumps the queue).
+/// One restore of a released file into a sparse cache file. The bulk moves by the repository's fastest
+/// download (for S3: one stream, split into parallel ranged GETs when that stream is slow), and every range
+/// written is recorded, so a reader waits only for the bytes it asked for. A reader far ahead of what has
+/// arrived gets its range fetched on the side. Every reader of the file shares the one restore.
 final class RestoreJob: @unchecked Sendable {
     let ino: InodeNumber
     let size: Int64
     let chunkBytes: Int64
     let fd: Int32
     private let lock = NSLock()
-    private var arrived: [Bool]
-    private var arrivedCount = 0
-    private var started: [Bool]
-    private var demanded: [Int] = []
-    private var nextSequential = 0
+    /// Sorted, merged ranges already in the cache file.
+    private var arrived: [Range<Int64>] = []
+    private var sideFetches: [Range<Int64>] = []
     private var failure: (any Error)?
     private var finished = false
-    private(set) var bytesMoved: Int64 = 0
+    private var bytesMoved: Int64 = 0
+    private var waiting = 0
     let signal = Signal()
     var task: Task<Void, Never> = Task {}
+    /// Starts a side fetch for a range (set by the file system when it starts the job, cleared at its end).
+    private var sideFetcher: (@Sendable (Range<Int64>) -> Void)?
+
+    func setSideFetcher(_ fetcher: (@Sendable (Range<Int64>) -> Void)?) {
+        lock.withLock { sideFetcher = fetcher }
+    }
 
     init(ino: InodeNumber, size: Int64, chunkBytes: Int64, fd: Int32) {
         self.ino = ino
         self.size = size
         self.chunkBytes = chunkBytes
         self.fd = fd
-        let chunks = Int((size + chunkBytes - 1) / chunkBytes)
-        arrived = Array(repeating: false, count: chunks)
-        started = Array(repeating: false, count: chunks)
     }
 
     deinit { close(fd) }
 
-    var chunkCount: Int { arrived.count }
-
-    func range(of chunk: Int) -> Range<Int64> {
-        let start = Int64(chunk) * chunkBytes
-        return start..<min(size, start + chunkBytes)
-    }
-
-    /// The next chunk to fetch: one a reader is waiting for first, then the next in file order.
-    func nextChunk() -> Int? {
-        lock.withLock {
-            guard failure == nil else { return nil }
-            while let chunk = demanded.first {
-                demanded.removeFirst()
-                if !started[chunk] {
-                    started[chunk] = true
-                    return chunk
-                }
-            }
-            while nextSequential < started.count && started[nextSequential] { nextSequential += 1 }
-            guard nextSequential < started.count else { return nil }
-            started[nextSequential] = true
-            return nextSequential
+    /// Records bytes written at `offset`.
+    func wrote(_ offset: Int64, _ count: Int) {
+        guard count > 0 else { return }
+        let shouldSignal = lock.withLock { () -> Bool in
+            Self.insert(offset..<(offset + Int64(count)), into: &arrived)
+            bytesMoved += Int64(count)
+            return waiting > 0
         }
+        if shouldSignal { signal.fire() }
     }
 
-    func arrived(_ chunk: Int, bytes: Int64) {
-        lock.withLock {
-            arrived[chunk] = true
-            arrivedCount += 1
-            bytesMoved += bytes
+    static func insert(_ range: Range<Int64>, into ranges: inout [Range<Int64>]) {
+        var merged = range
+        let index = ranges.firstIndex { $0.upperBound >= range.lowerBound } ?? ranges.count
+        while index < ranges.count && ranges[index].lowerBound <= merged.upperBound {
+            merged = min(merged.lowerBound, ranges[index].lowerBound)..<max(merged.upperBound, ranges[index].upperBound)
+            ranges.remove(at: index)
         }
-        signal.fire()
+        ranges.insert(merged, at: index)
     }
 
-    func moved(_ bytes: Int64) {
-        lock.withLock { bytesMoved += bytes }
+    func covered(_ range: Range<Int64>) -> Bool {
+        arrived.contains { $0.lowerBound <= range.lowerBound && $0.upperBound >= range.upperBound }
     }
 
-    var allArrived: Bool { lock.withLock { arrivedCount == arrived.count } }
+    var allArrived: Bool { lock.withLock { covered(0..<size) || size == 0 } }
+    var progress: Int64 { lock.withLock { bytesMoved } }
 
     func fail(_ error: any Error) {
         lock.withLock {
@@ -91,24 +82,34 @@ final class RestoreJob: @unchecked Sendable {
         signal.fire()
     }
 
-    var progress: Int64 { lock.withLock { bytesMoved } }
-
-    /// Waits until every byte of `range` is in the cache file.
+    /// Waits until every byte of `range` is in the cache file. A range far beyond anything arrived (more
+    /// than two chunks past the nearest arrived byte) is fetched on the side rather than waited for.
     func waitFor(_ range: Range<Int64>) async throws {
         guard !range.isEmpty else { return }
-        let first = Int(range.lowerBound / chunkBytes)
-        let last = Int((range.upperBound - 1) / chunkBytes)
-        lock.withLock {
-            for chunk in first...last where !started[chunk] && !demanded.contains(chunk) { demanded.append(chunk) }
-        }
+        var askedOnTheSide = false
+        lock.withLock { waiting += 1 }
+        defer { lock.withLock { waiting -= 1 } }
         while true {
             let seen = signal.current
-            let (ready, error) = lock.withLock { () -> (Bool, (any Error)?) in
-                if let failure { return (false, failure) }
-                return ((first...last).allSatisfy { arrived[$0] }, nil)
+            let (ready, error, side) = lock.withLock { () -> (Bool, (any Error)?, Range<Int64>?) in
+                if covered(range) { return (true, nil, nil) }
+                if let failure { return (false, failure, nil) }
+                guard !askedOnTheSide else { return (false, nil, nil) }
+                let reached = arrived.last { $0.lowerBound <= range.lowerBound }?.upperBound ?? 0
+                let alreadyAsked = sideFetches.contains { $0.contains(range.lowerBound) }
+                if range.lowerBound - reached > 2 * chunkBytes && !alreadyAsked {
+                    let fetch = range.lowerBound..<min(size, max(range.upperBound, range.lowerBound + chunkBytes))
+                    sideFetches.append(fetch)
+                    return (false, nil, fetch)
+                }
+                return (false, nil, nil)
             }
-            if let error { throw error }
             if ready { return }
+            if let error { throw error }
+            if let side {
+                askedOnTheSide = true
+                lock.withLock { sideFetcher }?(side)
+            }
             await signal.wait(after: seen)
         }
     }
@@ -120,7 +121,9 @@ final class RestoreJob: @unchecked Sendable {
             let (done, error) = lock.withLock { (finished, failure) }
             if let error { throw error }
             if done { return }
+            lock.withLock { waiting += 1 }
             await signal.wait(after: seen)
+            lock.withLock { waiting -= 1 }
         }
     }
 }
@@ -187,24 +190,33 @@ extension FileSystem {
             return
         }
         do {
-            let workers = max(1, min(options.restoreConcurrency, job.chunkCount))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<workers {
-                    group.addTask {
-                        while let chunk = job.nextChunk() {
-                            try Task.checkCancellation()
-                            let range = job.range(of: chunk)
-                            let fd = job.fd
-                            try await repository.read(key: key, range: range, etag: inode.archivedEtag) { offset, bytes in
-                                try PositionalIO.write(fd, bytes, at: offset)
-                                job.moved(Int64(bytes.count))
-                            }
-                            job.arrived(chunk, bytes: 0)
+            let etag = inode.archivedEtag
+            let fd = job.fd
+            // Side fetches for readers far ahead run beside the bulk transfer; their failures fail the job.
+            let sides = Locked<[Task<Void, Never>]>([])
+            // Cleared when the restore ends, which breaks the job → fetcher → job cycle.
+            job.setSideFetcher { range in
+                let side = Task {
+                    do {
+                        try await repository.read(key: key, range: range, etag: etag) { offset, bytes in
+                            try PositionalIO.write(fd, bytes, at: offset)
+                            job.wrote(offset, bytes.count)
                         }
+                    } catch {
+                        job.fail(error)
                     }
                 }
-                try await group.waitForAll()
+                sides.withLock { $0.append(side) }
             }
+            defer { job.setSideFetcher(nil) }
+            try await withTaskCancellationHandler {
+                try await repository.download(key: key, size: inode.size, etag: etag, into: fd) { offset, count in
+                    job.wrote(offset, count)
+                }
+            } onCancel: {
+                for side in sides.withLock({ $0 }) { side.cancel() }
+            }
+            for side in sides.withLock({ $0 }) { await side.value }
             guard job.allArrived else { throw CancellationError() }
             // On disk before the MDT says the data is local.
             fdatasync(job.fd)
