@@ -70,12 +70,20 @@ let package = Package(
         .target(name: "LustreFS", dependencies: ["HSM", "RepositoryMetadata", "DataRepository",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log")]),
+        // libfuse3's low-level API (Debian's libfuse3-dev) and the calls libfuse names by macro.
+        .target(name: "CFuseShim", linkerSettings: [.linkedLibrary("fuse3")]),
+        // The mount: kernel requests of libfuse3's low-level API onto the core, and lfs's virtual xattrs.
+        .target(name: "LustreMount", dependencies: ["CFuseShim", "LustreFS", "HSM",
+            .product(name: "Logging", package: "swift-log")]),
+        // `lfs`: Lustre's hsm_* and df commands over a mount, with Lustre's output and exit codes.
+        .executableTarget(name: "lfs", dependencies: ["HSM", "LustreMount", "CFuseShim",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // `fsx-admin`: the core as a command over a file system directory (import, cat, write, hsm_*, tasks).
-        .executableTarget(name: "fsx-admin", dependencies: ["LustreFS", "DataRepository", "HSM", "AWSCore",
+        .executableTarget(name: "fsx-admin", dependencies: ["LustreFS", "LustreMount", "DataRepository", "HSM", "AWSCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "AWSCore", "AWSS3", "AWSSQS",
-            "RepositoryMetadata", "TestSupport", "fsx-admin"]),
+            "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
         // What the integration tests share: a moto server of their own on 127.0.0.1, free ports, commands.
         .target(name: "TestSupport", dependencies: ["AWSCore"], path: "Tests/TestSupport"),

@@ -4,6 +4,7 @@ import DataRepository
 import Foundation
 import HSM
 import LustreFS
+import LustreMount
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -29,16 +30,12 @@ struct FileSystemOptionGroup: ParsableArguments {
     @Option(name: .customLong("capacity-gib"), help: "StorageCapacity in GiB.")
     var capacityGiB: Int64 = 1200
 
-    @Option(name: .customLong("restore-chunk-mib"), help: "Size of each ranged GET of a restore.")
+    @Option(name: .customLong("restore-chunk-mib"), help: "Size of a side fetch for a read far ahead of a running restore.")
     var restoreChunkMiB: Int64 = 8
-
-    @Option(name: .customLong("restore-concurrency"), help: "Ranged GETs of a restore in flight.")
-    var restoreConcurrency: Int = 8
 
     func open() async throws -> FileSystem {
         var options = FileSystemOptions(capacityBytes: capacityGiB << 30)
         options.restoreChunkBytes = restoreChunkMiB << 20
-        options.restoreConcurrency = restoreConcurrency
         // One-shot commands: queued work runs when asked (`export`), not behind the command's back.
         options.background = false
         options.sweepIntervalSeconds = nil
@@ -77,7 +74,7 @@ struct FSxAdmin: AsyncParsableCommand {
         commandName: "fsx-admin",
         abstract: "Operate a local Lustre-like file system without mounting it (the core as a command).",
         subcommands: [CreateAssociation.self, DescribeAssociations.self, Import.self, Export.self, Cat.self, Write.self,
-                      List.self, HSMStateCommand.self, HSMRelease.self, HSMRestore.self, HSMArchive.self, DF.self])
+                      List.self, HSMStateCommand.self, HSMRelease.self, HSMRestore.self, HSMArchive.self, DF.self, Mount.self])
 
     static func main() async {
         // stdout carries file data (`cat`) and results; the core's log lines go to stderr.
@@ -159,6 +156,7 @@ struct Import: AsyncParsableCommand {
                 let report = try await fs.reconcile(association.id, allowed: [.new, .changed, .deleted])
                 total += report.created + report.updated
                 print("\(association.fileSystemPath): \(report.created) new, \(report.updated) changed, \(report.deleted) deleted, \(report.skipped.count) skipped, \(report.conflicts.count) conflicts")
+                print(String(format: "  namespace in %.3f s, attributes in %.3f s", report.namespaceSeconds, report.totalSeconds))
                 for (key, why) in report.skipped.sorted(by: { $0.key < $1.key }) { print("  skipped \(key): \(why)") }
             }
             let seconds = Date().timeIntervalSince(started)
@@ -321,5 +319,53 @@ struct DF: AsyncParsableCommand {
             print("capacity \(usage.capacityBytes) used \(usage.usedBytes) available \(usage.availableBytes) inodes \(usage.inodes)")
             return 0
         }
+    }
+}
+
+struct Mount: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mount the file system (FUSE) and serve it until unmounted or sent SIGTERM/SIGINT.")
+    @OptionGroup var fs: FileSystemOptionGroup
+    @Argument var mountpoint: String
+    @Option(help: "Seconds between reconciliation sweeps of associations with an AutoImportPolicy.")
+    var sweepSeconds: Double = 300
+
+    func run() async throws {
+        var options = FileSystemOptions(capacityBytes: fs.capacityGiB << 30)
+        options.restoreChunkBytes = fs.restoreChunkMiB << 20
+        options.sweepIntervalSeconds = sweepSeconds
+        let system: FileSystem
+        do {
+            system = try await FileSystem.open(directory: fs.directory, options: options, repositories: EnvironmentRepositories())
+        } catch {
+            throw AdminFailure(message: "\(error)", code: 1)
+        }
+        let mount: FuseMount
+        do {
+            mount = try FuseMount.mount(system, at: mountpoint)
+        } catch {
+            await system.close()
+            throw AdminFailure(message: "\(error)", code: 1)
+        }
+        // A clean unmount on SIGTERM and SIGINT: the loop ends, queued exports stay queued in the MDT.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { mount.unmount() }
+            source.resume()
+            return source
+        }
+        FileHandle.standardError.write(Data("fsx-admin: \(fs.directory) mounted on \(mountpoint)\n".utf8))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                mount.wait()
+                continuation.resume()
+            }
+        }
+        mount.unmount()
+        for source in sources { source.cancel() }
+        _ = try? await system.waitForExports(timeout: 10)
+        await system.close()
     }
 }

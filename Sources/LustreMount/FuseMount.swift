@@ -1,0 +1,132 @@
+import CFuseShim
+import Foundation
+import HSM
+import Logging
+import LustreFS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct MountOptions: Sendable {
+    /// Lets other users (jobs of the cluster's users) use the mount; needs root (or user_allow_other).
+    public var allowOther: Bool
+    /// Seconds the kernel may cache attributes and names (auto-import changes show up after this).
+    public var attributeTimeout: Double = 1
+    public var maxIdleThreads: UInt32 = 16
+    public var name: String = "lustrefs"
+
+    public init(allowOther: Bool = getuid() == 0) {
+        self.allowOther = allowOther
+    }
+}
+
+public struct MountError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// A libfuse3 low-level session mapping kernel requests onto the file system core. Requests are answered
+/// from tasks (libfuse allows replies from any thread), so a read waiting for its range to arrive from the
+/// repository holds no FUSE thread.
+public final class FuseMount: @unchecked Sendable {
+    public let fs: FileSystem
+    public let mountpoint: String
+    let options: MountOptions
+    let logger = Logger(label: "lustrefs.fuse")
+    private var session: OpaquePointer?
+    private var loopThread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    let directories = Locked<[UInt64: [DirectoryListing]]>([:])
+    let directoryHandles = Locked<(next: UInt64, open: [UInt64: [DirectoryListing]])>((1, [:]))
+    /// The data version each inode had when the kernel last cached its pages (keep_cache only if unchanged).
+    let cachedVersions = Locked<[InodeNumber: Int64]>([:])
+    let unmounted = Locked(false)
+
+    struct DirectoryListing: Sendable {
+        var name: String
+        var inode: Inode
+    }
+
+    init(fs: FileSystem, mountpoint: String, options: MountOptions) {
+        self.fs = fs
+        self.mountpoint = mountpoint
+        self.options = options
+    }
+
+    /// Mounts the file system at `mountpoint` (clearing a stale mount a dead daemon left there) and serves
+    /// it on a thread of its own until `unmount`.
+    public static func mount(_ fs: FileSystem, at mountpoint: String, options: MountOptions = MountOptions()) throws -> FuseMount {
+        try clearStaleMount(mountpoint)
+        var info = stat()
+        guard stat(mountpoint, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw MountError(description: "the mount point \(mountpoint) is not a directory")
+        }
+        let mount = FuseMount(fs: fs, mountpoint: mountpoint, options: options)
+        var ops = FuseOperations.table()
+        var settings = ["default_permissions", "fsname=\(options.name)", "subtype=lustrefs"]
+        if options.allowOther { settings.append("allow_other") }
+        let userdata = Unmanaged.passRetained(mount).toOpaque()
+        guard let session = lfs_fuse_session_new(settings.joined(separator: ","), &ops, userdata) else {
+            Unmanaged<FuseMount>.fromOpaque(userdata).release()
+            throw MountError(description: "libfuse refused the mount options \(settings.joined(separator: ","))")
+        }
+        guard fuse_session_mount(session, mountpoint) == 0 else {
+            fuse_session_destroy(session)
+            Unmanaged<FuseMount>.fromOpaque(userdata).release()
+            throw MountError(description: "cannot mount on \(mountpoint): is /dev/fuse available and fuse3 installed (apt-get install -y fuse3)?")
+        }
+        mount.session = session
+        let loopSession = UnsafeSendable(session)
+        let thread = Thread { [mount] in
+            _ = lfs_fuse_session_loop(loopSession.value, mount.options.maxIdleThreads)
+            mount.finished.signal()
+        }
+        thread.name = "fuse-loop"
+        thread.start()
+        mount.loopThread = thread
+        return mount
+    }
+
+    /// A mount point whose daemon died answers ENOTCONN: unmount it lazily so the new mount can go there.
+    static func clearStaleMount(_ mountpoint: String) throws {
+        var info = stat()
+        if stat(mountpoint, &info) == 0 { return }
+        guard errno == ENOTCONN else { return }
+        if umount2(mountpoint, Int32(MNT_DETACH)) != 0 {
+            let reason = String(cString: strerror(errno))
+            throw MountError(description: "\(mountpoint) is a stale mount of a dead daemon and cannot be cleared: \(reason)")
+        }
+    }
+
+    /// Unmounts and waits for the request loop to end. In-flight requests finish first.
+    public func unmount() {
+        let first = unmounted.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        guard first, let session else { return }
+        fuse_session_exit(session)
+        fuse_session_unmount(session)
+        // The loop wakes on the closed device; wait for it, then free the session.
+        finished.wait()
+        fuse_session_destroy(session)
+        self.session = nil
+    }
+
+    /// Blocks until the session ends (unmounted from outside with fusermount3 -u, or `unmount`).
+    public func wait() {
+        finished.wait()
+        finished.signal()
+    }
+}
+
+/// A value shared between FUSE threads and tasks.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

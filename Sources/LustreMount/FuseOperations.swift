@@ -1,0 +1,388 @@
+import CFuseShim
+import Foundation
+import HSM
+import LustreFS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The C entry points libfuse calls. Each finds its `FuseMount` through the request's userdata, copies
+/// what the kernel lent it (names, write buffers), and answers from a task.
+enum FuseOperations {
+    static func mount(_ req: fuse_req_t?) -> FuseMount {
+        Unmanaged<FuseMount>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
+    }
+
+    static func caller(_ req: fuse_req_t?) -> (uid: UInt32, gid: UInt32) {
+        guard let context = fuse_req_ctx(req) else { return (0, 0) }
+        return (context.pointee.uid, context.pointee.gid)
+    }
+
+    /// Runs `body` in a task and answers with its errno when it throws.
+    static func serve(_ req: fuse_req_t?, _ body: @escaping @Sendable (FuseMount, fuse_req_t?) async throws -> Void) {
+        let mount = mount(req)
+        let request = UnsafeSendable(req)
+        Task {
+            do {
+                try await body(mount, request.value)
+            } catch let error as FileSystemError {
+                fuse_reply_err(request.value, error.errno)
+            } catch {
+                mount.logger.error("request failed: \(error)")
+                fuse_reply_err(request.value, EIO)
+            }
+        }
+    }
+
+    static func attributes(_ inode: Inode) -> stat {
+        var info = stat()
+        info.st_ino = UInt(inode.ino)
+        info.st_mode = inode.mode
+        info.st_nlink = UInt(max(1, inode.nlink))
+        info.st_uid = inode.uid
+        info.st_gid = inode.gid
+        info.st_size = Int(inode.size)
+        info.st_blksize = 1 << 20
+        // A released file occupies nothing here (what `du` shows after hsm_release).
+        info.st_blocks = inode.type == .regular && inode.isReleased ? 0 : Int((inode.size + 511) / 512)
+        info.st_atim = timespec(tv_sec: Int(inode.atime / 1_000_000_000), tv_nsec: Int(inode.atime % 1_000_000_000))
+        info.st_mtim = timespec(tv_sec: Int(inode.mtime / 1_000_000_000), tv_nsec: Int(inode.mtime % 1_000_000_000))
+        info.st_ctim = timespec(tv_sec: Int(inode.ctime / 1_000_000_000), tv_nsec: Int(inode.ctime % 1_000_000_000))
+        return info
+    }
+
+    static func replyEntry(_ req: fuse_req_t?, _ inode: Inode, _ mount: FuseMount) {
+        var entry = fuse_entry_param()
+        entry.ino = fuse_ino_t(inode.ino)
+        entry.generation = 1
+        entry.attr = attributes(inode)
+        entry.attr_timeout = mount.options.attributeTimeout
+        entry.entry_timeout = mount.options.attributeTimeout
+        fuse_reply_entry(req, &entry)
+    }
+
+    static func nanoseconds(_ time: timespec) -> Int64 {
+        Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
+    static func table() -> fuse_lowlevel_ops {
+        var ops = fuse_lowlevel_ops()
+        ops.`init` = { _, conn in
+            guard let conn else { return }
+            // Large writes and reads; async reads let the kernel read ahead while a restore runs.
+            conn.pointee.max_write = 1 << 20
+            conn.pointee.max_readahead = 4 << 20
+            conn.pointee.want |= UInt32(FUSE_CAP_ASYNC_READ) & conn.pointee.capable
+            conn.pointee.want |= UInt32(FUSE_CAP_PARALLEL_DIROPS) & conn.pointee.capable
+        }
+        ops.lookup = { req, parent, name in
+            let name = String(cString: name!)
+            FuseOperations.serve(req) { mount, req in
+                let inode = try await mount.fs.lookup(parent: InodeNumber(parent), name: name)
+                FuseOperations.replyEntry(req, inode, mount)
+            }
+        }
+        // Inodes live in the MDT, not in memory: nothing to forget.
+        ops.forget = { req, _, _ in fuse_reply_none(req) }
+        ops.forget_multi = { req, _, _ in fuse_reply_none(req) }
+        ops.getattr = { req, ino, _ in
+            FuseOperations.serve(req) { mount, req in
+                var info = FuseOperations.attributes(try await mount.fs.attributes(InodeNumber(ino)))
+                fuse_reply_attr(req, &info, mount.options.attributeTimeout)
+            }
+        }
+        ops.setattr = { req, ino, attr, toSet, fi in
+            let wanted = attr!.pointee
+            let handle = fi.map { $0.pointee.fh }
+            FuseOperations.serve(req) { mount, req in
+                var changes = AttributeChanges()
+                let now = FuseOperations.nanoseconds(timespec(tv_sec: time(nil), tv_nsec: 0))
+                if toSet & FUSE_SET_ATTR_MODE != 0 { changes.perm = wanted.st_mode & 0o7777 }
+                if toSet & FUSE_SET_ATTR_UID != 0 { changes.uid = wanted.st_uid }
+                if toSet & FUSE_SET_ATTR_GID != 0 { changes.gid = wanted.st_gid }
+                if toSet & FUSE_SET_ATTR_SIZE != 0 { changes.size = Int64(wanted.st_size) }
+                if toSet & FUSE_SET_ATTR_ATIME != 0 { changes.atime = FuseOperations.nanoseconds(wanted.st_atim) }
+                if toSet & FUSE_SET_ATTR_MTIME != 0 { changes.mtime = FuseOperations.nanoseconds(wanted.st_mtim) }
+                if toSet & FUSE_SET_ATTR_ATIME_NOW != 0 { changes.atime = FuseOperations.nowClock() ?? now }
+                if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { changes.mtime = FuseOperations.nowClock() ?? now }
+                if let handle, handle != 0, changes.size != nil { try await mount.fs.flush(handle) }
+                var info = FuseOperations.attributes(try await mount.fs.setAttributes(InodeNumber(ino), changes))
+                fuse_reply_attr(req, &info, mount.options.attributeTimeout)
+            }
+        }
+        ops.readlink = { req, ino in
+            FuseOperations.serve(req) { mount, req in
+                let target = try await mount.fs.readLink(InodeNumber(ino))
+                fuse_reply_readlink(req, target)
+            }
+        }
+        ops.mknod = { req, parent, name, mode, _ in
+            let name = String(cString: name!)
+            let who = FuseOperations.caller(req)
+            FuseOperations.serve(req) { mount, req in
+                // Regular files only: devices, FIFOs and sockets have no place in a data repository.
+                guard mode & S_IFMT == S_IFREG else { throw FileSystemError(EPERM, "only regular files can be created with mknod") }
+                let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .regular,
+                                                        perm: mode & 0o7777, uid: who.uid, gid: who.gid)
+                FuseOperations.replyEntry(req, inode, mount)
+            }
+        }
+        ops.mkdir = { req, parent, name, mode in
+            let name = String(cString: name!)
+            let who = FuseOperations.caller(req)
+            FuseOperations.serve(req) { mount, req in
+                let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .directory,
+                                                        perm: mode & 0o7777, uid: who.uid, gid: who.gid)
+                FuseOperations.replyEntry(req, inode, mount)
+            }
+        }
+        ops.unlink = { req, parent, name in
+            let name = String(cString: name!)
+            FuseOperations.serve(req) { mount, req in
+                try await mount.fs.remove(parent: InodeNumber(parent), name: name, directory: false)
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.rmdir = { req, parent, name in
+            let name = String(cString: name!)
+            FuseOperations.serve(req) { mount, req in
+                try await mount.fs.remove(parent: InodeNumber(parent), name: name, directory: true)
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.symlink = { req, link, parent, name in
+            let target = String(cString: link!)
+            let name = String(cString: name!)
+            let who = FuseOperations.caller(req)
+            FuseOperations.serve(req) { mount, req in
+                let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .symlink, perm: 0o777,
+                                                        uid: who.uid, gid: who.gid, target: target)
+                FuseOperations.replyEntry(req, inode, mount)
+            }
+        }
+        ops.rename = { req, parent, name, newParent, newName, flags in
+            let name = String(cString: name!)
+            let newName = String(cString: newName!)
+            FuseOperations.serve(req) { mount, req in
+                var renameFlags: FileSystem.RenameFlags = []
+                if flags & lfs_rename_noreplace() != 0 { renameFlags.insert(.noReplace) }
+                if flags & lfs_rename_exchange() != 0 { renameFlags.insert(.exchange) }
+                if flags & ~(lfs_rename_noreplace() | lfs_rename_exchange()) != 0 { throw FileSystemError(EINVAL, "unsupported rename flags") }
+                try await mount.fs.rename(parent: InodeNumber(parent), name: name, newParent: InodeNumber(newParent),
+                                          newName: newName, flags: renameFlags)
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.link = { req, ino, newParent, newName in
+            let newName = String(cString: newName!)
+            FuseOperations.serve(req) { mount, req in
+                let inode = try await mount.fs.link(InodeNumber(ino), parent: InodeNumber(newParent), name: newName)
+                FuseOperations.replyEntry(req, inode, mount)
+            }
+        }
+        ops.open = { req, ino, fi in
+            let flags = lfs_fuse_file_info_flags(fi)
+            let info = UnsafeSendable(fi)
+            FuseOperations.serve(req) { mount, req in
+                let mode = OpenMode(write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0)
+                let handle = try await mount.fs.open(InodeNumber(ino), mode: mode)
+                let inode = try await mount.fs.attributes(InodeNumber(ino))
+                info.value!.pointee.fh = handle
+                lfs_fuse_file_info_set(info.value, mount.keepCache(inode) ? 1 : 0, 0, 0)
+                fuse_reply_open(req, info.value)
+            }
+        }
+        ops.create = { req, parent, name, mode, fi in
+            let name = String(cString: name!)
+            let who = FuseOperations.caller(req)
+            let info = UnsafeSendable(fi)
+            FuseOperations.serve(req) { mount, req in
+                let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .regular,
+                                                        perm: mode & 0o7777, uid: who.uid, gid: who.gid)
+                let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true))
+                info.value!.pointee.fh = handle
+                lfs_fuse_file_info_set(info.value, 0, 0, 0)
+                var entry = fuse_entry_param()
+                entry.ino = fuse_ino_t(inode.ino)
+                entry.generation = 1
+                entry.attr = FuseOperations.attributes(inode)
+                entry.attr_timeout = mount.options.attributeTimeout
+                entry.entry_timeout = mount.options.attributeTimeout
+                fuse_reply_create(req, &entry, info.value)
+            }
+        }
+        ops.read = { req, _, size, offset, fi in
+            let handle = fi!.pointee.fh
+            FuseOperations.serve(req) { mount, req in
+                let data = try await mount.fs.read(handle, offset: Int64(offset), count: size)
+                _ = data.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+            }
+        }
+        ops.write = { req, _, buffer, size, offset, fi in
+            let handle = fi!.pointee.fh
+            let data = Data(bytes: buffer!, count: size)
+            FuseOperations.serve(req) { mount, req in
+                let written = try await mount.fs.write(handle, offset: Int64(offset), data: data)
+                fuse_reply_write(req, written)
+            }
+        }
+        ops.flush = { req, _, fi in
+            let handle = fi!.pointee.fh
+            FuseOperations.serve(req) { mount, req in
+                try await mount.fs.flush(handle)
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.fsync = { req, _, _, fi in
+            let handle = fi!.pointee.fh
+            FuseOperations.serve(req) { mount, req in
+                try await mount.fs.flush(handle, sync: true)
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.release = { req, ino, fi in
+            let handle = fi!.pointee.fh
+            FuseOperations.serve(req) { mount, req in
+                await mount.fs.release(handle)
+                if let inode = try? await mount.fs.attributes(InodeNumber(ino)) { mount.remember(inode) }
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.opendir = { req, ino, fi in
+            let info = UnsafeSendable(fi)
+            FuseOperations.serve(req) { mount, req in
+                let entries = try await mount.fs.readDirectory(InodeNumber(ino))
+                let parent = try await mount.fs.attributes(InodeNumber(ino))
+                var listing = [FuseMount.DirectoryListing(name: ".", inode: parent), FuseMount.DirectoryListing(name: "..", inode: parent)]
+                listing += entries.map { FuseMount.DirectoryListing(name: $0.name, inode: $0.inode) }
+                info.value!.pointee.fh = mount.directoryHandles.withLock { state in
+                    let id = state.next
+                    state.next += 1
+                    state.open[id] = listing
+                    return id
+                }
+                fuse_reply_open(req, info.value)
+            }
+        }
+        ops.readdir = { req, _, size, offset, fi in
+            let handle = fi!.pointee.fh
+            let mount = FuseOperations.mount(req)
+            FuseOperations.replyDirectory(req, mount, handle, size: size, offset: offset, plus: false)
+        }
+        ops.readdirplus = { req, _, size, offset, fi in
+            let handle = fi!.pointee.fh
+            let mount = FuseOperations.mount(req)
+            FuseOperations.replyDirectory(req, mount, handle, size: size, offset: offset, plus: true)
+        }
+        ops.releasedir = { req, _, fi in
+            let handle = fi!.pointee.fh
+            let mount = FuseOperations.mount(req)
+            _ = mount.directoryHandles.withLock { $0.open.removeValue(forKey: handle) }
+            fuse_reply_err(req, 0)
+        }
+        ops.statfs = { req, _ in
+            FuseOperations.serve(req) { mount, req in
+                let usage = try await mount.fs.usage()
+                var info = statvfs()
+                info.f_bsize = 4096
+                info.f_frsize = 4096
+                info.f_blocks = fsblkcnt_t(usage.capacityBytes / 4096)
+                info.f_bfree = fsblkcnt_t(usage.availableBytes / 4096)
+                info.f_bavail = info.f_bfree
+                info.f_files = fsfilcnt_t(max(usage.inodes * 2, 1 << 24))
+                info.f_ffree = info.f_files - fsfilcnt_t(usage.inodes)
+                info.f_favail = info.f_ffree
+                info.f_namemax = 255
+                fuse_reply_statfs(req, &info)
+            }
+        }
+        ops.getxattr = { req, ino, name, size in
+            let name = String(cString: name!)
+            FuseOperations.serve(req) { mount, req in
+                guard let value = try await Xattrs.get(mount, InodeNumber(ino), name) else {
+                    fuse_reply_err(req, ENODATA)
+                    return
+                }
+                if size == 0 {
+                    fuse_reply_xattr(req, value.count)
+                } else if size < value.count {
+                    fuse_reply_err(req, ERANGE)
+                } else {
+                    _ = value.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+                }
+            }
+        }
+        ops.setxattr = { req, ino, name, value, size, _ in
+            let name = String(cString: name!)
+            let data = Data(bytes: value!, count: size)
+            FuseOperations.serve(req) { mount, req in
+                try await Xattrs.set(mount, InodeNumber(ino), name, data)
+                fuse_reply_err(req, 0)
+            }
+        }
+        ops.listxattr = { req, _, size in
+            // The lfs control names are virtual and not listed, so cp -a and tar do not copy them.
+            if size == 0 { fuse_reply_xattr(req, 0) } else { fuse_reply_buf(req, nil, 0) }
+        }
+        ops.removexattr = { req, _, _ in fuse_reply_err(req, ENODATA) }
+        return ops
+    }
+
+    static func nowClock() -> Int64? {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return nanoseconds(spec)
+    }
+
+    /// Answers readdir(plus) from the listing taken at opendir; `offset` is the index of the next entry.
+    static func replyDirectory(_ req: fuse_req_t?, _ mount: FuseMount, _ handle: UInt64, size: Int, offset: off_t, plus: Bool) {
+        guard let listing = mount.directoryHandles.withLock({ $0.open[handle] }) else {
+            fuse_reply_err(req, EBADF)
+            return
+        }
+        var buffer = [CChar](repeating: 0, count: size)
+        var used = 0
+        var index = Int(offset)
+        while index < listing.count {
+            let entry = listing[index]
+            let needed = entry.name.withCString { name -> Int in
+                buffer.withUnsafeMutableBufferPointer { pointer -> Int in
+                    let start = pointer.baseAddress! + used
+                    if plus {
+                        var param = fuse_entry_param()
+                        let isDot = entry.name == "." || entry.name == ".."
+                        param.ino = isDot ? 0 : fuse_ino_t(entry.inode.ino)
+                        param.attr = attributes(entry.inode)
+                        param.attr.st_ino = UInt(entry.inode.ino)
+                        param.attr_timeout = isDot ? 0 : mount.options.attributeTimeout
+                        param.entry_timeout = isDot ? 0 : mount.options.attributeTimeout
+                        return fuse_add_direntry_plus(req, start, size - used, name, &param, off_t(index + 1))
+                    }
+                    var info = attributes(entry.inode)
+                    return fuse_add_direntry(req, start, size - used, name, &info, off_t(index + 1))
+                }
+            }
+            if needed > size - used { break }
+            used += needed
+            index += 1
+        }
+        buffer.withUnsafeBufferPointer { _ = fuse_reply_buf(req, $0.baseAddress, used) }
+    }
+}
+
+extension FuseMount {
+    /// The kernel may keep a file's cached pages when its data has not changed since they were cached.
+    func keepCache(_ inode: Inode) -> Bool {
+        cachedVersions.withLock { $0[inode.ino] == inode.dataVersion }
+    }
+
+    func remember(_ inode: Inode) {
+        cachedVersions.withLock { $0[inode.ino] = inode.dataVersion }
+    }
+}
+
+/// A C pointer handed to a task (the kernel request stays valid until it is answered).
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
