@@ -79,13 +79,13 @@ import Glibc
     @Test func killedMidRestoreLeavesTheFileReleasedAndReadsAfterwards() async throws {
         let (admin, s3, bucket, scratch) = try await Self.setUp()
         _ = scratch
-        let payload = randomData(48 << 20)
+        let payload = randomData(192 << 20)
         _ = try await s3.putObject(bucket: bucket, key: "big.bin", data: payload,
                                    metadata: ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"])
         let created = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)", "--batch-import")
         #expect(created.status == 0, "\(created.stderr)")
 
-        let reader = try admin.start("cat", "/dra/big.bin", "--restore-concurrency", "1", "--restore-chunk-mib", "1")
+        let reader = try admin.start("cat", "/dra/big.bin")
         let caught = Self.waitUntil(20) {
             let files = Self.cacheFiles(admin.directory)
             return files.values.contains { $0 > 0 && $0 < Int64(payload.count) }

@@ -56,10 +56,14 @@ final class InstrumentedRepository: DataRepository, @unchecked Sendable {
     var displayName: String { base.displayName }
     func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> { base.list(prefix: prefix) }
     func head(key: String) async throws -> RepositoryObjectHead? { try await base.head(key: key) }
+    /// Counts the call; with a delay, each piece handed on waits that long first (a slow link).
     func read(key: String, range: Range<Int64>, etag: String?, sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws {
         lock.withLock { readCount += 1 }
-        if delayNanoseconds > 0 { try await Task.sleep(nanoseconds: delayNanoseconds) }
-        try await base.read(key: key, range: range, etag: etag, sink: sink)
+        let delay = delayNanoseconds
+        try await base.read(key: key, range: range, etag: etag) { offset, bytes in
+            if delay > 0 { usleep(UInt32(delay / 1000)) }
+            try sink(offset, bytes)
+        }
     }
     func write(key: String, contentsOf path: String, userMetadata: [String: String]) async throws -> String {
         try await base.write(key: key, contentsOf: path, userMetadata: userMetadata)

@@ -99,7 +99,7 @@ import Glibc
         _ = try await s3.putObject(bucket: bucket, key: "seed.txt", data: Data("seed".utf8))
         let scratch = Scratch()
         let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
-        let association = try #require(try await fs.associate("/dra", "s3://\(bucket)", autoImport: [.new, .changed, .deleted]))
+        let association = try await fs.associate("/dra", "s3://\(bucket)", autoImport: [.new, .changed, .deleted])
         #expect(association.lifecycle == .available)
         // The bucket now sends events for the association's prefix to its queue.
         let configuration = try await s3.getBucketNotificationConfiguration(bucket: bucket)

@@ -1,0 +1,174 @@
+import AWSCore
+import AWSS3
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real mount: `fsx-admin mount` (libfuse3) over a moto bucket, driven with `lfs` and ordinary tools,
+/// as the seed does. Needs root and /dev/fuse (CI runs as root).
+@Suite(.serialized, .enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 && access("/usr/bin/fusermount3", X_OK) == 0))
+struct MountTests {
+    static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    static let admin = binaries.appendingPathComponent("fsx-admin").path
+    static let lfs = binaries.appendingPathComponent("lfs").path
+
+    struct Mounted {
+        let scratch: Scratch
+        let mountpoint: String
+        let daemon: Process
+        let environment: [String: String]
+        let s3: S3Client
+        let bucket: String
+
+        func lfs(_ arguments: String...) throws -> (status: Int32, out: String, err: String) {
+            let result = try runCommand([MountTests.lfs] + arguments, environment: environment)
+            return (result.status, String(decoding: result.stdout, as: UTF8.self), result.stderr)
+        }
+
+        func shell(_ script: String) throws -> (status: Int32, out: String, err: String) {
+            let result = try runCommand(["bash", "-euo", "pipefail", "-c", script], environment: environment)
+            return (result.status, String(decoding: result.stdout, as: UTF8.self), result.stderr)
+        }
+
+        /// SIGTERM: the daemon unmounts cleanly and exits.
+        func stop() -> Bool {
+            kill(daemon.processIdentifier, SIGTERM)
+            daemon.waitUntilExit()
+            let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+            return !mounts.contains(" \(mountpoint) ")
+        }
+    }
+
+    static func mount(objects: [String: (Data, [String: String])]) async throws -> Mounted {
+        let moto = try await MotoServer.unchecked.start()
+        let s3 = try S3Client(settings: moto.settings())
+        let bucket = "lfs-mount-\(UInt32.random(in: 0...UInt32.max))"
+        try await s3.createBucket(bucket)
+        for (key, (data, metadata)) in objects {
+            _ = try await s3.putObject(bucket: bucket, key: key, data: data, metadata: metadata)
+        }
+        let scratch = Scratch()
+        let mountpoint = scratch.sub("fsx")
+        var environment = ProcessInfo.processInfo.environment
+        environment["AWS_ENDPOINT_URL"] = moto.endpoint
+        environment["AWS_ACCESS_KEY_ID"] = moto.credentials.accessKeyId
+        environment["AWS_SECRET_ACCESS_KEY"] = moto.credentials.secretAccessKey
+        environment["AWS_REGION"] = "us-east-1"
+        environment.removeValue(forKey: "AWS_PROFILE")
+        let fsDirectory = scratch.path + "/fs"
+        let created = try runCommand([admin, "create-association", "--fs-dir", fsDirectory, "--file-system-path", "/dra",
+                                      "--data-repository-path", "s3://\(bucket)", "--batch-import",
+                                      "--auto-import", "NEW,CHANGED,DELETED", "--auto-export", "NEW,CHANGED,DELETED"],
+                                     environment: environment)
+        guard created.status == 0 else { throw TestSetupError(description: "create-association failed: \(created.stderr)") }
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: admin)
+        daemon.arguments = ["mount", "--fs-dir", fsDirectory, mountpoint, "--sweep-seconds", "3"]
+        daemon.environment = environment
+        daemon.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try daemon.run()
+        let mounted = Mounted(scratch: scratch, mountpoint: mountpoint, daemon: daemon, environment: environment, s3: s3, bucket: bucket)
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: mountpoint + "/dra") {
+            guard Date() < deadline, daemon.isRunning else {
+                _ = mounted.stop()
+                throw TestSetupError(description: "the mount did not come up")
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return mounted
+    }
+
+    /// The OST row's Used column of `lfs df` (KiB).
+    static func usedKiB(_ df: String) -> Int64? {
+        df.split(separator: "\n").first { $0.contains("OST0000_UUID") }
+            .flatMap { $0.split(separator: " ").dropFirst(2).first }.flatMap { Int64($0) }
+    }
+
+    @Test func theSeedSequenceOnTheMount() async throws {
+        let payload = randomData(12 << 20)
+        let metadata = ["file-permissions": "0100640", "file-owner": "1234", "file-group": "4321",
+                        "file-mtime": "1595002920000000000ns", "file-atime": "1595002920000000000ns"]
+        let mounted = try await Self.mount(objects: ["data/sample.bin": (payload, metadata),
+                                                     "data/readme.txt": (Data("read me\n".utf8), metadata)])
+        let file = mounted.mountpoint + "/dra/data/sample.bin"
+        // Listed with owners and modes before any data moved.
+        let listing = try mounted.shell("stat -c '%a %u %g %s %Y' \(file)")
+        #expect(listing.out == "640 1234 4321 \(12 << 20) 1595002920\n")
+        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x0000000d) released exists archived, archive_id:1\n")
+        let before = Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out)
+        // cat reads the right bytes; the file is then archived and local; df grew by its size.
+        #expect(FileManager.default.contents(atPath: file) == payload)
+        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x00000009) exists archived, archive_id:1\n")
+        #expect(FileManager.default.contents(atPath: file) == payload)
+        let after = Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out)
+        #expect(before != nil && after == before! + Int64(12 << 10))
+        let human = try mounted.lfs("df", "-h", mounted.mountpoint).out
+        #expect(human.hasPrefix("UUID                       bytes        Used   Available Use% Mounted on\n"))
+        #expect(human.contains("filesystem_summary:") && human.contains("12.0M"))
+        // hsm_release: released again, df back down.
+        #expect(try mounted.lfs("hsm_release", file).status == 0)
+        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x0000000d) released exists archived, archive_id:1\n")
+        #expect(Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out) == before)
+        #expect(try mounted.lfs("hsm_action", file).out == "\(file): NOOP\n")
+        // Lustre's errors and exit codes: releasing a never-archived file is EPERM; a missing file ENOENT.
+        _ = try mounted.shell("echo local > \(mounted.mountpoint)/dra/local-only; echo x > \(mounted.mountpoint)/outside")
+        let refused = try mounted.lfs("hsm_release", mounted.mountpoint + "/outside")
+        #expect(refused.status == EPERM && refused.err.contains("Operation not permitted"))
+        #expect(try mounted.lfs("hsm_state", mounted.mountpoint + "/missing").status == ENOENT)
+        // A new file written through the mount appears in the bucket with FSx's headers.
+        _ = try mounted.shell("printf 'from the mount' > \(mounted.mountpoint)/dra/new.txt; chmod 604 \(mounted.mountpoint)/dra/new.txt")
+        #expect(try await eventually(20) {
+            (try? await mounted.s3.headObject(bucket: mounted.bucket, key: "new.txt"))?.metadata["file-permissions"] == "0100604"
+        })
+        #expect(try await mounted.s3.getObject(bucket: mounted.bucket, key: "new.txt").body == Data("from the mount".utf8))
+        // A file changed in the bucket is seen changed through the mount (events, or the sweep).
+        _ = try await mounted.s3.putObject(bucket: mounted.bucket, key: "data/readme.txt", data: Data("changed in S3\n".utf8))
+        let readme = mounted.mountpoint + "/dra/data/readme.txt"
+        #expect(try await eventually(20) { FileManager.default.contents(atPath: readme) == Data("changed in S3\n".utf8) })
+        #expect(mounted.stop())
+    }
+
+    @Test func everydayToolsWorkOnTheMount() async throws {
+        let mounted = try await Self.mount(objects: [:])
+        let root = mounted.mountpoint + "/dra"
+        let script = """
+        cd \(root)
+        mkdir -p a/b/c
+        printf 'one\\n' > a/b/c/one.txt
+        dd if=/dev/urandom of=a/blob bs=1M count=3 status=none
+        cp -a a copy
+        cmp a/blob copy/blob
+        mv copy moved
+        ln -s b/c/one.txt a/link
+        cat a/link
+        chmod 751 a/b
+        chown 4242:4343 a/b/c/one.txt
+        truncate -s 10 a/b/c/one.txt
+        TZ=UTC touch -d '2021-02-03 04:05:06' a/b/c/one.txt
+        stat -c '%a' a/b
+        stat -c '%u %g %s %Y' a/b/c/one.txt
+        tar cf ../archive.tar a
+        mkdir untar && tar xf ../archive.tar -C untar && diff -r a untar/a
+        git init -q repo && cd repo && echo hi > f && git add f
+        git -c user.email=t@e -c user.name=t commit -qm first && git log --format=%s
+        cd .. && rm -r moved untar && ls
+        """
+        let result = try mounted.shell(script)
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out == "one\n751\n4242 4343 10 1612325106\nfirst\na\nrepo\n", "\(result.out)")
+        // Exported: the bucket has what the tools made (and not what they removed).
+        #expect(try await eventually(20) {
+            let keys = try await mounted.s3.listAllObjects(bucket: mounted.bucket).objects.map(\.key)
+            return keys.contains("a/b/c/one.txt") && keys.contains("a/blob") && keys.contains("a/link")
+                && !keys.contains { $0.hasPrefix("moved/") }
+        })
+        let link = try await mounted.s3.headObject(bucket: mounted.bucket, key: "a/link")
+        #expect(link.metadata["file-permissions"] == "0120777")
+        #expect(mounted.stop())
+    }
+}
