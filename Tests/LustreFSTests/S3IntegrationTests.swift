@@ -137,6 +137,35 @@ import Glibc
         await fs.close()
     }
 
+    @Test func tasksAgainstS3WriteTheirReportToTheBucket() async throws {
+        let bucket = "lfs-tasks-\(UInt32.random(in: 0...UInt32.max))"
+        let (_, s3, repositories) = try await Self.setUp(bucket)
+        _ = try await s3.putObject(bucket: bucket, key: "in/old.txt", data: Data("old".utf8))
+        let scratch = Scratch()
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
+        _ = try await fs.associate("/dra", "s3://\(bucket)/in", autoExport: [])
+        try await fs.writeFile("/dra/result.txt", Data("result".utf8))
+        let blocked = try await fs.writeFile("/dra/blocked.txt", Data("x".utf8))
+        _ = try await fs.hsmSet(blocked.ino, setting: [.noArchive], clearing: [])
+        let export = try await fs.waitForTask(try await fs.createTask(
+            kind: .exportToRepository, paths: ["/dra"], report: .init(enabled: true, path: "s3://\(bucket)/reports")).id)
+        #expect(export.lifecycle == .succeeded && export.succeededCount == 1 && export.failedCount == 1)
+        #expect(try await s3.getObject(bucket: bucket, key: "in/result.txt").body == Data("result".utf8))
+        #expect(export.reportLocation == "s3://\(bucket)/reports/task-\(export.id)/failures.csv")
+        let report = try await s3.getObject(bucket: bucket, key: "reports/task-\(export.id)/failures.csv").body
+        #expect(String(decoding: report, as: UTF8.self) == "/dra/blocked.txt,failed,FileNotExported\n")
+        let release = try await fs.waitForTask(try await fs.createTask(kind: .releaseData, paths: [], report: .init(enabled: false)).id)
+        #expect(release.succeededCount == 1 && release.releasedBytes == 6)
+        #expect(try await fs.state("/dra/result.txt") == "/dra/result.txt: (0x0000000d) released exists archived, archive_id:1")
+        _ = try await s3.putObject(bucket: bucket, key: "in/new.txt", data: Data("new".utf8))
+        try await s3.deleteObject(bucket: bucket, key: "in/old.txt")
+        let imported = try await fs.waitForTask(try await fs.createTask(kind: .importMetadata, paths: ["s3://\(bucket)/in/"], report: .init(enabled: false)).id)
+        #expect(imported.lifecycle == .succeeded && imported.succeededCount == 2)
+        #expect(try await fs.names("/dra") == ["blocked.txt", "new.txt", "result.txt"])
+        #expect(try await fs.readFile("/dra/result.txt") == Data("result".utf8))
+        await fs.close()
+    }
+
     @Test func sweepCatchesMissedEventsAndAMissingNotificationIsMisconfigured() async throws {
         let bucket = "lfs-sweep-\(UInt32.random(in: 0...UInt32.max))"
         let (_, s3, repositories) = try await Self.setUp(bucket)
