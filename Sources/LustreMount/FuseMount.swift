@@ -118,15 +118,3 @@ public final class FuseMount: @unchecked Sendable {
         finished.signal()
     }
 }
-
-/// A value shared between FUSE threads and tasks.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
