@@ -56,13 +56,17 @@ final class InstrumentedRepository: DataRepository, @unchecked Sendable {
     var displayName: String { base.displayName }
     func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> { base.list(prefix: prefix) }
     func head(key: String) async throws -> RepositoryObjectHead? { try await base.head(key: key) }
-    /// Counts the call; with a delay, each piece handed on waits that long first (a slow link).
+    /// Counts the call; with a delay, the range is handed on 1 MiB at a time, each piece after that long
+    /// (a slow link; the wait suspends, it blocks no thread).
     func read(key: String, range: Range<Int64>, etag: String?, sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws {
         lock.withLock { readCount += 1 }
-        let delay = delayNanoseconds
-        try await base.read(key: key, range: range, etag: etag) { offset, bytes in
-            if delay > 0 { usleep(UInt32(delay / 1000)) }
-            try sink(offset, bytes)
+        guard delayNanoseconds > 0 else { return try await base.read(key: key, range: range, etag: etag, sink: sink) }
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(range.upperBound, start + (1 << 20))
+            try await Task.sleep(nanoseconds: delayNanoseconds)
+            try await base.read(key: key, range: start..<end, etag: etag, sink: sink)
+            start = end
         }
     }
     func write(key: String, contentsOf path: String, userMetadata: [String: String]) async throws -> String {
