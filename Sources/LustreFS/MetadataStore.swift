@@ -179,6 +179,17 @@ public final class MetadataStore: Sendable {
                 t.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v2-xattrs") { db in
+            // Extended attributes set through the mount (user.*, trusted.*, security.*); they stay in the
+            // file system (FSx does not export them either).
+            try db.create(table: "xattr", options: .withoutRowID) { t in
+                t.column("ino", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("value", .blob).notNull()
+                t.primaryKey(["ino", "name"])
+            }
+            try db.execute(sql: "CREATE TRIGGER inode_xattrs AFTER DELETE ON inode BEGIN DELETE FROM xattr WHERE ino = old.ino; END")
+        }
         return migrator
     }
 }

@@ -106,8 +106,10 @@ public final class FuseMount: @unchecked Sendable {
         guard first, let session else { return }
         fuse_session_exit(session)
         fuse_session_unmount(session)
-        // The loop wakes on the closed device; wait for it, then free the session.
+        // The loop wakes on the closed device; wait for it, then free the session. `finished` is a latch:
+        // pass the signal on to whoever else waits (`wait()`).
         finished.wait()
+        finished.signal()
         fuse_session_destroy(session)
         self.session = nil
     }

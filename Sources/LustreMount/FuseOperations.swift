@@ -312,19 +312,38 @@ enum FuseOperations {
                 }
             }
         }
-        ops.setxattr = { req, ino, name, value, size, _ in
+        ops.setxattr = { req, ino, name, value, size, flags in
             let name = String(cString: name!)
-            let data = Data(bytes: value!, count: size)
+            let data = size > 0 ? Data(bytes: value!, count: size) : Data()
             FuseOperations.serve(req) { mount, req in
-                try await Xattrs.set(mount, InodeNumber(ino), name, data)
+                try await Xattrs.set(mount, InodeNumber(ino), name, data, flags: flags)
                 fuse_reply_err(req, 0)
             }
         }
-        ops.listxattr = { req, _, size in
-            // The lfs control names are virtual and not listed, so cp -a and tar do not copy them.
-            if size == 0 { fuse_reply_xattr(req, 0) } else { fuse_reply_buf(req, nil, 0) }
+        ops.listxattr = { req, ino, size in
+            FuseOperations.serve(req) { mount, req in
+                // The lfs control names are virtual and not listed, so cp -a and tar do not copy them.
+                var list = Data()
+                for name in try await mount.fs.extendedAttributeNames(InodeNumber(ino)) {
+                    list.append(contentsOf: Array(name.utf8))
+                    list.append(0)
+                }
+                if size == 0 {
+                    fuse_reply_xattr(req, list.count)
+                } else if size < list.count {
+                    fuse_reply_err(req, ERANGE)
+                } else {
+                    _ = list.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+                }
+            }
         }
-        ops.removexattr = { req, _, _ in fuse_reply_err(req, ENODATA) }
+        ops.removexattr = { req, ino, name in
+            let name = String(cString: name!)
+            FuseOperations.serve(req) { mount, req in
+                try await mount.fs.removeExtendedAttribute(InodeNumber(ino), name)
+                fuse_reply_err(req, 0)
+            }
+        }
         return ops
     }
 

@@ -39,13 +39,15 @@ enum Xattrs {
             let files = max(usage.inodes * 2, 1 << 24)
             return Data("\(usage.capacityBytes) \(usage.usedBytes) \(usage.inodes) \(files - usage.inodes)".utf8)
         default:
-            return nil
+            return try await mount.fs.extendedAttribute(ino, name)
         }
     }
 
-    static func set(_ mount: FuseMount, _ ino: InodeNumber, _ name: String, _ value: Data) async throws {
+    static func set(_ mount: FuseMount, _ ino: InodeNumber, _ name: String, _ value: Data, flags: Int32) async throws {
         guard name == LfsAttribute.request else {
-            throw FileSystemError(EOPNOTSUPP, "extended attribute \(name) is not supported")
+            if name.hasPrefix("user.lfs.") { throw FileSystemError(EPERM, "\(name) is read-only") }
+            try await mount.fs.setExtendedAttribute(ino, name, value, flags: FileSystem.XattrFlags(rawValue: flags))
+            return
         }
         let words = String(decoding: value, as: UTF8.self).split(separator: " ").map(String.init)
         switch words.first {

@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Extended attributes kept in the MDT. POSIX ACLs (`system.*`) are not supported: the mount checks
+/// permissions by mode bits (default_permissions).
+extension FileSystem {
+    public struct XattrFlags: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// XATTR_CREATE: fail if it exists.
+        public static let create = XattrFlags(rawValue: 1)
+        /// XATTR_REPLACE: fail if it does not.
+        public static let replace = XattrFlags(rawValue: 2)
+    }
+
+    static func checkXattrName(_ name: String) throws {
+        guard !name.isEmpty, name.utf8.count <= 255 else { throw FileSystemError(ERANGE, "extended attribute name '\(name.prefix(32))' is empty or too long") }
+        guard !name.hasPrefix("system.") else { throw FileSystemError(EOPNOTSUPP, "\(name): ACLs and system attributes are not supported") }
+        guard ["user.", "trusted.", "security."].contains(where: { name.hasPrefix($0) }) else {
+            throw FileSystemError(EOPNOTSUPP, "\(name): unknown extended attribute namespace")
+        }
+    }
+
+    public func extendedAttribute(_ ino: InodeNumber, _ name: String) async throws -> Data? {
+        try await store.pool.read { db in
+            guard try db.inode(ino) != nil else { throw FileSystemError.notFound("inode \(ino)") }
+            return try Data.fetchOne(db, sql: "SELECT value FROM xattr WHERE ino = ? AND name = ?", arguments: [ino, name])
+        }
+    }
+
+    public func setExtendedAttribute(_ ino: InodeNumber, _ name: String, _ value: Data, flags: XattrFlags = []) async throws {
+        try Self.checkXattrName(name)
+        guard value.count <= 65536 else { throw FileSystemError(E2BIG, "\(name): values are limited to 64 KiB") }
+        try await store.pool.write { db in
+            guard try db.inode(ino) != nil else { throw FileSystemError.notFound("inode \(ino)") }
+            let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM xattr WHERE ino = ? AND name = ?)", arguments: [ino, name]) ?? false
+            if flags.contains(.create) && exists { throw FileSystemError.exists(name) }
+            if flags.contains(.replace) && !exists { throw FileSystemError(ENODATA, "\(name): No data available") }
+            try db.execute(sql: "INSERT INTO xattr (ino, name, value) VALUES (?, ?, ?) ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
+                           arguments: [ino, name, value])
+            try db.execute(sql: "UPDATE inode SET ctime = ? WHERE ino = ?", arguments: [nowNanoseconds(), ino])
+        }
+    }
+
+    public func extendedAttributeNames(_ ino: InodeNumber) async throws -> [String] {
+        try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM xattr WHERE ino = ? ORDER BY name", arguments: [ino])
+        }
+    }
+
+    public func removeExtendedAttribute(_ ino: InodeNumber, _ name: String) async throws {
+        try await store.pool.write { db in
+            try db.execute(sql: "DELETE FROM xattr WHERE ino = ? AND name = ?", arguments: [ino, name])
+            if db.changesCount == 0 { throw FileSystemError(ENODATA, "\(name): No data available") }
+        }
+    }
+}
