@@ -744,7 +744,16 @@ public final class FileSystem: Sendable {
     public func read(_ id: HandleID, offset: Int64, count: Int) async throws -> Data {
         let handle = try handle(id)
         let ino = handle.ino
-        let (fd, size) = state.withLock { state in (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0) }
+        let (fd, size, running) = state.withLock { state in
+            (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.restores[ino])
+        }
+        if fd < 0, let job = running {
+            // A restore is running: no need to look at the MDT for every read of it.
+            guard offset < job.size else { return Data() }
+            let end = min(job.size, offset + Int64(count))
+            try await job.waitFor(offset..<end)
+            return try PositionalIO.read(job.fd, count: Int(end - offset), at: offset)
+        }
         if fd >= 0 {
             // fd only exists for files with local data (or after a restore finished).
             guard offset < size else { return Data() }

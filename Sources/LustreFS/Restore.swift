@@ -22,6 +22,8 @@ final class RestoreJob: @unchecked Sendable {
     private var failure: (any Error)?
     private var finished = false
     private var bytesMoved: Int64 = 0
+    /// Ranges readers wait for; a write wakes them only when one of these became complete.
+    private var wanted: [Range<Int64>] = []
     private var waiting = 0
     let signal = Signal()
     var task: Task<Void, Never> = Task {}
@@ -47,7 +49,11 @@ final class RestoreJob: @unchecked Sendable {
         let shouldSignal = lock.withLock { () -> Bool in
             Self.insert(offset..<(offset + Int64(count)), into: &arrived)
             bytesMoved += Int64(count)
-            return waiting > 0
+            guard waiting > 0 else { return false }
+            // Finishers (waitUntilFinished) are woken by finish/fail; readers when their range is complete.
+            let before = wanted.count
+            wanted.removeAll { covered($0) }
+            return wanted.count != before
         }
         if shouldSignal { signal.fire() }
     }
@@ -87,7 +93,10 @@ final class RestoreJob: @unchecked Sendable {
     func waitFor(_ range: Range<Int64>) async throws {
         guard !range.isEmpty else { return }
         var askedOnTheSide = false
-        lock.withLock { waiting += 1 }
+        lock.withLock {
+            waiting += 1
+            wanted.append(range)
+        }
         defer { lock.withLock { waiting -= 1 } }
         while true {
             let seen = signal.current
