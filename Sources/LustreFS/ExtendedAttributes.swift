@@ -24,6 +24,9 @@ extension FileSystem {
         }
     }
 
+    /// False while no extended attribute was ever stored, so lookups can be answered without a query.
+    public var mayHaveExtendedAttributes: Bool { state.withLock { $0.hasExtendedAttributes } }
+
     public func extendedAttribute(_ ino: InodeNumber, _ name: String) async throws -> Data? {
         try await store.pool.read { db in
             guard try db.inode(ino) != nil else { throw FileSystemError.notFound("inode \(ino)") }
@@ -41,6 +44,7 @@ extension FileSystem {
             if flags.contains(.replace) && !exists { throw FileSystemError(ENODATA, "\(name): No data available") }
             try db.execute(sql: "INSERT INTO xattr (ino, name, value) VALUES (?, ?, ?) ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
                            arguments: [ino, name, value])
+            self.state.withLock { $0.hasExtendedAttributes = true }
             try db.execute(sql: "UPDATE inode SET ctime = ? WHERE ino = ?", arguments: [nowNanoseconds(), ino])
         }
     }

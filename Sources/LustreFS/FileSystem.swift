@@ -132,6 +132,9 @@ public final class FileSystem: Sendable {
         var attributeFetches: [InodeNumber: Task<Void, Never>] = [:]
         var usedBytes: Int64 = 0
         var pendingFreedBytes: Int64 = 0
+        /// Whether any extended attribute was ever stored (most file systems have none: `ls -l` asks for ACLs
+        /// on every file, and the mount answers those without a query).
+        var hasExtendedAttributes = false
         var background: [Task<Void, Never>] = []
         var feeds: [String: Task<Void, Never>] = [:]
         var repositories: [String: any DataRepository] = [:]
@@ -284,9 +287,11 @@ public final class FileSystem: Sendable {
                                arguments: [FileType.regular]) ?? 0
         }
         let associations = try await loadAssociations()
+        let anyXattr = try await store.pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM xattr)") ?? false }
         state.withLock { state in
             state.usedBytes = used
             state.associations = associations
+            state.hasExtendedAttributes = anyXattr
         }
         try await cleanUpIncompleteAssociations()
     }

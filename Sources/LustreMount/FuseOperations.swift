@@ -298,6 +298,12 @@ enum FuseOperations {
         }
         ops.getxattr = { req, ino, name, size in
             let name = String(cString: name!)
+            // ACL and capability lookups (ls -l asks for every file, the kernel on every write) are answered
+            // here on the FUSE thread when nothing can be stored under that name.
+            if name.hasPrefix("system.") || (!name.hasPrefix("user.lfs.") && !FuseOperations.mount(req).fs.mayHaveExtendedAttributes) {
+                fuse_reply_err(req, ENODATA)
+                return
+            }
             FuseOperations.serve(req) { mount, req in
                 guard let value = try await Xattrs.get(mount, InodeNumber(ino), name) else {
                     fuse_reply_err(req, ENODATA)
@@ -321,6 +327,10 @@ enum FuseOperations {
             }
         }
         ops.listxattr = { req, ino, size in
+            if !FuseOperations.mount(req).fs.mayHaveExtendedAttributes {
+                if size == 0 { fuse_reply_xattr(req, 0) } else { fuse_reply_buf(req, nil, 0) }
+                return
+            }
             FuseOperations.serve(req) { mount, req in
                 // The lfs control names are virtual and not listed, so cp -a and tar do not copy them.
                 var list = Data()
@@ -371,6 +381,8 @@ enum FuseOperations {
                         var param = fuse_entry_param()
                         let isDot = entry.name == "." || entry.name == ".."
                         param.ino = isDot ? 0 : fuse_ino_t(entry.inode.ino)
+                        // The same generation as lookup's: a different one tells the kernel the inode is stale (EIO).
+                        param.generation = 1
                         param.attr = attributes(entry.inode)
                         param.attr.st_ino = UInt(entry.inode.ino)
                         param.attr_timeout = isDot ? 0 : mount.options.attributeTimeout

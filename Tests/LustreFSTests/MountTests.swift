@@ -127,6 +127,22 @@ struct MountTests {
         let refused = try mounted.lfs("hsm_release", mounted.mountpoint + "/outside")
         #expect(refused.status == EPERM && refused.err.contains("Operation not permitted"))
         #expect(try mounted.lfs("hsm_state", mounted.mountpoint + "/missing").status == ENOENT)
+        // Several files per call, --filelist, hsm_set / hsm_clear and hsm_action, as Lustre prints them.
+        let readme = mounted.mountpoint + "/dra/data/readme.txt"
+        let list = mounted.scratch.path + "/filelist"
+        try "\(file)\n\(readme)\n".write(toFile: list, atomically: true, encoding: .utf8)
+        #expect(try mounted.lfs("hsm_state", "--filelist", list).out
+                == "\(file): (0x0000000d) released exists archived, archive_id:1\n\(readme): (0x0000000d) released exists archived, archive_id:1\n")
+        #expect(try mounted.lfs("hsm_set", "--norelease", "--noarchive", file, readme).status == 0)
+        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x0000003d) released exists archived never_release never_archive, archive_id:1\n")
+        #expect(try mounted.lfs("hsm_clear", "--noarchive", "--filelist", list).status == 0)
+        #expect(try mounted.lfs("hsm_state", readme).out == "\(readme): (0x0000001d) released exists archived never_release, archive_id:1\n")
+        #expect(try mounted.lfs("hsm_set", "--released", file).status == EINVAL)
+        #expect(try mounted.lfs("hsm_clear", "--norelease", file, readme).status == 0)
+        #expect(try mounted.lfs("hsm_restore", file).status == 0)
+        #expect(try await eventually(20) { (try? mounted.lfs("hsm_action", file).out) == "\(file): NOOP\n" })
+        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x00000009) exists archived, archive_id:1\n")
+        #expect(try mounted.lfs("hsm_release", file).status == 0)
         // A new file written through the mount appears in the bucket with FSx's headers.
         _ = try mounted.shell("printf 'from the mount' > \(mounted.mountpoint)/dra/new.txt; chmod 604 \(mounted.mountpoint)/dra/new.txt")
         #expect(try await eventually(20) {
@@ -135,7 +151,6 @@ struct MountTests {
         #expect(try await mounted.s3.getObject(bucket: mounted.bucket, key: "new.txt").body == Data("from the mount".utf8))
         // A file changed in the bucket is seen changed through the mount (events, or the sweep).
         _ = try await mounted.s3.putObject(bucket: mounted.bucket, key: "data/readme.txt", data: Data("changed in S3\n".utf8))
-        let readme = mounted.mountpoint + "/dra/data/readme.txt"
         #expect(try await eventually(20) { FileManager.default.contents(atPath: readme) == Data("changed in S3\n".utf8) })
         #expect(await mounted.stop())
     }
