@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Ordered JSON values, the original's output formatting, and the --query (JMESPath) evaluator.
@@ -78,12 +79,20 @@ let package = Package(
         // `lfs`: Lustre's hsm_* and df commands over a mount, with Lustre's output and exit codes.
         .executableTarget(name: "lfs", dependencies: ["HSM", "LustreMount", "CFuseShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The FSx API (JSON 1.1) on the file system core: file systems, associations, tasks; SigV4-checked.
+        .target(name: "FSxService", dependencies: ["LustreFS", "LustreMount", "DataRepository", "AWSCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log")]),
+        // `fsxd`: the FSx service on 127.0.0.1:7800.
+        .executableTarget(name: "fsxd", dependencies: ["FSxService", "AWSCore", "DataRepository", "LustreFS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log")]),
         // `fsx-admin`: the core as a command over a file system directory (import, cat, write, hsm_*, tasks).
         .executableTarget(name: "fsx-admin", dependencies: ["LustreFS", "LustreMount", "DataRepository", "HSM", "AWSCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "AWSCore", "AWSS3", "AWSSQS",
-            "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs"]),
+            "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs", "FSxService", "fsxd"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
         // What the integration tests share: a moto server of their own on 127.0.0.1, free ports, commands.
         .target(name: "TestSupport", dependencies: ["AWSCore"], path: "Tests/TestSupport"),

@@ -65,7 +65,7 @@ mount_ours() {
 }
 mount_s3fs() { s3fs peer-bench "$M_S3FS" -o url="$AWS_ENDPOINT_URL",use_path_request_style,passwd_file="$WORK/passwd"; }
 mount_rclone() {
-  rclone mount ":s3:peer-bench" "$M_RCLONE" --s3-provider Other --s3-endpoint "$AWS_ENDPOINT_URL" \
+  env -u AWS_CA_BUNDLE rclone mount ":s3:peer-bench" "$M_RCLONE" --s3-provider Other --s3-endpoint "$AWS_ENDPOINT_URL" \
     --s3-access-key-id testing --s3-secret-access-key testing --vfs-cache-mode full \
     --cache-dir "$WORK/rclone-cache" --daemon
   for _ in $(seq 200); do mountpoint -q "$M_RCLONE" && return; sleep 0.05; done

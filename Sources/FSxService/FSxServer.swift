@@ -1,0 +1,65 @@
+import AWSCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The FSx JSON 1.1 endpoint: `POST /` with `X-Amz-Target: AWSSimbaAPIService_v20180301.<Operation>`.
+/// Every request must carry a valid SigV4 signature for service `fsx` by a key in `credentials`; an unsigned,
+/// expired or wrongly signed request is refused with AWS's error code and changes nothing.
+public struct FSxServer: Sendable {
+    public static let targetPrefix = "AWSSimbaAPIService_v20180301."
+    public let service: FSxService
+    public let credentials: [String: AWSCredentials]
+    public let host: String
+    public let port: Int
+
+    public init(service: FSxService, credentials: [AWSCredentials], host: String = "127.0.0.1", port: Int = 7800) {
+        self.service = service
+        self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
+        self.host = host
+        self.port = port
+    }
+
+    public func application(logger: Logger) -> some ApplicationProtocol {
+        let router = Router()
+        let service = self.service
+        let known = self.credentials
+        router.post("/") { request, _ -> Response in
+            var request = request
+            let buffer = try await request.collectBody(upTo: 4 << 20)
+            let body = Data(buffer.readableBytesView)
+            var headers = request.headers.map { (name: $0.name.rawName, value: $0.value) }
+            if let authority = request.head.authority, !headers.contains(where: { $0.name.lowercased() == "host" }) {
+                headers.append((name: "Host", value: authority))
+            }
+            let query = (request.uri.query ?? "").split(separator: "&").map { pair -> QueryItem in
+                let parts = pair.split(separator: "=", maxSplits: 1).map { URLEncoding.decode(String($0)) }
+                return QueryItem(parts[0], parts.count > 1 ? parts[1] : "")
+            }
+            switch SigV4Verifier.verify(method: "POST", path: request.uri.path, query: query, headers: headers, body: body,
+                                        service: "fsx", credentials: { known[$0] }) {
+            case .failure(let failure):
+                let status = failure.code == "MissingAuthenticationTokenException" ? 403 : (failure.code == "InvalidSignatureException" ? 403 : 400)
+                return Self.response(status: status, body: FSxService.errorBody(FSxError(failure.code, failure.message, status: status)))
+            case .success:
+                break
+            }
+            guard let target = request.headers[.init("X-Amz-Target")!], target.hasPrefix(Self.targetPrefix) else {
+                return Self.response(status: 400, body: FSxService.errorBody(FSxError("UnknownOperationException",
+                    "X-Amz-Target must name an operation of \(Self.targetPrefix.dropLast())")))
+            }
+            let (status, answer) = await service.handle(operation: String(target.dropFirst(Self.targetPrefix.count)), body: body)
+            return Self.response(status: status, body: answer)
+        }
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "fsx-local"),
+                           logger: logger)
+    }
+
+    static func response(status: Int, body: Data) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-amz-json-1.1"
+        headers[.init("x-amzn-RequestId")!] = UUID().uuidString.lowercased()
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

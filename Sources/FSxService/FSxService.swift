@@ -1,0 +1,533 @@
+import DataRepository
+import Foundation
+import LustreFS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An FSx API error: the code the AWS CLI prints (`__type`), the message, and the HTTP status.
+public struct FSxError: Error, Sendable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    public var status: Int
+
+    public init(_ code: String, _ message: String, status: Int = 400) {
+        self.code = code
+        self.message = message
+        self.status = status
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    static func badRequest(_ message: String) -> FSxError { FSxError("BadRequest", message) }
+}
+
+/// One file system the service owns: what CreateFileSystem was given, and where its data lives.
+struct FileSystemRecord: Codable, Sendable {
+    var id: String
+    var creationTime: Double
+    var storageCapacity: Int
+    var deploymentType: String
+    var perUnitStorageThroughput: Int?
+    var subnetIds: [String]
+    var securityGroupIds: [String]
+    var tags: [[String: String]]
+    var mountName: String
+    var clientRequestToken: String?
+    var requestFingerprint: String?
+}
+
+struct ServiceState: Codable, Sendable {
+    var fileSystems: [FileSystemRecord] = []
+}
+
+/// The FSx API on the file system core: file systems, data repository associations and tasks, in the
+/// FSx JSON 1.1 shapes. Holds every file system it created open (their data movers run here) and keeps
+/// its records under `stateDirectory` (root-only), so it comes back as it was after a restart.
+public actor FSxService {
+    public let stateDirectory: String
+    let repositories: any RepositoryFactory
+    let region: String
+    let accountId = "123456789012"
+    var state: ServiceState
+    var open: [String: FileSystem] = [:]
+    /// Background work of the file systems (event feeds, sweeps, exports); off for tests that drive it.
+    let background: Bool
+
+    public init(stateDirectory: String, repositories: any RepositoryFactory, region: String, background: Bool = true) throws {
+        self.stateDirectory = stateDirectory
+        self.repositories = repositories
+        self.region = region
+        self.background = background
+        try FileManager.default.createDirectory(atPath: stateDirectory + "/filesystems", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        chmod(stateDirectory, 0o700)
+        let file = stateDirectory + "/service.json"
+        if let data = FileManager.default.contents(atPath: file) {
+            state = try JSONDecoder().decode(ServiceState.self, from: data)
+        } else {
+            state = ServiceState()
+        }
+    }
+
+    /// Opens every file system of the state (after a restart).
+    public func start() async throws {
+        for record in state.fileSystems where open[record.id] == nil {
+            open[record.id] = try await openFileSystem(record)
+        }
+    }
+
+    public func stop() async {
+        for fs in open.values { await fs.close() }
+        open.removeAll()
+    }
+
+    /// The open file system with this id (the mount and the cluster use it).
+    public func fileSystem(_ id: String) throws -> FileSystem {
+        guard let fs = open[id] else { throw FSxError("FileSystemNotFound", "File system '\(id)' does not exist.") }
+        return fs
+    }
+
+    func openFileSystem(_ record: FileSystemRecord) async throws -> FileSystem {
+        var options = FileSystemOptions(capacityBytes: Int64(record.storageCapacity) << 30)
+        options.background = background
+        return try await FileSystem.open(directory: "\(stateDirectory)/filesystems/\(record.id)", options: options,
+                                         repositories: repositories)
+    }
+
+    func save() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(state)
+        let file = stateDirectory + "/service.json"
+        let temporary = file + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
+              rename(temporary, file) == 0 else {
+            throw FSxError("InternalServerError", "the service cannot write its state in \(stateDirectory)", status: 500)
+        }
+    }
+
+    // MARK: Dispatch
+
+    /// Runs one operation (the part of X-Amz-Target after the prefix) on a JSON body; returns the JSON answer.
+    public func handle(operation: String, body: Data) async -> (status: Int, body: Data) {
+        do {
+            let input: [String: Any]
+            if body.isEmpty {
+                input = [:]
+            } else {
+                guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+                    throw FSxError("SerializationException", "The request body is not a JSON object.")
+                }
+                input = object
+            }
+            let output: [String: Any]
+            switch operation {
+            case "CreateFileSystem": output = try await createFileSystem(input)
+            case "DescribeFileSystems": output = try await describeFileSystems(input)
+            case "DeleteFileSystem": output = try await deleteFileSystem(input)
+            case "CreateDataRepositoryAssociation": output = try await createAssociation(input)
+            case "DescribeDataRepositoryAssociations": output = try await describeAssociations(input)
+            case "UpdateDataRepositoryAssociation": output = try await updateAssociation(input)
+            case "DeleteDataRepositoryAssociation": output = try await deleteAssociation(input)
+            case "CreateDataRepositoryTask": output = try await createTask(input)
+            case "DescribeDataRepositoryTasks": output = try await describeTasks(input)
+            case "CancelDataRepositoryTask": output = try await cancelTask(input)
+            case "ListTagsForResource": output = try listTags(input)
+            default:
+                throw FSxError("UnknownOperationException", "The operation \(operation) is not supported by this FSx service.")
+            }
+            return (200, try JSONSerialization.data(withJSONObject: output, options: [.sortedKeys]))
+        } catch let error as FSxError {
+            return (error.status, Self.errorBody(error))
+        } catch let error as AssociationError {
+            return (400, Self.errorBody(FSxError(error.code.rawValue, error.message)))
+        } catch let error as TaskError {
+            return (400, Self.errorBody(FSxError(error.code.rawValue, error.message)))
+        } catch {
+            return (500, Self.errorBody(FSxError("InternalServerError", "\(error)", status: 500)))
+        }
+    }
+
+    public static func errorBody(_ error: FSxError) -> Data {
+        (try? JSONSerialization.data(withJSONObject: ["__type": error.code, "Message": error.message], options: [.sortedKeys])) ?? Data()
+    }
+
+    // MARK: Inputs
+
+    static func string(_ input: [String: Any], _ key: String, required: Bool = false) throws -> String? {
+        guard let value = input[key] else {
+            if required { throw FSxError.badRequest("\(key) is required.") }
+            return nil
+        }
+        guard let text = value as? String else { throw FSxError.badRequest("\(key) must be a string.") }
+        return text
+    }
+
+    static func int(_ input: [String: Any], _ key: String) throws -> Int? {
+        guard let value = input[key] else { return nil }
+        guard let number = value as? Int else { throw FSxError.badRequest("\(key) must be an integer.") }
+        return number
+    }
+
+    static func strings(_ input: [String: Any], _ key: String) throws -> [String]? {
+        guard let value = input[key] else { return nil }
+        guard let list = value as? [String] else { throw FSxError.badRequest("\(key) must be a list of strings.") }
+        return list
+    }
+
+    static func tags(_ input: [String: Any]) throws -> [[String: String]] {
+        guard let value = input["Tags"] else { return [] }
+        guard let list = value as? [[String: Any]] else { throw FSxError.badRequest("Tags must be a list of {Key, Value}.") }
+        return try list.map { tag in
+            guard let key = tag["Key"] as? String, !key.isEmpty, key.utf8.count <= 128 else {
+                throw FSxError.badRequest("Each tag needs a Key of 1 to 128 characters.")
+            }
+            let value = tag["Value"] as? String ?? ""
+            guard value.utf8.count <= 256 else { throw FSxError.badRequest("Tag values are at most 256 characters.") }
+            return ["Key": key, "Value": value]
+        }
+    }
+
+    static func page<T>(_ items: [T], _ input: [String: Any]) throws -> (items: [T], next: String?) {
+        let maximum = try int(input, "MaxResults") ?? 2_147_483_647
+        guard maximum >= 1 else { throw FSxError.badRequest("MaxResults must be at least 1.") }
+        var start = 0
+        if let token = try string(input, "NextToken") {
+            guard let value = Int(token), value >= 0, value <= items.count else { throw FSxError.badRequest("NextToken '\(token)' is not valid.") }
+            start = value
+        }
+        let end = min(items.count, start + maximum)
+        return (Array(items[start..<end]), end < items.count ? String(end) : nil)
+    }
+
+    // MARK: File systems
+
+    /// StorageCapacity rules of FSx for Lustre on SSD (GiB).
+    static func checkCapacity(_ capacity: Int, deployment: String) throws {
+        let valid: Bool
+        switch deployment {
+        case "SCRATCH_1": valid = capacity == 1200 || capacity == 2400 || (capacity > 0 && capacity % 3600 == 0)
+        default: valid = capacity == 1200 || (capacity > 0 && capacity % 2400 == 0)
+        }
+        guard valid else {
+            let rule = deployment == "SCRATCH_1" ? "1200, 2400, or a multiple of 3600" : "1200, or a multiple of 2400"
+            throw FSxError("InvalidParameterValue", "StorageCapacity \(capacity) GiB is not valid for \(deployment): use \(rule) GiB.")
+        }
+    }
+
+    func createFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
+        guard let type = try Self.string(input, "FileSystemType", required: true), type == "LUSTRE" else {
+            throw FSxError.badRequest("This service creates FileSystemType LUSTRE only.")
+        }
+        guard let capacity = try Self.int(input, "StorageCapacity") else { throw FSxError.badRequest("StorageCapacity is required.") }
+        guard let subnets = try Self.strings(input, "SubnetIds"), !subnets.isEmpty else {
+            throw FSxError("InvalidNetworkSettings", "SubnetIds needs one subnet.")
+        }
+        let lustre = input["LustreConfiguration"] as? [String: Any] ?? [:]
+        let deployment = try Self.string(lustre, "DeploymentType") ?? "SCRATCH_1"
+        guard ["SCRATCH_1", "SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2"].contains(deployment) else {
+            throw FSxError.badRequest("DeploymentType '\(deployment)' is not one of SCRATCH_1, SCRATCH_2, PERSISTENT_1, PERSISTENT_2.")
+        }
+        guard subnets.count == 1 else {
+            throw FSxError("InvalidNetworkSettings", "A \(deployment) file system takes exactly one subnet.")
+        }
+        try Self.checkCapacity(capacity, deployment: deployment)
+        let throughput = try Self.int(lustre, "PerUnitStorageThroughput")
+        switch deployment {
+        case "PERSISTENT_1":
+            guard let throughput, [50, 100, 200].contains(throughput) else {
+                throw FSxError("InvalidPerUnitStorageThroughput", "PERSISTENT_1 needs PerUnitStorageThroughput 50, 100 or 200.")
+            }
+        case "PERSISTENT_2":
+            guard let throughput, [125, 250, 500, 1000].contains(throughput) else {
+                throw FSxError("InvalidPerUnitStorageThroughput", "PERSISTENT_2 needs PerUnitStorageThroughput 125, 250, 500 or 1000.")
+            }
+        default:
+            if throughput != nil {
+                throw FSxError("IncompatibleParameterError", "PerUnitStorageThroughput applies to PERSISTENT deployment types only.")
+            }
+        }
+        let tags = try Self.tags(input)
+        let token = try Self.string(input, "ClientRequestToken")
+        let fingerprint = "\(capacity)|\(deployment)|\(throughput ?? 0)|\(subnets)|\(tags)"
+        if let token, let earlier = state.fileSystems.first(where: { $0.clientRequestToken == token }) {
+            guard earlier.requestFingerprint == fingerprint else {
+                throw FSxError("IncompatibleParameterError", "ClientRequestToken '\(token)' was used with different parameters.")
+            }
+            return ["FileSystem": describe(earlier)]
+        }
+        guard state.fileSystems.count < 100 else {
+            throw FSxError("ServiceLimitExceeded", "This service holds at most 100 file systems.")
+        }
+        let id = ResourceId.make("fs")
+        let record = FileSystemRecord(id: id, creationTime: Date().timeIntervalSince1970, storageCapacity: capacity,
+                                      deploymentType: deployment, perUnitStorageThroughput: throughput, subnetIds: subnets,
+                                      securityGroupIds: try Self.strings(input, "SecurityGroupIds") ?? [], tags: tags,
+                                      mountName: String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 36),
+                                      clientRequestToken: token, requestFingerprint: fingerprint)
+        open[id] = try await openFileSystem(record)
+        state.fileSystems.append(record)
+        try save()
+        return ["FileSystem": describe(record)]
+    }
+
+    func describe(_ record: FileSystemRecord) -> [String: Any] {
+        var lustre: [String: Any] = ["DeploymentType": record.deploymentType, "MountName": record.mountName,
+                                     "WeeklyMaintenanceStartTime": "1:05:00", "DataCompressionType": "NONE",
+                                     "CopyTagsToBackups": false]
+        if let throughput = record.perUnitStorageThroughput { lustre["PerUnitStorageThroughput"] = throughput }
+        return [
+            "OwnerId": accountId, "CreationTime": record.creationTime, "FileSystemId": record.id, "FileSystemType": "LUSTRE",
+            "Lifecycle": "AVAILABLE", "StorageCapacity": record.storageCapacity, "StorageType": "SSD",
+            "VpcId": "vpc-0local00000000000", "SubnetIds": record.subnetIds, "NetworkInterfaceIds": [],
+            "DNSName": "\(record.id).fsx.\(region).amazonaws.com",
+            "ResourceARN": "arn:aws:fsx:\(region):\(accountId):file-system/\(record.id)",
+            "Tags": record.tags, "LustreConfiguration": lustre, "FileSystemTypeVersion": "2.15",
+        ]
+    }
+
+    func record(_ id: String) throws -> FileSystemRecord {
+        guard let record = state.fileSystems.first(where: { $0.id == id }) else {
+            throw FSxError("FileSystemNotFound", "File system '\(id)' does not exist.")
+        }
+        return record
+    }
+
+    func describeFileSystems(_ input: [String: Any]) async throws -> [String: Any] {
+        var records = state.fileSystems
+        if let ids = try Self.strings(input, "FileSystemIds") {
+            records = try ids.map { try record($0) }
+        }
+        let (page, next) = try Self.page(records, input)
+        var output: [String: Any] = ["FileSystems": page.map { describe($0) }]
+        if let next { output["NextToken"] = next }
+        return output
+    }
+
+    func deleteFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
+        let id = try Self.string(input, "FileSystemId", required: true)!
+        let record = try record(id)
+        if let fs = open.removeValue(forKey: id) {
+            // Associations' queues and bucket notification entries go with the file system.
+            for association in fs.associations() {
+                _ = try? await fs.deleteAssociation(association.id, deleteData: false)
+                _ = try? await fs.waitForAssociation(association.id, timeout: 30, until: { _ in false })
+            }
+            await fs.close()
+        }
+        try? FileManager.default.removeItem(atPath: "\(stateDirectory)/filesystems/\(record.id)")
+        state.fileSystems.removeAll { $0.id == id }
+        try save()
+        return ["FileSystemId": id, "Lifecycle": "DELETING"]
+    }
+
+    // MARK: Associations
+
+    static func events(_ policy: Any?, _ name: String) throws -> Set<RepositoryEventType>? {
+        guard let policy else { return nil }
+        guard let object = policy as? [String: Any] else { throw FSxError.badRequest("\(name) must be an object with Events.") }
+        let names = object["Events"] as? [String] ?? []
+        guard names.count <= 3 else { throw FSxError.badRequest("\(name).Events takes at most 3 events.") }
+        return Set(try names.map { event in
+            guard let value = RepositoryEventType(rawValue: event) else {
+                throw FSxError.badRequest("\(name).Events: '\(event)' is not one of NEW, CHANGED, DELETED.")
+            }
+            return value
+        })
+    }
+
+    func describe(_ association: Association, fileSystem: String) -> [String: Any] {
+        var output: [String: Any] = [
+            "AssociationId": association.id, "FileSystemId": fileSystem, "Lifecycle": association.lifecycle.rawValue,
+            "ResourceARN": "arn:aws:fsx:\(region):\(accountId):association/\(fileSystem)/\(association.id)",
+            "FileSystemPath": association.fileSystemPath, "DataRepositoryPath": association.dataRepositoryPath,
+            "BatchImportMetaDataOnCreate": association.batchImportMetaDataOnCreate,
+            "ImportedFileChunkSize": association.importedFileChunkSize,
+            "S3": ["AutoImportPolicy": ["Events": association.autoImport.map(\.rawValue).sorted()],
+                   "AutoExportPolicy": ["Events": association.autoExport.map(\.rawValue).sorted()]],
+            "Tags": association.tags.sorted { $0.key < $1.key }.map { ["Key": $0.key, "Value": $0.value] },
+            "CreationTime": association.creationTime.timeIntervalSince1970,
+        ]
+        if let failure = association.failureMessage { output["FailureDetails"] = ["Message": failure] }
+        return output
+    }
+
+    /// Every association of every file system, with the file system it belongs to.
+    func allAssociations() -> [(fs: String, association: Association)] {
+        state.fileSystems.flatMap { record in
+            (open[record.id]?.associations() ?? []).map { (record.id, $0) }
+        }
+    }
+
+    func owner(ofAssociation id: String) throws -> (String, FileSystem) {
+        guard let found = allAssociations().first(where: { $0.association.id == id }), let fs = open[found.fs] else {
+            throw FSxError("DataRepositoryAssociationNotFound", "Data repository association '\(id)' does not exist.")
+        }
+        return (found.fs, fs)
+    }
+
+    func createAssociation(_ input: [String: Any]) async throws -> [String: Any] {
+        let fsId = try Self.string(input, "FileSystemId", required: true)!
+        _ = try record(fsId)
+        let fs = try fileSystem(fsId)
+        let s3 = input["S3"] as? [String: Any] ?? [:]
+        var tags: [String: String] = [:]
+        for tag in try Self.tags(input) { tags[tag["Key"]!] = tag["Value"] }
+        let request = AssociationRequest(
+            fileSystemPath: try Self.string(input, "FileSystemPath", required: true)!,
+            dataRepositoryPath: try Self.string(input, "DataRepositoryPath", required: true)!,
+            batchImportMetaDataOnCreate: input["BatchImportMetaDataOnCreate"] as? Bool ?? false,
+            importedFileChunkSize: try Self.int(input, "ImportedFileChunkSize") ?? 1024,
+            autoImport: try Self.events(s3["AutoImportPolicy"], "AutoImportPolicy") ?? [],
+            autoExport: try Self.events(s3["AutoExportPolicy"], "AutoExportPolicy") ?? [], tags: tags)
+        let created = try await fs.createAssociation(request)
+        return ["Association": describe(created, fileSystem: fsId)]
+    }
+
+    func describeAssociations(_ input: [String: Any]) async throws -> [String: Any] {
+        var found = allAssociations()
+        if let ids = try Self.strings(input, "AssociationIds") {
+            found = try ids.map { id in
+                guard let match = found.first(where: { $0.association.id == id }) else {
+                    throw FSxError("DataRepositoryAssociationNotFound", "Data repository association '\(id)' does not exist.")
+                }
+                return match
+            }
+        }
+        if let filters = input["Filters"] as? [[String: Any]] {
+            for filter in filters {
+                let name = filter["Name"] as? String ?? ""
+                let values = filter["Values"] as? [String] ?? []
+                switch name {
+                case "file-system-id": found = found.filter { values.contains($0.fs) }
+                case "data-repository-type": found = found.filter { entry in values.contains { $0 == "S3" } == (entry.association.location.scheme == .s3) }
+                default: throw FSxError.badRequest("Filter '\(name)' is not one of file-system-id, data-repository-type.")
+                }
+            }
+        }
+        let (page, next) = try Self.page(found, input)
+        var output: [String: Any] = ["Associations": page.map { describe($0.association, fileSystem: $0.fs) }]
+        if let next { output["NextToken"] = next }
+        return output
+    }
+
+    func updateAssociation(_ input: [String: Any]) async throws -> [String: Any] {
+        let id = try Self.string(input, "AssociationId", required: true)!
+        let (fsId, fs) = try owner(ofAssociation: id)
+        let s3 = input["S3"] as? [String: Any] ?? [:]
+        let updated = try await fs.updateAssociation(id, importedFileChunkSize: try Self.int(input, "ImportedFileChunkSize"),
+                                                     autoImport: try Self.events(s3["AutoImportPolicy"], "AutoImportPolicy"),
+                                                     autoExport: try Self.events(s3["AutoExportPolicy"], "AutoExportPolicy"))
+        return ["Association": describe(updated, fileSystem: fsId)]
+    }
+
+    func deleteAssociation(_ input: [String: Any]) async throws -> [String: Any] {
+        let id = try Self.string(input, "AssociationId", required: true)!
+        let (_, fs) = try owner(ofAssociation: id)
+        let deleteData = input["DeleteDataInFileSystem"] as? Bool ?? false
+        let deleting = try await fs.deleteAssociation(id, deleteData: deleteData)
+        return ["AssociationId": id, "Lifecycle": deleting.lifecycle.rawValue, "DeleteDataInFileSystem": deleteData]
+    }
+
+    // MARK: Tasks
+
+    func describe(_ task: DataRepositoryTask, fileSystem: String) -> [String: Any] {
+        var output: [String: Any] = [
+            "TaskId": task.id, "Lifecycle": task.lifecycle.rawValue, "Type": task.kind.rawValue,
+            "CreationTime": task.creationTime.timeIntervalSince1970, "FileSystemId": fileSystem, "Paths": task.paths,
+            "ResourceARN": "arn:aws:fsx:\(region):\(accountId):task/\(task.id)",
+            "Status": ["TotalCount": task.totalCount, "SucceededCount": task.succeededCount, "FailedCount": task.failedCount,
+                       "LastUpdatedTime": (task.lastUpdatedTime ?? task.creationTime).timeIntervalSince1970,
+                       "ReleasedCapacity": task.releasedBytes],
+            "Report": task.report.path.map { ["Enabled": task.report.enabled, "Path": $0, "Format": "REPORT_CSV_20191124", "Scope": "FAILED_FILES_ONLY"] }
+                ?? ["Enabled": task.report.enabled],
+            "Tags": task.tags.sorted { $0.key < $1.key }.map { ["Key": $0.key, "Value": $0.value] },
+        ]
+        if let start = task.startTime { output["StartTime"] = start.timeIntervalSince1970 }
+        if let end = task.endTime { output["EndTime"] = end.timeIntervalSince1970 }
+        if let failure = task.failureMessage { output["FailureDetails"] = ["Message": failure] }
+        if let days = task.releaseAfterDays {
+            output["ReleaseConfiguration"] = ["DurationSinceLastAccess": ["Unit": "DAYS", "Value": days]]
+        }
+        return output
+    }
+
+    func createTask(_ input: [String: Any]) async throws -> [String: Any] {
+        let fsId = try Self.string(input, "FileSystemId", required: true)!
+        let fs = try fileSystem(fsId)
+        let typeName = try Self.string(input, "Type", required: true)!
+        guard let kind = DataRepositoryTask.Kind(rawValue: typeName) else {
+            throw FSxError.badRequest("Type '\(typeName)' is not one of EXPORT_TO_REPOSITORY, IMPORT_METADATA_FROM_REPOSITORY, RELEASE_DATA_FROM_FILESYSTEM.")
+        }
+        guard let reportInput = input["Report"] as? [String: Any], let enabled = reportInput["Enabled"] as? Bool else {
+            throw FSxError.badRequest("Report with Enabled is required.")
+        }
+        if let scope = reportInput["Scope"] as? String, scope != "FAILED_FILES_ONLY" {
+            throw FSxError.badRequest("Report.Scope must be FAILED_FILES_ONLY.")
+        }
+        var days: Int?
+        if let release = input["ReleaseConfiguration"] as? [String: Any], let duration = release["DurationSinceLastAccess"] as? [String: Any] {
+            guard (duration["Unit"] as? String ?? "DAYS") == "DAYS" else { throw FSxError.badRequest("DurationSinceLastAccess.Unit must be DAYS.") }
+            days = try Self.int(duration, "Value")
+        }
+        var tags: [String: String] = [:]
+        for tag in try Self.tags(input) { tags[tag["Key"]!] = tag["Value"] }
+        let task = try await fs.createTask(kind: kind, paths: try Self.strings(input, "Paths") ?? [],
+                                           report: .init(enabled: enabled, path: reportInput["Path"] as? String),
+                                           releaseAfterDays: days, tags: tags)
+        return ["DataRepositoryTask": describe(task, fileSystem: fsId)]
+    }
+
+    func allTasks() async throws -> [(fs: String, task: DataRepositoryTask)] {
+        var result: [(String, DataRepositoryTask)] = []
+        for record in state.fileSystems {
+            guard let fs = open[record.id] else { continue }
+            result += try await fs.tasks().map { (record.id, $0) }
+        }
+        return result
+    }
+
+    func describeTasks(_ input: [String: Any]) async throws -> [String: Any] {
+        var found = try await allTasks()
+        if let ids = try Self.strings(input, "TaskIds") {
+            found = try ids.map { id in
+                guard let match = found.first(where: { $0.task.id == id }) else {
+                    throw FSxError("DataRepositoryTaskNotFound", "Data repository task '\(id)' does not exist.")
+                }
+                return match
+            }
+        }
+        if let filters = input["Filters"] as? [[String: Any]] {
+            for filter in filters {
+                let values = filter["Values"] as? [String] ?? []
+                switch filter["Name"] as? String ?? "" {
+                case "file-system-id": found = found.filter { values.contains($0.fs) }
+                case "task-lifecycle": found = found.filter { values.contains($0.task.lifecycle.rawValue) }
+                default: throw FSxError.badRequest("Filter '\(filter["Name"] ?? "")' is not one of file-system-id, task-lifecycle.")
+                }
+            }
+        }
+        let (page, next) = try Self.page(found, input)
+        var output: [String: Any] = ["DataRepositoryTasks": page.map { describe($0.task, fileSystem: $0.fs) }]
+        if let next { output["NextToken"] = next }
+        return output
+    }
+
+    func cancelTask(_ input: [String: Any]) async throws -> [String: Any] {
+        let id = try Self.string(input, "TaskId", required: true)!
+        guard let found = try await allTasks().first(where: { $0.task.id == id }), let fs = open[found.fs] else {
+            throw FSxError("DataRepositoryTaskNotFound", "Data repository task '\(id)' does not exist.")
+        }
+        let task = try await fs.cancelTask(id)
+        return ["Lifecycle": task.lifecycle.rawValue, "TaskId": id]
+    }
+
+    func listTags(_ input: [String: Any]) throws -> [String: Any] {
+        let arn = try Self.string(input, "ResourceARN", required: true)!
+        guard let id = arn.split(separator: "/").last.map(String.init), let record = state.fileSystems.first(where: { $0.id == id }) else {
+            throw FSxError("ResourceNotFound", "Resource '\(arn)' does not exist.")
+        }
+        return ["Tags": record.tags]
+    }
+}

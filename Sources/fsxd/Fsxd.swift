@@ -1,0 +1,56 @@
+import AWSCore
+import ArgumentParser
+import DataRepository
+import FSxService
+import Foundation
+import Logging
+import LustreFS
+
+/// Repositories with the AWS CLI's settings: S3 (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for a local S3), or
+/// a local directory.
+struct EnvironmentRepositories: RepositoryFactory {
+    func repository(for location: RepositoryLocation) throws -> any DataRepository {
+        switch location.scheme {
+        case .file: return LocalDirectoryRepository(root: location.root)
+        case .s3: return try S3Repository(bucket: location.root, settings: try AWSSettings.resolve())
+        }
+    }
+}
+
+@main
+struct Fsxd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fsxd",
+        abstract: "The local FSx service: the FSx API (JSON 1.1, SigV4) for the file systems it owns.",
+        discussion: """
+        Requests must be signed with the credentials this process resolves the way the AWS CLI does \
+        (environment, profile), so `aws fsx ... --endpoint-url http://127.0.0.1:7800` works with them.
+        """)
+
+    @Option(help: "Port on 127.0.0.1.") var port: Int = 7800
+    @Option(help: "Where file systems and the service's records live (readable by root only).")
+    var stateDirectory: String = getuid() == 0 ? "/var/lib/fsx-local" : NSHomeDirectory() + "/.fsx-local"
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let logger = Logger(label: "fsxd")
+        let settings: AWSSettings
+        let credentials: AWSCredentials
+        do {
+            settings = try AWSSettings.resolve()
+            credentials = try await settings.credentials.credentials()
+        } catch {
+            throw ValidationError("fsxd needs the credentials it will accept requests from: \(error)")
+        }
+        let service = try FSxService(stateDirectory: stateDirectory, repositories: EnvironmentRepositories(), region: settings.region)
+        try await service.start()
+        let server = FSxServer(service: service, credentials: [credentials], port: port)
+        FileHandle.standardError.write(Data("fsxd: listening on 127.0.0.1:\(port), state in \(stateDirectory)\n".utf8))
+        try await server.application(logger: logger).runService()
+        await service.stop()
+    }
+}
