@@ -1,6 +1,7 @@
 import DataRepository
 import Foundation
 import LustreFS
+import LustreMount
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,8 +38,15 @@ struct FileSystemRecord: Codable, Sendable {
     var requestFingerprint: String?
 }
 
+/// A mount the service made for a cluster (`LocalMountFileSystem`), remade when the service restarts.
+struct MountRecord: Codable, Sendable {
+    var fileSystemId: String
+    var mountPoint: String
+}
+
 struct ServiceState: Codable, Sendable {
     var fileSystems: [FileSystemRecord] = []
+    var mounts: [MountRecord]? = []
 }
 
 /// The FSx API on the file system core: file systems, data repository associations and tasks, in the
@@ -51,6 +59,7 @@ public actor FSxService {
     let accountId = "123456789012"
     var state: ServiceState
     var open: [String: FileSystem] = [:]
+    var mounted: [String: FuseMount] = [:]
     /// Background work of the file systems (event feeds, sweeps, exports); off for tests that drive it.
     let background: Bool
 
@@ -70,14 +79,22 @@ public actor FSxService {
         }
     }
 
-    /// Opens every file system of the state (after a restart).
+    /// Opens every file system of the state and remakes its mounts (after a restart).
     public func start() async throws {
         for record in state.fileSystems where open[record.id] == nil {
             open[record.id] = try await openFileSystem(record)
         }
+        for mount in state.mounts ?? [] where mounted[mount.mountPoint] == nil {
+            if let fs = open[mount.fileSystemId] {
+                mounted[mount.mountPoint] = try? FuseMount.mount(fs, at: mount.mountPoint)
+            }
+        }
     }
 
+    /// Unmounts (the records stay, so a restart mounts again) and closes every file system.
     public func stop() async {
+        for mount in mounted.values { mount.unmount() }
+        mounted.removeAll()
         for fs in open.values { await fs.close() }
         open.removeAll()
     }
@@ -134,6 +151,8 @@ public actor FSxService {
             case "DescribeDataRepositoryTasks": output = try await describeTasks(input)
             case "CancelDataRepositoryTask": output = try await cancelTask(input)
             case "ListTagsForResource": output = try listTags(input)
+            case "LocalMountFileSystem": output = try await mountFileSystem(input)
+            case "LocalUnmountFileSystem": output = try await unmountFileSystem(input)
             default:
                 throw FSxError("UnknownOperationException", "The operation \(operation) is not supported by this FSx service.")
             }
@@ -308,6 +327,9 @@ public actor FSxService {
     func deleteFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
         let id = try Self.string(input, "FileSystemId", required: true)!
         let record = try record(id)
+        for mount in (state.mounts ?? []).filter({ $0.fileSystemId == id }) {
+            _ = try await unmountFileSystem(["MountPoint": mount.mountPoint])
+        }
         if let fs = open.removeValue(forKey: id) {
             // Associations' queues and bucket notification entries go with the file system.
             for association in fs.associations() {
@@ -521,6 +543,43 @@ public actor FSxService {
         }
         let task = try await fs.cancelTask(id)
         return ["Lifecycle": task.lifecycle.rawValue, "TaskId": id]
+    }
+
+    // MARK: Mounts (local, not part of the FSx API: the local provider's `mount -t lustre`)
+
+    func mountFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
+        let id = try Self.string(input, "FileSystemId", required: true)!
+        let mountPoint = try Self.string(input, "MountPoint", required: true)!
+        let fs = try fileSystem(id)
+        guard mountPoint.hasPrefix("/"), !mountPoint.contains("\u{0}") else {
+            throw FSxError.badRequest("MountPoint '\(mountPoint)' must be an absolute path.")
+        }
+        if let existing = (state.mounts ?? []).first(where: { $0.mountPoint == mountPoint }), mounted[mountPoint] != nil {
+            guard existing.fileSystemId == id else {
+                throw FSxError("IncompatibleParameterError", "\(mountPoint) already has file system \(existing.fileSystemId) mounted.")
+            }
+            return ["FileSystemId": id, "MountPoint": mountPoint]
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+            mounted[mountPoint] = try FuseMount.mount(fs, at: mountPoint)
+        } catch {
+            throw FSxError("BadRequest", "\(id) cannot be mounted on \(mountPoint): \(error)")
+        }
+        state.mounts = (state.mounts ?? []).filter { $0.mountPoint != mountPoint } + [MountRecord(fileSystemId: id, mountPoint: mountPoint)]
+        try save()
+        return ["FileSystemId": id, "MountPoint": mountPoint]
+    }
+
+    func unmountFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
+        let mountPoint = try Self.string(input, "MountPoint", required: true)!
+        guard let record = (state.mounts ?? []).first(where: { $0.mountPoint == mountPoint }) else {
+            throw FSxError("BadRequest", "Nothing is mounted on \(mountPoint) by this service.")
+        }
+        mounted.removeValue(forKey: mountPoint)?.unmount()
+        state.mounts = (state.mounts ?? []).filter { $0.mountPoint != mountPoint }
+        try save()
+        return ["FileSystemId": record.fileSystemId, "MountPoint": mountPoint]
     }
 
     func listTags(_ input: [String: Any]) throws -> [String: Any] {

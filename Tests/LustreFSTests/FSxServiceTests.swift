@@ -182,6 +182,34 @@ import Glibc
         #expect((try service.json(["describe-file-systems"])["FileSystems"] as? [Any])?.isEmpty == true)
     }
 
+    @Test(.enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0))
+    func theServiceMountsItsFileSystemsAndUnmountsThemOnDelete() async throws {
+        let service = try await Self.start()
+        defer { service.stop() }
+        let s3 = try S3Client(settings: service.moto.settings())
+        let bucket = "fsx-mount-\(UInt32.random(in: 0...UInt32.max))"
+        try await s3.createBucket(bucket)
+        _ = try await s3.putObject(bucket: bucket, key: "input.txt", data: Data("lazy\n".utf8))
+        let created = try service.json(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
+                                        "--subnet-ids", "subnet-0123456789abcdef0"])
+        let id = try #require((created["FileSystem"] as? [String: Any])?["FileSystemId"] as? String)
+        _ = try service.json(["create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
+                              "--data-repository-path", "s3://\(bucket)", "--batch-import-meta-data-on-create"])
+        // The local provider's mount call (not part of the FSx API), signed like every other request.
+        let settings = AWSSettings(region: "us-east-1",
+                                   credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIAFSXLOCALTEST", secretAccessKey: "fsx-local-secret")),
+                                   environment: ["AWS_ENDPOINT_URL_FSX": service.endpoint])
+        let client = try AWSClient(service: .fsx, settings: settings, wireProtocol: .json11(targetPrefix: "AWSSimbaAPIService_v20180301"))
+        let mountPoint = service.scratch.path + "/fsx"
+        _ = try await client.json("LocalMountFileSystem", Data("{\"FileSystemId\":\"\(id)\",\"MountPoint\":\"\(mountPoint)\"}".utf8))
+        #expect(try await eventually { FileManager.default.contents(atPath: mountPoint + "/dra/input.txt") == Data("lazy\n".utf8) })
+        let mounts = { (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "" }
+        #expect(mounts().contains(" \(mountPoint) fuse.lustrefs "))
+        // Deleting the file system unmounts it first.
+        _ = try service.json(["delete-file-system", "--file-system-id", id])
+        #expect(!mounts().contains(" \(mountPoint) "))
+    }
+
     @Test func unsignedExpiredAndWronglySignedRequestsAreRefused() async throws {
         let service = try await Self.start()
         defer { service.stop() }
