@@ -94,7 +94,7 @@ t0=$(now); ls -lR "$M_RCLONE/meta" >/dev/null; t1=$(now); rclone_warm=$(elapsed 
 fio_mbps() {
   fio --name=seq --filename="$1" --rw=read --bs=1M --size="${SIZE_MIB}M" --readonly --ioengine=psync \
       --numjobs=1 --output-format=json 2>/dev/null \
-    | python3 -c 'import json,sys; print(f"{json.load(sys.stdin)[\"jobs\"][0][\"read\"][\"bw_bytes\"] / 1e6:.1f}")'
+    | python3 -c 'import json, sys; job = json.load(sys.stdin)["jobs"][0]; print("%.1f" % (job["read"]["bw_bytes"] / 1e6))'
 }
 cold; ours_first=$(fio_mbps "$M_OURS/dra/data/big.bin"); ours_second=$(fio_mbps "$M_OURS/dra/data/big.bin")
 cold; s3fs_first=$(fio_mbps "$M_S3FS/data/big.bin"); s3fs_second=$(fio_mbps "$M_S3FS/data/big.bin")
