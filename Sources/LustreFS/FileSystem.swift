@@ -33,6 +33,14 @@ public struct FileSystemOptions: Sendable {
     }
 }
 
+/// A change the kernel did not see happen (it came from the data repository).
+public enum ExternalChange: Sendable, Hashable {
+    /// A name appeared in or vanished from a directory.
+    case entry(parent: InodeNumber, name: String)
+    /// An inode's attributes or data changed.
+    case inode(InodeNumber)
+}
+
 /// What an open file handle refers to.
 public typealias HandleID = UInt64
 
@@ -135,6 +143,10 @@ public final class FileSystem: Sendable {
         /// Whether any extended attribute was ever stored (most file systems have none: `ls -l` asks for ACLs
         /// on every file, and the mount answers those without a query).
         var hasExtendedAttributes = false
+        /// Changes made behind the kernel's back (imports, sweeps, events), told to `changeObserver` once
+        /// their transaction committed, so a mount can drop what the kernel cached.
+        var pendingChanges: [ExternalChange] = []
+        var changeObserver: (@Sendable ([ExternalChange]) -> Void)?
         var background: [Task<Void, Never>] = []
         var feeds: [String: Task<Void, Never>] = [:]
         var repositories: [String: any DataRepository] = [:]

@@ -60,6 +60,7 @@ extension FileSystem {
                                                       directories: &directories))
                 }
             }
+            freeReleasedSpace()
             report.withLock { report in
                 for (key, outcome) in outcomes { report.count(outcome, key: key) }
             }
@@ -139,6 +140,7 @@ extension FileSystem {
                 directory = try db.insertInode(directory)
                 try db.link(parent: parent, name: component, ino: directory.ino)
                 try db.execute(sql: "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?", arguments: [parent])
+                noteExternal(.entry(parent: parent, name: component))
                 parent = directory.ino
             }
             directories[walked] = parent
@@ -166,6 +168,7 @@ extension FileSystem {
             directory = try db.insertInode(directory)
             try db.link(parent: parent, name: name, ino: directory.ino)
             try db.execute(sql: "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?", arguments: [parent])
+            noteExternal(.entry(parent: parent, name: name))
             directories[path] = directory.ino
             return .created(directory.ino)
         }
@@ -181,6 +184,7 @@ extension FileSystem {
             stub.attributesPending = true
             stub = try db.insertInode(stub)
             try db.link(parent: parent, name: name, ino: stub.ino)
+            noteExternal(.entry(parent: parent, name: name))
             return .created(stub.ino)
         }
         guard inode.type != .directory else { return .skipped("\(path) is a directory in the file system") }
@@ -212,6 +216,7 @@ extension FileSystem {
         inode.archivedAt = now
         inode.attributesPending = true
         try inode.update(db)
+        noteExternal(.inode(inode.ino))
         return .updated(inode.ino)
     }
 
@@ -231,11 +236,27 @@ extension FileSystem {
         state.withLock { $0.pendingFreedBytes += bytes }
     }
 
+    /// After a transaction that changed the namespace from the repository's side committed: returns the
+    /// space of dropped local copies and tells the observer (the mount) what changed.
     func freeReleasedSpace() {
-        state.withLock { state in
+        let (changes, observer) = state.withLock { state -> ([ExternalChange], (@Sendable ([ExternalChange]) -> Void)?) in
             state.usedBytes -= state.pendingFreedBytes
             state.pendingFreedBytes = 0
+            defer { state.pendingChanges.removeAll() }
+            return (state.pendingChanges, state.changeObserver)
         }
+        if let observer, !changes.isEmpty { observer(changes) }
+    }
+
+    func noteExternal(_ change: ExternalChange) {
+        state.withLock { state in
+            if state.changeObserver != nil { state.pendingChanges.append(change) }
+        }
+    }
+
+    /// Registers who is told of changes the kernel did not see (one observer: the mount).
+    public func observeExternalChanges(_ observer: (@Sendable ([ExternalChange]) -> Void)?) {
+        state.withLock { $0.changeObserver = observer }
     }
 
     /// Removes files and directories whose objects are gone: only what was imported or exported, is clean,
@@ -269,6 +290,7 @@ extension FileSystem {
         guard writers == 0 else { return false }
         for link in try db.links(of: inode.ino) {
             try db.unlinkEntry(parent: link.parent, name: link.name)
+            noteExternal(.entry(parent: link.parent, name: link.name))
             if inode.type == .directory {
                 try db.execute(sql: "UPDATE inode SET nlink = nlink - 1 WHERE ino = ?", arguments: [link.parent])
             }
@@ -359,7 +381,9 @@ extension FileSystem {
                 }
                 fresh.attributesPending = false
                 try fresh.update(db)
+                self.noteExternal(.inode(ino))
             }
+            freeReleasedSpace()
         } catch {
             logger.error("reading the attributes of \(key) failed: \(error)")
         }

@@ -10,8 +10,10 @@ import Glibc
 public struct MountOptions: Sendable {
     /// Lets other users (jobs of the cluster's users) use the mount; needs root (or user_allow_other).
     public var allowOther: Bool
-    /// Seconds the kernel may cache attributes and names (auto-import changes show up after this).
-    public var attributeTimeout: Double = 1
+    /// Seconds the kernel may cache attributes and names. Changes from the data repository (imports,
+    /// events, sweeps) invalidate the kernel's copies at once, so this only bounds staleness of st_blocks
+    /// after a restore or release.
+    public var attributeTimeout: Double = 10
     public var maxIdleThreads: UInt32 = 16
     public var name: String = "lustrefs"
 
@@ -40,6 +42,7 @@ public final class FuseMount: @unchecked Sendable {
     /// The data version each inode had when the kernel last cached its pages (keep_cache only if unchanged).
     let cachedVersions = Locked<[InodeNumber: Int64]>([:])
     let unmounted = Locked(false)
+    let notifications = DispatchQueue(label: "lustrefs.notify")
 
     struct DirectoryListing: Sendable {
         var name: String
@@ -76,6 +79,22 @@ public final class FuseMount: @unchecked Sendable {
         }
         mount.session = session
         let loopSession = UnsafeSendable(session)
+        // Changes the kernel did not see: drop its cached names, attributes and pages for them. Sent from a
+        // queue of their own, never from a request handler (a notification can wait on the kernel).
+        // The closure holds the mount until `unmount` removes it.
+        fs.observeExternalChanges { [mount] changes in
+            mount.notifications.async {
+                guard !mount.unmounted.withLock({ $0 }) else { return }
+                for change in changes {
+                    switch change {
+                    case .entry(let parent, let name):
+                        _ = name.withCString { fuse_lowlevel_notify_inval_entry(loopSession.value, fuse_ino_t(parent), $0, strlen($0)) }
+                    case .inode(let ino):
+                        _ = fuse_lowlevel_notify_inval_inode(loopSession.value, fuse_ino_t(ino), 0, 0)
+                    }
+                }
+            }
+        }
         let thread = Thread { [mount] in
             _ = lfs_fuse_session_loop(loopSession.value, mount.options.maxIdleThreads)
             mount.finished.signal()
@@ -104,6 +123,9 @@ public final class FuseMount: @unchecked Sendable {
             return !done
         }
         guard first, let session else { return }
+        fs.observeExternalChanges(nil)
+        // No notification may use the session once it is being torn down.
+        notifications.sync {}
         fuse_session_exit(session)
         fuse_session_unmount(session)
         // The loop wakes on the closed device; wait for it, then free the session. `finished` is a latch:

@@ -13,9 +13,9 @@ enum FuseOperations {
         Unmanaged<FuseMount>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
     }
 
-    static func caller(_ req: fuse_req_t?) -> (uid: UInt32, gid: UInt32) {
-        guard let context = fuse_req_ctx(req) else { return (0, 0) }
-        return (context.pointee.uid, context.pointee.gid)
+    static func caller(_ req: fuse_req_t?) -> (uid: UInt32, gid: UInt32, umask: UInt32) {
+        guard let context = fuse_req_ctx(req) else { return (0, 0, 0o022) }
+        return (context.pointee.uid, context.pointee.gid, context.pointee.umask)
     }
 
     /// Runs `body` in a task and answers with its errno when it throws.
@@ -74,6 +74,9 @@ enum FuseOperations {
             conn.pointee.max_readahead = 4 << 20
             conn.pointee.want |= UInt32(FUSE_CAP_ASYNC_READ) & conn.pointee.capable
             conn.pointee.want |= UInt32(FUSE_CAP_PARALLEL_DIROPS) & conn.pointee.capable
+            // The kernel then caches ACL lookups (there are never any: setting one is refused), so `ls -l`
+            // does not ask for every file every time. It also leaves the umask to us (applied on create).
+            conn.pointee.want |= UInt32(FUSE_CAP_POSIX_ACL) & conn.pointee.capable
         }
         ops.lookup = { req, parent, name in
             let name = String(cString: name!)
@@ -123,7 +126,7 @@ enum FuseOperations {
                 // Regular files only: devices, FIFOs and sockets have no place in a data repository.
                 guard mode & S_IFMT == S_IFREG else { throw FileSystemError(EPERM, "only regular files can be created with mknod") }
                 let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .regular,
-                                                        perm: mode & 0o7777, uid: who.uid, gid: who.gid)
+                                                        perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
                 FuseOperations.replyEntry(req, inode, mount)
             }
         }
@@ -132,7 +135,7 @@ enum FuseOperations {
             let who = FuseOperations.caller(req)
             FuseOperations.serve(req) { mount, req in
                 let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .directory,
-                                                        perm: mode & 0o7777, uid: who.uid, gid: who.gid)
+                                                        perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
                 FuseOperations.replyEntry(req, inode, mount)
             }
         }
@@ -198,7 +201,7 @@ enum FuseOperations {
             let info = UnsafeSendable(fi)
             FuseOperations.serve(req) { mount, req in
                 let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .regular,
-                                                        perm: mode & 0o7777, uid: who.uid, gid: who.gid)
+                                                        perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
                 let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true))
                 info.value!.pointee.fh = handle
                 lfs_fuse_file_info_set(info.value, 0, 0, 0)
@@ -320,6 +323,11 @@ enum FuseOperations {
         }
         ops.setxattr = { req, ino, name, value, size, flags in
             let name = String(cString: name!)
+            if name.hasPrefix("system.") {
+                // POSIX ACLs are not kept: refused, so the kernel's cached "no ACL" stays true.
+                fuse_reply_err(req, EOPNOTSUPP)
+                return
+            }
             let data = size > 0 ? Data(bytes: value!, count: size) : Data()
             FuseOperations.serve(req) { mount, req in
                 try await Xattrs.set(mount, InodeNumber(ino), name, data, flags: flags)
