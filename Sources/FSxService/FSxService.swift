@@ -269,7 +269,9 @@ public actor FSxService {
         }
         let tags = try Self.tags(input)
         let token = try Self.string(input, "ClientRequestToken")
-        let fingerprint = "\(capacity)|\(deployment)|\(throughput ?? 0)|\(subnets)|\(tags)"
+        // Built from sorted text: two equal dictionaries need not iterate (or print) in the same order.
+        let tagText = tags.map { "\($0["Key"] ?? "")=\($0["Value"] ?? "")" }.sorted().joined(separator: ",")
+        let fingerprint = "\(capacity)|\(deployment)|\(throughput ?? 0)|\(subnets.joined(separator: ","))|\(tagText)"
         if let token, let earlier = state.fileSystems.first(where: { $0.clientRequestToken == token }) {
             guard earlier.requestFingerprint == fingerprint else {
                 throw FSxError("IncompatibleParameterError", "ClientRequestToken '\(token)' was used with different parameters.")

@@ -111,33 +111,39 @@ import Glibc
         let created = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)/out",
                                     "--auto-export", "NEW,CHANGED,DELETED")
         #expect(created.status == 0, "\(created.stderr)")
-        let payload = randomData(96 << 20)
-        let written = try admin.run("write", "/dra/result.dat", input: payload)
-        #expect(written.status == 0, "\(written.stderr)")
-        #expect(String(decoding: try admin.run("hsm_state", "/dra/result.dat").stdout, as: UTF8.self) == "/dra/result.dat: (0x00000000)\n")
-
-        let exporter = try admin.start("export")
+        // The export must be caught while its multipart upload is open; on a loaded machine a small file can
+        // finish first, so each miss retries with a new file twice the size.
+        var payload = Data()
+        var name = ""
         var inProgress = false
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline && exporter.isRunning {
-            if try await !s3.listMultipartUploads(bucket: bucket).isEmpty { inProgress = true; break }
-            try await Task.sleep(nanoseconds: 5_000_000)
+        for (attempt, size) in [96 << 20, 192 << 20, 384 << 20].enumerated() where !inProgress {
+            payload = randomData(size)
+            name = "result-\(attempt).dat"
+            let written = try admin.run("write", "/dra/\(name)", input: payload)
+            #expect(written.status == 0, "\(written.stderr)")
+            #expect(String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000000)\n")
+            let exporter = try admin.start("export")
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline && exporter.isRunning {
+                if try await !s3.listMultipartUploads(bucket: bucket).isEmpty { inProgress = true; break }
+                try await Task.sleep(nanoseconds: 2_000_000)
+            }
+            kill(exporter.processIdentifier, SIGKILL)
+            exporter.waitUntilExit()
         }
-        kill(exporter.processIdentifier, SIGKILL)
-        exporter.waitUntilExit()
         #expect(inProgress, "the export was not caught in progress")
 
         // Not archived (the state does not claim a copy that is not there); the data is intact locally.
-        #expect(String(decoding: try admin.run("hsm_state", "/dra/result.dat").stdout, as: UTF8.self) == "/dra/result.dat: (0x00000000)\n")
-        #expect(try admin.run("cat", "/dra/result.dat").stdout == payload)
+        #expect(String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000000)\n")
+        #expect(try admin.run("cat", "/dra/\(name)").stdout == payload)
         // The next process aborts the abandoned upload and finishes the export from its queue.
         let resumed = try admin.run("export")
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try await s3.listMultipartUploads(bucket: bucket).isEmpty)
-        let object = try await s3.getObject(bucket: bucket, key: "out/result.dat", maxBytes: 128 << 20)
+        let object = try await s3.getObject(bucket: bucket, key: "out/\(name)", maxBytes: 512 << 20)
         #expect(object.body == payload)
         #expect(object.head.metadata["file-permissions"] == "0100644")
-        #expect(String(decoding: try admin.run("hsm_state", "/dra/result.dat").stdout, as: UTF8.self) == "/dra/result.dat: (0x00000009) exists archived, archive_id:1\n")
+        #expect(String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000009) exists archived, archive_id:1\n")
     }
 
     @Test func killedMidWriteKeepsWhatReachedTheFileSystem() async throws {
