@@ -226,3 +226,8 @@ public struct RepositoryLocation: Sendable, Hashable, CustomStringConvertible {
         scheme == other.scheme && root == other.root && (prefix.hasPrefix(other.prefix) || other.prefix.hasPrefix(prefix))
     }
 }
+
+/// Makes the repository an association points at (the host decides how: S3 with its settings, or a directory).
+public protocol RepositoryFactory: Sendable {
+    func repository(for location: RepositoryLocation) throws -> any DataRepository
+}

@@ -94,24 +94,23 @@ enum PositionalIO {
         }
     }
 
-    /// Reads up to `count` bytes; fewer only at the end of the file.
+    /// Reads up to `count` bytes; fewer only at the end of the file. The buffer is not zero-filled first
+    /// (reads are up to a MiB each, and the bytes are overwritten anyway).
     static func read(_ fd: Int32, count: Int, at offset: Int64) throws -> Data {
-        var data = Data(count: count)
+        guard count > 0 else { return Data() }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64)
         var done = 0
-        let failure: Int32 = data.withUnsafeMutableBytes { buffer in
-            while done < count {
-                let got = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                if got == 0 { break }
-                done += got
+        while done < count {
+            let got = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            if got < 0 {
+                if errno == EINTR { continue }
+                let failure = errno
+                buffer.deallocate()
+                throw FileSystemError(EIO, "reading local data failed: \(String(cString: strerror(failure)))")
             }
-            return 0
+            if got == 0 { break }
+            done += got
         }
-        if failure != 0 { throw FileSystemError(EIO, "reading local data failed: \(String(cString: strerror(failure)))") }
-        if done < count { data.removeSubrange(done..<count) }
-        return data
+        return Data(bytesNoCopy: buffer, count: done, deallocator: .custom { pointer, _ in pointer.deallocate() })
     }
 }

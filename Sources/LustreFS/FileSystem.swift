@@ -7,11 +7,6 @@ import Logging
 import Glibc
 #endif
 
-/// Makes the repository an association points at (the host decides how: S3 with its settings, or a directory).
-public protocol RepositoryFactory: Sendable {
-    func repository(for location: RepositoryLocation) throws -> any DataRepository
-}
-
 public struct FileSystemOptions: Sendable {
     /// StorageCapacity in bytes; writes and restores beyond it fail with ENOSPC.
     public var capacityBytes: Int64

@@ -277,7 +277,7 @@ extension FileSystem {
 /// must precede clearing RELEASED has little left to wait for. sync_file_range(SYNC_FILE_RANGE_WRITE) only
 /// queues the writeback; Swift's Glibc module does not export it, so it is looked up at run time.
 enum Writeback {
-    static let batch: Int64 = 32 << 20
+    static let batch: Int64 = 8 << 20
     typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
     static let syncFileRange: SyncFileRange? = {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }

@@ -10,19 +10,6 @@ import Logging
 import Glibc
 #endif
 
-/// Repositories for the admin tool: S3 with the AWS CLI's settings (AWS_ENDPOINT_URL for a local S3), or a
-/// local directory.
-struct EnvironmentRepositories: RepositoryFactory {
-    func repository(for location: RepositoryLocation) throws -> any DataRepository {
-        switch location.scheme {
-        case .file:
-            return LocalDirectoryRepository(root: location.root)
-        case .s3:
-            return try S3Repository(bucket: location.root, settings: try AWSSettings.resolve())
-        }
-    }
-}
-
 struct FileSystemOptionGroup: ParsableArguments {
     @Option(name: .customLong("fs-dir"), help: "The file system's directory (MDT, data cache).")
     var directory: String

@@ -6,17 +6,6 @@ import Foundation
 import Logging
 import LustreFS
 
-/// Repositories with the AWS CLI's settings: S3 (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for a local S3), or
-/// a local directory.
-struct EnvironmentRepositories: RepositoryFactory {
-    func repository(for location: RepositoryLocation) throws -> any DataRepository {
-        switch location.scheme {
-        case .file: return LocalDirectoryRepository(root: location.root)
-        case .s3: return try S3Repository(bucket: location.root, settings: try AWSSettings.resolve())
-        }
-    }
-}
-
 @main
 struct Fsxd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
