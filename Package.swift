@@ -27,7 +27,7 @@ let package = Package(
         // Cluster records on disk; the provider seam arrives with the local provider.
         .target(name: "Provisioning", dependencies: ["ClusterConfig"]),
         // The local provider: Slurm and munge on this machine, compute nodes as slurmd processes.
-        .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning"]),
+        .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning", "AWSCore", "AWSFSx"]),
         // The node agent Slurm runs (resume, suspend, PrologSlurmctld) and the cluster-manager loop.
         .executableTarget(name: "pcluster-agent", dependencies: ["LocalCluster",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -58,6 +58,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "AWSSQS", dependencies: ["AWSCore"]),
         .target(name: "AWSSTS", dependencies: ["AWSCore"]),
+        .target(name: "AWSFSx", dependencies: ["AWSCore"]),
         // `s3xfer get|put|ls`: the S3 client as a command, used by the transfer benchmark.
         .executableTarget(name: "s3xfer", dependencies: ["AWSS3", "AWSCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -101,7 +102,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput"]),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "fsxd"]),
         .testTarget(name: "PClusterCLITests", dependencies: ["PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "pcluster"]),
     ],
     swiftLanguageModes: [.v6]

@@ -19,8 +19,23 @@ P="$BIN/pcluster"
 WORK=$(mktemp -d /tmp/pcluster-bench-XXXXXX)
 # munged insists that every directory above its socket is traversable by all users.
 chmod 755 "$WORK"
-export PCLUSTER_STATE_DIR="$WORK/state" SUBNET_ID=subnet-0123456789abcdef0 FSX_FS_ID=fs-0123456789abcdef0
-cleanup() { for c in fast slurm; do "$P" delete-cluster -n "bench-$c" --wait >/dev/null 2>&1 || true; done; rm -rf "$WORK"; }
+export PCLUSTER_STATE_DIR="$WORK/state" SUBNET_ID=subnet-0123456789abcdef0
+# The seed's config mounts an FSx file system: a local FSx service of this run's own provides it.
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+FSX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export AWS_ENDPOINT_URL_FSX="http://127.0.0.1:$FSX_PORT"
+swift build -c release --product fsxd >/dev/null
+"$(swift build -c release --show-bin-path)/fsxd" --port "$FSX_PORT" --state-directory "$WORK/fsx" >"$WORK/fsxd.log" 2>&1 &
+FSXD_PID=$!
+for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$FSX_PORT),0.2)" 2>/dev/null && break; sleep 0.1; done
+FSX_FS_ID=$(aws fsx create-file-system --file-system-type LUSTRE --storage-capacity 1200 --subnet-ids "$SUBNET_ID" \
+  --endpoint-url "$AWS_ENDPOINT_URL_FSX" --query FileSystem.FileSystemId --output text)
+export FSX_FS_ID
+cleanup() {
+  for c in fast slurm; do "$P" delete-cluster -n "bench-$c" --wait >/dev/null 2>&1 || true; done
+  kill -TERM "$FSXD_PID" 2>/dev/null && wait "$FSXD_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 cd "$WORK"
 

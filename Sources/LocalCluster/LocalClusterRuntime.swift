@@ -95,6 +95,15 @@ public struct LocalClusterRuntime: Sendable {
                                                launchTime: Date(), pid: controller, state: .running))
             }
             try waitForController(layout: layout)
+            // Shared storage before any compute node runs: jobs see MountDir from their first second.
+            if !config.sharedStorage.isEmpty {
+                let mounts = try LocalSharedStorage.attach(config, cluster: name, fsxd: fsxdExecutable,
+                                                           environment: ProcessInfo.processInfo.environment,
+                                                           logPath: layout.logs + "/fsxd-start.log", progress: progress)
+                try JSONEncoder().encode(mounts).write(to: URL(fileURLWithPath: sharedStoragePath(layout)), options: .atomic)
+                events.record(resource: "SharedStorage", status: "CREATE_COMPLETE",
+                              reason: mounts.map { "\($0.mountDir)\($0.fileSystemId.map { " (\($0))" } ?? "")" }.joined(separator: ", "))
+            }
             progress("head node: starting the node agent")
             try startAgent(layout: layout)
             let statics = nodes.filter(\.isStatic).count
@@ -106,6 +115,7 @@ public struct LocalClusterRuntime: Sendable {
         } catch {
             events.record(resource: name, status: "CREATE_FAILED", reason: "\(error)")
             stopAll(layout: layout)
+            _ = detachSharedStorage(layout: layout)
             var failed = record
             failed.clusterStatus = "CREATE_FAILED"
             failed.computeFleetStatus = "UNKNOWN"
@@ -250,8 +260,26 @@ public struct LocalClusterRuntime: Sendable {
         guard survivors.isEmpty else {
             throw LocalClusterError("could not stop \(survivors.joined(separator: ", ")); the cluster's files in \(layout.root.path) are kept")
         }
+        let stuck = detachSharedStorage(layout: layout)
+        guard stuck.isEmpty else {
+            throw LocalClusterError("could not detach shared storage: \(stuck.joined(separator: "; ")); the cluster's files in \(layout.root.path) are kept, delete again to retry")
+        }
         try? FileManager.default.removeItem(atPath: layout.spool)
         try FileManager.default.removeItem(at: layout.root)
+    }
+
+    var fsxdExecutable: String { (agentExecutable as NSString).deletingLastPathComponent + "/fsxd" }
+
+    func sharedStoragePath(_ layout: LocalLayout) -> String { layout.root.appendingPathComponent("shared-storage.json").path }
+
+    /// The mounts this cluster made, undone; what could not be undone is kept on record for the next try.
+    func detachSharedStorage(layout: LocalLayout) -> [String] {
+        let path = sharedStoragePath(layout)
+        guard let data = FileManager.default.contents(atPath: path),
+              let mounts = try? JSONDecoder().decode([SharedMount].self, from: data) else { return [] }
+        let problems = LocalSharedStorage.detach(mounts, environment: ProcessInfo.processInfo.environment)
+        if problems.isEmpty { unlink(path) }
+        return problems
     }
 
     public struct Health: Sendable {

@@ -193,6 +193,19 @@ public enum PortAllocator {
         } == 0
     }
 
+    /// Whether something accepts connections on 127.0.0.1:`port`.
+    public static func isListening(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
     /// `count` free ports from a random starting point in 20000–39999, skipping `taken` (other clusters').
     public static func allocate(_ count: Int, avoiding taken: Set<Int>) throws -> [Int] {
         var ports: [Int] = []

@@ -23,7 +23,9 @@ import Glibc
 
     let state: URL
     let work: URL
-    let environment: [String: String]
+    var environment: [String: String]
+    /// This test's own FSx service (not the machine's on 7800), which the clusters mount their /fsx from.
+    var fsxdPid: pid_t?
 
     init() throws {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-it-\(UUID().uuidString)")
@@ -32,8 +34,30 @@ import Glibc
         var environment = ProcessInfo.processInfo.environment
         environment["PCLUSTER_STATE_DIR"] = state.path
         environment["SUBNET_ID"] = "subnet-0123456789abcdef0"
-        environment["FSX_FS_ID"] = "fs-0123456789abcdef0"
+        environment["AWS_ACCESS_KEY_ID"] = "AKIALOCALCLUSTER"
+        environment["AWS_SECRET_ACCESS_KEY"] = "local-cluster-secret"
+        environment["AWS_REGION"] = "us-east-1"
+        environment["AWS_DEFAULT_REGION"] = "us-east-1"
+        environment.removeValue(forKey: "AWS_ENDPOINT_URL")
+        environment.removeValue(forKey: "AWS_PROFILE")
         self.environment = environment
+    }
+
+    /// Starts fsxd on a free port and creates the seed's file system there; FSX_FS_ID names it.
+    mutating func startFileSystemService() throws {
+        let port = try PortAllocator.allocate(1, avoiding: []).first!
+        let fsxd = (Self.binary as NSString).deletingLastPathComponent + "/fsxd"
+        fsxdPid = try ProcessControl.spawn([fsxd, "--port", String(port), "--state-directory", state.appendingPathComponent("fsx").path],
+                                           environment: environment, logPath: work.appendingPathComponent("fsxd.log").path)
+        environment["AWS_ENDPOINT_URL_FSX"] = "http://127.0.0.1:\(port)"
+        guard eventually(20, { PortAllocator.isListening(port) }) else { throw LocalClusterError("fsxd did not start") }
+        let created = ProcessControl.run(["/usr/bin/env", "aws", "fsx", "create-file-system", "--file-system-type", "LUSTRE",
+                                          "--storage-capacity", "1200", "--subnet-ids", "subnet-0123456789abcdef0",
+                                          "--endpoint-url", "http://127.0.0.1:\(port)", "--query", "FileSystem.FileSystemId",
+                                          "--output", "text"], environment: environment)
+        let id = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard created.status == 0, id.hasPrefix("fs-") else { throw LocalClusterError("create-file-system failed: \(created.output)") }
+        environment["FSX_FS_ID"] = id
     }
 
     /// Runs the built pcluster in `work`, output to files and our own waitpid: Foundation's Process can
@@ -96,14 +120,25 @@ import Glibc
           .timeLimit(.minutes(6)))
     func theSeedClusterRunsAJobScalesDownAndDeletesCleanly() throws {
         try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+        var test = self
+        try test.startFileSystemService()
+        try test.run()
+    }
+
+    func run() throws {
         defer {
             _ = try? pcluster("delete-cluster", "-n", "demo", "--wait")
             _ = try? pcluster("delete-cluster", "-n", "other", "--wait")
+            if let fsxdPid { _ = ProcessControl.terminate(fsxdPid, commandContains: "fsxd") }
             try? FileManager.default.removeItem(at: state)
         }
-        // The seed's config with a one-minute ScaledownIdletime, and a second cluster with a static node.
-        let demo = try config("demo", replacing: [("Scheduling:\n", "Scheduling:\n  SlurmSettings:\n    ScaledownIdletime: 1\n")])
-        let other = try config("other", replacing: [("MinCount: 0", "MinCount: 1"), ("MaxCount: 2", "MaxCount: 1")])
+        // The seed's config with a one-minute ScaledownIdletime, and a second cluster with a static node;
+        // each mounts the file system at a MountDir of its own.
+        let demoMount = work.appendingPathComponent("fsx-demo").path
+        let demo = try config("demo", replacing: [("Scheduling:\n", "Scheduling:\n  SlurmSettings:\n    ScaledownIdletime: 1\n"),
+                                                  ("MountDir: /fsx", "MountDir: \(demoMount)")])
+        let other = try config("other", replacing: [("MinCount: 0", "MinCount: 1"), ("MaxCount: 2", "MaxCount: 1"),
+                                                    ("MountDir: /fsx", "MountDir: \(work.appendingPathComponent("fsx-other").path)")])
 
         let created = try pcluster("create-cluster", "-n", "demo", "-c", demo, "--wait")
         #expect(created.status == 0, "\(created.stdout)\(created.stderr)")
@@ -133,6 +168,15 @@ import Glibc
         #expect(output.split(separator: "\n").count == 2)
         let instances = try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json
         #expect(instances?["instances"]?.arrayValue?.count == 2)
+
+        // SharedStorage: the FSx file system is mounted at MountDir, and jobs on compute nodes see it.
+        let mounts = { (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "" }
+        #expect(mounts().contains(" \(demoMount) fuse.lustrefs "))
+        try "shared\n".write(toFile: demoMount + "/hello.txt", atomically: false, encoding: .utf8)
+        let reader = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun cat \(demoMount)/hello.txt")
+        let readerId = try #require(reader.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        #expect(try eventually(60) { try jobState("demo", readerId) == "COMPLETED" })
+        #expect(try String(contentsOf: work.appendingPathComponent("slurm-\(readerId).out"), encoding: .utf8) == "shared\nshared\n")
 
         // More nodes than MaxCount: Slurm refuses at submit, with its reason.
         let tooMany = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "3", "--wrap", "true")
@@ -184,6 +228,7 @@ import Glibc
         #expect(pids.allSatisfy { !ProcessControl.isAlive($0) })
         #expect(([spec.controllerPort] + spec.nodes.map(\.port)).allSatisfy(PortAllocator.isFree))
         #expect(!FileManager.default.fileExists(atPath: layout.root.path))
+        #expect(!mounts().contains(" \(demoMount) "))
         #expect(!FileManager.default.fileExists(atPath: layout.spool))
         #expect(try pcluster("describe-cluster", "-n", "demo").status == 1)
         // The other cluster was untouched by all of this; its logs export to an archive.

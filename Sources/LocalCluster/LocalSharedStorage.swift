@@ -1,0 +1,144 @@
+import AWSCore
+import AWSFSx
+import ClusterConfig
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a local cluster attached at one MountDir, so delete-cluster undoes exactly that.
+public struct SharedMount: Codable, Sendable, Hashable {
+    public var name: String
+    public var storageType: String
+    public var mountDir: String
+    public var fileSystemId: String?
+    /// Created by this cluster (no FileSystemId in the config): deleted with it when DeletionPolicy is Delete.
+    public var managed: Bool
+    public var deleteWithCluster: Bool
+    /// The directory did not exist before: removed at delete when empty.
+    public var createdDirectory: Bool
+}
+
+/// Shared storage on one machine. FsxLustre is mounted by the local FSx service (`fsxd` on 127.0.0.1:7800,
+/// started when first needed) at MountDir, where every compute node's jobs see it; without a FileSystemId
+/// the cluster creates a file system from FsxLustreSettings. Ebs and Efs become plain directories.
+public enum LocalSharedStorage {
+    public static let defaultEndpoint = "http://127.0.0.1:7800"
+
+    /// The FSx endpoint: AWS_ENDPOINT_URL_FSX (or the profile's), else the local service.
+    static func settings(_ environment: [String: String]) throws -> AWSSettings {
+        var environment = environment
+        if environment["AWS_ENDPOINT_URL_FSX"] == nil { environment["AWS_ENDPOINT_URL_FSX"] = defaultEndpoint }
+        if environment["AWS_REGION"] == nil && environment["AWS_DEFAULT_REGION"] == nil { environment["AWS_REGION"] = "us-east-1" }
+        return try AWSSettings.resolve(environment: environment)
+    }
+
+    /// Runs async work from the providers' synchronous calls (a CLI process: blocking here is fine).
+    static func wait<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+        let result = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { result.value = .success(try await work()) } catch { result.value = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        return try result.value!.get()
+    }
+
+    final class ResultBox<T: Sendable>: @unchecked Sendable {
+        var value: Result<T, any Error>?
+    }
+
+    /// Starts `fsxd` (beside the agent) when nothing listens on the local endpoint yet.
+    static func ensureService(fsxd: String, endpoint: String, environment: [String: String], logPath: String) throws {
+        guard endpoint == defaultEndpoint, !PortAllocator.isListening(7800) else { return }
+        guard FileManager.default.isExecutableFile(atPath: fsxd) else {
+            throw LocalClusterError("the local FSx service is not running on 127.0.0.1:7800 and \(fsxd) is missing; build it with `swift build --product fsxd`")
+        }
+        _ = try ProcessControl.spawn([fsxd, "--port", "7800"], environment: environment, logPath: logPath)
+        let deadline = Date().addingTimeInterval(20)
+        while !PortAllocator.isListening(7800) {
+            guard Date() < deadline else { throw LocalClusterError("the local FSx service did not start (see \(logPath))") }
+            usleep(50_000)
+        }
+    }
+
+    /// Attaches every SharedStorage of the config; on failure, detaches what was attached and throws.
+    static func attach(_ config: ClusterConfiguration, cluster: String, fsxd: String, environment: [String: String],
+                       logPath: String, progress: (String) -> Void) throws -> [SharedMount] {
+        var attached: [SharedMount] = []
+        do {
+            for storage in config.sharedStorage {
+                let existed = FileManager.default.fileExists(atPath: storage.mountDir)
+                switch storage.storageType {
+                case "FsxLustre":
+                    let settings = try settings(environment)
+                    try ensureService(fsxd: fsxd, endpoint: environment["AWS_ENDPOINT_URL_FSX"] ?? defaultEndpoint,
+                                      environment: environment, logPath: logPath)
+                    let client = try FSxClient(settings: settings)
+                    let lustre = storage.fsxLustre
+                    var id = lustre?.fileSystemId
+                    var managed = false
+                    if let existing = id {
+                        let lifecycle = try wait { try await client.lifecycle(of: existing) }
+                        guard let lifecycle else {
+                            throw LocalClusterError("SharedStorage \(storage.name): FSx file system \(existing) does not exist (create it with `aws fsx create-file-system ... --endpoint-url \(defaultEndpoint)`)")
+                        }
+                        guard lifecycle == "AVAILABLE" else {
+                            throw LocalClusterError("SharedStorage \(storage.name): FSx file system \(existing) is \(lifecycle), not AVAILABLE")
+                        }
+                    } else {
+                        progress("shared storage \(storage.name): creating an FSx for Lustre file system")
+                        let capacity = lustre?.storageCapacity ?? 1200
+                        let deployment = lustre?.deploymentType ?? "SCRATCH_2"
+                        let subnet = config.headNode.subnetId.isEmpty ? "subnet-00000000000000000" : config.headNode.subnetId
+                        let throughput = lustre?.perUnitStorageThroughput
+                        id = try wait {
+                            try await client.createFileSystem(storageCapacity: capacity, deploymentType: deployment,
+                                                              perUnitStorageThroughput: throughput, subnetId: subnet,
+                                                              tags: ["parallelcluster:cluster-name": cluster, "Name": storage.name],
+                                                              clientRequestToken: "\(cluster)-\(storage.name)")
+                        }
+                        managed = true
+                    }
+                    let fileSystem = id!
+                    progress("shared storage \(storage.name): mounting \(fileSystem) on \(storage.mountDir)")
+                    try wait { try await client.mount(fileSystem, at: storage.mountDir) }
+                    attached.append(SharedMount(name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
+                                                fileSystemId: fileSystem, managed: managed,
+                                                deleteWithCluster: managed && (lustre?.deletionPolicy ?? "Delete") == "Delete",
+                                                createdDirectory: !existed))
+                default:
+                    // Ebs and Efs (and the other kinds) on one machine: a directory every node shares.
+                    try FileManager.default.createDirectory(atPath: storage.mountDir, withIntermediateDirectories: true)
+                    attached.append(SharedMount(name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
+                                                fileSystemId: nil, managed: false, deleteWithCluster: false, createdDirectory: !existed))
+                }
+            }
+            return attached
+        } catch {
+            _ = detach(attached, environment: environment)
+            throw error
+        }
+    }
+
+    /// Undoes `attach`: unmounts, deletes managed file systems whose policy says so, removes empty
+    /// directories it created. Returns what could not be undone.
+    static func detach(_ mounts: [SharedMount], environment: [String: String]) -> [String] {
+        var problems: [String] = []
+        for mount in mounts.reversed() {
+            if let id = mount.fileSystemId {
+                do {
+                    let client = try FSxClient(settings: try settings(environment))
+                    try wait { try await client.unmount(mount.mountDir) }
+                    if mount.deleteWithCluster { try wait { try await client.deleteFileSystem(id) } }
+                } catch {
+                    problems.append("\(mount.mountDir) (\(id)): \(error)")
+                    continue
+                }
+            }
+            if mount.createdDirectory { rmdir(mount.mountDir) }
+        }
+        return problems
+    }
+}
