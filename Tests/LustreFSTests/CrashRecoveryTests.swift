@@ -123,13 +123,19 @@ import Glibc
             #expect(written.status == 0, "\(written.stderr)")
             #expect(String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000000)\n")
             let exporter = try admin.start("export")
+            let key = "out/\(name)"
             let deadline = Date().addingTimeInterval(30)
+            var seen = false
             while Date() < deadline && exporter.isRunning {
-                if try await !s3.listMultipartUploads(bucket: bucket).isEmpty { inProgress = true; break }
+                if try await s3.listMultipartUploads(bucket: bucket, prefix: key).contains(where: { $0.key == key }) { seen = true; break }
                 try await Task.sleep(nanoseconds: 2_000_000)
             }
             kill(exporter.processIdentifier, SIGKILL)
             exporter.waitUntilExit()
+            // A listing answered late can show an upload the process completed before the kill landed; only an
+            // upload still open after the process is dead proves the export was interrupted.
+            let stillOpen = try await s3.listMultipartUploads(bucket: bucket, prefix: key).contains(where: { $0.key == key })
+            inProgress = seen && stillOpen
         }
         #expect(inProgress, "the export was not caught in progress")
 
