@@ -102,7 +102,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "fsxd"]),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster"]),
         .testTarget(name: "PClusterCLITests", dependencies: ["PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "pcluster"]),
     ],
     swiftLanguageModes: [.v6]

@@ -194,10 +194,11 @@ extension FileSystem {
         if association.deleteDataInFileSystem == true, let root = try? await resolve(association.fileSystemPath) {
             // Forget the association first, so the removals are not exported as deletes.
             state.withLock { $0.associations.removeAll { $0.id == id } }
+            // The association's directory goes as well (unless it is the file system's root): it was made for it.
             _ = try? await store.pool.write { db in
-                let members = try self.subtree(db, root.ino).filter { $0.ino != root.ino }
+                let members = try self.subtree(db, root.ino).filter { $0.ino != MetadataStore.rootInode }
                 for inode in members where inode.type != .directory { _ = try self.drop(db, inode) }
-                for inode in members.reversed() where inode.type == .directory { _ = try self.drop(db, inode) }
+                _ = try self.dropEmptyDirectories(db, members.filter { $0.type == .directory })
             }
             freeReleasedSpace()
         }

@@ -272,16 +272,30 @@ extension FileSystem {
                 if inode.type == .regular && (!inode.hsm.flags.contains(.exists) || inode.hsm.flags.contains(.dirty)) { continue }
                 if try self.drop(db, inode) { count += 1 }
             }
-            for inode in members.reversed() where inode.type == .directory {
-                guard let key = inode.archivedKey, key.hasPrefix(prefix), !listed.contains(key),
-                      let archivedAt = inode.archivedAt, archivedAt < before else { continue }
-                if try db.hasChildren(inode.ino) { continue }
-                if try self.drop(db, inode) { count += 1 }
-            }
+            count += try self.dropEmptyDirectories(db, members.filter { inode in
+                guard inode.type == .directory, let key = inode.archivedKey, key.hasPrefix(prefix), !listed.contains(key),
+                      let archivedAt = inode.archivedAt else { return false }
+                return archivedAt < before
+            })
             return count
         }
         freeReleasedSpace()
         return removed
+    }
+
+    /// Drops the directories among `candidates` that are (or become) empty, children before parents; SQL gives
+    /// a subtree in no particular order, so this repeats until a pass drops nothing. Returns how many went.
+    func dropEmptyDirectories(_ db: Database, _ candidates: [Inode]) throws -> Int {
+        var remaining = candidates
+        var dropped = 0
+        while true {
+            var kept: [Inode] = []
+            for inode in remaining {
+                if try db.hasChildren(inode.ino) { kept.append(inode) } else if try drop(db, inode) { dropped += 1 }
+            }
+            if kept.count == remaining.count { return dropped }
+            remaining = kept
+        }
     }
 
     /// Removes every name of an inode that vanished from the repository (not exported as a delete).
