@@ -70,7 +70,13 @@ extension FileSystem {
             self.cache.remove(ino)
             return inode.size
         }
-        if freed > 0 { state.withLock { $0.usedBytes -= freed } }
+        if freed > 0 {
+            state.withLock { $0.usedBytes -= freed }
+            // The kernel's page cache still holds the data; drop it too, so the next read restores from the
+            // repository as it does on Lustre (where release revokes the clients' layout lock).
+            noteExternal(.inode(ino))
+            freeReleasedSpace()
+        }
     }
 
     /// hsm_remove: deletes the archived copy; the file keeps its local data and forgets it was archived.

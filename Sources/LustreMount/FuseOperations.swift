@@ -410,9 +410,10 @@ enum FuseOperations {
 }
 
 extension FuseMount {
-    /// The kernel may keep a file's cached pages when its data has not changed since they were cached.
+    /// The kernel may keep a file's cached pages when its data has not changed since they were cached, and
+    /// the file was not released since (a released file's next read must come from the repository).
     func keepCache(_ inode: Inode) -> Bool {
-        cachedVersions.withLock { $0[inode.ino] == inode.dataVersion }
+        !inode.isReleased && cachedVersions.withLock { $0[inode.ino] == inode.dataVersion }
     }
 
     func remember(_ inode: Inode) {

@@ -122,6 +122,12 @@ struct MountTests {
         #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x0000000d) released exists archived, archive_id:1\n")
         #expect(Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out) == before)
         #expect(try mounted.lfs("hsm_action", file).out == "\(file): NOOP\n")
+        // The kernel's cached pages went with the release: reading again restores the file from the bucket.
+        #expect(try await eventually(10) {
+            FileManager.default.contents(atPath: file) == payload
+                && (try? mounted.lfs("hsm_state", file).out) == "\(file): (0x00000009) exists archived, archive_id:1\n"
+        })
+        #expect(try mounted.lfs("hsm_release", file).status == 0)
         // Lustre's errors and exit codes: releasing a never-archived file is EPERM; a missing file ENOENT.
         _ = try mounted.shell("echo local > \(mounted.mountpoint)/dra/local-only; echo x > \(mounted.mountpoint)/outside")
         let refused = try mounted.lfs("hsm_release", mounted.mountpoint + "/outside")
