@@ -192,6 +192,9 @@ enum FuseOperations {
                 let inode = try await mount.fs.attributes(InodeNumber(ino))
                 info.value!.pointee.fh = handle
                 lfs_fuse_file_info_set(info.value, mount.keepCache(inode) ? 1 : 0, 0, 0)
+                // What this handle reads into the page cache is this version. Recorded now, not only at the
+                // release: the kernel sends RELEASE after close() returns, so the next open can come first.
+                mount.remember(inode)
                 fuse_reply_open(req, info.value)
             }
         }
