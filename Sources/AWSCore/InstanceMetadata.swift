@@ -17,7 +17,10 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
     private let timeout: TimeAmount
     private let refreshMargin: TimeInterval
     private var cached: AWSCredentials?
-    private var refreshing: Task<AWSCredentials, any Error>?
+    /// Callers waiting for the refresh in flight (nil when none is). Continuations rather than a shared
+    /// unstructured Task: such a task would run on the global executor whatever executor the callers
+    /// prefer, and a caller that blocks the global pool while waiting (a synchronous CLI path) would wait forever.
+    private var waiters: [CheckedContinuation<AWSCredentials, any Error>]?
     /// How many times credentials were fetched; tests read it to see refreshes happen.
     public private(set) var fetchCount = 0
 
@@ -31,18 +34,22 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
 
     public func credentials() async throws -> AWSCredentials {
         if let cached, !cached.isExpired(margin: refreshMargin) { return cached }
-        if let refreshing { return try await refreshing.value }
-        let task = Task { try await self.fetch() }
-        refreshing = task
-        defer { refreshing = nil }
-        do {
-            let fresh = try await task.value
-            cached = fresh
-            return fresh
-        } catch {
-            if let cached, !cached.isExpired() { return cached }
-            throw error
+        if waiters != nil {
+            return try await withCheckedThrowingContinuation { waiters?.append($0) }
         }
+        waiters = []
+        let outcome: Result<AWSCredentials, any Error>
+        do {
+            let fresh = try await fetch()
+            cached = fresh
+            outcome = .success(fresh)
+        } catch {
+            if let cached, !cached.isExpired() { outcome = .success(cached) } else { outcome = .failure(error) }
+        }
+        let waiting = waiters ?? []
+        waiters = nil
+        for waiter in waiting { waiter.resume(with: outcome) }
+        return try outcome.get()
     }
 
     private func fetch() async throws -> AWSCredentials {

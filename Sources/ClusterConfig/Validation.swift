@@ -119,7 +119,7 @@ public enum ConfigValidation {
     }
 
     /// File order, so users read findings top to bottom; the most severe first on the same spot.
-    static func sorted(_ m: [ValidationMessage]) -> [ValidationMessage] {
+    public static func sorted(_ m: [ValidationMessage]) -> [ValidationMessage] {
         m.enumerated().sorted { a, b in
             let la = a.element.location, lb = b.element.location
             if let la, let lb, la.line != lb.line { return la.line < lb.line }

@@ -11,6 +11,8 @@ struct ConfigRequest {
     var region: String?
     var suppress: [String]
     var failureLevel: ValidationLevel
+    /// Where the resource validators ask whether what the config names exists (the chosen provider's).
+    var inventory: (any ResourceInventory)? = nil
 
     enum Outcome {
         case rejected(CommandOutcome)
@@ -35,6 +37,12 @@ struct ConfigRequest {
             return .rejected(.failure(message: "Invalid cluster configuration: \(error)"))
         }
         var messages = result.messages
+        if let inventory, let config = result.config, let document = result.document {
+            let found = BlockingWait.run {
+                await ConfigValidation.validateResources(document: document, config: config, inventory: inventory, suppression: suppression)
+            }
+            messages = ConfigValidation.sorted(messages + found)
+        }
         if let region, let fileRegion = result.config?.region, fileRegion != region {
             messages.insert(ValidationMessage(level: .error, type: "RegionValidator",
                                               message: "The configuration's Region (\(fileRegion)) differs from the requested region (\(region)); make them agree.",
@@ -88,7 +96,8 @@ struct CreateCluster: PClusterCommand {
             return .failure(message: "Bad Request: unknown provider '\(chosen)'; use local or aws.")
         }
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region),
-                                    suppress: suppressValidators, failureLevel: validationFailureLevel.level)
+                                    suppress: suppressValidators, failureLevel: validationFailureLevel.level,
+                                    inventory: Providers.inventory(chosen, env: env))
         let result: ValidationResult
         switch request.run(in: env) {
         case .rejected(let outcome): return outcome
@@ -133,7 +142,8 @@ struct UpdateCluster: PClusterCommand {
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
         guard let record = try env.store.record(named: clusterName) else { return Responses.notFound(clusterName) }
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region) ?? record.region,
-                                    suppress: suppressValidators, failureLevel: validationFailureLevel.level)
+                                    suppress: suppressValidators, failureLevel: validationFailureLevel.level,
+                                    inventory: Providers.inventory(record.provider, env: env))
         let result: ValidationResult, requested: ConfigDocument
         switch request.run(in: env) {
         case .rejected(let outcome): return outcome

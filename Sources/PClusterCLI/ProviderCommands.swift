@@ -20,6 +20,11 @@ enum Providers {
         }
     }
 
+    /// What the provider's resource validators ask (nil: none for this provider yet).
+    static func inventory(_ name: String, env: CommandEnvironment) -> (any ResourceInventory)? {
+        name == "local" ? LocalResourceInventory(environment: env.variables) : nil
+    }
+
     /// PCLUSTER_AGENT, else `pcluster-agent` beside the running executable.
     static func agentExecutable(_ variables: [String: String]) -> String {
         if let path = variables["PCLUSTER_AGENT"], !path.isEmpty { return path }

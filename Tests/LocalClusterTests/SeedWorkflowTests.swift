@@ -132,6 +132,16 @@ import Glibc
             .replacingOccurrences(of: "MountDir: /fsx", with: "MountDir: \(mountDir)")
         try config.write(toFile: work + "/cluster.yaml", atomically: true, encoding: .utf8)
 
+        // The FileSystemId validator asks the service: an id it does not know is an error at its line.
+        let unknown = try Self.bash("pcluster create-cluster --cluster-name $CLUSTER_NAME --cluster-configuration cluster.yaml --dryrun true",
+                                    environment: seeded.merging(["FSX_FS_ID": "fs-0123456789abcdef0"]) { $1 }, in: work)
+        let finding = unknown.json?["configurationValidationErrors"]?.arrayValue?.first { $0["level"] == "ERROR" }
+        #expect(unknown.status == 1 && finding?["type"] == "ExistingFsxNetworkingValidator", "\(unknown.stdout)")
+        #expect(finding?["message"]?.stringValue?.contains("fs-0123456789abcdef0 does not exist (asked the FSx service at \(endpoint))") == true)
+        #expect(finding?["location"]?.stringValue?.hasSuffix("cluster.yaml:49:21") == true, "\(String(describing: finding))")
+        let known = try seed("pcluster create-cluster --cluster-name $CLUSTER_NAME --cluster-configuration cluster.yaml --dryrun true")
+        #expect(known.json?["message"] == "Request would have succeeded, but DryRun flag is set.", "\(known.stdout)")
+
         // pcluster create-cluster, verbatim; it returns while the cluster is being created, as the original does.
         let created = try seed("pcluster create-cluster --cluster-name $CLUSTER_NAME --cluster-configuration cluster.yaml")
         #expect(created.status == 0, "\(created.stdout)\(created.stderr)")

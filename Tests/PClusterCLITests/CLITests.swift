@@ -19,7 +19,10 @@ struct CLITests {
 
     let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-cli-\(UUID().uuidString)")
     var env: [String: String] {
-        ["SUBNET_ID": "subnet-0123456789abcdef0", "FSX_FS_ID": "fs-0123456789abcdef0", "PCLUSTER_STATE_DIR": stateDir.path, "HOME": "/root"]
+        // The FSx endpoint is a loopback port nothing listens on, so these tests never reach a service this
+        // machine may run; the workshop test checks FileSystemId against a real one.
+        ["SUBNET_ID": "subnet-0123456789abcdef0", "FSX_FS_ID": "fs-0123456789abcdef0", "PCLUSTER_STATE_DIR": stateDir.path, "HOME": "/root",
+         "AWS_ENDPOINT_URL_FSX": "http://127.0.0.1:\(Self.closedPort)"]
     }
 
     func run(_ args: String..., env extra: [String: String] = [:]) throws -> (json: JSONValue?, result: PClusterCLI.Result) {
@@ -35,13 +38,31 @@ struct CLITests {
         #expect(r.stdout.hasPrefix("{\n  \"version\": "))
     }
 
-    @Test func seedDryRunGivesThreeWarningsAndNoError() throws {
+    /// A loopback port with nothing listening: bound, then closed, by this process.
+    static let closedPort: Int = {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }()
+
+    @Test func seedDryRunGivesWarningsAndNoError() throws {
         let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true")
         #expect(r.exitCode == 1)   // as the original: a dry run that would succeed is reported as an error
         #expect(json?["message"] == "Request would have succeeded, but DryRun flag is set.")
         let messages = try #require(json?["validationMessages"]?.arrayValue)
         #expect(messages.allSatisfy { $0["level"] == "WARNING" })
-        #expect(Set(messages.compactMap { $0["type"]?.stringValue }) == ["DeprecatedOsValidator", "AllowedIpsValidator", "ImdsSecuredValidator"])
+        #expect(Set(messages.compactMap { $0["type"]?.stringValue })
+                == ["DeprecatedOsValidator", "AllowedIpsValidator", "ImdsSecuredValidator", "ExistingFsxNetworkingValidator"])
+        // The FileSystemId could not be asked about, and the warning says so where it is.
+        let unchecked = messages.first { $0["type"] == "ExistingFsxNetworkingValidator" }
+        #expect(unchecked?["message"] == .string("Could not check the FSx file systems with the FSx service at http://127.0.0.1:\(Self.closedPort): nothing listens at http://127.0.0.1:\(Self.closedPort)"))
+        #expect(unchecked?["location"]?.stringValue?.hasSuffix("cluster.yaml:49:21") == true)
         #expect(messages.allSatisfy { $0["location"]?.stringValue?.hasPrefix(Self.example + ":") == true })
     }
 
@@ -74,9 +95,10 @@ struct CLITests {
         let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING")
         #expect(r.exitCode == 1)
         #expect(json?["message"] == "Invalid cluster configuration.")
-        #expect(json?["configurationValidationErrors"]?.arrayValue?.count == 3)
+        #expect(json?["configurationValidationErrors"]?.arrayValue?.count == 4)
         let (quiet, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING",
-                                 "--suppress-validators", "type:DeprecatedOsValidator", "type:AllowedIpsValidator", "--suppress-validators", "type:ImdsSecuredValidator")
+                                 "--suppress-validators", "type:DeprecatedOsValidator", "type:AllowedIpsValidator", "--suppress-validators", "type:ImdsSecuredValidator",
+                                 "type:ExistingFsxNetworkingValidator")
         #expect(quiet?["message"] == "Request would have succeeded, but DryRun flag is set.")
         #expect(quiet?["validationMessages"] == nil)
     }

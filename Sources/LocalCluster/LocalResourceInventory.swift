@@ -1,0 +1,27 @@
+import AWSFSx
+import ClusterConfig
+import Foundation
+
+/// The resource validators' questions answered on this machine: file systems by the FSx service that
+/// would mount them (AWS_ENDPOINT_URL_FSX, else the local service on 127.0.0.1:7800).
+public struct LocalResourceInventory: ResourceInventory {
+    let environment: [String: String]
+
+    public init(environment: [String: String]) { self.environment = environment }
+
+    var endpoint: String { environment["AWS_ENDPOINT_URL_FSX"] ?? LocalSharedStorage.defaultEndpoint }
+
+    public var source: String { "the FSx service at \(endpoint)" }
+
+    public func fileSystem(_ id: String) async throws -> FileSystemLookup? {
+        if let url = URL(string: endpoint), ["127.0.0.1", "localhost"].contains(url.host ?? ""),
+           !PortAllocator.isListening(url.port ?? 80) {
+            // Not started yet: create-cluster starts the local service and then says whether the file system exists.
+            throw LocalClusterError(endpoint == LocalSharedStorage.defaultEndpoint
+                                    ? "the local FSx service is not running yet (create-cluster starts it)"
+                                    : "nothing listens at \(endpoint)")
+        }
+        let client = try FSxClient(settings: try LocalSharedStorage.settings(environment))
+        return try await client.lifecycle(of: id).map { .found(lifecycle: $0) } ?? .notFound
+    }
+}
