@@ -44,6 +44,37 @@ public final class FSxClient: Sendable {
         return id
     }
 
+    /// Creates a data repository association; returns its id.
+    public func createDataRepositoryAssociation(fileSystemId: String, fileSystemPath: String, dataRepositoryPath: String,
+                                                batchImportMetaDataOnCreate: Bool, importedFileChunkSize: Int?,
+                                                autoImportEvents: [String], autoExportEvents: [String],
+                                                clientRequestToken: String) async throws -> String {
+        var input: [String: Any] = [
+            "FileSystemId": fileSystemId, "FileSystemPath": fileSystemPath, "DataRepositoryPath": dataRepositoryPath,
+            "BatchImportMetaDataOnCreate": batchImportMetaDataOnCreate, "ClientRequestToken": clientRequestToken,
+            "S3": ["AutoImportPolicy": ["Events": autoImportEvents], "AutoExportPolicy": ["Events": autoExportEvents]],
+        ]
+        if let importedFileChunkSize { input["ImportedFileChunkSize"] = importedFileChunkSize }
+        let answer = try await call("CreateDataRepositoryAssociation", input)
+        guard let id = (answer["Association"] as? [String: Any])?["AssociationId"] as? String else {
+            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
+                                    detail: "CreateDataRepositoryAssociation answered without an AssociationId")
+        }
+        return id
+    }
+
+    /// An association's Lifecycle and, when FAILED or MISCONFIGURED, the reason; nil when it does not exist.
+    public func associationLifecycle(_ associationId: String) async throws -> (lifecycle: String, message: String?)? {
+        do {
+            let answer = try await call("DescribeDataRepositoryAssociations", ["AssociationIds": [associationId]])
+            guard let association = (answer["Associations"] as? [[String: Any]])?.first,
+                  let lifecycle = association["Lifecycle"] as? String else { return nil }
+            return (lifecycle, (association["FailureDetails"] as? [String: Any])?["Message"] as? String)
+        } catch let error as AWSServiceError where error.code == "DataRepositoryAssociationNotFound" {
+            return nil
+        }
+    }
+
     public func deleteFileSystem(_ fileSystemId: String) async throws {
         _ = try await call("DeleteFileSystem", ["FileSystemId": fileSystemId], idempotent: false)
     }

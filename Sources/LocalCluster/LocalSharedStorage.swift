@@ -17,6 +17,9 @@ public struct SharedMount: Codable, Sendable, Hashable {
     public var deleteWithCluster: Bool
     /// The directory did not exist before: removed at delete when empty.
     public var createdDirectory: Bool
+    /// Mounted at MountDir: false only while a managed file system is being set up (nil in records
+    /// written before this field existed, all of them mounted).
+    public var mounted: Bool?
 }
 
 /// Shared storage on one machine. FsxLustre is mounted by the local FSx service (`fsxd` on 127.0.0.1:7800,
@@ -100,6 +103,13 @@ public enum LocalSharedStorage {
                                                               clientRequestToken: "\(cluster)-\(storage.name)")
                         }
                         managed = true
+                        let created = id!
+                        // Attached from here on, so a failure below deletes it with the rest.
+                        attached.append(SharedMount(name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
+                                                    fileSystemId: created, managed: true, deleteWithCluster: true,
+                                                    createdDirectory: false, mounted: false))
+                        try associate(lustre, fileSystem: created, cluster: cluster, storage: storage.name, client: client, progress: progress)
+                        attached.removeLast()
                     }
                     let fileSystem = id!
                     progress("shared storage \(storage.name): mounting \(fileSystem) on \(storage.mountDir)")
@@ -122,6 +132,48 @@ public enum LocalSharedStorage {
         }
     }
 
+    /// The managed file system's associations: DataRepositoryAssociations, or the older ImportPath (linked at
+    /// "/", imported at creation, auto-import per AutoImportPolicy; ExportPath exports only through tasks, as
+    /// on FSx). Waits until each is AVAILABLE, as the original's stack waits for its association resources.
+    static func associate(_ lustre: ClusterConfiguration.FsxLustreSettings?, fileSystem: String, cluster: String, storage: String,
+                          client: FSxClient, progress: (String) -> Void) throws {
+        guard let lustre else { return }
+        var requests: [(name: String, path: String, repository: String, batch: Bool, chunk: Int?, imports: [String], exports: [String])] = []
+        for dra in lustre.dataRepositoryAssociations {
+            requests.append((dra.name, dra.fileSystemPath, dra.dataRepositoryPath, dra.batchImportMetaDataOnCreate,
+                             dra.importedFileChunkSize, dra.autoImportPolicy, dra.autoExportPolicy))
+        }
+        if let importPath = lustre.importPath {
+            let events: [String] = switch lustre.autoImportPolicy {
+            case "NEW": ["NEW"]
+            case "NEW_CHANGED": ["NEW", "CHANGED"]
+            case "NEW_CHANGED_DELETED": ["NEW", "CHANGED", "DELETED"]
+            default: []
+            }
+            requests.append(("ImportPath", "/", importPath, true, lustre.importedFileChunkSize, events, []))
+        }
+        for request in requests {
+            progress("shared storage \(storage): linking \(request.path) to \(request.repository)")
+            let association = try wait {
+                try await client.createDataRepositoryAssociation(
+                    fileSystemId: fileSystem, fileSystemPath: request.path, dataRepositoryPath: request.repository,
+                    batchImportMetaDataOnCreate: request.batch, importedFileChunkSize: request.chunk,
+                    autoImportEvents: request.imports, autoExportEvents: request.exports,
+                    clientRequestToken: "\(cluster)-\(storage)-\(request.name)")
+            }
+            let deadline = Date().addingTimeInterval(600)
+            while true {
+                let state = try wait { try await client.associationLifecycle(association) }
+                if state?.lifecycle == "AVAILABLE" { break }
+                if let state, ["FAILED", "MISCONFIGURED"].contains(state.lifecycle) || Date() > deadline {
+                    throw LocalClusterError("SharedStorage \(storage): the association of \(request.path) with \(request.repository) is \(state.lifecycle)\(state.message.map { ": \($0)" } ?? "")")
+                }
+                if state == nil { throw LocalClusterError("SharedStorage \(storage): the association of \(request.path) with \(request.repository) vanished") }
+                usleep(200_000)
+            }
+        }
+    }
+
     /// Undoes `attach`: unmounts, deletes managed file systems whose policy says so, removes empty
     /// directories it created. Returns what could not be undone.
     static func detach(_ mounts: [SharedMount], environment: [String: String]) -> [String] {
@@ -130,7 +182,7 @@ public enum LocalSharedStorage {
             if let id = mount.fileSystemId {
                 do {
                     let client = try FSxClient(settings: try settings(environment))
-                    try wait { try await client.unmount(mount.mountDir) }
+                    if mount.mounted ?? true { try wait { try await client.unmount(mount.mountDir) } }
                     if mount.deleteWithCluster { try wait { try await client.deleteFileSystem(id) } }
                 } catch {
                     problems.append("\(mount.mountDir) (\(id)): \(error)")

@@ -70,49 +70,68 @@ import Glibc
         }
     }
 
+    /// What each test here starts: the moto server (S3 and SQS), an fsxd of its own on a free port that uses
+    /// it, and an environment with the workshop's variables. `stop` deletes the test's cluster and ends the
+    /// fsxd it started, by PID.
+    struct Bench {
+        let root: String
+        let work: String
+        let endpoint: String
+        let bucket: String
+        let environment: [String: String]
+        let fsxdPid: pid_t
+
+        init(name: String) async throws {
+            try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+            let moto = try await MotoServer.unchecked.start()
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-\(name)-\(UUID().uuidString)").path
+            work = root + "/work"
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            let port = freeLocalPort()
+            endpoint = "http://127.0.0.1:\(port)"
+            bucket = "\(name)-\(UInt32.random(in: 0...UInt32.max))"
+            var environment = ProcessInfo.processInfo.environment
+            for key in ["AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL_FSX"] { environment.removeValue(forKey: key) }
+            environment["PATH"] = SeedWorkflowTests.binaries + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            environment["PCLUSTER_STATE_DIR"] = root + "/pcluster"
+            environment["AWS_ACCESS_KEY_ID"] = "AKIASEEDWORKFLOW"
+            environment["AWS_SECRET_ACCESS_KEY"] = "seed-workflow-secret"
+            environment["AWS_REGION"] = "us-east-1"
+            environment["AWS_DEFAULT_REGION"] = "us-east-1"
+            // The moto server is the S3 (and SQS) of this test; the FSx service and the CLI both use it.
+            environment["AWS_ENDPOINT_URL_S3"] = moto.endpoint
+            environment["AWS_ENDPOINT_URL_SQS"] = moto.endpoint
+            fsxdPid = try ProcessControl.spawn([SeedWorkflowTests.binaries + "/fsxd", "--port", String(port), "--state-directory", root + "/fsx-state"],
+                                               environment: environment, logPath: root + "/fsxd.log")
+            // pcluster finds the service here; the workshop's aws commands get --endpoint-url.
+            environment["AWS_ENDPOINT_URL_FSX"] = endpoint
+            environment["CLUSTER_NAME"] = name
+            environment["S3_BUCKET_NAME"] = bucket
+            environment["SUBNET_ID"] = "subnet-0123456789abcdef0"
+            self.environment = environment
+            try #require(SeedWorkflowTests.eventually(20) { PortAllocator.isListening(port) }, "fsxd did not start")
+        }
+
+        func stop() {
+            _ = try? SeedWorkflowTests.bash("pcluster delete-cluster --cluster-name $CLUSTER_NAME --wait", environment: environment, in: work)
+            _ = ProcessControl.terminate(fsxdPid, commandContains: "fsxd")
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+
     @Test(.enabled(if: getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/fuse"),
                    "the local provider runs slurmctld and slurmd and the FSx service mounts with FUSE, which need root"),
           .timeLimit(.minutes(6)))
     func theWorkshopRunsEndToEnd() async throws {
-        try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
-        let moto = try await MotoServer.unchecked.start()
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-seed-\(UUID().uuidString)").path
-        let work = root + "/work"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let mountDir = root + "/fsx"
-        let fsxPort = freeLocalPort()
-        let endpoint = "http://127.0.0.1:\(fsxPort)"
-        let bucket = "seed-\(UInt32.random(in: 0...UInt32.max))"
+        let bench = try await Bench(name: "seed")
+        defer { bench.stop() }
+        let (root, work, mountDir, endpoint, bucket) = (bench.root, bench.work, bench.root + "/fsx", bench.endpoint, bench.bucket)
         let shm = "/dev/shm/fsx-seed-\(getpid())"
-
-        var environment = ProcessInfo.processInfo.environment
-        for key in ["AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL_FSX"] { environment.removeValue(forKey: key) }
-        environment["PATH"] = Self.binaries + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        environment["PCLUSTER_STATE_DIR"] = root + "/pcluster"
-        environment["AWS_ACCESS_KEY_ID"] = "AKIASEEDWORKFLOW"
-        environment["AWS_SECRET_ACCESS_KEY"] = "seed-workflow-secret"
-        environment["AWS_REGION"] = "us-east-1"
-        environment["AWS_DEFAULT_REGION"] = "us-east-1"
-        // The moto server is the S3 (and SQS) of this test; the FSx service and the CLI both use it.
-        environment["AWS_ENDPOINT_URL_S3"] = moto.endpoint
-        environment["AWS_ENDPOINT_URL_SQS"] = moto.endpoint
-        let fsxdPid = try ProcessControl.spawn([Self.binaries + "/fsxd", "--port", String(fsxPort), "--state-directory", root + "/fsx-state"],
-                                               environment: environment, logPath: root + "/fsxd.log")
-        // pcluster finds the service here; the workshop's aws commands get --endpoint-url.
-        environment["AWS_ENDPOINT_URL_FSX"] = endpoint
-        environment["CLUSTER_NAME"] = "seed"
-        environment["S3_BUCKET_NAME"] = bucket
-        environment["SUBNET_ID"] = "subnet-0123456789abcdef0"
+        defer { unlink(shm) }
+        var environment = bench.environment
         environment["FILE"] = "input.dat"
         let env = environment
         let run = { (script: String) throws -> Outcome in try Self.bash(script, environment: env, in: work) }
-        defer {
-            _ = try? run("pcluster delete-cluster --cluster-name $CLUSTER_NAME --wait")
-            _ = ProcessControl.terminate(fsxdPid, commandContains: "fsxd")
-            unlink(shm)
-            try? FileManager.default.removeItem(atPath: root)
-        }
-        #expect(Self.eventually(20) { PortAllocator.isListening(fsxPort) }, "fsxd did not start")
 
         // The bucket with the user's data, and the workshop's file system.
         let payload = Data((0..<(48 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
@@ -124,6 +143,7 @@ import Glibc
         try #require(fileSystem.status == 0 && fsId.hasPrefix("fs-"), "\(fileSystem.stderr)")
         environment["FSX_FS_ID"] = fsId
         environment["FSX_ID"] = fsId
+        _ = root
         let seeded = environment
         let seed = { (script: String) throws -> Outcome in try Self.bash(script, environment: seeded, in: work) }
 
@@ -244,5 +264,58 @@ import Glibc
             try seed("aws fsx describe-file-systems --file-system-ids $FSX_ID --endpoint-url \(endpoint)").stderr.contains("FileSystemNotFound")
         })
         #expect(!FileManager.default.fileExists(atPath: root + "/fsx-state/filesystems/\(fsId)"))
+    }
+    /// Without FileSystemId the cluster creates its file system from FsxLustreSettings, with the
+    /// DataRepositoryAssociations it lists, and (DeletionPolicy Delete, the default) deletes it with itself.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/fuse"),
+                   "the local provider runs slurmctld and slurmd and the FSx service mounts with FUSE, which need root"),
+          .timeLimit(.minutes(4)))
+    func aManagedFileSystemComesAndGoesWithTheCluster() async throws {
+        let bench = try await Bench(name: "managed")
+        defer { bench.stop() }
+        let mountDir = bench.root + "/scratch"
+        let run = { (script: String) throws -> Outcome in try Self.bash(script, environment: bench.environment, in: bench.work) }
+        #expect(try run("aws s3 mb s3://$S3_BUCKET_NAME && echo hello | aws s3 cp - s3://$S3_BUCKET_NAME/inputs/hello.txt").status == 0)
+        let config = try String(contentsOfFile: Self.repository.path + "/examples/cluster.yaml", encoding: .utf8)
+            .replacingOccurrences(of: """
+                    MountDir: /fsx
+                    FsxLustreSettings:
+                      FileSystemId: $FSX_FS_ID
+                """, with: """
+                    MountDir: \(mountDir)
+                    FsxLustreSettings:
+                      StorageCapacity: 1200
+                      DeploymentType: PERSISTENT_2
+                      PerUnitStorageThroughput: 125
+                      DataRepositoryAssociations:
+                        - Name: inputs
+                          FileSystemPath: /inputs
+                          DataRepositoryPath: s3://\(bench.bucket)/inputs
+                          BatchImportMetaDataOnCreate: true
+                          AutoImportPolicy: [NEW, CHANGED, DELETED]
+                """)
+        #expect(config.contains("StorageCapacity: 1200"))
+        try config.write(toFile: bench.work + "/managed.yaml", atomically: true, encoding: .utf8)
+
+        let created = try run("pcluster create-cluster --cluster-name $CLUSTER_NAME --cluster-configuration managed.yaml --wait")
+        #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(created.stdout)\(created.stderr)")
+        let described = try run("aws fsx describe-file-systems --endpoint-url $AWS_ENDPOINT_URL_FSX").json
+        let systems = described?["FileSystems"]?.arrayValue ?? []
+        #expect(systems.count == 1)
+        let id = try #require(systems.first?["FileSystemId"]?.stringValue)
+        #expect(systems.first?["Tags"]?.arrayValue?.contains { $0["Key"] == "parallelcluster:cluster-name" && $0["Value"] == "managed" } == true)
+        let associations = try run("aws fsx describe-data-repository-associations --endpoint-url $AWS_ENDPOINT_URL_FSX").json?["Associations"]?.arrayValue ?? []
+        #expect(associations.map { $0["FileSystemPath"]?.stringValue ?? "" } == ["/inputs"])
+        #expect(associations.first?["Lifecycle"] == "AVAILABLE")
+        #expect(try run("cat \(mountDir)/inputs/hello.txt").stdout == "hello\n")
+
+        let deleted = try run("pcluster delete-cluster --cluster-name $CLUSTER_NAME --wait")
+        #expect(deleted.json?["cluster"]?["clusterStatus"] == "DELETE_COMPLETE", "\(deleted.stdout)\(deleted.stderr)")
+        #expect(try Self.eventually(30) {
+            try run("aws fsx describe-file-systems --file-system-ids \(id) --endpoint-url $AWS_ENDPOINT_URL_FSX").stderr.contains("FileSystemNotFound")
+        })
+        #expect(!FileManager.default.fileExists(atPath: mountDir))
+        // The bucket keeps its data.
+        #expect(try run("aws s3 ls s3://$S3_BUCKET_NAME/inputs/").stdout.contains("hello.txt"))
     }
 }
