@@ -135,8 +135,9 @@ public struct NodeAgent: Sendable {
             _ = try? store.update(spec.clusterName) { $0.computeFleetStatus = "STOPPED" }
             return
         case "START_REQUESTED", "STARTING":
+            // The static nodes are powered up below, once per pass: a second power-up request for a node on its
+            // way up makes Slurm wait for a boot after that request.
             for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=up") }
-            powerUpStatics(states)
             _ = try? store.update(spec.clusterName) { $0.computeFleetStatus = "RUNNING" }
             events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
         case "STOPPED":

@@ -6,240 +6,249 @@ import Testing
 import Glibc
 #endif
 
-/// The seed's cluster on this machine with real Slurm: create, a two-node job on dynamic nodes, scale-down
-/// after ScaledownIdletime, a static node replaced after its slurmd dies, two clusters at once, and a
-/// delete that leaves no process, port or file. Needs root (munged, slurmctld, slurmd); scripts/test
-/// installs slurm-wlm and munge.
-@Suite(.serialized) struct LocalClusterIntegrationTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pcluster").path
+/// The suites that run clusters as root, one at a time: each starts slurmctld, slurmd processes, an FSx
+/// service and FUSE mounts, and two of them side by side on two cores make their timing checks flaky.
+@Suite(.serialized) enum ClustersAsRoot {}
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var json: JSONValue? { try? JSONValue.parse(stdout) }
-    }
+extension ClustersAsRoot {
+    /// The seed's cluster on this machine with real Slurm: create, a two-node job on dynamic nodes, scale-down
+    /// after ScaledownIdletime, a static node replaced after its slurmd dies, two clusters at once, and a
+    /// delete that leaves no process, port or file. Needs root (munged, slurmctld, slurmd); scripts/test
+    /// installs slurm-wlm and munge.
+    @Suite(.serialized) struct LocalClusterIntegrationTests {
+        static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pcluster").path
 
-    let state: URL
-    let work: URL
-    var environment: [String: String]
-    /// This test's own FSx service (not the machine's on 7800), which the clusters mount their /fsx from.
-    var fsxdPid: pid_t?
-
-    init() throws {
-        state = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-it-\(UUID().uuidString)")
-        work = state.appendingPathComponent("work")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        var environment = ProcessInfo.processInfo.environment
-        environment["PCLUSTER_STATE_DIR"] = state.path
-        environment["SUBNET_ID"] = "subnet-0123456789abcdef0"
-        environment["AWS_ACCESS_KEY_ID"] = "AKIALOCALCLUSTER"
-        environment["AWS_SECRET_ACCESS_KEY"] = "local-cluster-secret"
-        environment["AWS_REGION"] = "us-east-1"
-        environment["AWS_DEFAULT_REGION"] = "us-east-1"
-        environment.removeValue(forKey: "AWS_ENDPOINT_URL")
-        environment.removeValue(forKey: "AWS_PROFILE")
-        self.environment = environment
-    }
-
-    /// Starts fsxd on a free port and creates the seed's file system there; FSX_FS_ID names it.
-    mutating func startFileSystemService() throws {
-        let port = try PortAllocator.allocate(1, avoiding: []).first!
-        let fsxd = (Self.binary as NSString).deletingLastPathComponent + "/fsxd"
-        fsxdPid = try ProcessControl.spawn([fsxd, "--port", String(port), "--state-directory", state.appendingPathComponent("fsx").path],
-                                           environment: environment, logPath: work.appendingPathComponent("fsxd.log").path)
-        environment["AWS_ENDPOINT_URL_FSX"] = "http://127.0.0.1:\(port)"
-        guard eventually(20, { PortAllocator.isListening(port) }) else { throw LocalClusterError("fsxd did not start") }
-        let created = ProcessControl.run(["/usr/bin/env", "aws", "fsx", "create-file-system", "--file-system-type", "LUSTRE",
-                                          "--storage-capacity", "1200", "--subnet-ids", "subnet-0123456789abcdef0",
-                                          "--endpoint-url", "http://127.0.0.1:\(port)", "--query", "FileSystem.FileSystemId",
-                                          "--output", "text"], environment: environment)
-        let id = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard created.status == 0, id.hasPrefix("fs-") else { throw LocalClusterError("create-file-system failed: \(created.output)") }
-        environment["FSX_FS_ID"] = id
-    }
-
-    /// Runs the built pcluster in `work`, output to files and our own waitpid: Foundation's Process can
-    /// miss the exit of a program whose children (the cluster's daemons) outlive it.
-    @discardableResult
-    func pcluster(_ arguments: String...) throws -> Run {
-        let out = work.appendingPathComponent(".out-\(UUID().uuidString)").path
-        let err = work.appendingPathComponent(".err-\(UUID().uuidString)").path
-        defer {
-            unlink(out)
-            unlink(err)
+        struct Run {
+            var status: Int32
+            var stdout: String
+            var stderr: String
+            var json: JSONValue? { try? JSONValue.parse(stdout) }
         }
-        let pid = try ProcessControl.spawn(["/usr/bin/env", "-C", work.path, Self.binary] + arguments,
-                                           environment: environment, newSession: false) { actions in
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+        let state: URL
+        let work: URL
+        var environment: [String: String]
+        /// This test's own FSx service (not the machine's on 7800), which the clusters mount their /fsx from.
+        var fsxdPid: pid_t?
+
+        init() throws {
+            state = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-it-\(UUID().uuidString)")
+            work = state.appendingPathComponent("work")
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            var environment = ProcessInfo.processInfo.environment
+            environment["PCLUSTER_STATE_DIR"] = state.path
+            environment["SUBNET_ID"] = "subnet-0123456789abcdef0"
+            environment["AWS_ACCESS_KEY_ID"] = "AKIALOCALCLUSTER"
+            environment["AWS_SECRET_ACCESS_KEY"] = "local-cluster-secret"
+            environment["AWS_REGION"] = "us-east-1"
+            environment["AWS_DEFAULT_REGION"] = "us-east-1"
+            environment.removeValue(forKey: "AWS_ENDPOINT_URL")
+            environment.removeValue(forKey: "AWS_PROFILE")
+            self.environment = environment
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Run(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                   stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
-    }
 
-    /// Polls `check` every 0.5 s until it returns true or `seconds` pass.
-    func eventually(_ seconds: Double, _ check: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try check() { return true }
-            usleep(500_000)
+        /// Starts fsxd on a free port and creates the seed's file system there; FSX_FS_ID names it.
+        mutating func startFileSystemService() throws {
+            let port = try PortAllocator.allocate(1, avoiding: []).first!
+            let fsxd = (Self.binary as NSString).deletingLastPathComponent + "/fsxd"
+            fsxdPid = try ProcessControl.spawn([fsxd, "--port", String(port), "--state-directory", state.appendingPathComponent("fsx").path],
+                                               environment: environment, logPath: work.appendingPathComponent("fsxd.log").path)
+            environment["AWS_ENDPOINT_URL_FSX"] = "http://127.0.0.1:\(port)"
+            guard eventually(20, { PortAllocator.isListening(port) }) else { throw LocalClusterError("fsxd did not start") }
+            let created = ProcessControl.run(["/usr/bin/env", "aws", "fsx", "create-file-system", "--file-system-type", "LUSTRE",
+                                              "--storage-capacity", "1200", "--subnet-ids", "subnet-0123456789abcdef0",
+                                              "--endpoint-url", "http://127.0.0.1:\(port)", "--query", "FileSystem.FileSystemId",
+                                              "--output", "text"], environment: environment)
+            let id = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard created.status == 0, id.hasPrefix("fs-") else { throw LocalClusterError("create-file-system failed: \(created.output)") }
+            environment["FSX_FS_ID"] = id
         }
-        return try check()
-    }
 
-    func config(_ name: String, replacing: [(String, String)]) throws -> String {
-        var text = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
-        for (old, new) in replacing { text = text.replacingOccurrences(of: old, with: new) }
-        let path = work.appendingPathComponent("\(name).yaml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    func jobState(_ cluster: String, _ id: String) throws -> String {
-        let show = try pcluster("ssh", "-n", cluster, "scontrol", "show", "job", id)
-        return show.stdout.range(of: "JobState=[A-Z_]+", options: .regularExpression).map { String(show.stdout[$0].dropFirst(9)) } ?? "?"
-    }
-
-    func sinfo(_ cluster: String) throws -> [String: String] {
-        let out = try pcluster("ssh", "-n", cluster, "sinfo", "-h", "-N", "-o", "%N %t").stdout
-        var states: [String: String] = [:]
-        for line in out.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            if parts.count == 2 { states[String(parts[0])] = String(parts[1]) }
+        /// Runs the built pcluster in `work`, output to files and our own waitpid: Foundation's Process can
+        /// miss the exit of a program whose children (the cluster's daemons) outlive it.
+        @discardableResult
+        func pcluster(_ arguments: String...) throws -> Run {
+            let out = work.appendingPathComponent(".out-\(UUID().uuidString)").path
+            let err = work.appendingPathComponent(".err-\(UUID().uuidString)").path
+            defer {
+                unlink(out)
+                unlink(err)
+            }
+            let pid = try ProcessControl.spawn(["/usr/bin/env", "-C", work.path, Self.binary] + arguments,
+                                               environment: environment, newSession: false) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+                posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return Run(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                       stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
         }
-        return states
-    }
 
-    @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
-          .timeLimit(.minutes(6)))
-    func theSeedClusterRunsAJobScalesDownAndDeletesCleanly() throws {
-        try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
-        var test = self
-        try test.startFileSystemService()
-        try test.run()
-    }
-
-    func run() throws {
-        defer {
-            _ = try? pcluster("delete-cluster", "-n", "demo", "--wait")
-            _ = try? pcluster("delete-cluster", "-n", "other", "--wait")
-            if let fsxdPid { _ = ProcessControl.terminate(fsxdPid, commandContains: "fsxd") }
-            try? FileManager.default.removeItem(at: state)
+        /// Polls `check` every 0.5 s until it returns true or `seconds` pass.
+        func eventually(_ seconds: Double, _ check: () throws -> Bool) rethrows -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if try check() { return true }
+                usleep(500_000)
+            }
+            return try check()
         }
-        // The seed's config with a one-minute ScaledownIdletime, and a second cluster with a static node;
-        // each mounts the file system at a MountDir of its own.
-        let demoMount = work.appendingPathComponent("fsx-demo").path
-        let demo = try config("demo", replacing: [("Scheduling:\n", "Scheduling:\n  SlurmSettings:\n    ScaledownIdletime: 1\n"),
-                                                  ("MountDir: /fsx", "MountDir: \(demoMount)")])
-        let other = try config("other", replacing: [("MinCount: 0", "MinCount: 1"), ("MaxCount: 2", "MaxCount: 1"),
-                                                    ("MountDir: /fsx", "MountDir: \(work.appendingPathComponent("fsx-other").path)")])
 
-        let created = try pcluster("create-cluster", "-n", "demo", "-c", demo, "--wait")
-        #expect(created.status == 0, "\(created.stdout)\(created.stderr)")
-        #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE")
-        #expect(created.stderr.contains("[demo] cluster status: CREATE_COMPLETE"))
-        let duplicate = try pcluster("create-cluster", "-n", "demo", "-c", demo)
-        #expect(duplicate.status == 1 && duplicate.json?["message"]?.stringValue?.contains("already exists") == true)
+        func config(_ name: String, replacing: [(String, String)]) throws -> String {
+            var text = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
+            for (old, new) in replacing { text = text.replacingOccurrences(of: old, with: new) }
+            let path = work.appendingPathComponent("\(name).yaml").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
 
-        let second = try pcluster("create-cluster", "-n", "other", "-c", other, "--wait")
-        #expect(second.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(second.stdout)\(second.stderr)")
-        #expect(try sinfo("other")["c6i-st-compute-1"] == "idle")  // the static node is up at create
+        func jobState(_ cluster: String, _ id: String) throws -> String {
+            let show = try pcluster("ssh", "-n", cluster, "scontrol", "show", "job", id)
+            return show.stdout.range(of: "JobState=[A-Z_]+", options: .regularExpression).map { String(show.stdout[$0].dropFirst(9)) } ?? "?"
+        }
 
-        let described = try pcluster("describe-cluster", "-n", "demo").json
-        #expect(described?["headNode"]?["state"] == "running")
-        #expect(described?["headNode"]?["instanceId"]?.stringValue?.range(of: "^i-[0-9a-f]{17}$", options: .regularExpression) != nil)
-        #expect(described?["failures"] == nil)
-        #expect(try sinfo("demo") == ["c6i-dy-compute-1": "idle~", "c6i-dy-compute-2": "idle~"])
+        func sinfo(_ cluster: String) throws -> [String: String] {
+            let out = try pcluster("ssh", "-n", cluster, "sinfo", "-h", "-N", "-o", "%N %t").stdout
+            var states: [String: String] = [:]
+            for line in out.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                if parts.count == 2 { states[String(parts[0])] = String(parts[1]) }
+            }
+            return states
+        }
 
-        // The issue's job, verbatim, on powered-down dynamic nodes.
-        let submitted = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun hostname")
-        let jobId = try #require(submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
-                                 "\(submitted.stdout)\(submitted.stderr)")
-        #expect(try eventually(60) { try jobState("demo", jobId) == "COMPLETED" })
-        let job = try pcluster("ssh", "-n", "demo", "scontrol", "show", "job", jobId).stdout
-        #expect(job.contains(" NodeList=c6i-dy-compute-[1-2]"))
-        let output = try String(contentsOf: work.appendingPathComponent("slurm-\(jobId).out"), encoding: .utf8)
-        #expect(output.split(separator: "\n").count == 2)
-        let instances = try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json
-        #expect(instances?["instances"]?.arrayValue?.count == 2)
+        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+              .timeLimit(.minutes(6)))
+        func theSeedClusterRunsAJobScalesDownAndDeletesCleanly() throws {
+            try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+            var test = self
+            try test.startFileSystemService()
+            try test.run()
+        }
 
-        // SharedStorage: the FSx file system is mounted at MountDir, and jobs on compute nodes see it.
-        let mounts = { (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "" }
-        #expect(mounts().contains(" \(demoMount) fuse.lustrefs "))
-        try "shared\n".write(toFile: demoMount + "/hello.txt", atomically: false, encoding: .utf8)
-        let reader = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun cat \(demoMount)/hello.txt")
-        let readerId = try #require(reader.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
-        #expect(try eventually(60) { try jobState("demo", readerId) == "COMPLETED" })
-        #expect(try String(contentsOf: work.appendingPathComponent("slurm-\(readerId).out"), encoding: .utf8) == "shared\nshared\n")
+        func run() throws {
+            defer {
+                _ = try? pcluster("delete-cluster", "-n", "demo", "--wait")
+                _ = try? pcluster("delete-cluster", "-n", "other", "--wait")
+                if let fsxdPid { _ = ProcessControl.terminate(fsxdPid, commandContains: "fsxd") }
+                try? FileManager.default.removeItem(at: state)
+            }
+            // The seed's config with a one-minute ScaledownIdletime, and a second cluster with a static node;
+            // each mounts the file system at a MountDir of its own.
+            let demoMount = work.appendingPathComponent("fsx-demo").path
+            let demo = try config("demo", replacing: [("Scheduling:\n", "Scheduling:\n  SlurmSettings:\n    ScaledownIdletime: 1\n"),
+                                                      ("MountDir: /fsx", "MountDir: \(demoMount)")])
+            let other = try config("other", replacing: [("MinCount: 0", "MinCount: 1"), ("MaxCount: 2", "MaxCount: 1"),
+                                                        ("MountDir: /fsx", "MountDir: \(work.appendingPathComponent("fsx-other").path)")])
 
-        // More nodes than MaxCount: Slurm refuses at submit, with its reason.
-        let tooMany = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "3", "--wrap", "true")
-        #expect(tooMany.status != 0 && tooMany.stderr.contains("Node count specification invalid"), "\(tooMany.stderr)")
+            let created = try pcluster("create-cluster", "-n", "demo", "-c", demo, "--wait")
+            #expect(created.status == 0, "\(created.stdout)\(created.stderr)")
+            #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE")
+            #expect(created.stderr.contains("[demo] cluster status: CREATE_COMPLETE"))
+            let duplicate = try pcluster("create-cluster", "-n", "demo", "-c", demo)
+            #expect(duplicate.status == 1 && duplicate.json?["message"]?.stringValue?.contains("already exists") == true)
 
-        // A static node whose slurmd dies is relaunched by the agent.
-        let otherLayout = LocalLayout(root: state.appendingPathComponent("clusters/other"))
-        let staticPid = try #require(ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")))
-        kill(staticPid, SIGKILL)
-        #expect(try eventually(30) {
-            guard let pid = ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")), pid != staticPid else { return false }
-            let alive = ProcessControl.isAlive(pid, commandContains: "slurmd")
-            return try alive && sinfo("other")["c6i-st-compute-1"] == "idle"
-        })
+            let second = try pcluster("create-cluster", "-n", "other", "-c", other, "--wait")
+            #expect(second.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(second.stdout)\(second.stderr)")
+            #expect(try sinfo("other")["c6i-st-compute-1"] == "idle")  // the static node is up at create
 
-        // Stopping the fleet stops every compute node; a dead agent is reported, and starting the fleet
-        // brings back the agent and the static node.
-        try pcluster("update-compute-fleet", "-n", "other", "--status", "STOP_REQUESTED")
-        #expect(try eventually(20) { try pcluster("describe-compute-fleet", "-n", "other").json?["status"] == "STOPPED" })
-        #expect(try pcluster("describe-cluster-instances", "-n", "other", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty == true)
-        let agentPid = try #require(ProcessControl.readPid(otherLayout.agentPid))
-        kill(agentPid, SIGKILL)
-        #expect(try eventually(5) {
-            try pcluster("describe-cluster", "-n", "other").json?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown"
-        })
-        try pcluster("update-compute-fleet", "-n", "other", "--status", "START_REQUESTED")
-        #expect(try eventually(45) {
-            let running = try pcluster("describe-compute-fleet", "-n", "other").json?["status"] == "RUNNING"
-            return try running && sinfo("other")["c6i-st-compute-1"] == "idle"
-        })
-        #expect(try pcluster("describe-cluster", "-n", "other").json?["failures"] == nil)
+            let described = try pcluster("describe-cluster", "-n", "demo").json
+            #expect(described?["headNode"]?["state"] == "running")
+            #expect(described?["headNode"]?["instanceId"]?.stringValue?.range(of: "^i-[0-9a-f]{17}$", options: .regularExpression) != nil)
+            #expect(described?["failures"] == nil)
+            #expect(try sinfo("demo") == ["c6i-dy-compute-1": "idle~", "c6i-dy-compute-2": "idle~"])
 
-        // After ScaledownIdletime (1 minute) the dynamic nodes power down and their slurmd processes end.
-        let scaledDown = try eventually(150) { try sinfo("demo").values.allSatisfy { $0 == "idle~" } }
-        #expect(scaledDown, "\((try? sinfo("demo")) ?? [:])")
-        #expect(try eventually(10) {
-            try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty == true
-        })
-        let events = try pcluster("get-cluster-stack-events", "-n", "demo").json?["events"]?.arrayValue ?? []
-        #expect(events.contains { $0["resourceStatus"] == "SUSPEND" } && events.contains { $0["resourceStatus"] == "LAUNCHED" })
+            // The issue's job, verbatim, on powered-down dynamic nodes.
+            let submitted = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun hostname")
+            let jobId = try #require(submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
+                                     "\(submitted.stdout)\(submitted.stderr)")
+            #expect(try eventually(60) { try jobState("demo", jobId) == "COMPLETED" })
+            let job = try pcluster("ssh", "-n", "demo", "scontrol", "show", "job", jobId).stdout
+            #expect(job.contains(" NodeList=c6i-dy-compute-[1-2]"))
+            let output = try String(contentsOf: work.appendingPathComponent("slurm-\(jobId).out"), encoding: .utf8)
+            #expect(output.split(separator: "\n").count == 2)
+            let instances = try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json
+            #expect(instances?["instances"]?.arrayValue?.count == 2)
 
-        // Delete leaves no process, port or file of the cluster.
-        let layout = LocalLayout(root: state.appendingPathComponent("clusters/demo"))
-        let spec = try LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("demo")
-        let pids = [layout.slurmctldPid, layout.mungePid, layout.agentPid].compactMap(ProcessControl.readPid)
-        #expect(pids.count == 3)
-        let deleted = try pcluster("delete-cluster", "-n", "demo", "--wait")
-        #expect(deleted.status == 0 && deleted.json?["cluster"]?["clusterStatus"] == "DELETE_COMPLETE")
-        #expect(pids.allSatisfy { !ProcessControl.isAlive($0) })
-        #expect(([spec.controllerPort] + spec.nodes.map(\.port)).allSatisfy(PortAllocator.isFree))
-        #expect(!FileManager.default.fileExists(atPath: layout.root.path))
-        #expect(!mounts().contains(" \(demoMount) "))
-        #expect(!FileManager.default.fileExists(atPath: layout.spool))
-        #expect(try pcluster("describe-cluster", "-n", "demo").status == 1)
-        // The other cluster was untouched by all of this; its logs export to an archive.
-        #expect(try pcluster("describe-cluster", "-n", "other").json?["headNode"]?["state"] == "running")
-        let archive = work.appendingPathComponent("other-logs.tar.gz").path
-        #expect(try pcluster("export-cluster-logs", "-n", "other", "--output-file", archive).json?["path"]?.stringValue == archive)
-        let listing = ProcessControl.run(["/bin/tar", "-tzf", archive]).output
-        #expect(listing.contains("other-logs/slurmctld.log") && listing.contains("other-logs/cluster-events.log"))
-        let streams = try pcluster("list-cluster-log-streams", "-n", "other").json?["logStreams"]?.arrayValue ?? []
-        #expect(streams.contains { $0["logStreamName"] == "slurmd-c6i-st-compute-1" })
-        let lines = try pcluster("get-cluster-log-events", "-n", "other", "--log-stream-name", "slurmctld", "--limit", "3").json
-        #expect(lines?["events"]?.arrayValue?.count == 3)
+            // SharedStorage: the FSx file system is mounted at MountDir, and jobs on compute nodes see it.
+            let mounts = { (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "" }
+            #expect(mounts().contains(" \(demoMount) fuse.lustrefs "))
+            try "shared\n".write(toFile: demoMount + "/hello.txt", atomically: false, encoding: .utf8)
+            let reader = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun cat \(demoMount)/hello.txt")
+            let readerId = try #require(reader.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+            #expect(try eventually(60) { try jobState("demo", readerId) == "COMPLETED" })
+            #expect(try String(contentsOf: work.appendingPathComponent("slurm-\(readerId).out"), encoding: .utf8) == "shared\nshared\n")
+
+            // More nodes than MaxCount: Slurm refuses at submit, with its reason.
+            let tooMany = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "3", "--wrap", "true")
+            #expect(tooMany.status != 0 && tooMany.stderr.contains("Node count specification invalid"), "\(tooMany.stderr)")
+
+            // A static node whose slurmd dies is relaunched by the agent.
+            let otherLayout = LocalLayout(root: state.appendingPathComponent("clusters/other"))
+            let staticPid = try #require(ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")))
+            kill(staticPid, SIGKILL)
+            #expect(try eventually(30) {
+                guard let pid = ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")), pid != staticPid else { return false }
+                let alive = ProcessControl.isAlive(pid, commandContains: "slurmd")
+                return try alive && sinfo("other")["c6i-st-compute-1"] == "idle"
+            })
+
+            // Stopping the fleet stops every compute node; a dead agent is reported, and starting the fleet
+            // brings back the agent and the static node.
+            try pcluster("update-compute-fleet", "-n", "other", "--status", "STOP_REQUESTED")
+            #expect(try eventually(20) { try pcluster("describe-compute-fleet", "-n", "other").json?["status"] == "STOPPED" })
+            #expect(try pcluster("describe-cluster-instances", "-n", "other", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty == true)
+            let agentPid = try #require(ProcessControl.readPid(otherLayout.agentPid))
+            kill(agentPid, SIGKILL)
+            #expect(try eventually(5) {
+                try pcluster("describe-cluster", "-n", "other").json?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown"
+            })
+            try pcluster("update-compute-fleet", "-n", "other", "--status", "START_REQUESTED")
+            let restarted = try eventually(45) {
+                let running = try pcluster("describe-compute-fleet", "-n", "other").json?["status"] == "RUNNING"
+                return try running && sinfo("other")["c6i-st-compute-1"] == "idle"
+            }
+            let nodes = restarted ? "" : try pcluster("ssh", "-n", "other", "sinfo", "-N", "-l").stdout
+            let history = restarted ? "" : try pcluster("get-cluster-stack-events", "-n", "other").stdout.prefix(4000)
+            #expect(restarted, "\(nodes)\n\(history)")
+            #expect(try pcluster("describe-cluster", "-n", "other").json?["failures"] == nil)
+
+            // After ScaledownIdletime (1 minute) the dynamic nodes power down and their slurmd processes end.
+            let scaledDown = try eventually(150) { try sinfo("demo").values.allSatisfy { $0 == "idle~" } }
+            #expect(scaledDown, "\((try? sinfo("demo")) ?? [:])")
+            #expect(try eventually(10) {
+                try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty == true
+            })
+            let events = try pcluster("get-cluster-stack-events", "-n", "demo").json?["events"]?.arrayValue ?? []
+            #expect(events.contains { $0["resourceStatus"] == "SUSPEND" } && events.contains { $0["resourceStatus"] == "LAUNCHED" })
+
+            // Delete leaves no process, port or file of the cluster.
+            let layout = LocalLayout(root: state.appendingPathComponent("clusters/demo"))
+            let spec = try LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("demo")
+            let pids = [layout.slurmctldPid, layout.mungePid, layout.agentPid].compactMap(ProcessControl.readPid)
+            #expect(pids.count == 3)
+            let deleted = try pcluster("delete-cluster", "-n", "demo", "--wait")
+            #expect(deleted.status == 0 && deleted.json?["cluster"]?["clusterStatus"] == "DELETE_COMPLETE")
+            #expect(pids.allSatisfy { !ProcessControl.isAlive($0) })
+            #expect(([spec.controllerPort] + spec.nodes.map(\.port)).allSatisfy(PortAllocator.isFree))
+            #expect(!FileManager.default.fileExists(atPath: layout.root.path))
+            #expect(!mounts().contains(" \(demoMount) "))
+            #expect(!FileManager.default.fileExists(atPath: layout.spool))
+            #expect(try pcluster("describe-cluster", "-n", "demo").status == 1)
+            // The other cluster was untouched by all of this; its logs export to an archive.
+            #expect(try pcluster("describe-cluster", "-n", "other").json?["headNode"]?["state"] == "running")
+            let archive = work.appendingPathComponent("other-logs.tar.gz").path
+            #expect(try pcluster("export-cluster-logs", "-n", "other", "--output-file", archive).json?["path"]?.stringValue == archive)
+            let listing = ProcessControl.run(["/bin/tar", "-tzf", archive]).output
+            #expect(listing.contains("other-logs/slurmctld.log") && listing.contains("other-logs/cluster-events.log"))
+            let streams = try pcluster("list-cluster-log-streams", "-n", "other").json?["logStreams"]?.arrayValue ?? []
+            #expect(streams.contains { $0["logStreamName"] == "slurmd-c6i-st-compute-1" })
+            let lines = try pcluster("get-cluster-log-events", "-n", "other", "--log-stream-name", "slurmctld", "--limit", "3").json
+            #expect(lines?["events"]?.arrayValue?.count == 3)
+        }
     }
 }
