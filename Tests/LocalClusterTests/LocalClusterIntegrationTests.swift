@@ -8,7 +8,36 @@ import Glibc
 
 /// The suites that run clusters as root, one at a time: each starts slurmctld, slurmd processes, an FSx
 /// service and FUSE mounts, and two of them side by side on two cores make their timing checks flaky.
-@Suite(.serialized) enum ClustersAsRoot {}
+@Suite(.serialized) enum ClustersAsRoot {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: JSONValue? { try? JSONValue.parse(stdout) }
+    }
+
+    /// Runs a program in `directory` with its output in files and our own waitpid: Foundation's Process can
+    /// miss the exit of a program whose children (the cluster's daemons) outlive it, and they would hold a
+    /// pipe open.
+    static func run(_ arguments: [String], environment: [String: String], in directory: String) throws -> Outcome {
+        let out = directory + "/.out-\(UUID().uuidString)"
+        let err = directory + "/.err-\(UUID().uuidString)"
+        defer {
+            unlink(out)
+            unlink(err)
+        }
+        let pid = try ProcessControl.spawn(["/usr/bin/env", "-C", directory] + arguments, environment: environment, newSession: false) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Outcome(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                       stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+}
 
 extension ClustersAsRoot {
     /// The seed's cluster on this machine with real Slurm: create, a two-node job on dynamic nodes, scale-down
@@ -18,13 +47,6 @@ extension ClustersAsRoot {
     @Suite(.serialized) struct LocalClusterIntegrationTests {
         static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pcluster").path
-
-        struct Run {
-            var status: Int32
-            var stdout: String
-            var stderr: String
-            var json: JSONValue? { try? JSONValue.parse(stdout) }
-        }
 
         let state: URL
         let work: URL
@@ -65,27 +87,10 @@ extension ClustersAsRoot {
             environment["FSX_FS_ID"] = id
         }
 
-        /// Runs the built pcluster in `work`, output to files and our own waitpid: Foundation's Process can
-        /// miss the exit of a program whose children (the cluster's daemons) outlive it.
+        /// Runs the built pcluster in `work`.
         @discardableResult
-        func pcluster(_ arguments: String...) throws -> Run {
-            let out = work.appendingPathComponent(".out-\(UUID().uuidString)").path
-            let err = work.appendingPathComponent(".err-\(UUID().uuidString)").path
-            defer {
-                unlink(out)
-                unlink(err)
-            }
-            let pid = try ProcessControl.spawn(["/usr/bin/env", "-C", work.path, Self.binary] + arguments,
-                                               environment: environment, newSession: false) { actions in
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            return Run(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        func pcluster(_ arguments: String...) throws -> ClustersAsRoot.Outcome {
+            try ClustersAsRoot.run([Self.binary] + arguments, environment: environment, in: work.path)
         }
 
         /// Polls `check` every 0.5 s until it returns true or `seconds` pass.

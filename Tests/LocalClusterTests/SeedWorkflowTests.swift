@@ -16,33 +16,10 @@ extension ClustersAsRoot {
         static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-        struct Outcome {
-            var status: Int32
-            var stdout: String
-            var stderr: String
-            var json: JSONValue? { try? JSONValue.parse(stdout) }
-        }
+        typealias Outcome = ClustersAsRoot.Outcome
 
-        /// Runs `script` with bash in `directory`, output through files and our own waitpid (daemons started by
-        /// pcluster outlive it and would hold a pipe open).
         static func bash(_ script: String, environment: [String: String], in directory: String) throws -> Outcome {
-            let out = directory + "/.out-\(UUID().uuidString)"
-            let err = directory + "/.err-\(UUID().uuidString)"
-            defer {
-                unlink(out)
-                unlink(err)
-            }
-            let pid = try ProcessControl.spawn(["/usr/bin/env", "-C", directory, "/bin/bash", "-c", script],
-                                               environment: environment, newSession: false) { actions in
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            return Outcome(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                           stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+            try ClustersAsRoot.run(["/bin/bash", "-c", script], environment: environment, in: directory)
         }
 
         static func eventually(_ seconds: Double, _ check: () throws -> Bool) rethrows -> Bool {

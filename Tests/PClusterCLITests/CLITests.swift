@@ -4,6 +4,7 @@ import JSONOutput
 @testable import PClusterCLI
 import Provisioning
 import Testing
+import TestSupport
 
 @Suite("The pcluster command line")
 struct CLITests {
@@ -38,18 +39,8 @@ struct CLITests {
         #expect(r.stdout.hasPrefix("{\n  \"version\": "))
     }
 
-    /// A loopback port with nothing listening: bound, then closed, by this process.
-    static let closedPort: Int = {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }()
+    /// A loopback port with nothing listening (bound, read back, released).
+    static let closedPort = freeLocalPort()
 
     @Test func seedDryRunGivesWarningsAndNoError() throws {
         let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true")
