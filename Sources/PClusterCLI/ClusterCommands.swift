@@ -1,3 +1,4 @@
+import AWSProvider
 import ArgumentParser
 import ClusterConfig
 import Foundation
@@ -84,6 +85,8 @@ struct CreateCluster: PClusterCommand {
     var wait = false
     @Option(name: .long, help: "Where the cluster runs: local (this machine, the default) or aws. Also PCLUSTER_PROVIDER.")
     var provider: String?
+    @Option(name: .customLong("template-output"), help: "With --dryrun true: write the cluster's CloudFormation template (the AWS provider's stack) to this file.")
+    var templateOutput: String?
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
@@ -91,9 +94,15 @@ struct CreateCluster: PClusterCommand {
         switch chosen {
         case "local": break
         case "aws":
-            return Responses.unavailable("create-cluster", "the AWS provider (CloudFormation and EC2) is not part of this build yet; unset PCLUSTER_PROVIDER to run the cluster on this machine.")
+            // The template can be generated and reviewed; creating the stack is still to come.
+            guard dryrun?.value == true else {
+                return Responses.unavailable("create-cluster", "the AWS provider can so far only generate the cluster's CloudFormation template (--dryrun true --template-output FILE); unset PCLUSTER_PROVIDER to run the cluster on this machine.")
+            }
         default:
             return .failure(message: "Bad Request: unknown provider '\(chosen)'; use local or aws.")
+        }
+        if templateOutput != nil && dryrun?.value != true {
+            return .failure(message: "Bad Request: --template-output goes with --dryrun true.")
         }
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region),
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level,
@@ -107,6 +116,14 @@ struct CreateCluster: PClusterCommand {
             return .failure(message: "Cluster '\(clusterName)' already exists; choose another name or delete it first.")
         }
         if dryrun?.value == true {
+            if let templateOutput, let config = result.config {
+                let template = ClusterTemplate(clusterName: clusterName, config: config, version: PClusterVersion.original)
+                do {
+                    try template.render().write(toFile: templateOutput, atomically: true, encoding: .utf8)
+                } catch {
+                    return .failure(message: "Cannot write the template to \(templateOutput): \(error.localizedDescription)")
+                }
+            }
             var o: JSONObject = ["message": "Request would have succeeded, but DryRun flag is set."]
             o["validationMessages"] = validationMessagesField(result.messages)
             return .failure(.object(o))

@@ -93,7 +93,9 @@ enum ImageStatusArgument: String, ExpressibleByArgument, CaseIterable {
 public enum PClusterVersion {
     /// The original's API version this tool is compatible with, plus ours as build metadata
     /// (ignored when versions are compared, so `version >= 3.x` checks in scripts keep working).
-    public static let string = "3.16.1+swift.0.1.0"
+    public static let string = "\(original)+swift.0.1.0"
+    /// The original's version alone (the `parallelcluster:version` tag).
+    public static let original = "3.16.1"
 }
 
 extension ValidationMessage {

@@ -82,6 +82,20 @@ struct CLITests {
         #expect(errors.count == 4, "\(errors)")
     }
 
+    @Test func theAWSProvidersTemplateFromADryRun() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-template-\(UUID().uuidString).json").path
+        defer { unlink(file) }
+        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", "--dryrun", "true", "--template-output", file)
+        #expect(r.exitCode == 1 && json?["message"] == "Request would have succeeded, but DryRun flag is set.")
+        let template = try JSONValue.parse(String(contentsOfFile: file, encoding: .utf8))
+        #expect(template["Resources"]?["HeadNode"]?["Type"] == "AWS::EC2::Instance")
+        // The AWS provider cannot create the stack yet, and says so; --template-output needs a dry run.
+        let (create, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws")
+        #expect(create?["message"]?.stringValue?.contains("only generate the cluster's CloudFormation template") == true)
+        let (alone, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--template-output", file)
+        #expect(alone?["message"] == "Bad Request: --template-output goes with --dryrun true.")
+    }
+
     @Test func failureLevelWarningTurnsWarningsIntoARejection() throws {
         let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING")
         #expect(r.exitCode == 1)

@@ -1,0 +1,353 @@
+import ClusterConfig
+import Foundation
+import JSONOutput
+
+/// The CloudFormation template of a cluster, generated from its configuration. Deterministic: resources,
+/// keys and lists come in the config's order and nothing depends on time or randomness, so the same config
+/// gives the same bytes (diffable, cacheable, reviewable). What only AWS knows when the stack is created
+/// (the VPC of the subnets, the AMI of the OS) are template parameters the provider fills in.
+public struct ClusterTemplate: Sendable {
+    public let clusterName: String
+    public let config: ClusterConfiguration
+    public let version: String
+
+    public init(clusterName: String, config: ClusterConfiguration, version: String) {
+        self.clusterName = clusterName
+        self.config = config
+        self.version = version
+    }
+
+    /// The template as JSON text (CloudFormation reads JSON and YAML alike).
+    public func render() -> String { JSONPrinter.render(.object(document()), indent: 2) + "\n" }
+
+    public func document() -> JSONObject {
+        var resources = JSONObject()
+        securityGroups(into: &resources)
+        iam(into: &resources)
+        placementGroups(into: &resources)
+        computeLaunchTemplates(into: &resources)
+        headNode(into: &resources)
+        return [
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": .string("AWS ParallelCluster-compatible stack of cluster \(clusterName) (pcluster \(version))"),
+            "Parameters": [
+                "VpcId": ["Type": "AWS::EC2::VPC::Id", "Description": "The VPC of the cluster's subnets."],
+                "ImageId": ["Type": "AWS::EC2::Image::Id", "Description": .string("The AMI of every node (\(config.customAmi ?? config.os)).")],
+            ],
+            "Resources": .object(resources),
+            "Outputs": [
+                "HeadNodeInstanceId": ["Value": ["Ref": "HeadNode"]],
+                "HeadNodePrivateIp": ["Value": ["Fn::GetAtt": ["HeadNode", "PrivateIp"]]],
+                "ComputeSecurityGroupId": ["Value": ["Ref": "ComputeSecurityGroup"]],
+            ],
+        ]
+    }
+
+    // MARK: Names
+
+    /// A CloudFormation logical id from config names (letters and digits only), with a short stable hash of
+    /// the originals so "a-b" and "ab" stay distinct.
+    static func logicalId(_ prefix: String, _ parts: String...) -> String {
+        let joined = parts.joined(separator: "/")
+        let letters = parts.map { part in
+            part.split(whereSeparator: { !($0.isASCII && ($0.isLetter || $0.isNumber)) })
+                .map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        }.joined()
+        // FNV-1a: a fixed function (Swift's Hasher is seeded per process).
+        var hash: UInt32 = 2_166_136_261
+        for byte in joined.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return prefix + letters + String(hash, radix: 16).prefix(6)
+    }
+
+    func tags(_ extra: [(String, String)], configTags: [ClusterConfiguration.Tag] = []) -> JSONValue {
+        var pairs: [(String, String)] = [("parallelcluster:cluster-name", clusterName), ("parallelcluster:version", version)] + extra
+        for tag in config.tags + configTags where !pairs.contains(where: { $0.0 == tag.key }) { pairs.append((tag.key, tag.value)) }
+        return .array(pairs.map { ["Key": .string($0.0), "Value": .string($0.1)] })
+    }
+
+    // MARK: Security groups
+
+    func securityGroups(into resources: inout JSONObject) {
+        let head = config.headNode
+        var ingress: [JSONValue] = []
+        if head.securityGroups.isEmpty {
+            ingress.append(["IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": .string(head.sshAllowedIps ?? "0.0.0.0/0"),
+                            "Description": "SSH"])
+            if head.dcvEnabled {
+                ingress.append(["IpProtocol": "tcp", "FromPort": .int(head.dcvPort), "ToPort": .int(head.dcvPort),
+                                "CidrIp": .string(head.dcvAllowedIps), "Description": "NICE DCV"])
+            }
+        }
+        resources["HeadNodeSecurityGroup"] = [
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": [
+                "GroupDescription": "Head node: SSH and DCV from the allowed addresses, everything from the cluster",
+                "VpcId": ["Ref": "VpcId"],
+                "SecurityGroupIngress": .array(ingress),
+                "Tags": tags([("parallelcluster:node-type", "HeadNode")]),
+            ],
+        ]
+        resources["ComputeSecurityGroup"] = [
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": [
+                "GroupDescription": "Compute nodes: everything from the cluster",
+                "VpcId": ["Ref": "VpcId"],
+                "Tags": tags([("parallelcluster:node-type", "Compute")]),
+            ],
+        ]
+        // All traffic inside the cluster. The compute group's rule to itself, in and out, is also what EFA needs.
+        let inside: [(String, String, String)] = [
+            ("HeadNodeIngressFromCompute", "HeadNodeSecurityGroup", "ComputeSecurityGroup"),
+            ("ComputeIngressFromHeadNode", "ComputeSecurityGroup", "HeadNodeSecurityGroup"),
+            ("ComputeIngressFromCompute", "ComputeSecurityGroup", "ComputeSecurityGroup"),
+        ]
+        for (name, group, source) in inside {
+            resources[name] = [
+                "Type": "AWS::EC2::SecurityGroupIngress",
+                "Properties": ["GroupId": ["Ref": .string(group)], "SourceSecurityGroupId": ["Ref": .string(source)],
+                               "IpProtocol": "-1", "Description": "All traffic inside the cluster"],
+            ]
+        }
+        resources["ComputeEgressToCompute"] = [
+            "Type": "AWS::EC2::SecurityGroupEgress",
+            "Properties": ["GroupId": ["Ref": "ComputeSecurityGroup"], "DestinationSecurityGroupId": ["Ref": "ComputeSecurityGroup"],
+                           "IpProtocol": "-1", "Description": "EFA: all traffic to the group itself"],
+        ]
+    }
+
+    /// The groups of a queue's nodes: its own SecurityGroups replace ours, AdditionalSecurityGroups add to them.
+    func computeGroups(_ queue: ClusterConfiguration.SlurmQueue) -> JSONValue {
+        let own: [JSONValue] = queue.securityGroups.isEmpty ? [["Ref": "ComputeSecurityGroup"]] : queue.securityGroups.map { .string($0) }
+        return .array(own + queue.additionalSecurityGroups.map { .string($0) })
+    }
+
+    // MARK: IAM
+
+    static let assumeByEC2: JSONValue = [
+        "Version": "2012-10-17",
+        "Statement": [["Effect": "Allow", "Principal": ["Service": ["ec2.amazonaws.com"]], "Action": ["sts:AssumeRole"]]],
+    ]
+
+    func iam(into resources: inout JSONObject) {
+        // The head node runs the node agent: it launches and terminates compute instances of this cluster
+        // only (the condition on the cluster-name tag), and passes the compute roles to them.
+        let computeRoles: [JSONValue] = config.scheduling.queues.map { ["Fn::GetAtt": [.string(Self.logicalId("ComputeRole", $0.name)), "Arn"]] }
+        let agent: JSONValue = [
+            "PolicyName": "parallelcluster-node-agent",
+            "PolicyDocument": [
+                "Version": "2012-10-17",
+                "Statement": [
+                    ["Effect": "Allow", "Resource": "*",
+                     "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateTags", "ec2:DescribeInstances",
+                                "ec2:DescribeInstanceStatus", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
+                                "fsx:DescribeFileSystems", "cloudformation:DescribeStacks"]],
+                    ["Effect": "Allow", "Resource": "*", "Action": ["ec2:TerminateInstances"],
+                     "Condition": ["StringEquals": ["ec2:ResourceTag/parallelcluster:cluster-name": .string(clusterName)]]],
+                    ["Effect": "Allow", "Action": ["iam:PassRole"], "Resource": .array(computeRoles.isEmpty ? ["*"] : computeRoles)],
+                ],
+            ],
+        ]
+        resources["HeadNodeRole"] = [
+            "Type": "AWS::IAM::Role",
+            "Properties": [
+                "AssumeRolePolicyDocument": Self.assumeByEC2,
+                "ManagedPolicyArns": .array(uniqueArns(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"] + config.headNode.additionalIamPolicies.map(\.arn))),
+                "Policies": [agent],
+                "Tags": tags([("parallelcluster:node-type", "HeadNode")]),
+            ],
+        ]
+        resources["HeadNodeInstanceProfile"] = [
+            "Type": "AWS::IAM::InstanceProfile",
+            "Properties": ["Roles": [["Ref": "HeadNodeRole"]]],
+        ]
+        for queue in config.scheduling.queues {
+            let role = Self.logicalId("ComputeRole", queue.name)
+            resources[role] = [
+                "Type": "AWS::IAM::Role",
+                "Properties": [
+                    "AssumeRolePolicyDocument": Self.assumeByEC2,
+                    "ManagedPolicyArns": .array(uniqueArns(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"] + queue.additionalIamPolicies.map(\.arn))),
+                    "Tags": tags([("parallelcluster:node-type", "Compute"), ("parallelcluster:queue-name", queue.name)]),
+                ],
+            ]
+            resources[Self.logicalId("ComputeInstanceProfile", queue.name)] = [
+                "Type": "AWS::IAM::InstanceProfile",
+                "Properties": ["Roles": [["Ref": .string(role)]]],
+            ]
+        }
+    }
+
+    func uniqueArns(_ arns: [String]) -> [JSONValue] {
+        var seen = Set<String>()
+        return arns.filter { seen.insert($0).inserted }.map { .string($0) }
+    }
+
+    // MARK: Placement groups
+
+    /// A managed placement group per queue (or per compute resource that asks for its own) that enables one
+    /// without naming an existing group.
+    func placementGroups(into resources: inout JSONObject) {
+        for queue in config.scheduling.queues {
+            if let group = queue.placementGroup, group.enabled == true, group.id == nil, group.name == nil {
+                resources[Self.logicalId("PlacementGroup", queue.name)] = [
+                    "Type": "AWS::EC2::PlacementGroup", "Properties": ["Strategy": "cluster"],
+                ]
+            }
+            for resource in queue.computeResources {
+                if let group = resource.placementGroup, group.enabled == true, group.id == nil, group.name == nil {
+                    resources[Self.logicalId("PlacementGroup", queue.name, resource.name)] = [
+                        "Type": "AWS::EC2::PlacementGroup", "Properties": ["Strategy": "cluster"],
+                    ]
+                }
+            }
+        }
+    }
+
+    /// The placement group a compute resource's instances go to, if any (its own setting wins over the queue's).
+    func placement(_ queue: ClusterConfiguration.SlurmQueue, _ resource: ClusterConfiguration.ComputeResource) -> JSONValue? {
+        for (group, id) in [(resource.placementGroup, Self.logicalId("PlacementGroup", queue.name, resource.name)),
+                            (queue.placementGroup, Self.logicalId("PlacementGroup", queue.name))] {
+            guard let group else { continue }
+            guard group.enabled != false else { return nil }
+            if let name = group.name ?? group.id { return .string(name) }
+            if group.enabled == true { return ["Ref": .string(id)] }
+        }
+        return nil
+    }
+
+    // MARK: Launch templates
+
+    var metadataOptions: JSONValue {
+        ["HttpTokens": .string(config.imdsSupport == "v1.0" ? "optional" : "required"), "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"]
+    }
+
+    func rootVolume(_ volume: ClusterConfiguration.RootVolume?) -> JSONValue {
+        var ebs: JSONObject = ["VolumeType": .string(volume?.volumeType ?? "gp3"), "Encrypted": .bool(volume?.encrypted ?? true),
+                               "DeleteOnTermination": true]
+        if let size = volume?.size { ebs["VolumeSize"] = .int(size) }
+        if let iops = volume?.iops, ["io1", "io2", "gp3"].contains(volume?.volumeType ?? "gp3") { ebs["Iops"] = .int(iops) }
+        if let throughput = volume?.throughput, (volume?.volumeType ?? "gp3") == "gp3" { ebs["Throughput"] = .int(throughput) }
+        return [["DeviceName": "/dev/xvda", "Ebs": .object(ebs)]]
+    }
+
+    func computeLaunchTemplates(into resources: inout JSONObject) {
+        for queue in config.scheduling.queues {
+            for resource in queue.computeResources {
+                var data: JSONObject = [
+                    "ImageId": ["Ref": "ImageId"],
+                    "IamInstanceProfile": ["Arn": ["Fn::GetAtt": [.string(Self.logicalId("ComputeInstanceProfile", queue.name)), "Arn"]]],
+                    "MetadataOptions": metadataOptions,
+                    "BlockDeviceMappings": rootVolume(queue.rootVolume),
+                ]
+                if resource.instanceTypes.count == 1, let type = resource.instanceTypes.first { data["InstanceType"] = .string(type) }
+                if let key = config.headNode.keyName { data["KeyName"] = .string(key) }
+                if resource.efaEnabled {
+                    // EFA: the interface type is set on the network interface; the fleet call fills in the subnet.
+                    data["NetworkInterfaces"] = [["DeviceIndex": 0, "NetworkCardIndex": 0, "InterfaceType": "efa",
+                                                  "Groups": computeGroups(queue), "DeleteOnTermination": true]]
+                } else {
+                    data["NetworkInterfaces"] = [["DeviceIndex": 0, "Groups": computeGroups(queue), "DeleteOnTermination": true]]
+                }
+                if let group = placement(queue, resource) { data["Placement"] = ["GroupName": group] }
+                if queue.capacityType == "SPOT" {
+                    var spot: JSONObject = ["SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"]
+                    if let price = resource.spotPrice { spot["MaxPrice"] = .string(String(price)) }
+                    data["InstanceMarketOptions"] = ["MarketType": "spot", "SpotOptions": .object(spot)]
+                }
+                let nodeTags = tags([("parallelcluster:node-type", "Compute"), ("parallelcluster:queue-name", queue.name),
+                                     ("parallelcluster:compute-resource-name", resource.name)], configTags: queue.tags)
+                data["TagSpecifications"] = [["ResourceType": "instance", "Tags": nodeTags], ["ResourceType": "volume", "Tags": nodeTags]]
+                data["UserData"] = ["Fn::Base64": ["Fn::Sub": .string(computeUserData(queue: queue.name, resource: resource.name))]]
+                resources[Self.logicalId("LaunchTemplate", queue.name, resource.name)] = [
+                    "Type": "AWS::EC2::LaunchTemplate",
+                    "Properties": [
+                        "LaunchTemplateName": .string("\(clusterName)-\(queue.name)-\(resource.name)"),
+                        "LaunchTemplateData": .object(data),
+                    ],
+                ]
+            }
+        }
+    }
+
+    // MARK: Head node
+
+    func headNode(into resources: inout JSONObject) {
+        let head = config.headNode
+        let groups: [JSONValue] = (head.securityGroups.isEmpty ? [["Ref": "HeadNodeSecurityGroup"]] : head.securityGroups.map { .string($0) })
+            + head.additionalSecurityGroups.map { .string($0) }
+        var data: JSONObject = [
+            "ImageId": ["Ref": "ImageId"],
+            "InstanceType": .string(head.instanceType),
+            "IamInstanceProfile": ["Arn": ["Fn::GetAtt": ["HeadNodeInstanceProfile", "Arn"]]],
+            "MetadataOptions": metadataOptions,
+            "BlockDeviceMappings": rootVolume(head.rootVolume),
+            "NetworkInterfaces": [["DeviceIndex": 0, "SubnetId": .string(head.subnetId), "Groups": .array(groups),
+                                   "DeleteOnTermination": true]],
+            "UserData": ["Fn::Base64": ["Fn::Sub": .string(headNodeUserData())]],
+        ]
+        if let key = head.keyName { data["KeyName"] = .string(key) }
+        resources["HeadNodeLaunchTemplate"] = [
+            "Type": "AWS::EC2::LaunchTemplate",
+            "Properties": ["LaunchTemplateName": .string("\(clusterName)-head-node"), "LaunchTemplateData": .object(data)],
+        ]
+        resources["HeadNode"] = [
+            "Type": "AWS::EC2::Instance",
+            // The launch templates of the compute nodes exist before the agent can use them.
+            "DependsOn": .array(config.scheduling.queues.flatMap { q in q.computeResources.map { .string(Self.logicalId("LaunchTemplate", q.name, $0.name)) } }),
+            "Properties": [
+                "LaunchTemplate": ["LaunchTemplateId": ["Ref": "HeadNodeLaunchTemplate"],
+                                   "Version": ["Fn::GetAtt": ["HeadNodeLaunchTemplate", "LatestVersionNumber"]]],
+                "Tags": tags([("parallelcluster:node-type", "HeadNode"), ("Name", "HeadNode")]),
+            ],
+        ]
+    }
+
+    /// The head node's first boot: Slurm, the node agent, the shared storage. The agent's `bootstrap` (slurm.conf
+    /// from the stack, the EC2 launcher) and `join` (a compute node registering) subcommands are the rest of the
+    /// AWS provider and do not exist yet: this user data is the contract they will implement. `${AWS::Region}` and
+    /// `${AWS::StackName}` are filled in by CloudFormation (Fn::Sub); shell variables are written `${!name}`.
+    func headNodeUserData() -> String {
+        var lines = [
+            "#!/bin/bash",
+            "set -euo pipefail",
+            "exec > >(tee -a /var/log/parallelcluster-init.log) 2>&1",
+            "export AWS_REGION=${AWS::Region} PCLUSTER_STACK=${AWS::StackName}",
+            "echo \"cluster \(clusterName): head node init\"",
+            "command -v slurmctld >/dev/null || (dnf install -y slurm-slurmctld munge || yum install -y slurm munge || apt-get install -y slurm-wlm munge)",
+        ]
+        for storage in config.sharedStorage {
+            lines.append("mkdir -p \(storage.mountDir)")
+            switch storage.storageType {
+            case "FsxLustre":
+                if let id = storage.fsxLustre?.fileSystemId {
+                    lines += [
+                        "read -r dns mount_name < <(aws fsx describe-file-systems --file-system-ids \(id) --query 'FileSystems[0].[DNSName,LustreConfiguration.MountName]' --output text)",
+                        "mount -t lustre -o relatime,flock ${!dns}@tcp:/${!mount_name} \(storage.mountDir)",
+                        "echo \"${!dns}@tcp:/${!mount_name} \(storage.mountDir) lustre defaults,relatime,flock,_netdev 0 0\" >> /etc/fstab",
+                    ]
+                }
+            case "Efs":
+                if let id = storage.efsFileSystemId {
+                    lines.append("mount -t efs -o tls \(id):/ \(storage.mountDir)")
+                }
+            default:
+                break
+            }
+        }
+        lines += [
+            "pcluster-agent bootstrap --cluster-name \(clusterName) --stack ${AWS::StackName} --region ${AWS::Region}",
+            "systemctl enable --now munge slurmctld pcluster-agent",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func computeUserData(queue: String, resource: String) -> String {
+        [
+            "#!/bin/bash",
+            "set -euo pipefail",
+            "export AWS_REGION=${AWS::Region}",
+            "pcluster-agent join --cluster-name \(clusterName) --stack ${AWS::StackName} --queue \(queue) --compute-resource \(resource)",
+            "systemctl enable --now munge slurmd",
+        ].joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,86 @@
+import AWSProvider
+import ClusterConfig
+import Foundation
+import JSONOutput
+import Testing
+import TestSupport
+
+/// The CloudFormation template of the workshop's config: the same bytes every time, `cfn-lint` without
+/// errors, and the pieces the config asks for (SSH and DCV from AllowedIps, the cluster's own traffic, EFA's
+/// self-referencing rules, IAM policies, the placement group, IMDS, tags).
+struct ClusterTemplateTests {
+    static let example = TestPaths.repository.appendingPathComponent("examples/cluster.yaml").path
+
+    func template(_ text: String? = nil) throws -> ClusterTemplate {
+        let yaml = try text ?? String(contentsOfFile: Self.example, encoding: .utf8)
+        let (document, _) = try ConfigLoader.parse(text: yaml, file: "cluster.yaml",
+                                                   environment: ["SUBNET_ID": "subnet-0123456789abcdef0", "FSX_FS_ID": "fs-0123456789abcdef0"])
+        let result = ConfigValidation.validate(document: document, clusterName: "demo", region: nil)
+        let config = try #require(result.config)
+        return ClusterTemplate(clusterName: "demo", config: config, version: "3.16.1")
+    }
+
+    @Test func sameConfigSameBytes() throws {
+        let first = try template().render()
+        let second = try template().render()
+        #expect(first == second)
+        #expect(first.utf8.count > 1000)
+    }
+
+    @Test func cfnLintFindsNoErrors() throws {
+        guard which("cfn-lint") != nil else {
+            Issue.record("cfn-lint is not installed")
+            return
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-template-\(UUID().uuidString).json").path
+        defer { unlink(file) }
+        try template().render().write(toFile: file, atomically: true, encoding: .utf8)
+        let lint = try runCommand(["cfn-lint", "--regions", "us-east-1", "--", file])
+        let output = String(decoding: lint.stdout, as: UTF8.self) + lint.stderr
+        // cfn-lint's exit status is a bit set: 2 = errors, 4 = warnings, 8 = informational.
+        #expect(lint.status & 2 == 0 && lint.status & 1 == 0, "\(output)")
+    }
+
+    @Test func whatTheWorkshopConfigAsksFor() throws {
+        let document = try template().document()
+        let resources = try #require(document["Resources"]?.objectValue)
+        // SSH and DCV from AllowedIps on the head node.
+        let ingress = resources["HeadNodeSecurityGroup"]?["Properties"]?["SecurityGroupIngress"]?.arrayValue ?? []
+        #expect(ingress.contains { $0["FromPort"] == 22 && $0["CidrIp"] == "0.0.0.0/0" })
+        #expect(ingress.contains { $0["FromPort"] == 8443 && $0["ToPort"] == 8443 && $0["CidrIp"] == "0.0.0.0/0" })
+        // All traffic inside the cluster, and EFA's rule to the group itself in both directions.
+        #expect(resources["ComputeIngressFromCompute"]?["Properties"]?["SourceSecurityGroupId"] == ["Ref": "ComputeSecurityGroup"])
+        #expect(resources["ComputeEgressToCompute"]?["Properties"]?["DestinationSecurityGroupId"] == ["Ref": "ComputeSecurityGroup"])
+        #expect(resources["HeadNodeIngressFromCompute"] != nil && resources["ComputeIngressFromHeadNode"] != nil)
+        // The head node's role has the config's AdditionalIamPolicies.
+        let arns = resources["HeadNodeRole"]?["Properties"]?["ManagedPolicyArns"]?.arrayValue ?? []
+        #expect(arns.contains("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess") && arns.contains("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"))
+        // One launch template for c6i/compute: EFA interface, the queue's placement group, the instance type.
+        let templates = resources.entries.filter { $0.value["Type"] == "AWS::EC2::LaunchTemplate" && $0.key != "HeadNodeLaunchTemplate" }
+        #expect(templates.count == 1)
+        let data = try #require(templates.first?.value["Properties"]?["LaunchTemplateData"])
+        #expect(data["InstanceType"] == "c6i.32xlarge")
+        #expect(data["NetworkInterfaces"]?.arrayValue?.first?["InterfaceType"] == "efa")
+        let group = try #require(data["Placement"]?["GroupName"]?["Ref"]?.stringValue)
+        #expect(resources[group]?["Type"] == "AWS::EC2::PlacementGroup" && resources[group]?["Properties"]?["Strategy"] == "cluster")
+        // Imds Secured: false does not loosen IMDSv2 (that is ImdsSupport's job).
+        #expect(data["MetadataOptions"]?["HttpTokens"] == "required")
+        let tags = data["TagSpecifications"]?.arrayValue?.first?["Tags"]?.arrayValue ?? []
+        #expect(tags.contains(["Key": "parallelcluster:cluster-name", "Value": "demo"]))
+        #expect(tags.contains(["Key": "parallelcluster:queue-name", "Value": "c6i"]))
+        // The head node: its subnet, key pair and group; its user data mounts the FSx file system at /fsx.
+        let head = try #require(resources["HeadNodeLaunchTemplate"]?["Properties"]?["LaunchTemplateData"])
+        #expect(head["KeyName"] == "ws-default-keypair" && head["InstanceType"] == "c6i.2xlarge")
+        #expect(head["NetworkInterfaces"]?.arrayValue?.first?["SubnetId"] == "subnet-0123456789abcdef0")
+        let userData = head["UserData"]?["Fn::Base64"]?["Fn::Sub"]?.stringValue ?? ""
+        #expect(userData.contains("--file-system-ids fs-0123456789abcdef0") && userData.contains(" /fsx"))
+    }
+
+    @Test func namesStayDistinctAndValid() throws {
+        let text = try String(contentsOfFile: Self.example, encoding: .utf8)
+            .replacingOccurrences(of: "        - Name: compute\n", with: "        - Name: a-b\n")
+        let resources = try template(text).document()["Resources"]?.objectValue?.keys ?? []
+        #expect(resources.allSatisfy { $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } })
+        #expect(resources.contains { $0.hasPrefix("LaunchTemplateC6iAB") })
+    }
+}
