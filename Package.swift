@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(name: "pcluster-agent", dependencies: ["LocalCluster",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The AWS provider: the cluster's CloudFormation template (so far).
-        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput"]),
+        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSFSx"]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
             "ClusterConfig", "JSONOutput", "Provisioning", "LocalCluster", "AWSProvider",
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "AWSCore", "AWSS3", "AWSSQS",
             "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs", "FSxService", "fsxd"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
-        .testTarget(name: "AWSProviderTests", dependencies: ["AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport"]),
+        .testTarget(name: "AWSProviderTests", dependencies: ["AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI"]),
         // What the integration tests share: a moto server of their own on 127.0.0.1, free ports, commands.
         .target(name: "TestSupport", dependencies: ["AWSCore"], path: "Tests/TestSupport"),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "TestSupport", "AWSS3", "AWSSQS", "AWSSTS",

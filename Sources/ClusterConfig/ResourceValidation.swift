@@ -17,10 +17,21 @@ public protocol ResourceInventory: Sendable {
     /// Where the answers come from, for messages ("the FSx service at http://127.0.0.1:7800").
     var source: String { get }
     func fileSystem(_ id: String) async throws -> FileSystemLookup?
+    /// The VPC of each subnet that exists (missing ones are absent).
+    func subnetVpcs(_ ids: [String]) async throws -> [String: String]?
+    /// The VPC of each security group that exists.
+    func securityGroupVpcs(_ ids: [String]) async throws -> [String: String]?
+    func keyPairExists(_ name: String) async throws -> Bool?
+    /// The image's architecture ("x86_64", "arm64"), `.some(nil)` when it does not exist.
+    func imageArchitecture(_ id: String) async throws -> String??
 }
 
 extension ResourceInventory {
     public func fileSystem(_ id: String) async throws -> FileSystemLookup? { nil }
+    public func subnetVpcs(_ ids: [String]) async throws -> [String: String]? { nil }
+    public func securityGroupVpcs(_ ids: [String]) async throws -> [String: String]? { nil }
+    public func keyPairExists(_ name: String) async throws -> Bool? { nil }
+    public func imageArchitecture(_ id: String) async throws -> String?? { nil }
 }
 
 /// A finding of a resource validator, placed at a path of the document.
@@ -54,7 +65,80 @@ public struct ResourceValidator: Sendable {
 }
 
 public enum ResourceValidators {
-    public static let all: [ResourceValidator] = [existingFsx]
+    public static let all: [ResourceValidator] = [existingFsx, subnets, securityGroups, keyPair, customAmi]
+
+    /// Every subnet of the config with where it is written.
+    static func subnetPaths(_ config: ClusterConfiguration) -> [(id: String, path: ConfigPath)] {
+        var found: [(String, ConfigPath)] = []
+        if !config.headNode.subnetId.isEmpty { found.append((config.headNode.subnetId, config.headNode.path / "Networking" / "SubnetId")) }
+        for queue in config.scheduling.queues {
+            for (index, id) in queue.subnetIds.enumerated() { found.append((id, queue.path / "Networking" / "SubnetIds" / index)) }
+        }
+        return found
+    }
+
+    /// The subnets exist and are all in one VPC (the cluster's security groups live in one VPC).
+    static let subnets = ResourceValidator("SubnetsValidator", subject: "the subnets",
+                                           anchor: { subnetPaths($0).first?.path }) { config, inventory in
+        let wanted = subnetPaths(config)
+        guard !wanted.isEmpty, let vpcs = try await inventory.subnetVpcs(Array(Set(wanted.map(\.id))).sorted()) else { return [] }
+        var findings: [ResourceFinding] = []
+        for (id, path) in wanted where vpcs[id] == nil {
+            findings.append(ResourceFinding(.error, "Subnet \(id) does not exist (asked \(inventory.source)).", at: path))
+        }
+        let distinct = Set(vpcs.values)
+        if distinct.count > 1, let first = wanted.first {
+            findings.append(ResourceFinding(.error, "The subnets are in different VPCs (\(distinct.sorted().joined(separator: ", "))); a cluster's subnets must share one VPC.", at: first.path))
+        }
+        return findings
+    }
+
+    static func securityGroupPaths(_ config: ClusterConfiguration) -> [(id: String, path: ConfigPath)] {
+        var found: [(String, ConfigPath)] = []
+        let head = config.headNode
+        for (index, id) in head.securityGroups.enumerated() { found.append((id, head.path / "Networking" / "SecurityGroups" / index)) }
+        for (index, id) in head.additionalSecurityGroups.enumerated() { found.append((id, head.path / "Networking" / "AdditionalSecurityGroups" / index)) }
+        for queue in config.scheduling.queues {
+            for (index, id) in queue.securityGroups.enumerated() { found.append((id, queue.path / "Networking" / "SecurityGroups" / index)) }
+            for (index, id) in queue.additionalSecurityGroups.enumerated() { found.append((id, queue.path / "Networking" / "AdditionalSecurityGroups" / index)) }
+        }
+        return found
+    }
+
+    /// The security groups exist and are in the subnets' VPC.
+    static let securityGroups = ResourceValidator("SecurityGroupsValidator", subject: "the security groups",
+                                                  anchor: { securityGroupPaths($0).first?.path }) { config, inventory in
+        let wanted = securityGroupPaths(config)
+        guard !wanted.isEmpty, let vpcs = try await inventory.securityGroupVpcs(Array(Set(wanted.map(\.id))).sorted()) else { return [] }
+        let subnetVpc = try await inventory.subnetVpcs([config.headNode.subnetId])?[config.headNode.subnetId]
+        var findings: [ResourceFinding] = []
+        for (id, path) in wanted {
+            guard let vpc = vpcs[id] else {
+                findings.append(ResourceFinding(.error, "Security group \(id) does not exist (asked \(inventory.source)).", at: path))
+                continue
+            }
+            if let subnetVpc, vpc != subnetVpc {
+                findings.append(ResourceFinding(.error, "Security group \(id) is in \(vpc), not in the subnets' VPC \(subnetVpc).", at: path))
+            }
+        }
+        return findings
+    }
+
+    /// The head node's key pair exists.
+    static let keyPair = ResourceValidator("KeyPairValidator", subject: "the key pair",
+                                           anchor: { $0.headNode.keyName == nil ? nil : $0.headNode.path / "Ssh" / "KeyName" }) { config, inventory in
+        guard let name = config.headNode.keyName, let exists = try await inventory.keyPairExists(name), !exists else { return [] }
+        return [ResourceFinding(.error, "Key pair '\(name)' does not exist in the region (asked \(inventory.source)); create or import it first.",
+                                at: config.headNode.path / "Ssh" / "KeyName")]
+    }
+
+    /// A custom AMI exists.
+    static let customAmi = ResourceValidator("AmiValidator", subject: "the custom AMI",
+                                             anchor: { $0.customAmi == nil ? nil : .root / "Image" / "CustomAmi" }) { config, inventory in
+        guard let id = config.customAmi, let lookup = try await inventory.imageArchitecture(id), lookup == nil else { return [] }
+        return [ResourceFinding(.error, "Image \(id) does not exist or is not shared with this account (asked \(inventory.source)).",
+                                at: .root / "Image" / "CustomAmi")]
+    }
 
     /// Each FsxLustre FileSystemId names a file system that exists and is AVAILABLE (the original's
     /// ExistingFsxNetworkingValidator also describes the file systems first).

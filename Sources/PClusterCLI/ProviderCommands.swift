@@ -1,3 +1,4 @@
+import AWSProvider
 import ArgumentParser
 import ClusterConfig
 import Foundation
@@ -22,7 +23,11 @@ enum Providers {
 
     /// What the provider's resource validators ask (nil: none for this provider yet).
     static func inventory(_ name: String, env: CommandEnvironment) -> (any ResourceInventory)? {
-        name == "local" ? LocalResourceInventory(environment: env.variables) : nil
+        switch name {
+        case "local": return LocalResourceInventory(environment: env.variables)
+        case "aws": return AWSResourceInventory(lazy: env.variables)
+        default: return nil
+        }
     }
 
     /// PCLUSTER_AGENT, else `pcluster-agent` beside the running executable.
