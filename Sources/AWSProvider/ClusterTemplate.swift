@@ -297,6 +297,9 @@ public struct ClusterTemplate: Sendable {
             "Properties": [
                 "LaunchTemplate": ["LaunchTemplateId": ["Ref": "HeadNodeLaunchTemplate"],
                                    "Version": ["Fn::GetAtt": ["HeadNodeLaunchTemplate", "LatestVersionNumber"]]],
+                // Also given directly (the same values): moto's CloudFormation reads them only from here.
+                "ImageId": ["Ref": "ImageId"],
+                "InstanceType": .string(head.instanceType),
                 "Tags": tags([("parallelcluster:node-type", "HeadNode"), ("Name", "HeadNode")]),
             ],
         ]

@@ -82,3 +82,61 @@ struct CloudValidationTests {
         #expect(errors.contains { $0["type"] == "EfaValidator" }, "\(errors)")
     }
 }
+
+/// The generated template as a stack on moto's CloudFormation: created to CREATE_COMPLETE with its
+/// resources, then deleted.
+struct TemplateStackTests {
+    @Test func theWorkshopTemplateCreatesAStack() async throws {
+        // The unchecked server: moto's signature check re-encodes form bodies its own way, and a template body
+        // (quotes, `&`, newlines) then fails it although the request is right.
+        let moto = try await MotoServer.unchecked.start()
+        let ec2 = try AWSClient(service: .ec2, settings: moto.settings(), wireProtocol: .ec2Query(version: "2016-11-15"))
+        let cidr = "10.\(Int.random(in: 0...250)).0.0/16"
+        let vpc = try #require(try await ec2.query("CreateVpc", [QueryItem("CidrBlock", cidr)], isIdempotent: false).path("vpc", "vpcId")?.text)
+        let subnet = try #require(try await ec2.query("CreateSubnet", [QueryItem("VpcId", vpc), QueryItem("CidrBlock", cidr)], isIdempotent: false)
+            .path("subnet", "subnetId")?.text)
+        let image = try #require(try await ec2.query("DescribeImages").child("imagesSet")?.children("item").first?.string("imageId"))
+
+        let name = "stack\(UInt32.random(in: 0...UInt32.max))"
+        let text = try String(contentsOfFile: CloudValidationTests.example, encoding: .utf8)
+        let (document, _) = try ConfigLoader.parse(text: text, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
+        let config = try #require(ConfigValidation.validate(document: document, clusterName: name, region: nil).config)
+        let body = ClusterTemplate(clusterName: name, config: config, version: "3.16.1").render()
+
+        let cfn = try AWSClient(service: .cloudFormation, settings: moto.settings(), wireProtocol: .query(version: "2010-05-15"))
+        _ = try await cfn.query("CreateStack", [
+            QueryItem("StackName", name), QueryItem("TemplateBody", body), QueryItem("Capabilities.member.1", "CAPABILITY_IAM"),
+            QueryItem("Parameters.member.1.ParameterKey", "VpcId"), QueryItem("Parameters.member.1.ParameterValue", vpc),
+            QueryItem("Parameters.member.2.ParameterKey", "ImageId"), QueryItem("Parameters.member.2.ParameterValue", image),
+            QueryItem("Tags.member.1.Key", "parallelcluster:version"), QueryItem("Tags.member.1.Value", "3.16.1"),
+        ], isIdempotent: false)
+        var status = ""
+        for _ in 0..<100 {
+            let stacks = try await cfn.query("DescribeStacks", [QueryItem("StackName", name)])
+            status = stacks.path("DescribeStacksResult", "Stacks")?.children("member").first?.string("StackStatus") ?? ""
+            if !status.hasSuffix("IN_PROGRESS") { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(status == "CREATE_COMPLETE")
+        let resources = try await cfn.query("ListStackResources", [QueryItem("StackName", name)])
+            .path("ListStackResourcesResult", "StackResourceSummaries")?.children("member") ?? []
+        let types = Set(resources.compactMap { $0.string("ResourceType") })
+        #expect(types.isSuperset(of: ["AWS::EC2::Instance", "AWS::EC2::LaunchTemplate", "AWS::EC2::SecurityGroup", "AWS::IAM::Role"]), "\(types)")
+        // The head node instance runs, with the template's tags.
+        let head = resources.first { $0.string("LogicalResourceId") == "HeadNode" }?.string("PhysicalResourceId")
+        let instance = try await ec2.query("DescribeInstances", [QueryItem("InstanceId.1", try #require(head))])
+            .child("reservationSet")?.children("item").first?.child("instancesSet")?.children("item").first
+        #expect(instance?.string("instanceType") == "c6i.2xlarge")
+        #expect(instance?.child("tagSet")?.children("item").contains { $0.string("key") == "parallelcluster:cluster-name" && $0.string("value") == name } == true)
+
+        _ = try await cfn.query("DeleteStack", [QueryItem("StackName", name)], isIdempotent: false)
+        var deleted = false
+        for _ in 0..<100 where !deleted {
+            let stacks = try? await cfn.query("DescribeStacks", [QueryItem("StackName", name)])
+            let state = stacks?.path("DescribeStacksResult", "Stacks")?.children("member").first?.string("StackStatus")
+            deleted = state == nil || state == "DELETE_COMPLETE"
+            if !deleted { try await Task.sleep(nanoseconds: 100_000_000) }
+        }
+        #expect(deleted)
+    }
+}
