@@ -98,7 +98,10 @@ struct TemplateStackTests {
         let image = try #require(try await ec2.query("DescribeImages").child("imagesSet")?.children("item").first?.string("imageId"))
 
         let name = "stack\(UInt32.random(in: 0...UInt32.max))"
+        // A root volume size for the compute nodes: EC2 takes the AMI's when none is given, moto's RunInstances
+        // insists on one.
         let text = try String(contentsOfFile: CloudValidationTests.example, encoding: .utf8)
+            .replacingOccurrences(of: "    - Name: c6i\n", with: "    - Name: c6i\n      ComputeSettings:\n        LocalStorage:\n          RootVolume:\n            Size: 40\n")
         let (document, _) = try ConfigLoader.parse(text: text, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
         let config = try #require(ConfigValidation.validate(document: document, clusterName: name, region: nil).config)
         let body = ClusterTemplate(clusterName: name, config: config, version: "3.16.1").render()
@@ -128,6 +131,37 @@ struct TemplateStackTests {
             .child("reservationSet")?.children("item").first?.child("instancesSet")?.children("item").first
         #expect(instance?.string("instanceType") == "c6i.2xlarge")
         #expect(instance?.child("tagSet")?.children("item").contains { $0.string("key") == "parallelcluster:cluster-name" && $0.string("value") == name } == true)
+
+        // The resume path: two c6i.32xlarge with EFA interfaces in the queue's placement group, from the compute
+        // resource's launch template; suspend terminates them.
+        func physical(_ prefix: String, type: String) -> String? {
+            resources.first { $0.string("ResourceType") == type && ($0.string("LogicalResourceId") ?? "").hasPrefix(prefix) }?.string("PhysicalResourceId")
+        }
+        let group = try #require(physical("ComputeSecurityGroup", type: "AWS::EC2::SecurityGroup"))
+        // moto implements no placement groups (its stack skips the resource, CreatePlacementGroup is missing);
+        // it keeps the group name a launch asks for, which is what is checked here.
+        let placement = "\(name)-c6i"
+        let fleet = try EC2Fleet(settings: moto.settings(), clusterName: name)
+        let spec = ComputeLaunch(queue: "c6i", computeResource: "compute", instanceType: "c6i.32xlarge",
+                                 launchTemplateName: "\(name)-c6i-compute", subnetId: subnet, securityGroupIds: [group],
+                                 efa: true, placementGroup: placement)
+        let nodes = ["c6i-dy-compute-1", "c6i-dy-compute-2"]
+        let outcome = try await fleet.launch(nodes, spec, allOrNothing: true)
+        #expect(outcome.missing.isEmpty && outcome.launched.count == 2)
+        let running = try await fleet.instances()
+        #expect(Set(running.compactMap(\.nodeName)) == Set(nodes))
+        #expect(running.allSatisfy { $0.instanceType == "c6i.32xlarge" && $0.state == "running" }, "\(running)")
+        // moto keeps neither the interface type nor the placement of an instance: what the launch asked EC2
+        // for is checked on the request itself.
+        let request = Dictionary(fleet.runInstancesParameters(count: 2, spec, allOrNothing: true).map { ($0.name, $0.value) }) { a, _ in a }
+        #expect(request["NetworkInterface.1.InterfaceType"] == "efa" && request["Placement.GroupName"] == placement)
+        #expect(request["MinCount"] == "2" && request["MaxCount"] == "2" && request["InstanceType"] == "c6i.32xlarge")
+        #expect(request["NetworkInterface.1.SecurityGroupId.1"] == group && request["NetworkInterface.1.SubnetId"] == subnet)
+        let bestEffort = Dictionary(fleet.runInstancesParameters(count: 2, spec, allOrNothing: false).map { ($0.name, $0.value) }) { a, _ in a }
+        #expect(bestEffort["MinCount"] == "1" && bestEffort["MaxCount"] == "2")
+        let terminated = try await fleet.terminate(nodes: nodes)
+        #expect(Set(terminated) == Set(outcome.launched.values))
+        #expect(try await fleet.instances().isEmpty)
 
         _ = try await cfn.query("DeleteStack", [QueryItem("StackName", name)], isIdempotent: false)
         var deleted = false
