@@ -63,7 +63,14 @@ public struct SlurmdLauncher: InstanceLauncher {
         }
     }
 
-    public func isRunning(_ name: String) -> Bool { runningPid(name) != nil }
+    /// A recorded running instance, or a slurmd whose launch is still being recorded: slurmd writes its pid
+    /// file before it registers with slurmctld, and `launch` records the instance only after that, so in
+    /// between the agent's loop would otherwise take a node that just registered for a dead one.
+    public func isRunning(_ name: String) -> Bool {
+        if runningPid(name) != nil { return true }
+        guard let pid = ProcessControl.readPid(layout.slurmdPid(name)) else { return false }
+        return ProcessControl.isAlive(pid, commandContains: "slurmd")
+    }
 
     func runningPid(_ name: String) -> Int32? {
         registry.read().last { $0.nodeName == name && $0.state == .running }

@@ -43,8 +43,6 @@ public struct LocalLayout: Sendable {
     public var agentPid: String { path("run", "agent.pid") }
     public var agentLog: String { path("log", "agent.log") }
     public var heartbeat: String { path("run", "agent.heartbeat") }
-    /// Held while nodes launch and while the agent judges which nodes died (see NodeAgent.withFleetLock).
-    public var fleetLock: String { path("run", "fleet.lock") }
     public func slurmdPid(_ node: String) -> String { path("run", "slurmd-\(node).pid") }
     public func slurmdLog(_ node: String) -> String { path("log", "slurmd-\(node).log") }
 

@@ -46,29 +46,8 @@ public struct NodeAgent: Sendable {
 
     // MARK: Resume and suspend
 
-    /// Runs `body` holding the cluster's fleet lock. A node that Slurm sees registered while its launch has
-    /// not yet been recorded looks dead to the agent's loop; launches (in the ResumeProgram's process) and
-    /// the loop's checks take this lock, so the loop never judges a launch half-way.
-    func withFleetLock<T>(_ body: () throws -> T) rethrows -> T {
-        let fd = open(layout.fleetLock, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        if fd >= 0 {
-            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
-        }
-        defer {
-            if fd >= 0 {
-                flock(fd, LOCK_UN)
-                close(fd)
-            }
-        }
-        return try body()
-    }
-
     /// ResumeProgram: starts a slurmd for each node of the host list.
     public func resume(_ hostlist: String) {
-        withFleetLock { resumeLocked(hostlist) }
-    }
-
-    func resumeLocked(_ hostlist: String) {
         events.record(resource: hostlist, status: "RESUME", reason: "Slurm asked to power up \(hostlist)")
         for name in Hostlist.expand(hostlist) {
             guard let node = spec.node(name) else {
@@ -123,10 +102,6 @@ public struct NodeAgent: Sendable {
     public func manageOnce() {
         try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
         guard let record = try? store.record(named: spec.clusterName) else { return }
-        withFleetLock { manageLocked(record) }
-    }
-
-    func manageLocked(_ record: ClusterRecord) {
         let states = nodeStates()
         guard !states.isEmpty else { return }  // controller not answering: change nothing blindly
         switch record.computeFleetStatus {
