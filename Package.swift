@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSFSx"]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
-            "ClusterConfig", "JSONOutput", "Provisioning", "LocalCluster", "AWSProvider",
+            "ClusterConfig", "JSONOutput", "Provisioning", "LocalCluster", "AWSProvider", "AWSCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "pcluster", dependencies: ["PClusterCLI"]),

@@ -36,20 +36,9 @@ public enum LocalSharedStorage {
         return try AWSSettings.resolve(environment: environment)
     }
 
-    /// Runs async work from the providers' synchronous calls (a CLI process: blocking here is fine).
+    /// Runs async work from the providers' synchronous calls.
     static func wait<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-        let result = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { result.value = .success(try await work()) } catch { result.value = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        return try result.value!.get()
-    }
-
-    final class ResultBox<T: Sendable>: @unchecked Sendable {
-        var value: Result<T, any Error>?
+        try BlockingWait.run(work)
     }
 
     /// Starts `fsxd` (beside the agent) when nothing listens on the local endpoint yet.

@@ -1,3 +1,4 @@
+import AWSCore
 import AWSProvider
 import ArgumentParser
 import ClusterConfig

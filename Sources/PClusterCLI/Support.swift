@@ -123,36 +123,3 @@ extension CommandEnvironment {
         flag ?? variables["AWS_DEFAULT_REGION"] ?? variables["AWS_REGION"]
     }
 }
-
-/// Runs async work from a command's synchronous `execute`. The work runs on a dispatch queue of its own (a
-/// task executor preference, inherited by its child tasks), never on the cooperative pool: the caller may
-/// itself be on a cooperative thread (the tests call commands in-process), and blocking every thread of a
-/// small pool while the work waits for one would deadlock.
-enum BlockingWait {
-    static func run<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-        let box = Box<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task(executorPreference: QueueExecutor.shared) {
-            box.value = await work()
-            done.signal()
-        }
-        done.wait()
-        return box.value!
-    }
-
-    private final class Box<T: Sendable>: @unchecked Sendable {
-        var value: T?
-    }
-
-    /// Jobs run on a concurrent dispatch queue (GCD's threads, not Swift's cooperative ones).
-    final class QueueExecutor: TaskExecutor {
-        static let shared = QueueExecutor()
-        let queue = DispatchQueue(label: "pcluster.blocking-wait", attributes: .concurrent)
-
-        func enqueue(_ job: consuming ExecutorJob) {
-            let job = UnownedJob(job)
-            let executor = asUnownedTaskExecutor()
-            queue.async { job.runSynchronously(on: executor) }
-        }
-    }
-}
