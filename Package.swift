@@ -29,10 +29,12 @@ let package = Package(
         // The local provider: Slurm and munge on this machine, compute nodes as slurmd processes.
         .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning", "AWSCore", "AWSFSx"]),
         // The node agent Slurm runs (resume, suspend, PrologSlurmctld) and the cluster-manager loop.
-        .executableTarget(name: "pcluster-agent", dependencies: ["LocalCluster",
+        .executableTarget(name: "pcluster-agent", dependencies: ["LocalCluster", "AWSProvider", "AWSCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // The AWS provider: the cluster's CloudFormation template (so far).
-        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSFSx"]),
+        // The AWS provider: the cluster's CloudFormation template and stack, its configuration in S3, and the
+        // node agent's EC2 launcher.
+        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSFSx", "AWSS3", "AWSSTS",
+                                                    "Provisioning", "LocalCluster"]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
             "ClusterConfig", "JSONOutput", "Provisioning", "LocalCluster", "AWSProvider", "AWSCore",
@@ -97,7 +99,8 @@ let package = Package(
         .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "AWSCore", "AWSS3", "AWSSQS",
             "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs", "FSxService", "fsxd"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
-        .testTarget(name: "AWSProviderTests", dependencies: ["AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI"]),
+        .testTarget(name: "AWSProviderTests", dependencies: ["AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI",
+                                                        "LocalCluster", "pcluster-agent"]),
         // What the integration tests share: a moto server of their own on 127.0.0.1, free ports, commands.
         .target(name: "TestSupport", dependencies: ["AWSCore"], path: "Tests/TestSupport"),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "TestSupport", "AWSS3", "AWSSQS", "AWSSTS",

@@ -15,8 +15,8 @@ public struct AWSResourceInventory: ResourceInventory {
 
     public init(settings: AWSSettings) { resolved = .success(settings) }
 
-    public init(lazy environment: [String: String]) {
-        do { resolved = .success(try AWSSettings.resolve(environment: environment)) } catch {
+    public init(lazy environment: [String: String], region: String? = nil) {
+        do { resolved = .success(try AWSSettings.resolve(environment: environment, region: region)) } catch {
             resolved = .failure(SettingsProblem(description: "\(error)"))
         }
     }
@@ -71,5 +71,11 @@ public struct AWSResourceInventory: ResourceInventory {
     public func fileSystem(_ id: String) async throws -> FileSystemLookup? {
         let client = try FSxClient(settings: settings)
         return try await client.lifecycle(of: id).map { .found(lifecycle: $0) } ?? .notFound
+    }
+
+    /// Images whose name matches the pattern (`*` wildcards), of one owner ("amazon", "self" or an account).
+    public func describeImages(namePattern: String, owner: String) async throws -> [(imageId: String, creationDate: String)] {
+        let items = try await describe("DescribeImages", Self.filter("name", [namePattern]) + [QueryItem("Owner.1", owner)], set: "imagesSet")
+        return items.compactMap { item in item.string("imageId").map { ($0, item.string("creationDate") ?? "") } }
     }
 }

@@ -215,6 +215,21 @@ public struct ClusterTemplate: Sendable {
         return nil
     }
 
+    /// The placement group's name for launches: the one the config names, else the group the stack made for
+    /// the queue or compute resource (nil when the stack has none, or its endpoint made none).
+    public func placementGroupName(_ queue: ClusterConfiguration.SlurmQueue, _ resource: ClusterConfiguration.ComputeResource,
+                                   physicalIds: [String: String]) -> String? {
+        switch placement(queue, resource) {
+        case .string(let name)?: return name
+        case .object(let ref)?:
+            guard case .string(let logical)? = ref["Ref"], let id = physicalIds[logical], !id.isEmpty else { return nil }
+            return id
+        default: return nil
+        }
+    }
+
+    public func launchTemplateName(_ queue: String, _ resource: String) -> String { "\(clusterName)-\(queue)-\(resource)" }
+
     // MARK: Launch templates
 
     var metadataOptions: JSONValue {
@@ -261,7 +276,7 @@ public struct ClusterTemplate: Sendable {
                 resources[Self.logicalId("LaunchTemplate", queue.name, resource.name)] = [
                     "Type": "AWS::EC2::LaunchTemplate",
                     "Properties": [
-                        "LaunchTemplateName": .string("\(clusterName)-\(queue.name)-\(resource.name)"),
+                        "LaunchTemplateName": .string(launchTemplateName(queue.name, resource.name)),
                         "LaunchTemplateData": .object(data),
                     ],
                 ]

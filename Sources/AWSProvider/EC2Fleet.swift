@@ -25,26 +25,29 @@ public struct EC2LaunchError: Error, Sendable, CustomStringConvertible {
 }
 
 /// What one compute resource's nodes are launched with.
-public struct ComputeLaunch: Sendable {
+public struct ComputeLaunch: Sendable, Codable, Equatable {
     public var queue: String
     public var computeResource: String
-    public var instanceType: String
+    /// One type: RunInstances. Several (`Instances:` with more than one): CreateFleet, which picks among them.
+    public var instanceTypes: [String]
     public var launchTemplateName: String
-    public var subnetId: String
+    public var subnetIds: [String]
     public var securityGroupIds: [String]
     public var efa: Bool
     public var placementGroup: String?
+    public var capacityType: String
 
-    public init(queue: String, computeResource: String, instanceType: String, launchTemplateName: String, subnetId: String,
-                securityGroupIds: [String], efa: Bool, placementGroup: String?) {
+    public init(queue: String, computeResource: String, instanceTypes: [String], launchTemplateName: String, subnetIds: [String],
+                securityGroupIds: [String], efa: Bool, placementGroup: String?, capacityType: String = "ONDEMAND") {
         self.queue = queue
         self.computeResource = computeResource
-        self.instanceType = instanceType
+        self.instanceTypes = instanceTypes
         self.launchTemplateName = launchTemplateName
-        self.subnetId = subnetId
+        self.subnetIds = subnetIds
         self.securityGroupIds = securityGroupIds
         self.efa = efa
         self.placementGroup = placementGroup
+        self.capacityType = capacityType
     }
 }
 
@@ -64,14 +67,28 @@ public struct EC2Fleet: Sendable {
     /// best effort for at least one; the nodes that got no instance are returned too.
     public func launch(_ nodes: [String], _ spec: ComputeLaunch, allOrNothing: Bool) async throws -> (launched: [String: String], missing: [String]) {
         guard !nodes.isEmpty else { return ([:], []) }
-        let parameters = runInstancesParameters(count: nodes.count, spec, allOrNothing: allOrNothing)
-        let answer: XMLElement
+        let ids: [String]
         do {
-            answer = try await ec2.query("RunInstances", parameters, isIdempotent: false)
+            if spec.instanceTypes.count > 1 {
+                let answer = try await ec2.query("CreateFleet", createFleetParameters(count: nodes.count, spec, allOrNothing: allOrNothing),
+                                                 isIdempotent: false)
+                ids = (answer.child("fleetInstanceSet")?.children("item") ?? []).flatMap { item in
+                    (item.child("instanceIds")?.children("item") ?? []).map(\.text)
+                }
+                // An instant fleet reports capacity it could not get as errors beside what it launched.
+                if ids.isEmpty || (allOrNothing && ids.count < nodes.count),
+                   let error = answer.child("errorSet")?.children("item").first {
+                    if !ids.isEmpty { try await terminate(instanceIds: ids) }
+                    throw EC2LaunchError(code: error.string("errorCode") ?? "Unknown", message: error.string("errorMessage") ?? "")
+                }
+            } else {
+                let answer = try await ec2.query("RunInstances", runInstancesParameters(count: nodes.count, spec, allOrNothing: allOrNothing),
+                                                 isIdempotent: false)
+                ids = (answer.child("instancesSet")?.children("item") ?? []).compactMap { $0.string("instanceId") }
+            }
         } catch let error as AWSServiceError {
             throw EC2LaunchError(code: error.code, message: error.message)
         }
-        let ids = (answer.child("instancesSet")?.children("item") ?? []).compactMap { $0.string("instanceId") }
         // Node names in launch order; a node's name is on its instance from here on.
         var launched: [String: String] = [:]
         for (node, id) in zip(nodes, ids) {
@@ -86,12 +103,12 @@ public struct EC2Fleet: Sendable {
     public func runInstancesParameters(count: Int, _ spec: ComputeLaunch, allOrNothing: Bool) -> [QueryItem] {
         var parameters = [
             QueryItem("LaunchTemplate.LaunchTemplateName", spec.launchTemplateName),
-            QueryItem("InstanceType", spec.instanceType),
+            QueryItem("InstanceType", spec.instanceTypes.first ?? ""),
             QueryItem("MinCount", String(allOrNothing ? count : 1)),
             QueryItem("MaxCount", String(count)),
             // The interface is given here, not only in the launch template: the subnet is chosen per launch.
             QueryItem("NetworkInterface.1.DeviceIndex", "0"),
-            QueryItem("NetworkInterface.1.SubnetId", spec.subnetId),
+            QueryItem("NetworkInterface.1.SubnetId", spec.subnetIds.first ?? ""),
             QueryItem("NetworkInterface.1.DeleteOnTermination", "true"),
         ]
         if spec.efa {
@@ -102,6 +119,46 @@ public struct EC2Fleet: Sendable {
             parameters.append(QueryItem("NetworkInterface.1.SecurityGroupId.\(index + 1)", group))
         }
         if let group = spec.placementGroup { parameters.append(QueryItem("Placement.GroupName", group)) }
+        if spec.capacityType == "SPOT" { parameters.append(QueryItem("InstanceMarketOptions.MarketType", "spot")) }
+        parameters += tagSpecification(spec)
+        return parameters
+    }
+
+    /// The CreateFleet request (an instant fleet) for `count` nodes of a compute resource with several instance
+    /// types: every type in every subnet as overrides of the launch template. All-or-nothing asks for the whole
+    /// count in one type and one zone (MinTargetCapacity), as the original does.
+    public func createFleetParameters(count: Int, _ spec: ComputeLaunch, allOrNothing: Bool) -> [QueryItem] {
+        let market = spec.capacityType == "SPOT" ? "spot" : "on-demand"
+        var parameters = [
+            QueryItem("Type", "instant"),
+            QueryItem("TargetCapacitySpecification.TotalTargetCapacity", String(count)),
+            QueryItem("TargetCapacitySpecification.DefaultTargetCapacityType", market),
+            QueryItem("LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateName", spec.launchTemplateName),
+            QueryItem("LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version", "$Latest"),
+        ]
+        var index = 1
+        for type in spec.instanceTypes {
+            for subnet in spec.subnetIds {
+                parameters.append(QueryItem("LaunchTemplateConfigs.1.Overrides.\(index).InstanceType", type))
+                parameters.append(QueryItem("LaunchTemplateConfigs.1.Overrides.\(index).SubnetId", subnet))
+                if let group = spec.placementGroup {
+                    parameters.append(QueryItem("LaunchTemplateConfigs.1.Overrides.\(index).Placement.GroupName", group))
+                }
+                index += 1
+            }
+        }
+        let options = market == "spot" ? "SpotOptions" : "OnDemandOptions"
+        parameters.append(QueryItem("\(options).AllocationStrategy", market == "spot" ? "capacity-optimized" : "lowest-price"))
+        if allOrNothing {
+            parameters += [QueryItem("\(options).SingleInstanceType", "true"), QueryItem("\(options).SingleAvailabilityZone", "true"),
+                           QueryItem("\(options).MinTargetCapacity", String(count))]
+        }
+        parameters += tagSpecification(spec)
+        return parameters
+    }
+
+    func tagSpecification(_ spec: ComputeLaunch) -> [QueryItem] {
+        var parameters: [QueryItem] = []
         let tags = [("parallelcluster:cluster-name", clusterName), ("parallelcluster:node-type", "Compute"),
                     ("parallelcluster:queue-name", spec.queue), ("parallelcluster:compute-resource-name", spec.computeResource)]
         parameters.append(QueryItem("TagSpecification.1.ResourceType", "instance"))
@@ -110,6 +167,20 @@ public struct EC2Fleet: Sendable {
             parameters.append(QueryItem("TagSpecification.1.Tag.\(index + 1).Value", tag.1))
         }
         return parameters
+    }
+
+    /// The private addresses of instances, for Slurm's NodeAddr.
+    public func privateAddresses(_ ids: [String]) async throws -> [String: String] {
+        guard !ids.isEmpty else { return [:] }
+        let query = ids.enumerated().map { QueryItem("InstanceId.\($0.offset + 1)", $0.element) }
+        let answer = try await ec2.query("DescribeInstances", query)
+        var addresses: [String: String] = [:]
+        for reservation in answer.child("reservationSet")?.children("item") ?? [] {
+            for item in reservation.child("instancesSet")?.children("item") ?? [] {
+                if let id = item.string("instanceId"), let ip = item.string("privateIpAddress") { addresses[id] = ip }
+            }
+        }
+        return addresses
     }
 
     /// The cluster's compute instances that are pending or running.

@@ -1,14 +1,40 @@
 import Foundation
 
 /// The seam between the node agent and where compute nodes run. The local provider starts slurmd
-/// processes on this machine; an EC2 launcher (the AWS provider) will run instances that start slurmd.
+/// processes on this machine; the AWS provider's EC2 launcher runs instances that start slurmd.
 public protocol InstanceLauncher: Sendable {
     /// Starts (or restarts) the node and records it as a running instance.
     func launch(_ node: LocalNode) throws
+    /// Starts several nodes at once (Slurm resumes them in host lists); per node, the address Slurm should
+    /// reach it at (nil: the configured one) or why it got no instance.
+    func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>]
     /// Stops every running instance of the node.
     func terminate(_ name: String, reason: String)
+    func terminate(_ names: [String], reason: String)
     /// Whether an instance of the node is running now.
     func isRunning(_ name: String) -> Bool
+}
+
+extension InstanceLauncher {
+    public func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] {
+        var outcome: [String: Result<String?, any Error>] = [:]
+        for node in nodes {
+            do { try launch(node); outcome[node.name] = .success(nil) } catch { outcome[node.name] = .failure(error) }
+        }
+        return outcome
+    }
+
+    public func terminate(_ names: [String], reason: String) {
+        for name in names { terminate(name, reason: reason) }
+    }
+}
+
+/// A launch failure with a code for Slurm's node reason, `(Code:...)` as the original writes it.
+public protocol NodeLaunchFailure: Error {
+    var code: String { get }
+    /// No capacity for the compute resource now: the agent holds its other nodes down for a while, so Slurm
+    /// places jobs on other compute resources instead.
+    var isInsufficientCapacity: Bool { get }
 }
 
 /// Compute nodes as slurmd processes on 127.0.0.1, one port each.

@@ -254,7 +254,8 @@ public struct LocalClusterRuntime: Sendable {
     }
 
     /// Stops everything and removes the cluster's directory. Works on half-created clusters too.
-    public func delete(name: String) throws {
+    /// Always synchronous: a local cluster is gone when this returns.
+    public func delete(name: String, wait: Bool = true, progress: (String) -> Void = { _ in }) throws {
         let layout = layout(name)
         let survivors = stopAll(layout: layout)
         guard survivors.isEmpty else {
@@ -321,13 +322,19 @@ public struct LocalClusterRuntime: Sendable {
 
 extension LocalClusterRuntime: ClusterProvider {
     public var providerName: String { "local" }
+    public var catalog: any ClusterCatalog { StoreCatalog(store: store) }
 
-    public func create(name: String, config: ClusterConfiguration, record: ClusterRecord, progress: (String) -> Void) throws {
+    /// A local creation that fails stops what it started (there is nothing to inspect in half a local
+    /// cluster), so `rollbackOnFailure` makes no difference here.
+    public func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
+                       rollbackOnFailure: Bool, progress: (String) -> Void) throws {
+        try store.save(record, configuration: configuration)
         try createCluster(name: name, config: config, record: record, progress: progress)
     }
 
-    public func update(name: String, config: ClusterConfiguration, progress: (String) -> Void) throws {
+    public func update(name: String, config: ClusterConfiguration, configuration: String, progress: (String) -> Void) throws {
         try updateCluster(name: name, config: config, progress: progress)
+        if let record = try store.record(named: name) { try store.save(record, configuration: configuration) }
     }
 
     public func instances(of name: String) -> [ProvisionedInstance] {
@@ -379,7 +386,7 @@ extension LocalClusterRuntime: ClusterProvider {
         return text.split(separator: "\n").map(String.init)
     }
 
-    public func headNodeShellEnvironment(of name: String) -> [String: String]? {
-        health(name).controller ? layout(name).slurmEnvironment : nil
+    public func headNodeShell(of name: String) -> HeadNodeShell? {
+        health(name).controller ? .local(environment: layout(name).slurmEnvironment) : nil
     }
 }

@@ -43,6 +43,10 @@ public struct LocalLayout: Sendable {
     public var agentPid: String { path("run", "agent.pid") }
     public var agentLog: String { path("log", "agent.log") }
     public var heartbeat: String { path("run", "agent.heartbeat") }
+    /// Compute resources held down after insufficient capacity, with when each hold ends.
+    public var capacityHolds: String { path("run", "capacity-holds.json") }
+    /// The AWS provider's launch plan (per compute resource: launch template, subnets, placement group).
+    public var awsFleetPlan: String { path("aws-fleet.json") }
     public func slurmdPid(_ node: String) -> String { path("run", "slurmd-\(node).pid") }
     public func slurmdLog(_ node: String) -> String { path("log", "slurmd-\(node).log") }
 
@@ -158,5 +162,15 @@ public enum LocalNodePlanner {
             }
         }
         return nodes
+    }
+}
+
+extension LocalClusterSpec {
+    /// Writes the spec where the node agent reads it (`local.json`), creating the cluster's directories.
+    public func write(to layout: LocalLayout) throws {
+        for directory in [layout.root.path, layout.run, layout.logs] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try InstanceRegistry.encoder.encode(self).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
     }
 }

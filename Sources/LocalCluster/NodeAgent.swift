@@ -36,7 +36,12 @@ public struct NodeAgent: Sendable {
 
     @discardableResult
     func scontrol(_ arguments: String...) -> (status: Int32, output: String) {
-        ProcessControl.run([SlurmTools.scontrol] + arguments, environment: environment)
+        // No slurm.conf, no Slurm to tell (an agent directory bootstrap wrote before Slurm was configured):
+        // scontrol would otherwise spend a minute looking for a controller.
+        guard FileManager.default.fileExists(atPath: layout.slurmConf) else {
+            return (1, "no slurm.conf at \(layout.slurmConf)")
+        }
+        return ProcessControl.run([SlurmTools.scontrol] + arguments, environment: environment)
     }
 
     public func nodeStates() -> [String: SlurmNodeState] {
@@ -46,27 +51,85 @@ public struct NodeAgent: Sendable {
 
     // MARK: Resume and suspend
 
-    /// ResumeProgram: starts a slurmd for each node of the host list.
+    /// ResumeProgram: starts an instance (a slurmd here, an EC2 instance for the AWS provider) for each node
+    /// of the host list, all at once.
     public func resume(_ hostlist: String) {
         events.record(resource: hostlist, status: "RESUME", reason: "Slurm asked to power up \(hostlist)")
+        var nodes: [LocalNode] = []
         for name in Hostlist.expand(hostlist) {
             guard let node = spec.node(name) else {
                 events.record(resource: name, status: "RESUME_FAILED", reason: "not a node of this cluster")
                 continue
             }
-            do {
-                try launch(node)
-            } catch {
+            nodes.append(node)
+        }
+        var held = Set<String>()
+        for (name, outcome) in launcher.launch(nodes).sorted(by: { $0.key < $1.key }) {
+            switch outcome {
+            case .success(let address):
+                // An instance has its own address; Slurm reaches the node there from now on.
+                if let address { scontrol("update", "nodename=\(name)", "nodeaddr=\(address)", "nodehostname=\(address)") }
+            case .failure(let error):
                 events.record(resource: name, status: "RESUME_FAILED", reason: "\(error)")
-                scontrol("update", "nodename=\(name)", "state=down", "reason=(Code:LaunchFailure)Failure when resuming nodes: \(error)")
+                let failure = error as? any NodeLaunchFailure
+                let code = failure?.code ?? "LaunchFailure"
+                scontrol("update", "nodename=\(name)", "state=down", "reason=(Code:\(code))Failure when resuming nodes: \(error)")
+                if let failure, failure.isInsufficientCapacity, let node = spec.node(name) {
+                    held.insert("\(node.queue)/\(node.computeResource)")
+                }
             }
         }
+        for resource in held.sorted() { holdForInsufficientCapacity(resource) }
     }
 
-    /// SuspendProgram (and ResumeFailProgram): stops the slurmd of each node of the host list.
+    /// How long a compute resource without capacity stays held down (the original's insufficient_capacity_timeout).
+    static let insufficientCapacityHold: TimeInterval = 600
+
+    /// Marks the compute resource's powered-down nodes down, so Slurm schedules pending jobs on other compute
+    /// resources; the cluster-manager loop returns them after the hold.
+    func holdForInsufficientCapacity(_ resource: String) {
+        let parts = resource.split(separator: "/").map(String.init)
+        let states = nodeStates()
+        let idle = spec.nodes.filter { $0.queue == parts[0] && $0.computeResource == parts[1] && !$0.isStatic }
+            .filter { states[$0.name]?.isPoweredDown ?? false }.map(\.name)
+        if !idle.isEmpty {
+            scontrol("update", "nodename=\(Hostlist.compress(idle))", "state=down",
+                     "reason=(Code:InsufficientInstanceCapacity)Temporarily disabling node due to insufficient capacity")
+        }
+        var holds = capacityHolds()
+        holds[resource] = Date().addingTimeInterval(Self.insufficientCapacityHold)
+        try? JSONEncoder().encode(holds).write(to: URL(fileURLWithPath: layout.capacityHolds), options: .atomic)
+        events.record(resource: resource, status: "CAPACITY_HOLD", reason: "insufficient capacity; held down for \(Int(Self.insufficientCapacityHold)) s")
+    }
+
+    func capacityHolds() -> [String: Date] {
+        (try? JSONDecoder().decode([String: Date].self, from: Data(contentsOf: URL(fileURLWithPath: layout.capacityHolds)))) ?? [:]
+    }
+
+    /// Ends expired holds: the compute resource's nodes held down for capacity become powered-down idle nodes again.
+    func releaseCapacityHolds() {
+        let holds = capacityHolds()
+        let expired = holds.filter { $0.value <= Date() }
+        guard !expired.isEmpty else { return }
+        let states = nodeStates()
+        for resource in expired.keys.sorted() {
+            let parts = resource.split(separator: "/").map(String.init)
+            let names = spec.nodes.filter { $0.queue == parts.first && $0.computeResource == parts.last }
+                .filter { (states[$0.name]?.reason ?? "").contains("(Code:InsufficientInstanceCapacity)") }.map(\.name)
+            if !names.isEmpty {
+                scontrol("update", "nodename=\(Hostlist.compress(names))", "state=power_down_force", "reason=capacity hold ended")
+                scontrol("update", "nodename=\(Hostlist.compress(names))", "state=resume")
+            }
+            events.record(resource: resource, status: "CAPACITY_HOLD_ENDED", reason: "nodes returned to the pool")
+        }
+        let remaining = holds.filter { $0.value > Date() }
+        try? JSONEncoder().encode(remaining).write(to: URL(fileURLWithPath: layout.capacityHolds), options: .atomic)
+    }
+
+    /// SuspendProgram (and ResumeFailProgram): stops the instances of each node of the host list.
     public func suspend(_ hostlist: String) {
         events.record(resource: hostlist, status: "SUSPEND", reason: "Slurm powered down \(hostlist)")
-        for name in Hostlist.expand(hostlist) { terminate(name, reason: "powered down by Slurm") }
+        launcher.terminate(Hostlist.expand(hostlist), reason: "powered down by Slurm")
     }
 
     /// Every compute node down now (delete-cluster-instances); Slurm powers them down and may relaunch
@@ -122,6 +185,7 @@ public struct NodeAgent: Sendable {
             break
         }
         cleanOrphans(states, keepNone: false)
+        releaseCapacityHolds()
         replaceDeadNodes(states)
         // Static nodes are always on while the fleet runs (one still powering down comes back next pass).
         powerUpStatics(states)

@@ -13,8 +13,9 @@ struct ConfigRequest {
     var region: String?
     var suppress: [String]
     var failureLevel: ValidationLevel
-    /// Where the resource validators ask whether what the config names exists (the chosen provider's).
-    var inventory: (any ResourceInventory)? = nil
+    /// Where the resource validators ask whether what the config names exists (the chosen provider's), for
+    /// the region asked for or else the config's.
+    var inventory: (@Sendable (_ region: String?) -> (any ResourceInventory)?)? = nil
 
     enum Outcome {
         case rejected(CommandOutcome)
@@ -39,7 +40,7 @@ struct ConfigRequest {
             return .rejected(.failure(message: "Invalid cluster configuration: \(error)"))
         }
         var messages = result.messages
-        if let inventory, let config = result.config, let document = result.document {
+        if let config = result.config, let document = result.document, let inventory = inventory?(region ?? config.region) {
             let found = BlockingWait.run {
                 await ConfigValidation.validateResources(document: document, config: config, inventory: inventory, suppression: suppression)
             }
@@ -91,15 +92,8 @@ struct CreateCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        let chosen = (provider ?? env.variables["PCLUSTER_PROVIDER"] ?? "local").lowercased()
-        switch chosen {
-        case "local": break
-        case "aws":
-            // The template can be generated and reviewed; creating the stack is still to come.
-            guard dryrun?.value == true else {
-                return Responses.unavailable("create-cluster", "the AWS provider can so far only generate the cluster's CloudFormation template (--dryrun true --template-output FILE); unset PCLUSTER_PROVIDER to run the cluster on this machine.")
-            }
-        default:
+        let chosen = Providers.selectedName(env, flag: provider)
+        guard Providers.named(chosen, env: env) != nil else {
             return .failure(message: "Bad Request: unknown provider '\(chosen)'; use local or aws.")
         }
         if templateOutput != nil && dryrun?.value != true {
@@ -107,14 +101,25 @@ struct CreateCluster: PClusterCommand {
         }
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region),
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level,
-                                    inventory: Providers.inventory(chosen, env: env))
+                                    inventory: { [env] in Providers.inventory(chosen, env: env, region: $0) })
         let result: ValidationResult
         switch request.run(in: env) {
         case .rejected(let outcome): return outcome
         case .accepted(let r, _, _): result = r
         }
-        if (try? env.store.record(named: clusterName)) != nil {
-            return .failure(message: "Cluster '\(clusterName)' already exists; choose another name or delete it first.")
+        // The region: --region, the environment's, else the config's (as the original reads it).
+        let clusterRegion = env.region(region) ?? result.config?.region
+        guard let chosenProvider = Providers.named(chosen, env: env, region: clusterRegion) else {
+            return .failure(message: "Bad Request: unknown provider '\(chosen)'; use local or aws.")
+        }
+        if chosen == "local" || dryrun?.value != true {
+            do {
+                if try chosenProvider.catalog.record(named: clusterName) != nil {
+                    return .failure(message: "Cluster '\(clusterName)' already exists; choose another name or delete it first.")
+                }
+            } catch {
+                return .failure(message: "Cannot tell whether cluster '\(clusterName)' exists: \(error)")
+            }
         }
         if dryrun?.value == true {
             if let templateOutput, let config = result.config {
@@ -129,10 +134,7 @@ struct CreateCluster: PClusterCommand {
             o["validationMessages"] = validationMessagesField(result.messages)
             return .failure(.object(o))
         }
-        guard let chosenProvider = Providers.named(chosen, env: env) else {
-            return Responses.unavailable("create-cluster", "the '\(chosen)' provider is not part of this build.")
-        }
-        return try create(with: chosenProvider, env: env, result: result)
+        return try create(with: chosenProvider, env: env, result: result, region: clusterRegion)
     }
 }
 
@@ -158,21 +160,32 @@ struct UpdateCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        guard let record = try env.store.record(named: clusterName) else { return Responses.notFound(clusterName) }
+        let provider: any ClusterProvider
+        let found: ClusterRecord?
+        do {
+            provider = try Providers.selected(env, region: env.region(region))
+            found = try provider.catalog.record(named: clusterName)
+        } catch {
+            return .failure(message: "\(error)")
+        }
+        guard let record = found else { return Responses.notFound(clusterName, provider: provider.providerName) }
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region) ?? record.region,
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level,
-                                    inventory: Providers.inventory(record.provider, env: env))
+                                    inventory: { [env] in Providers.inventory(record.provider, env: env, region: $0) })
         let result: ValidationResult, requested: ConfigDocument
         switch request.run(in: env) {
         case .rejected(let outcome): return outcome
         case .accepted(let r, _, let d): (result, requested) = (r, d)
         }
-        let currentPath = env.store.configurationPath(of: clusterName)
+        let currentURL = provider.catalog.configurationURL(of: clusterName)
         let current: ConfigDocument
         do {
-            current = try ConfigLoader.read(path: currentPath, environment: env.variables).0
+            guard let text = try provider.catalog.configuration(of: clusterName) else {
+                return .failure(message: "The configuration of cluster '\(clusterName)' is missing; it was kept at \(currentURL).")
+            }
+            current = try ConfigLoader.parse(text: text, file: "cluster-config.yaml (current)", environment: env.variables).0
         } catch {
-            return .failure(message: "The configuration of cluster '\(clusterName)' cannot be read (\(error)); the record at \(currentPath) is damaged.")
+            return .failure(message: "The configuration of cluster '\(clusterName)' cannot be read (\(error)); it is kept at \(currentURL).")
         }
         let conditions = UpdateConditions(computeFleetStopped: ["STOPPED", "STOP_REQUESTED", "STOPPING"].contains(record.computeFleetStatus))
         let changes = UpdatePlanner.plan(current: current, requested: requested, conditions: conditions)
@@ -204,24 +217,22 @@ struct UpdateCluster: PClusterCommand {
             o["changeSet"] = changeSet
             return .failure(.object(o))
         }
-        guard let provider = Providers.named(record.provider, env: env), let config = result.config else {
-            return Responses.unavailable("update-cluster", "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build. Use --dryrun true to see the change set.")
-        }
+        guard let config = result.config else { return .failure(message: "Invalid cluster configuration.") }
         if let problem = provider.preconditions() { return .failure(message: problem) }
         let text: String
         do { text = try String(contentsOfFile: clusterConfiguration, encoding: .utf8) } catch {
             return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
         }
-        _ = try env.store.update(clusterName) { $0.clusterStatus = "UPDATE_IN_PROGRESS" }
+        _ = try provider.catalog.update(clusterName) { $0.clusterStatus = "UPDATE_IN_PROGRESS" }
         do {
-            try provider.update(name: clusterName, config: config, progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
+            try provider.update(name: clusterName, config: config, configuration: text,
+                                progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
         } catch {
-            _ = try? env.store.update(clusterName) { $0.clusterStatus = "UPDATE_FAILED" }
+            _ = try? provider.catalog.update(clusterName) { $0.clusterStatus = "UPDATE_FAILED" }
             return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)")
         }
-        var updated = try env.store.update(clusterName) { $0.clusterStatus = "UPDATE_COMPLETE" } ?? record
+        var updated = try provider.catalog.update(clusterName) { $0.clusterStatus = "UPDATE_COMPLETE" } ?? record
         updated.clusterStatus = wait ? "UPDATE_COMPLETE" : "UPDATE_IN_PROGRESS"
-        try env.store.save(try env.store.record(named: clusterName) ?? updated, configuration: text)
         var o: JSONObject = ["cluster": .object(clusterSummary(updated))]
         o["validationMessages"] = validationMessagesField(result.messages)
         o["changeSet"] = changeSet
@@ -231,10 +242,13 @@ struct UpdateCluster: PClusterCommand {
 
 func clusterSummary(_ r: ClusterRecord) -> JSONObject {
     ["clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
-     "cloudformationStackArn": .string("arn:pcluster-local:\(r.region):local:stack/\(r.name)"),
-     "cloudformationStackStatus": .string(r.clusterStatus), "clusterStatus": .string(r.clusterStatus),
+     "cloudformationStackArn": .string(stackArn(r)),
+     "cloudformationStackStatus": .string(r.stackStatus ?? r.clusterStatus), "clusterStatus": .string(r.clusterStatus),
      "scheduler": ["type": "slurm"]]
 }
+
+/// The stack's id for an AWS cluster; a local cluster's stands in its place in the same shape.
+func stackArn(_ r: ClusterRecord) -> String { r.stackArn ?? "arn:pcluster-local:\(r.region):local:stack/\(r.name)" }
 
 struct ListClusters: PClusterCommand {
     static let configuration = CommandConfiguration(commandName: "list-clusters", abstract: "Retrieve the list of existing clusters.")
@@ -247,7 +261,12 @@ struct ListClusters: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        var records = try env.store.list()
+        var records: [ClusterRecord]
+        do {
+            records = try Providers.selected(env, region: env.region(region)).catalog.records()
+        } catch {
+            return .failure(message: "\(error)")
+        }
         if let r = env.region(region) { records = records.filter { $0.region == r } }
         if !clusterStatus.isEmpty { records = records.filter { r in clusterStatus.contains { $0.rawValue == r.clusterStatus } } }
         else { records = records.filter { $0.clusterStatus != "DELETE_COMPLETE" } }
@@ -264,6 +283,7 @@ struct ListClusters: PClusterCommand {
 /// Commands that act on one existing cluster; their backend is the cluster provider.
 protocol ExistingClusterCommand: PClusterCommand {
     var clusterName: String { get }
+    var region: String? { get }
     static var providerWork: String { get }
     /// The command's work, through the provider that runs the cluster.
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome
@@ -271,11 +291,15 @@ protocol ExistingClusterCommand: PClusterCommand {
 
 extension ExistingClusterCommand {
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        guard let record = try env.store.record(named: clusterName) else { return Responses.notFound(clusterName) }
-        guard let provider = Providers.named(record.provider, env: env) else {
-            return Responses.unavailable(Self.configuration.commandName ?? "this command",
-                                         "cluster '\(clusterName)' is managed by the '\(record.provider)' provider, which is not part of this build (\(Self.providerWork)).")
+        let provider: any ClusterProvider
+        let found: ClusterRecord?
+        do {
+            provider = try Providers.selected(env, region: env.region(region))
+            found = try provider.catalog.record(named: clusterName)
+        } catch {
+            return .failure(message: "\(error)")
         }
+        guard let record = found else { return Responses.notFound(clusterName, provider: provider.providerName) }
         return try perform(record: record, provider: provider, env: env)
     }
 
@@ -301,24 +325,31 @@ struct DescribeCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        guard let r = try env.store.record(named: clusterName) else { return Responses.notFound(clusterName) }
+        let provider: any ClusterProvider
+        let found: ClusterRecord?
+        do {
+            provider = try Providers.selected(env, region: env.region(region))
+            found = try provider.catalog.record(named: clusterName)
+        } catch {
+            return .failure(message: "\(error)")
+        }
+        guard let r = found else { return Responses.notFound(clusterName, provider: provider.providerName) }
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let o: JSONObject = [
             "clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
-            "cloudFormationStackStatus": .string(r.clusterStatus), "clusterStatus": .string(r.clusterStatus),
+            "cloudFormationStackStatus": .string(r.stackStatus ?? r.clusterStatus), "clusterStatus": .string(r.clusterStatus),
             "scheduler": ["type": "slurm"],
-            "cloudformationStackArn": .string("arn:pcluster-local:\(r.region):local:stack/\(r.name)"),
+            "cloudformationStackArn": .string(stackArn(r)),
             "creationTime": .string(iso.string(from: r.creationTime)), "lastUpdatedTime": .string(iso.string(from: r.lastUpdatedTime)),
-            "clusterConfiguration": ["url": .string("file://" + env.store.configurationPath(of: r.name))],
-            "computeFleetStatus": .string(r.computeFleetStatus), "tags": [],
+            "clusterConfiguration": ["url": .string(provider.catalog.configurationURL(of: r.name))],
+            "computeFleetStatus": .string(r.computeFleetStatus),
+            "tags": .array((r.tags ?? [:]).sorted { $0.key < $1.key }.map { ["key": .string($0.key), "value": .string($0.value)] }),
         ]
         var described = o
-        if let provider = Providers.named(r.provider, env: env) {
-            let (head, failures) = Providers.describe(r, provider: provider)
-            if let head { described["headNode"] = .object(head) }
-            if !failures.isEmpty { described["failures"] = .array(failures) }
-        }
+        let (head, failures) = Providers.describe(r, provider: provider)
+        if let head { described["headNode"] = .object(head) }
+        if !failures.isEmpty { described["failures"] = .array(failures) }
         return .ok(.object(described))
     }
 }

@@ -9,23 +9,45 @@ import Provisioning
 /// Chooses the cluster provider for a record or a create request. Only this type knows the concrete
 /// providers; commands work through `ClusterProvider`.
 enum Providers {
-    /// The provider by name; nil for one this build does not have (the AWS provider, so far).
-    static func named(_ name: String, env: CommandEnvironment) -> (any ClusterProvider)? {
+    /// The provider by name; nil for one this build does not have.
+    static func named(_ name: String, env: CommandEnvironment, region: String? = nil) -> (any ClusterProvider)? {
         switch name {
         case "local":
             // PCLUSTER_SLURM_FAST_START=false keeps Slurm's own job start (for measuring the difference).
             let fast = env.variables["PCLUSTER_SLURM_FAST_START"]?.lowercased() != "false"
             return LocalClusterRuntime(store: env.store, agentExecutable: agentExecutable(env.variables), fastJobStart: fast)
+        case "aws":
+            return AWSClusterProvider(environment: env.variables, region: region, version: PClusterVersion.original)
         default:
             return nil
         }
     }
 
+    /// PCLUSTER_PROVIDER's name (local when unset), lowercased.
+    static func selectedName(_ env: CommandEnvironment, flag: String? = nil) -> String {
+        (flag ?? env.variables["PCLUSTER_PROVIDER"] ?? "local").lowercased()
+    }
+
+    /// The provider the commands work with: PCLUSTER_PROVIDER, else local. Clusters are looked up in that
+    /// provider's catalog (the local store, or CloudFormation for aws).
+    static func selected(_ env: CommandEnvironment, region: String?) throws -> any ClusterProvider {
+        let name = selectedName(env)
+        guard let provider = named(name, env: env, region: region) else {
+            throw ProviderChoiceError(name: name)
+        }
+        return provider
+    }
+
+    struct ProviderChoiceError: Error, CustomStringConvertible {
+        let name: String
+        var description: String { "Bad Request: unknown provider '\(name)' in PCLUSTER_PROVIDER; use local or aws." }
+    }
+
     /// What the provider's resource validators ask (nil: none for this provider yet).
-    static func inventory(_ name: String, env: CommandEnvironment) -> (any ResourceInventory)? {
+    static func inventory(_ name: String, env: CommandEnvironment, region: String?) -> (any ResourceInventory)? {
         switch name {
         case "local": return LocalResourceInventory(environment: env.variables)
-        case "aws": return AWSResourceInventory(lazy: env.variables)
+        case "aws": return AWSResourceInventory(lazy: env.variables, region: region)
         default: return nil
         }
     }
@@ -59,9 +81,9 @@ enum Providers {
         var head = provider.instances(of: record.name).first { $0.nodeType == "HeadNode" }.map(instanceJSON)
         head?["nodeType"] = nil
         var failures: [JSONValue] = []
-        if record.clusterStatus == "CREATE_FAILED" {
+        if record.clusterStatus == "CREATE_FAILED" || record.clusterStatus == "UPDATE_FAILED" {
             failures.append(["failureCode": "ClusterCreationFailure",
-                             "failureReason": .string(provider.creationFailure(of: record.name) ?? "see get-cluster-stack-events")])
+                             "failureReason": .string(provider.creationFailure(of: record.name) ?? "see `pcluster get-cluster-stack-events -n \(record.name)`")])
         } else if !record.clusterStatus.hasPrefix("DELETE") {
             for problem in provider.headNodeProblems(of: record.name) {
                 failures.append(["failureCode": "HeadNodeDown",
@@ -73,7 +95,7 @@ enum Providers {
 }
 
 extension CreateCluster {
-    func create(with provider: any ClusterProvider, env: CommandEnvironment, result: ValidationResult) throws -> CommandOutcome {
+    func create(with provider: any ClusterProvider, env: CommandEnvironment, result: ValidationResult, region: String?) throws -> CommandOutcome {
         if let problem = provider.preconditions() { return .failure(message: problem) }
         guard let config = result.config else { return .failure(message: "Invalid cluster configuration.") }
         let text: String
@@ -81,26 +103,32 @@ extension CreateCluster {
             return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
         }
         let now = Date()
-        let record = ClusterRecord(name: clusterName, region: config.region ?? env.region(region) ?? "us-east-1",
+        let record = ClusterRecord(name: clusterName, region: config.region ?? region ?? "us-east-1",
                                    version: PClusterVersion.string, clusterStatus: "CREATE_IN_PROGRESS",
                                    computeFleetStatus: "RUNNING", creationTime: now, lastUpdatedTime: now,
                                    provider: provider.providerName)
-        try env.store.save(record, configuration: text)
         let say: (String) -> Void = wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in }
         do {
-            try provider.create(name: clusterName, config: config, record: record, progress: say)
+            try provider.create(name: clusterName, config: config, configuration: text, record: record,
+                                rollbackOnFailure: rollbackOnFailure?.value ?? true, progress: say)
         } catch {
-            return .failure(message: "Cluster creation failed: \(error). The cluster is CREATE_FAILED and nothing of it is running; `pcluster delete-cluster -n \(clusterName)` removes its files.")
+            let kept = (try? provider.catalog.record(named: clusterName)) != nil
+            return .failure(message: "Cluster creation failed: \(error)." + (kept
+                ? " The cluster is CREATE_FAILED and nothing of it is running; `pcluster delete-cluster -n \(clusterName)` removes what is left."
+                : " Nothing of it was made."))
         }
-        var current = record
+        var current = (try? provider.catalog.record(named: clusterName)).flatMap { $0 } ?? record
         if wait {
-            let deadline = Date().addingTimeInterval(900)
+            // An AWS stack takes minutes; a local cluster seconds. Polls start fast and slow down.
+            let deadline = Date().addingTimeInterval(provider.providerName == "local" ? 900 : 7200)
             var shown = ""
+            var delay = 0.2
             while Date() < deadline {
-                current = (try env.store.record(named: clusterName)) ?? current
+                current = (try provider.catalog.record(named: clusterName)) ?? current
                 if current.clusterStatus != shown { say("cluster status: \(current.clusterStatus)"); shown = current.clusterStatus }
                 if current.clusterStatus != "CREATE_IN_PROGRESS" { break }
-                usleep(200_000)
+                usleep(UInt32(delay * 1e6))
+                if provider.providerName != "local" { delay = min(delay * 1.5, 10) }
             }
         }
         var o: JSONObject = ["cluster": .object(clusterSummary(current))]
@@ -111,17 +139,20 @@ extension CreateCluster {
 
 extension DeleteCluster {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
-        let deleting = try env.store.update(clusterName) { $0.clusterStatus = "DELETE_IN_PROGRESS" } ?? record
-        if wait { env.progress("[\(clusterName)] deleting every process and file of the cluster") }
+        var deleting = try provider.catalog.update(clusterName) { $0.clusterStatus = "DELETE_IN_PROGRESS" } ?? record
+        deleting.clusterStatus = "DELETE_IN_PROGRESS"
+        deleting.stackStatus = deleting.stackStatus.map { _ in "DELETE_IN_PROGRESS" }
+        if wait { env.progress("[\(clusterName)] deleting every resource of the cluster") }
         do {
-            try provider.delete(name: clusterName)
+            try provider.delete(name: clusterName, wait: wait, progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
         } catch {
-            _ = try? env.store.update(clusterName) { $0.clusterStatus = "DELETE_FAILED" }
+            _ = try? provider.catalog.update(clusterName) { $0.clusterStatus = "DELETE_FAILED" }
             return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)")
         }
         var done = deleting
         if wait {
             done.clusterStatus = "DELETE_COMPLETE"
+            done.stackStatus = done.stackStatus.map { _ in "DELETE_COMPLETE" }
             env.progress("[\(clusterName)] DELETE_COMPLETE")
         }
         return .ok(["cluster": .object(clusterSummary(done))])
@@ -148,7 +179,7 @@ extension UpdateComputeFleet {
         case .STOP_REQUESTED:
             break
         }
-        let updated = try env.store.update(clusterName) { $0.computeFleetStatus = status.rawValue } ?? record
+        let updated = try provider.catalog.update(clusterName) { $0.computeFleetStatus = status.rawValue } ?? record
         return .ok(["status": .string(updated.computeFleetStatus),
                     "lastStatusUpdatedTime": .string(Providers.iso.string(from: updated.lastUpdatedTime))])
     }
@@ -172,14 +203,20 @@ extension DeleteClusterInstances {
 
 extension GetClusterStackEvents {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        // Newest first, as CloudFormation lists them.
         let events = Array(provider.events(of: clusterName).reversed())
-        let stackId = "arn:pcluster-local:\(record.region):local:stack/\(record.name)"
+        let stackId = stackArn(record)
         return .ok(["events": .array(events.enumerated().map { index, event in
-            ["eventId": .string("\(record.name)-\(events.count - index)"), "logicalResourceId": .string(event.resource),
-             "physicalResourceId": .string(event.resource), "resourceStatus": .string(event.status),
-             "resourceStatusReason": .string(event.reason), "resourceType": "Local::Cluster::Resource",
-             "stackId": .string(stackId), "stackName": .string(record.name),
-             "timestamp": .string(Providers.iso.string(from: event.timestamp))]
+            var o: JSONObject = [
+                "eventId": .string(event.stackEvent?.eventId ?? "\(record.name)-\(events.count - index)"),
+                "logicalResourceId": .string(event.resource),
+                "physicalResourceId": .string(event.stackEvent?.physicalResourceId ?? event.resource),
+                "resourceStatus": .string(event.status),
+                "resourceType": .string(event.stackEvent?.resourceType ?? "Local::Cluster::Resource"),
+                "stackId": .string(event.stackEvent?.stackId ?? stackId), "stackName": .string(record.name),
+                "timestamp": .string(Providers.iso.string(from: event.timestamp))]
+            if !event.reason.isEmpty || event.stackEvent == nil { o["resourceStatusReason"] = .string(event.reason) }
+            return .object(o)
         })])
     }
 }
@@ -206,8 +243,21 @@ extension GetClusterLogEvents {
 
 extension Ssh {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
-        guard let shell = provider.headNodeShellEnvironment(of: clusterName) else {
-            return .failure(message: "The head node of '\(clusterName)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(clusterName) --status START_REQUESTED` restarts it.")
+        let shell: [String: String]
+        switch provider.headNodeShell(of: clusterName) {
+        case nil:
+            return .failure(message: provider.providerName == "local"
+                ? "The head node of '\(clusterName)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(clusterName) --status START_REQUESTED` restarts it."
+                : "The head node of '\(clusterName)' is not running; `pcluster describe-cluster -n \(clusterName)` shows the cluster's state.")
+        case .ssh(let user, let host):
+            // As the original: ssh to the head node with the arguments given.
+            let plan = ExecPlan(path: "/usr/bin/ssh", arguments: ["\(user)@\(host)"] + sshArguments, environment: env.variables)
+            if dryrun?.value == true { return .ok(["command": .string(([plan.path] + plan.arguments).joined(separator: " "))]) }
+            var outcome = CommandOutcome(json: nil, exitCode: 0)
+            outcome.exec = plan
+            return outcome
+        case .local(let environment):
+            shell = environment
         }
         var environment = env.variables.merging(shell) { $1 }
         environment["PCLUSTER_CLUSTER_NAME"] = clusterName

@@ -107,8 +107,9 @@ extension ValidationMessage {
 }
 
 enum Responses {
-    static func notFound(_ name: String) -> CommandOutcome {
-        .failure(message: "Cluster '\(name)' does not exist. `pcluster list-clusters` shows the clusters there are.")
+    static func notFound(_ name: String, provider: String = "local") -> CommandOutcome {
+        let elsewhere = provider == "local" ? " (on this machine; PCLUSTER_PROVIDER=aws looks in AWS)" : " (in AWS; unset PCLUSTER_PROVIDER to look on this machine)"
+        return .failure(message: "Cluster '\(name)' does not exist\(elsewhere). `pcluster list-clusters` shows the clusters there are.")
     }
 
     /// For commands whose backend is a later piece of work: a clear refusal, never a pretend success.

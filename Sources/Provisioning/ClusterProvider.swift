@@ -31,12 +31,29 @@ public struct ClusterEvent: Sendable, Equatable {
     public var resource: String
     public var status: String
     public var reason: String
+    /// What a CloudFormation stack event also has (the AWS provider); nil for the local provider's events.
+    public var stackEvent: StackEventDetail?
 
-    public init(timestamp: Date, resource: String, status: String, reason: String) {
+    public init(timestamp: Date, resource: String, status: String, reason: String, stackEvent: StackEventDetail? = nil) {
         self.timestamp = timestamp
         self.resource = resource
         self.status = status
         self.reason = reason
+        self.stackEvent = stackEvent
+    }
+}
+
+public struct StackEventDetail: Sendable, Equatable {
+    public var eventId: String
+    public var stackId: String
+    public var physicalResourceId: String
+    public var resourceType: String
+
+    public init(eventId: String, stackId: String, physicalResourceId: String, resourceType: String) {
+        self.eventId = eventId
+        self.stackId = stackId
+        self.physicalResourceId = physicalResourceId
+        self.resourceType = resourceType
     }
 }
 
@@ -52,20 +69,41 @@ public struct ClusterLogStream: Sendable, Equatable {
     }
 }
 
-/// The seam between the commands and where clusters run: the local provider (this machine, real Slurm)
-/// today, the AWS provider (CloudFormation and EC2) next. Commands hold `any ClusterProvider` chosen by
-/// the record's `provider` and never reach past this protocol.
+/// Where a provider keeps what it knows of its clusters: the local provider in the `ClusterStore` on this
+/// machine, the AWS provider in CloudFormation (the stack, its status and tags) and S3 (the configuration),
+/// where the original keeps them too, so it needs no state on the user's machine.
+public protocol ClusterCatalog: Sendable {
+    func record(named name: String) throws -> ClusterRecord?
+    /// Every cluster of this provider (in the region, for AWS).
+    func records() throws -> [ClusterRecord]
+    /// The configuration text the cluster runs with.
+    func configuration(of name: String) throws -> String?
+    /// Where describe-cluster says the configuration is.
+    func configurationURL(of name: String) -> String
+    /// Reads, changes and keeps a record (the compute fleet status); nil when the cluster does not exist.
+    @discardableResult
+    func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord?
+}
+
+/// The seam between the commands and where clusters run: the local provider (this machine, real Slurm) and
+/// the AWS provider (CloudFormation and EC2). Commands hold `any ClusterProvider` chosen by PCLUSTER_PROVIDER
+/// (or create-cluster's --provider) and never reach past this protocol.
 public protocol ClusterProvider: Sendable {
     /// The name kept in cluster records.
     var providerName: String { get }
-    /// Why the provider cannot work here now (missing packages, privileges), or nil.
+    var catalog: any ClusterCatalog { get }
+    /// Why the provider cannot work here now (missing packages, privileges, credentials), or nil.
     func preconditions() -> String?
-    /// Brings the cluster up; the record stays CREATE_IN_PROGRESS until the provider marks it complete.
-    func create(name: String, config: ClusterConfiguration, record: ClusterRecord, progress: (String) -> Void) throws
-    /// Applies an update the update policies accepted.
-    func update(name: String, config: ClusterConfiguration, progress: (String) -> Void) throws
-    /// Removes every resource of the cluster; throws (keeping what is left) when something survives.
-    func delete(name: String) throws
+    /// Keeps the record and the configuration text, then brings the cluster up; the record stays
+    /// CREATE_IN_PROGRESS until the provider marks it complete. `rollbackOnFailure` false keeps what a failed
+    /// creation made, for inspection.
+    func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
+                rollbackOnFailure: Bool, progress: (String) -> Void) throws
+    /// Applies an update the update policies accepted, and keeps its configuration text.
+    func update(name: String, config: ClusterConfiguration, configuration: String, progress: (String) -> Void) throws
+    /// Removes every resource of the cluster; throws (keeping what is left) when something survives. With
+    /// `wait` false a provider whose deletion runs remotely may return while it is still in progress.
+    func delete(name: String, wait: Bool, progress: (String) -> Void) throws
     /// Restarts head-node services that died; returns what was restarted.
     func recover(name: String) throws -> [String]
     func instances(of name: String) -> [ProvisionedInstance]
@@ -77,6 +115,13 @@ public protocol ClusterProvider: Sendable {
     func events(of name: String) -> [ClusterEvent]
     func logStreams(of name: String) -> [ClusterLogStream]
     func logLines(of name: String, stream: String) -> [String]?
-    /// Environment for a shell on the head node with the cluster's Slurm; nil when it is not reachable.
-    func headNodeShellEnvironment(of name: String) -> [String: String]?
+    /// How to reach a shell on the head node; nil when it is not reachable.
+    func headNodeShell(of name: String) -> HeadNodeShell?
+}
+
+/// A shell on the head node: the local provider's is this machine with the cluster's Slurm environment, the
+/// AWS provider's is ssh to the head node's address.
+public enum HeadNodeShell: Sendable, Equatable {
+    case local(environment: [String: String])
+    case ssh(user: String, host: String)
 }

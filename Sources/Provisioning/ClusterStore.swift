@@ -11,6 +11,11 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public var creationTime: Date
     public var lastUpdatedTime: Date
     public var provider: String
+    /// The CloudFormation stack (AWS provider): its id and raw status, which describe-cluster reports beside
+    /// the cluster status derived from it.
+    public var stackArn: String?
+    public var stackStatus: String?
+    public var tags: [String: String]?
 
     public init(name: String, region: String, version: String, clusterStatus: String, computeFleetStatus: String,
                 creationTime: Date, lastUpdatedTime: Date, provider: String) {
@@ -106,5 +111,25 @@ public struct ClusterStore: Sendable {
         public init(message: String) { self.message = message }
         public let message: String
         public var description: String { message }
+    }
+}
+
+/// The local provider's catalog: the store's records and configuration files.
+public struct StoreCatalog: ClusterCatalog {
+    public let store: ClusterStore
+
+    public init(store: ClusterStore) { self.store = store }
+
+    public func record(named name: String) throws -> ClusterRecord? { try store.record(named: name) }
+    public func records() throws -> [ClusterRecord] { try store.list() }
+    public func configuration(of name: String) throws -> String? {
+        let path = store.configurationPath(of: name)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try String(contentsOfFile: path, encoding: .utf8)
+    }
+    public func configurationURL(of name: String) -> String { "file://" + store.configurationPath(of: name) }
+    @discardableResult
+    public func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
+        try store.update(name, change)
     }
 }

@@ -132,33 +132,24 @@ struct TemplateStackTests {
         #expect(instance?.string("instanceType") == "c6i.2xlarge")
         #expect(instance?.child("tagSet")?.children("item").contains { $0.string("key") == "parallelcluster:cluster-name" && $0.string("value") == name } == true)
 
-        // The resume path: two c6i.32xlarge with EFA interfaces in the queue's placement group, from the compute
-        // resource's launch template; suspend terminates them.
-        func physical(_ prefix: String, type: String) -> String? {
-            resources.first { $0.string("ResourceType") == type && ($0.string("LogicalResourceId") ?? "").hasPrefix(prefix) }?.string("PhysicalResourceId")
-        }
-        let group = try #require(physical("ComputeSecurityGroup", type: "AWS::EC2::SecurityGroup"))
-        // moto implements no placement groups (its stack skips the resource, CreatePlacementGroup is missing);
-        // it keeps the group name a launch asks for, which is what is checked here.
-        let placement = "\(name)-c6i"
+        // A compute resource with several instance types launches through an instant fleet (CreateFleet) from its
+        // launch template, one override per type and subnet; the node agent tags each instance with its node.
+        let group = try #require(resources.first { ($0.string("LogicalResourceId") ?? "").hasPrefix("ComputeSecurityGroup") }?.string("PhysicalResourceId"))
         let fleet = try EC2Fleet(settings: moto.settings(), clusterName: name)
-        let spec = ComputeLaunch(queue: "c6i", computeResource: "compute", instanceType: "c6i.32xlarge",
-                                 launchTemplateName: "\(name)-c6i-compute", subnetId: subnet, securityGroupIds: [group],
-                                 efa: true, placementGroup: placement)
+        let spec = ComputeLaunch(queue: "c6i", computeResource: "compute", instanceTypes: ["c6i.32xlarge", "c6in.32xlarge"],
+                                 launchTemplateName: "\(name)-c6i-compute", subnetIds: [subnet], securityGroupIds: [group],
+                                 efa: true, placementGroup: nil)
         let nodes = ["c6i-dy-compute-1", "c6i-dy-compute-2"]
         let outcome = try await fleet.launch(nodes, spec, allOrNothing: true)
-        #expect(outcome.missing.isEmpty && outcome.launched.count == 2)
+        #expect(outcome.missing.isEmpty && outcome.launched.count == 2, "\(outcome)")
         let running = try await fleet.instances()
         #expect(Set(running.compactMap(\.nodeName)) == Set(nodes))
-        #expect(running.allSatisfy { $0.instanceType == "c6i.32xlarge" && $0.state == "running" }, "\(running)")
-        // moto keeps neither the interface type nor the placement of an instance: what the launch asked EC2
-        // for is checked on the request itself.
-        let request = Dictionary(fleet.runInstancesParameters(count: 2, spec, allOrNothing: true).map { ($0.name, $0.value) }) { a, _ in a }
-        #expect(request["NetworkInterface.1.InterfaceType"] == "efa" && request["Placement.GroupName"] == placement)
-        #expect(request["MinCount"] == "2" && request["MaxCount"] == "2" && request["InstanceType"] == "c6i.32xlarge")
-        #expect(request["NetworkInterface.1.SecurityGroupId.1"] == group && request["NetworkInterface.1.SubnetId"] == subnet)
-        let bestEffort = Dictionary(fleet.runInstancesParameters(count: 2, spec, allOrNothing: false).map { ($0.name, $0.value) }) { a, _ in a }
-        #expect(bestEffort["MinCount"] == "1" && bestEffort["MaxCount"] == "2")
+        #expect(running.allSatisfy { ["c6i.32xlarge", "c6in.32xlarge"].contains($0.instanceType) && $0.state == "running" }, "\(running)")
+        let request = Dictionary(fleet.createFleetParameters(count: 2, spec, allOrNothing: true).map { ($0.name, $0.value) }) { a, _ in a }
+        #expect(request["OnDemandOptions.MinTargetCapacity"] == "2" && request["OnDemandOptions.SingleInstanceType"] == "true")
+        #expect(request["LaunchTemplateConfigs.1.Overrides.2.InstanceType"] == "c6in.32xlarge")
+        let bestEffort = Dictionary(fleet.createFleetParameters(count: 2, spec, allOrNothing: false).map { ($0.name, $0.value) }) { a, _ in a }
+        #expect(bestEffort["OnDemandOptions.MinTargetCapacity"] == nil && bestEffort["TargetCapacitySpecification.TotalTargetCapacity"] == "2")
         let terminated = try await fleet.terminate(nodes: nodes)
         #expect(Set(terminated) == Set(outcome.launched.values))
         #expect(try await fleet.instances().isEmpty)

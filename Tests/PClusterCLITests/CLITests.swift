@@ -89,9 +89,7 @@ struct CLITests {
         #expect(r.exitCode == 1 && json?["message"] == "Request would have succeeded, but DryRun flag is set.")
         let template = try JSONValue.parse(String(contentsOfFile: file, encoding: .utf8))
         #expect(template["Resources"]?["HeadNode"]?["Type"] == "AWS::EC2::Instance")
-        // The AWS provider cannot create the stack yet, and says so; --template-output needs a dry run.
-        let (create, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws")
-        #expect(create?["message"]?.stringValue?.contains("only generate the cluster's CloudFormation template") == true)
+        // --template-output needs a dry run.
         let (alone, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--template-output", file)
         #expect(alone?["message"] == "Bad Request: --template-output goes with --dryrun true.")
     }
@@ -178,14 +176,19 @@ struct CLITests {
         }
     }
 
-    @Test func theAWSProviderRefusesClearlyAndCreatesNothing() throws {
-        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws")
+    /// With AWS out of reach (an endpoint nothing listens on), the AWS provider says so and makes nothing,
+    /// whether chosen by flag or by PCLUSTER_PROVIDER; the region comes from the config.
+    @Test func theAWSProviderWithoutAWSFailsClearlyAndCreatesNothing() throws {
+        let unreachable = ["AWS_ENDPOINT_URL": "http://127.0.0.1:\(Self.closedPort)", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                           "AWS_SECRET_ACCESS_KEY": "secret"]
+        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", env: unreachable)
         #expect(r.exitCode == 1)
-        #expect(json?["message"]?.stringValue?.contains("the AWS provider") == true)
+        #expect(json?["message"]?.stringValue?.contains("Cannot tell whether cluster 'demo' exists: Cannot reach http://127.0.0.1:\(Self.closedPort)") == true,
+                "\(String(describing: json))")
         #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
-        let viaEnvironment = PClusterCLI.run(["create-cluster", "-n", "demo", "-c", Self.example],
-                                             environment: env.merging(["PCLUSTER_PROVIDER": "aws"]) { $1 })
-        #expect(viaEnvironment.exitCode == 1 && viaEnvironment.stdout.contains("not available yet"))
+        let viaEnvironment = PClusterCLI.run(["describe-cluster", "-n", "demo"],
+                                             environment: env.merging(unreachable.merging(["PCLUSTER_PROVIDER": "aws", "AWS_REGION": "us-east-1"]) { $1 }) { $1 })
+        #expect(viaEnvironment.exitCode == 1 && viaEnvironment.stdout.contains("Cannot reach http://127.0.0.1:\(Self.closedPort)"), "\(viaEnvironment.stdout)")
         let (unknown, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "gcp")
         #expect(unknown?["message"]?.stringValue?.contains("unknown provider 'gcp'") == true)
         #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))

@@ -50,14 +50,27 @@ public actor MotoServer {
     /// the request is right: it rebuilds the URL with "/" and non-ASCII characters decoded in the query (so a
     /// ListObjectsV2 prefix "a/" fails for the AWS CLI too), and it answers presigned URLs with HTTP 500.
     public static let unchecked = MotoServer(checksSignatures: false)
+    /// An unchecked server that records every request (to a file removed when the test process ends), for
+    /// tests that check what was sent where moto keeps less than EC2 would (an instance's EFA interface, its
+    /// placement group). Its own server, so other tests' traffic stays out of the recording.
+    public static let recording = MotoServer(checksSignatures: false, records: true)
+
+    /// One recording server per test process, so one file, named after the process.
+    static var recordingPath: String { FileManager.default.temporaryDirectory.appendingPathComponent("moto-recording-\(getpid())").path }
 
     public let checksSignatures: Bool
-    init(checksSignatures: Bool) { self.checksSignatures = checksSignatures }
+    let records: Bool
+    init(checksSignatures: Bool, records: Bool = false) {
+        self.checksSignatures = checksSignatures
+        self.records = records
+    }
 
     public struct Running: Sendable {
         public let port: Int
         public let pid: Int32
         public let credentials: AWSCredentials
+        /// The recorder's file (the `recording` server only).
+        public var recording: String? = nil
         public var endpoint: String { "http://127.0.0.1:\(port)" }
 
         public func settings(region: String = "us-east-1", secret: String? = nil, retry: RetryPolicy = RetryPolicy()) -> AWSSettings {
@@ -75,14 +88,16 @@ public actor MotoServer {
         if let running { return running }
         if let starting { return try await starting.value }
         let checks = checksSignatures
-        let task = Task { try await Self.launch(checksSignatures: checks) }
+        let recording = records ? Self.recordingPath : nil
+        if records { atexit { unlink(MotoServer.recordingPath) } }
+        let task = Task { try await Self.launch(checksSignatures: checks, recording: recording) }
         starting = task
         let value = try await task.value
         running = value
         return value
     }
 
-    private static func launch(checksSignatures: Bool) async throws -> Running {
+    private static func launch(checksSignatures: Bool, recording: String?) async throws -> Running {
         guard let motoPath = which("moto_server") else {
             throw TestSetupError(description: "moto_server is not installed: pip install 'moto[server]'")
         }
@@ -95,6 +110,11 @@ public actor MotoServer {
             environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
         } else {
             environment.removeValue(forKey: "INITIAL_NO_AUTH_ACTION_COUNT")
+        }
+        if let recording {
+            // moto's request recorder keeps every request it serves: what a client really sent.
+            environment["MOTO_ENABLE_RECORDING"] = "True"
+            environment["MOTO_RECORDER_FILEPATH"] = recording
         }
         process.environment = environment
         let log = FileHandle(forWritingAtPath: "/dev/null")
@@ -111,7 +131,7 @@ public actor MotoServer {
         let credentials = checksSignatures
             ? try await createUser(endpoint: "http://127.0.0.1:\(port)")
             : AWSCredentials(accessKeyId: "AKIAUNCHECKED", secretAccessKey: "unchecked", source: "unchecked moto")
-        return Running(port: port, pid: process.processIdentifier, credentials: credentials)
+        return Running(port: port, pid: process.processIdentifier, credentials: credentials, recording: recording)
     }
 
     /// The three unchecked calls: CreateUser, CreateAccessKey, PutUserPolicy (allow everything).

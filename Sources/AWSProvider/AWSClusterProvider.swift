@@ -1,0 +1,396 @@
+import AWSCore
+import AWSS3
+import AWSSTS
+import ClusterConfig
+import Foundation
+import JSONOutput
+import Provisioning
+
+/// The AWS provider: a cluster is a CloudFormation stack named after it (the template of `ClusterTemplate`),
+/// its configuration an object in the account's ParallelCluster bucket, its compute nodes EC2 instances the
+/// node agent launches. Nothing is kept on the user's machine: every command reads the stack, as the
+/// original does, so two machines (or a lost laptop) see the same clusters.
+public struct AWSClusterProvider: ClusterProvider {
+    let environment: [String: String]
+    let region: String?
+    /// The version in the stack's `parallelcluster:version` tag and the config's key.
+    let version: String
+
+    public init(environment: [String: String], region: String?, version: String) {
+        self.environment = environment
+        self.region = region
+        self.version = version
+    }
+
+    public var providerName: String { "aws" }
+    public var catalog: any ClusterCatalog { StackCatalog(provider: self) }
+
+    func settings() throws -> AWSSettings { try AWSSettings.resolve(environment: environment, region: region) }
+    func cloudFormation() throws -> CloudFormation { try CloudFormation(settings: settings()) }
+    func ec2() throws -> AWSClient { try AWSClient(service: .ec2, settings: settings(), wireProtocol: .ec2Query(version: "2016-11-15")) }
+
+    public func preconditions() -> String? {
+        do { _ = try settings(); return nil } catch {
+            return "The AWS provider cannot work here: \(error)"
+        }
+    }
+
+    // MARK: The configuration in S3
+
+    /// The bucket the original keeps cluster configurations in: one per account and region, made on first use.
+    func configBucket(_ settings: AWSSettings) async throws -> String {
+        let account = try await STSClient(settings: settings).getCallerIdentity().account
+        guard case .hex(let digest) = PayloadHash.of(Data("\(account)-\(settings.region)".utf8)) else { return "" }
+        return "parallelcluster-\(digest.prefix(16))-v1-do-not-delete"
+    }
+
+    func configKey(_ name: String) -> String { "parallelcluster/\(version)/clusters/\(name)/configs/cluster-config.yaml" }
+
+    /// The configuration as pcluster read it, environment variables expanded: the head node has none of the
+    /// user's environment. JSON, which every YAML reader reads.
+    static func resolvedConfiguration(_ config: ClusterConfiguration, name: String) -> String {
+        "# Configuration of cluster \(name), as pcluster read it (environment variables expanded).\n"
+            + JSONPrinter.render(config.document.jsonValue, indent: 2) + "\n"
+    }
+
+    func uploadConfiguration(_ text: String, of name: String) async throws {
+        let settings = try settings()
+        let s3 = try S3Client(settings: settings)
+        let bucket = try await configBucket(settings)
+        do { try await s3.createBucket(bucket) } catch let error as AWSServiceError
+            where ["BucketAlreadyOwnedByYou", "BucketAlreadyExists"].contains(error.code) {}
+        _ = try await s3.putObject(bucket: bucket, key: configKey(name), data: Data(text.utf8))
+    }
+
+    func downloadConfiguration(of name: String) async throws -> String? {
+        let settings = try settings()
+        let s3 = try S3Client(settings: settings)
+        let bucket = try await configBucket(settings)
+        do {
+            let object = try await s3.getObject(bucket: bucket, key: configKey(name), range: nil, maxBytes: 16 << 20)
+            return String(decoding: object.body, as: UTF8.self)
+        } catch let error as AWSServiceError where ["NoSuchKey", "NoSuchBucket", "NotFound"].contains(error.code) {
+            return nil
+        }
+    }
+
+    func removeConfiguration(of name: String) async throws {
+        let settings = try settings()
+        let s3 = try S3Client(settings: settings)
+        let bucket = try await configBucket(settings)
+        do { try await s3.deleteObject(bucket: bucket, key: configKey(name)) } catch let error as AWSServiceError
+            where ["NoSuchKey", "NoSuchBucket", "NotFound"].contains(error.code) {}
+    }
+
+    // MARK: Stack parameters
+
+    /// The VPC of the head node's subnet and the AMI of every node: CustomAmi, else the newest official
+    /// ParallelCluster AMI for the OS and the head node's architecture.
+    func stackParameters(_ config: ClusterConfiguration) async throws -> [(String, String)] {
+        let inventory = try AWSResourceInventory(settings: settings())
+        guard let vpc = try await inventory.subnetVpcs([config.headNode.subnetId])?[config.headNode.subnetId] else {
+            throw AWSProviderError("the head node's subnet \(config.headNode.subnetId) does not exist in \(try settings().region)")
+        }
+        let image = try await resolveImage(config)
+        return [("VpcId", vpc), ("ImageId", image)]
+    }
+
+    func resolveImage(_ config: ClusterConfiguration) async throws -> String {
+        if let ami = config.customAmi { return ami }
+        let architecture = InstanceTypeCatalogue.shipped.info(for: config.headNode.instanceType)?.architectures.first ?? "x86_64"
+        let pattern = "aws-parallelcluster-\(version)-\(Self.amiOsName(config.os))-hvm-\(architecture)*"
+        // The official images are Amazon's; PCLUSTER_OFFICIAL_AMI_OWNER points elsewhere (a test account).
+        let owner = environment["PCLUSTER_OFFICIAL_AMI_OWNER"] ?? "amazon"
+        let images = try await inventory().describeImages(namePattern: pattern, owner: owner)
+        guard let newest = images.max(by: { $0.creationDate < $1.creationDate }) else {
+            throw AWSProviderError("no ParallelCluster \(version) image for \(config.os) on \(architecture) (\(pattern), owner \(owner)) in \(try settings().region); set Image.CustomAmi")
+        }
+        return newest.imageId
+    }
+
+    func inventory() throws -> AWSResourceInventory { try AWSResourceInventory(settings: settings()) }
+
+    static func amiOsName(_ os: String) -> String {
+        switch os {
+        case "alinux2": return "amzn2"
+        case "alinux2023": return "amzn2023"
+        case "ubuntu2004": return "ubuntu-2004-lts"
+        case "ubuntu2204": return "ubuntu-2204-lts"
+        case "ubuntu2404": return "ubuntu-2404-lts"
+        default: return os
+        }
+    }
+
+    // MARK: Lifecycle
+
+    public func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
+                       rollbackOnFailure: Bool, progress: (String) -> Void) throws {
+        let template = ClusterTemplate(clusterName: name, config: config, version: version).render()
+        let cfn = try cloudFormation()
+        let version = self.version
+        try BlockingWait.run {
+            let parameters = try await stackParameters(config)
+            if try await cfn.describeStack(name) != nil {
+                throw AWSProviderError("a CloudFormation stack named \(name) already exists")
+            }
+            try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
+            _ = try await cfn.createStack(name: name, templateBody: template, parameters: parameters,
+                                          tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
+                                          rollbackOnFailure: rollbackOnFailure)
+        }
+        progress("stack \(name) created; CloudFormation is creating its resources")
+    }
+
+    public func update(name: String, config: ClusterConfiguration, configuration: String, progress: (String) -> Void) throws {
+        let template = ClusterTemplate(clusterName: name, config: config, version: version).render()
+        let cfn = try cloudFormation()
+        let version = self.version
+        let changed = try BlockingWait.run { () async throws -> [String] in
+            let parameters = try await stackParameters(config)
+            let changes = try await cfn.update(name: name, templateBody: template, parameters: parameters,
+                                               tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
+                                               changeSetName: "pcluster-update-\(Int(Date().timeIntervalSince1970))")
+            if !changes.isEmpty {
+                let stack = try await cfn.waitWhileInProgress(name, timeout: 3600)
+                if let stack, stack.status != "UPDATE_COMPLETE" {
+                    throw AWSProviderError("the stack update ended \(stack.status)\(stack.statusReason.map { ": \($0)" } ?? ""); `pcluster get-cluster-stack-events -n \(name)` shows why")
+                }
+            }
+            // Kept only once the stack took it: a failed update leaves the configuration the cluster runs with.
+            try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
+            return changes
+        }
+        progress(changed.isEmpty ? "no stack resource changes; configuration kept" : "stack resources changed: \(changed.sorted().joined(separator: ", "))")
+    }
+
+    /// Compute instances first (they are not in the stack: the node agent made them), then the stack, then
+    /// the configuration object.
+    public func delete(name: String, wait: Bool, progress: (String) -> Void) throws {
+        let cfn = try cloudFormation()
+        let fleet = try EC2Fleet(settings: settings(), clusterName: name)
+        let terminated = try BlockingWait.run { try await fleet.terminateOrphans(knownNodes: []) }
+        if !terminated.isEmpty { progress("terminated \(terminated.count) compute instances") }
+        try BlockingWait.run { try await cfn.deleteStack(name) }
+        guard wait else { return }
+        // Polled here rather than inside the async work, so progress lines show as they happen.
+        let deadline = Date().addingTimeInterval(3600)
+        var shown = ""
+        var delay = 0.1
+        while true {
+            let stack = try BlockingWait.run { try await cfn.describeStack(name) }
+            guard let stack, stack.status != "DELETE_COMPLETE" else { break }
+            if stack.status != shown { progress("stack status: \(stack.status)"); shown = stack.status }
+            if !stack.status.hasSuffix("_IN_PROGRESS") || Date() > deadline {
+                throw AWSProviderError("the stack is \(stack.status)\(stack.statusReason.map { ": \($0)" } ?? ""); delete again to retry")
+            }
+            usleep(UInt32(delay * 1e6))
+            delay = min(delay * 1.5, 5)
+        }
+        try BlockingWait.run { try await removeConfiguration(of: name) }
+    }
+
+    public func recover(name: String) throws -> [String] { [] }
+
+    /// The node agent's launch plan and the configuration, from the stack and the configuration object
+    /// (what `pcluster-agent bootstrap` writes on the head node).
+    public func fleetPlan(of name: String) throws -> (plan: AWSFleetPlan, config: ClusterConfiguration) {
+        let settings = try settings()
+        let (text, resources) = try BlockingWait.run { () async throws -> (String?, [StackResource]) in
+            (try await downloadConfiguration(of: name), try await CloudFormation(settings: settings).resources(name))
+        }
+        guard let text else { throw AWSProviderError("the configuration of cluster \(name) is not in S3 (\(configKey(name)))") }
+        let (document, _) = try ConfigLoader.parse(text: text, file: configKey(name), environment: [:])
+        let validated = ConfigValidation.validate(document: document, clusterName: name, region: settings.region)
+        guard let config = validated.config else {
+            let errors = validated.messages.filter { $0.level == .error }.prefix(3).map { "\($0.message) (\($0.location?.description ?? ""))" }
+            throw AWSProviderError("the configuration of cluster \(name) in S3 does not validate: \(errors.joined(separator: "; "))")
+        }
+        let physicalIds = Dictionary(resources.map { ($0.logicalId, $0.physicalId) }) { a, _ in a }
+        return (AWSFleetPlan(clusterName: name, region: settings.region, config: config, physicalIds: physicalIds), config)
+    }
+
+    public func instances(of name: String) -> [ProvisionedInstance] {
+        (try? BlockingWait.run { try await clusterInstances(name) }) ?? []
+    }
+
+    func clusterInstances(_ name: String) async throws -> [ProvisionedInstance] {
+        let client = try ec2()
+        var found: [ProvisionedInstance] = []
+        var token: String?
+        repeat {
+            var query = [QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", name),
+                         QueryItem("Filter.2.Name", "instance-state-name")]
+            for (index, state) in ["pending", "running", "stopping", "stopped"].enumerated() {
+                query.append(QueryItem("Filter.2.Value.\(index + 1)", state))
+            }
+            if let token { query.append(QueryItem("NextToken", token)) }
+            let answer = try await client.query("DescribeInstances", query)
+            for reservation in answer.child("reservationSet")?.children("item") ?? [] {
+                for item in reservation.child("instancesSet")?.children("item") ?? [] {
+                    var tags: [String: String] = [:]
+                    for tag in item.child("tagSet")?.children("item") ?? [] {
+                        if let key = tag.string("key") { tags[key] = tag.string("value") ?? "" }
+                    }
+                    let isHead = tags["parallelcluster:node-type"] == "HeadNode"
+                    found.append(ProvisionedInstance(
+                        instanceId: item.string("instanceId") ?? "", nodeType: isHead ? "HeadNode" : "ComputeNode",
+                        instanceType: item.string("instanceType") ?? "",
+                        launchTime: CloudFormation.parseDate(item.string("launchTime")) ?? Date(timeIntervalSince1970: 0),
+                        privateIpAddress: item.string("privateIpAddress") ?? "",
+                        publicIpAddress: item.string("ipAddress")?.nonEmpty,
+                        queueName: isHead ? nil : tags["parallelcluster:queue-name"],
+                        state: item.child("instanceState")?.string("name") ?? ""))
+                }
+            }
+            token = answer.string("nextToken")?.nonEmpty
+        } while token != nil
+        return found.sorted { ($0.nodeType, $0.launchTime, $0.instanceId) < ($1.nodeType, $1.launchTime, $1.instanceId) }
+    }
+
+    public func headNodeProblems(of name: String) -> [String] {
+        guard let record = try? catalog.record(named: name), record.clusterStatus.hasSuffix("COMPLETE") else { return [] }
+        let head = instances(of: name).first { $0.nodeType == "HeadNode" }
+        guard let head else { return ["the head node instance does not exist"] }
+        return head.state == "running" ? [] : ["the head node instance \(head.instanceId) is \(head.state)"]
+    }
+
+    /// The first resource that failed, as CloudFormation said it.
+    public func creationFailure(of name: String) -> String? {
+        guard let events = try? BlockingWait.run({ try await cloudFormation().events(name) }) else { return nil }
+        let failed = events.reversed().first { $0.resourceStatus.hasSuffix("FAILED") && $0.resourceStatusReason != nil }
+        return failed.map { "\($0.logicalResourceId) (\($0.resourceType)): \($0.resourceStatusReason ?? "")" }
+    }
+
+    public func terminateComputeNodes(of name: String) throws {
+        let fleet = try EC2Fleet(settings: settings(), clusterName: name)
+        _ = try BlockingWait.run { try await fleet.terminateOrphans(knownNodes: []) }
+    }
+
+    public func events(of name: String) -> [ClusterEvent] {
+        guard let events = try? BlockingWait.run({ try await cloudFormation().events(name) }) else { return [] }
+        // Oldest first, as the protocol has it.
+        return events.reversed().map { event in
+            ClusterEvent(timestamp: event.timestamp, resource: event.logicalResourceId, status: event.resourceStatus,
+                         reason: event.resourceStatusReason ?? "",
+                         stackEvent: StackEventDetail(eventId: event.eventId, stackId: event.stackId,
+                                                      physicalResourceId: event.physicalResourceId, resourceType: event.resourceType))
+        }
+    }
+
+    /// The cluster's logs are in CloudWatch Logs, which this build does not read yet.
+    public func logStreams(of name: String) -> [ClusterLogStream] { [] }
+    public func logLines(of name: String, stream: String) -> [String]? { nil }
+
+    public func headNodeShell(of name: String) -> HeadNodeShell? {
+        guard let head = instances(of: name).first(where: { $0.nodeType == "HeadNode" && $0.state == "running" }) else { return nil }
+        let user: String
+        switch (try? catalog.configuration(of: name)).flatMap({ $0 }).flatMap(Self.os) ?? "alinux2" {
+        case let os where os.hasPrefix("ubuntu"): user = "ubuntu"
+        case let os where os.hasPrefix("rocky"): user = "rocky"
+        default: user = "ec2-user"
+        }
+        return .ssh(user: user, host: head.publicIpAddress ?? head.privateIpAddress)
+    }
+
+    static func os(_ configuration: String) -> String? {
+        configuration.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("Os:") }
+            .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) }
+    }
+}
+
+/// The AWS provider's clusters are its stacks with a `parallelcluster:version` tag; the compute fleet status
+/// is a tag on the head node instance (the original keeps it in a DynamoDB table, which this build has no
+/// client for).
+struct StackCatalog: ClusterCatalog {
+    let provider: AWSClusterProvider
+
+    static let fleetStatusTag = "parallelcluster:compute-fleet-status"
+
+    /// The cluster status the original derives from the stack status.
+    static func clusterStatus(_ stackStatus: String) -> String {
+        switch stackStatus {
+        case "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED": return "CREATE_FAILED"
+        case "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE",
+             "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED": return "UPDATE_FAILED"
+        case "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": return "UPDATE_IN_PROGRESS"
+        default: return stackStatus
+        }
+    }
+
+    func record(_ stack: StackDescription, region: String, fleetStatus: String) -> ClusterRecord {
+        var record = ClusterRecord(name: stack.name, region: region, version: stack.tags["parallelcluster:version"] ?? "",
+                                   clusterStatus: Self.clusterStatus(stack.status), computeFleetStatus: fleetStatus,
+                                   creationTime: stack.creationTime, lastUpdatedTime: stack.lastUpdatedTime ?? stack.creationTime,
+                                   provider: "aws")
+        record.stackArn = stack.stackId
+        record.stackStatus = stack.status
+        record.tags = stack.tags
+        return record
+    }
+
+    func record(named name: String) throws -> ClusterRecord? {
+        let settings = try provider.settings()
+        return try BlockingWait.run { () async throws -> ClusterRecord? in
+            guard let stack = try await CloudFormation(settings: settings).describeStack(name),
+                  stack.tags["parallelcluster:version"] != nil else { return nil }
+            return record(stack, region: settings.region, fleetStatus: try await fleetStatus(stack))
+        }
+    }
+
+    func records() throws -> [ClusterRecord] {
+        let settings = try provider.settings()
+        return try BlockingWait.run {
+            try await CloudFormation(settings: settings).describeStacks()
+                .filter { $0.tags["parallelcluster:version"] != nil }
+                .sorted { $0.name < $1.name }
+                .map { record($0, region: settings.region, fleetStatus: "UNKNOWN") }
+        }
+    }
+
+    /// The head node's tag; RUNNING for a cluster whose fleet was never stopped, UNKNOWN before the head node exists.
+    func fleetStatus(_ stack: StackDescription) async throws -> String {
+        guard let head = stack.outputs["HeadNodeInstanceId"] else { return "UNKNOWN" }
+        let answer = try await provider.ec2().query("DescribeTags", [
+            QueryItem("Filter.1.Name", "resource-id"), QueryItem("Filter.1.Value.1", head),
+            QueryItem("Filter.2.Name", "key"), QueryItem("Filter.2.Value.1", Self.fleetStatusTag)])
+        return answer.child("tagSet")?.children("item").first?.string("value") ?? "RUNNING"
+    }
+
+    func configuration(of name: String) throws -> String? {
+        try BlockingWait.run { try await provider.downloadConfiguration(of: name) }
+    }
+
+    func configurationURL(of name: String) -> String {
+        (try? BlockingWait.run { () async throws -> String in
+            let settings = try provider.settings()
+            let bucket = try await provider.configBucket(settings)
+            return try await S3Client(settings: settings).presignedGetURL(bucket: bucket, key: provider.configKey(name))
+        }) ?? ""
+    }
+
+    /// Only the compute fleet status is kept (a tag on the head node); the statuses are the stack's own.
+    @discardableResult
+    func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
+        guard var current = try record(named: name) else { return nil }
+        let before = current.computeFleetStatus
+        change(&current)
+        if current.computeFleetStatus != before {
+            let settings = try provider.settings()
+            let status = current.computeFleetStatus
+            try BlockingWait.run {
+                guard let head = try await CloudFormation(settings: settings).describeStack(name)?.outputs["HeadNodeInstanceId"] else {
+                    throw AWSProviderError("cluster \(name) has no head node yet; wait for CREATE_COMPLETE")
+                }
+                _ = try await provider.ec2().query("CreateTags", [QueryItem("ResourceId.1", head), QueryItem("Tag.1.Key", Self.fleetStatusTag),
+                                                                 QueryItem("Tag.1.Value", status)])
+            }
+            current.lastUpdatedTime = Date()
+        }
+        return current
+    }
+}
+
+public struct AWSProviderError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
