@@ -28,6 +28,17 @@ public final class FSxClient: Sendable {
         }
     }
 
+    /// The file system's Lifecycle and subnets, or nil when there is no such file system.
+    public func describe(_ fileSystemId: String) async throws -> (lifecycle: String, subnetIds: [String])? {
+        do {
+            let answer = try await call("DescribeFileSystems", ["FileSystemIds": [fileSystemId]])
+            guard let system = (answer["FileSystems"] as? [[String: Any]])?.first else { return nil }
+            return ((system["Lifecycle"] as? String) ?? "", (system["SubnetIds"] as? [String]) ?? [])
+        } catch let error as AWSServiceError where error.code == "FileSystemNotFound" {
+            return nil
+        }
+    }
+
     /// Creates a Lustre file system; returns its id.
     public func createFileSystem(storageCapacity: Int, deploymentType: String, perUnitStorageThroughput: Int?,
                                  subnetId: String, tags: [String: String], clientRequestToken: String) async throws -> String {

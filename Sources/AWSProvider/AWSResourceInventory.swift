@@ -1,5 +1,6 @@
 import AWSCore
 import AWSFSx
+import AWSS3
 import ClusterConfig
 import Foundation
 
@@ -70,12 +71,41 @@ public struct AWSResourceInventory: ResourceInventory {
 
     public func fileSystem(_ id: String) async throws -> FileSystemLookup? {
         let client = try FSxClient(settings: settings)
-        return try await client.lifecycle(of: id).map { .found(lifecycle: $0) } ?? .notFound
+        return try await client.describe(id).map { .found(lifecycle: $0.lifecycle, subnetIds: $0.subnetIds) } ?? .notFound
     }
 
     /// Images whose name matches the pattern (`*` wildcards), of one owner ("amazon", "self" or an account).
     public func describeImages(namePattern: String, owner: String) async throws -> [(imageId: String, creationDate: String)] {
         let items = try await describe("DescribeImages", Self.filter("name", [namePattern]) + [QueryItem("Owner.1", owner)], set: "imagesSet")
         return items.compactMap { item in item.string("imageId").map { ($0, item.string("creationDate") ?? "") } }
+    }
+
+    public func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? {
+        guard !names.isEmpty else { return [:] }
+        let offered = try await describe("DescribeInstanceTypeOfferings",
+                                         [QueryItem("LocationType", "region")] + Self.filter("instance-type", names),
+                                         set: "instanceTypeOfferingSet").compactMap { $0.string("instanceType") }
+        guard !offered.isEmpty else { return [:] }
+        let items = try await describe("DescribeInstanceTypes",
+                                       offered.enumerated().map { QueryItem("InstanceType.\($0.offset + 1)", $0.element) },
+                                       set: "instanceTypeSet")
+        var found: [String: OfferedInstanceType] = [:]
+        for item in items {
+            guard let name = item.string("instanceType") else { continue }
+            found[name] = OfferedInstanceType(
+                name: name, efaSupported: item.child("networkInfo")?.string("efaSupported") == "true",
+                placementGroupStrategies: (item.child("placementGroupInfo")?.child("supportedStrategies")?.children("item") ?? []).map(\.text),
+                architectures: (item.child("processorInfo")?.child("supportedArchitectures")?.children("item") ?? []).map(\.text))
+        }
+        return found
+    }
+
+    public func bucketExists(_ name: String) async throws -> Bool? {
+        do {
+            _ = try await S3Client(settings: settings).listObjectsV2(bucket: name, maxKeys: 1)
+            return true
+        } catch let error as AWSServiceError where ["NoSuchBucket", "NotFound"].contains(error.code) {
+            return false
+        }
     }
 }

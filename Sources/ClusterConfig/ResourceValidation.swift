@@ -8,7 +8,23 @@ import Foundation
 /// What a file system lookup found.
 public enum FileSystemLookup: Sendable, Equatable {
     case notFound
-    case found(lifecycle: String)
+    /// `subnetIds`: where its network interfaces are (empty when the answer does not say).
+    case found(lifecycle: String, subnetIds: [String] = [])
+}
+
+/// An instance type as the region offers it.
+public struct OfferedInstanceType: Sendable, Equatable {
+    public var name: String
+    public var efaSupported: Bool
+    public var placementGroupStrategies: [String]
+    public var architectures: [String]
+
+    public init(name: String, efaSupported: Bool, placementGroupStrategies: [String], architectures: [String]) {
+        self.name = name
+        self.efaSupported = efaSupported
+        self.placementGroupStrategies = placementGroupStrategies
+        self.architectures = architectures
+    }
 }
 
 /// The questions resource validators ask. A provider answers those it can; `nil` from a default
@@ -24,6 +40,9 @@ public protocol ResourceInventory: Sendable {
     func keyPairExists(_ name: String) async throws -> Bool?
     /// The image's architecture ("x86_64", "arm64"), `.some(nil)` when it does not exist.
     func imageArchitecture(_ id: String) async throws -> String??
+    /// The instance types among `names` the region offers, with what they support (missing ones are absent).
+    func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]?
+    func bucketExists(_ name: String) async throws -> Bool?
 }
 
 extension ResourceInventory {
@@ -32,6 +51,8 @@ extension ResourceInventory {
     public func securityGroupVpcs(_ ids: [String]) async throws -> [String: String]? { nil }
     public func keyPairExists(_ name: String) async throws -> Bool? { nil }
     public func imageArchitecture(_ id: String) async throws -> String?? { nil }
+    public func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? { nil }
+    public func bucketExists(_ name: String) async throws -> Bool? { nil }
 }
 
 /// A finding of a resource validator, placed at a path of the document.
@@ -65,7 +86,86 @@ public struct ResourceValidator: Sendable {
 }
 
 public enum ResourceValidators {
-    public static let all: [ResourceValidator] = [existingFsx, subnets, securityGroups, keyPair, customAmi]
+    public static let all: [ResourceValidator] = [existingFsx, subnets, securityGroups, keyPair, customAmi, instanceTypes, buckets]
+
+    /// Every instance type of the config with where it is written.
+    static func instanceTypePaths(_ config: ClusterConfiguration) -> [(type: String, path: ConfigPath, queue: ClusterConfiguration.SlurmQueue?, resource: ClusterConfiguration.ComputeResource?)] {
+        var found: [(String, ConfigPath, ClusterConfiguration.SlurmQueue?, ClusterConfiguration.ComputeResource?)] =
+            [(config.headNode.instanceType, config.headNode.path / "InstanceType", nil, nil)]
+        for queue in config.scheduling.queues {
+            for resource in queue.computeResources {
+                for (index, type) in resource.instanceTypes.enumerated() {
+                    let path = resource.usesInstancesList ? resource.path / "Instances" / index / "InstanceType" : resource.path / "InstanceType"
+                    found.append((type, path, queue, resource))
+                }
+            }
+        }
+        return found
+    }
+
+    /// The instance types are offered in the region, and support what the config asks of them: EFA and
+    /// cluster placement groups. (The file's own EfaValidator already knows the catalogue's types; this one
+    /// reports EFA only for types the catalogue lacks, so a finding is not said twice.)
+    static let instanceTypes = ResourceValidator("InstanceTypeValidator", subject: "the instance types",
+                                                 anchor: { $0.headNode.path / "InstanceType" }) { config, inventory in
+        let wanted = instanceTypePaths(config)
+        guard let offered = try await inventory.instanceTypes(Array(Set(wanted.map(\.type))).sorted()) else { return [] }
+        var findings: [ResourceFinding] = []
+        var reported = Set<String>()
+        for (type, path, queue, resource) in wanted {
+            guard let info = offered[type] else {
+                if reported.insert("offer \(type) \(path)").inserted {
+                    findings.append(ResourceFinding(.error, "Instance type \(type) is not offered in this region (asked \(inventory.source)).", at: path))
+                }
+                continue
+            }
+            guard let queue, let resource else { continue }
+            if resource.efaEnabled, !info.efaSupported, InstanceTypeCatalogue.shipped.info(for: type) == nil {
+                findings.append(ResourceFinding(.error, "Instance type \(type) does not support EFA (asked \(inventory.source)); disable Efa or choose a type that has it.", at: path))
+            }
+            let group = resource.placementGroup ?? queue.placementGroup
+            if group?.enabled == true, group?.name == nil, group?.id == nil, !info.placementGroupStrategies.contains("cluster") {
+                findings.append(ResourceFinding(.error, "Instance type \(type) cannot be placed in a cluster placement group (it supports \(info.placementGroupStrategies.isEmpty ? "none" : info.placementGroupStrategies.joined(separator: ", "))); disable PlacementGroup for \(queue.name)/\(resource.name).", at: path))
+            }
+        }
+        return findings
+    }
+
+    /// Every S3 bucket the config names, with where: data repository paths, import/export paths, CustomS3Bucket.
+    static func bucketPaths(_ config: ClusterConfiguration) -> [(bucket: String, path: ConfigPath)] {
+        func bucket(_ url: String?) -> String? {
+            guard let url, url.hasPrefix("s3://") else { return nil }
+            let name = url.dropFirst(5).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+            return name.isEmpty ? nil : name
+        }
+        var found: [(String, ConfigPath)] = []
+        if let name = config.customS3Bucket { found.append((name, .root / "CustomS3Bucket")) }
+        for storage in config.sharedStorage {
+            guard let settings = storage.fsxLustre else { continue }
+            if let name = bucket(settings.importPath) { found.append((name, settings.path / "ImportPath")) }
+            if let name = bucket(settings.exportPath) { found.append((name, settings.path / "ExportPath")) }
+            for association in settings.dataRepositoryAssociations {
+                if let name = bucket(association.dataRepositoryPath) {
+                    found.append((name, association.path / "DataRepositoryPath"))
+                }
+            }
+        }
+        return found
+    }
+
+    /// The buckets exist (and this account may see them).
+    static let buckets = ResourceValidator("S3BucketValidator", subject: "the S3 buckets",
+                                           anchor: { bucketPaths($0).first?.path }) { config, inventory in
+        var findings: [ResourceFinding] = []
+        var known: [String: Bool] = [:]
+        for (name, path) in bucketPaths(config) {
+            if known[name] == nil { known[name] = try await inventory.bucketExists(name) }
+            if known[name] == false {
+                findings.append(ResourceFinding(.error, "S3 bucket \(name) does not exist or this account cannot see it (asked \(inventory.source)).", at: path))
+            }
+        }
+        return findings
+    }
 
     /// Every subnet of the config with where it is written.
     static func subnetPaths(_ config: ClusterConfiguration) -> [(id: String, path: ConfigPath)] {
@@ -150,8 +250,15 @@ public enum ResourceValidators {
                     switch try await inventory.fileSystem(id) {
                     case .notFound?:
                         return ResourceFinding(.error, "FSx file system \(id) does not exist (asked \(inventory.source)); create it first or correct FileSystemId.", at: path)
-                    case .found(let lifecycle)? where lifecycle != "AVAILABLE":
+                    case .found(let lifecycle, _)? where lifecycle != "AVAILABLE":
                         return ResourceFinding(.error, "FSx file system \(id) is \(lifecycle); it must be AVAILABLE to be mounted.", at: path)
+                    case .found(_, let subnets)? where !subnets.isEmpty:
+                        // Reachable: the file system's interfaces are in the cluster's VPC (Lustre does not cross VPCs
+                        // without peering, which this check cannot see).
+                        let head = config.headNode.subnetId
+                        guard let vpcs = try await inventory.subnetVpcs(Array(Set(subnets + [head])).sorted()),
+                              let clusterVpc = vpcs[head], let fsVpc = subnets.compactMap({ vpcs[$0] }).first, fsVpc != clusterVpc else { return nil }
+                        return ResourceFinding(.error, "FSx file system \(id) is in \(fsVpc), the cluster in \(clusterVpc): the nodes cannot reach it. Use a file system in the cluster's VPC (or peer the VPCs and suppress this validator).", at: path)
                     default:
                         return nil
                     }

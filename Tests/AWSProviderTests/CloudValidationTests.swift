@@ -80,6 +80,8 @@ struct CloudValidationTests {
         #expect(located.contains("SubnetsValidator \(line("- $SUBNET_ID"))"), "\(errors)")
         #expect(located.contains("KeyPairValidator \(line("KeyName: no-such-key"))"), "\(errors)")
         #expect(errors.contains { $0["type"] == "EfaValidator" }, "\(errors)")
+        // EC2's own answer about t3.micro: no cluster placement groups either, said at its instance type.
+        #expect(located.contains("InstanceTypeValidator \(line("InstanceType: t3.micro"))"), "\(errors)")
     }
 }
 

@@ -12,11 +12,19 @@ struct ResourceValidationTests {
         var delay: Double = 0
         var source: String { "the test inventory" }
 
+        var fileSystemSubnets: [String] = []
+        var subnets: [String: String]? = nil
+        var offered: [String: OfferedInstanceType]? = nil
+        var buckets: Set<String>? = nil
+
         func fileSystem(_ id: String) async throws -> FileSystemLookup? {
             if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
             if let failure { throw Failure(description: failure) }
-            return fileSystems[id].map { .found(lifecycle: $0) } ?? .notFound
+            return fileSystems[id].map { .found(lifecycle: $0, subnetIds: fileSystemSubnets) } ?? .notFound
         }
+        func subnetVpcs(_ ids: [String]) async throws -> [String: String]? { subnets.map { all in all.filter { ids.contains($0.key) } } }
+        func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? { offered.map { all in all.filter { names.contains($0.key) } } }
+        func bucketExists(_ name: String) async throws -> Bool? { buckets.map { $0.contains(name) } }
     }
 
     struct Failure: Error, CustomStringConvertible { var description: String }
@@ -69,5 +77,51 @@ struct ResourceValidationTests {
     @Test func suppressedByName() async throws {
         let suppression = try ValidatorSuppression(arguments: ["type:ExistingFsxNetworkingValidator"])
         #expect(try await check(Inventory(), suppression: suppression).isEmpty)
+    }
+
+    /// The workshop's FSx file system in another VPC than the cluster's subnet: unreachable, said at its id.
+    @Test func aFileSystemInAnotherVpcIsUnreachable() async throws {
+        var inventory = Inventory(fileSystems: ["fs-0123456789abcdef0": "AVAILABLE"])
+        inventory.fileSystemSubnets = ["subnet-fsx"]
+        inventory.subnets = ["subnet-0123456789abcdef0": "vpc-cluster", "subnet-fsx": "vpc-storage"]
+        let messages = try await check(inventory)
+        #expect(messages.map(\.type) == ["ExistingFsxNetworkingValidator"], "\(messages)")
+        #expect(messages.first?.message.contains("is in vpc-storage, the cluster in vpc-cluster") == true)
+        #expect(messages.first?.location?.line == fileSystemIdLocation.0)
+        inventory.subnets?["subnet-fsx"] = "vpc-cluster"
+        #expect(try await check(inventory).isEmpty)
+    }
+
+    /// Instance types the region does not offer, and one that cannot go in the queue's cluster placement group.
+    @Test func instanceTypesTheRegionLacksOrThatCannotBePlaced() async throws {
+        let c6i = OfferedInstanceType(name: "c6i.32xlarge", efaSupported: true, placementGroupStrategies: ["cluster", "spread"], architectures: ["x86_64"])
+        var inventory = Inventory(fileSystems: ["fs-0123456789abcdef0": "AVAILABLE"])
+        inventory.offered = ["c6i.32xlarge": c6i]
+        let missingHead = try await check(inventory)
+        #expect(missingHead.map(\.type) == ["InstanceTypeValidator"])
+        #expect(missingHead.first?.message == "Instance type c6i.2xlarge is not offered in this region (asked the test inventory).")
+        let lines = Fixtures.exampleConfigText.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(missingHead.first?.location?.line == lines.firstIndex { $0.contains("InstanceType: c6i.2xlarge") }! + 1)
+        inventory.offered?["c6i.2xlarge"] = OfferedInstanceType(name: "c6i.2xlarge", efaSupported: false, placementGroupStrategies: ["cluster"], architectures: ["x86_64"])
+        #expect(try await check(inventory).isEmpty)
+        inventory.offered?["c6i.32xlarge"]?.placementGroupStrategies = ["spread"]
+        let unplaceable = try await check(inventory)
+        #expect(unplaceable.first?.message.hasPrefix("Instance type c6i.32xlarge cannot be placed in a cluster placement group") == true, "\(unplaceable)")
+        #expect(unplaceable.first?.location?.line == lines.firstIndex { $0.contains("InstanceType: c6i.32xlarge") }! + 1)
+    }
+
+    /// A data repository association's bucket that does not exist, at its DataRepositoryPath.
+    @Test func aMissingBucketIsAnErrorAtItsPath() async throws {
+        // A file system the cluster creates, with one association.
+        let text = (Fixtures.exampleConfigText + "      DataRepositoryAssociations:\n        - Name: data\n          DataRepositoryPath: s3://no-such-bucket/data\n          FileSystemPath: /data\n")
+            .replacingOccurrences(of: "      FileSystemId: $FSX_FS_ID\n", with: "      StorageCapacity: 1200\n      DeploymentType: PERSISTENT_2\n      PerUnitStorageThroughput: 125\n")
+        let result = try Fixtures.validate(text, env: Fixtures.env)
+        let config = try #require(result.config, "\(result.messages)")
+        var inventory = Inventory()
+        inventory.buckets = ["other-bucket"]
+        let messages = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
+        #expect(messages.map(\.type) == ["S3BucketValidator"], "\(messages)")
+        #expect(messages.first?.message.hasPrefix("S3 bucket no-such-bucket does not exist") == true)
+        #expect(messages.first?.location?.line == text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("DataRepositoryPath:") }! + 1)
     }
 }
