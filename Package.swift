@@ -29,7 +29,7 @@ let package = Package(
         // The local provider: Slurm and munge on this machine, compute nodes as slurmd processes.
         .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning", "AWSCore", "AWSFSx"]),
         // The node agent Slurm runs (resume, suspend, PrologSlurmctld) and the cluster-manager loop.
-        .executableTarget(name: "pcluster-agent", dependencies: ["LocalCluster", "AWSProvider", "AWSCore",
+        .executableTarget(name: "pcluster-agent", dependencies: ["LocalCluster", "AWSProvider", "AWSCore", "Provisioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The AWS provider: the cluster's CloudFormation template and stack, its configuration in S3, and the
         // node agent's EC2 launcher.
@@ -108,7 +108,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster"]),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster",
+                                                         "AWSCore", "pcluster-agent"]),
         .testTarget(name: "PClusterCLITests", dependencies: ["PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "TestSupport", "pcluster"]),
     ],
     swiftLanguageModes: [.v6]

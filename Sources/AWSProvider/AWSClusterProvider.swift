@@ -206,7 +206,7 @@ public struct AWSClusterProvider: ClusterProvider {
             throw AWSProviderError("the configuration of cluster \(name) in S3 does not validate: \(errors.joined(separator: "; "))")
         }
         let physicalIds = Dictionary(resources.map { ($0.logicalId, $0.physicalId) }) { a, _ in a }
-        return (AWSFleetPlan(clusterName: name, region: settings.region, config: config, physicalIds: physicalIds), config)
+        return (AWSFleetPlan(clusterName: name, region: settings.region, version: version, config: config, physicalIds: physicalIds), config)
     }
 
     public func instances(of name: String) -> [ProvisionedInstance] {

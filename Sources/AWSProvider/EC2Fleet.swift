@@ -9,6 +9,7 @@ public struct EC2ComputeInstance: Sendable, Equatable {
     public var state: String
     public var placementGroup: String?
     public var networkInterfaceTypes: [String]
+    public var launchTime: Date?
 }
 
 /// Why a launch did not give every node an instance.
@@ -203,7 +204,8 @@ public struct EC2Fleet: Sendable {
                         instanceType: item.string("instanceType") ?? "",
                         state: item.child("instanceState")?.string("name") ?? "",
                         placementGroup: item.child("placement")?.string("groupName").flatMap { $0.isEmpty ? nil : $0 },
-                        networkInterfaceTypes: (item.child("networkInterfaceSet")?.children("item") ?? []).map { $0.string("interfaceType") ?? "interface" }))
+                        networkInterfaceTypes: (item.child("networkInterfaceSet")?.children("item") ?? []).map { $0.string("interfaceType") ?? "interface" },
+                        launchTime: CloudFormation.parseDate(item.string("launchTime"))))
                 }
             }
             token = answer.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
@@ -221,10 +223,15 @@ public struct EC2Fleet: Sendable {
     }
 
     /// Instances of the cluster that no node owns any more (a launch interrupted before its tag, a node
-    /// renamed by an update): terminated by the agent's orphan pass.
+    /// renamed by an update): terminated by the agent's orphan pass. Those younger than `grace` are left
+    /// alone: a launch tags its instances just after RunInstances answers.
     @discardableResult
-    public func terminateOrphans(knownNodes: Set<String>) async throws -> [String] {
-        let ids = try await instances().filter { instance in instance.nodeName.map { !knownNodes.contains($0) } ?? true }.map(\.instanceId)
+    public func terminateOrphans(knownNodes: Set<String>, grace: TimeInterval = 0) async throws -> [String] {
+        let cutoff = Date().addingTimeInterval(-grace)
+        let ids = try await instances().filter { instance in
+            guard instance.nodeName.map({ !knownNodes.contains($0) }) ?? true else { return false }
+            return grace <= 0 || (instance.launchTime.map { $0 < cutoff } ?? false)
+        }.map(\.instanceId)
         try await terminate(instanceIds: ids)
         return ids
     }

@@ -9,6 +9,8 @@ import LocalCluster
 public struct AWSFleetPlan: Codable, Sendable, Equatable {
     public var clusterName: String
     public var region: String
+    /// The ParallelCluster version of the stack (where its configuration is kept).
+    public var version: String
     /// Scheduling.ScalingStrategy: all-or-nothing launches a resume's nodes of a compute resource together or not at all.
     public var allOrNothing: Bool
     /// Most nodes one launch call asks for (the original's max_batch_size).
@@ -20,9 +22,11 @@ public struct AWSFleetPlan: Codable, Sendable, Equatable {
     }
 
     /// The plan for a cluster from its configuration and its stack's physical resource ids (by logical id).
-    public init(clusterName: String, region: String, config: ClusterConfiguration, physicalIds: [String: String], maxBatchSize: Int = 500) {
+    public init(clusterName: String, region: String, version: String, config: ClusterConfiguration, physicalIds: [String: String],
+                maxBatchSize: Int = 500) {
         self.clusterName = clusterName
         self.region = region
+        self.version = version
         allOrNothing = config.scheduling.scalingStrategy != "best-effort"
         self.maxBatchSize = maxBatchSize
         let template = ClusterTemplate(clusterName: clusterName, config: config, version: "")
@@ -101,6 +105,19 @@ public struct EC2NodeLauncher: InstanceLauncher {
         } catch {
             // The next orphan pass terminates what this call could not.
             events.record(resource: Hostlist.compress(names), status: "TERMINATE_FAILED", reason: "\(error)")
+        }
+    }
+
+    public func runningNodes() -> Set<String>? {
+        let fleet = self.fleet
+        guard let instances = try? BlockingWait.run({ try await fleet.instances() }) else { return nil }
+        return Set(instances.compactMap(\.nodeName))
+    }
+
+    public func terminateStrays(knownNodes: Set<String>) {
+        let fleet = self.fleet
+        if let ids = try? BlockingWait.run({ try await fleet.terminateOrphans(knownNodes: knownNodes, grace: 120) }), !ids.isEmpty {
+            events.record(resource: plan.clusterName, status: "TERMINATED", reason: "\(ids.joined(separator: ",")): no node owns them")
         }
     }
 

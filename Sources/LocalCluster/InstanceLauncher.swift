@@ -13,6 +13,10 @@ public protocol InstanceLauncher: Sendable {
     func terminate(_ names: [String], reason: String)
     /// Whether an instance of the node is running now.
     func isRunning(_ name: String) -> Bool
+    /// Every node with a running instance, in one question (nil: ask `isRunning` per node).
+    func runningNodes() -> Set<String>?
+    /// Terminates instances of the cluster that belong to none of these nodes.
+    func terminateStrays(knownNodes: Set<String>)
 }
 
 extension InstanceLauncher {
@@ -27,6 +31,9 @@ extension InstanceLauncher {
     public func terminate(_ names: [String], reason: String) {
         for name in names { terminate(name, reason: reason) }
     }
+
+    public func runningNodes() -> Set<String>? { nil }
+    public func terminateStrays(knownNodes: Set<String>) {}
 }
 
 /// A launch failure with a code for Slurm's node reason, `(Code:...)` as the original writes it.

@@ -390,3 +390,27 @@ extension LocalClusterRuntime: ClusterProvider {
         health(name).controller ? .local(environment: layout(name).slurmEnvironment) : nil
     }
 }
+
+extension LocalClusterRuntime {
+    /// Starts the head node's daemons in a cluster directory another provider prepared (an AWS head node,
+    /// after `pcluster-agent bootstrap` wrote its spec and launch plan): Slurm's programs, munged with a new
+    /// key, slurmctld with `slurmConf`, and the cluster-manager loop. Stopped with `stopAll(layout:)`.
+    public func startHeadNode(layout: LocalLayout, slurmConf: String, startAgentLoop: Bool = true) throws {
+        for directory in [layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
+                          layout.root.appendingPathComponent("etc").path] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
+        try writePrograms(layout: layout)
+        do {
+            try startMunge(layout: layout)
+            _ = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
+                                               logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid)
+            try waitForController(layout: layout)
+            if startAgentLoop { try startAgent(layout: layout) }
+        } catch {
+            stopAll(layout: layout)
+            throw error
+        }
+    }
+}

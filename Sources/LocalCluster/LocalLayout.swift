@@ -47,6 +47,8 @@ public struct LocalLayout: Sendable {
     public var capacityHolds: String { path("run", "capacity-holds.json") }
     /// The AWS provider's launch plan (per compute resource: launch template, subnets, placement group).
     public var awsFleetPlan: String { path("aws-fleet.json") }
+    /// The AWS settings `pcluster-agent bootstrap` ran with (root-only), for the programs Slurm runs.
+    public var awsEnvironment: String { path("aws-environment.json") }
     public func slurmdPid(_ node: String) -> String { path("run", "slurmd-\(node).pid") }
     public func slurmdLog(_ node: String) -> String { path("log", "slurmd-\(node).log") }
 

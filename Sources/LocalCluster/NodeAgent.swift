@@ -14,8 +14,10 @@ public struct NodeAgent: Sendable {
     let events: EventLog
     /// Where compute nodes come from: slurmd processes here; EC2 instances for the AWS provider.
     let launcher: any InstanceLauncher
+    /// Where the cluster's record (the compute fleet status) is: the state store here, the stack for AWS.
+    let catalog: any ClusterCatalog
 
-    public init(clusterDirectory: String, launcher: (any InstanceLauncher)? = nil) throws {
+    public init(clusterDirectory: String, launcher: (any InstanceLauncher)? = nil, catalog: (any ClusterCatalog)? = nil) throws {
         layout = LocalLayout(root: URL(fileURLWithPath: clusterDirectory))
         guard let data = FileManager.default.contents(atPath: layout.spec) else {
             throw LocalClusterError("\(clusterDirectory) is not a local cluster (no local.json)")
@@ -24,13 +26,13 @@ public struct NodeAgent: Sendable {
         registry = InstanceRegistry(layout: layout)
         events = EventLog(layout: layout)
         self.launcher = launcher ?? SlurmdLauncher(layout: layout)
+        self.catalog = catalog ?? StoreCatalog(store: ClusterStore(root: layout.root.deletingLastPathComponent().deletingLastPathComponent()))
     }
 
     func launch(_ node: LocalNode) throws { try launcher.launch(node) }
     func terminate(_ name: String, reason: String) { launcher.terminate(name, reason: reason) }
 
 
-    var store: ClusterStore { ClusterStore(root: layout.root.deletingLastPathComponent().deletingLastPathComponent()) }
 
     var environment: [String: String] { layout.daemonEnvironment }
 
@@ -164,29 +166,30 @@ public struct NodeAgent: Sendable {
     /// One pass of the cluster-manager loop.
     public func manageOnce() {
         try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
-        guard let record = try? store.record(named: spec.clusterName) else { return }
+        guard let record = (try? catalog.record(named: spec.clusterName)) ?? nil else { return }
         let states = nodeStates()
         guard !states.isEmpty else { return }  // controller not answering: change nothing blindly
         switch record.computeFleetStatus {
         case "STOP_REQUESTED", "STOPPING":
             stopFleet(states)
-            _ = try? store.update(spec.clusterName) { $0.computeFleetStatus = "STOPPED" }
+            _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = "STOPPED" }
             return
         case "START_REQUESTED", "STARTING":
             // The static nodes are powered up below, once per pass: a second power-up request for a node on its
             // way up makes Slurm wait for a boot after that request.
             for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=up") }
-            _ = try? store.update(spec.clusterName) { $0.computeFleetStatus = "RUNNING" }
+            _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = "RUNNING" }
             events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
         case "STOPPED":
-            cleanOrphans(states, keepNone: true)
+            cleanOrphans(states, keepNone: true, running: launcher.runningNodes())
             return
         default:
             break
         }
-        cleanOrphans(states, keepNone: false)
+        let running = launcher.runningNodes()
+        cleanOrphans(states, keepNone: false, running: running)
         releaseCapacityHolds()
-        replaceDeadNodes(states)
+        replaceDeadNodes(states, running: running)
         // Static nodes are always on while the fleet runs (one still powering down comes back next pass).
         powerUpStatics(states)
         if record.clusterStatus == "CREATE_IN_PROGRESS" {
@@ -194,13 +197,13 @@ public struct NodeAgent: Sendable {
             let fresh = nodeStates()
             let late = statics.filter { !(fresh[$0.name]?.isReady ?? false) }.map(\.name)
             if !late.isEmpty, Date().timeIntervalSince(record.creationTime) > Self.createTimeout {
-                _ = try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_FAILED" }
+                _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = "CREATE_FAILED" }
                 events.record(resource: spec.clusterName, status: "CREATE_FAILED",
                               reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
                 return
             }
             if late.isEmpty {
-                _ = try? store.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
+                _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
                 events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
             }
         }
@@ -218,7 +221,7 @@ public struct NodeAgent: Sendable {
 
     func stopFleet(_ states: [String: SlurmNodeState]) {
         for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=inactive") }
-        for node in spec.nodes { terminate(node.name, reason: "compute fleet stopped") }
+        launcher.terminate(spec.nodes.map(\.name), reason: "compute fleet stopped")
         let up = spec.nodes.filter { !(states[$0.name]?.isPoweredDown ?? true) }.map(\.name)
         if !up.isEmpty {
             scontrol("update", "nodename=\(Hostlist.compress(up))", "state=power_down_force", "reason=compute fleet stopped")
@@ -227,13 +230,20 @@ public struct NodeAgent: Sendable {
     }
 
     /// A slurmd running for a node Slurm considers powered down is an orphan: stop it.
-    func cleanOrphans(_ states: [String: SlurmNodeState], keepNone: Bool) {
+    /// Whether the node has an instance: from the pass's snapshot when the launcher gives one.
+    func hasInstance(_ name: String, _ running: Set<String>?) -> Bool { running.map { $0.contains(name) } ?? launcher.isRunning(name) }
+
+    func cleanOrphans(_ states: [String: SlurmNodeState], keepNone: Bool, running: Set<String>?) {
+        var orphans: [String] = []
         for node in spec.nodes {
             guard let state = states[node.name] else { continue }
             if keepNone || (state.isPoweredDown && !state.isPoweringUp) {
-                if launcher.isRunning(node.name) { terminate(node.name, reason: "orphan: Slurm has the node powered down") }
+                if hasInstance(node.name, running) { orphans.append(node.name) }
             }
         }
+        if !orphans.isEmpty { launcher.terminate(orphans, reason: "orphan: Slurm has the node powered down") }
+        // Instances no node owns (a launch cut off before its tag, a node an update removed).
+        launcher.terminateStrays(knownNodes: Set(spec.nodes.map(\.name)))
         // Instances recorded running whose process has gone.
         _ = try? registry.update { instances in
             for index in instances.indices where instances[index].role == .computeNode && instances[index].state == .running {
@@ -247,17 +257,17 @@ public struct NodeAgent: Sendable {
 
     /// A node Slurm believes is up whose slurmd died: static nodes are relaunched in place; dynamic ones
     /// are powered down (Slurm requeues their jobs) and come back on demand.
-    func replaceDeadNodes(_ states: [String: SlurmNodeState]) {
+    func replaceDeadNodes(_ states: [String: SlurmNodeState], running: Set<String>?) {
         for node in spec.nodes {
             guard let state = states[node.name], !state.isPoweredDown, !state.isPoweringUp, !state.isPoweringDown else { continue }
-            if node.isStatic && launcher.isRunning(node.name) && state.base == "DOWN" && (state.reason ?? "").contains("rebooted") {
+            if node.isStatic && hasInstance(node.name, running) && state.base == "DOWN" && (state.reason ?? "").contains("rebooted") {
                 // Our own replacement registered after returnToService stopped waiting (a busy machine):
                 // every pass puts such a node back in service, so no timing decides it.
                 scontrol("update", "nodename=\(node.name)", "state=resume")
                 events.record(resource: node.name, status: "RETURNED_TO_SERVICE", reason: "replacement slurmd registered late")
                 continue
             }
-            guard !launcher.isRunning(node.name) else { continue }
+            guard !hasInstance(node.name, running) else { continue }
             if node.isStatic {
                 events.record(resource: node.name, status: "REPLACING", reason: "static node's slurmd is not running")
                 do {

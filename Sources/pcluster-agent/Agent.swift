@@ -3,6 +3,7 @@ import AWSProvider
 import ArgumentParser
 import Foundation
 import LocalCluster
+import Provisioning
 
 /// The node agent of a cluster. Slurm runs `resume`, `suspend` and `prolog` through the small scripts in the
 /// cluster's bin/ directory; `manage` is the cluster-manager loop the head node runs. On an AWS cluster's
@@ -31,8 +32,15 @@ struct ClusterDirectory: ParsableArguments {
                 return try NodeAgent(clusterDirectory: clusterDir)
             }
             let plan = try JSONDecoder().decode(AWSFleetPlan.self, from: data)
-            let settings = try AWSSettings.resolve(environment: ProcessInfo.processInfo.environment, region: plan.region)
-            return try NodeAgent(clusterDirectory: clusterDir, launcher: EC2NodeLauncher(plan: plan, settings: settings, layout: layout))
+            // Slurm runs its programs with a bare environment: the AWS settings bootstrap was given come from its file.
+            let kept = (FileManager.default.contents(atPath: layout.awsEnvironment))
+                .flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
+            let environment = kept.merging(ProcessInfo.processInfo.environment) { $1 }
+            let settings = try AWSSettings.resolve(environment: environment, region: plan.region)
+            // The fleet status is the stack's (a tag on its head node), as the commands read it.
+            let provider = AWSClusterProvider(environment: environment, region: plan.region, version: plan.version)
+            return try NodeAgent(clusterDirectory: clusterDir, launcher: EC2NodeLauncher(plan: plan, settings: settings, layout: layout),
+                                 catalog: provider.catalog)
         } catch {
             throw fail("\(error)")
         }
@@ -45,6 +53,10 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "The cluster (its CloudFormation stack's name).") var clusterName: String
     @Option(help: "The AWS Region (default: the environment's).") var region: String?
     @Option(help: "Where to write the cluster's directory.") var clusterDir: String
+    @Flag(help: "Also start the head node's daemons: munged, slurmctld (slurm.conf for EC2 nodes) and the cluster-manager loop.")
+    var start = false
+    @Option(help: "The address compute nodes reach slurmctld at (default: this instance's private address from the instance metadata).")
+    var controllerAddress: String?
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -74,7 +86,26 @@ struct Bootstrap: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(plan).write(to: URL(fileURLWithPath: layout.awsFleetPlan), options: .atomic)
+            // The AWS settings of this environment (an endpoint, a profile, keys given explicitly), for the programs
+            // Slurm runs without it; readable by root only. On EC2 there are usually none: the instance role answers.
+            let aws = environment.filter { $0.key.hasPrefix("AWS_") }
+            FileManager.default.createFile(atPath: layout.awsEnvironment, contents: try encoder.encode(aws), attributes: [.posixPermissions: 0o600])
             print("cluster \(clusterName): \(nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
+            guard start else { return }
+            let address: String
+            if let controllerAddress { address = controllerAddress } else {
+                // IMDSv2: a session token, then the address.
+                let script = "t=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') && curl -sf -H \"X-aws-ec2-metadata-token: $t\" http://169.254.169.254/latest/meta-data/local-ipv4"
+                let answer = ProcessControl.run(["/bin/sh", "-c", script])
+                guard answer.status == 0, !answer.output.isEmpty else {
+                    throw fail("cannot read this instance's address from the instance metadata; give --controller-address")
+                }
+                address = answer.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let conf = SlurmConf.render(spec: spec, layout: layout, target: .ec2(headNodeAddress: address))
+            let runtime = LocalClusterRuntime(store: ClusterStore(root: layout.root.deletingLastPathComponent()), agentExecutable: spec.agentExecutable)
+            try runtime.startHeadNode(layout: layout, slurmConf: conf)
+            print("head node: slurmctld at \(address):\(spec.controllerPort), node agent running")
         } catch let exit as ExitCode {
             throw exit
         } catch {

@@ -14,56 +14,9 @@ import TestSupport
 struct AWSLifecycleTests {
     static let agent = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pcluster-agent").path
 
-    struct Account {
-        let moto: MotoServer.Running
-        let ec2: AWSClient
-        let subnet: String
-        let image: String
-    }
-
-    /// A VPC and subnet, the workshop's key pair and a ParallelCluster-named AMI (owned by the test account,
-    /// which PCLUSTER_OFFICIAL_AMI_OWNER=self makes the official owner).
-    static func account() async throws -> Account {
-        // Unchecked (moto's signature check fails on template bodies although they are signed right), and recording.
-        let moto = try await MotoServer.recording.start()
-        let ec2 = try AWSClient(service: .ec2, settings: moto.settings(), wireProtocol: .ec2Query(version: "2016-11-15"))
-        let cidr = "10.\(Int.random(in: 0...250)).0.0/16"
-        let vpc = try #require(try await ec2.query("CreateVpc", [QueryItem("CidrBlock", cidr)], isIdempotent: false).path("vpc", "vpcId")?.text)
-        let subnet = try #require(try await ec2.query("CreateSubnet", [QueryItem("VpcId", vpc), QueryItem("CidrBlock", cidr)], isIdempotent: false)
-            .path("subnet", "subnetId")?.text)
-        _ = try? await ec2.query("CreateKeyPair", [QueryItem("KeyName", "ws-default-keypair")], isIdempotent: false)
-        let base = try #require(try await ec2.query("DescribeImages").child("imagesSet")?.children("item").first?.string("imageId"))
-        let builder = try #require(try await ec2.query("RunInstances", [QueryItem("ImageId", base), QueryItem("MinCount", "1"),
-                                                                       QueryItem("MaxCount", "1"), QueryItem("InstanceType", "t3.micro")],
-                                                       isIdempotent: false).child("instancesSet")?.children("item").first?.string("instanceId"))
-        let image = try #require(try await ec2.query("CreateImage", [QueryItem("InstanceId", builder),
-                                                                     QueryItem("Name", "aws-parallelcluster-3.16.1-amzn2-hvm-x86_64-\(UUID().uuidString.prefix(8))")],
-                                                     isIdempotent: false).string("imageId"))
-        _ = try await ec2.query("TerminateInstances", [QueryItem("InstanceId.1", builder)])
-        return Account(moto: moto, ec2: ec2, subnet: subnet, image: image)
-    }
-
-    func environment(_ account: Account, home: String) -> [String: String] {
-        ["AWS_ENDPOINT_URL": account.moto.endpoint, "AWS_ACCESS_KEY_ID": account.moto.credentials.accessKeyId,
-         "AWS_SECRET_ACCESS_KEY": account.moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1", "HOME": home,
-         "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-         "PCLUSTER_PROVIDER": "aws", "PCLUSTER_OFFICIAL_AMI_OWNER": "self", "PCLUSTER_STATE_DIR": home + "/state",
-         "SUBNET_ID": account.subnet, "FSX_FS_ID": "fs-0123456789abcdef0"]
-    }
-
-    /// The workshop's config with two changes moto needs: a root volume size for the compute nodes (EC2 takes
-    /// the AMI's, moto's RunInstances insists on one) and a named placement group (moto implements none, so
-    /// the group a stack would make never gets a name there).
-    static func workshopConfig(placementGroup: String) throws -> String {
-        try String(contentsOfFile: CloudValidationTests.example, encoding: .utf8)
-            .replacingOccurrences(of: "    - Name: c6i\n", with: "    - Name: c6i\n      ComputeSettings:\n        LocalStorage:\n          RootVolume:\n            Size: 40\n")
-            .replacingOccurrences(of: "        PlacementGroup:\n          Enabled: true\n",
-                                  with: "        PlacementGroup:\n          Enabled: true\n          Name: \(placementGroup)\n")
-    }
-
     /// moto's request recorder: what our clients really sent, including what moto does not keep (an
     /// instance's interface type and placement group).
-    func recordedRequests(_ account: Account, action: String) async throws -> [[String: String]] {
+    func recordedRequests(_ account: WorkshopOnMoto, action: String) async throws -> [[String: String]] {
         let file = try #require(account.moto.recording)
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line -> [String: String]? in
@@ -80,15 +33,15 @@ struct AWSLifecycleTests {
     }
 
     @Test func theWorkshopClusterFromCreateToDelete() async throws {
-        let account = try await Self.account()
+        let account = try await WorkshopOnMoto.prepare()
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-aws-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let env = environment(account, home: home)
+        let env = account.environment(home: home)
         let name = "ws\(UInt32.random(in: 0...UInt32.max))"
         let placementGroup = "\(name)-pg"
         let file = home + "/cluster.yaml"
-        try Self.workshopConfig(placementGroup: placementGroup).write(toFile: file, atomically: true, encoding: .utf8)
+        try WorkshopOnMoto.config(placementGroup: placementGroup).write(toFile: file, atomically: true, encoding: .utf8)
         // The file system id is a placeholder no endpoint has.
         let suppress = ["--suppress-validators", "type:ExistingFsxNetworkingValidator"]
         func pcluster(_ arguments: [String]) throws -> (json: JSONValue, status: Int32) {
@@ -135,7 +88,7 @@ struct AWSLifecycleTests {
 
         // An update through a change set: another IAM policy for the head node changes its role.
         let updatedFile = home + "/cluster-updated.yaml"
-        try Self.workshopConfig(placementGroup: placementGroup).replacingOccurrences(of: "AmazonS3ReadOnlyAccess", with: "AmazonS3FullAccess")
+        try WorkshopOnMoto.config(placementGroup: placementGroup).replacingOccurrences(of: "AmazonS3ReadOnlyAccess", with: "AmazonS3FullAccess")
             .write(toFile: updatedFile, atomically: true, encoding: .utf8)
         let updated = try pcluster(["update-cluster", "-n", name, "-c", updatedFile, "--wait"] + suppress)
         #expect(updated.status == 0 && updated.json["cluster"]?["clusterStatus"] == "UPDATE_COMPLETE", "\(updated.json)")

@@ -1,0 +1,94 @@
+import AWSCore
+import Foundation
+import JSONOutput
+@testable import LocalCluster
+import PClusterCLI
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ClustersAsRoot {
+    /// An AWS cluster's head node played by this machine against moto on 127.0.0.1: `pcluster create-cluster`
+    /// with PCLUSTER_PROVIDER=aws makes the stack, `pcluster-agent bootstrap --start` runs a real slurmctld with
+    /// the slurm.conf for EC2 nodes and the node agent; a job makes Slurm resume two dynamic nodes, which the
+    /// agent launches as c6i.32xlarge instances and gives Slurm their addresses; powering them down terminates
+    /// them; a fleet stop through pcluster reaches the agent through the stack. Needs root (munged, slurmctld).
+    @Suite(.serialized) struct AWSHeadNodeTests {
+        static let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+
+        @Test(.enabled(if: getuid() == 0, "the head node runs munged and slurmctld, which need root"),
+              .timeLimit(.minutes(5)))
+        func slurmScalesEC2NodesThroughTheAgent() async throws {
+            let account = try await WorkshopOnMoto.prepare()
+            let home = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-head-\(UUID().uuidString.prefix(8))").path
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: home) }
+            let env = account.environment(home: home)
+            let name = "hn\(UInt32.random(in: 0...UInt32.max))"
+            let file = home + "/cluster.yaml"
+            try WorkshopOnMoto.config(placementGroup: "\(name)-pg").write(toFile: file, atomically: true, encoding: .utf8)
+            let created = PClusterCLI.run(["create-cluster", "-n", name, "-c", file, "--wait",
+                                           "--suppress-validators", "type:ExistingFsxNetworkingValidator"], environment: env) { _ in }
+            #expect(created.exitCode == 0, "\(created.stdout)")
+
+            let cluster = home + "/cluster"
+            let layout = LocalLayout(root: URL(fileURLWithPath: cluster))
+            let runtime = LocalClusterRuntime(store: .init(root: URL(fileURLWithPath: home)),
+                                              agentExecutable: Self.directory.appendingPathComponent("pcluster-agent").path)
+            defer {
+                // Only what this test started, by the pids it recorded.
+                runtime.stopAll(layout: layout)
+                _ = PClusterCLI.run(["delete-cluster", "-n", name, "--wait"], environment: env) { _ in }
+            }
+            let bootstrap = try ClustersAsRoot.run([Self.directory.appendingPathComponent("pcluster-agent").path, "bootstrap",
+                                                    "--cluster-name", name, "--cluster-dir", cluster, "--start",
+                                                    "--controller-address", "127.0.0.1"], environment: env, in: home)
+            #expect(bootstrap.status == 0, "\(bootstrap.stderr)")
+            let conf = try String(contentsOfFile: layout.slurmConf, encoding: .utf8)
+            #expect(conf.contains("SlurmctldHost=") && conf.contains("(127.0.0.1)") && conf.contains("enable_configless"))
+            #expect(!conf.contains("NodeAddr="), "EC2 nodes get their address when they resume")
+
+            let slurm = layout.daemonEnvironment
+            func nodeAddress(_ node: String) -> String? {
+                let shown = ProcessControl.run([SlurmTools.scontrol, "show", "node", node], environment: slurm).output
+                return shown.split(whereSeparator: { $0 == " " || $0 == "\n" }).first { $0.hasPrefix("NodeAddr=") }.map { String($0.dropFirst(9)) }
+            }
+            func waitFor(_ what: String, seconds: Double, _ check: () async throws -> Bool) async throws {
+                let deadline = Date().addingTimeInterval(seconds)
+                while Date() < deadline {
+                    if try await check() { return }
+                    try await Task.sleep(nanoseconds: 250_000_000)
+                }
+                Issue.record("timed out waiting for \(what)")
+            }
+
+            // A two-node job: Slurm's ResumeProgram is the agent, which launches the instances.
+            let submitted = ProcessControl.run(["/usr/bin/sbatch", "-N", "2", "--wrap", "hostname"], environment: slurm)
+            #expect(submitted.status == 0, "\(submitted.output)")
+            let nodes = ["c6i-dy-compute-1", "c6i-dy-compute-2"]
+            try await waitFor("two instances", seconds: 60) { try await account.computeInstances(cluster: name).count == 2 }
+            let instances = try await account.computeInstances(cluster: name)
+            #expect(Set(instances.keys) == Set(nodes))
+            #expect(instances.values.allSatisfy { $0.type == "c6i.32xlarge" })
+            // Slurm reaches each node at its instance's private address.
+            for node in nodes { #expect(nodeAddress(node) == instances[node]?.address, "\(node)") }
+
+            // Powered down (as after ScaledownIdletime): Slurm's SuspendProgram terminates the instances.
+            _ = ProcessControl.run(["/usr/bin/scancel", "--name", "wrap"], environment: slurm)
+            _ = ProcessControl.run([SlurmTools.scontrol, "update", "nodename=c6i-dy-compute-[1-2]", "state=power_down_force", "reason=test"],
+                                   environment: slurm)
+            try await waitFor("the instances to terminate", seconds: 60) { try await account.computeInstances(cluster: name).isEmpty }
+
+            // A fleet stop asked of pcluster reaches the head node's agent through the stack, which answers STOPPED.
+            let stop = PClusterCLI.run(["update-compute-fleet", "-n", name, "--status", "STOP_REQUESTED"], environment: env)
+            #expect(stop.exitCode == 0, "\(stop.stdout)")
+            try await waitFor("the fleet to stop", seconds: 60) {
+                (try? JSONValue.parse(PClusterCLI.run(["describe-compute-fleet", "-n", name], environment: env).stdout))?["status"] == "STOPPED"
+            }
+            let partition = ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output
+            #expect(partition.contains("State=INACTIVE"), "\(partition)")
+        }
+    }
+}
