@@ -74,12 +74,23 @@ public struct AWSClusterProvider: ClusterProvider {
         }
     }
 
+    /// The head node's munge key, for its compute nodes (which may read only this object of the bucket).
+    public func publishMungeKey(_ key: Data, of name: String) throws {
+        let settings = try settings()
+        try BlockingWait.run {
+            let bucket = try await configBucket(settings)
+            _ = try await S3Client(settings: settings).putObject(bucket: bucket, key: "parallelcluster/\(version)/clusters/\(name)/munge.key", data: key)
+        }
+    }
+
     func removeConfiguration(of name: String) async throws {
         let settings = try settings()
         let s3 = try S3Client(settings: settings)
         let bucket = try await configBucket(settings)
-        do { try await s3.deleteObject(bucket: bucket, key: configKey(name)) } catch let error as AWSServiceError
-            where ["NoSuchKey", "NoSuchBucket", "NotFound"].contains(error.code) {}
+        for key in [configKey(name), "parallelcluster/\(version)/clusters/\(name)/munge.key"] {
+            do { try await s3.deleteObject(bucket: bucket, key: key) } catch let error as AWSServiceError
+                where ["NoSuchKey", "NoSuchBucket", "NotFound"].contains(error.code) {}
+        }
     }
 
     // MARK: Stack parameters
@@ -92,7 +103,7 @@ public struct AWSClusterProvider: ClusterProvider {
             throw AWSProviderError("the head node's subnet \(config.headNode.subnetId) does not exist in \(try settings().region)")
         }
         let image = try await resolveImage(config)
-        return [("VpcId", vpc), ("ImageId", image)]
+        return [("VpcId", vpc), ("ImageId", image), ("ConfigBucket", try await configBucket(try settings()))]
     }
 
     func resolveImage(_ config: ClusterConfiguration) async throws -> String {

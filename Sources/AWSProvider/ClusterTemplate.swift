@@ -33,6 +33,7 @@ public struct ClusterTemplate: Sendable {
             "Parameters": [
                 "VpcId": ["Type": "AWS::EC2::VPC::Id", "Description": "The VPC of the cluster's subnets."],
                 "ImageId": ["Type": "AWS::EC2::Image::Id", "Description": .string("The AMI of every node (\(config.customAmi ?? config.os)).")],
+                "ConfigBucket": ["Type": "String", "Description": "The bucket with the cluster's configuration and munge key."],
             ],
             "Resources": .object(resources),
             "Outputs": [
@@ -140,7 +141,11 @@ public struct ClusterTemplate: Sendable {
                     ["Effect": "Allow", "Resource": "*",
                      "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateTags", "ec2:DescribeInstances",
                                 "ec2:DescribeInstanceStatus", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
-                                "fsx:DescribeFileSystems", "cloudformation:DescribeStacks"]],
+                                "ec2:DescribeTags", "fsx:DescribeFileSystems", "cloudformation:DescribeStacks",
+                                "cloudformation:ListStackResources"]],
+                    // The cluster's configuration and munge key, under its own prefix of the config bucket.
+                    ["Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                     "Resource": ["Fn::Sub": .string("arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/*")]],
                     ["Effect": "Allow", "Resource": "*", "Action": ["ec2:TerminateInstances"],
                      "Condition": ["StringEquals": ["ec2:ResourceTag/parallelcluster:cluster-name": .string(clusterName)]]],
                     ["Effect": "Allow", "Action": ["iam:PassRole"], "Resource": .array(computeRoles.isEmpty ? ["*"] : computeRoles)],
@@ -167,6 +172,18 @@ public struct ClusterTemplate: Sendable {
                 "Properties": [
                     "AssumeRolePolicyDocument": Self.assumeByEC2,
                     "ManagedPolicyArns": .array(uniqueArns(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"] + queue.additionalIamPolicies.map(\.arn))),
+                    // Joining: its node name (a tag), the head node's address, the cluster's munge key.
+                    "Policies": [[
+                        "PolicyName": "parallelcluster-compute-join",
+                        "PolicyDocument": [
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                ["Effect": "Allow", "Resource": "*", "Action": ["ec2:DescribeTags", "ec2:DescribeInstances"]],
+                                ["Effect": "Allow", "Action": ["s3:GetObject"],
+                                 "Resource": ["Fn::Sub": .string("arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/munge.key")]],
+                            ],
+                        ],
+                    ]],
                     "Tags": tags([("parallelcluster:node-type", "Compute"), ("parallelcluster:queue-name", queue.name)]),
                 ],
             ]
@@ -320,18 +337,22 @@ public struct ClusterTemplate: Sendable {
         ]
     }
 
-    /// The head node's first boot: Slurm, the node agent, the shared storage. The agent's `bootstrap` (slurm.conf
-    /// from the stack, the EC2 launcher) and `join` (a compute node registering) subcommands are the rest of the
-    /// AWS provider and do not exist yet: this user data is the contract they will implement. `${AWS::Region}` and
-    /// `${AWS::StackName}` are filled in by CloudFormation (Fn::Sub); shell variables are written `${!name}`.
+    /// Where the cluster's state lives on every node: slurm.conf's paths point here on the head node and on the
+    /// compute nodes alike.
+    static let clusterDirectory = "/opt/parallelcluster/cluster"
+
+    /// The head node's first boot: Slurm and munge packages, the shared storage, then `pcluster-agent bootstrap
+    /// --start` (the agent's state from the stack, munged, slurmctld, the cluster-manager loop; the munge key
+    /// published for compute nodes). The AMI carries pcluster-agent. `${AWS::Region}` and `${AWS::StackName}`
+    /// are filled in by CloudFormation (Fn::Sub); shell variables are written `${!name}`.
     func headNodeUserData() -> String {
         var lines = [
             "#!/bin/bash",
             "set -euo pipefail",
             "exec > >(tee -a /var/log/parallelcluster-init.log) 2>&1",
-            "export AWS_REGION=${AWS::Region} PCLUSTER_STACK=${AWS::StackName}",
+            "export AWS_REGION=${AWS::Region}",
             "echo \"cluster \(clusterName): head node init\"",
-            "command -v slurmctld >/dev/null || (dnf install -y slurm-slurmctld munge || yum install -y slurm munge || apt-get install -y slurm-wlm munge)",
+            "command -v slurmctld >/dev/null || (dnf install -y slurm-slurmctld munge || yum install -y slurm munge || apt-get install -y slurmctld munge)",
         ]
         for storage in config.sharedStorage {
             lines.append("mkdir -p \(storage.mountDir)")
@@ -353,19 +374,38 @@ public struct ClusterTemplate: Sendable {
             }
         }
         lines += [
-            "pcluster-agent bootstrap --cluster-name \(clusterName) --stack ${AWS::StackName} --region ${AWS::Region}",
-            "systemctl enable --now munge slurmctld pcluster-agent",
+            "pcluster-agent bootstrap --cluster-name ${AWS::StackName} --region ${AWS::Region} --cluster-dir \(Self.clusterDirectory) --start --publish-munge-key",
         ]
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A compute node's first boot: its node name from the tag the head node's agent puts on its instance, the
+    /// head node's address, the cluster's munge key, then slurmd in configless mode (slurm.conf from slurmctld).
     func computeUserData(queue: String, resource: String) -> String {
-        [
+        let dir = Self.clusterDirectory
+        return [
             "#!/bin/bash",
             "set -euo pipefail",
+            "exec > >(tee -a /var/log/parallelcluster-init.log) 2>&1",
             "export AWS_REGION=${AWS::Region}",
-            "pcluster-agent join --cluster-name \(clusterName) --stack ${AWS::StackName} --queue \(queue) --compute-resource \(resource)",
-            "systemctl enable --now munge slurmd",
+            "command -v slurmd >/dev/null || (dnf install -y slurm-slurmd munge || yum install -y slurm munge || apt-get install -y slurmd munge)",
+            "token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
+            "me=$(curl -sf -H \"X-aws-ec2-metadata-token: ${!token}\" http://169.254.169.254/latest/meta-data/instance-id)",
+            "node=None",
+            "for attempt in $(seq 1 60); do",
+            "  node=$(aws ec2 describe-tags --filters Name=resource-id,Values=${!me} Name=key,Values=parallelcluster:node-name --query 'Tags[0].Value' --output text)",
+            "  [ \"${!node}\" != None ] && break",
+            "  sleep 5",
+            "done",
+            "head=$(aws ec2 describe-instances --filters Name=tag:parallelcluster:cluster-name,Values=${AWS::StackName} Name=tag:parallelcluster:node-type,Values=HeadNode Name=instance-state-name,Values=running --query 'Reservations[0].Instances[0].PrivateIpAddress' --output text)",
+            "mkdir -p \(dir)/munge \(dir)/run \(dir)/log \(dir)/slurm",
+            "aws s3 cp s3://${ConfigBucket}/parallelcluster/\(version)/clusters/${AWS::StackName}/munge.key \(dir)/munge/munge.key",
+            "chown -R munge:munge \(dir)/munge && chmod 0755 \(dir)/munge && chmod 0400 \(dir)/munge/munge.key",
+            "runuser -u munge -- munged --socket=\(dir)/munge/munge.sock --key-file=\(dir)/munge/munge.key --pid-file=\(dir)/munge/munged.pid",
+            // slurmd fetches slurm.conf (with AuthInfo's socket) through munge's default socket.
+            "mkdir -p /run/munge && ln -sf \(dir)/munge/munge.sock /run/munge/munge.socket.2",
+            "echo \"cluster \(clusterName): node ${!node} of \(queue)/\(resource) joins ${!head}\"",
+            "slurmd --conf-server ${!head}:6817 -N ${!node}",
         ].joined(separator: "\n") + "\n"
     }
 }

@@ -57,6 +57,8 @@ struct Bootstrap: ParsableCommand {
     var start = false
     @Option(help: "The address compute nodes reach slurmctld at (default: this instance's private address from the instance metadata).")
     var controllerAddress: String?
+    @Flag(help: "With --start: put the new munge key where the cluster's compute nodes read it (its config bucket).")
+    var publishMungeKey = false
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -105,6 +107,10 @@ struct Bootstrap: ParsableCommand {
             let conf = SlurmConf.render(spec: spec, layout: layout, target: .ec2(headNodeAddress: address))
             let runtime = LocalClusterRuntime(store: ClusterStore(root: layout.root.deletingLastPathComponent()), agentExecutable: spec.agentExecutable)
             try runtime.startHeadNode(layout: layout, slurmConf: conf)
+            if publishMungeKey {
+                guard let key = FileManager.default.contents(atPath: layout.mungeKey) else { throw fail("no munge key at \(layout.mungeKey)") }
+                try provider.publishMungeKey(key, of: clusterName)
+            }
             print("head node: slurmctld at \(address):\(spec.controllerPort), node agent running")
         } catch let exit as ExitCode {
             throw exit

@@ -113,6 +113,7 @@ struct TemplateStackTests {
             QueryItem("StackName", name), QueryItem("TemplateBody", body), QueryItem("Capabilities.member.1", "CAPABILITY_IAM"),
             QueryItem("Parameters.member.1.ParameterKey", "VpcId"), QueryItem("Parameters.member.1.ParameterValue", vpc),
             QueryItem("Parameters.member.2.ParameterKey", "ImageId"), QueryItem("Parameters.member.2.ParameterValue", image),
+            QueryItem("Parameters.member.3.ParameterKey", "ConfigBucket"), QueryItem("Parameters.member.3.ParameterValue", "config-bucket"),
             QueryItem("Tags.member.1.Key", "parallelcluster:version"), QueryItem("Tags.member.1.Value", "3.16.1"),
         ], isIdempotent: false)
         var status = ""

@@ -44,11 +44,19 @@ extension ClustersAsRoot {
             }
             let bootstrap = try ClustersAsRoot.run([Self.directory.appendingPathComponent("pcluster-agent").path, "bootstrap",
                                                     "--cluster-name", name, "--cluster-dir", cluster, "--start",
-                                                    "--controller-address", "127.0.0.1"], environment: env, in: home)
+                                                    "--controller-address", "127.0.0.1", "--publish-munge-key"], environment: env, in: home)
             #expect(bootstrap.status == 0, "\(bootstrap.stderr)")
             let conf = try String(contentsOfFile: layout.slurmConf, encoding: .utf8)
             #expect(conf.contains("SlurmctldHost=") && conf.contains("(127.0.0.1)") && conf.contains("enable_configless"))
             #expect(!conf.contains("NodeAddr="), "EC2 nodes get their address when they resume")
+
+            // The compute nodes' munge key is the head node's, in the cluster's prefix of the config bucket.
+            let described = try JSONValue.parse(PClusterCLI.run(["describe-cluster", "-n", name], environment: env).stdout)
+            let url = try #require(described["clusterConfiguration"]?["url"]?.stringValue.flatMap(URL.init(string:)))
+            let bucket = url.pathComponents[1]
+            let published = try runCommand(["/usr/bin/env", "aws", "s3", "cp", "s3://\(bucket)/parallelcluster/3.16.1/clusters/\(name)/munge.key", "-"],
+                                           environment: env)
+            #expect(published.status == 0 && published.stdout == FileManager.default.contents(atPath: layout.mungeKey), "\(published.stderr)")
 
             let slurm = layout.daemonEnvironment
             func nodeAddress(_ node: String) -> String? {
