@@ -145,9 +145,15 @@ public struct AWSClusterProvider: ClusterProvider {
                 throw AWSProviderError("a CloudFormation stack named \(name) already exists")
             }
             try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
-            _ = try await cfn.createStack(name: name, templateBody: template, parameters: parameters,
-                                          tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
-                                          rollbackOnFailure: rollbackOnFailure)
+            do {
+                _ = try await cfn.createStack(name: name, templateBody: template, parameters: parameters,
+                                              tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
+                                              rollbackOnFailure: rollbackOnFailure)
+            } catch {
+                // No stack, so no cluster: its configuration goes too.
+                try? await removeConfiguration(of: name)
+                throw error
+            }
         }
         progress("stack \(name) created; CloudFormation is creating its resources")
     }
@@ -289,6 +295,9 @@ public struct AWSClusterProvider: ClusterProvider {
     }
 
     /// The cluster's logs are in CloudWatch Logs, which this build does not read yet.
+    public func logsUnavailable() -> String? {
+        "the AWS provider does not read CloudWatch Logs yet; on the head node the cluster's logs are in /opt/parallelcluster/cluster/log"
+    }
     public func logStreams(of name: String) -> [ClusterLogStream] { [] }
     public func logLines(of name: String, stream: String) -> [String]? { nil }
 

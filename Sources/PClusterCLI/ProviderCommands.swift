@@ -223,7 +223,8 @@ extension GetClusterStackEvents {
 
 extension ListClusterLogStreams {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
-        .ok(["logStreams": .array(provider.logStreams(of: clusterName).map { stream in
+        if let reason = provider.logsUnavailable() { return Responses.unavailable("list-cluster-log-streams", reason) }
+        return .ok(["logStreams": .array(provider.logStreams(of: clusterName).map { stream in
             ["logStreamName": .string(stream.name), "lastEventTimestamp": .string(Providers.iso.string(from: stream.lastEventTime)),
              "logStreamArn": .string(stream.location)]
         })])
@@ -232,6 +233,7 @@ extension ListClusterLogStreams {
 
 extension GetClusterLogEvents {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        if let reason = provider.logsUnavailable() { return Responses.unavailable("get-cluster-log-events", reason) }
         guard var lines = provider.logLines(of: clusterName, stream: logStreamName) else {
             return .failure(message: "Log stream '\(logStreamName)' does not exist; `pcluster list-cluster-log-streams -n \(clusterName)` lists them.")
         }
@@ -285,6 +287,7 @@ extension ExportClusterLogs {
     /// Writes every log stream (and the event log) into a tar.gz archive: `{"path": ...}`, as the original
     /// answers with --output-file.
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+        if let reason = provider.logsUnavailable() { return Responses.unavailable("export-cluster-logs", reason) }
         if bucket != nil {
             return .failure(message: "Bad Request: --bucket exports through S3, which needs the AWS provider; a local cluster's logs are written to --output-file (default ./\(clusterName)-logs-TIMESTAMP.tar.gz).")
         }

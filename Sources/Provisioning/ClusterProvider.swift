@@ -113,6 +113,8 @@ public protocol ClusterProvider: Sendable {
     func creationFailure(of name: String) -> String?
     func terminateComputeNodes(of name: String) throws
     func events(of name: String) -> [ClusterEvent]
+    /// Why this provider cannot show the cluster's logs, or nil when it can.
+    func logsUnavailable() -> String?
     func logStreams(of name: String) -> [ClusterLogStream]
     func logLines(of name: String, stream: String) -> [String]?
     /// How to reach a shell on the head node; nil when it is not reachable.
@@ -121,6 +123,10 @@ public protocol ClusterProvider: Sendable {
 
 /// A shell on the head node: the local provider's is this machine with the cluster's Slurm environment, the
 /// AWS provider's is ssh to the head node's address.
+extension ClusterProvider {
+    public func logsUnavailable() -> String? { nil }
+}
+
 public enum HeadNodeShell: Sendable, Equatable {
     case local(environment: [String: String])
     case ssh(user: String, host: String)

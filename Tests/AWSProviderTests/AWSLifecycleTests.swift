@@ -80,6 +80,10 @@ struct AWSLifecycleTests {
         #expect(eventList.first?["resourceStatus"] == "CREATE_COMPLETE" && eventList.first?["stackId"]?.stringValue == stackArn, "\(events.json)")
         #expect(eventList.contains { $0["resourceStatus"] == "CREATE_IN_PROGRESS" })
 
+        // Its logs are in CloudWatch Logs, which this build does not read: said, not an empty list.
+        let logs = try pcluster("list-cluster-log-streams", "-n", name)
+        #expect(logs.status == 1 && (logs.json["message"]?.stringValue ?? "").contains("CloudWatch Logs"), "\(logs.json)")
+
         // The compute fleet status lives with the cluster (a tag on its head node).
         let stopped = try pcluster("update-compute-fleet", "-n", name, "--status", "STOP_REQUESTED")
         #expect(stopped.json["status"] == "STOP_REQUESTED")
