@@ -211,6 +211,12 @@ public struct AWSClusterProvider: ClusterProvider {
     /// The node agent's launch plan and the configuration, from the stack and the configuration object
     /// (what `pcluster-agent bootstrap` writes on the head node).
     public func fleetPlan(of name: String) throws -> (plan: AWSFleetPlan, config: ClusterConfiguration) {
+        let (plan, config, _) = try fleetPlanAndConfiguration(of: name)
+        return (plan, config)
+    }
+
+    /// The plan, the configuration and the configuration's text as stored.
+    public func fleetPlanAndConfiguration(of name: String) throws -> (plan: AWSFleetPlan, config: ClusterConfiguration, text: String) {
         let settings = try settings()
         let (text, resources) = try BlockingWait.run { () async throws -> (String?, [StackResource]) in
             (try await downloadConfiguration(of: name), try await CloudFormation(settings: settings).resources(name))
@@ -223,7 +229,7 @@ public struct AWSClusterProvider: ClusterProvider {
             throw AWSProviderError("the configuration of cluster \(name) in S3 does not validate: \(errors.joined(separator: "; "))")
         }
         let physicalIds = Dictionary(resources.map { ($0.logicalId, $0.physicalId) }) { a, _ in a }
-        return (AWSFleetPlan(clusterName: name, region: settings.region, version: version, config: config, physicalIds: physicalIds), config)
+        return (AWSFleetPlan(clusterName: name, region: settings.region, version: version, config: config, physicalIds: physicalIds), config, text)
     }
 
     public func instances(of name: String) -> [ProvisionedInstance] {

@@ -15,6 +15,8 @@ public struct AWSFleetPlan: Codable, Sendable, Equatable {
     public var allOrNothing: Bool
     /// Most nodes one launch call asks for (the original's max_batch_size).
     public var maxBatchSize: Int
+    /// The address compute nodes reach slurmctld at (set by bootstrap on the head node).
+    public var headNodeAddress: String?
     public var computeResources: [ComputeLaunch]
 
     public func launch(queue: String, computeResource: String) -> ComputeLaunch? {

@@ -154,22 +154,8 @@ public struct LocalClusterRuntime: Sendable {
             let agent = try NodeAgent(clusterDirectory: layout.root.path)
             for node in removed { agent.terminate(node, reason: "removed by update-cluster") }
         }
-        try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
-        try SlurmConf.render(spec: spec, layout: layout).write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
-        if nodeSetChanged {
-            progress("restarting slurmctld with \(planned.count) compute nodes")
-            if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }
-            let controller = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
-                                                            logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid)
-            try InstanceRegistry(layout: layout).update { instances in
-                for index in instances.indices where instances[index].role == .headNode { instances[index].pid = controller }
-            }
-            try waitForController(layout: layout)
-        } else {
-            progress("reconfiguring slurmctld")
-            let result = ProcessControl.run([SlurmTools.scontrol, "reconfigure"], environment: environment(layout))
-            guard result.status == 0 else { throw LocalClusterError("scontrol reconfigure failed: \(result.output)") }
-        }
+        try applySpec(spec, nodeSetChanged: nodeSetChanged, layout: layout, slurmConf: SlurmConf.render(spec: spec, layout: layout),
+                      progress: progress)
         EventLog(layout: layout).record(resource: name, status: "UPDATE_COMPLETE",
                                         reason: "\(planned.count) compute nodes, ScaledownIdletime \(spec.scaledownIdletimeMinutes)")
         return spec
@@ -411,6 +397,31 @@ extension LocalClusterRuntime {
         } catch {
             stopAll(layout: layout)
             throw error
+        }
+    }
+}
+
+extension LocalClusterRuntime {
+    /// Puts a new spec into effect on a running head node: local.json and slurm.conf rewritten, slurmctld
+    /// restarted when the node set changed (Slurm 22.05 cannot add nodes on reconfigure), reconfigured
+    /// otherwise. Jobs survive in slurmctld's saved state.
+    public func applySpec(_ spec: LocalClusterSpec, nodeSetChanged: Bool, layout: LocalLayout, slurmConf: String,
+                          progress: (String) -> Void = { _ in }) throws {
+        try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
+        try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
+        if nodeSetChanged {
+            progress("restarting slurmctld with \(spec.nodes.count) compute nodes")
+            if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }
+            let controller = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
+                                                            logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid)
+            try InstanceRegistry(layout: layout).update { instances in
+                for index in instances.indices where instances[index].role == .headNode { instances[index].pid = controller }
+            }
+            try waitForController(layout: layout)
+        } else {
+            progress("reconfiguring slurmctld")
+            let result = ProcessControl.run([SlurmTools.scontrol, "reconfigure"], environment: environment(layout))
+            guard result.status == 0 else { throw LocalClusterError("scontrol reconfigure failed: \(result.output)") }
         }
     }
 }

@@ -182,6 +182,13 @@ public struct NodeAgent: Sendable {
             events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
         case "STOPPED":
             cleanOrphans(states, keepNone: true, running: launcher.runningNodes())
+            // A restarted slurmctld (an update) brings partitions back UP from slurm.conf: a stopped fleet keeps them inactive.
+            let partitions = scontrol("show", "partition", "-o").output
+            for line in partitions.split(separator: "\n") where line.contains(" State=UP") {
+                if let name = line.split(separator: " ").first(where: { $0.hasPrefix("PartitionName=") })?.dropFirst(14) {
+                    scontrol("update", "partitionname=\(name)", "state=inactive")
+                }
+            }
             return
         default:
             break
@@ -301,12 +308,15 @@ public struct NodeAgent: Sendable {
     }
 
     /// The loop: a pass every `interval` seconds until SIGTERM or until the cluster's directory is gone.
-    public func manage(interval: TimeInterval) {
+    /// `afterPass` may hand back a replacement agent (the cluster's nodes changed under it: an AWS update).
+    public func manage(interval: TimeInterval, afterPass: (() -> NodeAgent?)? = nil) {
         try? "\(getpid())\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
         signal(SIGTERM) { _ in exit(0) }
         events.record(resource: "agent", status: "STARTED", reason: "cluster manager pid \(getpid()), every \(Int(interval)) s")
+        var current = self
         while FileManager.default.fileExists(atPath: layout.spec) {
-            manageOnce()
+            current.manageOnce()
+            if let replacement = afterPass?() { current = replacement }
             var remaining = interval
             while remaining > 0 && FileManager.default.fileExists(atPath: layout.spec) {
                 usleep(200_000)

@@ -24,6 +24,27 @@ func fail(_ message: String) -> ExitCode {
 struct ClusterDirectory: ParsableArguments {
     @Option(help: "The cluster's directory (the pcluster state store's, or the one bootstrap wrote).") var clusterDir: String
 
+    /// An AWS cluster's head node state (nil for a local cluster).
+    func headNodeState() throws -> HeadNodeState? {
+        let layout = LocalLayout(root: URL(fileURLWithPath: clusterDir))
+        guard let data = FileManager.default.contents(atPath: layout.awsFleetPlan) else { return nil }
+        do {
+            let plan = try JSONDecoder().decode(AWSFleetPlan.self, from: data)
+            let provider = AWSClusterProvider(environment: awsEnvironment(layout), region: plan.region, version: plan.version)
+            let agent = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            return HeadNodeState(provider: provider, clusterName: plan.clusterName, layout: layout, agentExecutable: agent)
+        } catch {
+            throw fail("\(error)")
+        }
+    }
+
+    /// Slurm runs its programs with a bare environment: the AWS settings bootstrap was given come from its file.
+    func awsEnvironment(_ layout: LocalLayout) -> [String: String] {
+        let kept = (FileManager.default.contents(atPath: layout.awsEnvironment))
+            .flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
+        return kept.merging(ProcessInfo.processInfo.environment) { $1 }
+    }
+
     /// The agent, with the EC2 launcher when the directory holds an AWS cluster's launch plan.
     func agent() throws -> NodeAgent {
         let layout = LocalLayout(root: URL(fileURLWithPath: clusterDir))
@@ -32,10 +53,7 @@ struct ClusterDirectory: ParsableArguments {
                 return try NodeAgent(clusterDirectory: clusterDir)
             }
             let plan = try JSONDecoder().decode(AWSFleetPlan.self, from: data)
-            // Slurm runs its programs with a bare environment: the AWS settings bootstrap was given come from its file.
-            let kept = (FileManager.default.contents(atPath: layout.awsEnvironment))
-                .flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
-            let environment = kept.merging(ProcessInfo.processInfo.environment) { $1 }
+            let environment = awsEnvironment(layout)
             let settings = try AWSSettings.resolve(environment: environment, region: plan.region)
             // The fleet status is the stack's (a tag on its head node), as the commands read it.
             let provider = AWSClusterProvider(environment: environment, region: plan.region, version: plan.version)
@@ -69,33 +87,11 @@ struct Bootstrap: ParsableCommand {
                 throw fail("cluster \(clusterName) has no stack in \(settings.region) (or the stack is not a ParallelCluster stack)")
             }
             let provider = AWSClusterProvider(environment: environment, region: settings.region, version: version)
-            let (plan, config) = try provider.fleetPlan(of: clusterName)
-            // Every EC2 node is a host of its own, so all use slurmd's default port.
-            var ports = Array(repeating: 6818, count: config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } })
-            let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
-            var hostname = [CChar](repeating: 0, count: 256)
-            gethostname(&hostname, 255)
-            let host = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let spec = LocalClusterSpec(
-                clusterName: clusterName, slurmClusterName: String(clusterName.lowercased().prefix(40)),
-                controllerHost: host.split(separator: ".").first.map(String.init) ?? host, controllerPort: 6817,
-                agentExecutable: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0],
-                headNodeInstanceId: stack.outputs["HeadNodeInstanceId"] ?? "", headNodeInstanceType: config.headNode.instanceType,
-                scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
-                queues: config.scheduling.queues.map(\.name), createdAt: stack.creationTime, fastJobStart: true)
             let layout = LocalLayout(root: URL(fileURLWithPath: clusterDir))
-            try spec.write(to: layout)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(plan).write(to: URL(fileURLWithPath: layout.awsFleetPlan), options: .atomic)
-            // The AWS settings of this environment (an endpoint, a profile, keys given explicitly), for the programs
-            // Slurm runs without it; readable by root only. On EC2 there are usually none: the instance role answers.
-            let aws = environment.filter { $0.key.hasPrefix("AWS_") }
-            FileManager.default.createFile(atPath: layout.awsEnvironment, contents: try encoder.encode(aws), attributes: [.posixPermissions: 0o600])
-            print("cluster \(clusterName): \(nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
-            guard start else { return }
-            let address: String
-            if let controllerAddress { address = controllerAddress } else {
+            let agent = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let state = HeadNodeState(provider: provider, clusterName: clusterName, layout: layout, agentExecutable: agent)
+            var address = controllerAddress
+            if start && address == nil {
                 // IMDSv2: a session token, then the address.
                 let script = "t=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') && curl -sf -H \"X-aws-ec2-metadata-token: $t\" http://169.254.169.254/latest/meta-data/local-ipv4"
                 let answer = ProcessControl.run(["/bin/sh", "-c", script])
@@ -104,14 +100,21 @@ struct Bootstrap: ParsableCommand {
                 }
                 address = answer.output.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            let conf = SlurmConf.render(spec: spec, layout: layout, target: .ec2(headNodeAddress: address))
-            let runtime = LocalClusterRuntime(store: ClusterStore(root: layout.root.deletingLastPathComponent()), agentExecutable: spec.agentExecutable)
-            try runtime.startHeadNode(layout: layout, slurmConf: conf)
+            let (spec, plan) = try state.write(headNodeAddress: address, headNodeInstanceId: stack.outputs["HeadNodeInstanceId"] ?? "",
+                                               createdAt: stack.creationTime)
+            // The AWS settings of this environment (an endpoint, a profile, keys given explicitly), for the programs
+            // Slurm runs without it; readable by root only. On EC2 there are usually none: the instance role answers.
+            let aws = environment.filter { $0.key.hasPrefix("AWS_") }
+            FileManager.default.createFile(atPath: layout.awsEnvironment, contents: try JSONEncoder().encode(aws), attributes: [.posixPermissions: 0o600])
+            print("cluster \(clusterName): \(spec.nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
+            guard start else { return }
+            let runtime = LocalClusterRuntime(store: ClusterStore(root: layout.root.deletingLastPathComponent()), agentExecutable: agent)
+            try runtime.startHeadNode(layout: layout, slurmConf: state.slurmConf(spec, plan))
             if publishMungeKey {
                 guard let key = FileManager.default.contents(atPath: layout.mungeKey) else { throw fail("no munge key at \(layout.mungeKey)") }
                 try provider.publishMungeKey(key, of: clusterName)
             }
-            print("head node: slurmctld at \(address):\(spec.controllerPort), node agent running")
+            print("head node: slurmctld at \(address ?? ""):\(spec.controllerPort), node agent running")
         } catch let exit as ExitCode {
             throw exit
         } catch {
@@ -147,5 +150,25 @@ struct Manage: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The cluster-manager loop.")
     @OptionGroup var cluster: ClusterDirectory
     @Option(help: "Seconds between passes.") var interval: Double = 5
-    func run() throws { try cluster.agent().manage(interval: interval) }
+    @Option(help: "On an AWS cluster: seconds between checks for a configuration update-cluster stored.") var configurationCheck: Double = 15
+
+    func run() throws {
+        let agent = try cluster.agent()
+        guard let state = try cluster.headNodeState() else { return agent.manage(interval: interval) }
+        let events = EventLog(layout: agent.layout)
+        var lastCheck = Date()
+        agent.manage(interval: interval) { () -> NodeAgent? in
+            guard Date().timeIntervalSince(lastCheck) >= configurationCheck else { return nil }
+            lastCheck = Date()
+            do {
+                guard let change = try state.applyIfChanged() else { return nil }
+                events.record(resource: agent.spec.clusterName, status: "UPDATE_APPLIED", reason: change)
+                // The new nodes and launch plan.
+                return try cluster.agent()
+            } catch {
+                events.record(resource: agent.spec.clusterName, status: "UPDATE_NOT_APPLIED", reason: "\(error)")
+                return nil
+            }
+        }
+    }
 }

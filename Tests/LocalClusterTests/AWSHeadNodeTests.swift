@@ -97,6 +97,22 @@ extension ClustersAsRoot {
             }
             let partition = ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output
             #expect(partition.contains("State=INACTIVE"), "\(partition)")
+
+            // update-cluster stores a configuration with a third node; the head node's agent finds it and Slurm has
+            // the node (slurmctld restarted with the new node set).
+            try WorkshopOnMoto.config(placementGroup: "\(name)-pg").replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 3")
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            let updated = PClusterCLI.run(["update-cluster", "-n", name, "-c", file, "--wait",
+                                           "--suppress-validators", "type:ExistingFsxNetworkingValidator"], environment: env) { _ in }
+            #expect(updated.exitCode == 0, "\(updated.stdout)")
+            try await waitFor("the third node in Slurm", seconds: 90) {
+                ProcessControl.run([SlurmTools.scontrol, "show", "node", "c6i-dy-compute-3"], environment: slurm).status == 0
+            }
+            #expect(EventLog(layout: layout).all().contains { $0.status == "UPDATE_APPLIED" })
+            // The fleet is still stopped: the restarted slurmctld's partition goes back to inactive.
+            try await waitFor("the partition to be inactive again", seconds: 30) {
+                ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output.contains("State=INACTIVE")
+            }
         }
     }
 }

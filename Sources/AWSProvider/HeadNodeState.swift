@@ -1,0 +1,85 @@
+import AWSCore
+import ClusterConfig
+import Foundation
+import LocalCluster
+
+/// The node agent's state on an AWS cluster's head node, made from the cluster's stack and stored
+/// configuration: local.json (the nodes), aws-fleet.json (the launch plan) and the digest of the
+/// configuration they were made from. `pcluster-agent bootstrap` writes it once; the cluster-manager loop
+/// rewrites it when `update-cluster` stored a new configuration (the original's head node learns that
+/// through cfn-hup) and puts it into effect in Slurm.
+public struct HeadNodeState: Sendable {
+    public let provider: AWSClusterProvider
+    public let clusterName: String
+    public let layout: LocalLayout
+    public let agentExecutable: String
+
+    public init(provider: AWSClusterProvider, clusterName: String, layout: LocalLayout, agentExecutable: String) {
+        self.provider = provider
+        self.clusterName = clusterName
+        self.layout = layout
+        self.agentExecutable = agentExecutable
+    }
+
+    var appliedDigestPath: String { layout.root.appendingPathComponent("applied-configuration.sha256").path }
+
+    static func digest(_ text: String) -> String {
+        guard case .hex(let hex) = PayloadHash.of(Data(text.utf8)) else { return "" }
+        return hex
+    }
+
+    /// Writes the state for the configuration stored now; returns it with the configuration's digest.
+    @discardableResult
+    public func write(headNodeAddress: String?, headNodeInstanceId: String, createdAt: Date) throws -> (spec: LocalClusterSpec, plan: AWSFleetPlan) {
+        var (plan, config, text) = try provider.fleetPlanAndConfiguration(of: clusterName)
+        plan.headNodeAddress = headNodeAddress
+        // Every EC2 node is a host of its own, so all use slurmd's default port.
+        var ports = Array(repeating: 6818, count: config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } })
+        let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
+        var hostname = [CChar](repeating: 0, count: 256)
+        gethostname(&hostname, 255)
+        let host = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let spec = LocalClusterSpec(
+            clusterName: clusterName, slurmClusterName: String(clusterName.lowercased().prefix(40)),
+            controllerHost: host.split(separator: ".").first.map(String.init) ?? host, controllerPort: 6817,
+            agentExecutable: agentExecutable, headNodeInstanceId: headNodeInstanceId, headNodeInstanceType: config.headNode.instanceType,
+            scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
+            queues: config.scheduling.queues.map(\.name), createdAt: createdAt, fastJobStart: true)
+        try spec.write(to: layout)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(plan).write(to: URL(fileURLWithPath: layout.awsFleetPlan), options: .atomic)
+        try Self.digest(text).write(toFile: appliedDigestPath, atomically: true, encoding: .utf8)
+        return (spec, plan)
+    }
+
+    /// slurm.conf for this head node's nodes: the controller at the address compute nodes reach it at.
+    public func slurmConf(_ spec: LocalClusterSpec, _ plan: AWSFleetPlan) -> String {
+        SlurmConf.render(spec: spec, layout: layout, target: .ec2(headNodeAddress: plan.headNodeAddress ?? "127.0.0.1"))
+    }
+
+    /// When the stored configuration is not the one applied: rewrites the state and puts it into effect
+    /// (slurmctld restarted when the node set changed, reconfigured otherwise; instances of nodes that are gone
+    /// are terminated by the next orphan pass). Returns what changed, or nil when nothing did.
+    public func applyIfChanged() throws -> String? {
+        guard let text = try provider.catalog.configuration(of: clusterName) else { return nil }
+        let applied = try? String(contentsOfFile: appliedDigestPath, encoding: .utf8)
+        guard Self.digest(text) != applied else { return nil }
+        let old = try JSONDecoder.iso.decode(LocalClusterSpec.self, from: Data(contentsOf: URL(fileURLWithPath: layout.spec)))
+        let oldPlan = try JSONDecoder().decode(AWSFleetPlan.self, from: Data(contentsOf: URL(fileURLWithPath: layout.awsFleetPlan)))
+        let (spec, plan) = try write(headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
+        let nodeSetChanged = Set(old.nodes.map(\.name)) != Set(spec.nodes.map(\.name)) || old.queues != spec.queues
+        let runtime = LocalClusterRuntime(store: .init(root: layout.root.deletingLastPathComponent()), agentExecutable: agentExecutable)
+        try runtime.applySpec(spec, nodeSetChanged: nodeSetChanged, layout: layout, slurmConf: slurmConf(spec, plan))
+        return "\(spec.nodes.count) compute nodes in \(spec.queues.count) queues" + (nodeSetChanged ? ", slurmctld restarted" : ", reconfigured")
+    }
+}
+
+extension JSONDecoder {
+    /// Dates as the cluster directory's files write them.
+    static var iso: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
