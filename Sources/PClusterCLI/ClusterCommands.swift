@@ -160,15 +160,11 @@ struct UpdateCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        let provider: any ClusterProvider
-        let found: ClusterRecord?
-        do {
-            provider = try Providers.selected(env, region: env.region(region))
-            found = try provider.catalog.record(named: clusterName)
-        } catch {
-            return .failure(message: "\(error)")
+        let provider: any ClusterProvider, record: ClusterRecord
+        switch Providers.find(clusterName, env: env, region: region) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let found): (provider, record) = found
         }
-        guard let record = found else { return Responses.notFound(clusterName, provider: provider.providerName) }
         let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region) ?? record.region,
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level,
                                     inventory: { [env] in Providers.inventory(record.provider, env: env, region: $0) })
@@ -291,15 +287,11 @@ protocol ExistingClusterCommand: PClusterCommand {
 
 extension ExistingClusterCommand {
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        let provider: any ClusterProvider
-        let found: ClusterRecord?
-        do {
-            provider = try Providers.selected(env, region: env.region(region))
-            found = try provider.catalog.record(named: clusterName)
-        } catch {
-            return .failure(message: "\(error)")
+        let provider: any ClusterProvider, record: ClusterRecord
+        switch Providers.find(clusterName, env: env, region: region) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let found): (provider, record) = found
         }
-        guard let record = found else { return Responses.notFound(clusterName, provider: provider.providerName) }
         return try perform(record: record, provider: provider, env: env)
     }
 
@@ -325,15 +317,11 @@ struct DescribeCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        let provider: any ClusterProvider
-        let found: ClusterRecord?
-        do {
-            provider = try Providers.selected(env, region: env.region(region))
-            found = try provider.catalog.record(named: clusterName)
-        } catch {
-            return .failure(message: "\(error)")
+        let provider: any ClusterProvider, r: ClusterRecord
+        switch Providers.find(clusterName, env: env, region: region) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let found): (provider, r) = found
         }
-        guard let r = found else { return Responses.notFound(clusterName, provider: provider.providerName) }
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let o: JSONObject = [

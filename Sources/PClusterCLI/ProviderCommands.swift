@@ -38,6 +38,24 @@ enum Providers {
         return provider
     }
 
+    /// A command's answer when the cluster cannot be found (or asked for).
+    struct Refusal: Error {
+        let outcome: CommandOutcome
+    }
+
+    /// The selected provider and its record of the cluster, or the command's answer why not.
+    static func find(_ name: String, env: CommandEnvironment, region: String?) -> Result<(any ClusterProvider, ClusterRecord), Refusal> {
+        do {
+            let provider = try selected(env, region: env.region(region))
+            guard let record = try provider.catalog.record(named: name) else {
+                return .failure(Refusal(outcome: Responses.notFound(name, provider: provider.providerName)))
+            }
+            return .success((provider, record))
+        } catch {
+            return .failure(Refusal(outcome: .failure(message: "\(error)")))
+        }
+    }
+
     struct ProviderChoiceError: Error, CustomStringConvertible {
         let name: String
         var description: String { "Bad Request: unknown provider '\(name)' in PCLUSTER_PROVIDER; use local or aws." }
