@@ -232,12 +232,21 @@ public enum ResourceValidators {
                                 at: config.headNode.path / "Ssh" / "KeyName")]
     }
 
-    /// A custom AMI exists.
+    /// A custom AMI exists, and its architecture is one every instance type of the cluster runs.
     static let customAmi = ResourceValidator("AmiValidator", subject: "the custom AMI",
                                              anchor: { $0.customAmi == nil ? nil : .root / "Image" / "CustomAmi" }) { config, inventory in
-        guard let id = config.customAmi, let lookup = try await inventory.imageArchitecture(id), lookup == nil else { return [] }
-        return [ResourceFinding(.error, "Image \(id) does not exist or is not shared with this account (asked \(inventory.source)).",
-                                at: .root / "Image" / "CustomAmi")]
+        guard let id = config.customAmi, let lookup = try await inventory.imageArchitecture(id) else { return [] }
+        guard let architecture = lookup else {
+            return [ResourceFinding(.error, "Image \(id) does not exist or is not shared with this account (asked \(inventory.source)).",
+                                    at: .root / "Image" / "CustomAmi")]
+        }
+        var findings: [ResourceFinding] = []
+        var seen = Set<String>()
+        for (type, path, _, _) in instanceTypePaths(config) where seen.insert(type).inserted {
+            guard let supported = InstanceTypeCatalogue.shipped.info(for: type)?.architectures, !supported.contains(architecture) else { continue }
+            findings.append(ResourceFinding(.error, "Image \(id) is built for \(architecture), which instance type \(type) does not run (it runs \(supported.joined(separator: ", "))).", at: path))
+        }
+        return findings
     }
 
     /// Each FsxLustre FileSystemId names a file system that exists and is AVAILABLE (the original's

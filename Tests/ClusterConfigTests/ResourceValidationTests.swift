@@ -16,6 +16,7 @@ struct ResourceValidationTests {
         var subnets: [String: String]? = nil
         var offered: [String: OfferedInstanceType]? = nil
         var buckets: Set<String>? = nil
+        var images: [String: String]? = nil
 
         func fileSystem(_ id: String) async throws -> FileSystemLookup? {
             if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
@@ -25,6 +26,7 @@ struct ResourceValidationTests {
         func subnetVpcs(_ ids: [String]) async throws -> [String: String]? { subnets.map { all in all.filter { ids.contains($0.key) } } }
         func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? { offered.map { all in all.filter { names.contains($0.key) } } }
         func bucketExists(_ name: String) async throws -> Bool? { buckets.map { $0.contains(name) } }
+        func imageArchitecture(_ id: String) async throws -> String?? { images.map { $0[id] } }
     }
 
     struct Failure: Error, CustomStringConvertible { var description: String }
@@ -123,5 +125,22 @@ struct ResourceValidationTests {
         #expect(messages.map(\.type) == ["S3BucketValidator"], "\(messages)")
         #expect(messages.first?.message.hasPrefix("S3 bucket no-such-bucket does not exist") == true)
         #expect(messages.first?.location?.line == text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("DataRepositoryPath:") }! + 1)
+    }
+
+    /// A CustomAmi for arm64 under x86_64 instance types: one finding per instance type, at its InstanceType.
+    @Test func aCustomAmiOfAnotherArchitecture() async throws {
+        let text = Fixtures.exampleConfigText.replacingOccurrences(of: "Image:\n  Os: alinux2\n", with: "Image:\n  Os: alinux2\n  CustomAmi: ami-0123456789abcdef0\n")
+        let result = try Fixtures.validate(text, env: Fixtures.env)
+        let config = try #require(result.config, "\(result.messages)")
+        var inventory = Inventory(fileSystems: ["fs-0123456789abcdef0": "AVAILABLE"])
+        inventory.images = ["ami-0123456789abcdef0": "arm64"]
+        let messages = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
+        #expect(messages.map(\.type) == ["AmiValidator", "AmiValidator"], "\(messages)")
+        #expect(messages.first?.message == "Image ami-0123456789abcdef0 is built for arm64, which instance type c6i.2xlarge does not run (it runs x86_64).")
+        inventory.images = ["ami-0123456789abcdef0": "x86_64"]
+        #expect(await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory).isEmpty)
+        inventory.images = [:]
+        let missing = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
+        #expect(missing.first?.message.hasPrefix("Image ami-0123456789abcdef0 does not exist") == true)
     }
 }
