@@ -335,6 +335,14 @@ public struct ClusterTemplate: Sendable {
                 "Tags": tags([("parallelcluster:node-type", "HeadNode"), ("Name", "HeadNode")]),
             ],
         ]
+        // The stack is complete when the head node says its first boot worked (or failed, which fails the stack
+        // and rolls it back), as the original's cfn-signal does; 35 minutes at most.
+        resources["HeadNodeWaitConditionHandle"] = ["Type": "AWS::CloudFormation::WaitConditionHandle"]
+        resources["HeadNodeWaitCondition"] = [
+            "Type": "AWS::CloudFormation::WaitCondition",
+            "DependsOn": "HeadNode",
+            "Properties": ["Handle": ["Ref": "HeadNodeWaitConditionHandle"], "Timeout": "2100"],
+        ]
     }
 
     /// Where the cluster's state lives on every node: slurm.conf's paths point here on the head node and on the
@@ -350,6 +358,9 @@ public struct ClusterTemplate: Sendable {
             "#!/bin/bash",
             "set -euo pipefail",
             "exec > >(tee -a /var/log/parallelcluster-init.log) 2>&1",
+            // Tells the stack's wait condition how the first boot went.
+            "signal() { curl -sf -X PUT -H 'Content-Type:' --data-binary \"{\\\"Status\\\":\\\"$1\\\",\\\"Reason\\\":\\\"$2\\\",\\\"UniqueId\\\":\\\"HeadNode\\\",\\\"Data\\\":\\\"$2\\\"}\" '${HeadNodeWaitConditionHandle}' || true; }",
+            "trap 'signal FAILURE \"head node init failed at line $LINENO; see /var/log/parallelcluster-init.log\"' ERR",
             "export AWS_REGION=${AWS::Region}",
             "echo \"cluster \(clusterName): head node init\"",
             "command -v slurmctld >/dev/null || (dnf install -y slurm-slurmctld munge || yum install -y slurm munge || apt-get install -y slurmctld munge)",
@@ -375,6 +386,7 @@ public struct ClusterTemplate: Sendable {
         }
         lines += [
             "pcluster-agent bootstrap --cluster-name ${AWS::StackName} --region ${AWS::Region} --cluster-dir \(Self.clusterDirectory) --start --publish-munge-key",
+            "signal SUCCESS \"head node ready\"",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

@@ -41,6 +41,25 @@ struct ClusterTemplateTests {
         #expect(lint.status & 2 == 0 && lint.status & 1 == 0, "\(output)")
     }
 
+    /// Both boot scripts are valid bash once CloudFormation has filled in its `${...}` (Fn::Sub): what bash
+    /// itself says with `-n`, with each substitution replaced by a plain word and `${!name}` by `${name}`.
+    @Test func theBootScriptsAreValidBash() throws {
+        let resources = try #require(try template().document()["Resources"]?.objectValue)
+        let scripts = resources.entries.compactMap { $0.value["Properties"]?["LaunchTemplateData"]?["UserData"]?["Fn::Base64"]?["Fn::Sub"]?.stringValue }
+        #expect(scripts.count == 2)
+        for script in scripts {
+            let filled = script.replacingOccurrences(of: #"\$\{(AWS::[A-Za-z]+|[A-Za-z]+)\}"#, with: "filled", options: .regularExpression)
+                .replacingOccurrences(of: "${!", with: "${")
+            let checked = try runCommand(["/bin/bash", "-n"], input: Data(filled.utf8))
+            #expect(checked.status == 0, "\(checked.stderr)\n\(filled)")
+        }
+        let head = try #require(scripts.first { $0.contains("pcluster-agent bootstrap") })
+        #expect(head.contains("--start --publish-munge-key") && head.hasSuffix("signal SUCCESS \"head node ready\"\n"))
+        #expect(resources["HeadNodeWaitCondition"]?["Properties"]?["Handle"] == ["Ref": "HeadNodeWaitConditionHandle"])
+        let compute = try #require(scripts.first { $0.contains("slurmd --conf-server") })
+        #expect(compute.contains("parallelcluster:node-name") && compute.contains("munge.key"))
+    }
+
     @Test func whatTheWorkshopConfigAsksFor() throws {
         let document = try template().document()
         let resources = try #require(document["Resources"]?.objectValue)
