@@ -80,6 +80,11 @@ struct AWSLifecycleTests {
         #expect(eventList.first?["resourceStatus"] == "CREATE_COMPLETE" && eventList.first?["stackId"]?.stringValue == stackArn, "\(events.json)")
         #expect(eventList.contains { $0["resourceStatus"] == "CREATE_IN_PROGRESS" })
 
+        // ssh reaches the head node at its address.
+        let ssh = try pcluster("ssh", "-n", name, "--dryrun", "true")
+        let headAddress = try #require(described.json["headNode"]?["publicIpAddress"]?.stringValue)
+        #expect(ssh.json["command"]?.stringValue == "/usr/bin/ssh ec2-user@\(headAddress)", "\(ssh.json)")
+
         // Its logs are in CloudWatch Logs, which this build does not read: said, not an empty list.
         let logs = try pcluster("list-cluster-log-streams", "-n", name)
         #expect(logs.status == 1 && (logs.json["message"]?.stringValue ?? "").contains("CloudWatch Logs"), "\(logs.json)")

@@ -189,6 +189,8 @@ struct CLITests {
         let viaEnvironment = PClusterCLI.run(["describe-cluster", "-n", "demo"],
                                              environment: env.merging(unreachable.merging(["PCLUSTER_PROVIDER": "aws", "AWS_REGION": "us-east-1"]) { $1 }) { $1 })
         #expect(viaEnvironment.exitCode == 1 && viaEnvironment.stdout.contains("Cannot reach http://127.0.0.1:\(Self.closedPort)"), "\(viaEnvironment.stdout)")
+        let listed = PClusterCLI.run(["list-clusters"], environment: env.merging(["PCLUSTER_PROVIDER": "gcp"]) { $1 })
+        #expect(listed.exitCode == 1 && listed.stdout.contains("unknown provider 'gcp' in PCLUSTER_PROVIDER"), "\(listed.stdout)")
         let (unknown, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "gcp")
         #expect(unknown?["message"]?.stringValue?.contains("unknown provider 'gcp'") == true)
         #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
