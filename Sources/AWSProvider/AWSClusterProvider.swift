@@ -188,6 +188,8 @@ public struct AWSClusterProvider: ClusterProvider {
         let terminated = try BlockingWait.run { try await fleet.terminateOrphans(knownNodes: []) }
         if !terminated.isEmpty { progress("terminated \(terminated.count) compute instances") }
         try BlockingWait.run { try await cfn.deleteStack(name) }
+        // A stack being deleted takes no update, so its configuration and munge key have no use left.
+        try BlockingWait.run { try await removeConfiguration(of: name) }
         guard wait else { return }
         // Polled here rather than inside the async work, so progress lines show as they happen.
         let deadline = Date().addingTimeInterval(3600)
@@ -203,7 +205,6 @@ public struct AWSClusterProvider: ClusterProvider {
             usleep(UInt32(delay * 1e6))
             delay = min(delay * 1.5, 5)
         }
-        try BlockingWait.run { try await removeConfiguration(of: name) }
     }
 
     public func recover(name: String) throws -> [String] { [] }

@@ -177,7 +177,7 @@ struct UpdateCluster: PClusterCommand {
         let current: ConfigDocument
         do {
             guard let text = try provider.catalog.configuration(of: clusterName) else {
-                return .failure(message: "The configuration of cluster '\(clusterName)' is missing; it was kept at \(currentURL).")
+                return .failure(message: "The configuration of cluster '\(clusterName)' is missing from \(currentURL); the cluster cannot be compared with the new one.")
             }
             current = try ConfigLoader.parse(text: text, file: "cluster-config.yaml (current)", environment: env.variables).0
         } catch {

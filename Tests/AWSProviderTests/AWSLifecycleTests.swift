@@ -70,6 +70,8 @@ struct AWSLifecycleTests {
         // The configuration is in the account's ParallelCluster bucket, with the environment's values in it.
         let url = try #require(described.json["clusterConfiguration"]?["url"]?.stringValue)
         #expect(url.contains("-v1-do-not-delete/parallelcluster/3.16.1/clusters/\(name)/configs/cluster-config.yaml"))
+        let stored = try runCommand(["/usr/bin/curl", "-sf", url])
+        #expect(stored.status == 0 && String(decoding: stored.stdout, as: UTF8.self).contains("\"SubnetId\": \"\(account.subnet)\""))
         let listed = try pcluster("list-clusters")
         #expect(listed.json["clusters"]?.arrayValue?.contains { $0["clusterName"]?.stringValue == name && $0["clusterStatus"] == "CREATE_COMPLETE" } == true)
         let instances = try pcluster("describe-cluster-instances", "-n", name)
@@ -137,5 +139,8 @@ struct AWSLifecycleTests {
         let all = try await account.ec2.query("DescribeInstances", [QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", name),
                                                                     QueryItem("Filter.2.Name", "instance-state-name"), QueryItem("Filter.2.Value.1", "running")])
         #expect(all.child("reservationSet")?.children("item").isEmpty ?? true)
+        // The configuration object is gone too (the presigned URL describe-cluster gave now finds nothing).
+        let status = try runCommand(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+        #expect(String(decoding: status.stdout, as: UTF8.self) == "404")
     }
 }
