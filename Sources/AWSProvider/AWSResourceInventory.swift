@@ -64,6 +64,12 @@ public struct AWSResourceInventory: ResourceInventory {
         return items.contains { $0.string("keyName") == name }
     }
 
+    public func imageOs(_ id: String) async throws -> String?? {
+        let items = try await describe("DescribeImages", Self.filter("image-id", [id]), set: "imagesSet")
+        let tags = items.first { $0.string("imageId") == id }?.child("tagSet")?.children("item") ?? []
+        return .some(tags.first { $0.string("key") == "parallelcluster:os" }?.string("value"))
+    }
+
     public func imageArchitecture(_ id: String) async throws -> String?? {
         let items = try await describe("DescribeImages", Self.filter("image-id", [id]), set: "imagesSet")
         return .some(items.first { $0.string("imageId") == id }?.string("architecture"))

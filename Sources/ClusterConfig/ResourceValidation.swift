@@ -43,6 +43,8 @@ public protocol ResourceInventory: Sendable {
     /// The instance types among `names` the region offers, with what they support (missing ones are absent).
     func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]?
     func bucketExists(_ name: String) async throws -> Bool?
+    /// The `parallelcluster:os` tag of an image pcluster built (`.some(nil)`: the image has none).
+    func imageOs(_ id: String) async throws -> String??
 }
 
 extension ResourceInventory {
@@ -53,6 +55,7 @@ extension ResourceInventory {
     public func imageArchitecture(_ id: String) async throws -> String?? { nil }
     public func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? { nil }
     public func bucketExists(_ name: String) async throws -> Bool? { nil }
+    public func imageOs(_ id: String) async throws -> String?? { nil }
 }
 
 /// A finding of a resource validator, placed at a path of the document.
@@ -245,6 +248,12 @@ public enum ResourceValidators {
         for (type, path, _, _) in instanceTypePaths(config) where seen.insert(type).inserted {
             guard let supported = InstanceTypeCatalogue.shipped.info(for: type)?.architectures, !supported.contains(architecture) else { continue }
             findings.append(ResourceFinding(.error, "Image \(id) is built for \(architecture), which instance type \(type) does not run (it runs \(supported.joined(separator: ", "))).", at: path))
+        }
+        // An image pcluster built says its OS in a tag; one that says another OS than Image.Os gets the wrong
+        // packages and paths at boot (the original's AmiOsCompatibleValidator warns likewise).
+        if let tagged = try await inventory.imageOs(id), let os = tagged, os != config.os {
+            findings.append(ResourceFinding(.warning, "Image \(id) was built for \(os) (its parallelcluster:os tag), but Image.Os is \(config.os); make them agree.",
+                                            at: .root / "Image" / "CustomAmi"))
         }
         return findings
     }

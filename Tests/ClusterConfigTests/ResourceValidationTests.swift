@@ -17,6 +17,7 @@ struct ResourceValidationTests {
         var offered: [String: OfferedInstanceType]? = nil
         var buckets: Set<String>? = nil
         var images: [String: String]? = nil
+        var imageOsTags: [String: String] = [:]
 
         func fileSystem(_ id: String) async throws -> FileSystemLookup? {
             if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
@@ -27,6 +28,7 @@ struct ResourceValidationTests {
         func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? { offered.map { all in all.filter { names.contains($0.key) } } }
         func bucketExists(_ name: String) async throws -> Bool? { buckets.map { $0.contains(name) } }
         func imageArchitecture(_ id: String) async throws -> String?? { images.map { $0[id] } }
+        func imageOs(_ id: String) async throws -> String?? { images == nil ? nil : .some(imageOsTags[id]) }
     }
 
     struct Failure: Error, CustomStringConvertible { var description: String }
@@ -139,6 +141,10 @@ struct ResourceValidationTests {
         #expect(messages.first?.message == "Image ami-0123456789abcdef0 is built for arm64, which instance type c6i.2xlarge does not run (it runs x86_64).")
         inventory.images = ["ami-0123456789abcdef0": "x86_64"]
         #expect(await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory).isEmpty)
+        inventory.imageOsTags = ["ami-0123456789abcdef0": "ubuntu2204"]
+        let otherOs = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
+        #expect(otherOs.map(\.level) == [.warning] && otherOs.first?.message.contains("was built for ubuntu2204") == true, "\(otherOs)")
+        inventory.imageOsTags = [:]
         inventory.images = [:]
         let missing = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
         #expect(missing.first?.message.hasPrefix("Image ami-0123456789abcdef0 does not exist") == true)
