@@ -327,8 +327,9 @@ public struct ClusterTemplate: Sendable {
             // The launch templates of the compute nodes exist before the agent can use them.
             "DependsOn": .array(config.scheduling.queues.flatMap { q in q.computeResources.map { .string(Self.logicalId("LaunchTemplate", q.name, $0.name)) } }),
             "Properties": [
-                "LaunchTemplate": ["LaunchTemplateId": ["Ref": "HeadNodeLaunchTemplate"],
-                                   "Version": ["Fn::GetAtt": ["HeadNodeLaunchTemplate", "LatestVersionNumber"]]],
+                // The first version, always: an update that changes the launch template (security groups, shared
+                // storage) must not replace the running head node, which a new Version here would do.
+                "LaunchTemplate": ["LaunchTemplateId": ["Ref": "HeadNodeLaunchTemplate"], "Version": "1"],
                 // Also given directly (the same values): moto's CloudFormation reads them only from here.
                 "ImageId": ["Ref": "ImageId"],
                 "InstanceType": .string(head.instanceType),

@@ -104,6 +104,8 @@ public struct EC2Fleet: Sendable {
     public func runInstancesParameters(count: Int, _ spec: ComputeLaunch, allOrNothing: Bool) -> [QueryItem] {
         var parameters = [
             QueryItem("LaunchTemplate.LaunchTemplateName", spec.launchTemplateName),
+            // The newest version: what the last update-cluster made, not the template's first (default) version.
+            QueryItem("LaunchTemplate.Version", "$Latest"),
             QueryItem("InstanceType", spec.instanceTypes.first ?? ""),
             QueryItem("MinCount", String(allOrNothing ? count : 1)),
             QueryItem("MaxCount", String(count)),

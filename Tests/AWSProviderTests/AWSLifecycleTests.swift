@@ -124,7 +124,7 @@ struct AWSLifecycleTests {
         let launch = launches.first ?? [:]
         #expect(launch["MinCount"] == "2" && launch["MaxCount"] == "2" && launch["InstanceType"] == "c6i.32xlarge")
         #expect(launch["NetworkInterface.1.InterfaceType"] == "efa" && launch["Placement.GroupName"] == placementGroup, "\(launch)")
-        #expect(launch["NetworkInterface.1.SubnetId"] == account.subnet)
+        #expect(launch["NetworkInterface.1.SubnetId"] == account.subnet && launch["LaunchTemplate.Version"] == "$Latest")
         let suspend = try runCommand([Self.agent, "suspend", "--cluster-dir", directory, "c6i-dy-compute-[1-2]"], environment: env)
         #expect(suspend.status == 0, "\(suspend.stderr)")
         let left = try pcluster("describe-cluster-instances", "-n", name, "--node-type", "ComputeNode").json["instances"]?.arrayValue ?? []

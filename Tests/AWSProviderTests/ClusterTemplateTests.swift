@@ -56,6 +56,8 @@ struct ClusterTemplateTests {
         let head = try #require(scripts.first { $0.contains("pcluster-agent bootstrap") })
         #expect(head.contains("--start --publish-munge-key") && head.hasSuffix("signal SUCCESS \"head node ready\"\n"))
         #expect(resources["HeadNodeWaitCondition"]?["Properties"]?["Handle"] == ["Ref": "HeadNodeWaitConditionHandle"])
+        // Pinned to the first version: an update of the launch template never replaces the running head node.
+        #expect(resources["HeadNode"]?["Properties"]?["LaunchTemplate"]?["Version"] == "1")
         let compute = try #require(scripts.first { $0.contains("slurmd --conf-server") })
         #expect(compute.contains("parallelcluster:node-name") && compute.contains("munge.key"))
     }
