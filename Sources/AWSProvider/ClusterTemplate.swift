@@ -172,13 +172,13 @@ public struct ClusterTemplate: Sendable {
                 "Properties": [
                     "AssumeRolePolicyDocument": Self.assumeByEC2,
                     "ManagedPolicyArns": .array(uniqueArns(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"] + queue.additionalIamPolicies.map(\.arn))),
-                    // Joining: its node name (a tag), the head node's address, the cluster's munge key.
+                    // Joining: its node name (a tag), the head node's address, the shared storage, the cluster's munge key.
                     "Policies": [[
                         "PolicyName": "parallelcluster-compute-join",
                         "PolicyDocument": [
                             "Version": "2012-10-17",
                             "Statement": [
-                                ["Effect": "Allow", "Resource": "*", "Action": ["ec2:DescribeTags", "ec2:DescribeInstances"]],
+                                ["Effect": "Allow", "Resource": "*", "Action": ["ec2:DescribeTags", "ec2:DescribeInstances", "fsx:DescribeFileSystems"]],
                                 ["Effect": "Allow", "Action": ["s3:GetObject"],
                                  "Resource": ["Fn::Sub": .string("arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/munge.key")]],
                             ],
@@ -366,6 +366,17 @@ public struct ClusterTemplate: Sendable {
             "echo \"cluster \(clusterName): head node init\"",
             "command -v slurmctld >/dev/null || (dnf install -y slurm-slurmctld munge || yum install -y slurm munge || apt-get install -y slurmctld munge)",
         ]
+        lines += sharedStorageMounts()
+        lines += [
+            "pcluster-agent bootstrap --cluster-name ${AWS::StackName} --region ${AWS::Region} --cluster-dir \(Self.clusterDirectory) --start --publish-munge-key",
+            "signal SUCCESS \"head node ready\"",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The shared storage at each MountDir, on the head node and on every compute node (and in fstab, for reboots).
+    func sharedStorageMounts() -> [String] {
+        var lines: [String] = []
         for storage in config.sharedStorage {
             lines.append("mkdir -p \(storage.mountDir)")
             switch storage.storageType {
@@ -385,23 +396,21 @@ public struct ClusterTemplate: Sendable {
                 break
             }
         }
-        lines += [
-            "pcluster-agent bootstrap --cluster-name ${AWS::StackName} --region ${AWS::Region} --cluster-dir \(Self.clusterDirectory) --start --publish-munge-key",
-            "signal SUCCESS \"head node ready\"",
-        ]
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 
     /// A compute node's first boot: its node name from the tag the head node's agent puts on its instance, the
     /// head node's address, the cluster's munge key, then slurmd in configless mode (slurm.conf from slurmctld).
     func computeUserData(queue: String, resource: String) -> String {
         let dir = Self.clusterDirectory
-        return [
+        let preamble: [String] = [
             "#!/bin/bash",
             "set -euo pipefail",
             "exec > >(tee -a /var/log/parallelcluster-init.log) 2>&1",
             "export AWS_REGION=${AWS::Region}",
             "command -v slurmd >/dev/null || (dnf install -y slurm-slurmd munge || yum install -y slurm munge || apt-get install -y slurmd munge)",
+        ]
+        let join: [String] = [
             "token=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
             "me=$(curl -sf -H \"X-aws-ec2-metadata-token: ${!token}\" http://169.254.169.254/latest/meta-data/instance-id)",
             "node=None",
@@ -419,6 +428,7 @@ public struct ClusterTemplate: Sendable {
             "mkdir -p /run/munge && ln -sf \(dir)/munge/munge.sock /run/munge/munge.socket.2",
             "echo \"cluster \(clusterName): node ${!node} of \(queue)/\(resource) joins ${!head}\"",
             "slurmd --conf-server ${!head}:6817 -N ${!node}",
-        ].joined(separator: "\n") + "\n"
+        ]
+        return (preamble + sharedStorageMounts() + join).joined(separator: "\n") + "\n"
     }
 }

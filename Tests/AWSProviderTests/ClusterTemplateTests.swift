@@ -60,6 +60,8 @@ struct ClusterTemplateTests {
         #expect(resources["HeadNode"]?["Properties"]?["LaunchTemplate"]?["Version"] == "1")
         let compute = try #require(scripts.first { $0.contains("slurmd --conf-server") })
         #expect(compute.contains("parallelcluster:node-name") && compute.contains("munge.key"))
+        // Jobs see the shared storage on every node: both scripts mount /fsx.
+        #expect(head.contains("mount -t lustre") && compute.contains("mount -t lustre") && compute.contains(" /fsx"))
     }
 
     @Test func whatTheWorkshopConfigAsksFor() throws {
