@@ -56,9 +56,19 @@ struct AWSLifecycleTests {
         #expect(created.json["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(created.json)")
         let stackArn = try #require(created.json["cluster"]?["cloudformationStackArn"]?.stringValue)
         #expect(stackArn.hasPrefix("arn:aws:cloudformation:us-east-1:") && stackArn.contains(":stack/\(name)/"))
+        // The stack was asked to roll back on failure (the default), as the request shows.
+        let creates = try await recordedRequests(account, action: "CreateStack").filter { $0["StackName"] == name }
+        #expect(creates.count == 1 && creates.first?["OnFailure"] == "ROLLBACK", "\(creates.map { $0["OnFailure"] ?? "-" })")
         // A second create of the same name is refused before anything is made.
         let again = try pcluster(["create-cluster", "-n", name, "-c", file] + suppress)
         #expect(again.status == 1 && (again.json["message"]?.stringValue ?? "").contains("already exists"), "\(again.json)")
+
+        // --rollback-on-failure false keeps a failed stack's resources (OnFailure DO_NOTHING).
+        let kept = "\(name)k"
+        let keep = try pcluster(["create-cluster", "-n", kept, "-c", file, "--rollback-on-failure", "false"] + suppress)
+        #expect(keep.status == 0, "\(keep.json)")
+        #expect(try await recordedRequests(account, action: "CreateStack").first { $0["StackName"] == kept }?["OnFailure"] == "DO_NOTHING")
+        #expect(try pcluster("delete-cluster", "-n", kept, "--wait").json["cluster"]?["clusterStatus"] == "DELETE_COMPLETE")
 
         // Read back from the stack (nothing is kept on this machine).
         #expect(!FileManager.default.fileExists(atPath: home + "/state/clusters/\(name)"))
