@@ -36,12 +36,9 @@ public struct HeadNodeState: Sendable {
         // Every EC2 node is a host of its own, so all use slurmd's default port.
         var ports = Array(repeating: 6818, count: config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } })
         let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
-        var hostname = [CChar](repeating: 0, count: 256)
-        gethostname(&hostname, 255)
-        let host = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let spec = LocalClusterSpec(
             clusterName: clusterName, slurmClusterName: String(clusterName.lowercased().prefix(40)),
-            controllerHost: host.split(separator: ".").first.map(String.init) ?? host, controllerPort: 6817,
+            controllerHost: SlurmConf.controllerHostName(), controllerPort: 6817,
             agentExecutable: agentExecutable, headNodeInstanceId: headNodeInstanceId, headNodeInstanceType: config.headNode.instanceType,
             scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
             queues: config.scheduling.queues.map(\.name), createdAt: createdAt, fastJobStart: true)

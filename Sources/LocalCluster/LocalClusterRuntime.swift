@@ -71,10 +71,7 @@ public struct LocalClusterRuntime: Sendable {
             if let long = nodes.first(where: { $0.name.utf8.count > layout.longestNodeName }) {
                 throw LocalClusterError("node name \(long.name) is longer than \(layout.longestNodeName) characters, the most a local cluster allows (Slurm keeps a Unix socket named after it, and such paths are limited to 107 bytes); shorten the names of queue \(long.queue) or compute resource \(long.computeResource)")
             }
-            var hostname = [CChar](repeating: 0, count: 256)
-            gethostname(&hostname, 255)
-            let fullHost = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let host = fullHost.split(separator: ".").first.map(String.init) ?? "localhost"
+            let host = SlurmConf.controllerHostName()
             let spec = LocalClusterSpec(
                 clusterName: name, slurmClusterName: String(name.lowercased().prefix(40)), controllerHost: host,
                 controllerPort: controllerPort, agentExecutable: agentExecutable,

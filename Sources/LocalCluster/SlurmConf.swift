@@ -14,6 +14,14 @@ public enum SlurmTarget: Sendable, Equatable {
 /// instance type's CPUs and memory, power saving from ScaledownIdletime), every file under the cluster's
 /// directory.
 public enum SlurmConf {
+    /// This machine's short host name, SlurmctldHost's name part (slurmctld checks it against its own).
+    public static func controllerHostName() -> String {
+        var hostname = [CChar](repeating: 0, count: 256)
+        gethostname(&hostname, 255)
+        let full = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return full.split(separator: ".").first.map(String.init) ?? "localhost"
+    }
+
     public static func render(spec: LocalClusterSpec, layout: LocalLayout, target: SlurmTarget = .thisMachine) -> String {
         let controllerAddress: String
         switch target {
