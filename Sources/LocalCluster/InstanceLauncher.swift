@@ -17,6 +17,11 @@ public protocol InstanceLauncher: Sendable {
     func runningNodes() -> Set<String>?
     /// Terminates instances of the cluster that belong to none of these nodes.
     func terminateStrays(knownNodes: Set<String>)
+    /// How long a launched node may take to register with slurmctld before the agent launches it again;
+    /// nil where booting takes as long as it takes (EC2, bounded by Slurm's ResumeTimeout).
+    var registrationDeadline: TimeInterval? { get }
+    /// When the node's running instance was launched, if known.
+    func launchTime(of name: String) -> Date?
 }
 
 extension InstanceLauncher {
@@ -34,6 +39,8 @@ extension InstanceLauncher {
 
     public func runningNodes() -> Set<String>? { nil }
     public func terminateStrays(knownNodes: Set<String>) {}
+    public var registrationDeadline: TimeInterval? { nil }
+    public func launchTime(of name: String) -> Date? { nil }
 }
 
 /// A launch failure with a code for Slurm's node reason, `(Code:...)` as the original writes it.
@@ -57,6 +64,30 @@ public struct SlurmdLauncher: InstanceLauncher {
     }
 
     var environment: [String: String] { layout.daemonEnvironment }
+
+    /// A slurmd here registers within a second of starting; one still unregistered after this was ignored.
+    public var registrationDeadline: TimeInterval? { 30 }
+
+    public func launchTime(of name: String) -> Date? {
+        registry.read().last { $0.nodeName == name && $0.state == .running }?.launchTime
+    }
+
+    /// Slurm's ResumeProgram path. slurmctld sets a node's boot request time, in whole seconds, just before it
+    /// runs the resume program, and ignores registrations whose boot time is earlier. `slurmd -b` reports its
+    /// uptime from the kernel's whole-second uptime, which ticks at its own fraction of the wall-clock second,
+    /// so a slurmd started in the same second can come out one second "older" than the request and is then
+    /// ignored until ResumeTimeout. Starting the slurmds in the next wall-clock second rules that out.
+    public func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] {
+        guard !nodes.isEmpty else { return [:] }
+        let second = floor(Date().timeIntervalSince1970)
+        let wait = second + 1.02 - Date().timeIntervalSince1970
+        if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
+        var outcome: [String: Result<String?, any Error>] = [:]
+        for node in nodes {
+            do { try launch(node); outcome[node.name] = .success(nil) } catch { outcome[node.name] = .failure(error) }
+        }
+        return outcome
+    }
 
     /// Starts (or restarts) the slurmd of one node and records it as a running instance.
     public func launch(_ node: LocalNode) throws {
@@ -103,6 +134,24 @@ public struct SlurmdLauncher: InstanceLauncher {
         if runningPid(name) != nil { return true }
         guard let pid = ProcessControl.readPid(layout.slurmdPid(name)) else { return false }
         return ProcessControl.isAlive(pid, commandContains: "slurmd")
+    }
+
+    /// `isRunning` of every node at once: one read of the registry and of the pid files' directory.
+    public func runningNodes() -> Set<String>? {
+        let recorded = registry.read().filter { $0.state == .running && $0.role == .computeNode }
+        var running = Set(recorded.compactMap { instance in
+            instance.pid.flatMap { ProcessControl.isAlive($0, commandContains: "slurmd") ? instance.nodeName : nil }
+        })
+        let directory = (layout.slurmdPid("x") as NSString).deletingLastPathComponent
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where file.hasPrefix("slurmd-") && file.hasSuffix(".pid") {
+            let name = String(file.dropFirst(7).dropLast(4))
+            if !running.contains(name), let pid = ProcessControl.readPid(layout.slurmdPid(name)),
+               ProcessControl.isAlive(pid, commandContains: "slurmd") {
+                running.insert(name)
+            }
+        }
+        return running
     }
 
     func runningPid(_ name: String) -> Int32? {

@@ -65,24 +65,32 @@ public struct NodeAgent: Sendable {
             }
             nodes.append(node)
         }
+        let outcomes = launcher.launch(nodes).sorted(by: { $0.key < $1.key })
+        // The holds are written before any node goes down, so the manage loop never takes a node without
+        // capacity for one whose launch merely failed.
         var held = Set<String>()
-        for (name, outcome) in launcher.launch(nodes).sorted(by: { $0.key < $1.key }) {
+        for case (let name, .failure(let error)) in outcomes {
+            if let failure = error as? any NodeLaunchFailure, failure.isInsufficientCapacity, let node = spec.node(name) {
+                held.insert("\(node.queue)/\(node.computeResource)")
+            }
+        }
+        if !held.isEmpty { recordCapacityHolds(held) }
+        for (name, outcome) in outcomes {
             switch outcome {
             case .success(let address):
                 // An instance has its own address; Slurm reaches the node there from now on.
                 if let address { scontrol("update", "nodename=\(name)", "nodeaddr=\(address)", "nodehostname=\(address)") }
             case .failure(let error):
                 events.record(resource: name, status: "RESUME_FAILED", reason: "\(error)")
-                let failure = error as? any NodeLaunchFailure
-                let code = failure?.code ?? "LaunchFailure"
-                scontrol("update", "nodename=\(name)", "state=down", "reason=(Code:\(code))Failure when resuming nodes: \(error)")
-                if let failure, failure.isInsufficientCapacity, let node = spec.node(name) {
-                    held.insert("\(node.queue)/\(node.computeResource)")
-                }
+                let code = (error as? any NodeLaunchFailure)?.code ?? "LaunchFailure"
+                scontrol("update", "nodename=\(name)", "state=down", "reason=(Code:\(code))\(Self.resumeFailure): \(error)")
             }
         }
         for resource in held.sorted() { holdForInsufficientCapacity(resource) }
     }
+
+    /// The reason a node whose launch failed is marked down with, after its `(Code:...)`, as the original writes it.
+    static let resumeFailure = "Failure when resuming nodes"
 
     /// How long a compute resource without capacity stays held down (the original's insufficient_capacity_timeout).
     static let insufficientCapacityHold: TimeInterval = 600
@@ -98,10 +106,13 @@ public struct NodeAgent: Sendable {
             scontrol("update", "nodename=\(Hostlist.compress(idle))", "state=down",
                      "reason=(Code:InsufficientInstanceCapacity)Temporarily disabling node due to insufficient capacity")
         }
-        var holds = capacityHolds()
-        holds[resource] = Date().addingTimeInterval(Self.insufficientCapacityHold)
-        try? JSONEncoder().encode(holds).write(to: URL(fileURLWithPath: layout.capacityHolds), options: .atomic)
         events.record(resource: resource, status: "CAPACITY_HOLD", reason: "insufficient capacity; held down for \(Int(Self.insufficientCapacityHold)) s")
+    }
+
+    func recordCapacityHolds(_ resources: Set<String>) {
+        var holds = capacityHolds()
+        for resource in resources { holds[resource] = Date().addingTimeInterval(Self.insufficientCapacityHold) }
+        try? JSONEncoder().encode(holds).write(to: URL(fileURLWithPath: layout.capacityHolds), options: .atomic)
     }
 
     func capacityHolds() -> [String: Date] {
@@ -167,6 +178,8 @@ public struct NodeAgent: Sendable {
     public func manageOnce() {
         try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
         guard let record = (try? catalog.record(named: spec.clusterName)) ?? nil else { return }
+        // Instances first, then Slurm's view: see `orphans`.
+        let running = launcher.runningNodes()
         let states = nodeStates()
         guard !states.isEmpty else { return }  // controller not answering: change nothing blindly
         switch record.computeFleetStatus {
@@ -181,7 +194,7 @@ public struct NodeAgent: Sendable {
             _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = "RUNNING" }
             events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
         case "STOPPED":
-            cleanOrphans(states, keepNone: true, running: launcher.runningNodes())
+            cleanOrphans(states, keepNone: true, running: running)
             // A restarted slurmctld (an update) brings partitions back UP from slurm.conf: a stopped fleet keeps them inactive.
             let partitions = scontrol("show", "partition", "-o").output
             for line in partitions.split(separator: "\n") where line.contains(" State=UP") {
@@ -193,9 +206,10 @@ public struct NodeAgent: Sendable {
         default:
             break
         }
-        let running = launcher.runningNodes()
         cleanOrphans(states, keepNone: false, running: running)
         releaseCapacityHolds()
+        retryFailedLaunches(states)
+        relaunchUnregistered(states, running: running)
         replaceDeadNodes(states, running: running)
         // Static nodes are always on while the fleet runs (one still powering down comes back next pass).
         powerUpStatics(states)
@@ -212,6 +226,42 @@ public struct NodeAgent: Sendable {
             if late.isEmpty {
                 _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
                 events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
+            }
+        }
+    }
+
+    /// A node whose launch failed stays DOWN and powering up until Slurm's ResumeTimeout (30 minutes) ends
+    /// the attempt. Like the original's cluster manager, the agent powers it down at once instead: a static
+    /// node is launched again on the next pass, a dynamic one goes back to the pool for the next job. Nodes
+    /// of a compute resource without capacity wait for its hold to end (`releaseCapacityHolds`).
+    func retryFailedLaunches(_ states: [String: SlurmNodeState]) {
+        let holds = capacityHolds()
+        let failed = spec.nodes.filter { node in
+            guard let state = states[node.name], state.base == "DOWN", !state.isPoweringDown,
+                  (state.reason ?? "").contains(Self.resumeFailure) else { return false }
+            return holds["\(node.queue)/\(node.computeResource)"] == nil
+        }.map(\.name)
+        guard !failed.isEmpty else { return }
+        let names = Hostlist.compress(failed)
+        scontrol("update", "nodename=\(names)", "state=power_down_force", "reason=launch failed; the agent retries")
+        events.record(resource: names, status: "RETRY", reason: "launch failed; powered down so that it can be launched again")
+    }
+
+    /// A node still powering up and not responding long after its instance started: slurmctld ignored the
+    /// instance's registration (see `SlurmdLauncher.launch(_:)` for the cause known here). A fresh launch
+    /// registers with a later boot time. Only where the launcher knows how long registering takes.
+    func relaunchUnregistered(_ states: [String: SlurmNodeState], running: Set<String>?) {
+        guard let deadline = launcher.registrationDeadline else { return }
+        for node in spec.nodes {
+            guard let state = states[node.name], state.flags.contains("POWERING_UP"), state.flags.contains("NOT_RESPONDING"),
+                  hasInstance(node.name, running), let launched = launcher.launchTime(of: node.name),
+                  Date().timeIntervalSince(launched) > deadline else { continue }
+            events.record(resource: node.name, status: "RELAUNCH",
+                          reason: "launched \(Int(Date().timeIntervalSince(launched))) s ago and still not registered with slurmctld")
+            do {
+                try launch(node)
+            } catch {
+                events.record(resource: node.name, status: "RELAUNCH_FAILED", reason: "\(error)")
             }
         }
     }
@@ -240,14 +290,22 @@ public struct NodeAgent: Sendable {
     /// Whether the node has an instance: from the pass's snapshot when the launcher gives one.
     func hasInstance(_ name: String, _ running: Set<String>?) -> Bool { running.map { $0.contains(name) } ?? launcher.isRunning(name) }
 
+    /// The nodes whose instances are orphans: Slurm has them powered down (every node, when the fleet is
+    /// stopped). `running` must have been taken before `states`: Slurm marks a node powering up before its
+    /// ResumeProgram launches the instance, so an instance that appeared after Slurm's answer belongs to a
+    /// node on its way up, and terminating it would leave that node powering up with nothing behind it until
+    /// ResumeTimeout (30 minutes).
+    static func orphans(_ nodes: [LocalNode], states: [String: SlurmNodeState], runningBefore running: Set<String>,
+                        keepNone: Bool) -> [String] {
+        nodes.filter { node in
+            guard running.contains(node.name), let state = states[node.name] else { return false }
+            return keepNone || (state.isPoweredDown && !state.isPoweringUp)
+        }.map(\.name)
+    }
+
     func cleanOrphans(_ states: [String: SlurmNodeState], keepNone: Bool, running: Set<String>?) {
-        var orphans: [String] = []
-        for node in spec.nodes {
-            guard let state = states[node.name] else { continue }
-            if keepNone || (state.isPoweredDown && !state.isPoweringUp) {
-                if hasInstance(node.name, running) { orphans.append(node.name) }
-            }
-        }
+        // Without the launcher's answer nothing is known to be an orphan; the next pass asks again.
+        let orphans = running.map { Self.orphans(spec.nodes, states: states, runningBefore: $0, keepNone: keepNone) } ?? []
         if !orphans.isEmpty { launcher.terminate(orphans, reason: "orphan: Slurm has the node powered down") }
         // Instances no node owns (a launch cut off before its tag, a node an update removed).
         launcher.terminateStrays(knownNodes: Set(spec.nodes.map(\.name)))
@@ -274,7 +332,8 @@ public struct NodeAgent: Sendable {
                 events.record(resource: node.name, status: "RETURNED_TO_SERVICE", reason: "replacement slurmd registered late")
                 continue
             }
-            guard !hasInstance(node.name, running) else { continue }
+            // The snapshot predates Slurm's answer, so a node that registered since is missing from it: ask again.
+            guard !hasInstance(node.name, running), !launcher.isRunning(node.name) else { continue }
             if node.isStatic {
                 events.record(resource: node.name, status: "REPLACING", reason: "static node's slurmd is not running")
                 do {

@@ -205,15 +205,35 @@ public enum PortAllocator {
         }
     }
 
-    /// `count` free ports from a random starting point in 20000–39999, skipping `taken` (other clusters').
+    /// Where cluster daemons listen: 20000 up to the kernel's ephemeral range. A port inside that range can be
+    /// taken at any moment as the local end of some program's outgoing connection, and a slurmd or slurmctld
+    /// then fails to bind it; on a machine whose ephemeral range starts too low for that, 20000–39999.
+    public static func listeningRange(ephemeral: ClosedRange<Int>? = ephemeralRange()) -> ClosedRange<Int> {
+        let low = 20000
+        if let ephemeral, ephemeral.lowerBound - low >= 2000 { return low...min(39999, ephemeral.lowerBound - 1) }
+        return low...39999
+    }
+
+    /// The kernel's ip_local_port_range, nil when it cannot be read.
+    public static func ephemeralRange() -> ClosedRange<Int>? {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8) else { return nil }
+        let bounds = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] <= bounds[1] else { return nil }
+        return bounds[0]...bounds[1]
+    }
+
+    /// `count` free ports from a random starting point in `listeningRange()`, skipping `taken` (other clusters').
     public static func allocate(_ count: Int, avoiding taken: Set<Int>) throws -> [Int] {
+        let range = listeningRange()
         var ports: [Int] = []
-        var candidate = Int.random(in: 20000..<39000)
+        var candidate = Int.random(in: range)
         var tried = 0
         while ports.count < count {
             tried += 1
-            guard tried < 20000 else { throw LocalClusterError("no \(count) free TCP ports on 127.0.0.1 between 20000 and 39999") }
-            candidate = candidate >= 39999 ? 20000 : candidate + 1
+            guard tried <= range.count else {
+                throw LocalClusterError("no \(count) free TCP ports on 127.0.0.1 between \(range.lowerBound) and \(range.upperBound)")
+            }
+            candidate = candidate >= range.upperBound ? range.lowerBound : candidate + 1
             if !taken.contains(candidate) && isFree(candidate) { ports.append(candidate) }
         }
         return ports

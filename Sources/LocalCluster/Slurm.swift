@@ -33,7 +33,9 @@ public struct SlurmNodeState: Sendable, Equatable {
     public var reason: String?
 
     public var isPoweredDown: Bool { flags.contains("POWERED_DOWN") }
-    public var isPoweringUp: Bool { flags.contains("POWERING_UP") }
+    /// Powering up, or asked to and not yet started (POWER_UP, until slurmctld's power-save pass runs the
+    /// ResumeProgram).
+    public var isPoweringUp: Bool { flags.contains("POWERING_UP") || flags.contains("POWER_UP") }
     public var isPoweringDown: Bool { flags.contains("POWERING_DOWN") || flags.contains("POWER_DOWN") }
     /// Up and answering: what a job needs before it can start.
     public var isReady: Bool {

@@ -111,6 +111,22 @@ extension ClustersAsRoot {
             return path
         }
 
+        /// What a failed expectation needs to be understood after the state directory is gone: the agent's
+        /// events, and the ends of slurmctld's and each slurmd's log.
+        func diagnostics(_ cluster: String) -> String {
+            let layout = LocalLayout(root: state.appendingPathComponent("clusters/\(cluster)"))
+            func tail(_ path: String, _ lines: Int = 25) -> String {
+                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no \(path))"
+                return "--- \((path as NSString).lastPathComponent)\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+            }
+            var parts = [tail(layout.events, 40), tail(layout.slurmctldLog)]
+            let logs = (try? FileManager.default.contentsOfDirectory(atPath: (layout.slurmctldLog as NSString).deletingLastPathComponent)) ?? []
+            for log in logs.sorted() where log.hasPrefix("slurmd-") {
+                parts.append(tail(((layout.slurmctldLog as NSString).deletingLastPathComponent as NSString).appendingPathComponent(log), 15))
+            }
+            return parts.joined(separator: "\n")
+        }
+
         func jobState(_ cluster: String, _ id: String) throws -> String {
             let show = try pcluster("ssh", "-n", cluster, "scontrol", "show", "job", id)
             return show.stdout.range(of: "JobState=[A-Z_]+", options: .regularExpression).map { String(show.stdout[$0].dropFirst(9)) } ?? "?"
@@ -158,7 +174,7 @@ extension ClustersAsRoot {
             #expect(duplicate.status == 1 && duplicate.json?["message"]?.stringValue?.contains("already exists") == true)
 
             let second = try pcluster("create-cluster", "-n", "other", "-c", other, "--wait")
-            #expect(second.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(second.stdout)\(second.stderr)")
+            #expect(second.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(second.stdout)\(second.stderr)\n\(diagnostics("other"))")
             #expect(try sinfo("other")["c6i-st-compute-1"] == "idle")  // the static node is up at create
 
             let described = try pcluster("describe-cluster", "-n", "demo").json
@@ -254,6 +270,62 @@ extension ClustersAsRoot {
             #expect(streams.contains { $0["logStreamName"] == "slurmd-c6i-st-compute-1" })
             let lines = try pcluster("get-cluster-log-events", "-n", "other", "--log-stream-name", "slurmctld", "--limit", "3").json
             #expect(lines?["events"]?.arrayValue?.count == 3)
+        }
+
+        /// A static node whose launch fails (here its port is taken by another program) is down with the
+        /// failure's code, and the agent launches it again once it can, instead of leaving it down until Slurm's
+        /// 30-minute ResumeTimeout.
+        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+              .timeLimit(.minutes(4)))
+        func aStaticNodeWhoseLaunchFailsIsLaunchedAgain() throws {
+            try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+            defer {
+                _ = try? pcluster("delete-cluster", "-n", "retry", "--wait")
+                try? FileManager.default.removeItem(at: state)
+            }
+            let seed = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
+            let storage = try #require(seed.range(of: "SharedStorage:"))
+            let withoutStorage = String(seed[..<storage.lowerBound])
+            let path = work.appendingPathComponent("retry.yaml").path
+            try withoutStorage.replacingOccurrences(of: "MinCount: 0", with: "MinCount: 1").write(toFile: path, atomically: true, encoding: .utf8)
+            let created = try pcluster("create-cluster", "-n", "retry", "-c", path, "--wait")
+            #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(created.stdout)\(created.stderr)\n\(diagnostics("retry"))")
+            let spec = try LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("retry")
+            let port = try #require(spec.node("c6i-st-compute-1")?.port)
+
+            try pcluster("update-compute-fleet", "-n", "retry", "--status", "STOP_REQUESTED")
+            #expect(try eventually(30) { try pcluster("describe-compute-fleet", "-n", "retry").json?["status"] == "STOPPED" })
+            let squatter = try #require(Self.listen(on: port), "cannot listen on 127.0.0.1:\(port)")
+            var closed = false
+            defer { if !closed { close(squatter) } }
+            try pcluster("update-compute-fleet", "-n", "retry", "--status", "START_REQUESTED")
+            let reason = { try self.pcluster("ssh", "-n", "retry", "sinfo", "-h", "-N", "-n", "c6i-st-compute-1", "-o", "%t %E").stdout }
+            #expect(try eventually(60) { try reason().contains("(Code:LaunchFailure)Failure when resuming nodes: port \(port)") },
+                    "\((try? reason()) ?? "")\n\(diagnostics("retry"))")
+            close(squatter)
+            closed = true
+            #expect(try eventually(90) { try sinfo("retry")["c6i-st-compute-1"] == "idle" }, "\((try? reason()) ?? "")\n\(diagnostics("retry"))")
+            let events = (try? String(contentsOfFile: LocalLayout(root: state.appendingPathComponent("clusters/retry")).events, encoding: .utf8)) ?? ""
+            #expect(events.contains("\"status\":\"RETRY\""))
+        }
+
+        /// A socket listening on 127.0.0.1:`port`, or nil.
+        static func listen(on port: Int) -> Int32? {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0, Glibc.listen(fd, 1) == 0 else {
+                close(fd)
+                return nil
+            }
+            return fd
         }
     }
 }

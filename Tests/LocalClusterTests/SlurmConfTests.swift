@@ -33,6 +33,39 @@ import Testing
         #expect(states["c6i-dy-compute-1"]?.reason == "powered down by Slurm [root@2026]")
         #expect(states["c6i-dy-compute-2"]?.isPoweringUp == true && states["c6i-dy-compute-2"]?.isReady == false)
         #expect(states["c6i-st-compute-1"]?.isReady == true)
+        // Asked to power up, before slurmctld's power-save pass has run the ResumeProgram.
+        let asked = SlurmNodeState.parse("NodeName=c6i-st-compute-1 State=IDLE+CLOUD+POWERED_DOWN+POWER_UP ThreadsPerCore=1")
+        #expect(asked["c6i-st-compute-1"]?.isPoweringUp == true)
+    }
+
+    /// The orphan rule of the cluster-manager pass: an instance is an orphan only if it was already running
+    /// when Slurm said its node is powered down, so a resume racing the pass never loses its new instance.
+    @Test func onlyInstancesOlderThanSlurmsAnswerAreOrphans() throws {
+        let (spec, _) = try SlurmConfTests().spec()
+        let states = SlurmNodeState.parse("""
+            NodeName=c6i-dy-compute-1 State=IDLE+CLOUD+POWERED_DOWN ThreadsPerCore=1
+            NodeName=c6i-dy-compute-2 State=IDLE+CLOUD+POWERED_DOWN+POWER_UP ThreadsPerCore=1
+            """)
+        // compute-1 had an instance before Slurm answered: an orphan. compute-2 is asked to power up.
+        #expect(NodeAgent.orphans(spec.nodes, states: states, runningBefore: ["c6i-dy-compute-1", "c6i-dy-compute-2"], keepNone: false)
+                == ["c6i-dy-compute-1"])
+        // An instance the resume launched after Slurm's answer is not in the snapshot, so it stays.
+        #expect(NodeAgent.orphans(spec.nodes, states: states, runningBefore: [], keepNone: false).isEmpty)
+        // A stopped fleet keeps nothing.
+        #expect(NodeAgent.orphans(spec.nodes, states: states, runningBefore: ["c6i-dy-compute-2"], keepNone: true) == ["c6i-dy-compute-2"])
+    }
+
+    /// Cluster daemons listen below the kernel's ephemeral ports, which outgoing connections take at any moment.
+    @Test func listeningPortsStayBelowTheEphemeralRange() throws {
+        #expect(PortAllocator.listeningRange(ephemeral: 32768...60999) == 20000...32767)
+        #expect(PortAllocator.listeningRange(ephemeral: 21000...60999) == 20000...39999)  // too little room below
+        #expect(PortAllocator.listeningRange(ephemeral: nil) == 20000...39999)
+        let range = PortAllocator.listeningRange()
+        let ports = try PortAllocator.allocate(3, avoiding: [])
+        #expect(ports.count == 3 && ports.allSatisfy { range.contains($0) && PortAllocator.isFree($0) })
+        if let ephemeral = PortAllocator.ephemeralRange(), ephemeral.lowerBound - 20000 >= 2000 {
+            #expect(ports.allSatisfy { !ephemeral.contains($0) })
+        }
     }
 }
 

@@ -1,0 +1,95 @@
+import Foundation
+@testable import LocalCluster
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decisions of the cluster-manager pass and the resume path that need no Slurm: the agent's scontrol calls
+/// are skipped without a slurm.conf, and the launcher records what it was asked to do.
+struct NodeAgentPassTests {
+    /// Every node has a running instance, launched at `launched`.
+    final class Launcher: InstanceLauncher, @unchecked Sendable {
+        let launched: Date
+        let registrationDeadline: TimeInterval?
+        private let lock = NSLock()
+        private var relaunched: [String] = []
+        init(launched: Date, registrationDeadline: TimeInterval?) {
+            self.launched = launched
+            self.registrationDeadline = registrationDeadline
+        }
+        var launches: [String] { lock.withLock { relaunched } }
+
+        func launch(_ node: LocalNode) throws { lock.withLock { relaunched.append(node.name) } }
+        func terminate(_ name: String, reason: String) {}
+        func isRunning(_ name: String) -> Bool { true }
+        func launchTime(of name: String) -> Date? { launched }
+    }
+
+    func agent(_ launcher: Launcher) throws -> (NodeAgent, LocalLayout, URL) {
+        let (spec, _) = try SlurmConfTests().spec()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pass-\(UUID().uuidString)")
+        let layout = LocalLayout(root: root)
+        try spec.write(to: layout)
+        return (try NodeAgent(clusterDirectory: root.path, launcher: launcher), layout, root)
+    }
+
+    static let states = SlurmNodeState.parse("""
+        NodeName=c6i-dy-compute-1 State=IDLE+CLOUD+NOT_RESPONDING+POWERING_UP ThreadsPerCore=1
+        NodeName=c6i-dy-compute-2 State=IDLE+CLOUD ThreadsPerCore=1
+        """)
+
+    /// A node powering up whose instance has run past the launcher's registration deadline without
+    /// registering is launched again; one that registered, or is still within the deadline, is left alone.
+    @Test func anInstanceThatNeverRegisteredIsLaunchedAgain() throws {
+        let late = Launcher(launched: Date().addingTimeInterval(-45), registrationDeadline: 30)
+        let (agent, layout, root) = try agent(late)
+        defer { try? FileManager.default.removeItem(at: root) }
+        agent.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1", "c6i-dy-compute-2"])
+        #expect(late.launches == ["c6i-dy-compute-1"])
+        #expect(EventLog(layout: layout).all().contains { $0.status == "RELAUNCH" && $0.resource == "c6i-dy-compute-1" })
+
+        let recent = Launcher(launched: Date().addingTimeInterval(-5), registrationDeadline: 30)
+        let (second, _, secondRoot) = try self.agent(recent)
+        defer { try? FileManager.default.removeItem(at: secondRoot) }
+        second.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1", "c6i-dy-compute-2"])
+        #expect(recent.launches.isEmpty)
+    }
+
+    /// Where booting has no known bound (EC2), Slurm's ResumeTimeout decides, not the agent.
+    @Test func withoutADeadlineNothingIsRelaunched() throws {
+        let launcher = Launcher(launched: Date().addingTimeInterval(-3600), registrationDeadline: nil)
+        let (agent, _, root) = try agent(launcher)
+        defer { try? FileManager.default.removeItem(at: root) }
+        agent.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1"])
+        #expect(launcher.launches.isEmpty)
+    }
+
+    /// Slurm's resume path starts slurmd processes in a later wall-clock second than the one it was called in,
+    /// so their boot time is never earlier than slurmctld's boot request.
+    @Test func resumeStartsSlurmdInTheNextSecond() throws {
+        let (spec, _) = try SlurmConfTests().spec()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let layout = LocalLayout(root: root)
+        try spec.write(to: layout)
+        var node = try #require(spec.nodes.first)
+        // A port someone else listens on: the launch fails at once, so only the wait before it is measured.
+        let squatter = try #require(ClustersAsRoot.LocalClusterIntegrationTests.listen(on: try PortAllocator.allocate(1, avoiding: [])[0]))
+        defer { close(squatter) }
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(squatter, $0, &length) } }
+        node.port = Int(UInt16(bigEndian: address.sin_port))
+
+        let called = floor(Date().timeIntervalSince1970)
+        let outcome = SlurmdLauncher(layout: layout).launch([node])
+        #expect(floor(Date().timeIntervalSince1970) > called)
+        guard case .failure(let error) = outcome[node.name] else {
+            Issue.record("the launch on a taken port succeeded")
+            return
+        }
+        #expect("\(error)".contains("port \(node.port) of \(node.name) on 127.0.0.1 is in use"))
+        #expect(SlurmdLauncher(layout: layout).launch([]).isEmpty)
+    }
+}
