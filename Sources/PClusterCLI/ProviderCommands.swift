@@ -148,6 +148,10 @@ extension CreateCluster {
                 usleep(UInt32(delay * 1e6))
                 if provider.providerName != "local" { delay = min(delay * 1.5, 10) }
             }
+            // The status alone leaves the user to go looking; the first failure says why.
+            if current.clusterStatus == "CREATE_FAILED", let reason = provider.creationFailure(of: clusterName) {
+                say("why: \(reason)")
+            }
         }
         var o: JSONObject = ["cluster": .object(clusterSummary(current))]
         o["validationMessages"] = validationMessagesField(result.messages)
