@@ -300,13 +300,19 @@ extension ClustersAsRoot {
             defer { if !closed { close(squatter) } }
             try pcluster("update-compute-fleet", "-n", "retry", "--status", "START_REQUESTED")
             let reason = { try self.pcluster("ssh", "-n", "retry", "sinfo", "-h", "-N", "-n", "c6i-st-compute-1", "-o", "%t %E").stdout }
-            #expect(try eventually(60) { try reason().contains("(Code:LaunchFailure)Failure when resuming nodes: port \(port)") },
+            let eventsPath = LocalLayout(root: state.appendingPathComponent("clusters/retry")).events
+            let events = { (try? String(contentsOfFile: eventsPath, encoding: .utf8)) ?? "" }
+            // Slurm shows `(Code:LaunchFailure)Failure when resuming nodes: port N ...` only until the agent's next
+            // pass powers the node down to retry, so the lasting record is the agent's events.
+            #expect(eventually(60) { events().contains("\"RESUME_FAILED\"") && events().contains("port \(port) of c6i-st-compute-1") },
                     "\((try? reason()) ?? "")\n\(diagnostics("retry"))")
+            #expect(eventually(30) { events().contains("\"status\":\"RETRY\"") }, "\(diagnostics("retry"))")
+            // What Slurm showed meanwhile, from slurmctld's log.
+            let controllerLog = (try? String(contentsOfFile: LocalLayout(root: state.appendingPathComponent("clusters/retry")).slurmctldLog, encoding: .utf8)) ?? ""
+            #expect(controllerLog.contains("(Code:LaunchFailure)Failure when resuming nodes: port \(port) of c6i-st-compute-1"))
             close(squatter)
             closed = true
             #expect(try eventually(90) { try sinfo("retry")["c6i-st-compute-1"] == "idle" }, "\((try? reason()) ?? "")\n\(diagnostics("retry"))")
-            let events = (try? String(contentsOfFile: LocalLayout(root: state.appendingPathComponent("clusters/retry")).events, encoding: .utf8)) ?? ""
-            #expect(events.contains("\"status\":\"RETRY\""))
         }
 
         /// A socket listening on 127.0.0.1:`port`, or nil.
