@@ -296,10 +296,25 @@ extension FileSystem {
         state.recentDeletes = state.recentDeletes.filter { $0.value > cutoff }
     }
 
-    /// Whether the object is one this process wrote (same key and ETag).
-    func isOwnWrite(_ key: String, etag: String) -> Bool {
-        state.withLock { $0.recentWrites[key]?.etag == etag }
+    /// Whether a listed or headed object is nothing new from the repository: the one this process wrote
+    /// (same key and ETag), or one a listing still shows although this process wrote or deleted the key after
+    /// it was last modified. A sweep lists first and applies later, and an export or a rename's delete can
+    /// land in between; taking the listing's object for news would bring back a renamed or removed file, or an
+    /// older version of a written one. (A repository write by someone else in the same second as ours, after
+    /// it, looks the same and waits for the key's next change.)
+    func isOwnEcho(_ object: RepositoryObject) -> Bool {
+        state.withLock { state in
+            if let write = state.recentWrites[object.key] {
+                return write.etag == object.etag || object.lastModifiedNanoseconds <= Self.nanoseconds(write.at)
+            }
+            if let deleted = state.recentDeletes[object.key] {
+                return object.lastModifiedNanoseconds <= Self.nanoseconds(deleted)
+            }
+            return false
+        }
     }
+
+    static func nanoseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1_000_000_000) }
 
     func isOwnDelete(_ key: String) -> Bool {
         state.withLock { $0.recentDeletes[key] != nil }

@@ -118,8 +118,9 @@ extension FileSystem {
             if object.key == association.location.prefix { return .unchanged }
             return .skipped(object.key.utf8.count > 1024 ? "PathSizeTooLong" : "not a POSIX path")
         }
-        // Our own export seen again (its file may have been renamed or removed since): nothing to import.
-        if isOwnWrite(object.key, etag: object.etag) { return .unchanged }
+        // Our own export seen again, or a listing older than our last write or delete of the key (the file
+        // may have been renamed or removed since): nothing to import.
+        if isOwnEcho(object) { return .unchanged }
         let now = nowNanoseconds()
         var components = relative.split(separator: "/").map(String.init)
         let name = components.removeLast()

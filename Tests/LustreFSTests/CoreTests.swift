@@ -45,6 +45,41 @@ import Glibc
         await fs.close()
     }
 
+    /// A sweep lists the repository, then applies the listing. A rename exported in between (the new key
+    /// written, the old one deleted) must not come back from the listing as a new file under its old name, and
+    /// the renamed file must stay.
+    @Test func aListingTakenBeforeARenamesExportDoesNotBringTheOldNameBack() async throws {
+        let scratch = Scratch()
+        let repo = scratch.sub("repo")
+        let instrumented = Locked<InstrumentedRepository?>(nil)
+        let repositories = TestRepositories(wrap: { base in
+            instrumented.withLock { current in
+                if current == nil { current = InstrumentedRepository(base) }
+                return current!
+            }
+        })
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
+        let association = try await fs.associate("/dra", "file://\(repo)", autoImport: [.new, .changed, .deleted],
+                                                 autoExport: [.new, .changed, .deleted])
+        try await fs.mkdir("/dra/copy")
+        try await fs.writeFile("/dra/copy/blob", Data("kept".utf8))
+        #expect(try await fs.waitForExports())
+        #expect(FileManager.default.fileExists(atPath: repo + "/copy/blob"))
+
+        let root = try await fs.resolve("/dra")
+        let repository = try #require(instrumented.withLock { $0 })
+        repository.beforeNextListingIsHandedOn {
+            try await fs.rename(parent: root.ino, name: "copy", newParent: root.ino, newName: "moved")
+            _ = try await fs.waitForExports()
+        }
+        let report = try await fs.reconcile(association.id, allowed: association.autoImport)
+        #expect(!FileManager.default.fileExists(atPath: repo + "/copy/blob"))
+        #expect(await errno(of: { _ = try await fs.resolve("/dra/copy") }) == ENOENT, "\(report)")
+        #expect(try await fs.readFile("/dra/moved/blob") == Data("kept".utf8))
+        #expect(report.created == 0 && report.deleted == 0, "\(report)")
+        await fs.close()
+    }
+
     @Test func exportFollowsTheAutoExportPolicyWithFSxMetadata() async throws {
         let scratch = Scratch()
         let repo = scratch.sub("repo")

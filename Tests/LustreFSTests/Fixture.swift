@@ -52,9 +52,33 @@ final class InstrumentedRepository: DataRepository, @unchecked Sendable {
         self.delayNanoseconds = delayNanoseconds
     }
     var reads: Int { lock.withLock { readCount } }
+    private var listingHook: (@Sendable () async throws -> Void)?
+    /// Runs `body` once, on the next listing, after the listing was taken and before it is handed on (what a
+    /// sweep's listing is when the file system changes before the sweep applies it).
+    func beforeNextListingIsHandedOn(_ body: @escaping @Sendable () async throws -> Void) { lock.withLock { listingHook = body } }
 
     var displayName: String { base.displayName }
-    func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> { base.list(prefix: prefix) }
+    func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> {
+        guard let hook = lock.withLock({ () -> (@Sendable () async throws -> Void)? in
+            defer { listingHook = nil }
+            return listingHook
+        }) else { return base.list(prefix: prefix) }
+        let base = self.base
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    var pages: [[RepositoryObject]] = []
+                    for try await page in base.list(prefix: prefix) { pages.append(page) }
+                    try await hook()
+                    for page in pages { continuation.yield(page) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
     func head(key: String) async throws -> RepositoryObjectHead? { try await base.head(key: key) }
     /// Counts the call; with a delay, the range is handed on 1 MiB at a time, each piece after that long
     /// (a slow link; the wait suspends, it blocks no thread).
