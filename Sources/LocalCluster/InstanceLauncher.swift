@@ -25,7 +25,10 @@ public protocol InstanceLauncher: Sendable {
 }
 
 extension InstanceLauncher {
-    public func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] {
+    public func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] { launchEach(nodes) }
+
+    /// `launch(_:)` node by node, each at its configured address.
+    public func launchEach(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] {
         var outcome: [String: Result<String?, any Error>] = [:]
         for node in nodes {
             do { try launch(node); outcome[node.name] = .success(nil) } catch { outcome[node.name] = .failure(error) }
@@ -82,11 +85,7 @@ public struct SlurmdLauncher: InstanceLauncher {
         let second = floor(Date().timeIntervalSince1970)
         let wait = second + 1.02 - Date().timeIntervalSince1970
         if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
-        var outcome: [String: Result<String?, any Error>] = [:]
-        for node in nodes {
-            do { try launch(node); outcome[node.name] = .success(nil) } catch { outcome[node.name] = .failure(error) }
-        }
-        return outcome
+        return launchEach(nodes)
     }
 
     /// Starts (or restarts) the slurmd of one node and records it as a running instance.

@@ -75,12 +75,9 @@ struct NodeAgentPassTests {
         try spec.write(to: layout)
         var node = try #require(spec.nodes.first)
         // A port someone else listens on: the launch fails at once, so only the wait before it is measured.
-        let squatter = try #require(ClustersAsRoot.LocalClusterIntegrationTests.listen(on: try PortAllocator.allocate(1, avoiding: [])[0]))
+        node.port = try PortAllocator.allocate(1, avoiding: [])[0]
+        let squatter = try #require(ClustersAsRoot.LocalClusterIntegrationTests.listen(on: node.port))
         defer { close(squatter) }
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(squatter, $0, &length) } }
-        node.port = Int(UInt16(bigEndian: address.sin_port))
 
         let called = floor(Date().timeIntervalSince1970)
         let outcome = SlurmdLauncher(layout: layout).launch([node])
