@@ -97,12 +97,29 @@ public struct LocalDirectoryRepository: DataRepository {
         }
         let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
         guard isDirectory == key.hasSuffix("/") else { return nil }
-        var metadata: [String: String] = [:]
+        let metadata: [String: String]
         if let data = FileManager.default.contents(atPath: metadataPath(of: key)),
            let decoded = try? JSONDecoder().decode([String: String].self, from: data) {
             metadata = decoded
+        } else {
+            metadata = Self.ownMetadata(of: info)
         }
         return RepositoryObjectHead(object: Self.object(key: key, info: info), userMetadata: metadata)
+    }
+
+    /// A file we did not export has no side file: it imports with its real owner, group, mode and times, never
+    /// the wider root 0755 an S3 object without metadata gets (a 0600 file stays readable by its owner only).
+    /// Setuid and setgid are not kept, as in FSx's format.
+    static func ownMetadata(of info: stat) -> [String: String] {
+        let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let atime = Int64(info.st_atim.tv_sec) * 1_000_000_000 + Int64(info.st_atim.tv_nsec)
+        return [
+            "file-permissions": "0" + String(UInt32(info.st_mode) & 0o171777, radix: 8),
+            "file-owner": String(info.st_uid),
+            "file-group": String(info.st_gid),
+            "file-atime": "\(atime)ns",
+            "file-mtime": "\(mtime)ns",
+        ]
     }
 
     public func read(key: String, range: Range<Int64>, etag: String?,

@@ -17,17 +17,22 @@ import Glibc
         try putLocal(repo, "a.txt", Data("hello\n".utf8), metadata: [
             "file-permissions": "0100640", "file-owner": "500", "file-group": "501", "file-mtime": "1595002920000000000ns"])
         try putLocal(repo, "sub/big.bin", big)
+        chmod(repo + "/sub/big.bin", 0o600)
         try putLocal(repo, "sub/deep/c", Data("c".utf8))
         try putLocal(repo, "link", Data("a.txt".utf8), metadata: ["file-permissions": "0120777", "file-owner": "7", "file-group": "7"])
+        var bigStat = stat()
+        stat(repo + "/sub/big.bin", &bigStat)
         let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
         let association = try await fs.associate("/dra", "file://\(repo)")
         #expect(association.lifecycle == .available)
         #expect(try await fs.names("/dra") == ["a.txt", "link", "sub"])
         let a = try await fs.resolve("/dra/a.txt")
         #expect(a.mode == 0o100640 && a.uid == 500 && a.gid == 501 && a.size == 6 && a.mtime == 1595002920000000000)
-        // No metadata: owner root, group root, mode 0755.
+        // No side file in a local directory repository: the file's own owner, group, mode and mtime (a 0600
+        // file is never imported wider).
         let bigInode = try await fs.resolve("/dra/sub/big.bin")
-        #expect(bigInode.mode == 0o100755 && bigInode.uid == 0 && bigInode.gid == 0 && bigInode.size == 3_000_000)
+        #expect(bigInode.mode == 0o100600 && bigInode.uid == getuid() && bigInode.gid == getgid() && bigInode.size == 3_000_000)
+        #expect(bigInode.mtime == Int64(bigStat.st_mtim.tv_sec) * 1_000_000_000 + Int64(bigStat.st_mtim.tv_nsec))
         let link = try await fs.resolve("/dra/link")
         #expect(link.type == .symlink)
         #expect(try await fs.readLink(link.ino) == "a.txt")
