@@ -62,6 +62,11 @@ public actor FSxService {
     var mounted: [String: FuseMount] = [:]
     /// Background work of the file systems (event feeds, sweeps, exports); off for tests that drive it.
     let background: Bool
+    /// File systems whose record is saved and whose core is being opened: every request for one of them
+    /// (a retry with the same ClientRequestToken included) waits for the same outcome.
+    var openings: [String: Task<Void, any Error>] = [:]
+    /// What the startup sweep removed: file system directories without a record (a crash between the two).
+    public private(set) var reconciled: [String] = []
 
     public init(stateDirectory: String, repositories: any RepositoryFactory, region: String, background: Bool = true) throws {
         self.stateDirectory = stateDirectory
@@ -77,6 +82,24 @@ public actor FSxService {
         } else {
             state = ServiceState()
         }
+        reconciled = Self.removeUnrecordedFileSystems(in: stateDirectory + "/filesystems", recorded: Set(state.fileSystems.map(\.id)))
+    }
+
+    /// A file system directory whose record was never saved (the service was killed while creating it) is
+    /// removed, and said on standard error: a restart leaves nothing on disk that no record owns.
+    static func removeUnrecordedFileSystems(in directory: String, recorded: Set<String>) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var removed: [String] = []
+        for entry in entries.sorted() where !recorded.contains(entry) {
+            do {
+                try FileManager.default.removeItem(atPath: directory + "/" + entry)
+                removed.append(entry)
+                FileHandle.standardError.write(Data("fsxd: removed \(directory)/\(entry): no file system record owns it (a create that did not finish)\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("fsxd: cannot remove \(directory)/\(entry), which no record owns: \(error)\n".utf8))
+            }
+        }
+        return removed
     }
 
     /// Opens every file system of the state and remakes its mounts (after a restart).
@@ -86,7 +109,11 @@ public actor FSxService {
         }
         for mount in state.mounts ?? [] where mounted[mount.mountPoint] == nil {
             if let fs = open[mount.fileSystemId] {
-                mounted[mount.mountPoint] = try? FuseMount.mount(fs, at: mount.mountPoint)
+                do {
+                    mounted[mount.mountPoint] = try FuseMount.mount(fs, at: mount.mountPoint)
+                } catch {
+                    FileHandle.standardError.write(Data("fsxd: cannot mount \(mount.fileSystemId) on \(mount.mountPoint) again: \(error)\n".utf8))
+                }
             }
         }
     }
@@ -103,6 +130,27 @@ public actor FSxService {
     public func fileSystem(_ id: String) throws -> FileSystem {
         guard let fs = open[id] else { throw FSxError("FileSystemNotFound", "File system '\(id)' does not exist.") }
         return fs
+    }
+
+    /// The file system once its creation finished: waits for an opening in progress (a concurrent request with
+    /// the same ClientRequestToken, or one that names the id it was just given).
+    func ready(_ id: String) async throws -> FileSystem {
+        if let opening = openings[id] { try await opening.value }
+        return try fileSystem(id)
+    }
+
+    /// Opens a file system whose record is saved; if the core cannot be opened the record and its directory go
+    /// again, so a failed create leaves nothing behind.
+    func finishOpening(_ record: FileSystemRecord) async throws {
+        defer { openings[record.id] = nil }
+        do {
+            open[record.id] = try await openFileSystem(record)
+        } catch {
+            state.fileSystems.removeAll { $0.id == record.id }
+            try? save()
+            try? FileManager.default.removeItem(atPath: "\(stateDirectory)/filesystems/\(record.id)")
+            throw error
+        }
     }
 
     func openFileSystem(_ record: FileSystemRecord) async throws -> FileSystem {
@@ -272,11 +320,14 @@ public actor FSxService {
         // Built from sorted text: two equal dictionaries need not iterate (or print) in the same order.
         let tagText = tags.map { "\($0["Key"] ?? "")=\($0["Value"] ?? "")" }.sorted().joined(separator: ",")
         let fingerprint = "\(capacity)|\(deployment)|\(throughput ?? 0)|\(subnets.joined(separator: ","))|\(tagText)"
+        // The token's check and the record's insertion happen with no suspension in between (this is an
+        // actor), so concurrent calls with one token make one file system.
         if let token, let earlier = state.fileSystems.first(where: { $0.clientRequestToken == token }) {
             guard earlier.requestFingerprint == fingerprint else {
                 throw FSxError("IncompatibleParameterError", "ClientRequestToken '\(token)' was used with different parameters.")
             }
-            return ["FileSystem": describe(earlier)]
+            _ = try await ready(earlier.id)
+            return ["FileSystem": describe(try record(earlier.id))]
         }
         guard state.fileSystems.count < 100 else {
             throw FSxError("ServiceLimitExceeded", "This service holds at most 100 file systems.")
@@ -287,9 +338,18 @@ public actor FSxService {
                                       securityGroupIds: try Self.strings(input, "SecurityGroupIds") ?? [], tags: tags,
                                       mountName: String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 36),
                                       clientRequestToken: token, requestFingerprint: fingerprint)
-        open[id] = try await openFileSystem(record)
+        // The record is saved before its directory exists: a crash in between leaves a record that the next
+        // start opens (making the directory), never a directory without a record.
         state.fileSystems.append(record)
-        try save()
+        do {
+            try save()
+        } catch {
+            state.fileSystems.removeAll { $0.id == id }
+            throw error
+        }
+        let opening = Task { try await self.finishOpening(record) }
+        openings[id] = opening
+        try await opening.value
         return ["FileSystem": describe(record)]
     }
 
@@ -300,7 +360,7 @@ public actor FSxService {
         if let throughput = record.perUnitStorageThroughput { lustre["PerUnitStorageThroughput"] = throughput }
         return [
             "OwnerId": accountId, "CreationTime": record.creationTime, "FileSystemId": record.id, "FileSystemType": "LUSTRE",
-            "Lifecycle": "AVAILABLE", "StorageCapacity": record.storageCapacity, "StorageType": "SSD",
+            "Lifecycle": open[record.id] == nil ? "CREATING" : "AVAILABLE", "StorageCapacity": record.storageCapacity, "StorageType": "SSD",
             "VpcId": "vpc-0local00000000000", "SubnetIds": record.subnetIds, "NetworkInterfaceIds": [],
             "DNSName": "\(record.id).fsx.\(region).amazonaws.com",
             "ResourceARN": "arn:aws:fsx:\(region):\(accountId):file-system/\(record.id)",
@@ -329,6 +389,7 @@ public actor FSxService {
     func deleteFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
         let id = try Self.string(input, "FileSystemId", required: true)!
         let record = try record(id)
+        _ = try await ready(id)
         for mount in (state.mounts ?? []).filter({ $0.fileSystemId == id }) {
             _ = try await unmountFileSystem(["MountPoint": mount.mountPoint])
         }
@@ -391,10 +452,19 @@ public actor FSxService {
         return (found.fs, fs)
     }
 
+    /// Only S3 through the API, as FSx: a `file://` repository would let anyone holding API keys expose a
+    /// local directory (with root's rights to read it) to every user of the mount. Local directory
+    /// repositories stay an administrator's tool (`fsx-admin create-association`).
+    static func checkS3Path(_ path: String, field: String) throws {
+        guard path.hasPrefix("s3://") else {
+            throw FSxError.badRequest("\(field) '\(path)' is not an S3 path: this API takes s3://bucket/prefix/ only.")
+        }
+    }
+
     func createAssociation(_ input: [String: Any]) async throws -> [String: Any] {
         let fsId = try Self.string(input, "FileSystemId", required: true)!
         _ = try record(fsId)
-        let fs = try fileSystem(fsId)
+        let fs = try await ready(fsId)
         let s3 = input["S3"] as? [String: Any] ?? [:]
         var tags: [String: String] = [:]
         for tag in try Self.tags(input) { tags[tag["Key"]!] = tag["Value"] }
@@ -405,8 +475,10 @@ public actor FSxService {
             importedFileChunkSize: try Self.int(input, "ImportedFileChunkSize") ?? 1024,
             autoImport: try Self.events(s3["AutoImportPolicy"], "AutoImportPolicy") ?? [],
             autoExport: try Self.events(s3["AutoExportPolicy"], "AutoExportPolicy") ?? [], tags: tags)
-        let created = try await fs.createAssociation(request)
-        return ["Association": describe(created, fileSystem: fsId)]
+        try Self.checkS3Path(request.dataRepositoryPath, field: "DataRepositoryPath")
+        var withToken = request
+        withToken.clientRequestToken = try Self.string(input, "ClientRequestToken")
+        return ["Association": describe(try await fs.createAssociation(withToken), fileSystem: fsId)]
     }
 
     func describeAssociations(_ input: [String: Any]) async throws -> [String: Any] {
@@ -495,6 +567,7 @@ public actor FSxService {
             guard (duration["Unit"] as? String ?? "DAYS") == "DAYS" else { throw FSxError.badRequest("DurationSinceLastAccess.Unit must be DAYS.") }
             days = try Self.int(duration, "Value")
         }
+        if let path = reportInput["Path"] as? String { try Self.checkS3Path(path, field: "Report.Path") }
         var tags: [String: String] = [:]
         for tag in try Self.tags(input) { tags[tag["Key"]!] = tag["Value"] }
         let task = try await fs.createTask(kind: kind, paths: try Self.strings(input, "Paths") ?? [],
@@ -552,7 +625,7 @@ public actor FSxService {
     func mountFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
         let id = try Self.string(input, "FileSystemId", required: true)!
         let mountPoint = try Self.string(input, "MountPoint", required: true)!
-        let fs = try fileSystem(id)
+        let fs = try await ready(id)
         guard mountPoint.hasPrefix("/"), !mountPoint.contains("\u{0}") else {
             throw FSxError.badRequest("MountPoint '\(mountPoint)' must be an absolute path.")
         }
@@ -562,6 +635,7 @@ public actor FSxService {
             }
             return ["FileSystemId": id, "MountPoint": mountPoint]
         }
+        try Self.checkMountPoint(mountPoint, stateDirectory: stateDirectory)
         do {
             try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
             mounted[mountPoint] = try FuseMount.mount(fs, at: mountPoint)
@@ -571,6 +645,41 @@ public actor FSxService {
         state.mounts = (state.mounts ?? []).filter { $0.mountPoint != mountPoint } + [MountRecord(fileSystemId: id, mountPoint: mountPoint)]
         try save()
         return ["FileSystemId": id, "MountPoint": mountPoint]
+    }
+
+    /// Where a request may mount: a plain absolute path (no `.`/`..`, not `/`, not a symbolic link, outside the
+    /// service's own state) that is absent or an empty directory, so a mount never hides files that are there.
+    /// A stale mount of a dead daemon (ENOTCONN) is allowed: `FuseMount` clears it.
+    static func checkMountPoint(_ path: String, stateDirectory: String) throws {
+        let components = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard !components.isEmpty, !components.contains(where: { $0 == "." || $0 == ".." }) else {
+            throw FSxError.badRequest("MountPoint '\(path)' must be an absolute path below / without '.' or '..' components.")
+        }
+        let normalized = "/" + components.joined(separator: "/")
+        let state = (stateDirectory as NSString).standardizingPath
+        guard normalized != state, !normalized.hasPrefix(state + "/"), !state.hasPrefix(normalized + "/") else {
+            throw FSxError.badRequest("MountPoint '\(path)' would overlap the service's state directory \(state).")
+        }
+        var info = stat()
+        guard lstat(normalized, &info) == 0 else {
+            if errno == ENOENT { return }
+            if errno == ENOTCONN { return }
+            throw FSxError.badRequest("MountPoint '\(path)' cannot be examined: \(String(cString: strerror(errno))).")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw FSxError.badRequest("MountPoint '\(path)' exists and is not a directory.")
+        }
+        guard let directory = opendir(normalized) else {
+            if errno == ENOTCONN { return }
+            throw FSxError.badRequest("MountPoint '\(path)' cannot be read: \(String(cString: strerror(errno))).")
+        }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." {
+                throw FSxError.badRequest("MountPoint '\(path)' is not empty: a mount there would hide its files.")
+            }
+        }
     }
 
     func unmountFileSystem(_ input: [String: Any]) async throws -> [String: Any] {

@@ -29,6 +29,10 @@ public struct Association: Codable, Sendable, Hashable {
     public var archiveId: UInt32
     /// Set while a delete is in progress: whether the files go too.
     public var deleteDataInFileSystem: Bool?
+    /// The create request's ClientRequestToken and what it asked for: a retry with the token gets this
+    /// association back (kept in the association's own record, so it holds across restarts).
+    public var clientRequestToken: String?
+    public var requestFingerprint: String?
 
     public var location: RepositoryLocation {
         // Validated when the association was created.
@@ -48,6 +52,15 @@ public struct AssociationRequest: Sendable, Hashable {
     public var autoImport: Set<RepositoryEventType>
     public var autoExport: Set<RepositoryEventType>
     public var tags: [String: String]
+    /// Idempotency: the same token with the same request returns the association it made.
+    public var clientRequestToken: String?
+
+    /// Everything the request asks for, in one text, to tell a retry from another request under the same token.
+    public var fingerprint: String {
+        [fileSystemPath, dataRepositoryPath, String(batchImportMetaDataOnCreate), String(importedFileChunkSize),
+         autoImport.map(\.rawValue).sorted().joined(separator: ","), autoExport.map(\.rawValue).sorted().joined(separator: ","),
+         tags.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")].joined(separator: "|")
+    }
 
     public init(fileSystemPath: String, dataRepositoryPath: String, batchImportMetaDataOnCreate: Bool = false,
                 importedFileChunkSize: Int = 1024, autoImport: Set<RepositoryEventType> = [],

@@ -52,13 +52,27 @@ extension FileSystem {
 
     /// Checks and records a new association, then links it in the background (the caller sees CREATING;
     /// `waitForAssociation` follows it to AVAILABLE, MISCONFIGURED or FAILED).
+    /// Requests are checked and recorded one at a time (`associationRequests`): two concurrent creates for one
+    /// path would otherwise both pass the overlap check. A ClientRequestToken already used returns the
+    /// association it made, or IncompatibleParameterError if it was used for another request.
     public func createAssociation(_ request: AssociationRequest) async throws -> Association {
+        try await associationRequests.perform { try await self.recordAssociation(request) }
+    }
+
+    private func recordAssociation(_ request: AssociationRequest) async throws -> Association {
+        if let token = request.clientRequestToken, let earlier = associations().first(where: { $0.clientRequestToken == token }) {
+            guard earlier.requestFingerprint == request.fingerprint else {
+                throw AssociationError(.incompatibleParameter, "ClientRequestToken '\(token)' was used with different parameters")
+            }
+            return earlier
+        }
         let checked = try AssociationRules.check(request, existing: associations())
         let association = Association(
             id: ResourceId.make("dra"), fileSystemPath: checked.fileSystemPath, dataRepositoryPath: checked.dataRepositoryPath,
             lifecycle: .creating, failureMessage: nil, batchImportMetaDataOnCreate: checked.batchImportMetaDataOnCreate,
             importedFileChunkSize: checked.importedFileChunkSize, autoImport: checked.autoImport, autoExport: checked.autoExport,
-            tags: checked.tags, creationTime: Date(), archiveId: 1, deleteDataInFileSystem: nil)
+            tags: checked.tags, creationTime: Date(), archiveId: 1, deleteDataInFileSystem: nil,
+            clientRequestToken: request.clientRequestToken, requestFingerprint: request.clientRequestToken.map { _ in request.fingerprint })
         // The directory must not be a file, and must be reachable.
         _ = try await makeDirectories(association.fileSystemPath)
         try await save(association)
@@ -330,6 +344,22 @@ extension FileSystem {
             if Task.isCancelled || isClosed { return }
             await sweep()
         }
+    }
+}
+
+/// Runs calls one after another and hands each its own result: a check and the write it decides are never
+/// interleaved with another call's.
+actor RequestQueue {
+    private var tail: Task<Void, Never>?
+
+    func perform<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let previous = tail
+        let next = Task<T, any Error> {
+            await previous?.value
+            return try await body()
+        }
+        tail = Task { _ = try? await next.value }
+        return try await next.value
     }
 }
 

@@ -96,6 +96,7 @@ public final class FileSystem: Sendable {
     let exportSignal = Signal()
     let exportDrained = Signal()
     let associationSerial = SerialRunner()
+    let associationRequests = RequestQueue()
     let taskSerial = SerialRunner()
 
     struct OpenFile {

@@ -43,7 +43,7 @@ import Glibc
         }
     }
 
-    static func start(scratch: Scratch? = nil, port: Int? = nil) async throws -> Service {
+    static func start(scratch: Scratch? = nil, port: Int? = nil, arguments: [String] = [], log: String? = nil) async throws -> Service {
         let moto = try await MotoServer.unchecked.start()
         let scratch = scratch ?? Scratch()
         let port = port ?? freeLocalPort()
@@ -58,10 +58,15 @@ import Glibc
         environment.removeValue(forKey: "AWS_PROFILE")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: fsxd)
-        process.arguments = ["--port", String(port), "--state-directory", scratch.path + "/state"]
+        process.arguments = ["--port", String(port), "--state-directory", scratch.path + "/state"] + arguments
         process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        if let log {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: log)
+        } else {
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        }
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while !canConnect(port: port) {

@@ -1,0 +1,222 @@
+import AWSCore
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The FSx service against callers who get things wrong on purpose or by accident: requests that would reach
+/// outside the service's business, the same ClientRequestToken many times at once, a service killed while it
+/// creates, and clients that send too slowly or too much.
+@Suite(.serialized) struct FSxServiceHardeningTests {
+    typealias Service = FSxServiceTests.Service
+
+    /// A client for calls the AWS CLI cannot make as they are (it loads `file://` values as parameter files).
+    static func client(_ service: Service) throws -> AWSClient {
+        let settings = AWSSettings(region: "us-east-1",
+                                   credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIAFSXLOCALTEST", secretAccessKey: "fsx-local-secret")),
+                                   environment: ["AWS_ENDPOINT_URL_FSX": service.endpoint])
+        return try AWSClient(service: .fsx, settings: settings, wireProtocol: .json11(targetPrefix: "AWSSimbaAPIService_v20180301"))
+    }
+
+    /// The call's answer as a JSON object, or the service's error code and message.
+    static func call(_ client: AWSClient, _ operation: String, _ body: [String: Any]) async -> Result<[String: Any], AWSServiceError> {
+        await send(client, operation, try! JSONSerialization.data(withJSONObject: body)).map {
+            (try? JSONSerialization.jsonObject(with: $0) as? [String: Any]) ?? [:]
+        }
+    }
+
+    static func send(_ client: AWSClient, _ operation: String, _ body: Data) async -> Result<Data, AWSServiceError> {
+        do {
+            return .success(try await client.json(operation, body))
+        } catch let error as AWSServiceError {
+            return .failure(error)
+        } catch {
+            return .failure(AWSServiceError(service: "fsx", operation: operation, code: "Unexpected", message: "\(error)", statusCode: 0))
+        }
+    }
+
+    /// The association id of a CreateDataRepositoryAssociation answer, or the error's code and message.
+    static func associationId(_ answer: Result<Data, AWSServiceError>) -> String {
+        switch answer {
+        case .success(let data):
+            let object = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+            return ((object["Association"] as? [String: Any])?["AssociationId"] as? String) ?? "none"
+        case .failure(let error): return "\(error.code): \(error.message)"
+        }
+    }
+
+    static func createFileSystem(_ client: AWSClient, token: String? = nil) async throws -> String {
+        var body: [String: Any] = ["FileSystemType": "LUSTRE", "StorageCapacity": 1200, "SubnetIds": ["subnet-0123456789abcdef0"]]
+        if let token { body["ClientRequestToken"] = token }
+        let created = try await call(client, "CreateFileSystem", body).get()
+        return try #require((created["FileSystem"] as? [String: Any])?["FileSystemId"] as? String)
+    }
+
+    @Test func theAPIReachesOnlyS3AndPlacesMountsWhereNothingIsHidden() async throws {
+        let service = try await FSxServiceTests.start()
+        defer { service.stop() }
+        let client = try Self.client(service)
+        let id = try await Self.createFileSystem(client)
+        // A local directory as a repository is an administrator's tool, never the API's.
+        let local = await Self.call(client, "CreateDataRepositoryAssociation",
+                                    ["FileSystemId": id, "FileSystemPath": "/etc", "DataRepositoryPath": "file:///etc"])
+        guard case .failure(let refusal) = local else { Issue.record("file:///etc was accepted"); return }
+        #expect(refusal.code == "BadRequest" && refusal.message.contains("is not an S3 path"))
+        let associations = try await Self.call(client, "DescribeDataRepositoryAssociations", [:]).get()
+        #expect((associations["Associations"] as? [Any])?.isEmpty == true)
+        let report = await Self.call(client, "CreateDataRepositoryTask",
+                                     ["FileSystemId": id, "Type": "EXPORT_TO_REPOSITORY",
+                                      "Report": ["Enabled": true, "Path": "file://\(service.scratch.path)/reports", "Format": "REPORT_CSV_20191124",
+                                                 "Scope": "FAILED_FILES_ONLY"]])
+        guard case .failure(let reportRefusal) = report else { Issue.record("a file:// report path was accepted"); return }
+        #expect(reportRefusal.message.contains("Report.Path"))
+        #expect(!FileManager.default.fileExists(atPath: service.scratch.path + "/reports"))
+
+        // Mount points: never over files that are there, never with '..', never the service's own state.
+        let full = service.scratch.sub("full")
+        FileManager.default.createFile(atPath: full + "/precious", contents: Data("keep\n".utf8))
+        for (mountPoint, expected) in [(full, "is not empty"), (service.scratch.path + "/a/../full", "'..'"),
+                                       (service.scratch.path + "/state/filesystems", "state directory"),
+                                       (full + "/precious", "is not a directory")] {
+            let answer = await Self.call(client, "LocalMountFileSystem", ["FileSystemId": id, "MountPoint": mountPoint])
+            guard case .failure(let error) = answer else { Issue.record("\(mountPoint) was mounted"); continue }
+            #expect(error.message.contains(expected), "\(mountPoint): \(error.message)")
+        }
+        #expect(FileManager.default.contents(atPath: full + "/precious") == Data("keep\n".utf8))
+    }
+
+    @Test func oneClientRequestTokenMakesOneResourceWhateverTheConcurrency() async throws {
+        var service = try await FSxServiceTests.start()
+        defer { service.stop() }
+        let client = try Self.client(service)
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<30 { group.addTask { try await Self.createFileSystem(client, token: "one-token") } }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 1)
+        let listed = try await Self.call(client, "DescribeFileSystems", [:]).get()
+        #expect((listed["FileSystems"] as? [Any])?.count == 1)
+        let id = try #require(ids.first)
+
+        let moto = service.moto
+        let bucket = "fsx-token-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try runCommand(["aws", "s3", "mb", "s3://\(bucket)", "--endpoint-url", moto.endpoint], environment: service.environment)
+        let request: [String: Any] = ["FileSystemId": id, "FileSystemPath": "/dra", "DataRepositoryPath": "s3://\(bucket)/",
+                                      "ClientRequestToken": "dra-token"]
+        let requestBody = try JSONSerialization.data(withJSONObject: request)
+        let associationIds = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<12 { group.addTask { Self.associationId(await Self.send(client, "CreateDataRepositoryAssociation", requestBody)) } }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(Set(associationIds).count == 1 && associationIds.first?.hasPrefix("dra-") == true, "\(associationIds)")
+        // Without a token, two requests for one path: one association, and the other an FSx error, not a 500.
+        let untokened = try JSONSerialization.data(withJSONObject: ["FileSystemId": id, "FileSystemPath": "/other",
+                                                                    "DataRepositoryPath": "s3://\(bucket)-missing/"])
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<2 { group.addTask { Self.associationId(await Self.send(client, "CreateDataRepositoryAssociation", untokened)) } }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        let failures = outcomes.filter { !$0.hasPrefix("dra-") }
+        #expect(failures.count == 1 && failures.first?.hasPrefix("BadRequest: FileSystemPath /other overlaps") == true, "\(outcomes)")
+        // The same token with another request is refused; after a restart the token still names its association.
+        var other = request
+        other["FileSystemPath"] = "/elsewhere"
+        let mismatch = await Self.call(client, "CreateDataRepositoryAssociation", other)
+        guard case .failure(let error) = mismatch else { Issue.record("a reused token made a second association"); return }
+        #expect(error.code == "IncompatibleParameterError")
+        service.stop()
+        service = try await FSxServiceTests.start(scratch: service.scratch, port: service.port)
+        let again = try await Self.call(try Self.client(service), "CreateDataRepositoryAssociation", request).get()
+        #expect((again["Association"] as? [String: Any])?["AssociationId"] as? String == associationIds.first)
+        #expect(try await Self.createFileSystem(try Self.client(service), token: "one-token") == id)
+    }
+
+    /// kill -9 of the service while file systems are being created, three times: after each restart every file
+    /// system directory has a record (the startup sweep removes and reports any that does not), and every
+    /// record opens.
+    @Test func aServiceKilledWhileCreatingLeavesNoDirectoryWithoutARecord() async throws {
+        let scratch = Scratch()
+        let port = freeLocalPort()
+        var service = try await FSxServiceTests.start(scratch: scratch, port: port)
+        defer { service.stop() }
+        for trial in 0..<3 {
+            let client = try Self.client(service)
+            let creates = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for index in 0..<8 { group.addTask { _ = try? await Self.createFileSystem(client, token: "trial-\(trial)-\(index)") } }
+                }
+            }
+            try await Task.sleep(nanoseconds: UInt64.random(in: 5_000_000...120_000_000))
+            kill(service.process.processIdentifier, SIGKILL)
+            service.process.waitUntilExit()
+            await creates.value
+            // A directory the killed service may have been making, with no record: the sweep's to remove.
+            let stray = scratch.path + "/state/filesystems/fs-0000000000000dead"
+            try FileManager.default.createDirectory(atPath: stray, withIntermediateDirectories: true)
+            let log = scratch.path + "/fsxd-\(trial).log"
+            service = try await FSxServiceTests.start(scratch: scratch, port: port, log: log)
+            let listed = try await Self.call(try Self.client(service), "DescribeFileSystems", [:]).get()
+            let records = Set(((listed["FileSystems"] as? [[String: Any]]) ?? []).compactMap { $0["FileSystemId"] as? String })
+            let directories = Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/state/filesystems"))
+            #expect(directories == records, "trial \(trial): directories \(directories.sorted()), records \(records.sorted())")
+            #expect(!FileManager.default.fileExists(atPath: stray))
+            let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(said.contains("fs-0000000000000dead") && said.contains("no file system record owns it"))
+            let lifecycles = ((listed["FileSystems"] as? [[String: Any]]) ?? []).compactMap { $0["Lifecycle"] as? String }
+            #expect(lifecycles.allSatisfy { $0 == "AVAILABLE" })
+        }
+    }
+
+    /// A head sent too slowly is cut at the header timeout; a 20 MB header line gets an AWS-style 431; a body
+    /// that stalls gets a 408 at the body timeout (a body stalled past the header timeout, which is also the
+    /// idle timeout, would be cut without one). Normal requests go on being served.
+    @Test func slowAndOversizedRequestsAreAnsweredAndCut() async throws {
+        let service = try await FSxServiceTests.start(arguments: ["--header-timeout", "4", "--body-timeout", "2"])
+        defer { service.stop() }
+        let script = """
+        import socket, sys, time
+        port = int(sys.argv[1])
+        def read_all(s, limit):
+            s.settimeout(limit)
+            data = b''
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk: break
+                    data += chunk
+            except Exception as e:
+                data += ('<%s>' % type(e).__name__).encode()
+            return data
+        s = socket.create_connection(('127.0.0.1', port))
+        s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nX-Amz-Target: AWSSimbaAPIService_v20180301.DescribeFileSystems\\r\\n')
+        start = time.time()
+        data = read_all(s, 15)
+        print('slow-head %.1f %r' % (time.time() - start, data[:40]))
+        s = socket.create_connection(('127.0.0.1', port))
+        try:
+            s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nX-Big: ' + b'a' * (20 << 20) + b'\\r\\n\\r\\n')
+        except OSError:
+            pass
+        print('big-header %r' % read_all(s, 10)[:200])
+        s = socket.create_connection(('127.0.0.1', port))
+        s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 100\\r\\n\\r\\n{"a":')
+        start = time.time()
+        data = read_all(s, 15)
+        print('slow-body %.1f %r' % (time.time() - start, data[:500]))
+        """
+        let result = try runCommand(["python3", "-c", script, String(service.port)])
+        let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(lines) \(result.stderr)")
+        guard lines.count == 3 else { return }
+        let slowHead = lines[0].split(separator: " ")
+        #expect(slowHead.count >= 3 && (3.5...8).contains(Double(slowHead[1]) ?? 99) && slowHead[2] == "b''", "\(lines[0])")
+        #expect(lines[1].contains("431") && lines[1].contains("RequestHeaderFieldsTooLarge"), "\(lines[1])")
+        let slowBody = lines[2].split(separator: " ")
+        #expect(slowBody.count >= 3 && (Double(slowBody[1]) ?? 99) < 8 && lines[2].contains("408") && lines[2].contains("RequestTimeout"),
+                "\(lines[2])")
+        // Still serving.
+        #expect((try service.json(["describe-file-systems"])["FileSystems"] as? [Any]) != nil)
+    }
+}
