@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // Ordered JSON values, the original's output formatting, and the --query (JMESPath) evaluator.
@@ -87,6 +89,11 @@ let package = Package(
         // The FSx API (JSON 1.1) on the file system core: file systems, associations, tasks; SigV4-checked.
         .target(name: "FSxService", dependencies: ["LustreFS", "LustreMount", "DataRepository", "AWSCore",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log")]),
         // `fsxd`: the FSx service on 127.0.0.1:7800.
         .executableTarget(name: "fsxd", dependencies: ["FSxService", "AWSCore", "DataRepository", "LustreFS",

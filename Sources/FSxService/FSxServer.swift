@@ -13,22 +13,28 @@ public struct FSxServer: Sendable {
     public let credentials: [String: AWSCredentials]
     public let host: String
     public let port: Int
+    public let limits: RequestLimits
 
-    public init(service: FSxService, credentials: [AWSCredentials], host: String = "127.0.0.1", port: Int = 7800) {
+    public init(service: FSxService, credentials: [AWSCredentials], host: String = "127.0.0.1", port: Int = 7800,
+                limits: RequestLimits = RequestLimits()) {
         self.service = service
         self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
         self.host = host
         self.port = port
+        self.limits = limits
     }
 
     public func application(logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         let service = self.service
         let known = self.credentials
+        let limits = self.limits
         router.post("/") { request, _ -> Response in
-            var request = request
-            let buffer = try await request.collectBody(upTo: 4 << 20)
-            let body = Data(buffer.readableBytesView)
+            let body: Data
+            switch await Self.collectBody(of: request, limits: limits) {
+            case .success(let collected): body = collected
+            case .failure(let refusal): return Self.response(status: refusal.status, body: FSxService.errorBody(refusal))
+            }
             var headers = request.headers.map { (name: $0.name.rawName, value: $0.value) }
             if let authority = request.head.authority, !headers.contains(where: { $0.name.lowercased() == "host" }) {
                 headers.append((name: "Host", value: authority))
@@ -52,8 +58,33 @@ public struct FSxServer: Sendable {
             let (status, answer) = await service.handle(operation: String(target.dropFirst(Self.targetPrefix.count)), body: body)
             return Self.response(status: status, body: answer)
         }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "fsx-local"),
-                           logger: logger)
+        return Application(router: router, server: limits.server,
+                           configuration: .init(address: .hostname(host, port: port), serverName: "fsx-local"), logger: logger)
+    }
+
+    /// The request's body, refused when it is larger than the limit or not all there within the body timeout.
+    static func collectBody(of request: Request, limits: RequestLimits) async -> Result<Data, FSxError> {
+        let maximum = limits.maximumBody
+        let timeout = limits.bodyTimeout
+        let outcome: Result<Data, FSxError>? = await withTaskGroup(of: Result<Data, FSxError>?.self) { group in
+            group.addTask {
+                do {
+                    var request = request
+                    let buffer = try await request.collectBody(upTo: maximum)
+                    return .success(Data(buffer.readableBytesView))
+                } catch {
+                    return .failure(FSxError("RequestEntityTooLarge", "The request body is larger than \(maximum) bytes or was cut off.", status: 413))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return Task.isCancelled ? nil : .failure(FSxError("RequestTimeout", "The request body did not arrive within \(timeout).", status: 408))
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        return outcome ?? .failure(FSxError("RequestTimeout", "The request body did not arrive.", status: 408))
     }
 
     static func response(status: Int, body: Data) -> Response {

@@ -19,6 +19,10 @@ struct Fsxd: AsyncParsableCommand {
     @Option(help: "Port on 127.0.0.1.") var port: Int = 7800
     @Option(help: "Where file systems and the service's records live (readable by root only).")
     var stateDirectory: String = getuid() == 0 ? "/var/lib/fsx-local" : NSHomeDirectory() + "/.fsx-local"
+    @Option(help: "Seconds a client may take to send a request's head (and a connection may stay idle).")
+    var headerTimeout: Int = 20
+    @Option(help: "Seconds a client may take to send a request's body.")
+    var bodyTimeout: Int = 30
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -37,7 +41,9 @@ struct Fsxd: AsyncParsableCommand {
         }
         let service = try FSxService(stateDirectory: stateDirectory, repositories: EnvironmentRepositories(), region: settings.region)
         try await service.start()
-        let server = FSxServer(service: service, credentials: [credentials], port: port)
+        guard headerTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--header-timeout and --body-timeout must be at least 1 second") }
+        let limits = RequestLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout))
+        let server = FSxServer(service: service, credentials: [credentials], port: port, limits: limits)
         FileHandle.standardError.write(Data("fsxd: listening on 127.0.0.1:\(port), state in \(stateDirectory)\n".utf8))
         try await server.application(logger: logger).runService()
         await service.stop()
