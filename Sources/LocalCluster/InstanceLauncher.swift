@@ -97,7 +97,7 @@ public struct SlurmdLauncher: InstanceLauncher {
         try FileManager.default.createDirectory(atPath: "\(layout.spool)/\(node.name)", withIntermediateDirectories: true)
         let pid = try ProcessControl.startDaemon([SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf],
                                                  environment: environment, logPath: layout.slurmdLog(node.name) + ".out",
-                                                 pidFile: layout.slurmdPid(node.name))
+                                                 pidFile: layout.slurmdPid(node.name), cgroup: layout.cgroup)
         try registry.update { instances in
             instances.append(LocalInstance(instanceId: LocalInstance.newId(), role: .computeNode, nodeName: node.name,
                                            queue: node.queue, computeResource: node.computeResource,

@@ -86,7 +86,7 @@ public struct LocalClusterRuntime: Sendable {
             progress("head node: starting slurmctld on 127.0.0.1:\(controllerPort)")
             let controller = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf],
                                                             environment: environment(layout), logPath: layout.slurmctldLog + ".out",
-                                                            pidFile: layout.slurmctldPid)
+                                                            pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
             try InstanceRegistry(layout: layout).update { instances in
                 instances.append(LocalInstance(instanceId: spec.headNodeInstanceId, role: .headNode, instanceType: spec.headNodeInstanceType,
                                                launchTime: Date(), pid: controller, state: .running))
@@ -192,7 +192,8 @@ public struct LocalClusterRuntime: Sendable {
             [SlurmTools.runuser, "-u", "munge", "--", SlurmTools.munged, "--socket=\(layout.mungeSocket)",
              "--key-file=\(layout.mungeKey)", "--pid-file=\(layout.mungePid)", "--log-file=\(layout.mungeLog)",
              "--seed-file=\(layout.mungeSeed)"],
-            environment: environment(layout), logPath: layout.logs + "/munged.out", pidFile: layout.mungePid, label: "munged")
+            environment: environment(layout), logPath: layout.logs + "/munged.out", pidFile: layout.mungePid, label: "munged",
+            cgroup: layout.cgroup)
     }
 
     func waitForController(layout: LocalLayout, timeout: TimeInterval = 20) throws {
@@ -209,7 +210,8 @@ public struct LocalClusterRuntime: Sendable {
             throw LocalClusterError("the node agent \(agentExecutable) is missing; build it with `swift build --product pcluster-agent`")
         }
         let pid = try ProcessControl.spawn([agentExecutable, "manage", "--cluster-dir", layout.root.path],
-                                           environment: environment(layout), logPath: layout.agentLog)
+                                           environment: environment(layout), logPath: layout.agentLog,
+                                           cgroup: layout.cgroup)
         try "\(pid)\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
     }
 
@@ -233,6 +235,12 @@ public struct LocalClusterRuntime: Sendable {
         }
         stop(ProcessControl.readPid(layout.slurmctldPid), "slurmctld", "slurmctld")
         stop(ProcessControl.readPid(layout.mungePid), "munged", "munged")
+        // What no pid file names: slurmstepd and job processes whose slurmd is gone, a daemon restarted by
+        // hand. Everything the cluster started is in its cgroup.
+        if let cgroup = layout.cgroup {
+            let left = cgroup.killAll()
+            if !left.isEmpty { survivors.append("processes \(left.map(String.init).joined(separator: ", ")) in \(cgroup.path)") }
+        }
         return survivors
     }
 
@@ -288,7 +296,7 @@ public struct LocalClusterRuntime: Sendable {
         if !now.munge { try startMunge(layout: layout); restarted.append("munged") }
         if !now.controller {
             let pid = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
-                                                     logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid)
+                                                     logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
             try InstanceRegistry(layout: layout).update { instances in
                 for index in instances.indices where instances[index].role == .headNode { instances[index].pid = pid }
             }
@@ -388,7 +396,7 @@ extension LocalClusterRuntime {
         do {
             try startMunge(layout: layout)
             _ = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
-                                               logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid)
+                                               logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
             try waitForController(layout: layout)
             if startAgentLoop { try startAgent(layout: layout) }
         } catch {
@@ -410,7 +418,7 @@ extension LocalClusterRuntime {
             progress("restarting slurmctld with \(spec.nodes.count) compute nodes")
             if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }
             let controller = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
-                                                            logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid)
+                                                            logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
             try InstanceRegistry(layout: layout).update { instances in
                 for index in instances.indices where instances[index].role == .headNode { instances[index].pid = controller }
             }

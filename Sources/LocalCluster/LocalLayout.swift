@@ -36,6 +36,8 @@ public struct LocalLayout: Sendable {
 
     /// The longest node name whose step sockets fit: spool + "/" + node + "/" + node + "_" + job.step (up to 21).
     public var longestNodeName: Int { (107 - spool.utf8.count - 2 - 1 - 21) / 2 }
+    /// The cgroup every process of the cluster starts in (nil where cgroup2 is not available).
+    public var cgroup: ClusterCgroup? { ClusterCgroup(clusterDirectory: root.path) }
     public var run: String { path("run") }
     public var logs: String { path("log") }
     public var slurmctldPid: String { path("run", "slurmctld.pid") }

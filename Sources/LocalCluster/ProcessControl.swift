@@ -13,9 +13,12 @@ public enum ProcessControl {
 
     /// Spawns `arguments[0]` (an absolute path) in a new session, stdin from /dev/null, stdout and stderr
     /// appended to `logPath`, every signal unblocked and at its default action. Returns its pid.
+    /// With `cgroup`, the program starts inside it (see `ClusterCgroup.wrapping`).
     @discardableResult
-    public static func spawn(_ arguments: [String], environment: [String: String], logPath: String) throws -> pid_t {
-        try spawn(arguments, environment: environment, newSession: true) { actions in
+    public static func spawn(_ arguments: [String], environment: [String: String], logPath: String,
+                             cgroup: ClusterCgroup? = nil) throws -> pid_t {
+        if let cgroup { try cgroup.create() }
+        return try spawn(cgroup?.wrapping(arguments) ?? arguments, environment: environment, newSession: true) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -71,10 +74,11 @@ public enum ProcessControl {
     /// Runs a program that daemonizes itself (munged, slurmctld, slurmd): waits for the foreground part
     /// to exit, then reads the daemon's pid from its pid file.
     public static func startDaemon(_ arguments: [String], environment: [String: String], logPath: String,
-                                   pidFile: String, timeout: TimeInterval = 10, label: String? = nil) throws -> pid_t {
+                                   pidFile: String, timeout: TimeInterval = 10, label: String? = nil,
+                                   cgroup: ClusterCgroup? = nil) throws -> pid_t {
         let name = label ?? (arguments[0] as NSString).lastPathComponent
         try? FileManager.default.removeItem(atPath: pidFile)
-        let launcher = try spawn(arguments, environment: environment, logPath: logPath)
+        let launcher = try spawn(arguments, environment: environment, logPath: logPath, cgroup: cgroup)
         var status: Int32 = 0
         waitpid(launcher, &status, 0)
         let exited = (status & 0x7f) == 0

@@ -75,8 +75,9 @@ public enum SlurmConf {
             "ResumeRate=0",
             "SuspendRate=0",
             "MessageTimeout=30",
-            // Listen on the configured address (127.0.0.1), not on every interface.
-            "CommunicationParameters=NoInAddrAny",
+            // Listen on the configured address, not on every interface: NoInAddrAny covers slurmd (NodeAddr),
+            // NoCtldInAddrAny slurmctld (SlurmctldHost's address; 127.0.0.1 here).
+            onEC2 ? "CommunicationParameters=NoInAddrAny" : "CommunicationParameters=NoInAddrAny,NoCtldInAddrAny",
         ]
         if spec.fastJobStart {
             // Slurm 22.05 starts a job on powered-up nodes at its 30 s periodic check, unless a

@@ -315,6 +315,64 @@ extension ClustersAsRoot {
             #expect(try eventually(90) { try sinfo("retry")["c6i-st-compute-1"] == "idle" }, "\((try? reason()) ?? "")\n\(diagnostics("retry"))")
         }
 
+        /// After kill -9 of every process the cluster recorded (agent, slurmctld, munged, slurmd), a running job's
+        /// slurmstepd and its processes are orphans no pid file names; `delete-cluster --wait` still ends them
+        /// all (they are in the cluster's cgroup) before it returns. slurmctld and slurmd listen on loopback only.
+        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+              .timeLimit(.minutes(3)))
+        func deleteAfterEveryDaemonWasKilledEndsTheJobsProcessesToo() throws {
+            try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+            defer {
+                _ = try? pcluster("delete-cluster", "-n", "crashed", "--wait")
+                try? FileManager.default.removeItem(at: state)
+            }
+            let seed = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
+            let storage = try #require(seed.range(of: "SharedStorage:"))
+            let path = work.appendingPathComponent("crashed.yaml").path
+            try String(seed[..<storage.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+            let created = try pcluster("create-cluster", "-n", "crashed", "-c", path, "--wait")
+            #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(created.stdout)\(created.stderr)")
+            let layout = LocalLayout(root: state.appendingPathComponent("clusters/crashed"))
+            let spec = try LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("crashed")
+
+            // A job whose process is easy to find: a sleep of a length nothing else uses.
+            let marker = String(7000 + Int.random(in: 0..<999))
+            let submitted = try pcluster("ssh", "-n", "crashed", "sbatch", "--wrap", "sleep \(marker)")
+            #expect(submitted.stdout.contains("Submitted batch job"), "\(submitted.stdout)\(submitted.stderr)")
+            func jobProcesses() -> [pid_t] {
+                let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+                return entries.compactMap { pid_t($0) }.filter { pid in
+                    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+                    let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+                    return command.hasPrefix("sleep \(marker)") && ProcessControl.isAlive(pid)
+                }
+            }
+            #expect(eventually(60) { !jobProcesses().isEmpty }, "\(diagnostics("crashed"))")
+
+            // Loopback only: slurmctld's port and the node's port are bound to 127.0.0.1 (0100007F in /proc/net/tcp).
+            let listening = ((try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line -> (String, Int)? in
+                let fields = line.split(separator: " ")
+                guard fields.count > 3, fields[3] == "0A", let colon = fields[1].lastIndex(of: ":"),
+                      let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16) else { return nil }
+                return (String(fields[1][..<colon]), port)
+            }
+            let ports = [spec.controllerPort] + spec.nodes.map(\.port)
+            let ours = listening.filter { ports.contains($0.1) }
+            #expect(ours.contains { $0.1 == spec.controllerPort } && ours.allSatisfy { $0.0 == "0100007F" }, "\(ours)")
+
+            var recorded = [layout.agentPid, layout.slurmctldPid, layout.mungePid].compactMap { ProcessControl.readPid($0) }
+            recorded += InstanceRegistry(layout: layout).read().compactMap(\.pid)
+            for pid in recorded { kill(pid, SIGKILL) }
+            #expect(eventually(10) { recorded.allSatisfy { !ProcessControl.isAlive($0) } })
+            #expect(!jobProcesses().isEmpty, "the job should have outlived its daemons, or this test proves nothing")
+
+            let deleted = try pcluster("delete-cluster", "-n", "crashed", "--wait")
+            #expect(deleted.status == 0, "\(deleted.stdout)\(deleted.stderr)")
+            #expect(jobProcesses().isEmpty, "processes of the job outlived delete-cluster: \(jobProcesses())")
+            if let cgroup = layout.cgroup { #expect(!FileManager.default.fileExists(atPath: cgroup.path)) }
+            #expect(!FileManager.default.fileExists(atPath: layout.root.path))
+        }
+
         /// A socket listening on 127.0.0.1:`port`, or nil.
         static func listen(on port: Int) -> Int32? {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
