@@ -68,8 +68,13 @@ public actor FSxService {
     /// What the startup sweep removed: file system directories without a record (a crash between the two).
     public private(set) var reconciled: [String] = []
 
-    public init(stateDirectory: String, repositories: any RepositoryFactory, region: String, background: Bool = true) throws {
+    /// Seconds a restore may receive nothing before its readers get EIO (`FileSystemOptions.readStallSeconds`).
+    let readStallSeconds: Double
+
+    public init(stateDirectory: String, repositories: any RepositoryFactory, region: String, background: Bool = true,
+                readStallSeconds: Double = 60) throws {
         self.stateDirectory = stateDirectory
+        self.readStallSeconds = readStallSeconds
         self.repositories = repositories
         self.region = region
         self.background = background
@@ -156,6 +161,7 @@ public actor FSxService {
     func openFileSystem(_ record: FileSystemRecord) async throws -> FileSystem {
         var options = FileSystemOptions(capacityBytes: Int64(record.storageCapacity) << 30)
         options.background = background
+        options.readStallSeconds = readStallSeconds
         return try await FileSystem.open(directory: "\(stateDirectory)/filesystems/\(record.id)", options: options,
                                          repositories: repositories)
     }

@@ -22,6 +22,11 @@ public struct FileSystemOptions: Sendable {
     public var sweepIntervalSeconds: Double? = 300
     /// Starts the export worker, event feeds and sweeps (the admin tool's one-shot commands turn them off).
     public var background: Bool = true
+    /// Seconds a restore may go without receiving a byte before it fails and its readers get EIO (the
+    /// endpoint stopped answering with its connections open). Other files and metadata are not affected.
+    public var readStallSeconds: Double = 60
+    /// Seconds `close` waits for cancelled background work (an upload to a frozen endpoint) before it goes on.
+    public var closeGraceSeconds: Double = 5
 
     public init(capacityBytes: Int64) {
         self.capacityBytes = capacityBytes
@@ -210,7 +215,9 @@ public final class FileSystem: Sendable {
         for task in finishing { await task.value }
         for task in tasks { task.cancel() }
         exportSignal.fire()
-        for task in tasks { await task.value }
+        // Cancelled work normally ends at once; a call stuck on an endpoint that stopped answering may not, and
+        // must not hold an unmount or a service's shutdown.
+        await Self.waitForAll(tasks, upTo: options.closeGraceSeconds, logger: logger)
         state.withLock { state in
             for file in state.openFiles.values where file.fd >= 0 { Glibc.close(file.fd) }
             state.openFiles.removeAll()
@@ -218,6 +225,25 @@ public final class FileSystem: Sendable {
         }
         try? store.pool.close()
         Glibc.close(lockDescriptor)
+    }
+
+    static func waitForAll(_ tasks: [Task<Void, Never>], upTo seconds: Double, logger: Logger) async {
+        // Not a task group: a group waits for all its children, and awaiting a task's value cannot be cancelled.
+        let finished = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let answered = Locked(false)
+            let answer = { @Sendable (value: Bool) in
+                if answered.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
+            }
+            Task {
+                for task in tasks { await task.value }
+                answer(true)
+            }
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                answer(false)
+            }
+        }
+        if !finished { logger.warning("closing without waiting longer for background work that did not stop within \(seconds) s") }
     }
 
     /// The root directory is created on first open; the capacity is recorded so `df` reports it.

@@ -24,16 +24,22 @@ final class Signal: @unchecked Sendable {
 
     var current: UInt64 { lock.withLock { generation } }
 
+    /// Returns at the next signal after `seen`, or at once when the task is cancelled (a cancel wakes every
+    /// waiter; each checks its own condition and cancellation again).
     func wait(after seen: UInt64) async {
-        await withCheckedContinuation { continuation in
-            lock.lock()
-            if generation != seen {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                lock.lock()
+                if generation != seen || Task.isCancelled {
+                    lock.unlock()
+                    continuation.resume()
+                    return
+                }
+                continuations.append(continuation)
                 lock.unlock()
-                continuation.resume()
-                return
             }
-            continuations.append(continuation)
-            lock.unlock()
+        } onCancel: {
+            fire()
         }
     }
 

@@ -27,6 +27,10 @@ final class RestoreJob: @unchecked Sendable {
     private var waiting = 0
     /// Bytes written since writeback was last started (see `Writeback`).
     private var unsynced: Int64 = 0
+    /// When the last byte arrived (or the job started), for the stall bound.
+    private var lastProgress = ContinuousClock.now
+    /// Set once the data is all here and the MDT is being updated: too late to abandon the job.
+    private var committing = false
     let signal = Signal()
     var task: Task<Void, Never> = Task {}
     /// Starts a side fetch for a range (set by the file system when it starts the job, cleared at its end).
@@ -52,6 +56,7 @@ final class RestoreJob: @unchecked Sendable {
         let shouldSignal = lock.withLock { () -> Bool in
             Self.insert(offset..<(offset + Int64(count)), into: &arrived)
             bytesMoved += Int64(count)
+            lastProgress = ContinuousClock.now
             unsynced += Int64(count)
             if unsynced >= Writeback.batch {
                 unsynced = 0
@@ -97,6 +102,32 @@ final class RestoreJob: @unchecked Sendable {
         signal.fire()
     }
 
+    /// How long no byte has arrived; nil once the job ended or is committing.
+    var stalledFor: Duration? {
+        lock.withLock { finished || committing ? nil : ContinuousClock.now - lastProgress }
+    }
+
+    /// Fails the job unless its commit already began; true when it was failed here.
+    func abandon(_ error: any Error) -> Bool {
+        let abandoned = lock.withLock { () -> Bool in
+            guard !committing, !finished else { return false }
+            failure = error
+            finished = true
+            return true
+        }
+        if abandoned { signal.fire() }
+        return abandoned
+    }
+
+    /// Claims the right to mark the file restored; false when the job was failed or abandoned meanwhile.
+    func beginCommit() -> Bool {
+        lock.withLock {
+            guard failure == nil, !finished else { return false }
+            committing = true
+            return true
+        }
+    }
+
     /// Waits until every byte of `range` is in the cache file. A range far beyond anything arrived (more
     /// than two chunks past the nearest arrived byte) is fetched on the side rather than waited for.
     func waitFor(_ range: Range<Int64>) async throws {
@@ -124,6 +155,8 @@ final class RestoreJob: @unchecked Sendable {
             }
             if ready { return }
             if let error { throw error }
+            // The reader was interrupted (FUSE_INTERRUPT cancels its request's task): the restore goes on.
+            if Task.isCancelled { throw FileSystemError(EINTR, "the read was interrupted") }
             if let side {
                 askedOnTheSide = true
                 lock.withLock { sideFetcher }?(side)
@@ -139,6 +172,7 @@ final class RestoreJob: @unchecked Sendable {
             let (done, error) = lock.withLock { (finished, failure) }
             if let error { throw error }
             if done { return }
+            if Task.isCancelled { throw FileSystemError(EINTR, "the wait for the restore was interrupted") }
             lock.withLock { waiting += 1 }
             await signal.wait(after: seen)
             lock.withLock { waiting -= 1 }
@@ -227,6 +261,8 @@ extension FileSystem {
                 sides.withLock { $0.append(side) }
             }
             defer { job.setSideFetcher(nil) }
+            let watchdog = Task { await self.watchForStall(job, key: key, repository: repository) }
+            defer { watchdog.cancel() }
             try await withTaskCancellationHandler {
                 try await repository.download(key: key, size: inode.size, etag: etag, into: fd) { offset, count in
                     job.wrote(offset, count)
@@ -235,7 +271,7 @@ extension FileSystem {
                 for side in sides.withLock({ $0 }) { side.cancel() }
             }
             for side in sides.withLock({ $0 }) { await side.value }
-            guard job.allArrived else { throw CancellationError() }
+            guard job.allArrived, job.beginCommit() else { throw CancellationError() }
             // On disk before the MDT says the data is local.
             fdatasync(job.fd)
             let now = nowNanoseconds()
@@ -254,11 +290,21 @@ extension FileSystem {
             _ = state.withLock { $0.restores.removeValue(forKey: ino) }
             job.finish()
         } catch {
-            // Nothing local is trusted: the file stays released, the partial data goes.
+            // Nothing local is trusted: the file stays released, the partial data goes, unless a newer restore
+            // of the file (started after this one was abandoned for a stall) owns the cache file by now.
             try? reserve(-inode.size, for: "")
-            _ = state.withLock { $0.restores.removeValue(forKey: ino) }
+            let ours = state.withLock { state -> Bool in
+                guard state.restores[ino] === job || state.restores[ino] == nil else { return false }
+                state.restores.removeValue(forKey: ino)
+                return true
+            }
             let stillReleased = (try? await store.pool.read { db in try db.inode(ino)?.isReleased }) ?? true
-            if stillReleased != false { cache.remove(ino) }
+            if ours && stillReleased != false {
+                // Under the lock that a new restore takes to create its cache file, so never that file.
+                state.withLock { state in
+                    if state.restores[ino] == nil { cache.remove(ino) }
+                }
+            }
             let reported: any Error
             if let repositoryError = error as? RepositoryError {
                 reported = FileSystemError.io("restoring inode \(ino) from \(key) failed: \(repositoryError.message)")
@@ -268,7 +314,28 @@ extension FileSystem {
                 reported = error
             }
             logger.error("\(reported)")
-            job.fail(reported)
+            // A job whose commit had begun cannot be abandoned, but it failed all the same.
+            if !job.abandon(reported) { job.fail(reported) }
+        }
+    }
+
+    /// Fails a restore that received nothing for `readStallSeconds` (its readers get EIO at once), lets the
+    /// next read of the file start a new one, and cancels the stuck transfer.
+    func watchForStall(_ job: RestoreJob, key: String, repository: any DataRepository) async {
+        let limit = Duration.milliseconds(Int64(options.readStallSeconds * 1000))
+        let tick = Duration.milliseconds(Int64(min(1000, max(50, options.readStallSeconds * 250))))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: tick)
+            guard let stalled = job.stalledFor else { return }
+            guard stalled >= limit else { continue }
+            let error = FileSystemError.io("restoring inode \(job.ino) from \(repository.displayName)\(key): no data arrived for \(Int(options.readStallSeconds)) s")
+            guard job.abandon(error) else { return }
+            logger.error("\(error)")
+            state.withLock { state in
+                if state.restores[job.ino] === job { state.restores.removeValue(forKey: job.ino) }
+            }
+            job.task.cancel()
+            return
         }
     }
 }

@@ -43,6 +43,9 @@ public final class FuseMount: @unchecked Sendable {
     let cachedVersions = Locked<[InodeNumber: Int64]>([:])
     let unmounted = Locked(false)
     let notifications = DispatchQueue(label: "lustrefs.notify")
+    let inFlight = InFlightRequests()
+    /// The kernel's number for this FUSE connection (its directory under /sys/fs/fuse/connections).
+    private var connection: String?
 
     struct DirectoryListing: Sendable {
         var name: String
@@ -78,6 +81,7 @@ public final class FuseMount: @unchecked Sendable {
             throw MountError(description: "cannot mount on \(mountpoint): is /dev/fuse available and fuse3 installed (apt-get install -y fuse3)?")
         }
         mount.session = session
+        mount.connection = connectionNumber(of: mountpoint)
         let loopSession = UnsafeSendable(session)
         // Changes the kernel did not see: drop its cached names, attributes and pages for them. Sent from a
         // queue of their own, never from a request handler (a notification can wait on the kernel).
@@ -128,12 +132,57 @@ public final class FuseMount: @unchecked Sendable {
         notifications.sync {}
         fuse_session_exit(session)
         fuse_session_unmount(session)
-        // The loop wakes on the closed device; wait for it, then free the session. `finished` is a latch:
-        // pass the signal on to whoever else waits (`wait()`).
-        finished.wait()
+        // The loop wakes on the closed device. A process with a file open keeps a detached mount alive, though,
+        // and the loop with it: after a grace period the connection is aborted (its waiting requests fail with
+        // ENOTCONN), so an unmount (and a service's SIGTERM) ends in seconds whatever is in flight.
+        if finished.wait(timeout: .now() + 2) == .timedOut {
+            logger.warning("\(mountpoint): requests still in flight after unmount; aborting the FUSE connection")
+            abortConnection()
+            finished.wait()
+        }
+        // `finished` is a latch: pass the signal on to whoever else waits (`wait()`).
         finished.signal()
-        fuse_session_destroy(session)
+        // No task may answer through the session once it is freed: interrupt what is left and wait for it.
+        inFlight.interruptAll()
+        let deadline = Date().addingTimeInterval(5)
+        while inFlight.count > 0 && Date() < deadline { usleep(10_000) }
+        if inFlight.count == 0 {
+            fuse_session_destroy(session)
+        } else {
+            logger.error("\(mountpoint): \(inFlight.count) requests did not end; the FUSE session is left allocated")
+        }
         self.session = nil
+    }
+
+    /// The mount's device number from /proc/self/mountinfo (read there, not by stat, which would ask this very
+    /// file system before its loop runs): the name of its directory under /sys/fs/fuse/connections.
+    static func connectionNumber(of mountpoint: String) -> String? {
+        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        let escaped = mountpoint.replacingOccurrences(of: " ", with: "\\040")
+        for line in table.split(separator: "\n").reversed() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[4] == escaped else { continue }
+            let device = fields[2].split(separator: ":")
+            guard device.count == 2, device[0] == "0" else { return nil }
+            return String(device[1])
+        }
+        return nil
+    }
+
+    /// Writes to the connection's `abort` file (mounting fusectl at its usual place first if needed).
+    func abortConnection() {
+        guard let connection else { return }
+        let control = "/sys/fs/fuse/connections"
+        if access("\(control)/\(connection)/abort", W_OK) != 0 {
+            _ = Glibc.mount("fusectl", control, "fusectl", 0, nil)
+        }
+        let fd = open("\(control)/\(connection)/abort", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            logger.error("cannot abort FUSE connection \(connection): \(String(cString: strerror(errno)))")
+            return
+        }
+        _ = Glibc.write(fd, "1", 1)
+        close(fd)
     }
 
     /// Blocks until the session ends (unmounted from outside with fusermount3 -u, or `unmount`).

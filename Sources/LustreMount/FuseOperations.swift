@@ -18,20 +18,40 @@ enum FuseOperations {
         return (context.pointee.uid, context.pointee.gid, context.pointee.umask)
     }
 
-    /// Runs `body` in a task and answers with its errno when it throws.
-    static func serve(_ req: fuse_req_t?, _ body: @escaping @Sendable (FuseMount, fuse_req_t?) async throws -> Void) {
+    /// Runs `body` in a task and answers with its errno when it throws. An `interruptible` request's task is
+    /// cancelled when the kernel sends FUSE_INTERRUPT for it (its process got a signal, SIGKILL included): a
+    /// read waiting for a restore then answers EINTR at once. The kernel waits for that answer even for a
+    /// killed process, so without it `kill -9` of a reader would wait for the data.
+    static func serve(_ req: fuse_req_t?, interruptible: Bool = false,
+                      _ body: @escaping @Sendable (FuseMount, fuse_req_t?) async throws -> Void) {
         let mount = mount(req)
         let request = UnsafeSendable(req)
-        Task {
+        let tracked = RequestInterrupt()
+        let id = mount.inFlight.begin(tracked)
+        let interrupt = interruptible ? tracked : nil
+        if let interrupt {
+            // Retained until the reply: libfuse calls the function only before it (under the request's lock,
+            // which the reply takes too), possibly at once if the interrupt came first.
+            fuse_req_interrupt_func(req, { _, data in
+                guard let data else { return }
+                Unmanaged<RequestInterrupt>.fromOpaque(data).takeUnretainedValue().fire()
+            }, Unmanaged.passRetained(interrupt).toOpaque())
+        }
+        let task = Task {
             do {
                 try await body(mount, request.value)
             } catch let error as FileSystemError {
                 fuse_reply_err(request.value, error.errno)
+            } catch is CancellationError {
+                fuse_reply_err(request.value, EINTR)
             } catch {
                 mount.logger.error("request failed: \(error)")
                 fuse_reply_err(request.value, EIO)
             }
+            if let interrupt { Unmanaged.passUnretained(interrupt).release() }
+            mount.inFlight.end(id)
         }
+        tracked.attach(task)
     }
 
     static func attributes(_ inode: Inode) -> stat {
@@ -219,7 +239,7 @@ enum FuseOperations {
         }
         ops.read = { req, _, size, offset, fi in
             let handle = fi!.pointee.fh
-            FuseOperations.serve(req) { mount, req in
+            FuseOperations.serve(req, interruptible: true) { mount, req in
                 let data = try await mount.fs.read(handle, offset: Int64(offset), count: size)
                 _ = data.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
             }
@@ -428,4 +448,54 @@ extension FuseMount {
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// The kernel's FUSE_INTERRUPT for one request (or the unmount's), delivered to the task that serves it (which
+/// may not exist yet when the interrupt arrives).
+final class RequestInterrupt: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var task: Task<Void, Never>?
+
+    func fire() {
+        let target = lock.withLock { () -> Task<Void, Never>? in
+            fired = true
+            return task
+        }
+        target?.cancel()
+    }
+
+    func attach(_ task: Task<Void, Never>) {
+        let alreadyFired = lock.withLock { () -> Bool in
+            self.task = task
+            return fired
+        }
+        if alreadyFired { task.cancel() }
+    }
+}
+
+/// The requests being answered, so an unmount can interrupt them and wait until none will use the session.
+final class InFlightRequests: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next: UInt64 = 0
+    private var requests: [UInt64: RequestInterrupt] = [:]
+
+    func begin(_ request: RequestInterrupt) -> UInt64 {
+        lock.withLock {
+            next += 1
+            requests[next] = request
+            return next
+        }
+    }
+
+    func end(_ id: UInt64) {
+        lock.withLock { _ = requests.removeValue(forKey: id) }
+    }
+
+    var count: Int { lock.withLock { requests.count } }
+
+    /// Cancels every request's task; a read waiting for a restore answers EINTR.
+    func interruptAll() {
+        for request in lock.withLock({ Array(requests.values) }) { request.fire() }
+    }
 }

@@ -316,11 +316,15 @@ struct Mount: AsyncParsableCommand {
     @Argument var mountpoint: String
     @Option(help: "Seconds between reconciliation sweeps of associations with an AutoImportPolicy.")
     var sweepSeconds: Double = 300
+    @Option(help: "Seconds a read of a released file may wait with no data arriving before it fails with EIO.")
+    var readTimeout: Double = 60
 
     func run() async throws {
+        guard readTimeout > 0 else { throw AdminFailure(message: "--read-timeout must be more than 0 seconds", code: 2) }
         var options = FileSystemOptions(capacityBytes: fs.capacityGiB << 30)
         options.restoreChunkBytes = fs.restoreChunkMiB << 20
         options.sweepIntervalSeconds = sweepSeconds
+        options.readStallSeconds = readTimeout
         let system: FileSystem
         do {
             system = try await FileSystem.open(directory: fs.directory, options: options, repositories: EnvironmentRepositories())

@@ -23,6 +23,8 @@ struct Fsxd: AsyncParsableCommand {
     var headerTimeout: Int = 20
     @Option(help: "Seconds a client may take to send a request's body.")
     var bodyTimeout: Int = 30
+    @Option(help: "Seconds a read of a released file may wait with no data arriving from the repository before it fails with EIO.")
+    var readTimeout: Double = 60
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -39,7 +41,9 @@ struct Fsxd: AsyncParsableCommand {
         } catch {
             throw ValidationError("fsxd needs the credentials it will accept requests from: \(error)")
         }
-        let service = try FSxService(stateDirectory: stateDirectory, repositories: EnvironmentRepositories(), region: settings.region)
+        guard readTimeout > 0 else { throw ValidationError("--read-timeout must be more than 0 seconds") }
+        let service = try FSxService(stateDirectory: stateDirectory, repositories: EnvironmentRepositories(), region: settings.region,
+                                     readStallSeconds: readTimeout)
         try await service.start()
         guard headerTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--header-timeout and --body-timeout must be at least 1 second") }
         let limits = RequestLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout))

@@ -1,4 +1,5 @@
 import AWSCore
+import AWSS3
 import Foundation
 import TestSupport
 import Testing
@@ -218,5 +219,106 @@ import Glibc
                 "\(lines[2])")
         // Still serving.
         #expect((try service.json(["describe-file-systems"])["FileSystems"] as? [Any]) != nil)
+    }
+}
+
+/// The endpoint stops answering with its connections open (its process SIGSTOPped) while files are read
+/// through the mount: readers get EIO within the read timeout, a killed reader goes at once, cached data and
+/// metadata keep working, reads succeed again once it answers, and SIGTERM unmounts within seconds.
+@Suite(.serialized) struct FrozenEndpointTests {
+    @Test(.enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0), .timeLimit(.minutes(3)))
+    func readsAreBoundedAndInterruptibleWhileTheEndpointIsFrozen() async throws {
+        let moto = try await MotoServer.dedicated()
+        defer { moto.stop() }
+        let frozen = try #require(moto.serverPid)
+        var service = try await FSxServiceTests.start(arguments: ["--read-timeout", "6"], moto: moto)
+        defer {
+            kill(frozen, SIGCONT)
+            service.stop()
+        }
+        let s3 = try S3Client(settings: moto.settings())
+        let bucket = "fsx-frozen-\(UInt32.random(in: 0...UInt32.max))"
+        try await s3.createBucket(bucket)
+        let big = randomData(24 << 20)
+        for name in ["big1.bin", "big2.bin", "big3.bin"] { _ = try await s3.putObject(bucket: bucket, key: name, data: big) }
+        _ = try await s3.putObject(bucket: bucket, key: "small.txt", data: Data("small\n".utf8))
+        let created = try service.json(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
+                                        "--subnet-ids", "subnet-0123456789abcdef0"])
+        let id = try #require((created["FileSystem"] as? [String: Any])?["FileSystemId"] as? String)
+        _ = try service.json(["create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
+                              "--data-repository-path", "s3://\(bucket)", "--batch-import-meta-data-on-create"])
+        let client = try FSxServiceHardeningTests.client(service)
+        let mountPoint = service.scratch.path + "/fsx"
+        _ = try await FSxServiceHardeningTests.call(client, "LocalMountFileSystem", ["FileSystemId": id, "MountPoint": mountPoint]).get()
+        let dra = mountPoint + "/dra"
+        #expect(try await eventually(30) { FileManager.default.contents(atPath: dra + "/small.txt") == Data("small\n".utf8) })
+
+        kill(frozen, SIGSTOP)
+        // A reader of a released file: EIO once nothing arrived for the read timeout (6 s), not minutes later.
+        let reader = try Reader(dra + "/big1.bin")
+        try await Task.sleep(nanoseconds: 500_000_000)
+        // Meanwhile metadata and local data answer at once.
+        let quick = Date()
+        #expect(FileManager.default.contents(atPath: dra + "/small.txt") == Data("small\n".utf8))
+        #expect((try? FileManager.default.attributesOfItem(atPath: dra + "/big2.bin")[.size] as? Int) == big.count)
+        #expect(Date().timeIntervalSince(quick) < 2)
+        let outcome = reader.wait(upTo: 30)
+        #expect(outcome.exited && outcome.status != 0 && outcome.waited >= 5 && outcome.waited < 15,
+                "reader: exited \(outcome.exited) status \(outcome.status) after \(outcome.waited) s: \(reader.errors)")
+        #expect(reader.errors.contains("Input/output error"), "\(reader.errors)")
+
+        // kill -9 of a waiting reader takes effect at once (the kernel's interrupt reaches the waiting read).
+        let victim = try Reader(dra + "/big2.bin")
+        try await Task.sleep(nanoseconds: 700_000_000)
+        kill(victim.pid, SIGKILL)
+        let killed = victim.wait(upTo: 10)
+        #expect(killed.exited && killed.waited < 2, "a killed reader took \(killed.waited) s to go")
+
+        // The endpoint answers again: the same file reads whole.
+        kill(frozen, SIGCONT)
+        #expect(FileManager.default.contents(atPath: dra + "/big1.bin") == big)
+
+        // Frozen again, a reader waiting: SIGTERM to the service unmounts within seconds and the reader is released.
+        kill(frozen, SIGSTOP)
+        let stuck = try Reader(dra + "/big3.bin")
+        try await Task.sleep(nanoseconds: 700_000_000)
+        let stopping = Date()
+        kill(service.process.processIdentifier, SIGTERM)
+        while service.process.isRunning && Date().timeIntervalSince(stopping) < 20 { usleep(50_000) }
+        #expect(!service.process.isRunning && Date().timeIntervalSince(stopping) < 12,
+                "fsxd took \(Date().timeIntervalSince(stopping)) s to stop")
+        let released = stuck.wait(upTo: 10)
+        #expect(released.exited && released.status != 0)
+        kill(frozen, SIGCONT)
+        let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+        #expect(!mounts.contains(" \(mountPoint) "))
+    }
+}
+
+/// `cat FILE > /dev/null` in a process of its own, with its error output kept.
+final class Reader: @unchecked Sendable {
+    let process = Process()
+    let errorPipe = Pipe()
+    let started = Date()
+    var pid: pid_t { process.processIdentifier }
+
+    init(_ path: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/bin/cat")
+        process.arguments = [path]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = errorPipe
+        try process.run()
+    }
+
+    var errors: String {
+        String(decoding: errorPipe.fileHandleForReading.availableData, as: UTF8.self)
+    }
+
+    /// Waits up to `seconds` for the process to end.
+    func wait(upTo seconds: Double) -> (exited: Bool, status: Int32, waited: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        let exited = !process.isRunning
+        return (exited, exited ? process.terminationStatus : -1, Date().timeIntervalSince(started))
     }
 }

@@ -43,8 +43,10 @@ import Glibc
         }
     }
 
-    static func start(scratch: Scratch? = nil, port: Int? = nil, arguments: [String] = [], log: String? = nil) async throws -> Service {
-        let moto = try await MotoServer.unchecked.start()
+    static func start(scratch: Scratch? = nil, port: Int? = nil, arguments: [String] = [], log: String? = nil,
+                      moto given: MotoServer.Running? = nil) async throws -> Service {
+        let moto: MotoServer.Running
+        if let given { moto = given } else { moto = try await MotoServer.unchecked.start() }
         let scratch = scratch ?? Scratch()
         let port = port ?? freeLocalPort()
         var environment = ProcessInfo.processInfo.environment

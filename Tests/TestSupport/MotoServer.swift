@@ -73,12 +73,30 @@ public actor MotoServer {
         public var recording: String? = nil
         public var endpoint: String { "http://127.0.0.1:\(port)" }
 
+        /// moto's own process (`pid` is child-of.py's, which watches it): the one to SIGSTOP to freeze the endpoint.
+        public var serverPid: pid_t? {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else { return nil }
+            return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.first
+        }
+
+        /// Ends a dedicated server (child-of.py stops moto by its pid).
+        public func stop() {
+            if let server = serverPid { kill(server, SIGCONT) }
+            kill(pid, SIGTERM)
+        }
+
         public func settings(region: String = "us-east-1", secret: String? = nil, retry: RetryPolicy = RetryPolicy()) -> AWSSettings {
             var credentials = self.credentials
             if let secret { credentials.secretAccessKey = secret }
             return AWSSettings(region: region, credentials: StaticCredentialProvider(credentials),
                                environment: ["AWS_ENDPOINT_URL": endpoint], retry: retry, requestTimeout: 60)
         }
+    }
+
+    /// A server of the caller's own (unchecked), for a test that stops, freezes or restarts it; the caller ends
+    /// it with `stop()`.
+    public static func dedicated() async throws -> Running {
+        try await launch(checksSignatures: false, recording: nil)
     }
 
     private var running: Running?
