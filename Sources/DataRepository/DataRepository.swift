@@ -61,6 +61,8 @@ public struct RepositoryError: Error, Sendable, CustomStringConvertible {
         case changed = "S3ObjectChanged"
         case invalidPath = "InvalidRepositoryPath"
         case io = "RepositoryIOError"
+        /// The event feed's queue is gone (the endpoint lost it, or someone deleted it): set the feed up again.
+        case feedLost = "EventFeedLost"
     }
 
     public var code: Code

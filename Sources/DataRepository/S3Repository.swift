@@ -238,7 +238,12 @@ struct S3EventFeed: RepositoryEventFeed {
     let bucket: String
 
     func receive(waitSeconds: Int) async throws -> [(event: RepositoryEvent, receipt: String)] {
-        let messages = try await sqs.receiveMessages(url: queueURL, maxMessages: 10, waitSeconds: waitSeconds)
+        let messages: [SQSMessage]
+        do {
+            messages = try await sqs.receiveMessages(url: queueURL, maxMessages: 10, waitSeconds: waitSeconds)
+        } catch let error as AWSServiceError where error.code.contains("QueueDoesNotExist") || error.code.contains("NonExistentQueue") {
+            throw RepositoryError(.feedLost, "the event queue \(queueURL) no longer exists: \(error.message)")
+        }
         var events: [(event: RepositoryEvent, receipt: String)] = []
         for message in messages {
             // A message that is not an S3 event (or a test event) is acknowledged with nothing to do.

@@ -281,11 +281,23 @@ extension FileSystem {
         }
     }
 
-    func poll(_ feed: any RepositoryEventFeed, association id: String) async {
+    /// Receives the association's events and applies them. Failures back off (up to 30 s) and the feed resumes
+    /// when the endpoint answers again; after three in a row the association is MISCONFIGURED with the reason,
+    /// and AVAILABLE again once events flow. A queue that no longer exists (the endpoint restarted without
+    /// it) is set up again with its notification entry, followed by a reconciliation for what was missed.
+    func poll(_ initial: any RepositoryEventFeed, association id: String) async {
+        var feed = initial
         var failures = 0
         while !Task.isCancelled && !isClosed {
             do {
-                let batch = try await feed.receive(waitSeconds: options.eventWaitSeconds)
+                let batch: [(event: RepositoryEvent, receipt: String)]
+                do {
+                    batch = try await feed.receive(waitSeconds: options.eventWaitSeconds)
+                } catch let lost as RepositoryError where lost.code == .feedLost {
+                    feed = try await recreateFeed(association: id, because: lost)
+                    continue
+                }
+                if failures >= 3 { await markFeedRecovered(id) }
                 failures = 0
                 guard !batch.isEmpty else { continue }
                 let events = batch.map(\.event).filter { !$0.key.isEmpty }
@@ -308,6 +320,31 @@ extension FileSystem {
                 try? await Task.sleep(nanoseconds: UInt64(min(30, failures * 2)) * 1_000_000_000)
             }
         }
+    }
+
+    /// Sets up an association's lost event feed again (queue and notification entry), reconciles what changed
+    /// meanwhile, and returns the new feed.
+    func recreateFeed(association id: String, because lost: RepositoryError) async throws -> any RepositoryEventFeed {
+        let association = try self.association(id)
+        logger.warning("auto-import of \(id): \(lost.message); setting up its queue and notification entry again")
+        let repository = try repository(for: association)
+        guard let feed = try await repository.startEventFeed(name: association.feedName, prefix: association.location.prefix) else {
+            throw lost
+        }
+        await markFeedRecovered(id)
+        let report = try await reconcile(id, allowed: association.autoImport)
+        logger.warning("auto-import of \(id): event feed set up again; \(report.created) new, \(report.updated) changed, \(report.deleted) deleted while it was lost")
+        return feed
+    }
+
+    /// An association that auto-import failures made MISCONFIGURED is AVAILABLE again.
+    func markFeedRecovered(_ id: String) async {
+        guard var association = try? self.association(id), association.lifecycle == .misconfigured,
+              association.failureMessage?.hasPrefix("auto-import stopped") == true else { return }
+        association.lifecycle = .available
+        association.failureMessage = nil
+        try? await save(association)
+        logger.info("auto-import of \(id) is receiving events again")
     }
 
     /// One reconciliation of every association with an AutoImportPolicy, for events that were lost. It also

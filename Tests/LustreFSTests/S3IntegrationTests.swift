@@ -137,6 +137,28 @@ import Glibc
         await fs.close()
     }
 
+    /// The endpoint restarted and lost the association's queue and notification entry: auto-import sets both up
+    /// again, imports what changed meanwhile, and goes on by events (no periodic sweep runs here).
+    @Test func aLostEventQueueIsSetUpAgainAndAutoImportGoesOn() async throws {
+        let bucket = "lfs-lostq-\(UInt32.random(in: 0...UInt32.max))"
+        let (moto, s3, repositories) = try await Self.setUp(bucket)
+        let scratch = Scratch()
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
+        let association = try await fs.associate("/dra", "s3://\(bucket)", autoImport: [.new, .changed, .deleted])
+        let sqs = try SQSClient(settings: moto.settings())
+        try await sqs.deleteQueue(url: try await sqs.getQueueUrl(name: association.feedName))
+        var configuration = try await s3.getBucketNotificationConfiguration(bucket: bucket)
+        configuration.targets.removeAll()
+        try await s3.putBucketNotificationConfiguration(bucket: bucket, configuration)
+        _ = try await s3.putObject(bucket: bucket, key: "while-lost.txt", data: Data("lost".utf8))
+        #expect(try await eventually(20) { (try? await fs.resolve("/dra/while-lost.txt")) != nil })
+        #expect(try await s3.getBucketNotificationConfiguration(bucket: bucket).targets.map(\.id) == [association.feedName])
+        _ = try await s3.putObject(bucket: bucket, key: "after.txt", data: Data("after".utf8))
+        #expect(try await eventually(20) { (try? await fs.resolve("/dra/after.txt")) != nil })
+        #expect(try fs.association(association.id).lifecycle == .available)
+        await fs.close()
+    }
+
     @Test func tasksAgainstS3WriteTheirReportToTheBucket() async throws {
         let bucket = "lfs-tasks-\(UInt32.random(in: 0...UInt32.max))"
         let (_, s3, repositories) = try await Self.setUp(bucket)
