@@ -26,7 +26,9 @@ public struct ClusterCgroup: Sendable, Equatable {
     /// Where the cgroup2 file system is mounted (/sys/fs/cgroup on a unified system, /sys/fs/cgroup/unified
     /// on a hybrid one), read from /proc/self/mounts.
     public static let hierarchy: String? = {
-        guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return nil }
+        // Through FileHandle: Foundation's String(contentsOfFile:) stops at 4 KiB of a /proc file, whose size is 0.
+        guard let data = try? FileHandle(forReadingAtPath: "/proc/self/mounts")?.readToEnd() else { return nil }
+        let mounts = String(decoding: data, as: UTF8.self)
         for line in mounts.split(separator: "\n") {
             let fields = line.split(separator: " ")
             if fields.count >= 3, fields[2] == "cgroup2" { return String(fields[1]) }

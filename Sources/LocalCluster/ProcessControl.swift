@@ -107,7 +107,8 @@ public enum ProcessControl {
             return false  // a zombie has finished
         }
         guard let expected = commandContains else { return true }
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        // Through FileHandle: FileManager stops at 4 KiB of a /proc file, and a command line can be longer.
+        guard let data = try? FileHandle(forReadingAtPath: "/proc/\(pid)/cmdline")?.readToEnd() else { return false }
         let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
         return command.contains(expected)
     }

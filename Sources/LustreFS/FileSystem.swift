@@ -129,6 +129,9 @@ public final class FileSystem: Sendable {
         var nextHandle: HandleID = 1
         var openFiles: [InodeNumber: OpenFile] = [:]
         var restores: [InodeNumber: RestoreJob] = [:]
+        /// Restores abandoned for a stall, with when: the kernel retries a failed read at once, and that retry
+        /// fails at once too (for half a second) rather than wait a second bound.
+        var stalled: [InodeNumber: (at: ContinuousClock.Instant, error: FileSystemError)] = [:]
         var exports: [InodeNumber: Int64] = [:]
         var removals: Set<InodeNumber> = []
         /// Export queue entries being run now (a new change must queue another entry, not ride on these).
@@ -269,15 +272,15 @@ public final class FileSystem: Sendable {
             return result
         }
         for ino in releasedOrGone { cache.remove(ino) }
-        // Orphans (unlinked while open when the process died) go now.
+        // Orphans (unlinked while open when the process died) go now; their cache files once that commits, so a
+        // rolled-back recovery never finds an inode whose data it removed.
         let cache = self.cache
-        try await store.pool.write { db in
+        let orphans = try await store.pool.write { db -> [InodeNumber] in
             let orphans = try InodeNumber.fetchAll(db, sql: """
                 SELECT ino FROM inode WHERE ino != 1 AND NOT EXISTS (SELECT 1 FROM dentry WHERE dentry.ino = inode.ino)
                 """)
             for ino in orphans {
                 try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [ino])
-                cache.remove(ino)
             }
             // A file with local data: the cache file holds the truth about its size (writes may have
             // outrun the MDT). A file whose cache file is missing lost its local data: if the repository
@@ -315,6 +318,11 @@ public final class FileSystem: Sendable {
             for ino in unexported { try self.queueSync(db, ino) }
             // Tasks that were running when the process died did not finish.
             try self.failInterruptedTasks(db)
+            return orphans
+        }
+        for ino in orphans { cache.remove(ino) }
+        if !releasedOrGone.isEmpty || !orphans.isEmpty {
+            logger.warning("recovery of \(directory): removed \(releasedOrGone.count) cache files of unfinished restores or deleted inodes and \(orphans.count) inodes unlinked while open")
         }
         let used = try await store.pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM inode WHERE type = ? AND (hsmFlags & 4) = 0",

@@ -210,6 +210,10 @@ extension FileSystem {
         let repository = try repository(for: association)
         return try state.withLock { state -> RestoreJob? in
             if let job = state.restores[ino] { return job }
+            if let stall = state.stalled[ino] {
+                if ContinuousClock.now - stall.at < .milliseconds(500) { throw stall.error }
+                state.stalled[ino] = nil
+            }
             // A released file has no trusted local bytes; start from an empty sparse file.
             cache.remove(ino)
             let fd = try cache.open(ino, create: true)
@@ -333,6 +337,7 @@ extension FileSystem {
             logger.error("\(error)")
             state.withLock { state in
                 if state.restores[job.ino] === job { state.restores.removeValue(forKey: job.ino) }
+                state.stalled[job.ino] = (ContinuousClock.now, error)
             }
             job.task.cancel()
             return

@@ -88,8 +88,8 @@ public final class FuseMount: @unchecked Sendable {
         // The closure holds the mount until `unmount` removes it.
         fs.observeExternalChanges { [mount] changes in
             mount.notifications.async {
-                guard !mount.unmounted.withLock({ $0 }) else { return }
                 for change in changes {
+                    guard !mount.unmounted.withLock({ $0 }) else { return }
                     switch change {
                     case .entry(let parent, let name):
                         _ = name.withCString { fuse_lowlevel_notify_inval_entry(loopSession.value, fuse_ino_t(parent), $0, strlen($0)) }
@@ -109,14 +109,18 @@ public final class FuseMount: @unchecked Sendable {
         return mount
     }
 
-    /// A mount point whose daemon died answers ENOTCONN: unmount it lazily so the new mount can go there.
+    /// A mount point whose daemon died answers ENOTCONN: unmount it lazily so the new mount can go there (each
+    /// layer, if dead mounts were stacked there). Asked with statvfs (statfs), which always reaches the daemon: stat is
+    /// answered from the kernel's attribute cache for a while after the daemon died.
     static func clearStaleMount(_ mountpoint: String) throws {
-        var info = stat()
-        if stat(mountpoint, &info) == 0 { return }
-        guard errno == ENOTCONN else { return }
-        if umount2(mountpoint, Int32(MNT_DETACH)) != 0 {
-            let reason = String(cString: strerror(errno))
-            throw MountError(description: "\(mountpoint) is a stale mount of a dead daemon and cannot be cleared: \(reason)")
+        for _ in 0..<64 {
+            var info = statvfs()
+            if statvfs(mountpoint, &info) == 0 { return }
+            guard errno == ENOTCONN else { return }
+            if umount2(mountpoint, Int32(MNT_DETACH)) != 0 {
+                let reason = String(cString: strerror(errno))
+                throw MountError(description: "\(mountpoint) is a stale mount of a dead daemon and cannot be cleared: \(reason)")
+            }
         }
     }
 
@@ -128,17 +132,24 @@ public final class FuseMount: @unchecked Sendable {
         }
         guard first, let session else { return }
         fs.observeExternalChanges(nil)
-        // No notification may use the session once it is being torn down.
-        notifications.sync {}
+        // A notification can wait on the kernel, for a page a reader holds locked while it waits for us: give
+        // the queue a moment, and if it does not drain, the connection's abort below releases it.
+        let drained = notificationsDrained(within: 2)
         fuse_session_exit(session)
         fuse_session_unmount(session)
         // The loop wakes on the closed device. A process with a file open keeps a detached mount alive, though,
         // and the loop with it: after a grace period the connection is aborted (its waiting requests fail with
         // ENOTCONN), so an unmount (and a service's SIGTERM) ends in seconds whatever is in flight.
-        if finished.wait(timeout: .now() + 2) == .timedOut {
+        if !drained || finished.wait(timeout: .now() + 2) == .timedOut {
             logger.warning("\(mountpoint): requests still in flight after unmount; aborting the FUSE connection")
             abortConnection()
             finished.wait()
+        }
+        // No notification may use the session once it is freed (on an aborted connection they fail at once).
+        guard notificationsDrained(within: 5) else {
+            logger.error("\(mountpoint): a kernel notification did not return; the FUSE session is left allocated")
+            self.session = nil
+            return
         }
         // `finished` is a latch: pass the signal on to whoever else waits (`wait()`).
         finished.signal()
@@ -154,10 +165,19 @@ public final class FuseMount: @unchecked Sendable {
         self.session = nil
     }
 
+    /// Whether everything queued on `notifications` ran within `seconds`.
+    func notificationsDrained(within seconds: Double) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        notifications.async { done.signal() }
+        return done.wait(timeout: .now() + seconds) == .success
+    }
+
     /// The mount's device number from /proc/self/mountinfo (read there, not by stat, which would ask this very
     /// file system before its loop runs): the name of its directory under /sys/fs/fuse/connections.
     static func connectionNumber(of mountpoint: String) -> String? {
-        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        // Through FileHandle: Foundation's String(contentsOfFile:) stops at 4 KiB of a /proc file, whose size is 0.
+        guard let data = try? FileHandle(forReadingAtPath: "/proc/self/mountinfo")?.readToEnd() else { return nil }
+        let table = String(decoding: data, as: UTF8.self)
         let escaped = mountpoint.replacingOccurrences(of: " ", with: "\\040")
         for line in table.split(separator: "\n").reversed() {
             let fields = line.split(separator: " ")

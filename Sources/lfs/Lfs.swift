@@ -213,7 +213,10 @@ struct Lfs {
     struct Mount { var device: String; var path: String }
 
     static func lustrefsMounts() -> [Mount] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return [] }
+        // Through FileHandle: Foundation's String(contentsOfFile:) stops at 4 KiB of a /proc file, whose size is 0,
+        // and a machine with many mounts has a longer table.
+        guard let data = try? FileHandle(forReadingAtPath: "/proc/self/mounts")?.readToEnd() else { return [] }
+        let text = String(decoding: data, as: UTF8.self)
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count >= 3, fields[2] == "fuse.lustrefs" else { return nil }

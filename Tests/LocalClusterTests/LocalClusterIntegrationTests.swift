@@ -1,6 +1,7 @@
 import Foundation
 import JSONOutput
 @testable import LocalCluster
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -196,7 +197,7 @@ extension ClustersAsRoot {
             #expect(instances?["instances"]?.arrayValue?.count == 2)
 
             // SharedStorage: the FSx file system is mounted at MountDir, and jobs on compute nodes see it.
-            let mounts = { (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "" }
+            let mounts = { procFile("/proc/self/mounts") }
             #expect(mounts().contains(" \(demoMount) fuse.lustrefs "))
             try "shared\n".write(toFile: demoMount + "/hello.txt", atomically: false, encoding: .utf8)
             let reader = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun cat \(demoMount)/hello.txt")
@@ -342,7 +343,7 @@ extension ClustersAsRoot {
             func jobProcesses() -> [pid_t] {
                 let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
                 return entries.compactMap { pid_t($0) }.filter { pid in
-                    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+                    guard let data = try? FileHandle(forReadingAtPath: "/proc/\(pid)/cmdline")?.readToEnd() else { return false }
                     let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
                     return command.hasPrefix("sleep \(marker)") && ProcessControl.isAlive(pid)
                 }
@@ -350,7 +351,7 @@ extension ClustersAsRoot {
             #expect(eventually(60) { !jobProcesses().isEmpty }, "\(diagnostics("crashed"))")
 
             // Loopback only: slurmctld's port and the node's port are bound to 127.0.0.1 (0100007F in /proc/net/tcp).
-            let listening = ((try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line -> (String, Int)? in
+            let listening = (procFile("/proc/net/tcp")).split(separator: "\n").compactMap { line -> (String, Int)? in
                 let fields = line.split(separator: " ")
                 guard fields.count > 3, fields[3] == "0A", let colon = fields[1].lastIndex(of: ":"),
                       let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16) else { return nil }

@@ -150,7 +150,7 @@ extension ClustersAsRoot {
             #expect(try seed("pcluster describe-cluster --cluster-name $CLUSTER_NAME").json?["clusterStatus"] == "CREATE_COMPLETE")
             let listed = try seed("pcluster list-clusters").json?["clusters"]?.arrayValue ?? []
             #expect(listed.contains { $0["clusterName"] == "seed" && $0["clusterStatus"] == "CREATE_COMPLETE" })
-            #expect(((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "").contains(" \(mountDir) fuse.lustrefs "))
+            #expect((procFile("/proc/self/mounts")).contains(" \(mountDir) fuse.lustrefs "))
 
             // The association, with the workshop's arguments.
             let association = try seed("""
@@ -233,7 +233,7 @@ extension ClustersAsRoot {
 
             let removed = try seed("pcluster delete-cluster --cluster-name $CLUSTER_NAME --wait")
             #expect(removed.status == 0 && removed.json?["cluster"]?["clusterStatus"] == "DELETE_COMPLETE", "\(removed.stdout)\(removed.stderr)")
-            #expect(!((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "").contains(" \(mountDir) "))
+            #expect(!(procFile("/proc/self/mounts")).contains(" \(mountDir) "))
             #expect(!FileManager.default.fileExists(atPath: mountDir))
             #expect(try seed("pcluster list-clusters").json?["clusters"]?.arrayValue?.isEmpty == true)
             let fsDeleted = try seed("aws fsx delete-file-system --file-system-id $FSX_ID --endpoint-url \(endpoint)")

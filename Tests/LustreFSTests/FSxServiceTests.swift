@@ -210,7 +210,7 @@ import Glibc
         let mountPoint = service.scratch.path + "/fsx"
         _ = try await client.json("LocalMountFileSystem", Data("{\"FileSystemId\":\"\(id)\",\"MountPoint\":\"\(mountPoint)\"}".utf8))
         #expect(try await eventually { FileManager.default.contents(atPath: mountPoint + "/dra/input.txt") == Data("lazy\n".utf8) })
-        let mounts = { (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "" }
+        let mounts = { procFile("/proc/self/mounts") }
         #expect(mounts().contains(" \(mountPoint) fuse.lustrefs "))
         // Deleting the file system unmounts it first.
         _ = try service.json(["delete-file-system", "--file-system-id", id])

@@ -44,7 +44,7 @@ struct MountTests {
                 kill(daemon.processIdentifier, SIGKILL)
                 umount2(mountpoint, Int32(MNT_DETACH))
             }
-            let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+            let mounts = procFile("/proc/self/mounts")
             return exited && !mounts.contains(" \(mountpoint) ")
         }
     }

@@ -36,6 +36,12 @@ public func canConnect(port: Int) -> Bool {
     } == 0
 }
 
+/// A /proc file whole: Foundation's String(contentsOfFile:) and FileManager stop at 4 KiB of a file whose
+/// size reads 0, and /proc/self/mounts or /proc/net/tcp are often longer.
+public func procFile(_ path: String) -> String {
+    String(decoding: (try? FileHandle(forReadingAtPath: path)?.readToEnd()) ?? Data(), as: UTF8.self)
+}
+
 public struct TestSetupError: Error, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
