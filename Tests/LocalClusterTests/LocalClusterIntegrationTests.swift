@@ -374,6 +374,67 @@ extension ClustersAsRoot {
             #expect(!FileManager.default.fileExists(atPath: layout.root.path))
         }
 
+        /// kill -9 of a random process of the cluster (munged, slurmctld, the agent, a slurmd) at a random moment
+        /// of its creation and of a scale-up, then `delete-cluster --wait`: it succeeds and leaves no process, no
+        /// cgroup, no listening port and no file of the cluster. CHAOS_TRIALS sets the number of trials
+        /// (benchmarks/chaos.sh runs 100).
+        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+              .timeLimit(.minutes(60)))
+        func killedAtRandomWhileCreatingAndScalingTheClusterIsStillDeletedWhole() throws {
+            try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+            let trials = Int(ProcessInfo.processInfo.environment["CHAOS_TRIALS"] ?? "") ?? 1
+            defer { try? FileManager.default.removeItem(at: state) }
+            let seed = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
+            let storage = try #require(seed.range(of: "SharedStorage:"))
+            let path = work.appendingPathComponent("chaos.yaml").path
+            try String(seed[..<storage.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+            let layout = LocalLayout(root: state.appendingPathComponent("clusters/chaos"))
+            var failures: [String] = []
+            for trial in 0..<trials {
+                defer { _ = try? pcluster("delete-cluster", "-n", "chaos", "--wait") }
+                // A random member of the cluster's cgroup, at a random moment.
+                func killOneAtRandom(within seconds: Double) -> String {
+                    usleep(UInt32.random(in: 0...UInt32(seconds * 1_000_000)))
+                    guard let victim = layout.cgroup?.members().randomElement() else { return "nothing to kill yet" }
+                    let command = String(decoding: (try? FileHandle(forReadingAtPath: "/proc/\(victim)/cmdline")?.readToEnd())?
+                        .prefix(60).map { $0 == 0 ? 32 : $0 } ?? [], as: UTF8.self)
+                    kill(victim, SIGKILL)
+                    return "killed \(command.split(separator: " ").first.map(String.init) ?? "?")"
+                }
+                let created = DispatchSemaphore(value: 0)
+                let creating = Thread {
+                    _ = try? self.pcluster("create-cluster", "-n", "chaos", "-c", path, "--wait")
+                    created.signal()
+                }
+                creating.start()
+                let first = killOneAtRandom(within: 1.5)
+                _ = created.wait(timeout: .now() + 120)
+                var second = "no scale-up (create failed)"
+                if (try? pcluster("describe-cluster", "-n", "chaos").json?["clusterStatus"]) == "CREATE_COMPLETE" {
+                    _ = try? pcluster("ssh", "-n", "chaos", "sbatch", "-N", "2", "--wrap", "sleep 30")
+                    second = killOneAtRandom(within: 3)
+                }
+                let spec = try? LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("chaos")
+                let deleted = try pcluster("delete-cluster", "-n", "chaos", "--wait")
+                var problems: [String] = []
+                if deleted.status != 0 { problems.append("delete-cluster: \(deleted.stdout)\(deleted.stderr)") }
+                let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }.filter { pid in
+                    let command = String(decoding: (try? FileHandle(forReadingAtPath: "/proc/\(pid)/cmdline")?.readToEnd()) ?? Data(), as: UTF8.self)
+                    return command.contains(layout.root.path) && ProcessControl.isAlive(pid)
+                }
+                if !leftovers.isEmpty { problems.append("processes left: \(leftovers)") }
+                if let cgroup = layout.cgroup, FileManager.default.fileExists(atPath: cgroup.path) { problems.append("cgroup left: \(cgroup.path)") }
+                if FileManager.default.fileExists(atPath: layout.root.path) { problems.append("cluster directory left") }
+                let ports = spec.map { [$0.controllerPort] + $0.nodes.map(\.port) } ?? []
+                let busy = ports.filter { !PortAllocator.isFree($0) }
+                if !busy.isEmpty { problems.append("ports still in use: \(busy)") }
+                print("chaos cluster trial \(trial): create (\(first)), scale (\(second)): \(problems.isEmpty ? "deleted whole" : problems.joined(separator: "; "))")
+                if !problems.isEmpty { failures.append("trial \(trial): \(problems.joined(separator: "; "))") }
+            }
+            print("chaos cluster: trials \(trials), failures \(failures.count)")
+            #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        }
+
         /// A socket listening on 127.0.0.1:`port`, or nil.
         static func listen(on port: Int) -> Int32? {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
