@@ -149,12 +149,12 @@ public struct S3Repository: DataRepository {
             guard let arn = attributes["QueueArn"] else {
                 throw RepositoryError(.io, "SQS did not report the ARN of queue \(name)")
             }
-            var configuration = try await s3.getBucketNotificationConfiguration(bucket: bucket)
-            configuration.targets.removeAll { $0.id == name }
-            configuration.targets.append(S3NotificationTarget(kind: .queue, id: name, arn: arn,
-                                                              events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                                                              prefix: prefix.isEmpty ? nil : prefix))
-            try await s3.putBucketNotificationConfiguration(bucket: bucket, configuration)
+            try await editNotifications { configuration in
+                configuration.targets.removeAll { $0.id == name }
+                configuration.targets.append(S3NotificationTarget(kind: .queue, id: name, arn: arn,
+                                                                  events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                                                                  prefix: prefix.isEmpty ? nil : prefix))
+            }
             return S3EventFeed(sqs: sqs, queueURL: url, bucket: bucket)
         } catch let error as RepositoryError {
             throw error
@@ -165,10 +165,8 @@ public struct S3Repository: DataRepository {
 
     public func stopEventFeed(name: String) async throws {
         do {
-            var configuration = try await s3.getBucketNotificationConfiguration(bucket: bucket)
-            if configuration.targets.contains(where: { $0.id == name }) {
+            try await editNotifications { configuration in
                 configuration.targets.removeAll { $0.id == name }
-                try await s3.putBucketNotificationConfiguration(bucket: bucket, configuration)
             }
         } catch let error as AWSServiceError where error.code == "NoSuchBucket" {
             // The bucket is gone; so is its configuration.
@@ -177,6 +175,20 @@ public struct S3Repository: DataRepository {
         }
         if let url = try? await sqs.getQueueUrl(name: name) {
             try? await sqs.deleteQueue(url: url)
+        }
+    }
+
+    /// A read-modify-write of the bucket's notification configuration (S3 has no call for one entry). The
+    /// associations of one bucket edit it one at a time in this process, or one's write would drop the entry
+    /// another just added (two feeds set up at once after a restart). Written only when it changed.
+    func editNotifications(_ change: @escaping @Sendable (inout S3NotificationConfiguration) -> Void) async throws {
+        let s3 = self.s3
+        let bucket = self.bucket
+        try await NotificationEdits.shared.perform(bucket: bucket) {
+            let before = try await s3.getBucketNotificationConfiguration(bucket: bucket)
+            var configuration = before
+            change(&configuration)
+            if configuration != before { try await s3.putBucketNotificationConfiguration(bucket: bucket, configuration) }
         }
     }
 
@@ -264,5 +276,21 @@ struct S3EventFeed: RepositoryEventFeed {
         let unique = Array(Set(receipts))
         guard !unique.isEmpty else { return }
         _ = try await sqs.deleteMessageBatch(url: queueURL, receiptHandles: unique)
+    }
+}
+
+/// Edits of one bucket's notification configuration, one after another (per bucket, in this process).
+actor NotificationEdits {
+    static let shared = NotificationEdits()
+    private var tails: [String: Task<Void, Never>] = [:]
+
+    func perform(bucket: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        let previous = tails[bucket]
+        let next = Task<Void, any Error> {
+            await previous?.value
+            try await body()
+        }
+        tails[bucket] = Task { _ = try? await next.value }
+        try await next.value
     }
 }

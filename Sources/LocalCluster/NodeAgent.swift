@@ -174,19 +174,20 @@ public struct NodeAgent: Sendable {
     /// How long static nodes may take to come up before creation is declared failed.
     static let createTimeout: TimeInterval = 300
 
-    /// One pass of the cluster-manager loop.
-    public func manageOnce() {
+    /// One pass of the cluster-manager loop; returns Slurm's node states as the pass saw them.
+    @discardableResult
+    public func manageOnce() -> [String: SlurmNodeState] {
         try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
-        guard let record = (try? catalog.record(named: spec.clusterName)) ?? nil else { return }
+        guard let record = (try? catalog.record(named: spec.clusterName)) ?? nil else { return [:] }
         // Instances first, then Slurm's view: see `orphans`.
         let running = launcher.runningNodes()
         let states = nodeStates()
-        guard !states.isEmpty else { return }  // controller not answering: change nothing blindly
+        guard !states.isEmpty else { return [:] }  // controller not answering: change nothing blindly
         switch record.computeFleetStatus {
         case "STOP_REQUESTED", "STOPPING":
             stopFleet(states)
             _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = "STOPPED" }
-            return
+            return states
         case "START_REQUESTED", "STARTING":
             // The static nodes are powered up below, once per pass: a second power-up request for a node on its
             // way up makes Slurm wait for a boot after that request.
@@ -202,7 +203,7 @@ public struct NodeAgent: Sendable {
                     scontrol("update", "partitionname=\(name)", "state=inactive")
                 }
             }
-            return
+            return states
         default:
             break
         }
@@ -221,12 +222,29 @@ public struct NodeAgent: Sendable {
                 _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = "CREATE_FAILED" }
                 events.record(resource: spec.clusterName, status: "CREATE_FAILED",
                               reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
-                return
+                return states
             }
             if late.isEmpty {
                 _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
                 events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
             }
+        }
+        return states
+    }
+
+    /// Nodes ready now that were not in the previous pass (every ready node on the first pass).
+    static func newlyReady(previously ready: Set<String>, now states: [String: SlurmNodeState]) -> [String] {
+        states.values.filter { $0.isReady && !ready.contains($0.name) }.map(\.name).sorted()
+    }
+
+    /// Makes slurmctld save its node state now. It saves lazily, and not when a powered-up node registers: after
+    /// a crash it would come back believing such a node still boots and launch the node's running jobs a second
+    /// time (the node drains with "Duplicate jobid", the jobs are requeued and held). Setting a node's weight to
+    /// its own value changes nothing and marks the node table changed, so it is saved within seconds.
+    func saveNodeState(of names: [String]) {
+        let nodes = names.compactMap { spec.node($0) }
+        for (weight, group) in Dictionary(grouping: nodes, by: \.weight) {
+            scontrol("update", "nodename=\(Hostlist.compress(group.map(\.name)))", "weight=\(weight)")
         }
     }
 
@@ -373,8 +391,14 @@ public struct NodeAgent: Sendable {
         signal(SIGTERM) { _ in exit(0) }
         events.record(resource: "agent", status: "STARTED", reason: "cluster manager pid \(getpid()), every \(Int(interval)) s")
         var current = self
+        var ready: Set<String> = []
         while FileManager.default.fileExists(atPath: layout.spec) {
-            current.manageOnce()
+            let states = current.manageOnce()
+            if !states.isEmpty {
+                let booted = Self.newlyReady(previously: ready, now: states)
+                if !booted.isEmpty { current.saveNodeState(of: booted) }
+                ready = Set(states.values.filter(\.isReady).map(\.name))
+            }
             if let replacement = afterPass?() { current = replacement }
             var remaining = interval
             while remaining > 0 && FileManager.default.fileExists(atPath: layout.spec) {

@@ -374,6 +374,43 @@ extension ClustersAsRoot {
             #expect(!FileManager.default.fileExists(atPath: layout.root.path))
         }
 
+        /// kill -9 of slurmctld while jobs run on a node it powered up, then the fleet restart that brings it back:
+        /// the jobs go on running and complete, and no node drains with "Duplicate jobid" (slurmctld had saved
+        /// the node as still booting and would launch its jobs a second time; the agent makes it save the node
+        /// state once the node is up).
+        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+              .timeLimit(.minutes(4)))
+        func aRestartedSlurmctldKeepsTheJobsThatRan() throws {
+            try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+            defer {
+                _ = try? pcluster("delete-cluster", "-n", "restart", "--wait")
+                try? FileManager.default.removeItem(at: state)
+            }
+            let seed = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
+            let storage = try #require(seed.range(of: "SharedStorage:"))
+            let path = work.appendingPathComponent("restart.yaml").path
+            try String(seed[..<storage.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+            let created = try pcluster("create-cluster", "-n", "restart", "-c", path, "--wait")
+            #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(created.stdout)\(created.stderr)")
+            var ids: [String] = []
+            for _ in 0..<6 {
+                let submitted = try pcluster("ssh", "-n", "restart", "sbatch", "-n", "1", "--wrap", "sleep 45")
+                ids.append(submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?")
+            }
+            #expect(try eventually(60) { try ids.allSatisfy { try jobState("restart", $0) == "RUNNING" } }, "\(diagnostics("restart"))")
+            // One manage pass (5 s) for the agent to see the node up, and slurmctld's own save delay.
+            Thread.sleep(forTimeInterval: 12)
+            let layout = LocalLayout(root: state.appendingPathComponent("clusters/restart"))
+            let controller = try #require(ProcessControl.readPid(layout.slurmctldPid))
+            kill(controller, SIGKILL)
+            #expect(eventually(10) { !ProcessControl.isAlive(controller) })
+            try pcluster("update-compute-fleet", "-n", "restart", "--status", "START_REQUESTED")
+            #expect(try eventually(90) { try ids.allSatisfy { try jobState("restart", $0) == "COMPLETED" } },
+                    "\(ids.map { (try? jobState("restart", $0)) ?? "?" })\n\(diagnostics("restart"))")
+            let controllerLog = (try? String(contentsOfFile: layout.slurmctldLog, encoding: .utf8)) ?? ""
+            #expect(!controllerLog.contains("Duplicate jobid"), "\(diagnostics("restart"))")
+        }
+
         /// kill -9 of a random process of the cluster (munged, slurmctld, the agent, a slurmd) at a random moment
         /// of its creation and of a scale-up, then `delete-cluster --wait`: it succeeds and leaves no process, no
         /// cgroup, no listening port and no file of the cluster. CHAOS_TRIALS sets the number of trials

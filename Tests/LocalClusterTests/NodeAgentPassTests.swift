@@ -57,6 +57,20 @@ struct NodeAgentPassTests {
     }
 
     /// Where booting has no known bound (EC2), Slurm's ResumeTimeout decides, not the agent.
+    /// The nodes whose state the agent asks slurmctld to save: those that became ready since the last pass.
+    @Test func nodesThatBecameReadyAreTheOnesWhoseStateIsSaved() {
+        func node(_ name: String, _ state: String) -> (String, SlurmNodeState) {
+            let parts = state.split(separator: "+").map(String.init)
+            return (name, SlurmNodeState(name: name, base: parts[0], flags: Set(parts.dropFirst()), reason: nil))
+        }
+        let states = Dictionary(uniqueKeysWithValues: [node("a", "MIXED+CLOUD"), node("b", "IDLE+CLOUD+POWERED_DOWN"),
+                                                        node("c", "IDLE+CLOUD+POWERING_UP"), node("d", "ALLOCATED+CLOUD"),
+                                                        node("e", "IDLE+CLOUD+NOT_RESPONDING")])
+        #expect(NodeAgent.newlyReady(previously: [], now: states) == ["a", "d"])
+        #expect(NodeAgent.newlyReady(previously: ["a"], now: states) == ["d"])
+        #expect(NodeAgent.newlyReady(previously: ["a", "d"], now: states).isEmpty)
+    }
+
     @Test func withoutADeadlineNothingIsRelaunched() throws {
         let launcher = Launcher(launched: Date().addingTimeInterval(-3600), registrationDeadline: nil)
         let (agent, _, root) = try agent(launcher)
