@@ -118,10 +118,14 @@ public enum HSMAction: Sendable, Hashable {
     case archive(bytesMoved: Int64)
     case restore(bytesMoved: Int64)
     case remove(bytesMoved: Int64)
+    /// An archive queued and not running: waiting for its turn, or for the repository to answer again after a
+    /// failed attempt (Lustre's "waiting" state of a request).
+    case archiveWaiting
 
     public func line(for path: String) -> String {
         switch self {
         case .noop: return "\(path): NOOP"
+        case .archiveWaiting: return "\(path): ARCHIVE waiting (0 bytes moved)"
         case .archive(let bytes): return "\(path): ARCHIVE running (\(bytes) bytes moved)"
         case .restore(let bytes): return "\(path): RESTORE running (\(bytes) bytes moved)"
         case .remove(let bytes): return "\(path): REMOVE running (\(bytes) bytes moved)"

@@ -237,15 +237,14 @@ public struct NodeAgent: Sendable {
         states.values.filter { $0.isReady && !ready.contains($0.name) }.map(\.name).sorted()
     }
 
-    /// Makes slurmctld save its node state now. It saves lazily, and not when a powered-up node registers: after
-    /// a crash it would come back believing such a node still boots and launch the node's running jobs a second
-    /// time (the node drains with "Duplicate jobid", the jobs are requeued and held). Setting a node's weight to
-    /// its own value changes nothing and marks the node table changed, so it is saved within seconds.
-    func saveNodeState(of names: [String]) {
-        let nodes = names.compactMap { spec.node($0) }
-        for (weight, group) in Dictionary(grouping: nodes, by: \.weight) {
-            scontrol("update", "nodename=\(Hostlist.compress(group.map(\.name)))", "weight=\(weight)")
-        }
+    /// Makes slurmctld save its job and node state now. It saves lazily, and not when a powered-up node
+    /// registers or when the jobs that waited for it start: after a crash it would come back believing the node
+    /// still boots and its jobs still configure, and launch those running jobs a second time (the node drains
+    /// with "Duplicate jobid", the jobs are requeued and held). A reconfigure writes every state file at once
+    /// and changes nothing else; the agent asks for one in the pass where nodes became ready and in the next
+    /// (their jobs start a moment after the node is ready).
+    func saveSlurmState() {
+        scontrol("reconfigure")
     }
 
     /// A node whose launch failed stays DOWN and powering up until Slurm's ResumeTimeout (30 minutes) ends
@@ -392,11 +391,13 @@ public struct NodeAgent: Sendable {
         events.record(resource: "agent", status: "STARTED", reason: "cluster manager pid \(getpid()), every \(Int(interval)) s")
         var current = self
         var ready: Set<String> = []
+        var bootedLastPass = false
         while FileManager.default.fileExists(atPath: layout.spec) {
             let states = current.manageOnce()
             if !states.isEmpty {
-                let booted = Self.newlyReady(previously: ready, now: states)
-                if !booted.isEmpty { current.saveNodeState(of: booted) }
+                let booted = !Self.newlyReady(previously: ready, now: states).isEmpty
+                if booted || bootedLastPass { current.saveSlurmState() }
+                bootedLastPass = booted
                 ready = Set(states.values.filter(\.isReady).map(\.name))
             }
             if let replacement = afterPass?() { current = replacement }

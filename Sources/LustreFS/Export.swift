@@ -152,7 +152,9 @@ extension FileSystem {
                 try await performDelete(entry)
             }
             try await store.pool.write { db in _ = try ExportEntry.deleteOne(db, key: entry.seq) }
+            if let ino = entry.ino { state.withLock { _ = $0.exportsWaiting.remove(ino) } }
         } catch {
+            if let ino = entry.ino, entry.operation == .sync { state.withLock { _ = $0.exportsWaiting.insert(ino) } }
             let attempts = entry.attempts + 1
             let delay = Int64(min(60, 1 << min(attempts, 6))) * 1_000_000_000
             logger.warning("export of \(entry.key ?? "inode \(entry.ino ?? 0)") failed (attempt \(attempts)), retrying in \(delay / 1_000_000_000) s: \(error)")

@@ -129,6 +129,8 @@ public final class FileSystem: Sendable {
         var nextHandle: HandleID = 1
         var openFiles: [InodeNumber: OpenFile] = [:]
         var restores: [InodeNumber: RestoreJob] = [:]
+        /// Inodes whose export failed and waits for its next attempt (`lfs hsm_action` says ARCHIVE waiting).
+        var exportsWaiting: Set<InodeNumber> = []
         /// Restores abandoned for a stall, with when: the kernel retries a failed read at once, and that retry
         /// fails at once too (for half a second) rather than wait a second bound.
         var stalled: [InodeNumber: (at: ContinuousClock.Instant, error: FileSystemError)] = [:]

@@ -130,6 +130,7 @@ extension FileSystem {
         state.withLock { state in
             if let job = state.restores[ino] { return .restore(bytesMoved: job.progress) }
             if let bytes = state.exports[ino] { return .archive(bytesMoved: bytes) }
+            if state.exportsWaiting.contains(ino) { return .archiveWaiting }
             if state.removals.contains(ino) { return .remove(bytesMoved: 0) }
             return .noop
         }

@@ -33,6 +33,7 @@ enum Xattrs {
             case .archive(let bytes): return Data("ARCHIVE \(bytes)".utf8)
             case .restore(let bytes): return Data("RESTORE \(bytes)".utf8)
             case .remove(let bytes): return Data("REMOVE \(bytes)".utf8)
+            case .archiveWaiting: return Data("ARCHIVE_WAITING 0".utf8)
             }
         case LfsAttribute.df:
             let usage = try await mount.fs.usage()

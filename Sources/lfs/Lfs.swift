@@ -159,6 +159,7 @@ struct Lfs {
                 case "ARCHIVE": action = .archive(bytesMoved: bytes)
                 case "RESTORE": action = .restore(bytesMoved: bytes)
                 case "REMOVE": action = .remove(bytesMoved: bytes)
+                case "ARCHIVE_WAITING": action = .archiveWaiting
                 default: action = .noop
                 }
                 print(action.line(for: path))

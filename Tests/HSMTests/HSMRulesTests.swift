@@ -154,5 +154,6 @@ import Testing
         #expect(HSMAction.noop.line(for: "f") == "f: NOOP")
         #expect(HSMAction.restore(bytesMoved: 4096).line(for: "/fsx/f") == "/fsx/f: RESTORE running (4096 bytes moved)")
         #expect(HSMAction.archive(bytesMoved: 0).line(for: "f") == "f: ARCHIVE running (0 bytes moved)")
+        #expect(HSMAction.archiveWaiting.line(for: "f") == "f: ARCHIVE waiting (0 bytes moved)")
     }
 }
