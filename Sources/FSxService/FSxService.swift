@@ -226,54 +226,6 @@ public actor FSxService {
         (try? JSONSerialization.data(withJSONObject: ["__type": error.code, "Message": error.message], options: [.sortedKeys])) ?? Data()
     }
 
-    // MARK: Inputs
-
-    static func string(_ input: [String: Any], _ key: String, required: Bool = false) throws -> String? {
-        guard let value = input[key] else {
-            if required { throw FSxError.badRequest("\(key) is required.") }
-            return nil
-        }
-        guard let text = value as? String else { throw FSxError.badRequest("\(key) must be a string.") }
-        return text
-    }
-
-    static func int(_ input: [String: Any], _ key: String) throws -> Int? {
-        guard let value = input[key] else { return nil }
-        guard let number = value as? Int else { throw FSxError.badRequest("\(key) must be an integer.") }
-        return number
-    }
-
-    static func strings(_ input: [String: Any], _ key: String) throws -> [String]? {
-        guard let value = input[key] else { return nil }
-        guard let list = value as? [String] else { throw FSxError.badRequest("\(key) must be a list of strings.") }
-        return list
-    }
-
-    static func tags(_ input: [String: Any]) throws -> [[String: String]] {
-        guard let value = input["Tags"] else { return [] }
-        guard let list = value as? [[String: Any]] else { throw FSxError.badRequest("Tags must be a list of {Key, Value}.") }
-        return try list.map { tag in
-            guard let key = tag["Key"] as? String, !key.isEmpty, key.utf8.count <= 128 else {
-                throw FSxError.badRequest("Each tag needs a Key of 1 to 128 characters.")
-            }
-            let value = tag["Value"] as? String ?? ""
-            guard value.utf8.count <= 256 else { throw FSxError.badRequest("Tag values are at most 256 characters.") }
-            return ["Key": key, "Value": value]
-        }
-    }
-
-    static func page<T>(_ items: [T], _ input: [String: Any]) throws -> (items: [T], next: String?) {
-        let maximum = try int(input, "MaxResults") ?? 2_147_483_647
-        guard maximum >= 1 else { throw FSxError.badRequest("MaxResults must be at least 1.") }
-        var start = 0
-        if let token = try string(input, "NextToken") {
-            guard let value = Int(token), value >= 0, value <= items.count else { throw FSxError.badRequest("NextToken '\(token)' is not valid.") }
-            start = value
-        }
-        let end = min(items.count, start + maximum)
-        return (Array(items[start..<end]), end < items.count ? String(end) : nil)
-    }
-
     // MARK: File systems
 
     /// StorageCapacity rules of FSx for Lustre on SSD (GiB).
@@ -624,79 +576,6 @@ public actor FSxService {
         }
         let task = try await fs.cancelTask(id)
         return ["Lifecycle": task.lifecycle.rawValue, "TaskId": id]
-    }
-
-    // MARK: Mounts (local, not part of the FSx API: the local provider's `mount -t lustre`)
-
-    func mountFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
-        let id = try Self.string(input, "FileSystemId", required: true)!
-        let mountPoint = try Self.string(input, "MountPoint", required: true)!
-        let fs = try await ready(id)
-        guard mountPoint.hasPrefix("/"), !mountPoint.contains("\u{0}") else {
-            throw FSxError.badRequest("MountPoint '\(mountPoint)' must be an absolute path.")
-        }
-        if let existing = (state.mounts ?? []).first(where: { $0.mountPoint == mountPoint }), mounted[mountPoint] != nil {
-            guard existing.fileSystemId == id else {
-                throw FSxError("IncompatibleParameterError", "\(mountPoint) already has file system \(existing.fileSystemId) mounted.")
-            }
-            return ["FileSystemId": id, "MountPoint": mountPoint]
-        }
-        try Self.checkMountPoint(mountPoint, stateDirectory: stateDirectory)
-        do {
-            try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-            mounted[mountPoint] = try FuseMount.mount(fs, at: mountPoint)
-        } catch {
-            throw FSxError("BadRequest", "\(id) cannot be mounted on \(mountPoint): \(error)")
-        }
-        state.mounts = (state.mounts ?? []).filter { $0.mountPoint != mountPoint } + [MountRecord(fileSystemId: id, mountPoint: mountPoint)]
-        try save()
-        return ["FileSystemId": id, "MountPoint": mountPoint]
-    }
-
-    /// Where a request may mount: a plain absolute path (no `.`/`..`, not `/`, not a symbolic link, outside the
-    /// service's own state) that is absent or an empty directory, so a mount never hides files that are there.
-    /// A stale mount of a dead daemon (ENOTCONN) is allowed: `FuseMount` clears it.
-    static func checkMountPoint(_ path: String, stateDirectory: String) throws {
-        let components = path.split(separator: "/", omittingEmptySubsequences: true)
-        guard !components.isEmpty, !components.contains(where: { $0 == "." || $0 == ".." }) else {
-            throw FSxError.badRequest("MountPoint '\(path)' must be an absolute path below / without '.' or '..' components.")
-        }
-        let normalized = "/" + components.joined(separator: "/")
-        let state = (stateDirectory as NSString).standardizingPath
-        guard normalized != state, !normalized.hasPrefix(state + "/"), !state.hasPrefix(normalized + "/") else {
-            throw FSxError.badRequest("MountPoint '\(path)' would overlap the service's state directory \(state).")
-        }
-        var info = stat()
-        guard lstat(normalized, &info) == 0 else {
-            if errno == ENOENT { return }
-            if errno == ENOTCONN { return }
-            throw FSxError.badRequest("MountPoint '\(path)' cannot be examined: \(String(cString: strerror(errno))).")
-        }
-        guard (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw FSxError.badRequest("MountPoint '\(path)' exists and is not a directory.")
-        }
-        guard let directory = opendir(normalized) else {
-            if errno == ENOTCONN { return }
-            throw FSxError.badRequest("MountPoint '\(path)' cannot be read: \(String(cString: strerror(errno))).")
-        }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." {
-                throw FSxError.badRequest("MountPoint '\(path)' is not empty: a mount there would hide its files.")
-            }
-        }
-    }
-
-    func unmountFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
-        let mountPoint = try Self.string(input, "MountPoint", required: true)!
-        guard let record = (state.mounts ?? []).first(where: { $0.mountPoint == mountPoint }) else {
-            throw FSxError("BadRequest", "Nothing is mounted on \(mountPoint) by this service.")
-        }
-        mounted.removeValue(forKey: mountPoint)?.unmount()
-        state.mounts = (state.mounts ?? []).filter { $0.mountPoint != mountPoint }
-        try save()
-        return ["FileSystemId": record.fileSystemId, "MountPoint": mountPoint]
     }
 
     func listTags(_ input: [String: Any]) throws -> [String: Any] {
