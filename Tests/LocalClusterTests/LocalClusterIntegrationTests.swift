@@ -316,6 +316,15 @@ extension ClustersAsRoot {
             #expect(try eventually(90) { try sinfo("retry")["c6i-st-compute-1"] == "idle" }, "\((try? reason()) ?? "")\n\(diagnostics("retry"))")
         }
 
+        /// The seed's config without its SharedStorage (no FSx service needed), written as `<name>.yaml`.
+        func withoutSharedStorage(_ name: String) throws -> String {
+            let seed = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
+            let storage = try #require(seed.range(of: "SharedStorage:"))
+            let path = work.appendingPathComponent("\(name).yaml").path
+            try String(seed[..<storage.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
         /// After kill -9 of every process the cluster recorded (agent, slurmctld, munged, slurmd), a running job's
         /// slurmstepd and its processes are orphans no pid file names; `delete-cluster --wait` still ends them
         /// all (they are in the cluster's cgroup) before it returns. slurmctld and slurmd listen on loopback only.
@@ -327,10 +336,7 @@ extension ClustersAsRoot {
                 _ = try? pcluster("delete-cluster", "-n", "crashed", "--wait")
                 try? FileManager.default.removeItem(at: state)
             }
-            let seed = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
-            let storage = try #require(seed.range(of: "SharedStorage:"))
-            let path = work.appendingPathComponent("crashed.yaml").path
-            try String(seed[..<storage.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try withoutSharedStorage("crashed")
             let created = try pcluster("create-cluster", "-n", "crashed", "-c", path, "--wait")
             #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(created.stdout)\(created.stderr)")
             let layout = LocalLayout(root: state.appendingPathComponent("clusters/crashed"))
@@ -386,10 +392,7 @@ extension ClustersAsRoot {
                 _ = try? pcluster("delete-cluster", "-n", "restart", "--wait")
                 try? FileManager.default.removeItem(at: state)
             }
-            let seed = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
-            let storage = try #require(seed.range(of: "SharedStorage:"))
-            let path = work.appendingPathComponent("restart.yaml").path
-            try String(seed[..<storage.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try withoutSharedStorage("restart")
             let created = try pcluster("create-cluster", "-n", "restart", "-c", path, "--wait")
             #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(created.stdout)\(created.stderr)")
             var ids: [String] = []
@@ -421,10 +424,7 @@ extension ClustersAsRoot {
             try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
             let trials = Int(ProcessInfo.processInfo.environment["CHAOS_TRIALS"] ?? "") ?? 1
             defer { try? FileManager.default.removeItem(at: state) }
-            let seed = try String(contentsOfFile: Self.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
-            let storage = try #require(seed.range(of: "SharedStorage:"))
-            let path = work.appendingPathComponent("chaos.yaml").path
-            try String(seed[..<storage.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try withoutSharedStorage("chaos")
             let layout = LocalLayout(root: state.appendingPathComponent("clusters/chaos"))
             var failures: [String] = []
             for trial in 0..<trials {
