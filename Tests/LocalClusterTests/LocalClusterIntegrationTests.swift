@@ -382,8 +382,8 @@ extension ClustersAsRoot {
 
         /// kill -9 of slurmctld while jobs run on a node it powered up, then the fleet restart that brings it back:
         /// the jobs go on running and complete, and no node drains with "Duplicate jobid" (slurmctld had saved
-        /// the node as still booting and would launch its jobs a second time; the agent makes it save the node
-        /// state once the node is up).
+        /// the node as still booting and its jobs as configuring, and would launch them a second time; the agent
+        /// makes it save its job and node state once nodes are up).
         @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
               .timeLimit(.minutes(4)))
         func aRestartedSlurmctldKeepsTheJobsThatRan() throws {

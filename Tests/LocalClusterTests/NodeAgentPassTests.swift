@@ -57,7 +57,7 @@ struct NodeAgentPassTests {
     }
 
     /// Where booting has no known bound (EC2), Slurm's ResumeTimeout decides, not the agent.
-    /// The nodes whose state the agent asks slurmctld to save: those that became ready since the last pass.
+    /// What makes the agent ask slurmctld to save its state: nodes that became ready since the last pass.
     @Test func nodesThatBecameReadyAreTheOnesWhoseStateIsSaved() {
         func node(_ name: String, _ state: String) -> (String, SlurmNodeState) {
             let parts = state.split(separator: "+").map(String.init)
