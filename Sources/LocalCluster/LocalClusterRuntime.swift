@@ -257,7 +257,7 @@ public struct LocalClusterRuntime: Sendable {
             throw LocalClusterError("could not detach shared storage: \(stuck.joined(separator: "; ")); the cluster's files in \(layout.root.path) are kept, delete again to retry")
         }
         try? FileManager.default.removeItem(atPath: layout.spool)
-        try FileManager.default.removeItem(at: layout.root)
+        try store.remove(name)
     }
 
     var fsxdExecutable: String { (agentExecutable as NSString).deletingLastPathComponent + "/fsxd" }

@@ -107,6 +107,18 @@ public struct ClusterStore: Sendable {
         return record
     }
 
+    /// Removes a cluster's directory, its record last: a removal cut short (the process killed) leaves the
+    /// cluster listed, so deleting it again finishes the job instead of leaving files nobody owns.
+    public func remove(_ name: String) throws {
+        let dir = directory(name)
+        let record = "cluster.json"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
+        for entry in entries where entry != record {
+            try FileManager.default.removeItem(at: dir.appendingPathComponent(entry))
+        }
+        try FileManager.default.removeItem(at: dir)
+    }
+
     public struct StoreError: Error, CustomStringConvertible {
         public init(message: String) { self.message = message }
         public let message: String

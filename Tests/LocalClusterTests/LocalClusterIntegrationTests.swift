@@ -17,26 +17,42 @@ import Glibc
         var json: JSONValue? { try? JSONValue.parse(stdout) }
     }
 
-    /// Runs a program in `directory` with its output in files and our own waitpid: Foundation's Process can
-    /// miss the exit of a program whose children (the cluster's daemons) outlive it, and they would hold a
-    /// pipe open.
-    static func run(_ arguments: [String], environment: [String: String], in directory: String) throws -> Outcome {
+    /// A program started by `start`, with its output going to files.
+    struct Running {
+        let pid: pid_t
+        let out: String
+        let err: String
+
+        /// Waits for the program with our own waitpid and returns what it printed.
+        func wait() -> Outcome {
+            defer {
+                unlink(out)
+                unlink(err)
+            }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return Outcome(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                           stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        }
+    }
+
+    /// Starts a program in `directory` with its output in files: Foundation's Process can miss the exit of a
+    /// program whose children (the cluster's daemons) outlive it, and they would hold a pipe open.
+    static func start(_ arguments: [String], environment: [String: String], in directory: String) throws -> Running {
         let out = directory + "/.out-\(UUID().uuidString)"
         let err = directory + "/.err-\(UUID().uuidString)"
-        defer {
-            unlink(out)
-            unlink(err)
-        }
         let pid = try ProcessControl.spawn(["/usr/bin/env", "-C", directory] + arguments, environment: environment, newSession: false) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Outcome(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        return Running(pid: pid, out: out, err: err)
+    }
+
+    /// Runs a program in `directory` to its end (see `start`).
+    static func run(_ arguments: [String], environment: [String: String], in directory: String) throws -> Outcome {
+        try start(arguments, environment: environment, in: directory).wait()
     }
 }
 
@@ -415,7 +431,8 @@ extension ClustersAsRoot {
         }
 
         /// kill -9 of a random process of the cluster (munged, slurmctld, the agent, a slurmd) at a random moment
-        /// of its creation and of a scale-up, then `delete-cluster --wait`: it succeeds and leaves no process, no
+        /// of its creation and of a scale-up, then of `delete-cluster --wait` itself or of a cluster process while
+        /// it runs: the delete (or a second one, after the first was killed) succeeds and leaves no process, no
         /// cgroup, no listening port and no file of the cluster. CHAOS_TRIALS sets the number of trials
         /// (benchmarks/chaos.sh runs 100).
         @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
@@ -452,8 +469,25 @@ extension ClustersAsRoot {
                     second = killOneAtRandom(within: 3)
                 }
                 let spec = try? LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("chaos")
-                let deleted = try pcluster("delete-cluster", "-n", "chaos", "--wait")
+                // The third fault lands on the delete: the delete-cluster process itself (then a second delete
+                // must finish the job) or a member of the cluster (the delete must not mind).
+                let deleting = try ClustersAsRoot.start([Self.binary, "delete-cluster", "-n", "chaos", "--wait"],
+                                                        environment: environment, in: work.path)
+                let third: String
+                if Bool.random() {
+                    usleep(UInt32.random(in: 0...1_000_000))
+                    kill(deleting.pid, SIGKILL)
+                    third = "killed delete-cluster"
+                } else {
+                    third = killOneAtRandom(within: 1)
+                }
+                var deleted = deleting.wait()
                 var problems: [String] = []
+                if deleted.status == 128 + SIGKILL {
+                    deleted = try pcluster("delete-cluster", "-n", "chaos", "--wait")
+                    // The killed delete may have finished before the signal landed.
+                    if deleted.status != 0 && deleted.stdout.contains("does not exist") { deleted.status = 0 }
+                }
                 if deleted.status != 0 { problems.append("delete-cluster: \(deleted.stdout)\(deleted.stderr)") }
                 let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }.filter { pid in
                     let command = String(decoding: (try? FileHandle(forReadingAtPath: "/proc/\(pid)/cmdline")?.readToEnd()) ?? Data(), as: UTF8.self)
@@ -465,7 +499,7 @@ extension ClustersAsRoot {
                 let ports = spec.map { [$0.controllerPort] + $0.nodes.map(\.port) } ?? []
                 let busy = ports.filter { !PortAllocator.isFree($0) }
                 if !busy.isEmpty { problems.append("ports still in use: \(busy)") }
-                print("chaos cluster trial \(trial): create (\(first)), scale (\(second)): \(problems.isEmpty ? "deleted whole" : problems.joined(separator: "; "))")
+                print("chaos cluster trial \(trial): create (\(first)), scale (\(second)), delete (\(third)): \(problems.isEmpty ? "deleted whole" : problems.joined(separator: "; "))")
                 if !problems.isEmpty { failures.append("trial \(trial): \(problems.joined(separator: "; "))") }
             }
             print("chaos cluster: trials \(trials), failures \(failures.count)")
