@@ -33,6 +33,10 @@ public struct Association: Codable, Sendable, Hashable {
     /// association back (kept in the association's own record, so it holds across restarts).
     public var clientRequestToken: String?
     public var requestFingerprint: String?
+    /// Seconds a restore of this association's files may receive nothing before its readers get EIO; nil
+    /// means the file system's `readStallSeconds`. Not an FSx field (FSx has no such bound), so only
+    /// `fsx-admin create-association --read-timeout` sets it.
+    public var readTimeoutSeconds: Double?
 
     public var location: RepositoryLocation {
         // Validated when the association was created.
@@ -54,17 +58,20 @@ public struct AssociationRequest: Sendable, Hashable {
     public var tags: [String: String]
     /// Idempotency: the same token with the same request returns the association it made.
     public var clientRequestToken: String?
+    /// See `Association.readTimeoutSeconds`.
+    public var readTimeoutSeconds: Double?
 
     /// Everything the request asks for, in one text, to tell a retry from another request under the same token.
     public var fingerprint: String {
         [fileSystemPath, dataRepositoryPath, String(batchImportMetaDataOnCreate), String(importedFileChunkSize),
          autoImport.map(\.rawValue).sorted().joined(separator: ","), autoExport.map(\.rawValue).sorted().joined(separator: ","),
          tags.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")].joined(separator: "|")
+            + (readTimeoutSeconds.map { "|read-timeout=\($0)" } ?? "")
     }
 
     public init(fileSystemPath: String, dataRepositoryPath: String, batchImportMetaDataOnCreate: Bool = false,
                 importedFileChunkSize: Int = 1024, autoImport: Set<RepositoryEventType> = [],
-                autoExport: Set<RepositoryEventType> = [], tags: [String: String] = [:]) {
+                autoExport: Set<RepositoryEventType> = [], tags: [String: String] = [:], readTimeoutSeconds: Double? = nil) {
         self.fileSystemPath = fileSystemPath
         self.dataRepositoryPath = dataRepositoryPath
         self.batchImportMetaDataOnCreate = batchImportMetaDataOnCreate
@@ -72,6 +79,7 @@ public struct AssociationRequest: Sendable, Hashable {
         self.autoImport = autoImport
         self.autoExport = autoExport
         self.tags = tags
+        self.readTimeoutSeconds = readTimeoutSeconds
     }
 }
 
@@ -137,6 +145,9 @@ public enum AssociationRules {
         var checked = request
         checked.fileSystemPath = try fileSystemPath(request.fileSystemPath)
         checked.importedFileChunkSize = try chunkSize(request.importedFileChunkSize)
+        if let seconds = request.readTimeoutSeconds, !(seconds > 0 && seconds <= 86_400) {
+            throw AssociationError(.badRequest, "the read timeout must be more than 0 and at most 86400 seconds, not \(seconds)")
+        }
         let location: RepositoryLocation
         switch RepositoryLocation.parse(request.dataRepositoryPath) {
         case .success(let parsed): location = parsed

@@ -72,7 +72,8 @@ extension FileSystem {
             lifecycle: .creating, failureMessage: nil, batchImportMetaDataOnCreate: checked.batchImportMetaDataOnCreate,
             importedFileChunkSize: checked.importedFileChunkSize, autoImport: checked.autoImport, autoExport: checked.autoExport,
             tags: checked.tags, creationTime: Date(), archiveId: 1, deleteDataInFileSystem: nil,
-            clientRequestToken: request.clientRequestToken, requestFingerprint: request.clientRequestToken.map { _ in request.fingerprint })
+            clientRequestToken: request.clientRequestToken, requestFingerprint: request.clientRequestToken.map { _ in request.fingerprint },
+            readTimeoutSeconds: checked.readTimeoutSeconds)
         // The directory must not be a file, and must be reachable.
         _ = try await makeDirectories(association.fileSystemPath)
         try await save(association)

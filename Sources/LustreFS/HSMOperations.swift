@@ -90,14 +90,19 @@ extension FileSystem {
             throw FileSystemError(error, path: path)
         }
         guard outcome.movement == .deleteArchiveCopy else { return }
-        if let key = inode.archivedKey, let (association, _) = associationOwning(key: key) {
+        guard let key = inode.archivedKey else { return }
+        let filePath = try await store.pool.read { db in try db.path(of: ino) }
+        if let association = associationOwning(key: key, at: filePath, type: inode.type) {
             state.withLock { _ = $0.removals.insert(ino) }
             defer { state.withLock { _ = $0.removals.remove(ino) } }
             begin(key: key)
             defer { end(key: key) }
             try await repository(for: association).delete(key: key)
             remember(deleted: key)
+        } else if state.withLock({ $0.associations.contains { key.hasPrefix($0.location.prefix) } }) {
+            throw FileSystemError.io("\(path): more than one data repository could hold its archived copy \(key); nothing was removed")
         }
+        // The archive state goes (where no association holds the key any more, there was nothing to delete).
         try await store.pool.write { db in
             guard var fresh = try db.inode(ino) else { return }
             fresh.hsm = HSMState(flags: fresh.hsm.flags.subtracting([.archived, .exists, .lost]), archiveId: fresh.archiveId)

@@ -340,8 +340,9 @@ extension FileSystem {
     }
 
     func loadAttributes(_ ino: InodeNumber) async {
-        guard let inode = try? await store.pool.read({ db in try db.inode(ino) }), inode.attributesPending,
-              let key = inode.archivedKey, let (association, _) = associationOwning(key: key) else { return }
+        guard let (inode, path) = try? await store.pool.read({ db in (try db.inode(ino), try db.path(of: ino)) }),
+              let inode, inode.attributesPending, let key = inode.archivedKey,
+              let association = associationOwning(key: key, at: path, type: inode.type) else { return }
         do {
             let repository = try repository(for: association)
             guard let head = try await repository.head(key: key) else {

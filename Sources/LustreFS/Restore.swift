@@ -204,10 +204,11 @@ extension FileSystem {
             throw FileSystemError.io("inode \(ino) is released but has no archived copy (lost)")
         }
         guard let path = try await store.pool.read({ db in try db.path(of: ino) }),
-              let (association, _) = association(containing: path, type: .regular) ?? associationOwning(key: key) else {
+              let association = associationOwning(key: key, at: path, type: .regular) else {
             throw FileSystemError.io("inode \(ino) is released but belongs to no data repository association")
         }
         let repository = try repository(for: association)
+        let readTimeout = association.readTimeoutSeconds ?? options.readStallSeconds
         return try state.withLock { state -> RestoreJob? in
             if let job = state.restores[ino] { return job }
             if let stall = state.stalled[ino] {
@@ -224,18 +225,27 @@ extension FileSystem {
             }
             let job = RestoreJob(ino: ino, size: inode.size, chunkBytes: options.restoreChunkBytes, fd: fd)
             state.restores[ino] = job
-            job.task = Task { await self.runRestore(job, inode: inode, key: key, repository: repository) }
+            job.task = Task { await self.runRestore(job, inode: inode, key: key, repository: repository, readTimeout: readTimeout) }
             return job
         }
     }
 
-    func associationOwning(key: String) -> (Association, String)? {
-        state.withLock { state in
-            state.associations.first { key.hasPrefix($0.location.prefix) && $0.lifecycle != .failed }.map { ($0, key) }
+    /// The association whose repository holds a file's archived copy `key`: the one containing the file's
+    /// path, else (a file renamed out of its association) the only live association whose prefix holds the
+    /// key. Two associations on different repositories can share a prefix (s3://a/data/ and s3://b/data/,
+    /// or two directories), so when several match, a key alone names no repository and the answer is nil
+    /// rather than a guess that would read, or delete, another repository's object.
+    func associationOwning(key: String, at path: String?, type: FileType) -> Association? {
+        if let path, let (association, _) = association(containing: path, type: type), key.hasPrefix(association.location.prefix) {
+            return association
         }
+        let candidates = state.withLock { state in
+            state.associations.filter { key.hasPrefix($0.location.prefix) && $0.lifecycle != .failed && $0.lifecycle != .deleting }
+        }
+        return candidates.count == 1 ? candidates[0] : nil
     }
 
-    func runRestore(_ job: RestoreJob, inode: Inode, key: String, repository: any DataRepository) async {
+    func runRestore(_ job: RestoreJob, inode: Inode, key: String, repository: any DataRepository, readTimeout: Double) async {
         let ino = job.ino
         do {
             try reserve(inode.size, for: "restoring inode \(ino)")
@@ -265,7 +275,7 @@ extension FileSystem {
                 sides.withLock { $0.append(side) }
             }
             defer { job.setSideFetcher(nil) }
-            let watchdog = Task { await self.watchForStall(job, key: key, repository: repository) }
+            let watchdog = Task { await self.watchForStall(job, key: key, repository: repository, limit: readTimeout) }
             defer { watchdog.cancel() }
             try await withTaskCancellationHandler {
                 try await repository.download(key: key, size: inode.size, etag: etag, into: fd) { offset, count in
@@ -323,16 +333,17 @@ extension FileSystem {
         }
     }
 
-    /// Fails a restore that received nothing for `readStallSeconds` (its readers get EIO at once), lets the
-    /// next read of the file start a new one, and cancels the stuck transfer.
-    func watchForStall(_ job: RestoreJob, key: String, repository: any DataRepository) async {
-        let limit = Duration.milliseconds(Int64(options.readStallSeconds * 1000))
-        let tick = Duration.milliseconds(Int64(min(1000, max(50, options.readStallSeconds * 250))))
+    /// Fails a restore that received nothing for `seconds` (the association's read timeout, else the file
+    /// system's): its readers get EIO at once, the next read of the file starts a new one, and the stuck
+    /// transfer is cancelled.
+    func watchForStall(_ job: RestoreJob, key: String, repository: any DataRepository, limit seconds: Double) async {
+        let limit = Duration.milliseconds(Int64(seconds * 1000))
+        let tick = Duration.milliseconds(Int64(min(1000, max(50, seconds * 250))))
         while !Task.isCancelled {
             try? await Task.sleep(for: tick)
             guard let stalled = job.stalledFor else { return }
             guard stalled >= limit else { continue }
-            let error = FileSystemError.io("restoring inode \(job.ino) from \(repository.displayName)\(key): no data arrived for \(Int(options.readStallSeconds)) s")
+            let error = FileSystemError.io("restoring inode \(job.ino) from \(repository.displayName)\(key): no data arrived for \(String(format: "%g", seconds)) s")
             guard job.abandon(error) else { return }
             logger.error("\(error)")
             state.withLock { state in

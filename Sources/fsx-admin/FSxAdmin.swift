@@ -104,11 +104,14 @@ struct CreateAssociation: AsyncParsableCommand {
     @Flag var batchImport = false
     @Option(help: "NEW,CHANGED,DELETED") var autoImport: String?
     @Option(help: "NEW,CHANGED,DELETED") var autoExport: String?
+    @Option(help: "Seconds a read of this association's released files may receive nothing before it fails with EIO (default: the file system's --read-timeout).")
+    var readTimeout: Double?
 
     func run() async throws {
         let request = AssociationRequest(fileSystemPath: fileSystemPath, dataRepositoryPath: dataRepositoryPath,
                                          batchImportMetaDataOnCreate: batchImport,
-                                         autoImport: try parseEvents(autoImport), autoExport: try parseEvents(autoExport))
+                                         autoImport: try parseEvents(autoImport), autoExport: try parseEvents(autoExport),
+                                         readTimeoutSeconds: readTimeout)
         try await withFileSystem(fs) { fs in
             let created = try await fs.createAssociation(request)
             let settled = try await fs.waitForAssociation(created.id) ?? created

@@ -219,6 +219,51 @@ import Glibc
         await fs.close()
     }
 
+    /// Two associations whose repositories hold the same keys (two directories here; two buckets under one
+    /// prefix alike): each file's attributes, bytes and hsm_remove go to its own repository.
+    @Test func twoRepositoriesWithTheSameKeysKeepToTheirOwnObjects() async throws {
+        let scratch = Scratch()
+        let one = randomData(1000), two = randomData(3000)
+        try putLocal(scratch.sub("one"), "same", one, metadata: ["file-permissions": "0100600", "file-owner": "0", "file-group": "0"])
+        try putLocal(scratch.sub("two"), "same", two, metadata: ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"])
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
+        _ = try await fs.associate("/one", "file://\(scratch.path)/one")
+        _ = try await fs.associate("/two", "file://\(scratch.path)/two")
+        #expect(try await fs.attributes(try await fs.resolve("/two/same").ino).size == 3000)
+        #expect(try await fs.attributes(try await fs.resolve("/two/same").ino).perm == 0o644)
+        #expect(try await fs.readFile("/two/same") == two)
+        #expect(try await fs.readFile("/one/same") == one)
+        try await fs.hsmRemove(try await fs.resolve("/two/same").ino)
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/two/same"))
+        #expect(FileManager.default.contents(atPath: scratch.path + "/one/same") == one)
+        await fs.close()
+    }
+
+    /// An association's own read timeout bounds reads of its files; another association's files keep the
+    /// file system's (60 s here), so the same slow link fails one read and serves the other.
+    @Test func anAssociationsReadTimeoutBoundsOnlyItsOwnFiles() async throws {
+        let scratch = Scratch()
+        let data = randomData(2 << 20)
+        for name in ["strict", "patient"] { try putLocal(scratch.sub(name), "big", data) }
+        // Each 1 MiB piece arrives after 2 s: longer than the strict association allows, well within 60 s.
+        let repositories = TestRepositories(wrap: { InstrumentedRepository($0, delayNanoseconds: 2_000_000_000) })
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
+        let strict = try await fs.associate("/strict", "file://\(scratch.path)/strict", readTimeout: 0.5)
+        #expect(strict.readTimeoutSeconds == 0.5)
+        _ = try await fs.associate("/patient", "file://\(scratch.path)/patient")
+
+        let started = ContinuousClock.now
+        let strictHandle = try await fs.open(try await fs.resolve("/strict/big").ino, mode: .read)
+        #expect(await errno { _ = try await fs.read(strictHandle, offset: 0, count: 4096) } == EIO)
+        #expect(ContinuousClock.now - started < .seconds(2), "the strict read failed only after \(ContinuousClock.now - started)")
+
+        let patientHandle = try await fs.open(try await fs.resolve("/patient/big").ino, mode: .read)
+        #expect(try await fs.read(patientHandle, offset: 0, count: 4096) == data.prefix(4096))
+        #expect(await errno { _ = try await fs.createAssociation(AssociationRequest(
+            fileSystemPath: "/zero", dataRepositoryPath: "file://\(scratch.path)/strict", readTimeoutSeconds: 0)) } == -1)
+        await fs.close()
+    }
+
     @Test func concurrentReadersShareOneRestoreAndEarlyRangesReturnFirst() async throws {
         let scratch = Scratch()
         let repo = scratch.sub("repo")

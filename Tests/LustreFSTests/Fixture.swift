@@ -190,10 +190,11 @@ extension FileSystem {
     }
 
     func associate(_ path: String, _ repository: String, batch: Bool = true, autoImport: Set<RepositoryEventType> = [],
-                   autoExport: Set<RepositoryEventType> = [.new, .changed, .deleted]) async throws -> Association {
+                   autoExport: Set<RepositoryEventType> = [.new, .changed, .deleted], readTimeout: Double? = nil) async throws -> Association {
         let created = try await createAssociation(AssociationRequest(fileSystemPath: path, dataRepositoryPath: repository,
                                                                      batchImportMetaDataOnCreate: batch,
-                                                                     autoImport: autoImport, autoExport: autoExport))
+                                                                     autoImport: autoImport, autoExport: autoExport,
+                                                                     readTimeoutSeconds: readTimeout))
         return try await waitForAssociation(created.id) ?? created
     }
 }
