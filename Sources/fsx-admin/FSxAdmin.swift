@@ -128,7 +128,8 @@ struct DescribeAssociations: AsyncParsableCommand {
     func run() async throws {
         try await withFileSystem(fs) { fs in
             for association in fs.associations() {
-                print("\(association.id) \(association.lifecycle.rawValue) \(association.fileSystemPath) \(association.dataRepositoryPath)")
+                print("\(association.id) \(association.lifecycle.rawValue) \(association.fileSystemPath) \(association.dataRepositoryPath)"
+                      + (association.readTimeoutSeconds.map { " read-timeout=\(String(format: "%g", $0))s" } ?? ""))
             }
             return 0
         }
