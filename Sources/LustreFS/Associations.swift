@@ -283,8 +283,8 @@ extension FileSystem {
     }
 
     /// Receives the association's events and applies them. Failures back off (up to 30 s) and the feed resumes
-    /// when the endpoint answers again; after three in a row the association is MISCONFIGURED with the reason,
-    /// and AVAILABLE again once events flow. A queue that no longer exists (the endpoint restarted without
+    /// when the endpoint answers again, with a reconciliation for what the outage hid; after three failures in
+    /// a row the association is MISCONFIGURED with the reason, and AVAILABLE again once events flow. A queue that no longer exists (the endpoint restarted without
     /// it) is set up again with its notification entry, followed by a reconciliation for what was missed.
     func poll(_ initial: any RepositoryEventFeed, association id: String) async {
         var feed = initial
@@ -298,7 +298,12 @@ extension FileSystem {
                     feed = try await recreateFeed(association: id, because: lost)
                     continue
                 }
-                if failures >= 3 { await markFeedRecovered(id) }
+                if failures > 0 {
+                    if failures >= 3 { await markFeedRecovered(id) }
+                    // A receive cut off by the outage may have taken messages that its caller never saw; they
+                    // stay invisible for the queue's visibility timeout. A reconciliation finds their changes now.
+                    await catchUp(id)
+                }
                 failures = 0
                 guard !batch.isEmpty else { continue }
                 let events = batch.map(\.event).filter { !$0.key.isEmpty }
@@ -336,6 +341,17 @@ extension FileSystem {
         let report = try await reconcile(id, allowed: association.autoImport)
         logger.warning("auto-import of \(id): event feed set up again; \(report.created) new, \(report.updated) changed, \(report.deleted) deleted while it was lost")
         return feed
+    }
+
+    /// Reconciles an association with its repository after its event feed was cut off.
+    func catchUp(_ id: String) async {
+        guard let association = try? self.association(id) else { return }
+        do {
+            let report = try await reconcile(id, allowed: association.autoImport)
+            logger.info("auto-import of \(id) is receiving events again; \(report.created) new, \(report.updated) changed, \(report.deleted) deleted meanwhile")
+        } catch {
+            logger.warning("auto-import of \(id): catching up after the outage failed: \(error)")
+        }
     }
 
     /// An association that auto-import failures made MISCONFIGURED is AVAILABLE again.
