@@ -43,8 +43,9 @@ import Glibc
         }
     }
 
+    /// Starts fsxd; `endpoint` (S3 and SQS) is the moto server's unless given (a relay in front of it).
     static func start(scratch: Scratch? = nil, port: Int? = nil, arguments: [String] = [], log: String? = nil,
-                      moto given: MotoServer.Running? = nil) async throws -> Service {
+                      moto given: MotoServer.Running? = nil, endpoint: String? = nil) async throws -> Service {
         let moto: MotoServer.Running
         if let given { moto = given } else { moto = try await MotoServer.unchecked.start() }
         let scratch = scratch ?? Scratch()
@@ -54,8 +55,8 @@ import Glibc
         environment["AWS_SECRET_ACCESS_KEY"] = "fsx-local-secret"
         environment["AWS_REGION"] = "us-east-1"
         environment["AWS_DEFAULT_REGION"] = "us-east-1"
-        environment["AWS_ENDPOINT_URL_S3"] = moto.endpoint
-        environment["AWS_ENDPOINT_URL_SQS"] = moto.endpoint
+        environment["AWS_ENDPOINT_URL_S3"] = endpoint ?? moto.endpoint
+        environment["AWS_ENDPOINT_URL_SQS"] = endpoint ?? moto.endpoint
         environment.removeValue(forKey: "AWS_ENDPOINT_URL")
         environment.removeValue(forKey: "AWS_PROFILE")
         let process = Process()

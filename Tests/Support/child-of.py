@@ -14,6 +14,15 @@ import sys
 import time
 
 
+def alive(pid: int) -> bool:
+    """Whether pid runs: a zombie (a test process killed where nobody reaps it) counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def main() -> int:
     if len(sys.argv) < 4 or sys.argv[2] != "--":
         print(__doc__, file=sys.stderr)
@@ -33,9 +42,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     while child.poll() is None:
-        try:
-            os.kill(parent, 0)
-        except ProcessLookupError:
+        if not alive(parent):
             stop()
         time.sleep(0.3)
     return child.returncode or 0

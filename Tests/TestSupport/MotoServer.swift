@@ -8,6 +8,49 @@ public enum TestPaths {
     public static let repository: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     public static let childOf = repository.appendingPathComponent("Tests/Support/child-of.py").path
+    public static let tcpRelay = repository.appendingPathComponent("Tests/Support/tcp-relay.py").path
+}
+
+/// An endpoint the test can take away and give back: a relay process on its own port in front of a server.
+/// `refuse()` kills the relay (open connections drop, new ones are refused), `restore()` starts it again on
+/// the same port; the server behind it keeps its state throughout.
+public final class TCPRelay: @unchecked Sendable {
+    public let port: Int
+    let upstream: Int
+    private var process: Process?
+
+    public init(upstream: Int) throws {
+        self.port = freeLocalPort()
+        self.upstream = upstream
+        try restore()
+    }
+
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    public func restore() throws {
+        guard process == nil else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestPaths.tcpRelay, String(getpid()), String(port), String(upstream)]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !canConnect(port: port) {
+            guard Date() < deadline, process.isRunning else { throw TestSetupError(description: "the relay did not listen on \(port)") }
+            usleep(20_000)
+        }
+        self.process = process
+    }
+
+    public func refuse() {
+        guard let process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    deinit { refuse() }
 }
 
 /// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
