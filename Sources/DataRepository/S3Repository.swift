@@ -178,17 +178,27 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    /// A read-modify-write of the bucket's notification configuration (S3 has no call for one entry). The
-    /// associations of one bucket edit it one at a time in this process, or one's write would drop the entry
-    /// another just added (two feeds set up at once after a restart). Written only when it changed.
+    /// A read-modify-write of the bucket's notification configuration (S3 has no call for one entry), made
+    /// one at a time with every other edit of the bucket on this machine (see `NotificationEdits`). Written
+    /// only when it changed, then read back: a writer elsewhere that overlapped shows as a change that did
+    /// not hold, and the edit is made again.
     func editNotifications(_ change: @escaping @Sendable (inout S3NotificationConfiguration) -> Void) async throws {
         let s3 = self.s3
         let bucket = self.bucket
         try await NotificationEdits.shared.perform(bucket: bucket) {
-            let before = try await s3.getBucketNotificationConfiguration(bucket: bucket)
-            var configuration = before
-            change(&configuration)
-            if configuration != before { try await s3.putBucketNotificationConfiguration(bucket: bucket, configuration) }
+            var writes = 0
+            while true {
+                let before = try await s3.getBucketNotificationConfiguration(bucket: bucket)
+                var configuration = before
+                change(&configuration)
+                guard configuration != before else { return }
+                guard writes < NotificationEdits.attempts else { break }
+                if writes > 0 { try await Task.sleep(for: .milliseconds(Int.random(in: 20...200))) }
+                try await s3.putBucketNotificationConfiguration(bucket: bucket, configuration)
+                writes += 1
+            }
+            throw RepositoryError(.io, "the notification configuration of bucket \(bucket) kept changing under another writer; "
+                                     + "\(NotificationEdits.attempts) edits did not hold")
         }
     }
 
@@ -276,21 +286,5 @@ struct S3EventFeed: RepositoryEventFeed {
         let unique = Array(Set(receipts))
         guard !unique.isEmpty else { return }
         _ = try await sqs.deleteMessageBatch(url: queueURL, receiptHandles: unique)
-    }
-}
-
-/// Edits of one bucket's notification configuration, one after another (per bucket, in this process).
-actor NotificationEdits {
-    static let shared = NotificationEdits()
-    private var tails: [String: Task<Void, Never>] = [:]
-
-    func perform(bucket: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
-        let previous = tails[bucket]
-        let next = Task<Void, any Error> {
-            await previous?.value
-            try await body()
-        }
-        tails[bucket] = Task { _ = try? await next.value }
-        try await next.value
     }
 }
