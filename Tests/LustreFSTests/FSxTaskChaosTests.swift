@@ -7,12 +7,13 @@ import Testing
 import Glibc
 #endif
 
-/// kill -9 of fsxd, the process that serves the mount, at random moments of data repository tasks: an import
-/// of a bucket that changed (new, rewritten and deleted objects), an export of files written through the
-/// mount, and a release of restored files. After each kill the service is started again and checked against
+/// kill -9 of fsxd, the process that serves the mount, at random moments of data repository tasks (an import
+/// of a bucket that changed: new, rewritten and deleted objects; an export of files written through the
+/// mount; a release of restored files) and of restores (readers of every released file at once). After each kill the service is started again and checked against
 /// a model of what the bucket and the mount must hold:
 /// - no task is left PENDING or EXECUTING (an interrupted one is FAILED and says why), and the same task run
 ///   again succeeds;
+/// - a file whose restore was cut off is released again (no partial data taken for the file) and reads whole;
 /// - the mount lists exactly the bucket's objects, and every file reads the bytes the model says;
 /// - no file claims a copy it does not have: a file whose HSM state says archived and not dirty has exactly
 ///   its object's bytes in the bucket, and a released file has such a copy;
@@ -29,11 +30,12 @@ import Glibc
         return UInt32(text[open.upperBound...].prefix(8), radix: 16)
     }
 
-    enum Action: String, CaseIterable { case importChanges = "import", export, release }
+    /// Tasks of three kinds, and restores: readers of released files through the mount.
+    enum Action: String, CaseIterable { case importChanges = "import", export, release, restore }
 
     @Test(.enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0), .timeLimit(.minutes(40)))
     func killedDuringTasksTheMountComesBackConsistent() async throws {
-        let trials = FSxChaosTests.trials(default: 3)
+        let trials = FSxChaosTests.trials(default: 4)
         let moto = try await MotoServer.unchecked.start()
         let scratch = Scratch()
         let port = freeLocalPort()
@@ -89,19 +91,40 @@ import Glibc
                 }
             case .release:
                 for name in model.keys.sorted() { _ = FileManager.default.contents(atPath: directory + "/" + name) }
+            case .restore:
+                _ = try? runCommand([Self.lfs, "hsm_release"] + model.keys.sorted().map { directory + "/" + $0 })
             }
             let kind = ["import": "IMPORT_METADATA_FROM_REPOSITORY", "export": "EXPORT_TO_REPOSITORY",
-                        "release": "RELEASE_DATA_FROM_FILESYSTEM"][action.rawValue]!
-            let request: [String: Any] = ["FileSystemId": id, "Type": kind, "Paths": ["/d"], "Report": ["Enabled": false]]
+                        "release": "RELEASE_DATA_FROM_FILESYSTEM"][action.rawValue]
+            let request: [String: Any] = ["FileSystemId": id, "Type": kind ?? "", "Paths": ["/d"], "Report": ["Enabled": false]]
             let first = try FSxServiceHardeningTests.client(service)
             let body = try JSONSerialization.data(withJSONObject: request)
-            let started = Task { _ = await FSxServiceHardeningTests.send(first, "CreateDataRepositoryTask", body) }
-            // Tasks of this size take a few hundred milliseconds; most kills land before or while one runs.
+            let started = Task { if kind != nil { _ = await FSxServiceHardeningTests.send(first, "CreateDataRepositoryTask", body) } }
+            // Readers of every (released) file at once, for a restore trial.
+            var readers: [Process] = []
+            if action == .restore {
+                for name in model.keys.sorted() {
+                    let reader = Process()
+                    reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+                    reader.arguments = [directory + "/" + name]
+                    reader.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+                    reader.standardError = FileHandle(forWritingAtPath: "/dev/null")
+                    try reader.run()
+                    readers.append(reader)
+                }
+            }
+            // Tasks and restores of this size take a few hundred milliseconds; most kills land before or while
+            // one runs.
             let delay = UInt64.random(in: 0...200_000_000)
             try await Task.sleep(nanoseconds: delay)
             kill(service.process.processIdentifier, SIGKILL)
             service.process.waitUntilExit()
             _ = await started.value
+            // The readers end with ENOTCONN once the mount's daemon is gone; a kill makes sure.
+            for reader in readers {
+                kill(reader.processIdentifier, SIGKILL)
+                reader.waitUntilExit()
+            }
             service = try await FSxServiceTests.start(scratch: scratch, port: port, moto: moto)
             let restarted = try FSxServiceHardeningTests.client(service)
 
@@ -114,19 +137,23 @@ import Glibc
                 problems.append("task \(task["TaskId"] ?? "?") FAILED without saying why")
             }
             // Where the kill landed: before the task was recorded, while it ran, or after it ended.
-            let landed = tasks.count > tasksBefore ? (tasks.last?["Lifecycle"] as? String ?? "?") : "no task"
-            tasksBefore = tasks.count + 1
-            // The same task again, to its end.
-            switch await FSxServiceHardeningTests.call(restarted, "CreateDataRepositoryTask", request) {
+            var landed = tasks.count > tasksBefore ? (tasks.last?["Lifecycle"] as? String ?? "?") : "no task"
+            tasksBefore = tasks.count + (kind == nil ? 0 : 1)
+            if action == .restore {
+                let restored = model.keys.filter { Self.hsmFlags(directory + "/" + $0).map { $0 & 0x4 == 0 } == true }.count
+                landed = "\(restored) of \(model.count) files restored"
+            }
+            // The same task again, to its end (a restore trial reads every file below).
+            if kind != nil { switch await FSxServiceHardeningTests.call(restarted, "CreateDataRepositoryTask", request) {
             case .success(let answer):
                 let taskId = (answer["DataRepositoryTask"] as? [String: Any])?["TaskId"] as? String ?? "?"
                 let lifecycle = await Self.finish(restarted, task: taskId)
                 if lifecycle != "SUCCEEDED" { problems.append("the \(action.rawValue) task run again ended \(lifecycle)") }
             case .failure(let error):
                 problems.append("the \(action.rawValue) task could not be created again: \(error.code) \(error.message)")
-            }
+            } }
             problems += try await Self.inconsistencies(s3: s3, bucket: bucket, directory: directory, model: model, action: action)
-            print("chaos fsxd task trial \(trial): \(action.rawValue), killed after \(delay / 1_000_000) ms (task \(landed)): \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))")
+            print("chaos fsxd task trial \(trial): \(action.rawValue), killed after \(delay / 1_000_000) ms (\(landed)): \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))")
             if !problems.isEmpty { failures.append("trial \(trial) (\(action.rawValue), \(delay / 1_000_000) ms): \(problems.joined(separator: "; "))") }
         }
         print("chaos fsxd task: trials \(trials), failures \(failures.count)")
