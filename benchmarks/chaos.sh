@@ -3,7 +3,8 @@
 #   - fsxd killed (kill -9) at a random moment of an association create (batch import + event feed) or delete,
 #     restarted, and checked: associations AVAILABLE with every file imported, notification entries and SQS
 #     queues exactly those of the live associations, no file system directory without a record;
-#   - fsxd (which serves the mount) killed at a random moment of an import, export or release task, restarted,
+#   - fsxd (which serves the mount) killed at a random moment of an import, export or release task or of
+#     restores (readers of every released file), restarted,
 #     and checked against a model: no task left running, the task run again succeeds, mount and bucket hold
 #     the model's files and bytes, no file claims an archived copy it lacks, no multipart upload left open;
 #   - the endpoint refusing connections (a relay in front of moto killed, later started again): a reader of a
