@@ -1,4 +1,5 @@
 import Foundation
+import Provisioning
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,15 +51,12 @@ public struct InstanceRegistry: Sendable {
 
     @discardableResult
     public func update<T>(_ body: (inout [LocalInstance]) throws -> T) throws -> T {
-        let fd = open(layout.instancesLock, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LocalClusterError("cannot open \(layout.instancesLock): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw LocalClusterError("cannot lock \(layout.instancesLock)") }
-        defer { flock(fd, LOCK_UN) }
-        var instances = read()
-        let result = try body(&instances)
-        try Self.encoder.encode(instances).write(to: URL(fileURLWithPath: layout.instances), options: .atomic)
-        return result
+        try FileLock.withExclusiveLock(layout.instancesLock) {
+            var instances = read()
+            let result = try body(&instances)
+            try Self.encoder.encode(instances).write(to: URL(fileURLWithPath: layout.instances), options: .atomic)
+            return result
+        }
     }
 }
 

@@ -94,17 +94,13 @@ public struct ClusterStore: Sendable {
     public func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
         let dir = directory(name)
         guard FileManager.default.fileExists(atPath: dir.path) else { return nil }
-        let lock = dir.appendingPathComponent("cluster.lock").path
-        let fd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError(message: "cannot open \(lock)") }
-        defer { close(fd) }
-        flock(fd, LOCK_EX)
-        defer { flock(fd, LOCK_UN) }
-        guard var record = try record(named: name) else { return nil }
-        change(&record)
-        record.lastUpdatedTime = Date()
-        try save(record)
-        return record
+        return try FileLock.withExclusiveLock(dir.appendingPathComponent("cluster.lock").path) {
+            guard var record = try record(named: name) else { return nil }
+            change(&record)
+            record.lastUpdatedTime = Date()
+            try save(record)
+            return record
+        }
     }
 
     /// Removes a cluster's directory, its record last: a removal cut short (the process killed) leaves the
