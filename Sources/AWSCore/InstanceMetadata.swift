@@ -12,9 +12,8 @@ public struct InstanceMetadataError: Error, Sendable, CustomStringConvertible {
 /// Refreshes five minutes before expiry; concurrent callers share one refresh; if a refresh fails while the
 /// old credentials are still valid, the old ones are used, so a metadata hiccup does not fail a transfer.
 public actor InstanceMetadataCredentialProvider: CredentialProvider {
-    public let endpoint: String
-    private let http: HTTPClient
-    private let timeout: TimeAmount
+    public var endpoint: String { metadata.endpoint }
+    private let metadata: InstanceMetadataClient
     private let refreshMargin: TimeInterval
     private var cached: AWSCredentials?
     /// Callers waiting for the refresh in flight (nil when none is). Continuations rather than a shared
@@ -24,11 +23,9 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
     /// How many times credentials were fetched; tests read it to see refreshes happen.
     public private(set) var fetchCount = 0
 
-    public init(endpoint: String = "http://169.254.169.254", http: HTTPClient = AWSHTTP.shared,
+    public init(endpoint: String = InstanceMetadataClient.defaultEndpoint, http: HTTPClient = AWSHTTP.shared,
                 timeout: TimeAmount = .seconds(1), refreshMargin: TimeInterval = 300) {
-        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
-        self.http = http
-        self.timeout = timeout
+        self.metadata = InstanceMetadataClient(endpoint: endpoint, http: http, timeout: timeout)
         self.refreshMargin = refreshMargin
     }
 
@@ -54,15 +51,13 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
 
     private func fetch() async throws -> AWSCredentials {
         fetchCount += 1
-        let token = try await sessionToken()
-        var headers = HTTPHeaders()
-        if let token { headers.add(name: "X-aws-ec2-metadata-token", value: token) }
-        let base = "\(endpoint)/latest/meta-data/iam/security-credentials/"
-        let roles = try await call("GET", base, headers: headers)
+        let session = try await metadata.session()
+        let base = "meta-data/iam/security-credentials/"
+        let roles = try await session.read(base)
         guard let role = roles.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty else {
             throw InstanceMetadataError(description: "the instance has no IAM role attached")
         }
-        let document = try await call("GET", base + role, headers: headers)
+        let document = try await session.read(base + role)
         guard let object = try? JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any],
               let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
             throw InstanceMetadataError(description: "the credentials document for role '\(role)' is not valid JSON with AccessKeyId and SecretAccessKey")
@@ -74,21 +69,58 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
         return AWSCredentials(accessKeyId: key, secretAccessKey: secret, sessionToken: object["Token"] as? String,
                               expiration: expiration, source: "instance role '\(role)'")
     }
+}
 
-    /// IMDSv2's token; nil when the service is IMDSv1-only (it answers 404 or 405 to the PUT).
-    private func sessionToken() async throws -> String? {
+/// The EC2 instance metadata service, IMDSv2: a session token first, then reads with it. A service that
+/// is IMDSv1-only (it answers 404 or 405 to the token request) is read without one.
+public struct InstanceMetadataClient: Sendable {
+    public static let defaultEndpoint = "http://169.254.169.254"
+    public let endpoint: String
+    let http: HTTPClient
+    let timeout: TimeAmount
+
+    public init(endpoint: String = InstanceMetadataClient.defaultEndpoint, http: HTTPClient = AWSHTTP.shared,
+                timeout: TimeAmount = .seconds(1)) {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.http = http
+        self.timeout = timeout
+    }
+
+    /// The endpoint AWS_EC2_METADATA_SERVICE_ENDPOINT names, as the AWS SDKs read it.
+    public init(environment: [String: String]) {
+        self.init(endpoint: environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? Self.defaultEndpoint)
+    }
+
+    /// Reads under /latest/ with a session token of its own ("meta-data/local-ipv4").
+    public func read(_ path: String) async throws -> String {
+        try await session().read(path)
+    }
+
+    public func session() async throws -> Session {
         var headers = HTTPHeaders()
         headers.add(name: "X-aws-ec2-metadata-token-ttl-seconds", value: "21600")
         do {
-            return try await call("PUT", "\(endpoint)/latest/api/token", headers: headers)
+            return Session(client: self, token: try await call("PUT", "\(endpoint)/latest/api/token", headers: headers))
         } catch let error as StatusError where error.status == 404 || error.status == 405 {
-            return nil
+            return Session(client: self, token: nil)
         }
     }
 
-    private struct StatusError: Error { let status: Int }
+    /// Reads that share one session token.
+    public struct Session: Sendable {
+        let client: InstanceMetadataClient
+        let token: String?
 
-    private func call(_ method: String, _ url: String, headers: HTTPHeaders) async throws -> String {
+        public func read(_ path: String) async throws -> String {
+            var headers = HTTPHeaders()
+            if let token { headers.add(name: "X-aws-ec2-metadata-token", value: token) }
+            return try await client.call("GET", "\(client.endpoint)/latest/\(path)", headers: headers)
+        }
+    }
+
+    struct StatusError: Error { let status: Int }
+
+    func call(_ method: String, _ url: String, headers: HTTPHeaders) async throws -> String {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         request.headers = headers

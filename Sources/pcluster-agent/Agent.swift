@@ -92,13 +92,13 @@ struct Bootstrap: ParsableCommand {
             let state = HeadNodeState(provider: provider, clusterName: clusterName, layout: layout, agentExecutable: agent)
             var address = controllerAddress
             if start && address == nil {
-                // IMDSv2: a session token, then the address.
-                let script = "t=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') && curl -sf -H \"X-aws-ec2-metadata-token: $t\" http://169.254.169.254/latest/meta-data/local-ipv4"
-                let answer = ProcessControl.run(["/bin/sh", "-c", script])
-                guard answer.status == 0, !answer.output.isEmpty else {
-                    throw fail("cannot read this instance's address from the instance metadata; give --controller-address")
+                let metadata = InstanceMetadataClient(environment: environment)
+                do {
+                    address = try BlockingWait.run { try await metadata.read("meta-data/local-ipv4") }
+                } catch {
+                    throw fail("cannot read this instance's address from the instance metadata (\(error)); give --controller-address")
                 }
-                address = answer.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard address?.isEmpty == false else { throw fail("the instance metadata gave no address; give --controller-address") }
             }
             let (spec, plan) = try state.write(headNodeAddress: address, headNodeInstanceId: stack.outputs["HeadNodeInstanceId"] ?? "",
                                                createdAt: stack.creationTime)

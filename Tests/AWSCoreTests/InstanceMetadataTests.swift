@@ -14,6 +14,9 @@ import Testing
             case ("PUT", "/latest/api/token"):
                 guard request.headers.first(name: "X-aws-ec2-metadata-token-ttl-seconds") == "21600" else { return .init(status: 400) }
                 return .init(status: 200, body: "token-21600")
+            case ("GET", "/latest/meta-data/local-ipv4"):
+                guard request.headers.first(name: "X-aws-ec2-metadata-token") == "token-21600" else { return .init(status: 401) }
+                return .init(status: 200, body: "10.0.0.17\n")
             case ("GET", let uri) where uri.hasPrefix("/latest/meta-data/iam/security-credentials/"):
                 guard request.headers.first(name: "X-aws-ec2-metadata-token") == "token-21600" else { return .init(status: 401) }
                 _ = token
@@ -47,6 +50,17 @@ import Testing
         _ = try await settings.credentials.credentials()
         #expect(server.requests.filter { $0.uri.hasSuffix("/pcluster-head") }.count == 1)
         #expect(server.requests.first?.method == "PUT")
+    }
+
+    /// What the node agent reads at boot: this instance's address, with a session token, from the endpoint
+    /// AWS_EC2_METADATA_SERVICE_ENDPOINT names.
+    @Test func readsMetadataWithASessionToken() async throws {
+        let server = try await Self.server(expiresIn: 3600)
+        defer { Task { await server.stop() } }
+        let metadata = InstanceMetadataClient(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint + "/"])
+        #expect(try await metadata.read("meta-data/local-ipv4") == "10.0.0.17")
+        #expect(server.requests.map(\.method) == ["PUT", "GET"])
+        await #expect(throws: InstanceMetadataError.self) { try await metadata.read("meta-data/no-such-thing") }
     }
 
     @Test func refreshesBeforeExpiry() async throws {
