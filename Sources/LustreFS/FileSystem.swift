@@ -518,7 +518,7 @@ public final class FileSystem: Sendable {
             if inode.nlink <= 0 && !stillOpen {
                 try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [inode.ino])
                 if inode.type == .regular {
-                    self.cache.remove(inode.ino)
+                    self.removeCacheFileAfterCommit(db, inode.ino)
                     return inode.isReleased ? 0 : inode.size
                 }
                 return 0
@@ -609,7 +609,7 @@ public final class FileSystem: Sendable {
                     if replaced.nlink <= 0 && !open {
                         try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [replaced.ino])
                         if replaced.type == .regular {
-                            self.cache.remove(replaced.ino)
+                            self.removeCacheFileAfterCommit(db, replaced.ino)
                             if !replaced.isReleased { freed = replaced.size }
                         }
                     } else {
@@ -914,7 +914,7 @@ public final class FileSystem: Sendable {
                 guard let last else { return 0 }
                 if try inode.nlink <= 0 && db.links(of: ino).isEmpty {
                     try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [ino])
-                    self.cache.remove(ino)
+                    self.removeCacheFileAfterCommit(db, ino)
                     return inode.isReleased ? 0 : inode.size
                 }
                 if last.changed { try self.queueSync(db, ino) }

@@ -67,7 +67,7 @@ extension FileSystem {
             var released = inode
             released.hsm = outcome.state
             try released.update(db)
-            self.cache.remove(ino)
+            self.removeCacheFileAfterCommit(db, ino)
             return inode.size
         }
         if freed > 0 {

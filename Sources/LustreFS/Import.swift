@@ -199,7 +199,7 @@ extension FileSystem {
         }
         if inode.type == .regular && !inode.isReleased {
             retireLocalData(inode.ino)
-            cache.remove(inode.ino)
+            removeCacheFileAfterCommit(db, inode.ino)
             pendingFree(inode.size)
         }
         inode.type = .regular
@@ -316,7 +316,7 @@ extension FileSystem {
         } else {
             try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [inode.ino])
             if inode.type == .regular {
-                cache.remove(inode.ino)
+                removeCacheFileAfterCommit(db, inode.ino)
                 if !inode.isReleased { pendingFree(inode.size) }
             }
         }
