@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(name: "lfs", dependencies: ["HSM", "LustreMount", "CFuseShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The FSx API (JSON 1.1) on the file system core: file systems, associations, tasks; SigV4-checked.
-        .target(name: "FSxService", dependencies: ["LustreFS", "LustreMount", "DataRepository", "AWSCore",
+        .target(name: "FSxService", dependencies: ["LustreFS", "LustreMount", "DataRepository", "AWSCore", "AWSFSx",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -11,29 +11,31 @@ public final class FSxClient: Sendable {
         client = try AWSClient(service: .fsx, settings: settings, wireProtocol: .json11(targetPrefix: Self.targetPrefix))
     }
 
-    func call(_ operation: String, _ input: [String: Any], idempotent: Bool = true) async throws -> [String: Any] {
-        let body = try JSONSerialization.data(withJSONObject: input, options: [.sortedKeys])
-        let answer = try await client.json(operation, body, isIdempotent: idempotent, timeout: 120)
-        guard !answer.isEmpty else { return [:] }
-        return (try JSONSerialization.jsonObject(with: answer) as? [String: Any]) ?? [:]
+    func call<Answer: Decodable>(_ operation: String, _ input: some Encodable, idempotent: Bool = true,
+                                 as _: Answer.Type = FSxEmptyAnswer.self) async throws -> Answer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let answer = try await client.json(operation, try encoder.encode(input), isIdempotent: idempotent, timeout: 120)
+        do {
+            return try JSONDecoder().decode(Answer.self, from: answer.isEmpty ? Data("{}".utf8) : answer)
+        } catch {
+            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
+                                    detail: "\(operation) answered a body that is not its FSx shape: \(error)")
+        }
     }
 
     /// The file system's Lifecycle, or nil when there is no such file system.
     public func lifecycle(of fileSystemId: String) async throws -> String? {
-        do {
-            let answer = try await call("DescribeFileSystems", ["FileSystemIds": [fileSystemId]])
-            return ((answer["FileSystems"] as? [[String: Any]])?.first?["Lifecycle"] as? String)
-        } catch let error as AWSServiceError where error.code == "FileSystemNotFound" {
-            return nil
-        }
+        try await describe(fileSystemId)?.lifecycle
     }
 
     /// The file system's Lifecycle and subnets, or nil when there is no such file system.
     public func describe(_ fileSystemId: String) async throws -> (lifecycle: String, subnetIds: [String])? {
         do {
-            let answer = try await call("DescribeFileSystems", ["FileSystemIds": [fileSystemId]])
-            guard let system = (answer["FileSystems"] as? [[String: Any]])?.first else { return nil }
-            return ((system["Lifecycle"] as? String) ?? "", (system["SubnetIds"] as? [String]) ?? [])
+            let answer = try await call("DescribeFileSystems", FSxDescribeFileSystemsRequest(FileSystemIds: [fileSystemId]),
+                                        as: FSxDescribeFileSystemsAnswer.self)
+            guard let system = answer.FileSystems.first else { return nil }
+            return (system.Lifecycle ?? "", system.SubnetIds ?? [])
         } catch let error as AWSServiceError where error.code == "FileSystemNotFound" {
             return nil
         }
@@ -42,17 +44,11 @@ public final class FSxClient: Sendable {
     /// Creates a Lustre file system; returns its id.
     public func createFileSystem(storageCapacity: Int, deploymentType: String, perUnitStorageThroughput: Int?,
                                  subnetId: String, tags: [String: String], clientRequestToken: String) async throws -> String {
-        var lustre: [String: Any] = ["DeploymentType": deploymentType]
-        if let perUnitStorageThroughput { lustre["PerUnitStorageThroughput"] = perUnitStorageThroughput }
-        let answer = try await call("CreateFileSystem", [
-            "FileSystemType": "LUSTRE", "StorageCapacity": storageCapacity, "SubnetIds": [subnetId],
-            "LustreConfiguration": lustre, "ClientRequestToken": clientRequestToken,
-            "Tags": tags.sorted { $0.key < $1.key }.map { ["Key": $0.key, "Value": $0.value] },
-        ])
-        guard let id = (answer["FileSystem"] as? [String: Any])?["FileSystemId"] as? String else {
-            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description, detail: "CreateFileSystem answered without a FileSystemId")
-        }
-        return id
+        let request = FSxCreateFileSystemRequest(
+            FileSystemType: "LUSTRE", StorageCapacity: storageCapacity, SubnetIds: [subnetId],
+            LustreConfiguration: FSxLustreConfigurationRequest(DeploymentType: deploymentType, PerUnitStorageThroughput: perUnitStorageThroughput),
+            Tags: FSxTag.list(tags), ClientRequestToken: clientRequestToken)
+        return try await call("CreateFileSystem", request, as: FSxFileSystemAnswer.self).FileSystem.FileSystemId
     }
 
     /// Creates a data repository association; returns its id.
@@ -60,43 +56,37 @@ public final class FSxClient: Sendable {
                                                 batchImportMetaDataOnCreate: Bool, importedFileChunkSize: Int?,
                                                 autoImportEvents: [String], autoExportEvents: [String],
                                                 clientRequestToken: String) async throws -> String {
-        var input: [String: Any] = [
-            "FileSystemId": fileSystemId, "FileSystemPath": fileSystemPath, "DataRepositoryPath": dataRepositoryPath,
-            "BatchImportMetaDataOnCreate": batchImportMetaDataOnCreate, "ClientRequestToken": clientRequestToken,
-            "S3": ["AutoImportPolicy": ["Events": autoImportEvents], "AutoExportPolicy": ["Events": autoExportEvents]],
-        ]
-        if let importedFileChunkSize { input["ImportedFileChunkSize"] = importedFileChunkSize }
-        let answer = try await call("CreateDataRepositoryAssociation", input)
-        guard let id = (answer["Association"] as? [String: Any])?["AssociationId"] as? String else {
-            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
-                                    detail: "CreateDataRepositoryAssociation answered without an AssociationId")
-        }
-        return id
+        let request = FSxCreateAssociationRequest(
+            FileSystemId: fileSystemId, FileSystemPath: fileSystemPath, DataRepositoryPath: dataRepositoryPath,
+            BatchImportMetaDataOnCreate: batchImportMetaDataOnCreate, ImportedFileChunkSize: importedFileChunkSize,
+            S3: FSxS3Configuration(AutoImportPolicy: FSxEventPolicy(Events: autoImportEvents), AutoExportPolicy: FSxEventPolicy(Events: autoExportEvents)),
+            ClientRequestToken: clientRequestToken)
+        return try await call("CreateDataRepositoryAssociation", request, as: FSxAssociationAnswer.self).Association.AssociationId
     }
 
     /// An association's Lifecycle and, when FAILED or MISCONFIGURED, the reason; nil when it does not exist.
     public func associationLifecycle(_ associationId: String) async throws -> (lifecycle: String, message: String?)? {
         do {
-            let answer = try await call("DescribeDataRepositoryAssociations", ["AssociationIds": [associationId]])
-            guard let association = (answer["Associations"] as? [[String: Any]])?.first,
-                  let lifecycle = association["Lifecycle"] as? String else { return nil }
-            return (lifecycle, (association["FailureDetails"] as? [String: Any])?["Message"] as? String)
+            let answer = try await call("DescribeDataRepositoryAssociations", FSxDescribeAssociationsRequest(AssociationIds: [associationId]),
+                                        as: FSxDescribeAssociationsAnswer.self)
+            guard let association = answer.Associations.first, let lifecycle = association.Lifecycle else { return nil }
+            return (lifecycle, association.FailureDetails?.Message)
         } catch let error as AWSServiceError where error.code == "DataRepositoryAssociationNotFound" {
             return nil
         }
     }
 
     public func deleteFileSystem(_ fileSystemId: String) async throws {
-        _ = try await call("DeleteFileSystem", ["FileSystemId": fileSystemId], idempotent: false)
+        _ = try await call("DeleteFileSystem", FSxDeleteFileSystemRequest(FileSystemId: fileSystemId), idempotent: false)
     }
 
     /// Local service only: mounts the file system at `mountPoint` on this machine.
     public func mount(_ fileSystemId: String, at mountPoint: String) async throws {
-        _ = try await call("LocalMountFileSystem", ["FileSystemId": fileSystemId, "MountPoint": mountPoint])
+        _ = try await call("LocalMountFileSystem", FSxLocalMountRequest(FileSystemId: fileSystemId, MountPoint: mountPoint))
     }
 
     /// Local service only.
     public func unmount(_ mountPoint: String) async throws {
-        _ = try await call("LocalUnmountFileSystem", ["MountPoint": mountPoint])
+        _ = try await call("LocalUnmountFileSystem", FSxLocalMountRequest(FileSystemId: nil, MountPoint: mountPoint))
     }
 }

@@ -1,3 +1,4 @@
+import AWSFSx
 import DataRepository
 import Foundation
 import LustreFS
@@ -36,6 +37,9 @@ struct FileSystemRecord: Codable, Sendable {
     var mountName: String
     var clientRequestToken: String?
     var requestFingerprint: String?
+
+    /// The tags as FSx describes them (kept as Key/Value dictionaries in the state file it has always had).
+    var fsxTags: [FSxTag] { tags.map { FSxTag(Key: $0["Key"] ?? "", Value: $0["Value"] ?? "") } }
 }
 
 /// A mount the service made for a cluster (`LocalMountFileSystem`), remade when the service restarts.
@@ -183,34 +187,25 @@ public actor FSxService {
     /// Runs one operation (the part of X-Amz-Target after the prefix) on a JSON body; returns the JSON answer.
     public func handle(operation: String, body: Data) async -> (status: Int, body: Data) {
         do {
-            let input: [String: Any]
-            if body.isEmpty {
-                input = [:]
-            } else {
-                guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-                    throw FSxError("SerializationException", "The request body is not a JSON object.")
-                }
-                input = object
-            }
-            let output: [String: Any]
+            let output: Data
             switch operation {
-            case "CreateFileSystem": output = try await createFileSystem(input)
-            case "DescribeFileSystems": output = try await describeFileSystems(input)
-            case "DeleteFileSystem": output = try await deleteFileSystem(input)
-            case "CreateDataRepositoryAssociation": output = try await createAssociation(input)
-            case "DescribeDataRepositoryAssociations": output = try await describeAssociations(input)
-            case "UpdateDataRepositoryAssociation": output = try await updateAssociation(input)
-            case "DeleteDataRepositoryAssociation": output = try await deleteAssociation(input)
-            case "CreateDataRepositoryTask": output = try await createTask(input)
-            case "DescribeDataRepositoryTasks": output = try await describeTasks(input)
-            case "CancelDataRepositoryTask": output = try await cancelTask(input)
-            case "ListTagsForResource": output = try listTags(input)
-            case "LocalMountFileSystem": output = try await mountFileSystem(input)
-            case "LocalUnmountFileSystem": output = try await unmountFileSystem(input)
+            case "CreateFileSystem": output = try Self.encode(await createFileSystem(Self.decode(body, for: operation)))
+            case "DescribeFileSystems": output = try Self.encode(await describeFileSystems(Self.decode(body, for: operation)))
+            case "DeleteFileSystem": output = try Self.encode(await deleteFileSystem(Self.decode(body, for: operation)))
+            case "CreateDataRepositoryAssociation": output = try Self.encode(await createAssociation(Self.decode(body, for: operation)))
+            case "DescribeDataRepositoryAssociations": output = try Self.encode(await describeAssociations(Self.decode(body, for: operation)))
+            case "UpdateDataRepositoryAssociation": output = try Self.encode(await updateAssociation(Self.decode(body, for: operation)))
+            case "DeleteDataRepositoryAssociation": output = try Self.encode(await deleteAssociation(Self.decode(body, for: operation)))
+            case "CreateDataRepositoryTask": output = try Self.encode(await createTask(Self.decode(body, for: operation)))
+            case "DescribeDataRepositoryTasks": output = try Self.encode(await describeTasks(Self.decode(body, for: operation)))
+            case "CancelDataRepositoryTask": output = try Self.encode(await cancelTask(Self.decode(body, for: operation)))
+            case "ListTagsForResource": output = try Self.encode(listTags(Self.decode(body, for: operation)))
+            case "LocalMountFileSystem": output = try Self.encode(await mountFileSystem(Self.decode(body, for: operation)))
+            case "LocalUnmountFileSystem": output = try Self.encode(await unmountFileSystem(Self.decode(body, for: operation)))
             default:
                 throw FSxError("UnknownOperationException", "The operation \(operation) is not supported by this FSx service.")
             }
-            return (200, try JSONSerialization.data(withJSONObject: output, options: [.sortedKeys]))
+            return (200, output)
         } catch let error as FSxError {
             return (error.status, Self.errorBody(error))
         } catch let error as AssociationError {
@@ -222,8 +217,13 @@ public actor FSxService {
         }
     }
 
+    /// `{"__type": ..., "Message": ...}` with `__type` first, as AWS writes it. Put together from two encoded
+    /// strings because a JSON encoder orders keys either sorted (Message first) or not at all.
     public static func errorBody(_ error: FSxError) -> Data {
-        (try? JSONSerialization.data(withJSONObject: ["__type": error.code, "Message": error.message], options: [.sortedKeys])) ?? Data()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        guard let code = try? encoder.encode(error.code), let message = try? encoder.encode(error.message) else { return Data() }
+        return Data("{\"__type\":".utf8) + code + Data(",\"Message\":".utf8) + message + Data("}".utf8)
     }
 
     // MARK: File systems
@@ -241,16 +241,15 @@ public actor FSxService {
         }
     }
 
-    func createFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
-        guard let type = try Self.string(input, "FileSystemType", required: true), type == "LUSTRE" else {
+    func createFileSystem(_ input: FSxCreateFileSystemRequest) async throws -> FSxFileSystemAnswer {
+        guard try Self.required(input.FileSystemType, "FileSystemType") == "LUSTRE" else {
             throw FSxError.badRequest("This service creates FileSystemType LUSTRE only.")
         }
-        guard let capacity = try Self.int(input, "StorageCapacity") else { throw FSxError.badRequest("StorageCapacity is required.") }
-        guard let subnets = try Self.strings(input, "SubnetIds"), !subnets.isEmpty else {
+        let capacity = try Self.required(input.StorageCapacity, "StorageCapacity")
+        guard let subnets = input.SubnetIds, !subnets.isEmpty else {
             throw FSxError("InvalidNetworkSettings", "SubnetIds needs one subnet.")
         }
-        let lustre = input["LustreConfiguration"] as? [String: Any] ?? [:]
-        let deployment = try Self.string(lustre, "DeploymentType") ?? "SCRATCH_1"
+        let deployment = input.LustreConfiguration?.DeploymentType ?? "SCRATCH_1"
         guard ["SCRATCH_1", "SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2"].contains(deployment) else {
             throw FSxError.badRequest("DeploymentType '\(deployment)' is not one of SCRATCH_1, SCRATCH_2, PERSISTENT_1, PERSISTENT_2.")
         }
@@ -258,7 +257,7 @@ public actor FSxService {
             throw FSxError("InvalidNetworkSettings", "A \(deployment) file system takes exactly one subnet.")
         }
         try Self.checkCapacity(capacity, deployment: deployment)
-        let throughput = try Self.int(lustre, "PerUnitStorageThroughput")
+        let throughput = input.LustreConfiguration?.PerUnitStorageThroughput
         switch deployment {
         case "PERSISTENT_1":
             guard let throughput, [50, 100, 200].contains(throughput) else {
@@ -273,10 +272,10 @@ public actor FSxService {
                 throw FSxError("IncompatibleParameterError", "PerUnitStorageThroughput applies to PERSISTENT deployment types only.")
             }
         }
-        let tags = try Self.tags(input)
-        let token = try Self.string(input, "ClientRequestToken")
-        // Built from sorted text: two equal dictionaries need not iterate (or print) in the same order.
-        let tagText = tags.map { "\($0["Key"] ?? "")=\($0["Value"] ?? "")" }.sorted().joined(separator: ",")
+        let tags = try Self.tags(input.Tags)
+        let token = input.ClientRequestToken
+        // Built from sorted text: the fingerprint must not depend on the order the tags came in.
+        let tagText = tags.map { "\($0.Key)=\($0.Value ?? "")" }.sorted().joined(separator: ",")
         let fingerprint = "\(capacity)|\(deployment)|\(throughput ?? 0)|\(subnets.joined(separator: ","))|\(tagText)"
         // The token's check and the record's insertion happen with no suspension in between (this is an
         // actor), so concurrent calls with one token make one file system.
@@ -285,7 +284,7 @@ public actor FSxService {
                 throw FSxError("IncompatibleParameterError", "ClientRequestToken '\(token)' was used with different parameters.")
             }
             _ = try await ready(earlier.id)
-            return ["FileSystem": describe(try record(earlier.id))]
+            return FSxFileSystemAnswer(FileSystem: describe(try record(earlier.id)))
         }
         guard state.fileSystems.count < 100 else {
             throw FSxError("ServiceLimitExceeded", "This service holds at most 100 file systems.")
@@ -293,7 +292,7 @@ public actor FSxService {
         let id = ResourceId.make("fs")
         let record = FileSystemRecord(id: id, creationTime: Date().timeIntervalSince1970, storageCapacity: capacity,
                                       deploymentType: deployment, perUnitStorageThroughput: throughput, subnetIds: subnets,
-                                      securityGroupIds: try Self.strings(input, "SecurityGroupIds") ?? [], tags: tags,
+                                      securityGroupIds: input.SecurityGroupIds ?? [], tags: tags.map { ["Key": $0.Key, "Value": $0.Value ?? ""] },
                                       mountName: String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 36),
                                       clientRequestToken: token, requestFingerprint: fingerprint)
         // The record is saved before its directory exists: a crash in between leaves a record that the next
@@ -308,22 +307,20 @@ public actor FSxService {
         let opening = Task { try await self.finishOpening(record) }
         openings[id] = opening
         try await opening.value
-        return ["FileSystem": describe(record)]
+        return FSxFileSystemAnswer(FileSystem: describe(record))
     }
 
-    func describe(_ record: FileSystemRecord) -> [String: Any] {
-        var lustre: [String: Any] = ["DeploymentType": record.deploymentType, "MountName": record.mountName,
-                                     "WeeklyMaintenanceStartTime": "1:05:00", "DataCompressionType": "NONE",
-                                     "CopyTagsToBackups": false]
-        if let throughput = record.perUnitStorageThroughput { lustre["PerUnitStorageThroughput"] = throughput }
-        return [
-            "OwnerId": accountId, "CreationTime": record.creationTime, "FileSystemId": record.id, "FileSystemType": "LUSTRE",
-            "Lifecycle": open[record.id] == nil ? "CREATING" : "AVAILABLE", "StorageCapacity": record.storageCapacity, "StorageType": "SSD",
-            "VpcId": "vpc-0local00000000000", "SubnetIds": record.subnetIds, "NetworkInterfaceIds": [],
-            "DNSName": "\(record.id).fsx.\(region).amazonaws.com",
-            "ResourceARN": "arn:aws:fsx:\(region):\(accountId):file-system/\(record.id)",
-            "Tags": record.tags, "LustreConfiguration": lustre, "FileSystemTypeVersion": "2.15",
-        ]
+    func describe(_ record: FileSystemRecord) -> FSxFileSystem {
+        let lustre = FSxLustreConfiguration(DeploymentType: record.deploymentType, MountName: record.mountName,
+                                            WeeklyMaintenanceStartTime: "1:05:00", DataCompressionType: "NONE",
+                                            CopyTagsToBackups: false, PerUnitStorageThroughput: record.perUnitStorageThroughput)
+        return FSxFileSystem(
+            OwnerId: accountId, CreationTime: record.creationTime, FileSystemId: record.id, FileSystemType: "LUSTRE",
+            Lifecycle: open[record.id] == nil ? "CREATING" : "AVAILABLE", StorageCapacity: record.storageCapacity, StorageType: "SSD",
+            VpcId: "vpc-0local00000000000", SubnetIds: record.subnetIds, NetworkInterfaceIds: [],
+            DNSName: "\(record.id).fsx.\(region).amazonaws.com",
+            ResourceARN: "arn:aws:fsx:\(region):\(accountId):file-system/\(record.id)",
+            Tags: record.fsxTags, LustreConfiguration: lustre, FileSystemTypeVersion: "2.15")
     }
 
     func record(_ id: String) throws -> FileSystemRecord {
@@ -333,23 +330,21 @@ public actor FSxService {
         return record
     }
 
-    func describeFileSystems(_ input: [String: Any]) async throws -> [String: Any] {
+    func describeFileSystems(_ input: FSxDescribeFileSystemsRequest) async throws -> FSxDescribeFileSystemsAnswer {
         var records = state.fileSystems
-        if let ids = try Self.strings(input, "FileSystemIds") {
+        if let ids = input.FileSystemIds {
             records = try ids.map { try record($0) }
         }
-        let (page, next) = try Self.page(records, input)
-        var output: [String: Any] = ["FileSystems": page.map { describe($0) }]
-        if let next { output["NextToken"] = next }
-        return output
+        let (page, next) = try Self.page(records, maxResults: input.MaxResults, nextToken: input.NextToken)
+        return FSxDescribeFileSystemsAnswer(FileSystems: page.map { describe($0) }, NextToken: next)
     }
 
-    func deleteFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
-        let id = try Self.string(input, "FileSystemId", required: true)!
+    func deleteFileSystem(_ input: FSxDeleteFileSystemRequest) async throws -> FSxDeleteFileSystemAnswer {
+        let id = try Self.required(input.FileSystemId, "FileSystemId")
         let record = try record(id)
         _ = try await ready(id)
         for mount in (state.mounts ?? []).filter({ $0.fileSystemId == id }) {
-            _ = try await unmountFileSystem(["MountPoint": mount.mountPoint])
+            _ = try await unmountFileSystem(FSxLocalMountRequest(FileSystemId: id, MountPoint: mount.mountPoint))
         }
         if let fs = open.removeValue(forKey: id) {
             // Associations' queues and bucket notification entries go with the file system.
@@ -362,15 +357,14 @@ public actor FSxService {
         try? FileManager.default.removeItem(atPath: "\(stateDirectory)/filesystems/\(record.id)")
         state.fileSystems.removeAll { $0.id == id }
         try save()
-        return ["FileSystemId": id, "Lifecycle": "DELETING"]
+        return FSxDeleteFileSystemAnswer(FileSystemId: id, Lifecycle: "DELETING")
     }
 
     // MARK: Associations
 
-    static func events(_ policy: Any?, _ name: String) throws -> Set<RepositoryEventType>? {
+    static func events(_ policy: FSxEventPolicy?, _ name: String) throws -> Set<RepositoryEventType>? {
         guard let policy else { return nil }
-        guard let object = policy as? [String: Any] else { throw FSxError.badRequest("\(name) must be an object with Events.") }
-        let names = object["Events"] as? [String] ?? []
+        let names = policy.Events ?? []
         guard names.count <= 3 else { throw FSxError.badRequest("\(name).Events takes at most 3 events.") }
         return Set(try names.map { event in
             guard let value = RepositoryEventType(rawValue: event) else {
@@ -380,20 +374,17 @@ public actor FSxService {
         })
     }
 
-    func describe(_ association: Association, fileSystem: String) -> [String: Any] {
-        var output: [String: Any] = [
-            "AssociationId": association.id, "FileSystemId": fileSystem, "Lifecycle": association.lifecycle.rawValue,
-            "ResourceARN": "arn:aws:fsx:\(region):\(accountId):association/\(fileSystem)/\(association.id)",
-            "FileSystemPath": association.fileSystemPath, "DataRepositoryPath": association.dataRepositoryPath,
-            "BatchImportMetaDataOnCreate": association.batchImportMetaDataOnCreate,
-            "ImportedFileChunkSize": association.importedFileChunkSize,
-            "S3": ["AutoImportPolicy": ["Events": association.autoImport.map(\.rawValue).sorted()],
-                   "AutoExportPolicy": ["Events": association.autoExport.map(\.rawValue).sorted()]],
-            "Tags": association.tags.sorted { $0.key < $1.key }.map { ["Key": $0.key, "Value": $0.value] },
-            "CreationTime": association.creationTime.timeIntervalSince1970,
-        ]
-        if let failure = association.failureMessage { output["FailureDetails"] = ["Message": failure] }
-        return output
+    func describe(_ association: Association, fileSystem: String) -> FSxAssociation {
+        FSxAssociation(
+            AssociationId: association.id, FileSystemId: fileSystem, Lifecycle: association.lifecycle.rawValue,
+            ResourceARN: "arn:aws:fsx:\(region):\(accountId):association/\(fileSystem)/\(association.id)",
+            FileSystemPath: association.fileSystemPath, DataRepositoryPath: association.dataRepositoryPath,
+            BatchImportMetaDataOnCreate: association.batchImportMetaDataOnCreate,
+            ImportedFileChunkSize: association.importedFileChunkSize,
+            S3: FSxS3Configuration(AutoImportPolicy: FSxEventPolicy(Events: association.autoImport.map(\.rawValue).sorted()),
+                                   AutoExportPolicy: FSxEventPolicy(Events: association.autoExport.map(\.rawValue).sorted())),
+            Tags: FSxTag.list(association.tags), CreationTime: association.creationTime.timeIntervalSince1970,
+            FailureDetails: association.failureMessage.map { FSxFailureDetails(Message: $0) })
     }
 
     /// Every association of every file system, with the file system it belongs to.
@@ -419,29 +410,27 @@ public actor FSxService {
         }
     }
 
-    func createAssociation(_ input: [String: Any]) async throws -> [String: Any] {
-        let fsId = try Self.string(input, "FileSystemId", required: true)!
+    func createAssociation(_ input: FSxCreateAssociationRequest) async throws -> FSxAssociationAnswer {
+        let fsId = try Self.required(input.FileSystemId, "FileSystemId")
         _ = try record(fsId)
         let fs = try await ready(fsId)
-        let s3 = input["S3"] as? [String: Any] ?? [:]
         var tags: [String: String] = [:]
-        for tag in try Self.tags(input) { tags[tag["Key"]!] = tag["Value"] }
-        let request = AssociationRequest(
-            fileSystemPath: try Self.string(input, "FileSystemPath", required: true)!,
-            dataRepositoryPath: try Self.string(input, "DataRepositoryPath", required: true)!,
-            batchImportMetaDataOnCreate: input["BatchImportMetaDataOnCreate"] as? Bool ?? false,
-            importedFileChunkSize: try Self.int(input, "ImportedFileChunkSize") ?? 1024,
-            autoImport: try Self.events(s3["AutoImportPolicy"], "AutoImportPolicy") ?? [],
-            autoExport: try Self.events(s3["AutoExportPolicy"], "AutoExportPolicy") ?? [], tags: tags)
+        for tag in try Self.tags(input.Tags) { tags[tag.Key] = tag.Value ?? "" }
+        var request = AssociationRequest(
+            fileSystemPath: try Self.required(input.FileSystemPath, "FileSystemPath"),
+            dataRepositoryPath: try Self.required(input.DataRepositoryPath, "DataRepositoryPath"),
+            batchImportMetaDataOnCreate: input.BatchImportMetaDataOnCreate ?? false,
+            importedFileChunkSize: input.ImportedFileChunkSize ?? 1024,
+            autoImport: try Self.events(input.S3?.AutoImportPolicy, "AutoImportPolicy") ?? [],
+            autoExport: try Self.events(input.S3?.AutoExportPolicy, "AutoExportPolicy") ?? [], tags: tags)
         try Self.checkS3Path(request.dataRepositoryPath, field: "DataRepositoryPath")
-        var withToken = request
-        withToken.clientRequestToken = try Self.string(input, "ClientRequestToken")
-        return ["Association": describe(try await fs.createAssociation(withToken), fileSystem: fsId)]
+        request.clientRequestToken = input.ClientRequestToken
+        return FSxAssociationAnswer(Association: describe(try await fs.createAssociation(request), fileSystem: fsId))
     }
 
-    func describeAssociations(_ input: [String: Any]) async throws -> [String: Any] {
+    func describeAssociations(_ input: FSxDescribeAssociationsRequest) async throws -> FSxDescribeAssociationsAnswer {
         var found = allAssociations()
-        if let ids = try Self.strings(input, "AssociationIds") {
+        if let ids = input.AssociationIds {
             found = try ids.map { id in
                 guard let match = found.first(where: { $0.association.id == id }) else {
                     throw FSxError("DataRepositoryAssociationNotFound", "Data repository association '\(id)' does not exist.")
@@ -449,89 +438,77 @@ public actor FSxService {
                 return match
             }
         }
-        if let filters = input["Filters"] as? [[String: Any]] {
-            for filter in filters {
-                let name = filter["Name"] as? String ?? ""
-                let values = filter["Values"] as? [String] ?? []
-                switch name {
-                case "file-system-id": found = found.filter { values.contains($0.fs) }
-                case "data-repository-type": found = found.filter { entry in values.contains { $0 == "S3" } == (entry.association.location.scheme == .s3) }
-                default: throw FSxError.badRequest("Filter '\(name)' is not one of file-system-id, data-repository-type.")
-                }
+        for filter in input.Filters ?? [] {
+            let name = filter.Name ?? ""
+            let values = filter.Values ?? []
+            switch name {
+            case "file-system-id": found = found.filter { values.contains($0.fs) }
+            case "data-repository-type": found = found.filter { entry in values.contains { $0 == "S3" } == (entry.association.location.scheme == .s3) }
+            default: throw FSxError.badRequest("Filter '\(name)' is not one of file-system-id, data-repository-type.")
             }
         }
-        let (page, next) = try Self.page(found, input)
-        var output: [String: Any] = ["Associations": page.map { describe($0.association, fileSystem: $0.fs) }]
-        if let next { output["NextToken"] = next }
-        return output
+        let (page, next) = try Self.page(found, maxResults: input.MaxResults, nextToken: input.NextToken)
+        return FSxDescribeAssociationsAnswer(Associations: page.map { describe($0.association, fileSystem: $0.fs) }, NextToken: next)
     }
 
-    func updateAssociation(_ input: [String: Any]) async throws -> [String: Any] {
-        let id = try Self.string(input, "AssociationId", required: true)!
+    func updateAssociation(_ input: FSxUpdateAssociationRequest) async throws -> FSxAssociationAnswer {
+        let id = try Self.required(input.AssociationId, "AssociationId")
         let (fsId, fs) = try owner(ofAssociation: id)
-        let s3 = input["S3"] as? [String: Any] ?? [:]
-        let updated = try await fs.updateAssociation(id, importedFileChunkSize: try Self.int(input, "ImportedFileChunkSize"),
-                                                     autoImport: try Self.events(s3["AutoImportPolicy"], "AutoImportPolicy"),
-                                                     autoExport: try Self.events(s3["AutoExportPolicy"], "AutoExportPolicy"))
-        return ["Association": describe(updated, fileSystem: fsId)]
+        let updated = try await fs.updateAssociation(id, importedFileChunkSize: input.ImportedFileChunkSize,
+                                                     autoImport: try Self.events(input.S3?.AutoImportPolicy, "AutoImportPolicy"),
+                                                     autoExport: try Self.events(input.S3?.AutoExportPolicy, "AutoExportPolicy"))
+        return FSxAssociationAnswer(Association: describe(updated, fileSystem: fsId))
     }
 
-    func deleteAssociation(_ input: [String: Any]) async throws -> [String: Any] {
-        let id = try Self.string(input, "AssociationId", required: true)!
+    func deleteAssociation(_ input: FSxDeleteAssociationRequest) async throws -> FSxDeleteAssociationAnswer {
+        let id = try Self.required(input.AssociationId, "AssociationId")
         let (_, fs) = try owner(ofAssociation: id)
-        let deleteData = input["DeleteDataInFileSystem"] as? Bool ?? false
+        let deleteData = input.DeleteDataInFileSystem ?? false
         let deleting = try await fs.deleteAssociation(id, deleteData: deleteData)
-        return ["AssociationId": id, "Lifecycle": deleting.lifecycle.rawValue, "DeleteDataInFileSystem": deleteData]
+        return FSxDeleteAssociationAnswer(AssociationId: id, Lifecycle: deleting.lifecycle.rawValue, DeleteDataInFileSystem: deleteData)
     }
 
     // MARK: Tasks
 
-    func describe(_ task: DataRepositoryTask, fileSystem: String) -> [String: Any] {
-        var output: [String: Any] = [
-            "TaskId": task.id, "Lifecycle": task.lifecycle.rawValue, "Type": task.kind.rawValue,
-            "CreationTime": task.creationTime.timeIntervalSince1970, "FileSystemId": fileSystem, "Paths": task.paths,
-            "ResourceARN": "arn:aws:fsx:\(region):\(accountId):task/\(task.id)",
-            "Status": ["TotalCount": task.totalCount, "SucceededCount": task.succeededCount, "FailedCount": task.failedCount,
-                       "LastUpdatedTime": (task.lastUpdatedTime ?? task.creationTime).timeIntervalSince1970,
-                       "ReleasedCapacity": task.releasedBytes],
-            "Report": task.report.path.map { ["Enabled": task.report.enabled, "Path": $0, "Format": "REPORT_CSV_20191124", "Scope": "FAILED_FILES_ONLY"] }
-                ?? ["Enabled": task.report.enabled],
-            "Tags": task.tags.sorted { $0.key < $1.key }.map { ["Key": $0.key, "Value": $0.value] },
-        ]
-        if let start = task.startTime { output["StartTime"] = start.timeIntervalSince1970 }
-        if let end = task.endTime { output["EndTime"] = end.timeIntervalSince1970 }
-        if let failure = task.failureMessage { output["FailureDetails"] = ["Message": failure] }
-        if let days = task.releaseAfterDays {
-            output["ReleaseConfiguration"] = ["DurationSinceLastAccess": ["Unit": "DAYS", "Value": days]]
-        }
-        return output
+    func describe(_ task: DataRepositoryTask, fileSystem: String) -> FSxTask {
+        FSxTask(
+            TaskId: task.id, Lifecycle: task.lifecycle.rawValue, Type: task.kind.rawValue,
+            CreationTime: task.creationTime.timeIntervalSince1970, FileSystemId: fileSystem, Paths: task.paths,
+            ResourceARN: "arn:aws:fsx:\(region):\(accountId):task/\(task.id)",
+            Status: FSxTaskStatus(TotalCount: task.totalCount, SucceededCount: task.succeededCount, FailedCount: task.failedCount,
+                                  LastUpdatedTime: (task.lastUpdatedTime ?? task.creationTime).timeIntervalSince1970,
+                                  ReleasedCapacity: task.releasedBytes),
+            Report: task.report.path.map { FSxTaskReport(Enabled: task.report.enabled, Path: $0, Format: "REPORT_CSV_20191124", Scope: "FAILED_FILES_ONLY") }
+                ?? FSxTaskReport(Enabled: task.report.enabled),
+            Tags: FSxTag.list(task.tags), StartTime: task.startTime?.timeIntervalSince1970, EndTime: task.endTime?.timeIntervalSince1970,
+            FailureDetails: task.failureMessage.map { FSxFailureDetails(Message: $0) },
+            ReleaseConfiguration: task.releaseAfterDays.map { FSxReleaseConfiguration(DurationSinceLastAccess: FSxDuration(Unit: "DAYS", Value: $0)) })
     }
 
-    func createTask(_ input: [String: Any]) async throws -> [String: Any] {
-        let fsId = try Self.string(input, "FileSystemId", required: true)!
+    func createTask(_ input: FSxCreateTaskRequest) async throws -> FSxTaskAnswer {
+        let fsId = try Self.required(input.FileSystemId, "FileSystemId")
         let fs = try fileSystem(fsId)
-        let typeName = try Self.string(input, "Type", required: true)!
+        let typeName = try Self.required(input.Type, "Type")
         guard let kind = DataRepositoryTask.Kind(rawValue: typeName) else {
             throw FSxError.badRequest("Type '\(typeName)' is not one of EXPORT_TO_REPOSITORY, IMPORT_METADATA_FROM_REPOSITORY, RELEASE_DATA_FROM_FILESYSTEM.")
         }
-        guard let reportInput = input["Report"] as? [String: Any], let enabled = reportInput["Enabled"] as? Bool else {
+        guard let report = input.Report, let enabled = report.Enabled else {
             throw FSxError.badRequest("Report with Enabled is required.")
         }
-        if let scope = reportInput["Scope"] as? String, scope != "FAILED_FILES_ONLY" {
+        if let scope = report.Scope, scope != "FAILED_FILES_ONLY" {
             throw FSxError.badRequest("Report.Scope must be FAILED_FILES_ONLY.")
         }
         var days: Int?
-        if let release = input["ReleaseConfiguration"] as? [String: Any], let duration = release["DurationSinceLastAccess"] as? [String: Any] {
-            guard (duration["Unit"] as? String ?? "DAYS") == "DAYS" else { throw FSxError.badRequest("DurationSinceLastAccess.Unit must be DAYS.") }
-            days = try Self.int(duration, "Value")
+        if let duration = input.ReleaseConfiguration?.DurationSinceLastAccess {
+            guard (duration.Unit ?? "DAYS") == "DAYS" else { throw FSxError.badRequest("DurationSinceLastAccess.Unit must be DAYS.") }
+            days = duration.Value
         }
-        if let path = reportInput["Path"] as? String { try Self.checkS3Path(path, field: "Report.Path") }
+        if let path = report.Path { try Self.checkS3Path(path, field: "Report.Path") }
         var tags: [String: String] = [:]
-        for tag in try Self.tags(input) { tags[tag["Key"]!] = tag["Value"] }
-        let task = try await fs.createTask(kind: kind, paths: try Self.strings(input, "Paths") ?? [],
-                                           report: .init(enabled: enabled, path: reportInput["Path"] as? String),
+        for tag in try Self.tags(input.Tags) { tags[tag.Key] = tag.Value ?? "" }
+        let task = try await fs.createTask(kind: kind, paths: input.Paths ?? [], report: .init(enabled: enabled, path: report.Path),
                                            releaseAfterDays: days, tags: tags)
-        return ["DataRepositoryTask": describe(task, fileSystem: fsId)]
+        return FSxTaskAnswer(DataRepositoryTask: describe(task, fileSystem: fsId))
     }
 
     func allTasks() async throws -> [(fs: String, task: DataRepositoryTask)] {
@@ -543,9 +520,9 @@ public actor FSxService {
         return result
     }
 
-    func describeTasks(_ input: [String: Any]) async throws -> [String: Any] {
+    func describeTasks(_ input: FSxDescribeTasksRequest) async throws -> FSxDescribeTasksAnswer {
         var found = try await allTasks()
-        if let ids = try Self.strings(input, "TaskIds") {
+        if let ids = input.TaskIds {
             found = try ids.map { id in
                 guard let match = found.first(where: { $0.task.id == id }) else {
                     throw FSxError("DataRepositoryTaskNotFound", "Data repository task '\(id)' does not exist.")
@@ -553,36 +530,32 @@ public actor FSxService {
                 return match
             }
         }
-        if let filters = input["Filters"] as? [[String: Any]] {
-            for filter in filters {
-                let values = filter["Values"] as? [String] ?? []
-                switch filter["Name"] as? String ?? "" {
-                case "file-system-id": found = found.filter { values.contains($0.fs) }
-                case "task-lifecycle": found = found.filter { values.contains($0.task.lifecycle.rawValue) }
-                default: throw FSxError.badRequest("Filter '\(filter["Name"] ?? "")' is not one of file-system-id, task-lifecycle.")
-                }
+        for filter in input.Filters ?? [] {
+            let values = filter.Values ?? []
+            switch filter.Name ?? "" {
+            case "file-system-id": found = found.filter { values.contains($0.fs) }
+            case "task-lifecycle": found = found.filter { values.contains($0.task.lifecycle.rawValue) }
+            default: throw FSxError.badRequest("Filter '\(filter.Name ?? "")' is not one of file-system-id, task-lifecycle.")
             }
         }
-        let (page, next) = try Self.page(found, input)
-        var output: [String: Any] = ["DataRepositoryTasks": page.map { describe($0.task, fileSystem: $0.fs) }]
-        if let next { output["NextToken"] = next }
-        return output
+        let (page, next) = try Self.page(found, maxResults: input.MaxResults, nextToken: input.NextToken)
+        return FSxDescribeTasksAnswer(DataRepositoryTasks: page.map { describe($0.task, fileSystem: $0.fs) }, NextToken: next)
     }
 
-    func cancelTask(_ input: [String: Any]) async throws -> [String: Any] {
-        let id = try Self.string(input, "TaskId", required: true)!
+    func cancelTask(_ input: FSxCancelTaskRequest) async throws -> FSxCancelTaskAnswer {
+        let id = try Self.required(input.TaskId, "TaskId")
         guard let found = try await allTasks().first(where: { $0.task.id == id }), let fs = open[found.fs] else {
             throw FSxError("DataRepositoryTaskNotFound", "Data repository task '\(id)' does not exist.")
         }
         let task = try await fs.cancelTask(id)
-        return ["Lifecycle": task.lifecycle.rawValue, "TaskId": id]
+        return FSxCancelTaskAnswer(Lifecycle: task.lifecycle.rawValue, TaskId: id)
     }
 
-    func listTags(_ input: [String: Any]) throws -> [String: Any] {
-        let arn = try Self.string(input, "ResourceARN", required: true)!
+    func listTags(_ input: FSxListTagsRequest) throws -> FSxListTagsAnswer {
+        let arn = try Self.required(input.ResourceARN, "ResourceARN")
         guard let id = arn.split(separator: "/").last.map(String.init), let record = state.fileSystems.first(where: { $0.id == id }) else {
             throw FSxError("ResourceNotFound", "Resource '\(arn)' does not exist.")
         }
-        return ["Tags": record.tags]
+        return FSxListTagsAnswer(Tags: record.fsxTags)
     }
 }

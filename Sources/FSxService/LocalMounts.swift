@@ -1,3 +1,4 @@
+import AWSFSx
 import Foundation
 import LustreMount
 #if canImport(Glibc)
@@ -7,9 +8,9 @@ import Glibc
 /// The local provider's `mount -t lustre`: mounting a file system of the service at a directory of this machine
 /// (not part of the FSx API; signed like every other call), and the rules of where a mount may go.
 extension FSxService {
-    func mountFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
-        let id = try Self.string(input, "FileSystemId", required: true)!
-        let mountPoint = try Self.string(input, "MountPoint", required: true)!
+    func mountFileSystem(_ input: FSxLocalMountRequest) async throws -> FSxLocalMountAnswer {
+        let id = try Self.required(input.FileSystemId, "FileSystemId")
+        let mountPoint = try Self.required(input.MountPoint, "MountPoint")
         let fs = try await ready(id)
         guard mountPoint.hasPrefix("/"), !mountPoint.contains("\u{0}") else {
             throw FSxError.badRequest("MountPoint '\(mountPoint)' must be an absolute path.")
@@ -18,7 +19,7 @@ extension FSxService {
             guard existing.fileSystemId == id else {
                 throw FSxError("IncompatibleParameterError", "\(mountPoint) already has file system \(existing.fileSystemId) mounted.")
             }
-            return ["FileSystemId": id, "MountPoint": mountPoint]
+            return FSxLocalMountAnswer(FileSystemId: id, MountPoint: mountPoint)
         }
         try Self.checkMountPoint(mountPoint, stateDirectory: stateDirectory)
         do {
@@ -29,7 +30,7 @@ extension FSxService {
         }
         state.mounts = (state.mounts ?? []).filter { $0.mountPoint != mountPoint } + [MountRecord(fileSystemId: id, mountPoint: mountPoint)]
         try save()
-        return ["FileSystemId": id, "MountPoint": mountPoint]
+        return FSxLocalMountAnswer(FileSystemId: id, MountPoint: mountPoint)
     }
 
     /// Where a request may mount: a plain absolute path (no `.`/`..`, not `/`, not a symbolic link, outside the
@@ -67,14 +68,14 @@ extension FSxService {
         }
     }
 
-    func unmountFileSystem(_ input: [String: Any]) async throws -> [String: Any] {
-        let mountPoint = try Self.string(input, "MountPoint", required: true)!
+    func unmountFileSystem(_ input: FSxLocalMountRequest) async throws -> FSxLocalMountAnswer {
+        let mountPoint = try Self.required(input.MountPoint, "MountPoint")
         guard let record = (state.mounts ?? []).first(where: { $0.mountPoint == mountPoint }) else {
             throw FSxError("BadRequest", "Nothing is mounted on \(mountPoint) by this service.")
         }
         mounted.removeValue(forKey: mountPoint)?.unmount()
         state.mounts = (state.mounts ?? []).filter { $0.mountPoint != mountPoint }
         try save()
-        return ["FileSystemId": record.fileSystemId, "MountPoint": mountPoint]
+        return FSxLocalMountAnswer(FileSystemId: record.fileSystemId, MountPoint: mountPoint)
     }
 }

@@ -1,46 +1,96 @@
+import AWSFSx
 import Foundation
 
-/// Reading the fields of a decoded JSON request with FSx's errors for what is missing or of the wrong type.
+/// Decoding a request into its FSx shape, with FSx's errors for a body that is not JSON, a field of the wrong
+/// type, and a field that is missing.
 extension FSxService {
-    static func string(_ input: [String: Any], _ key: String, required: Bool = false) throws -> String? {
-        guard let value = input[key] else {
-            if required { throw FSxError.badRequest("\(key) is required.") }
-            return nil
+    static func decode<Request: Decodable>(_ body: Data, for operation: String) throws -> Request {
+        let json = body.isEmpty ? Data("{}".utf8) : body
+        do {
+            return try JSONDecoder().decode(Request.self, from: json)
+        } catch let error as DecodingError {
+            guard (try? JSONDecoder().decode(AnyJSONObject.self, from: json)) != nil else {
+                throw FSxError("SerializationException", "The request body is not a JSON object.")
+            }
+            throw Self.refusal(error, operation: operation)
         }
-        guard let text = value as? String else { throw FSxError.badRequest("\(key) must be a string.") }
-        return text
     }
 
-    static func int(_ input: [String: Any], _ key: String) throws -> Int? {
-        guard let value = input[key] else { return nil }
-        guard let number = value as? Int else { throw FSxError.badRequest("\(key) must be an integer.") }
-        return number
+    /// Decodes from any JSON object and from nothing else: tells a body that is not one from a field that does
+    /// not fit.
+    struct AnyJSONObject: Decodable {
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            _ = try decoder.container(keyedBy: Key.self)
+        }
     }
 
-    static func strings(_ input: [String: Any], _ key: String) throws -> [String]? {
-        guard let value = input[key] else { return nil }
-        guard let list = value as? [String] else { throw FSxError.badRequest("\(key) must be a list of strings.") }
-        return list
+    static func encode(_ answer: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(answer)
     }
 
-    static func tags(_ input: [String: Any]) throws -> [[String: String]] {
-        guard let value = input["Tags"] else { return [] }
-        guard let list = value as? [[String: Any]] else { throw FSxError.badRequest("Tags must be a list of {Key, Value}.") }
-        return try list.map { tag in
-            guard let key = tag["Key"] as? String, !key.isEmpty, key.utf8.count <= 128 else {
+    /// What was wrong with the request, named by its field path ("Report.Enabled", "Tags[2].Key").
+    static func refusal(_ error: DecodingError, operation: String) -> FSxError {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.reduce("") { text, key in
+                if let index = key.intValue { return text + "[\(index)]" }
+                return text.isEmpty ? key.stringValue : text + "." + key.stringValue
+            }
+        }
+        switch error {
+        case .typeMismatch(let type, let context) where !context.codingPath.isEmpty:
+            let kind: String
+            switch type {
+            case is String.Type: kind = "a string"
+            case is Int.Type, is Int64.Type: kind = "an integer"
+            case is Bool.Type: kind = "a boolean"
+            case is [Any].Type, is [String].Type: kind = "a list"
+            default: kind = "an object"
+            }
+            return FSxError.badRequest("\(path(context.codingPath)) must be \(kind).")
+        case .valueNotFound(_, let context) where !context.codingPath.isEmpty:
+            return FSxError.badRequest("\(path(context.codingPath)) must not be null.")
+        case .keyNotFound(let key, let context):
+            return FSxError.badRequest("\(path(context.codingPath + [key])) is required.")
+        case .dataCorrupted(let context) where !context.codingPath.isEmpty:
+            return FSxError.badRequest("\(path(context.codingPath)) is not valid: \(context.debugDescription)")
+        default:
+            // The decoder names no field for a number that does not fit its type (1.5 where an integer goes).
+            return FSxError.badRequest("The request does not fit \(operation): a field holds a value of the wrong kind "
+                                       + "(such as a fraction or a number too large where an integer goes).")
+        }
+    }
+
+    static func required<T>(_ value: T?, _ name: String) throws -> T {
+        guard let value else { throw FSxError.badRequest("\(name) is required.") }
+        return value
+    }
+
+    /// Tags as FSx accepts them: a Key of 1 to 128 characters, a Value of at most 256 (missing means "").
+    static func tags(_ tags: [FSxTag]?) throws -> [FSxTag] {
+        try (tags ?? []).map { tag in
+            guard !tag.Key.isEmpty, tag.Key.utf8.count <= 128 else {
                 throw FSxError.badRequest("Each tag needs a Key of 1 to 128 characters.")
             }
-            let value = tag["Value"] as? String ?? ""
+            let value = tag.Value ?? ""
             guard value.utf8.count <= 256 else { throw FSxError.badRequest("Tag values are at most 256 characters.") }
-            return ["Key": key, "Value": value]
+            return FSxTag(Key: tag.Key, Value: value)
         }
     }
 
-    static func page<T>(_ items: [T], _ input: [String: Any]) throws -> (items: [T], next: String?) {
-        let maximum = try int(input, "MaxResults") ?? 2_147_483_647
+    static func page<T>(_ items: [T], maxResults: Int?, nextToken: String?) throws -> (items: [T], next: String?) {
+        let maximum = maxResults ?? 2_147_483_647
         guard maximum >= 1 else { throw FSxError.badRequest("MaxResults must be at least 1.") }
         var start = 0
-        if let token = try string(input, "NextToken") {
+        if let token = nextToken {
             guard let value = Int(token), value >= 0, value <= items.count else { throw FSxError.badRequest("NextToken '\(token)' is not valid.") }
             start = value
         }

@@ -170,6 +170,40 @@ import Glibc
         }
     }
 
+    /// Signed requests whose body does not fit the operation's shape get a BadRequest that names the field
+    /// (with its path inside the request), or a SerializationException for a body that is not a JSON object;
+    /// nothing is created.
+    @Test func requestsOfTheWrongShapeAreRefusedByField() async throws {
+        let service = try await FSxServiceTests.start()
+        defer { service.stop() }
+        let client = try Self.client(service)
+        let id = try await Self.createFileSystem(client)
+        let cases: [(operation: String, body: String, code: String, message: String)] = [
+            ("DescribeFileSystems", "[1, 2]", "SerializationException", "not a JSON object"),
+            ("DescribeFileSystems", "{\"MaxResults\": 1", "SerializationException", "not a JSON object"),
+            ("DescribeFileSystems", "{\"FileSystemIds\": \"\(id)\"}", "BadRequest", "FileSystemIds must be a list."),
+            ("CreateDataRepositoryTask", "{\"FileSystemId\": \"\(id)\", \"Type\": \"EXPORT_TO_REPOSITORY\", \"Report\": {\"Enabled\": \"yes\"}}",
+             "BadRequest", "Report.Enabled must be a boolean."),
+            ("CreateDataRepositoryAssociation", "{\"FileSystemId\": \"\(id)\", \"FileSystemPath\": \"/a\", \"DataRepositoryPath\": \"s3://b/a/\", "
+             + "\"Tags\": [{\"Key\": \"k\", \"Value\": \"v\"}, {\"Value\": \"x\"}]}", "BadRequest", "Tags[1].Key is required."),
+            ("CreateDataRepositoryAssociation", "{\"FileSystemId\": \"\(id)\", \"FileSystemPath\": \"/a\", \"DataRepositoryPath\": \"s3://b/a/\", "
+             + "\"ImportedFileChunkSize\": 1.5}", "BadRequest", "a field holds a value of the wrong kind"),
+            ("CreateFileSystem", "{\"FileSystemType\": \"LUSTRE\", \"SubnetIds\": [\"subnet-1\"]}", "BadRequest", "StorageCapacity is required."),
+        ]
+        for (operation, body, code, message) in cases {
+            switch await Self.send(client, operation, Data(body.utf8)) {
+            case .success(let answer):
+                Issue.record("\(operation) \(body) was accepted: \(String(decoding: answer, as: UTF8.self))")
+            case .failure(let error):
+                #expect(error.code == code && error.message.contains(message), "\(operation) \(body): \(error.code) \(error.message)")
+            }
+        }
+        let associations = try await Self.call(client, "DescribeDataRepositoryAssociations", [:]).get()
+        #expect((associations["Associations"] as? [Any])?.isEmpty == true)
+        let systems = try await Self.call(client, "DescribeFileSystems", [:]).get()
+        #expect((systems["FileSystems"] as? [Any])?.count == 1)
+    }
+
     /// A head sent too slowly is cut at the header timeout; a 20 MB header line gets an AWS-style 431; a body
     /// that stalls gets a 408 at the body timeout (a body stalled past the header timeout, which is also the
     /// idle timeout, would be cut without one). Normal requests go on being served.
