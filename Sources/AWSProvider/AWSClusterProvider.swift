@@ -272,7 +272,7 @@ public struct AWSClusterProvider: ClusterProvider {
     }
 
     public func headNodeProblems(of name: String) -> [String] {
-        guard let record = try? catalog.record(named: name), record.clusterStatus.hasSuffix("COMPLETE") else { return [] }
+        guard let record = try? catalog.record(named: name), record.clusterStatus.isComplete else { return [] }
         let head = instances(of: name).first { $0.nodeType == "HeadNode" }
         guard let head else { return ["the head node instance does not exist"] }
         return head.state == "running" ? [] : ["the head node instance \(head.instanceId) is \(head.state)"]
@@ -334,17 +334,21 @@ struct StackCatalog: ClusterCatalog {
     static let fleetStatusTag = "parallelcluster:compute-fleet-status"
 
     /// The cluster status the original derives from the stack status.
-    static func clusterStatus(_ stackStatus: String) -> String {
+    static func clusterStatus(_ stackStatus: String) -> ClusterStatus {
         switch stackStatus {
-        case "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED": return "CREATE_FAILED"
+        case "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED": return .createFailed
         case "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE",
-             "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED": return "UPDATE_FAILED"
-        case "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": return "UPDATE_IN_PROGRESS"
-        default: return stackStatus
+             "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED": return .updateFailed
+        case "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": return .updateInProgress
+        case "REVIEW_IN_PROGRESS": return .createInProgress
+        default:
+            // The stack statuses that are not mapped above are cluster statuses already; anything else CloudFormation
+            // may add is reported by its outcome.
+            return ClusterStatus(rawValue: stackStatus) ?? (stackStatus.hasSuffix("_IN_PROGRESS") ? .updateInProgress : .updateFailed)
         }
     }
 
-    func record(_ stack: StackDescription, region: String, fleetStatus: String) -> ClusterRecord {
+    func record(_ stack: StackDescription, region: String, fleetStatus: ComputeFleetStatus) -> ClusterRecord {
         var record = ClusterRecord(name: stack.name, region: region, version: stack.tags["parallelcluster:version"] ?? "",
                                    clusterStatus: Self.clusterStatus(stack.status), computeFleetStatus: fleetStatus,
                                    creationTime: stack.creationTime, lastUpdatedTime: stack.lastUpdatedTime ?? stack.creationTime,
@@ -370,17 +374,18 @@ struct StackCatalog: ClusterCatalog {
             try await CloudFormation(settings: settings).describeStacks()
                 .filter { $0.tags["parallelcluster:version"] != nil }
                 .sorted { $0.name < $1.name }
-                .map { record($0, region: settings.region, fleetStatus: "UNKNOWN") }
+                .map { record($0, region: settings.region, fleetStatus: .unknown) }
         }
     }
 
     /// The head node's tag; RUNNING for a cluster whose fleet was never stopped, UNKNOWN before the head node exists.
-    func fleetStatus(_ stack: StackDescription) async throws -> String {
-        guard let head = stack.outputs["HeadNodeInstanceId"] else { return "UNKNOWN" }
+    func fleetStatus(_ stack: StackDescription) async throws -> ComputeFleetStatus {
+        guard let head = stack.outputs["HeadNodeInstanceId"] else { return .unknown }
         let answer = try await provider.ec2().query("DescribeTags", [
             QueryItem("Filter.1.Name", "resource-id"), QueryItem("Filter.1.Value.1", head),
             QueryItem("Filter.2.Name", "key"), QueryItem("Filter.2.Value.1", Self.fleetStatusTag)])
-        return answer.child("tagSet")?.children("item").first?.string("value") ?? "RUNNING"
+        guard let tag = answer.child("tagSet")?.children("item").first?.string("value") else { return .running }
+        return ComputeFleetStatus(rawValue: tag) ?? .unknown
     }
 
     func configuration(of name: String) throws -> String? {
@@ -409,7 +414,7 @@ struct StackCatalog: ClusterCatalog {
                     throw AWSProviderError("cluster \(name) has no head node yet; wait for CREATE_COMPLETE")
                 }
                 _ = try await provider.ec2().query("CreateTags", [QueryItem("ResourceId.1", head), QueryItem("Tag.1.Key", Self.fleetStatusTag),
-                                                                 QueryItem("Tag.1.Value", status)])
+                                                                 QueryItem("Tag.1.Value", status.rawValue)])
             }
             current.lastUpdatedTime = Date()
         }

@@ -114,8 +114,8 @@ public struct LocalClusterRuntime: Sendable {
             stopAll(layout: layout)
             _ = detachSharedStorage(layout: layout)
             var failed = record
-            failed.clusterStatus = "CREATE_FAILED"
-            failed.computeFleetStatus = "UNKNOWN"
+            failed.clusterStatus = .createFailed
+            failed.computeFleetStatus = .unknown
             failed.lastUpdatedTime = Date()
             try? store.save(failed)
             throw error

@@ -184,17 +184,17 @@ public struct NodeAgent: Sendable {
         let states = nodeStates()
         guard !states.isEmpty else { return [:] }  // controller not answering: change nothing blindly
         switch record.computeFleetStatus {
-        case "STOP_REQUESTED", "STOPPING":
+        case .stopRequested, .stopping:
             stopFleet(states)
-            _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = "STOPPED" }
+            _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = .stopped }
             return states
-        case "START_REQUESTED", "STARTING":
+        case .startRequested, .starting:
             // The static nodes are powered up below, once per pass: a second power-up request for a node on its
             // way up makes Slurm wait for a boot after that request.
             for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=up") }
-            _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = "RUNNING" }
+            _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = .running }
             events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
-        case "STOPPED":
+        case .stopped:
             cleanOrphans(states, keepNone: true, running: running)
             // A restarted slurmctld (an update) brings partitions back UP from slurm.conf: a stopped fleet keeps them inactive.
             let partitions = scontrol("show", "partition", "-o").output
@@ -214,18 +214,18 @@ public struct NodeAgent: Sendable {
         replaceDeadNodes(states, running: running)
         // Static nodes are always on while the fleet runs (one still powering down comes back next pass).
         powerUpStatics(states)
-        if record.clusterStatus == "CREATE_IN_PROGRESS" {
+        if record.clusterStatus == .createInProgress {
             let statics = spec.nodes.filter(\.isStatic)
             let fresh = nodeStates()
             let late = statics.filter { !(fresh[$0.name]?.isReady ?? false) }.map(\.name)
             if !late.isEmpty, Date().timeIntervalSince(record.creationTime) > Self.createTimeout {
-                _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = "CREATE_FAILED" }
+                _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = .createFailed }
                 events.record(resource: spec.clusterName, status: "CREATE_FAILED",
                               reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
                 return states
             }
             if late.isEmpty {
-                _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = "CREATE_COMPLETE" }
+                _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = .createComplete }
                 events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
             }
         }

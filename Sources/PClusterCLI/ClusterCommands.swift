@@ -183,7 +183,7 @@ struct UpdateCluster: PClusterCommand {
         } catch {
             return .failure(message: "The configuration of cluster '\(clusterName)' cannot be read (\(error)); it is kept at \(currentURL).")
         }
-        let conditions = UpdateConditions(computeFleetStopped: ["STOPPED", "STOP_REQUESTED", "STOPPING"].contains(record.computeFleetStatus))
+        let conditions = UpdateConditions(computeFleetStopped: record.computeFleetStatus.isStopped)
         let changes = UpdatePlanner.plan(current: current, requested: requested, conditions: conditions)
         let changeSet: JSONValue = .array(changes.map { c in
             .object(["parameter": .string(c.parameter), "currentValue": c.currentValue, "requestedValue": c.requestedValue,
@@ -219,16 +219,16 @@ struct UpdateCluster: PClusterCommand {
         do { text = try String(contentsOfFile: clusterConfiguration, encoding: .utf8) } catch {
             return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
         }
-        _ = try provider.catalog.update(clusterName) { $0.clusterStatus = "UPDATE_IN_PROGRESS" }
+        _ = try provider.catalog.update(clusterName) { $0.clusterStatus = .updateInProgress }
         do {
             try provider.update(name: clusterName, config: config, configuration: text,
                                 progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
         } catch {
-            _ = try? provider.catalog.update(clusterName) { $0.clusterStatus = "UPDATE_FAILED" }
+            _ = try? provider.catalog.update(clusterName) { $0.clusterStatus = .updateFailed }
             return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)")
         }
-        var updated = try provider.catalog.update(clusterName) { $0.clusterStatus = "UPDATE_COMPLETE" } ?? record
-        updated.clusterStatus = wait ? "UPDATE_COMPLETE" : "UPDATE_IN_PROGRESS"
+        var updated = try provider.catalog.update(clusterName) { $0.clusterStatus = .updateComplete } ?? record
+        updated.clusterStatus = wait ? .updateComplete : .updateInProgress
         var o: JSONObject = ["cluster": .object(clusterSummary(updated))]
         o["validationMessages"] = validationMessagesField(result.messages)
         o["changeSet"] = changeSet
@@ -239,7 +239,7 @@ struct UpdateCluster: PClusterCommand {
 func clusterSummary(_ r: ClusterRecord) -> JSONObject {
     ["clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
      "cloudformationStackArn": .string(stackArn(r)),
-     "cloudformationStackStatus": .string(r.stackStatus ?? r.clusterStatus), "clusterStatus": .string(r.clusterStatus),
+     "cloudformationStackStatus": .string(r.stackStatus ?? r.clusterStatus.rawValue), "clusterStatus": .string(r.clusterStatus.rawValue),
      "scheduler": ["type": "slurm"]]
 }
 
@@ -264,8 +264,8 @@ struct ListClusters: PClusterCommand {
             return .failure(message: "\(error)")
         }
         if let r = env.region(region) { records = records.filter { $0.region == r } }
-        if !clusterStatus.isEmpty { records = records.filter { r in clusterStatus.contains { $0.rawValue == r.clusterStatus } } }
-        else { records = records.filter { $0.clusterStatus != "DELETE_COMPLETE" } }
+        if !clusterStatus.isEmpty { records = records.filter { r in clusterStatus.contains { $0.rawValue == r.clusterStatus.rawValue } } }
+        else { records = records.filter { $0.clusterStatus != .deleteComplete } }
         let pageSize = 50
         let start = Int(nextToken ?? "0") ?? 0
         guard start >= 0, start <= records.count else { return .failure(message: "Bad Request: invalid --next-token '\(nextToken ?? "")'.") }
@@ -326,12 +326,12 @@ struct DescribeCluster: PClusterCommand {
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let o: JSONObject = [
             "clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
-            "cloudFormationStackStatus": .string(r.stackStatus ?? r.clusterStatus), "clusterStatus": .string(r.clusterStatus),
+            "cloudFormationStackStatus": .string(r.stackStatus ?? r.clusterStatus.rawValue), "clusterStatus": .string(r.clusterStatus.rawValue),
             "scheduler": ["type": "slurm"],
             "cloudformationStackArn": .string(stackArn(r)),
             "creationTime": .string(iso.string(from: r.creationTime)), "lastUpdatedTime": .string(iso.string(from: r.lastUpdatedTime)),
             "clusterConfiguration": ["url": .string(provider.catalog.configurationURL(of: r.name))],
-            "computeFleetStatus": .string(r.computeFleetStatus),
+            "computeFleetStatus": .string(r.computeFleetStatus.rawValue),
             "tags": .array((r.tags ?? [:]).sorted { $0.key < $1.key }.map { ["key": .string($0.key), "value": .string($0.value)] }),
         ]
         var described = o

@@ -99,10 +99,10 @@ enum Providers {
         var head = provider.instances(of: record.name).first { $0.nodeType == "HeadNode" }.map(instanceJSON)
         head?["nodeType"] = nil
         var failures: [JSONValue] = []
-        if record.clusterStatus == "CREATE_FAILED" || record.clusterStatus == "UPDATE_FAILED" {
+        if record.clusterStatus == .createFailed || record.clusterStatus == .updateFailed {
             failures.append(["failureCode": "ClusterCreationFailure",
                              "failureReason": .string(provider.creationFailure(of: record.name) ?? "see `pcluster get-cluster-stack-events -n \(record.name)`")])
-        } else if !record.clusterStatus.hasPrefix("DELETE") {
+        } else if !record.clusterStatus.isDeleting {
             for problem in provider.headNodeProblems(of: record.name) {
                 failures.append(["failureCode": "HeadNodeDown",
                                  "failureReason": .string("\(problem); `pcluster update-compute-fleet -n \(record.name) --status START_REQUESTED` restarts it")])
@@ -122,8 +122,8 @@ extension CreateCluster {
         }
         let now = Date()
         let record = ClusterRecord(name: clusterName, region: config.region ?? region ?? "us-east-1",
-                                   version: PClusterVersion.string, clusterStatus: "CREATE_IN_PROGRESS",
-                                   computeFleetStatus: "RUNNING", creationTime: now, lastUpdatedTime: now,
+                                   version: PClusterVersion.string, clusterStatus: .createInProgress,
+                                   computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now,
                                    provider: provider.providerName)
         let say: (String) -> Void = wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in }
         do {
@@ -143,37 +143,37 @@ extension CreateCluster {
             var delay = 0.2
             while Date() < deadline {
                 current = (try provider.catalog.record(named: clusterName)) ?? current
-                if current.clusterStatus != shown { say("cluster status: \(current.clusterStatus)"); shown = current.clusterStatus }
-                if current.clusterStatus != "CREATE_IN_PROGRESS" { break }
+                if current.clusterStatus.rawValue != shown { say("cluster status: \(current.clusterStatus.rawValue)"); shown = current.clusterStatus.rawValue }
+                if current.clusterStatus != .createInProgress { break }
                 usleep(UInt32(delay * 1e6))
                 if provider.providerName != "local" { delay = min(delay * 1.5, 10) }
             }
             // The status alone leaves the user to go looking; the first failure says why.
-            if current.clusterStatus == "CREATE_FAILED", let reason = provider.creationFailure(of: clusterName) {
+            if current.clusterStatus == .createFailed, let reason = provider.creationFailure(of: clusterName) {
                 say("why: \(reason)")
             }
         }
         var o: JSONObject = ["cluster": .object(clusterSummary(current))]
         o["validationMessages"] = validationMessagesField(result.messages)
-        return current.clusterStatus == "CREATE_FAILED" ? .failure(.object(o)) : .ok(.object(o))
+        return current.clusterStatus == .createFailed ? .failure(.object(o)) : .ok(.object(o))
     }
 }
 
 extension DeleteCluster {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
-        var deleting = try provider.catalog.update(clusterName) { $0.clusterStatus = "DELETE_IN_PROGRESS" } ?? record
-        deleting.clusterStatus = "DELETE_IN_PROGRESS"
+        var deleting = try provider.catalog.update(clusterName) { $0.clusterStatus = .deleteInProgress } ?? record
+        deleting.clusterStatus = .deleteInProgress
         deleting.stackStatus = deleting.stackStatus.map { _ in "DELETE_IN_PROGRESS" }
         if wait { env.progress("[\(clusterName)] deleting every resource of the cluster") }
         do {
             try provider.delete(name: clusterName, wait: wait, progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
         } catch {
-            _ = try? provider.catalog.update(clusterName) { $0.clusterStatus = "DELETE_FAILED" }
+            _ = try? provider.catalog.update(clusterName) { $0.clusterStatus = .deleteFailed }
             return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)")
         }
         var done = deleting
         if wait {
-            done.clusterStatus = "DELETE_COMPLETE"
+            done.clusterStatus = .deleteComplete
             done.stackStatus = done.stackStatus.map { _ in "DELETE_COMPLETE" }
             env.progress("[\(clusterName)] DELETE_COMPLETE")
         }
@@ -183,7 +183,7 @@ extension DeleteCluster {
 
 extension DescribeComputeFleet {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
-        .ok(["status": .string(record.computeFleetStatus),
+        .ok(["status": .string(record.computeFleetStatus.rawValue),
              "lastStatusUpdatedTime": .string(Providers.iso.string(from: record.lastUpdatedTime))])
     }
 }
@@ -201,8 +201,8 @@ extension UpdateComputeFleet {
         case .STOP_REQUESTED:
             break
         }
-        let updated = try provider.catalog.update(clusterName) { $0.computeFleetStatus = status.rawValue } ?? record
-        return .ok(["status": .string(updated.computeFleetStatus),
+        let updated = try provider.catalog.update(clusterName) { $0.computeFleetStatus = status.fleetStatus } ?? record
+        return .ok(["status": .string(updated.computeFleetStatus.rawValue),
                     "lastStatusUpdatedTime": .string(Providers.iso.string(from: updated.lastUpdatedTime))])
     }
 }

@@ -80,6 +80,7 @@ enum ClusterStatusArgument: String, ExpressibleByArgument, CaseIterable {
 
 enum FleetStatusArgument: String, ExpressibleByArgument, CaseIterable {
     case START_REQUESTED, STOP_REQUESTED, ENABLED, DISABLED
+    var fleetStatus: ComputeFleetStatus { ComputeFleetStatus(rawValue: rawValue)! }
 }
 
 enum NodeTypeArgument: String, ExpressibleByArgument, CaseIterable {

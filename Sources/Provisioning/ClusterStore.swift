@@ -1,13 +1,34 @@
 import Foundation
 
+/// A cluster's status as the original reports it (describe-cluster's clusterStatus, list-clusters' filter).
+public enum ClusterStatus: String, Codable, Sendable, CaseIterable {
+    case createInProgress = "CREATE_IN_PROGRESS", createFailed = "CREATE_FAILED", createComplete = "CREATE_COMPLETE"
+    case deleteInProgress = "DELETE_IN_PROGRESS", deleteFailed = "DELETE_FAILED", deleteComplete = "DELETE_COMPLETE"
+    case updateInProgress = "UPDATE_IN_PROGRESS", updateComplete = "UPDATE_COMPLETE", updateFailed = "UPDATE_FAILED"
+
+    public var isFailed: Bool { self == .createFailed || self == .updateFailed || self == .deleteFailed }
+    public var isDeleting: Bool { self == .deleteInProgress || self == .deleteFailed || self == .deleteComplete }
+    public var isComplete: Bool { self == .createComplete || self == .updateComplete || self == .deleteComplete }
+}
+
+/// The compute fleet's status as the original reports it (describe-compute-fleet, update-compute-fleet).
+public enum ComputeFleetStatus: String, Codable, Sendable, CaseIterable {
+    case startRequested = "START_REQUESTED", starting = "STARTING", running = "RUNNING", protected = "PROTECTED"
+    case stopRequested = "STOP_REQUESTED", stopping = "STOPPING", stopped = "STOPPED", unknown = "UNKNOWN"
+    case enabled = "ENABLED", disabled = "DISABLED"
+
+    /// Stopped or on its way there: what an update that needs the fleet stopped accepts.
+    public var isStopped: Bool { self == .stopped || self == .stopRequested || self == .stopping }
+}
+
 /// What is known about one cluster, kept on disk so every `pcluster` invocation (and a restarted
 /// node agent) sees the same truth.
 public struct ClusterRecord: Codable, Sendable, Equatable {
     public var name: String
     public var region: String
     public var version: String
-    public var clusterStatus: String
-    public var computeFleetStatus: String
+    public var clusterStatus: ClusterStatus
+    public var computeFleetStatus: ComputeFleetStatus
     public var creationTime: Date
     public var lastUpdatedTime: Date
     public var provider: String
@@ -17,7 +38,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public var stackStatus: String?
     public var tags: [String: String]?
 
-    public init(name: String, region: String, version: String, clusterStatus: String, computeFleetStatus: String,
+    public init(name: String, region: String, version: String, clusterStatus: ClusterStatus, computeFleetStatus: ComputeFleetStatus,
                 creationTime: Date, lastUpdatedTime: Date, provider: String) {
         self.name = name
         self.region = region
