@@ -64,6 +64,8 @@ public actor FSxService {
     var state: ServiceState
     var open: [String: FileSystem] = [:]
     var mounted: [String: FuseMount] = [:]
+    /// Mount points whose unmount is in progress (the kernel letting go, requests ending).
+    var unmounting: Set<String> = []
     /// Background work of the file systems (event feeds, sweeps, exports); off for tests that drive it.
     let background: Bool
     /// File systems whose record is saved and whose core is being opened: every request for one of them
@@ -129,8 +131,11 @@ public actor FSxService {
 
     /// Unmounts (the records stay, so a restart mounts again) and closes every file system.
     public func stop() async {
-        for mount in mounted.values { mount.unmount() }
+        let mounts = Array(mounted.values)
         mounted.removeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for mount in mounts { group.addTask { await mount.unmountWithoutBlocking() } }
+        }
         for fs in open.values { await fs.close() }
         open.removeAll()
     }

@@ -12,6 +12,9 @@ extension FSxService {
         let id = try Self.required(input.FileSystemId, "FileSystemId")
         let mountPoint = try Self.required(input.MountPoint, "MountPoint")
         let fs = try await ready(id)
+        guard !unmounting.contains(mountPoint) else {
+            throw FSxError("BadRequest", "\(mountPoint) is being unmounted; mount it again once that has finished.")
+        }
         guard mountPoint.hasPrefix("/"), !mountPoint.contains("\u{0}") else {
             throw FSxError.badRequest("MountPoint '\(mountPoint)' must be an absolute path.")
         }
@@ -73,9 +76,13 @@ extension FSxService {
         guard let record = (state.mounts ?? []).first(where: { $0.mountPoint == mountPoint }) else {
             throw FSxError("BadRequest", "Nothing is mounted on \(mountPoint) by this service.")
         }
-        mounted.removeValue(forKey: mountPoint)?.unmount()
+        let mount = mounted.removeValue(forKey: mountPoint)
         state.mounts = (state.mounts ?? []).filter { $0.mountPoint != mountPoint }
         try save()
+        // The service keeps answering while the kernel lets go; a mount on this path waits until it has.
+        unmounting.insert(mountPoint)
+        defer { unmounting.remove(mountPoint) }
+        await mount?.unmountWithoutBlocking()
         return FSxLocalMountAnswer(FileSystemId: record.fileSystemId, MountPoint: mountPoint)
     }
 }

@@ -124,6 +124,18 @@ public final class FuseMount: @unchecked Sendable {
         }
     }
 
+    /// `unmount()` on a thread of its own, for async callers: it waits (for seconds, when requests are in flight)
+    /// on the kernel and on the request loop, which must hold neither a thread of Swift's cooperative pool nor
+    /// the actor that asked.
+    public func unmountWithoutBlocking() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                self.unmount()
+                continuation.resume()
+            }.start()
+        }
+    }
+
     /// Unmounts and waits for the request loop to end. In-flight requests finish first.
     public func unmount() {
         let first = unmounted.withLock { done -> Bool in
