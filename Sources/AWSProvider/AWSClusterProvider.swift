@@ -22,7 +22,7 @@ public struct AWSClusterProvider: ClusterProvider {
         self.version = version
     }
 
-    public var providerName: String { "aws" }
+    public var kind: ProviderKind { .aws }
     public var catalog: any ClusterCatalog { StackCatalog(provider: self) }
 
     func settings() throws -> AWSSettings { try AWSSettings.resolve(environment: environment, region: region) }
@@ -352,7 +352,7 @@ struct StackCatalog: ClusterCatalog {
         var record = ClusterRecord(name: stack.name, region: region, version: stack.tags["parallelcluster:version"] ?? "",
                                    clusterStatus: Self.clusterStatus(stack.status), computeFleetStatus: fleetStatus,
                                    creationTime: stack.creationTime, lastUpdatedTime: stack.lastUpdatedTime ?? stack.creationTime,
-                                   provider: "aws")
+                                   provider: .aws)
         record.stackArn = stack.stackId
         record.stackStatus = stack.status
         record.tags = stack.tags

@@ -312,7 +312,7 @@ public struct LocalClusterRuntime: Sendable {
 }
 
 extension LocalClusterRuntime: ClusterProvider {
-    public var providerName: String { "local" }
+    public var kind: ProviderKind { .local }
     public var catalog: any ClusterCatalog { StoreCatalog(store: store) }
 
     /// A local creation that fails stops what it started (there is nothing to inspect in half a local

@@ -92,10 +92,8 @@ struct CreateCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) throws -> CommandOutcome {
-        let chosen = Providers.selectedName(env, flag: provider)
-        guard Providers.named(chosen, env: env) != nil else {
-            return .failure(message: "Bad Request: unknown provider '\(chosen)'; use local or aws.")
-        }
+        let chosen: ProviderKind
+        do { chosen = try Providers.selectedKind(env, flag: provider) } catch { return .failure(message: "\(error)") }
         if templateOutput != nil && dryrun?.value != true {
             return .failure(message: "Bad Request: --template-output goes with --dryrun true.")
         }
@@ -109,10 +107,8 @@ struct CreateCluster: PClusterCommand {
         }
         // The region: --region, the environment's, else the config's (as the original reads it).
         let clusterRegion = env.region(region) ?? result.config?.region
-        guard let chosenProvider = Providers.named(chosen, env: env, region: clusterRegion) else {
-            return .failure(message: "Bad Request: unknown provider '\(chosen)'; use local or aws.")
-        }
-        if chosen == "local" || dryrun?.value != true {
+        let chosenProvider = Providers.named(chosen, env: env, region: clusterRegion)
+        if chosen == .local || dryrun?.value != true {
             do {
                 if try chosenProvider.catalog.record(named: clusterName) != nil {
                     return .failure(message: "Cluster '\(clusterName)' already exists; choose another name or delete it first.")

@@ -9,33 +9,31 @@ import Provisioning
 /// Chooses the cluster provider for a record or a create request. Only this type knows the concrete
 /// providers; commands work through `ClusterProvider`.
 enum Providers {
-    /// The provider by name; nil for one this build does not have.
-    static func named(_ name: String, env: CommandEnvironment, region: String? = nil) -> (any ClusterProvider)? {
-        switch name {
-        case "local":
+    /// The provider of a kind.
+    static func named(_ kind: ProviderKind, env: CommandEnvironment, region: String? = nil) -> any ClusterProvider {
+        switch kind {
+        case .local:
             // PCLUSTER_SLURM_FAST_START=false keeps Slurm's own job start (for measuring the difference).
             let fast = env.variables["PCLUSTER_SLURM_FAST_START"]?.lowercased() != "false"
             return LocalClusterRuntime(store: env.store, agentExecutable: agentExecutable(env.variables), fastJobStart: fast)
-        case "aws":
+        case .aws:
             return AWSClusterProvider(environment: env.variables, region: region, version: PClusterVersion.original)
-        default:
-            return nil
         }
     }
 
-    /// PCLUSTER_PROVIDER's name (local when unset), lowercased.
-    static func selectedName(_ env: CommandEnvironment, flag: String? = nil) -> String {
-        (flag ?? env.variables["PCLUSTER_PROVIDER"] ?? "local").lowercased()
+    /// The kind --provider or PCLUSTER_PROVIDER names (local when neither is given).
+    static func selectedKind(_ env: CommandEnvironment, flag: String? = nil) throws -> ProviderKind {
+        let name = flag ?? env.variables["PCLUSTER_PROVIDER"] ?? "local"
+        guard let kind = ProviderKind(name: name) else {
+            throw ProviderChoiceError(name: name, source: flag == nil ? "PCLUSTER_PROVIDER" : "--provider")
+        }
+        return kind
     }
 
     /// The provider the commands work with: PCLUSTER_PROVIDER, else local. Clusters are looked up in that
     /// provider's catalog (the local store, or CloudFormation for aws).
     static func selected(_ env: CommandEnvironment, region: String?) throws -> any ClusterProvider {
-        let name = selectedName(env)
-        guard let provider = named(name, env: env, region: region) else {
-            throw ProviderChoiceError(name: name)
-        }
-        return provider
+        named(try selectedKind(env), env: env, region: region)
     }
 
     /// A command's answer when the cluster cannot be found (or asked for).
@@ -48,7 +46,7 @@ enum Providers {
         do {
             let provider = try selected(env, region: env.region(region))
             guard let record = try provider.catalog.record(named: name) else {
-                return .failure(Refusal(outcome: Responses.notFound(name, provider: provider.providerName)))
+                return .failure(Refusal(outcome: Responses.notFound(name, provider: provider.kind)))
             }
             return .success((provider, record))
         } catch {
@@ -58,15 +56,15 @@ enum Providers {
 
     struct ProviderChoiceError: Error, CustomStringConvertible {
         let name: String
-        var description: String { "Bad Request: unknown provider '\(name)' in PCLUSTER_PROVIDER; use local or aws." }
+        let source: String
+        var description: String { "Bad Request: unknown provider '\(name)' in \(source); use local or aws." }
     }
 
     /// What the provider's resource validators ask (nil: none for this provider yet).
-    static func inventory(_ name: String, env: CommandEnvironment, region: String?) -> (any ResourceInventory)? {
-        switch name {
-        case "local": return LocalResourceInventory(environment: env.variables)
-        case "aws": return AWSResourceInventory(lazy: env.variables, region: region)
-        default: return nil
+    static func inventory(_ kind: ProviderKind, env: CommandEnvironment, region: String?) -> (any ResourceInventory)? {
+        switch kind {
+        case .local: return LocalResourceInventory(environment: env.variables)
+        case .aws: return AWSResourceInventory(lazy: env.variables, region: region)
         }
     }
 
@@ -124,7 +122,7 @@ extension CreateCluster {
         let record = ClusterRecord(name: clusterName, region: config.region ?? region ?? "us-east-1",
                                    version: PClusterVersion.string, clusterStatus: .createInProgress,
                                    computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now,
-                                   provider: provider.providerName)
+                                   provider: provider.kind)
         let say: (String) -> Void = wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in }
         do {
             try provider.create(name: clusterName, config: config, configuration: text, record: record,
@@ -138,7 +136,7 @@ extension CreateCluster {
         var current = (try? provider.catalog.record(named: clusterName)).flatMap { $0 } ?? record
         if wait {
             // An AWS stack takes minutes; a local cluster seconds. Polls start fast and slow down.
-            let deadline = Date().addingTimeInterval(provider.providerName == "local" ? 900 : 7200)
+            let deadline = Date().addingTimeInterval(provider.kind == .local ? 900 : 7200)
             var shown = ""
             var delay = 0.2
             while Date() < deadline {
@@ -146,7 +144,7 @@ extension CreateCluster {
                 if current.clusterStatus.rawValue != shown { say("cluster status: \(current.clusterStatus.rawValue)"); shown = current.clusterStatus.rawValue }
                 if current.clusterStatus != .createInProgress { break }
                 usleep(UInt32(delay * 1e6))
-                if provider.providerName != "local" { delay = min(delay * 1.5, 10) }
+                if provider.kind != .local { delay = min(delay * 1.5, 10) }
             }
             // The status alone leaves the user to go looking; the first failure says why.
             if current.clusterStatus == .createFailed, let reason = provider.creationFailure(of: clusterName) {
@@ -270,7 +268,7 @@ extension Ssh {
         let shell: [String: String]
         switch provider.headNodeShell(of: clusterName) {
         case nil:
-            return .failure(message: provider.providerName == "local"
+            return .failure(message: provider.kind == .local
                 ? "The head node of '\(clusterName)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(clusterName) --status START_REQUESTED` restarts it."
                 : "The head node of '\(clusterName)' is not running; `pcluster describe-cluster -n \(clusterName)` shows the cluster's state.")
         case .ssh(let user, let host):

@@ -108,8 +108,8 @@ extension ValidationMessage {
 }
 
 enum Responses {
-    static func notFound(_ name: String, provider: String = "local") -> CommandOutcome {
-        let elsewhere = provider == "local" ? " (on this machine; PCLUSTER_PROVIDER=aws looks in AWS)" : " (in AWS; unset PCLUSTER_PROVIDER to look on this machine)"
+    static func notFound(_ name: String, provider: ProviderKind = .local) -> CommandOutcome {
+        let elsewhere = provider == .local ? " (on this machine; PCLUSTER_PROVIDER=aws looks in AWS)" : " (in AWS; unset PCLUSTER_PROVIDER to look on this machine)"
         return .failure(message: "Cluster '\(name)' does not exist\(elsewhere). `pcluster list-clusters` shows the clusters there are.")
     }
 

@@ -85,12 +85,25 @@ public protocol ClusterCatalog: Sendable {
     func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord?
 }
 
+/// Where clusters run: this machine (the default) or AWS.
+public enum ProviderKind: String, Codable, Sendable, CaseIterable {
+    case local, aws
+
+    /// A name as PCLUSTER_PROVIDER or --provider gives it (any case); nil for one this build does not have.
+    public init?(name: String) { self.init(rawValue: name.lowercased()) }
+}
+
+extension ClusterProvider {
+    /// The provider's name, for messages.
+    public var providerName: String { kind.rawValue }
+}
+
 /// The seam between the commands and where clusters run: the local provider (this machine, real Slurm) and
 /// the AWS provider (CloudFormation and EC2). Commands hold `any ClusterProvider` chosen by PCLUSTER_PROVIDER
 /// (or create-cluster's --provider) and never reach past this protocol.
 public protocol ClusterProvider: Sendable {
-    /// The name kept in cluster records.
-    var providerName: String { get }
+    /// Which provider this is (kept in cluster records).
+    var kind: ProviderKind { get }
     var catalog: any ClusterCatalog { get }
     /// Why the provider cannot work here now (missing packages, privileges, credentials), or nil.
     func preconditions() -> String?

@@ -31,7 +31,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public var computeFleetStatus: ComputeFleetStatus
     public var creationTime: Date
     public var lastUpdatedTime: Date
-    public var provider: String
+    public var provider: ProviderKind
     /// The CloudFormation stack (AWS provider): its id and raw status, which describe-cluster reports beside
     /// the cluster status derived from it.
     public var stackArn: String?
@@ -39,7 +39,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public var tags: [String: String]?
 
     public init(name: String, region: String, version: String, clusterStatus: ClusterStatus, computeFleetStatus: ComputeFleetStatus,
-                creationTime: Date, lastUpdatedTime: Date, provider: String) {
+                creationTime: Date, lastUpdatedTime: Date, provider: ProviderKind) {
         self.name = name
         self.region = region
         self.version = version

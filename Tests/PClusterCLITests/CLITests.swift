@@ -202,7 +202,7 @@ struct CLITests {
         let now = Date()
         // As a crash during create would leave it: a record and a directory, no processes.
         try store.save(ClusterRecord(name: "half", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createInProgress,
-                                     computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: "local"),
+                                     computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
                        configuration: "Region: us-east-1\n")
         let (described, _) = try run("describe-cluster", "-n", "half")
         #expect(described?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown")
@@ -219,7 +219,7 @@ struct CLITests {
         let now = Date()
         let current = try String(contentsOfFile: Self.example, encoding: .utf8)
         try store.save(ClusterRecord(name: "demo", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createComplete,
-                                     computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: "local"),
+                                     computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
                        configuration: current)
         let newConfig = stateDir.appendingPathComponent("new.yaml")
         try current.replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 4").write(to: newConfig, atomically: true, encoding: .utf8)
