@@ -240,7 +240,8 @@ extension FileSystem {
             return association
         }
         let candidates = state.withLock { state in
-            state.associations.filter { key.hasPrefix($0.location.prefix) && $0.lifecycle != .failed && $0.lifecycle != .deleting }
+            // A deleting association still holds its objects (its released files stay readable until it is gone).
+            state.associations.filter { key.hasPrefix($0.location.prefix) && $0.lifecycle != .failed }
         }
         return candidates.count == 1 ? candidates[0] : nil
     }
