@@ -7,20 +7,12 @@ Starts COMMAND, then stops it (by its PID, SIGTERM then SIGKILL) when PARENT_PID
 wrapper gets SIGTERM. Test processes have no global teardown hook, so a server they start would
 otherwise outlive a crashed or interrupted test run.
 """
-import os
 import signal
 import subprocess
 import sys
 import time
 
-
-def alive(pid: int) -> bool:
-    """Whether pid runs: a zombie (a test process killed where nobody reaps it) counts as gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+from parent_watch import alive
 
 
 def main() -> int:

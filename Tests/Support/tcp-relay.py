@@ -9,11 +9,12 @@ port brings the endpoint back while the upstream server keeps its state. It exit
 (or a zombie), so a crashed test leaves nothing running. It runs in its own process rather than inside the
 test because a relay in the test process shares its threads with the code under test.
 """
-import os
 import socket
 import sys
 import threading
 import time
+
+from parent_watch import alive
 
 
 def pump(source: socket.socket, sink: socket.socket) -> None:
@@ -45,14 +46,6 @@ def serve(listener: socket.socket, upstream: int) -> None:
             continue
         threading.Thread(target=pump, args=(client, server), daemon=True).start()
         threading.Thread(target=pump, args=(server, client), daemon=True).start()
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def main() -> int:
