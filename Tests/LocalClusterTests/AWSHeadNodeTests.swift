@@ -108,7 +108,10 @@ extension ClustersAsRoot {
             try await waitFor("the third node in Slurm", seconds: 90) {
                 ProcessControl.run([SlurmTools.scontrol, "show", "node", "c6i-dy-compute-3"], environment: slurm).status == 0
             }
-            #expect(EventLog(layout: layout).all().contains { $0.status == "UPDATE_APPLIED" })
+            // The agent records the event once its update returns, which is after slurmctld has the node.
+            try await waitFor("the agent's UPDATE_APPLIED event", seconds: 30) {
+                EventLog(layout: layout).all().contains { $0.status == "UPDATE_APPLIED" }
+            }
             // The fleet is still stopped: the restarted slurmctld's partition goes back to inactive.
             try await waitFor("the partition to be inactive again", seconds: 30) {
                 ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output.contains("State=INACTIVE")
