@@ -41,6 +41,8 @@ extension ClustersAsRoot {
                 // Only what this test started, by the pids it recorded.
                 runtime.stopAll(layout: layout)
                 _ = PClusterCLI.run(["delete-cluster", "-n", name, "--wait"], environment: env) { _ in }
+                // On EC2 the head node goes with the stack; here it is this machine, and its slurmd spool is ours.
+                try? FileManager.default.removeItem(atPath: layout.spool)
             }
             let bootstrap = try ClustersAsRoot.run([Self.directory.appendingPathComponent("pcluster-agent").path, "bootstrap",
                                                     "--cluster-name", name, "--cluster-dir", cluster, "--start",
