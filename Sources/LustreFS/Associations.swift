@@ -1,6 +1,5 @@
 import DataRepository
 import Foundation
-import GRDB
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,8 +9,8 @@ import Glibc
 /// (an event feed per association, periodic sweeps). One association request runs at a time.
 extension FileSystem {
     func loadAssociations() async throws -> [Association] {
-        try await store.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT document FROM association ORDER BY rowid").compactMap {
+        try await store.read { db in
+            try db.documents(.association).compactMap {
                 try? JSONDecoder().decode(Association.self, from: Data($0.utf8))
             }
         }
@@ -19,9 +18,8 @@ extension FileSystem {
 
     func save(_ association: Association) async throws {
         let document = String(decoding: try JSONEncoder().encode(association), as: UTF8.self)
-        try await store.pool.write { db in
-            try db.execute(sql: "INSERT INTO association (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
-                           arguments: [association.id, document])
+        try await store.write { db in
+            try db.saveDocument(document, id: association.id, .association)
         }
         state.withLock { state in
             if let index = state.associations.firstIndex(where: { $0.id == association.id }) {
@@ -203,21 +201,21 @@ extension FileSystem {
         guard let association = try? self.association(id), association.lifecycle == .deleting else { return }
         await stopFeed(for: association, removeConfiguration: true)
         // Queued exports of this association cannot run any more.
-        _ = try? await store.pool.write { db in
-            try db.execute(sql: "DELETE FROM exportQueue WHERE association = ?", arguments: [id])
+        _ = try? await store.write { db in
+            try db.dequeueExports(ofAssociation: id)
         }
         if association.deleteDataInFileSystem == true, let root = try? await resolve(association.fileSystemPath) {
             // Forget the association first, so the removals are not exported as deletes.
             state.withLock { $0.associations.removeAll { $0.id == id } }
             // The association's directory goes as well (unless it is the file system's root): it was made for it.
-            _ = try? await store.pool.write { db in
-                let members = try self.subtree(db, root.ino).filter { $0.ino != MetadataStore.rootInode }
+            _ = try? await store.write { db in
+                let members = try db.subtree(root.ino).filter { $0.ino != MetadataStore.rootInode }
                 for inode in members where inode.type != .directory { _ = try self.drop(db, inode) }
                 _ = try self.dropEmptyDirectories(db, members.filter { $0.type == .directory })
             }
             freeReleasedSpace()
         }
-        _ = try? await store.pool.write { db in try db.execute(sql: "DELETE FROM association WHERE id = ?", arguments: [id]) }
+        _ = try? await store.write { db in try db.deleteDocument(id: id, .association) }
         state.withLock { state in
             state.associations.removeAll { $0.id == id }
             state.repositories[id] = nil

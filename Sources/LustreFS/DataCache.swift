@@ -1,4 +1,3 @@
-import GRDB
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -118,11 +117,11 @@ enum PositionalIO {
 
 extension FileSystem {
     /// Removes an inode's cache file once the transaction that decided so commits; a rollback keeps it, so
-    /// the record and the data never disagree. GRDB runs the closure on the writer's queue right after the
-    /// commit, before any other write. A restore started in between (the file was released) has made a cache
+    /// the record and the data never disagree. It runs on the writer's queue right after the commit, before
+    /// any other write. A restore started in between (the file was released) has made a cache
     /// file of its own, under the same lock, and that one stays.
-    func removeCacheFileAfterCommit(_ db: Database, _ ino: InodeNumber) {
-        db.afterNextTransaction { [self] _ in
+    func removeCacheFileAfterCommit(_ db: MetadataTransaction, _ ino: InodeNumber) {
+        db.afterCommit { [self] in
             state.withLock { state in
                 if state.restores[ino] == nil { cache.remove(ino) }
             }

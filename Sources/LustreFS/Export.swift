@@ -1,6 +1,5 @@
 import DataRepository
 import Foundation
-import GRDB
 import HSM
 import RepositoryMetadata
 #if canImport(Glibc)
@@ -13,33 +12,23 @@ import Glibc
 extension FileSystem {
     // MARK: Queueing (inside the transaction of the change that causes it)
 
-    func queueSync(_ db: Database, _ ino: InodeNumber, forced: Bool = false) throws {
-        let waiting = try Int64.fetchAll(db, sql: """
-            SELECT seq FROM exportQueue WHERE operation = 'sync' AND ino = ? AND attempts = 0 AND forced >= ?
-            """, arguments: [ino, forced])
+    func queueSync(_ db: MetadataTransaction, _ ino: InodeNumber, forced: Bool = false) throws {
+        let waiting = try db.untriedSyncs(of: ino, forced: forced)
         let running = state.withLock { $0.runningExports }
         // An entry not yet started will see this change; one already running may have read the inode before it.
         guard waiting.allSatisfy({ running.contains($0) }) else { return }
         let entry = ExportEntry(seq: nil, operation: .sync, ino: ino, key: nil, association: nil, forced: forced, attempts: 0, notBefore: 0)
-        try entry.insert(db)
+        try db.enqueue(entry)
     }
 
-    func queueDelete(_ db: Database, key: String, association: String, forced: Bool, after ino: InodeNumber? = nil) throws {
+    func queueDelete(_ db: MetadataTransaction, key: String, association: String, forced: Bool, after ino: InodeNumber? = nil) throws {
         let entry = ExportEntry(seq: nil, operation: .delete, ino: ino, key: key, association: association, forced: forced,
                                 attempts: 0, notBefore: 0)
-        try entry.insert(db)
+        try db.enqueue(entry)
     }
 
-    /// Every inode of a subtree (the root included), for renames.
-    func subtree(_ db: Database, _ ino: InodeNumber) throws -> [Inode] {
-        try Inode.fetchAll(db, sql: """
-            WITH RECURSIVE tree(ino) AS (SELECT ? UNION SELECT dentry.ino FROM dentry JOIN tree ON dentry.parent = tree.ino)
-            SELECT inode.* FROM inode JOIN tree ON inode.ino = tree.ino
-            """, arguments: [ino])
-    }
-
-    func queueSubtreeSync(_ db: Database, _ ino: InodeNumber) throws {
-        for inode in try subtree(db, ino) { try queueSync(db, inode.ino) }
+    func queueSubtreeSync(_ db: MetadataTransaction, _ ino: InodeNumber) throws {
+        for inode in try db.subtree(ino) { try queueSync(db, inode.ino) }
     }
 
     struct PendingDelete { var key: String; var association: String; var ino: InodeNumber }
@@ -47,17 +36,17 @@ extension FileSystem {
     /// Before a rename: each exported object of the moving subtree is to be deleted from its old key once the
     /// inode's sync has written it under the new one (queued after the syncs; the worker keeps one inode's
     /// entries in order), and only if its association's AutoExportPolicy has DELETED and NEW.
-    func subtreeDeletes(_ db: Database, parent: InodeNumber, name: String, inode: Inode) throws -> [PendingDelete] {
+    func subtreeDeletes(_ db: MetadataTransaction, parent: InodeNumber, name: String, inode: Inode) throws -> [PendingDelete] {
         guard let parentPath = try db.path(of: parent) else { return [] }
         let oldRoot = parentPath == "/" ? "/" + name : parentPath + "/" + name
         guard let (association, _) = association(containing: oldRoot, type: inode.type),
               association.autoExport.contains(.deleted), association.autoExport.contains(.new) else { return [] }
-        return try subtree(db, inode.ino).compactMap { member in
+        return try db.subtree(inode.ino).compactMap { member in
             member.archivedKey.map { PendingDelete(key: $0, association: association.id, ino: member.ino) }
         }
     }
 
-    func queue(_ deletes: [PendingDelete], _ db: Database) throws {
+    func queue(_ deletes: [PendingDelete], _ db: MetadataTransaction) throws {
         for delete in deletes {
             try queueDelete(db, key: delete.key, association: delete.association, forced: false, after: delete.ino)
         }
@@ -65,7 +54,7 @@ extension FileSystem {
 
     /// Refuses renames that would strand released data: a released file (or any directory) moving into
     /// another association or out of all of them. `mv` then copies, which restores the data on the way.
-    func checkRenameKeepsData(_ db: Database, moving: Inode, from oldPath: String, to newPath: String) throws {
+    func checkRenameKeepsData(_ db: MetadataTransaction, moving: Inode, from oldPath: String, to newPath: String) throws {
         let before = association(containing: oldPath, type: moving.type)?.0.id
         let after = association(containing: newPath, type: moving.type)?.0.id
         guard before != after else { return }
@@ -89,9 +78,8 @@ extension FileSystem {
                 continue
             }
             if batch.isEmpty {
-                let (pending, next) = (try? await store.pool.read { db in
-                    (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue") ?? 0,
-                     try Int64.fetchOne(db, sql: "SELECT MIN(notBefore) FROM exportQueue"))
+                let (pending, next) = (try? await store.read { db in
+                    (try db.queuedExportCount(), try db.earliestExportDue())
                 }) ?? (0, nil)
                 if pending == 0 { exportDrained.fire() }
                 let delay = next.map { max(0.05, Double($0 - nowNanoseconds()) / 1e9) } ?? 3600
@@ -121,8 +109,8 @@ extension FileSystem {
     /// Queue entries that may run now: in order, at most one per inode and per key, none overtaking an
     /// earlier entry of the same inode or key (a rename's delete waits for the put under the new key).
     func runnableExports(limit: Int) async throws -> [ExportEntry] {
-        let all = try await store.pool.read { db in
-            try ExportEntry.fetchAll(db, sql: "SELECT * FROM exportQueue ORDER BY seq LIMIT 2048")
+        let all = try await store.read { db in
+            try db.queuedExports(limit: 2048)
         }
         let now = nowNanoseconds()
         var blockedInodes = Set<InodeNumber>()
@@ -151,16 +139,15 @@ extension FileSystem {
             case .delete:
                 try await performDelete(entry)
             }
-            try await store.pool.write { db in _ = try ExportEntry.deleteOne(db, key: entry.seq) }
+            try await store.write { db in try db.dequeueExport(seq) }
             if let ino = entry.ino { state.withLock { _ = $0.exportsWaiting.remove(ino) } }
         } catch {
             if let ino = entry.ino, entry.operation == .sync { state.withLock { _ = $0.exportsWaiting.insert(ino) } }
             let attempts = entry.attempts + 1
             let delay = Int64(min(60, 1 << min(attempts, 6))) * 1_000_000_000
             logger.warning("export of \(entry.key ?? "inode \(entry.ino ?? 0)") failed (attempt \(attempts)), retrying in \(delay / 1_000_000_000) s: \(error)")
-            _ = try? await store.pool.write { db in
-                try db.execute(sql: "UPDATE exportQueue SET attempts = ?, notBefore = ? WHERE seq = ?",
-                               arguments: [attempts, nowNanoseconds() + delay, entry.seq])
+            _ = try? await store.write { db in
+                try db.postponeExport(seq, attempts: attempts, notBefore: nowNanoseconds() + delay)
             }
         }
     }
@@ -168,7 +155,7 @@ extension FileSystem {
     func performDelete(_ entry: ExportEntry) async throws {
         guard let key = entry.key, let associationId = entry.association,
               let association = state.withLock({ $0.associations.first { $0.id == associationId } }) else { return }
-        if let ino = entry.ino, let inode = try await store.pool.read({ db in try db.inode(ino) }), inode.archivedKey == key {
+        if let ino = entry.ino, let inode = try await store.read({ db in try db.inode(ino) }), inode.archivedKey == key {
             // The rename's put under the new key did not happen (the policy has no NEW, or the file is
             // still being written): the old object may be the only copy of the data, so it stays.
             return
@@ -187,7 +174,7 @@ extension FileSystem {
     /// current key. Returns what it did; throws when the repository refused.
     @discardableResult
     func sync(_ ino: InodeNumber, forced: Bool) async throws -> SyncOutcome {
-        guard let (inode, path) = try await store.pool.read({ db -> (Inode, String)? in
+        guard let (inode, path) = try await store.read({ db -> (Inode, String)? in
             guard let inode = try db.inode(ino), let path = try db.path(of: ino) else { return nil }
             return (inode, path)
         }) else { return .skipped("the file no longer exists") }
@@ -241,7 +228,7 @@ extension FileSystem {
                         state.exports[ino] = 0
                     }
                     defer { _ = state.withLock { $0.exports.removeValue(forKey: ino) } }
-                    dataVersion = try await store.pool.read { db in try db.inode(ino)?.dataVersion } ?? dataVersion
+                    dataVersion = try await store.read { db in try db.inode(ino)?.dataVersion } ?? dataVersion
                     etag = try await repository.write(key: key, contentsOf: cache.path(of: ino), userMetadata: metadata)
                     state.withLock { state in state.exports[ino] = inode.size }
                 }
@@ -250,7 +237,7 @@ extension FileSystem {
         remember(wrote: key, etag: etag)
         let now = nowNanoseconds()
         let exportedVersion = dataVersion
-        try await store.pool.write { db in
+        try await store.write { db in
             guard var fresh = try db.inode(ino) else { return }
             fresh.archivedKey = key
             fresh.archivedEtag = etag
@@ -268,7 +255,7 @@ extension FileSystem {
                     fresh.hsmFlags |= HSMFlags.exists.rawValue
                 }
             }
-            try fresh.update(db)
+            try db.update(fresh)
         }
         return .exported
     }
@@ -339,7 +326,7 @@ extension FileSystem {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let seen = exportDrained.current
-            let pending = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue") ?? 0 }
+            let pending = try await store.read { db in try db.queuedExportCount() }
             if pending == 0 { return true }
             if Date() >= deadline { return false }
             exportSignal.fire()
@@ -360,7 +347,7 @@ extension FileSystem {
             await withTaskGroup(of: Void.self) { group in
                 for entry in batch { group.addTask { await self.run(entry) } }
             }
-            let failed = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue WHERE attempts > 0") ?? 0 }
+            let failed = try await store.read { db in try db.retryingExportCount() }
             if failed > 0 {
                 throw FileSystemError.io("\(failed) export(s) failed and stay queued; the next open retries them")
             }
@@ -369,6 +356,6 @@ extension FileSystem {
 
     /// Pending exports (for describe and the admin tool).
     public func pendingExports() async throws -> Int {
-        try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue") ?? 0 }
+        try await store.read { db in try db.queuedExportCount() }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,37 +27,35 @@ extension FileSystem {
     public var mayHaveExtendedAttributes: Bool { state.withLock { $0.hasExtendedAttributes } }
 
     public func extendedAttribute(_ ino: InodeNumber, _ name: String) async throws -> Data? {
-        try await store.pool.read { db in
+        try await store.read { db in
             guard try db.inode(ino) != nil else { throw FileSystemError.notFound("inode \(ino)") }
-            return try Data.fetchOne(db, sql: "SELECT value FROM xattr WHERE ino = ? AND name = ?", arguments: [ino, name])
+            return try db.extendedAttribute(ino, name: name)
         }
     }
 
     public func setExtendedAttribute(_ ino: InodeNumber, _ name: String, _ value: Data, flags: XattrFlags = []) async throws {
         try Self.checkXattrName(name)
         guard value.count <= 65536 else { throw FileSystemError(E2BIG, "\(name): values are limited to 64 KiB") }
-        try await store.pool.write { db in
+        try await store.write { db in
             guard try db.inode(ino) != nil else { throw FileSystemError.notFound("inode \(ino)") }
-            let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM xattr WHERE ino = ? AND name = ?)", arguments: [ino, name]) ?? false
+            let exists = try db.hasExtendedAttribute(ino, name: name)
             if flags.contains(.create) && exists { throw FileSystemError.exists(name) }
             if flags.contains(.replace) && !exists { throw FileSystemError(ENODATA, "\(name): No data available") }
-            try db.execute(sql: "INSERT INTO xattr (ino, name, value) VALUES (?, ?, ?) ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
-                           arguments: [ino, name, value])
+            try db.setExtendedAttribute(ino, name: name, value: value)
             self.state.withLock { $0.hasExtendedAttributes = true }
-            try db.execute(sql: "UPDATE inode SET ctime = ? WHERE ino = ?", arguments: [nowNanoseconds(), ino])
+            try db.setChangeTime(ino, to: nowNanoseconds())
         }
     }
 
     public func extendedAttributeNames(_ ino: InodeNumber) async throws -> [String] {
-        try await store.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM xattr WHERE ino = ? ORDER BY name", arguments: [ino])
+        try await store.read { db in
+            try db.extendedAttributeNames(ino)
         }
     }
 
     public func removeExtendedAttribute(_ ino: InodeNumber, _ name: String) async throws {
-        try await store.pool.write { db in
-            try db.execute(sql: "DELETE FROM xattr WHERE ino = ? AND name = ?", arguments: [ino, name])
-            if db.changesCount == 0 { throw FileSystemError(ENODATA, "\(name): No data available") }
+        try await store.write { db in
+            guard try db.removeExtendedAttribute(ino, name: name) else { throw FileSystemError(ENODATA, "\(name): No data available") }
         }
     }
 }

@@ -1,6 +1,5 @@
 import DataRepository
 import Foundation
-import GRDB
 import HSM
 import Logging
 #if canImport(Glibc)
@@ -228,7 +227,7 @@ public final class FileSystem: Sendable {
             state.openFiles.removeAll()
             state.handles.removeAll()
         }
-        try? store.pool.close()
+        try? store.close()
         Glibc.close(lockDescriptor)
     }
 
@@ -254,18 +253,18 @@ public final class FileSystem: Sendable {
     /// The root directory is created on first open; the capacity is recorded so `df` reports it.
     func recover() async throws {
         let now = nowNanoseconds()
-        try await store.pool.write { db in
+        try await store.write { db in
             if try db.inode(MetadataStore.rootInode) == nil {
                 var root = Inode(type: .directory, perm: 0o755, uid: 0, gid: 0, time: now, nlink: 2)
                 root.ino = MetadataStore.rootInode
-                try root.insert(db)
+                try db.insertWithNumber(root)
             }
             try db.setSetting("capacityBytes", String(self.options.capacityBytes))
         }
         // Cache files of released inodes are restores that did not finish: they prove nothing, drop them.
         // Cache files of inodes that no longer exist are leftovers of an unlink: drop them too.
         let cached = cache.inodes()
-        let releasedOrGone: Set<InodeNumber> = try await store.pool.read { db in
+        let releasedOrGone: Set<InodeNumber> = try await store.read { db in
             var result = Set<InodeNumber>()
             for ino in cached {
                 guard let inode = try db.inode(ino) else { result.insert(ino); continue }
@@ -277,47 +276,36 @@ public final class FileSystem: Sendable {
         // Orphans (unlinked while open when the process died) go now; their cache files once that commits, so a
         // rolled-back recovery never finds an inode whose data it removed.
         let cache = self.cache
-        let orphans = try await store.pool.write { db -> [InodeNumber] in
-            let orphans = try InodeNumber.fetchAll(db, sql: """
-                SELECT ino FROM inode WHERE ino != 1 AND NOT EXISTS (SELECT 1 FROM dentry WHERE dentry.ino = inode.ino)
-                """)
-            for ino in orphans {
-                try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [ino])
-            }
+        let orphans = try await store.write { db -> [InodeNumber] in
+            let orphans = try db.orphanInodes()
+            for ino in orphans { try db.deleteInode(ino) }
             // A file with local data: the cache file holds the truth about its size (writes may have
             // outrun the MDT). A file whose cache file is missing lost its local data: if the repository
             // has a current copy it becomes released (truthful); otherwise it is empty and marked lost.
-            let local = try Inode.fetchAll(db, sql: "SELECT * FROM inode WHERE type = ? AND (hsmFlags & 4) = 0",
-                                           arguments: [FileType.regular])
-            for var inode in local {
+            for var inode in try db.localFiles() {
                 if let size = cache.size(of: inode.ino) {
                     if size != inode.size {
                         inode.size = size
                         inode.dataVersion += 1
                         inode.hsm = (try? HSMRules.dataChanged(inode.hsm)) ?? inode.hsm
-                        try inode.update(db)
+                        try db.update(inode)
                     }
                 } else if inode.hsm.flags.contains(.archived) && !inode.hsm.flags.contains(.dirty)
                             && inode.archivedDataVersion == inode.dataVersion {
                     inode.hsmFlags |= HSMFlags.released.rawValue
-                    try inode.update(db)
+                    try db.update(inode)
                 } else {
                     try? cache.createEmpty(inode.ino)
                     if inode.size != 0 {
                         inode.size = 0
                         inode.hsmFlags |= HSMFlags.lost.rawValue
-                        try inode.update(db)
+                        try db.update(inode)
                     }
                 }
             }
             // Files written since their last export whose last close never came (the process died with them
             // open): queue them, the export policy decides.
-            let unexported = try InodeNumber.fetchAll(db, sql: """
-                SELECT ino FROM inode WHERE type = ? AND (hsmFlags & 4) = 0
-                  AND (archivedDataVersion IS NULL OR archivedDataVersion != dataVersion)
-                  AND NOT EXISTS (SELECT 1 FROM exportQueue WHERE exportQueue.ino = inode.ino)
-                """, arguments: [FileType.regular])
-            for ino in unexported { try self.queueSync(db, ino) }
+            for ino in try db.unexportedLocalFiles() { try self.queueSync(db, ino) }
             // Tasks that were running when the process died did not finish.
             try self.failInterruptedTasks(db)
             return orphans
@@ -326,12 +314,9 @@ public final class FileSystem: Sendable {
         if !releasedOrGone.isEmpty || !orphans.isEmpty {
             logger.warning("recovery of \(directory): removed \(releasedOrGone.count) cache files of unfinished restores or deleted inodes and \(orphans.count) inodes unlinked while open")
         }
-        let used = try await store.pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM inode WHERE type = ? AND (hsmFlags & 4) = 0",
-                               arguments: [FileType.regular]) ?? 0
-        }
+        let used = try await store.read { db in try db.localBytes() }
         let associations = try await loadAssociations()
-        let anyXattr = try await store.pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM xattr)") ?? false }
+        let anyXattr = try await store.read { db in try db.anyExtendedAttribute() }
         state.withLock { state in
             state.usedBytes = used
             state.associations = associations
@@ -353,626 +338,4 @@ public final class FileSystem: Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
-
-    // MARK: Namespace
-
-    /// The inode, with its POSIX attributes fetched first if it was imported from a listing only, and with
-    /// the size and mtime of writes still in flight.
-    public func attributes(_ ino: InodeNumber) async throws -> Inode {
-        guard var inode = try await store.pool.read({ db in try db.inode(ino) }) else {
-            throw FileSystemError.notFound("inode \(ino)")
-        }
-        if inode.attributesPending {
-            await fetchAttributes(of: ino)
-            if let fresh = try await store.pool.read({ db in try db.inode(ino) }) { inode = fresh }
-        }
-        return overlay(inode)
-    }
-
-    func overlay(_ inode: Inode) -> Inode {
-        guard inode.type == .regular else { return inode }
-        return state.withLock { state in
-            var copy = inode
-            if let open = state.openFiles[inode.ino], open.fd >= 0, open.writers > 0 {
-                copy.size = open.size
-                if let mtime = open.mtime { copy.mtime = mtime; copy.ctime = max(copy.ctime, mtime) }
-            }
-            return copy
-        }
-    }
-
-    public func lookup(parent: InodeNumber, name: String) async throws -> Inode {
-        let entry = try await store.pool.read { db -> DirectoryEntry? in
-            guard let directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
-            guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
-            return try db.entry(parent: parent, name: name)
-        }
-        guard let entry else { throw FileSystemError.notFound(name) }
-        return try await attributes(entry.ino)
-    }
-
-    /// Resolves an absolute path (symlinks are not followed).
-    public func resolve(_ path: String) async throws -> Inode {
-        guard path.hasPrefix("/") else { throw FileSystemError.invalid("'\(path)' is not an absolute path") }
-        var current = try await attributes(MetadataStore.rootInode)
-        for component in path.split(separator: "/") where component != "." {
-            guard current.type == .directory else { throw FileSystemError.notDirectory(path) }
-            do {
-                current = try await lookup(parent: current.ino, name: String(component))
-            } catch let error as FileSystemError where error.errno == ENOENT {
-                throw FileSystemError.notFound(path)
-            }
-        }
-        return current
-    }
-
-    /// The entries of a directory, in name order, with their attributes.
-    public func readDirectory(_ ino: InodeNumber) async throws -> [(name: String, inode: Inode)] {
-        let (entries, pending) = try await store.pool.read { db -> ([(String, Inode)], [InodeNumber]) in
-            guard let directory = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
-            guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(ino)") }
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT dentry.name AS entryName, inode.* FROM dentry JOIN inode ON inode.ino = dentry.ino
-                WHERE dentry.parent = ? ORDER BY dentry.name
-                """, arguments: [ino])
-            let entries = try rows.map { row in (row["entryName"] as String, try Inode(row: row)) }
-            return (entries, entries.filter { $0.1.attributesPending }.map(\.1.ino))
-        }
-        guard !pending.isEmpty else { return entries.map { ($0.0, overlay($0.1)) } }
-        // An `ls -l` right after an import: fetch this directory's pending attributes together.
-        await withTaskGroup(of: Void.self) { group in
-            for ino in pending { group.addTask { await self.fetchAttributes(of: ino) } }
-        }
-        return try await store.pool.read { db in
-            try entries.map { name, inode in (name, self.overlay(try db.inode(inode.ino) ?? inode)) }
-        }
-    }
-
-    public func readLink(_ ino: InodeNumber) async throws -> String {
-        let inode = try await attributes(ino)
-        guard inode.type == .symlink, let target = inode.target else { throw FileSystemError.invalid("inode \(ino) is not a symbolic link") }
-        return target
-    }
-
-    /// Creates a regular file, directory or symlink under `parent`.
-    public func makeNode(parent: InodeNumber, name: String, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32,
-                         target: String? = nil) async throws -> Inode {
-        try checkName(name)
-        if type == .symlink {
-            guard let target, !target.isEmpty, target.utf8.count <= 4095 else { throw FileSystemError.invalid("a symlink needs a target of 1 to 4095 bytes") }
-        }
-        let now = nowNanoseconds()
-        let inode = try await store.pool.write { db -> Inode in
-            guard var directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
-            guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
-            if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
-            var inode = Inode(type: type, perm: perm, uid: uid, gid: gid, size: type == .symlink ? Int64(target!.utf8.count) : 0,
-                              time: now, nlink: type == .directory ? 2 : 1, target: target)
-            inode = try db.insertInode(inode)
-            try db.link(parent: parent, name: name, ino: inode.ino)
-            directory.mtime = now
-            directory.ctime = now
-            if type == .directory { directory.nlink += 1 }
-            try directory.update(db)
-            if type == .regular { try self.cache.createEmpty(inode.ino) }
-            // Directories and symlinks are complete at creation; regular files export when last closed.
-            if type != .regular { try self.queueSync(db, inode.ino) }
-            return inode
-        }
-        if type != .regular { exportSignal.fire() }
-        return inode
-    }
-
-    /// A hard link: another name for a regular file (exported as a separate object, as FSx does).
-    public func link(_ ino: InodeNumber, parent: InodeNumber, name: String) async throws -> Inode {
-        try checkName(name)
-        let now = nowNanoseconds()
-        let inode = try await store.pool.write { db -> Inode in
-            guard var inode = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
-            guard inode.type != .directory else { throw FileSystemError(EPERM, "hard links to directories are not allowed") }
-            guard let directory = try db.inode(parent), directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
-            if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
-            try db.link(parent: parent, name: name, ino: ino)
-            inode.nlink += 1
-            inode.ctime = now
-            try inode.update(db)
-            try self.queueSync(db, ino)
-            return inode
-        }
-        exportSignal.fire()
-        return overlay(inode)
-    }
-
-    /// Removes a name; `directory` selects rmdir's rules. The object of an exported file is deleted from the
-    /// repository when the association's AutoExportPolicy has DELETED.
-    public func remove(parent: InodeNumber, name: String, directory: Bool) async throws {
-        let now = nowNanoseconds()
-        let freed = try await store.pool.write { db -> Int64 in
-            guard let entry = try db.entry(parent: parent, name: name) else { throw FileSystemError.notFound(name) }
-            guard var inode = try db.inode(entry.ino) else { throw FileSystemError.notFound(name) }
-            if directory {
-                guard inode.type == .directory else { throw FileSystemError.notDirectory(name) }
-                if try db.hasChildren(inode.ino) { throw FileSystemError.notEmpty(name) }
-                if try self.associationRoot(db, inode.ino) != nil {
-                    throw FileSystemError(EBUSY, "\(name) is the directory of a data repository association; delete the association first")
-                }
-            } else if inode.type == .directory {
-                throw FileSystemError.isDirectory(name)
-            }
-            // The repository key of this name, computed before the name goes.
-            let key = try self.repositoryKey(db, parent: parent, name: name, type: inode.type)
-            try db.unlinkEntry(parent: parent, name: name)
-            if var parentInode = try db.inode(parent) {
-                parentInode.mtime = now
-                parentInode.ctime = now
-                if inode.type == .directory { parentInode.nlink -= 1 }
-                try parentInode.update(db)
-            }
-            if let (association, key) = key, inode.archivedEtag != nil || inode.hsm.flags.contains(.exists),
-               association.autoExport.contains(.deleted) {
-                try self.queueDelete(db, key: key, association: association.id, forced: false)
-            }
-            inode.nlink -= inode.type == .directory ? 2 : 1
-            inode.ctime = now
-            let stillOpen = self.state.withLock { $0.openFiles[inode.ino] != nil }
-            if inode.nlink <= 0 && !stillOpen {
-                try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [inode.ino])
-                if inode.type == .regular {
-                    self.removeCacheFileAfterCommit(db, inode.ino)
-                    return inode.isReleased ? 0 : inode.size
-                }
-                return 0
-            }
-            try inode.update(db)
-            return 0
-        }
-        if freed > 0 { state.withLock { $0.usedBytes -= freed } }
-        exportSignal.fire()
-    }
-
-    public struct RenameFlags: OptionSet, Sendable {
-        public let rawValue: UInt32
-        public init(rawValue: UInt32) { self.rawValue = rawValue }
-        /// RENAME_NOREPLACE
-        public static let noReplace = RenameFlags(rawValue: 1)
-        /// RENAME_EXCHANGE
-        public static let exchange = RenameFlags(rawValue: 2)
-    }
-
-    /// rename(2): replaces a target of the same kind (an empty directory for a directory), or exchanges the
-    /// two names. Every moved object is exported anew and its old object deleted (a directory's whole subtree).
-    public func rename(parent: InodeNumber, name: String, newParent: InodeNumber, newName: String, flags: RenameFlags = []) async throws {
-        try checkName(newName)
-        let now = nowNanoseconds()
-        let freed = try await store.pool.write { db -> Int64 in
-            guard let source = try db.entry(parent: parent, name: name), var moving = try db.inode(source.ino) else {
-                throw FileSystemError.notFound(name)
-            }
-            guard let targetDirectory = try db.inode(newParent), targetDirectory.type == .directory else {
-                throw FileSystemError.notDirectory("inode \(newParent)")
-            }
-            if try self.associationRoot(db, moving.ino) != nil {
-                throw FileSystemError(EBUSY, "\(name) is the directory of a data repository association")
-            }
-            if moving.type == .directory {
-                // A directory may not move into itself.
-                var current: InodeNumber? = newParent
-                while let step = current, step != MetadataStore.rootInode {
-                    if step == moving.ino { throw FileSystemError.invalid("cannot move a directory into itself") }
-                    current = try db.links(of: step).first?.parent
-                }
-            }
-            let existing = try db.entry(parent: newParent, name: newName)
-            if existing?.ino == moving.ino { return 0 }
-            var freed: Int64 = 0
-            if flags.contains(.exchange) {
-                guard let existing, let other = try db.inode(existing.ino) else { throw FileSystemError.notFound(newName) }
-                let oldPath = try self.childPath(db, parent, name)
-                let newPath = try self.childPath(db, newParent, newName)
-                try self.checkRenameKeepsData(db, moving: moving, from: oldPath, to: newPath)
-                try self.checkRenameKeepsData(db, moving: other, from: newPath, to: oldPath)
-                let deletes = try self.subtreeDeletes(db, parent: parent, name: name, inode: moving)
-                    + self.subtreeDeletes(db, parent: newParent, name: newName, inode: other)
-                try db.execute(sql: "UPDATE dentry SET ino = ? WHERE parent = ? AND name = ?", arguments: [other.ino, parent, name])
-                try db.execute(sql: "UPDATE dentry SET ino = ? WHERE parent = ? AND name = ?", arguments: [moving.ino, newParent, newName])
-                if moving.type == .directory && other.type != .directory && parent != newParent {
-                    try db.execute(sql: "UPDATE inode SET nlink = nlink - 1 WHERE ino = ?", arguments: [parent])
-                    try db.execute(sql: "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?", arguments: [newParent])
-                } else if other.type == .directory && moving.type != .directory && parent != newParent {
-                    try db.execute(sql: "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?", arguments: [parent])
-                    try db.execute(sql: "UPDATE inode SET nlink = nlink - 1 WHERE ino = ?", arguments: [newParent])
-                }
-                try self.queueSubtreeSync(db, moving.ino)
-                try self.queueSubtreeSync(db, other.ino)
-                try self.queue(deletes, db)
-            } else {
-                try self.checkRenameKeepsData(db, moving: moving, from: try self.childPath(db, parent, name),
-                                              to: try self.childPath(db, newParent, newName))
-                if let existing {
-                    if flags.contains(.noReplace) { throw FileSystemError.exists(newName) }
-                    guard var replaced = try db.inode(existing.ino) else { throw FileSystemError.notFound(newName) }
-                    if moving.type == .directory {
-                        guard replaced.type == .directory else { throw FileSystemError.notDirectory(newName) }
-                        if try db.hasChildren(replaced.ino) { throw FileSystemError.notEmpty(newName) }
-                    } else if replaced.type == .directory {
-                        throw FileSystemError.isDirectory(newName)
-                    }
-                    if try self.associationRoot(db, replaced.ino) != nil {
-                        throw FileSystemError(EBUSY, "\(newName) is the directory of a data repository association")
-                    }
-                    try db.unlinkEntry(parent: newParent, name: newName)
-                    replaced.nlink -= replaced.type == .directory ? 2 : 1
-                    if replaced.type == .directory {
-                        try db.execute(sql: "UPDATE inode SET nlink = nlink - 1 WHERE ino = ?", arguments: [newParent])
-                    }
-                    let open = self.state.withLock { $0.openFiles[replaced.ino] != nil }
-                    if replaced.nlink <= 0 && !open {
-                        try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [replaced.ino])
-                        if replaced.type == .regular {
-                            self.removeCacheFileAfterCommit(db, replaced.ino)
-                            if !replaced.isReleased { freed = replaced.size }
-                        }
-                    } else {
-                        try replaced.update(db)
-                    }
-                    // The replaced object is overwritten by the moved one's export; nothing to delete.
-                }
-                let deletes = try self.subtreeDeletes(db, parent: parent, name: name, inode: moving)
-                try db.unlinkEntry(parent: parent, name: name)
-                try db.link(parent: newParent, name: newName, ino: moving.ino)
-                if moving.type == .directory && parent != newParent {
-                    try db.execute(sql: "UPDATE inode SET nlink = nlink - 1 WHERE ino = ?", arguments: [parent])
-                    try db.execute(sql: "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?", arguments: [newParent])
-                }
-                try self.queueSubtreeSync(db, moving.ino)
-                try self.queue(deletes, db)
-            }
-            for directory in Set([parent, newParent]) {
-                try db.execute(sql: "UPDATE inode SET mtime = ?, ctime = ? WHERE ino = ?", arguments: [now, now, directory])
-            }
-            moving = try db.inode(moving.ino) ?? moving
-            moving.ctime = now
-            try moving.update(db)
-            return freed
-        }
-        if freed > 0 { state.withLock { $0.usedBytes -= freed } }
-        exportSignal.fire()
-    }
-
-    /// chmod, chown, utimens and truncate. Metadata changes export as metadata updates; a truncate is a data
-    /// change (a released file is restored first unless it is truncated to zero).
-    public func setAttributes(_ ino: InodeNumber, _ changes: AttributeChanges) async throws -> Inode {
-        if let size = changes.size {
-            guard size >= 0 else { throw FileSystemError.invalid("a size cannot be negative") }
-            try await truncate(ino, to: size)
-        }
-        let now = nowNanoseconds()
-        let metadataChanged = changes.perm != nil || changes.uid != nil || changes.gid != nil || changes.atime != nil || changes.mtime != nil
-        let inode = try await store.pool.write { db -> Inode in
-            guard var inode = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
-            if let perm = changes.perm { inode.perm = perm & 0o7777 }
-            if let uid = changes.uid { inode.uid = uid }
-            if let gid = changes.gid { inode.gid = gid }
-            if let atime = changes.atime { inode.atime = atime }
-            if let mtime = changes.mtime {
-                inode.mtime = mtime
-                self.state.withLock { state in state.openFiles[ino]?.mtime = nil }
-            }
-            inode.ctime = now
-            if metadataChanged {
-                inode.metaVersion += 1
-                try inode.update(db)
-                // Exported objects get their metadata updated; a file still being written exports at close.
-                try self.queueSync(db, ino)
-            } else {
-                try inode.update(db)
-            }
-            return inode
-        }
-        if metadataChanged { exportSignal.fire() }
-        return overlay(inode)
-    }
-
-    func truncate(_ ino: InodeNumber, to size: Int64) async throws {
-        let inode = try await attributes(ino)
-        guard inode.type == .regular else { throw FileSystemError.isDirectory("inode \(ino)") }
-        if inode.isReleased {
-            if size == 0 {
-                try await discardReleasedData(ino)
-            } else {
-                try await restore(ino, wait: true)
-            }
-        }
-        let current = overlay(try await attributes(ino))
-        try reserve(size - current.size, for: "truncating inode \(ino)")
-        try cache.truncate(ino, to: size)
-        let now = nowNanoseconds()
-        try await store.pool.write { db in
-            guard var fresh = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
-            fresh.size = size
-            fresh.mtime = now
-            fresh.ctime = now
-            fresh.dataVersion += 1
-            fresh.hsm = try HSMRules.dataChanged(fresh.hsm)
-            try fresh.update(db)
-            if self.state.withLock({ $0.openFiles[ino] == nil }) { try self.queueSync(db, ino) }
-        }
-        state.withLock { state in
-            if var open = state.openFiles[ino] {
-                open.size = size
-                open.mtime = now
-                open.changed = true
-                state.openFiles[ino] = open
-            }
-        }
-        exportSignal.fire()
-    }
-
-    /// O_TRUNC or truncate-to-zero of a released file: no need to fetch data that is about to be discarded.
-    func discardReleasedData(_ ino: InodeNumber) async throws {
-        try cache.createEmpty(ino)
-        try await store.pool.write { db in
-            guard var inode = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
-            guard inode.isReleased else { return }
-            inode.hsmFlags &= ~HSMFlags.released.rawValue
-            inode.size = 0
-            inode.dataVersion += 1
-            inode.hsm = try HSMRules.dataChanged(inode.hsm)
-            try inode.update(db)
-        }
-    }
-
-    // MARK: Space
-
-    /// Claims `bytes` of capacity (negative frees), failing with ENOSPC when the file system is full.
-    func reserve(_ bytes: Int64, for what: String) throws {
-        try state.withLock { state in
-            if bytes > 0 && state.usedBytes + bytes > options.capacityBytes {
-                throw FileSystemError.noSpace("\(what) needs \(bytes) bytes; the file system has \(max(0, options.capacityBytes - state.usedBytes)) of \(options.capacityBytes) left")
-            }
-            state.usedBytes += bytes
-        }
-    }
-
-    public func usage() async throws -> Usage {
-        let inodes = try await store.pool.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM inode") ?? 0 }
-        let used = state.withLock { $0.usedBytes }
-        return Usage(capacityBytes: options.capacityBytes, usedBytes: max(0, used), inodes: inodes)
-    }
-
-    // MARK: Open files
-
-    /// Opens a regular file. Opening for write restores a released file first (O_TRUNC discards it instead).
-    public func open(_ ino: InodeNumber, mode: OpenMode) async throws -> HandleID {
-        var inode = try await attributes(ino)
-        guard inode.type == .regular else {
-            if inode.type == .directory { throw FileSystemError.isDirectory("inode \(ino)") }
-            throw FileSystemError(ELOOP, "inode \(ino) is a symbolic link")
-        }
-        if mode.write && inode.isReleased {
-            if mode.truncate {
-                try await discardReleasedData(ino)
-                state.withLock { $0.openFiles[ino]?.size = 0 }
-            } else {
-                try await restore(ino, wait: true)
-            }
-            inode = try await attributes(ino)
-        }
-        let handle = try state.withLock { state -> HandleID in
-            var file = state.openFiles[ino] ?? OpenFile(fd: -1, size: inode.size)
-            if file.fd < 0 && !inode.isReleased {
-                file.fd = try cache.open(ino, create: true)
-                file.size = inode.size
-            }
-            file.opens += 1
-            if mode.write { file.writers += 1 }
-            state.openFiles[ino] = file
-            let id = state.nextHandle
-            state.nextHandle += 1
-            state.handles[id] = Handle(ino: ino, writable: mode.write)
-            return id
-        }
-        if mode.write && mode.truncate && inode.size > 0 {
-            do {
-                try await truncate(ino, to: 0)
-            } catch {
-                await release(handle)
-                throw error
-            }
-        }
-        return handle
-    }
-
-    func handle(_ id: HandleID) throws -> Handle {
-        guard let handle = state.withLock({ $0.handles[id] }) else { throw FileSystemError(EBADF, "file handle \(id) is not open") }
-        return handle
-    }
-
-    /// Reads from the local data; a released file's data is restored first, and the read returns as soon as
-    /// its own range has arrived.
-    public func read(_ id: HandleID, offset: Int64, count: Int) async throws -> Data {
-        let handle = try handle(id)
-        let ino = handle.ino
-        let (fd, size, running) = state.withLock { state in
-            (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.restores[ino])
-        }
-        if fd < 0, let job = running {
-            // A restore is running: no need to look at the MDT for every read of it.
-            guard offset < job.size else { return Data() }
-            let end = min(job.size, offset + Int64(count))
-            try await job.waitFor(offset..<end)
-            return try PositionalIO.read(job.fd, count: Int(end - offset), at: offset)
-        }
-        if fd >= 0 {
-            // fd only exists for files with local data (or after a restore finished).
-            guard offset < size else { return Data() }
-            let data = try PositionalIO.read(fd, count: Int(min(Int64(count), size - offset)), at: offset)
-            return data
-        }
-        let inode = try await attributes(ino)
-        guard offset < inode.size else { return Data() }
-        guard inode.isReleased, let job = try await restoreJob(for: ino) else {
-            // Restored between the check and now: read the local data.
-            try attachDescriptor(ino)
-            return try await read(id, offset: offset, count: count)
-        }
-        let end = min(inode.size, offset + Int64(count))
-        try await job.waitFor(offset..<end)
-        return try PositionalIO.read(job.fd, count: Int(end - offset), at: offset)
-    }
-
-    /// Opens the cache file of a restored file for its handles.
-    func attachDescriptor(_ ino: InodeNumber) throws {
-        try state.withLock { state in
-            guard var file = state.openFiles[ino], file.fd < 0 else { return }
-            file.fd = try cache.open(ino, create: false)
-            state.openFiles[ino] = file
-        }
-    }
-
-    /// Writes to the local data. The first write of a session makes an archived file dirty.
-    public func write(_ id: HandleID, offset: Int64, data: Data) async throws -> Int {
-        let handle = try handle(id)
-        guard handle.writable else { throw FileSystemError(EBADF, "file handle \(id) is not open for writing") }
-        let ino = handle.ino
-        let (fd, size, bumped) = state.withLock { state in
-            (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.openFiles[ino]?.versionBumped ?? true)
-        }
-        guard fd >= 0 else { throw FileSystemError.io("inode \(ino) has no local data to write to") }
-        let end = offset + Int64(data.count)
-        if end > size { try reserve(end - size, for: "writing inode \(ino)") }
-        do {
-            try data.withUnsafeBytes { bytes in try PositionalIO.write(fd, bytes, at: offset) }
-        } catch {
-            if end > size { try? reserve(size - end, for: "") }
-            throw error
-        }
-        let now = nowNanoseconds()
-        state.withLock { state in
-            guard var file = state.openFiles[ino] else { return }
-            if end > size {
-                // Another writer may have grown the file meanwhile: give back what it already claimed.
-                let grown = max(0, end - max(file.size, size))
-                state.usedBytes -= (end - size) - grown
-            }
-            if end > file.size { file.size = end }
-            file.mtime = now
-            file.changed = true
-            file.versionBumped = true
-            state.openFiles[ino] = file
-        }
-        if !bumped {
-            try await store.pool.write { db in
-                guard var inode = try db.inode(ino) else { return }
-                inode.dataVersion += 1
-                inode.hsm = try HSMRules.dataChanged(inode.hsm)
-                try inode.update(db)
-            }
-        }
-        return data.count
-    }
-
-    /// Writes the size and mtime of writes so far to the MDT (flush and fsync).
-    public func flush(_ id: HandleID, sync: Bool = false) async throws {
-        let handle = try handle(id)
-        let snapshot = state.withLock { $0.openFiles[handle.ino] }
-        guard let snapshot, snapshot.changed || sync else { return }
-        if sync && snapshot.fd >= 0 { fdatasync(snapshot.fd) }
-        try await store.pool.write { db in
-            guard var inode = try db.inode(handle.ino) else { return }
-            inode.size = snapshot.size
-            if let mtime = snapshot.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
-            try inode.update(db)
-        }
-    }
-
-    /// Closes a handle. The last close of a file that was written queues its export.
-    public func release(_ id: HandleID) async {
-        guard let handle = state.withLock({ $0.handles.removeValue(forKey: id) }) else { return }
-        let ino = handle.ino
-        let last = state.withLock { state -> OpenFile? in
-            guard var file = state.openFiles[ino] else { return nil }
-            file.opens -= 1
-            if handle.writable { file.writers -= 1 }
-            if file.opens <= 0 {
-                state.openFiles.removeValue(forKey: ino)
-                return file
-            }
-            state.openFiles[ino] = file
-            return nil
-        }
-        // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
-        let snapshot = last ?? state.withLock { $0.openFiles[ino] }
-        do {
-            let freed = try await store.pool.write { db -> Int64 in
-                guard var inode = try db.inode(ino) else { return 0 }
-                if let snapshot, snapshot.changed, snapshot.fd >= 0 {
-                    inode.size = snapshot.size
-                    if let mtime = snapshot.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
-                    try inode.update(db)
-                }
-                guard let last else { return 0 }
-                if try inode.nlink <= 0 && db.links(of: ino).isEmpty {
-                    try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [ino])
-                    self.removeCacheFileAfterCommit(db, ino)
-                    return inode.isReleased ? 0 : inode.size
-                }
-                if last.changed { try self.queueSync(db, ino) }
-                return 0
-            }
-            if freed > 0 { state.withLock { $0.usedBytes -= freed } }
-        } catch {
-            logger.error("closing inode \(ino) failed: \(error)")
-        }
-        if let last {
-            if last.fd >= 0 { Glibc.close(last.fd) }
-            for fd in last.retired { Glibc.close(fd) }
-        }
-        if last?.changed == true { exportSignal.fire() }
-    }
-
-    func openCount(_ ino: InodeNumber) -> Int {
-        state.withLock { $0.openFiles[ino]?.opens ?? 0 }
-    }
-
-    // MARK: Associations of paths
-
-    /// The association whose directory is exactly `ino`, if any.
-    func associationRoot(_ db: Database, _ ino: InodeNumber) throws -> Association? {
-        guard ino != MetadataStore.rootInode || state.withLock({ $0.associations.contains { $0.fileSystemPath == "/" } }) else { return nil }
-        guard let path = try db.path(of: ino) else { return nil }
-        return state.withLock { $0.associations.first { $0.fileSystemPath == path && $0.lifecycle != .failed } }
-    }
-
-    /// The association containing `path` and the path's repository key (nil outside every association and
-    /// for the association's own directory).
-    func association(containing path: String, type: FileType) -> (Association, String)? {
-        let associations = state.withLock { $0.associations }
-        for association in associations where association.lifecycle != .failed && association.lifecycle != .deleting {
-            let base = association.fileSystemPath
-            let relative: String
-            if base == "/" {
-                relative = String(path.dropFirst())
-            } else if path.hasPrefix(base + "/") {
-                relative = String(path.dropFirst(base.count + 1))
-            } else {
-                continue
-            }
-            guard !relative.isEmpty else { return nil }
-            let key = association.location.prefix + relative + (type == .directory ? "/" : "")
-            return (association, key)
-        }
-        return nil
-    }
-
-    func childPath(_ db: Database, _ parent: InodeNumber, _ name: String) throws -> String {
-        guard let parentPath = try db.path(of: parent) else { throw FileSystemError.notFound("inode \(parent)") }
-        return parentPath == "/" ? "/" + name : parentPath + "/" + name
-    }
-
-    func repositoryKey(_ db: Database, parent: InodeNumber, name: String, type: FileType) throws -> (Association, String)? {
-        guard let parentPath = try db.path(of: parent) else { return nil }
-        let path = parentPath == "/" ? "/" + name : parentPath + "/" + name
-        return association(containing: path, type: type)
-    }
 }

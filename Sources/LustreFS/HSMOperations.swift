@@ -1,6 +1,5 @@
 import DataRepository
 import Foundation
-import GRDB
 import HSM
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +14,7 @@ extension FileSystem {
     }
 
     func displayPath(_ ino: InodeNumber) async -> String {
-        (try? await store.pool.read { db in try db.path(of: ino) }) ?? "inode \(ino)"
+        (try? await store.read { db in try db.path(of: ino) }) ?? "inode \(ino)"
     }
 
     public func hsmState(_ ino: InodeNumber) async throws -> HSMState {
@@ -44,14 +43,14 @@ extension FileSystem {
             case .exported, .unchanged: return
             }
         }
-        try await store.pool.write { db in try self.queueSync(db, ino, forced: true) }
+        try await store.write { db in try self.queueSync(db, ino, forced: true) }
         exportSignal.fire()
     }
 
     /// hsm_release: drops the local data of a file whose archived copy is current.
     public func hsmRelease(_ ino: InodeNumber) async throws {
         let path = await displayPath(ino)
-        let freed = try await store.pool.write { db -> Int64 in
+        let freed = try await store.write { db -> Int64 in
             guard let inode = try db.inode(ino) else { throw FileSystemError.notFound(path) }
             let current = self.overlay(inode)
             let outcome: HSMOutcome
@@ -66,7 +65,7 @@ extension FileSystem {
             }
             var released = inode
             released.hsm = outcome.state
-            try released.update(db)
+            try db.update(released)
             self.removeCacheFileAfterCommit(db, ino)
             return inode.size
         }
@@ -91,7 +90,7 @@ extension FileSystem {
         }
         guard outcome.movement == .deleteArchiveCopy else { return }
         guard let key = inode.archivedKey else { return }
-        let filePath = try await store.pool.read { db in try db.path(of: ino) }
+        let filePath = try await store.read { db in try db.path(of: ino) }
         if let association = associationOwning(key: key, at: filePath, type: inode.type) {
             state.withLock { _ = $0.removals.insert(ino) }
             defer { state.withLock { _ = $0.removals.remove(ino) } }
@@ -103,7 +102,7 @@ extension FileSystem {
             throw FileSystemError.io("\(path): more than one data repository could hold its archived copy \(key); nothing was removed")
         }
         // The archive state goes (where no association holds the key any more, there was nothing to delete).
-        try await store.pool.write { db in
+        try await store.write { db in
             guard var fresh = try db.inode(ino) else { return }
             fresh.hsm = HSMState(flags: fresh.hsm.flags.subtracting([.archived, .exists, .lost]), archiveId: fresh.archiveId)
             fresh.archivedKey = nil
@@ -111,21 +110,21 @@ extension FileSystem {
             fresh.archivedDataVersion = nil
             fresh.archivedMetaVersion = nil
             fresh.archivedAt = nil
-            try fresh.update(db)
+            try db.update(fresh)
         }
     }
 
     /// hsm_set / hsm_clear.
     public func hsmSet(_ ino: InodeNumber, setting: HSMFlags, clearing: HSMFlags, archiveId: UInt32? = nil) async throws -> HSMState {
         let path = await displayPath(ino)
-        return try await store.pool.write { db in
+        return try await store.write { db in
             guard var inode = try db.inode(ino) else { throw FileSystemError.notFound(path) }
             do {
                 inode.hsm = try HSMRules.set(inode.hsm, setting: setting, clearing: clearing, archiveId: archiveId, self.facts(inode))
             } catch let error as HSMError {
                 throw FileSystemError(error, path: path)
             }
-            try inode.update(db)
+            try db.update(inode)
             return inode.hsm
         }
     }

@@ -1,6 +1,5 @@
 import DataRepository
 import Foundation
-import GRDB
 import HSM
 import RepositoryMetadata
 #if canImport(Glibc)
@@ -53,7 +52,7 @@ extension FileSystem {
         // rest run with bounded parallelism (on a single-process endpoint they would only slow the listing).
         for try await page in repository.list(prefix: prefix) {
             if keepKeys { listed.withLock { $0.formUnion(page.map(\.key)) } }
-            let outcomes = try await store.pool.write { db in
+            let outcomes = try await store.write { db in
                 var directories: [String: InodeNumber] = [:]
                 return try page.map { object in
                     (object.key, try self.applyObject(db, association, root: root.ino, object: object, allowed: allowed,
@@ -89,9 +88,8 @@ extension FileSystem {
             let removed = try await removeMissing(association, root: root.ino, prefix: prefix, listed: keys, before: started)
             report.withLock { $0.deleted += removed }
         }
-        let failures = try await store.pool.read { db in
-            try Inode.fetchAll(db, sql: "SELECT * FROM inode WHERE attributesPending AND archivedKey LIKE ? ESCAPE '\\'",
-                               arguments: [Self.likePrefix(prefix)])
+        let failures = try await store.read { db in
+            try db.inodesAwaitingAttributes(keyPrefix: prefix)
         }
         report.withLock { report in
             for inode in failures { report.failed[inode.archivedKey ?? "?"] = "S3AccessDenied" }
@@ -103,16 +101,11 @@ extension FileSystem {
         }
     }
 
-    static func likePrefix(_ prefix: String) -> String {
-        prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "%"
-    }
-
     /// Applies one repository object to the namespace. The conflict rule: a local file with changes the
     /// repository does not have (dirty, never exported, or open for writing) is kept when its object changes,
     /// and the conflict is logged; auto-export then writes the local version back. Otherwise the repository
     /// wins: the local copy is dropped and the file becomes a released stub of the new object.
-    func applyObject(_ db: Database, _ association: Association, root: InodeNumber, object: RepositoryObject,
+    func applyObject(_ db: MetadataTransaction, _ association: Association, root: InodeNumber, object: RepositoryObject,
                      allowed: Set<RepositoryEventType>, directories: inout [String: InodeNumber]) throws -> ObjectOutcome {
         guard let (relative, kind) = RepositoryKey.relativePath(of: object.key, under: association.location.prefix) else {
             if object.key == association.location.prefix { return .unchanged }
@@ -140,7 +133,7 @@ extension FileSystem {
                 var directory = Inode(type: .directory, perm: 0o755, uid: 0, gid: 0, time: object.lastModifiedNanoseconds, nlink: 2)
                 directory = try db.insertInode(directory)
                 try db.link(parent: parent, name: component, ino: directory.ino)
-                try db.execute(sql: "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?", arguments: [parent])
+                try db.adjustLinkCount(parent, by: 1)
                 noteExternal(.entry(parent: parent, name: component))
                 parent = directory.ino
             }
@@ -157,7 +150,7 @@ extension FileSystem {
                 inode.archivedAt = now
                 inode.archivedMetaVersion = inode.metaVersion
                 inode.attributesPending = true
-                try inode.update(db)
+                try db.update(inode)
                 return .updated(inode.ino)
             }
             guard allowed.contains(.new) else { return .unchanged }
@@ -168,7 +161,7 @@ extension FileSystem {
             directory.attributesPending = true
             directory = try db.insertInode(directory)
             try db.link(parent: parent, name: name, ino: directory.ino)
-            try db.execute(sql: "UPDATE inode SET nlink = nlink + 1 WHERE ino = ?", arguments: [parent])
+            try db.adjustLinkCount(parent, by: 1)
             noteExternal(.entry(parent: parent, name: name))
             directories[path] = directory.ino
             return .created(directory.ino)
@@ -216,7 +209,7 @@ extension FileSystem {
         inode.archivedEtag = object.etag
         inode.archivedAt = now
         inode.attributesPending = true
-        try inode.update(db)
+        try db.update(inode)
         noteExternal(.inode(inode.ino))
         return .updated(inode.ino)
     }
@@ -263,9 +256,9 @@ extension FileSystem {
     /// Removes files and directories whose objects are gone: only what was imported or exported, is clean,
     /// and was archived before the listing started (so a file exported during the listing is not lost).
     func removeMissing(_ association: Association, root: InodeNumber, prefix: String, listed: Set<String>, before: Int64) async throws -> Int {
-        let removed = try await store.pool.write { db -> Int in
+        let removed = try await store.write { db -> Int in
             var count = 0
-            let members = try self.subtree(db, root).filter { $0.ino != root }
+            let members = try db.subtree(root).filter { $0.ino != root }
             // Files first, then directories deepest first (an emptied directory can go in the same pass).
             for inode in members where inode.type != .directory {
                 guard let key = inode.archivedKey, key.hasPrefix(prefix), !listed.contains(key),
@@ -286,7 +279,7 @@ extension FileSystem {
 
     /// Drops the directories among `candidates` that are (or become) empty, children before parents; SQL gives
     /// a subtree in no particular order, so this repeats until a pass drops nothing. Returns how many went.
-    func dropEmptyDirectories(_ db: Database, _ candidates: [Inode]) throws -> Int {
+    func dropEmptyDirectories(_ db: MetadataTransaction, _ candidates: [Inode]) throws -> Int {
         var remaining = candidates
         var dropped = 0
         while true {
@@ -300,21 +293,21 @@ extension FileSystem {
     }
 
     /// Removes every name of an inode that vanished from the repository (not exported as a delete).
-    func drop(_ db: Database, _ inode: Inode) throws -> Bool {
+    func drop(_ db: MetadataTransaction, _ inode: Inode) throws -> Bool {
         let writers = state.withLock { $0.openFiles[inode.ino]?.writers ?? 0 }
         guard writers == 0 else { return false }
         for link in try db.links(of: inode.ino) {
             try db.unlinkEntry(parent: link.parent, name: link.name)
             noteExternal(.entry(parent: link.parent, name: link.name))
             if inode.type == .directory {
-                try db.execute(sql: "UPDATE inode SET nlink = nlink - 1 WHERE ino = ?", arguments: [link.parent])
+                try db.adjustLinkCount(link.parent, by: -1)
             }
         }
         let open = state.withLock { $0.openFiles[inode.ino] != nil }
         if open {
-            try db.execute(sql: "UPDATE inode SET nlink = 0 WHERE ino = ?", arguments: [inode.ino])
+            try db.setLinkCount(inode.ino, to: 0)
         } else {
-            try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [inode.ino])
+            try db.deleteInode(inode.ino)
             if inode.type == .regular {
                 removeCacheFileAfterCommit(db, inode.ino)
                 if !inode.isReleased { pendingFree(inode.size) }
@@ -340,19 +333,19 @@ extension FileSystem {
     }
 
     func loadAttributes(_ ino: InodeNumber) async {
-        guard let (inode, path) = try? await store.pool.read({ db in (try db.inode(ino), try db.path(of: ino)) }),
+        guard let (inode, path) = try? await store.read({ db in (try db.inode(ino), try db.path(of: ino)) }),
               let inode, inode.attributesPending, let key = inode.archivedKey,
               let association = associationOwning(key: key, at: path, type: inode.type) else { return }
         do {
             let repository = try repository(for: association)
             guard let head = try await repository.head(key: key) else {
                 // Deleted between the listing and now: the stub goes (if nothing local depends on it).
-                try await store.pool.write { db in
+                try await store.write { db in
                     guard let fresh = try db.inode(ino), fresh.attributesPending, fresh.archivedEtag == inode.archivedEtag else { return }
                     if try fresh.type == .directory && db.hasChildren(ino) {
                         var kept = fresh
                         kept.attributesPending = false
-                        try kept.update(db)
+                        try db.update(kept)
                     } else {
                         _ = try self.drop(db, fresh)
                     }
@@ -377,7 +370,7 @@ extension FileSystem {
                 target = String(decoding: body.withLock { $0 }, as: UTF8.self)
             }
             let symlinkTarget = target
-            try await store.pool.write { db in
+            try await store.write { db in
                 guard var fresh = try db.inode(ino), fresh.attributesPending, fresh.archivedEtag == inode.archivedEtag else { return }
                 fresh.perm = metadata.permissions
                 fresh.uid = metadata.uid
@@ -396,7 +389,7 @@ extension FileSystem {
                     fresh.hsm = HSMState()
                 }
                 fresh.attributesPending = false
-                try fresh.update(db)
+                try db.update(fresh)
                 self.noteExternal(.inode(ino))
             }
             freeReleasedSpace()
@@ -407,8 +400,8 @@ extension FileSystem {
 
     /// Stubs whose attributes were still to be fetched when the last process stopped.
     func fetchPendingAttributes() async {
-        guard let pending = try? await store.pool.read({ db in
-            try InodeNumber.fetchAll(db, sql: "SELECT ino FROM inode WHERE attributesPending")
+        guard let pending = try? await store.read({ db in
+            try db.inodesAwaitingAttributes()
         }), !pending.isEmpty else { return }
         await withTaskGroup(of: Void.self) { group in
             var running = 0
@@ -445,7 +438,7 @@ extension FileSystem {
                 // Events carry neither the time nor (from every source) the ETag: the head does.
                 guard let head = try await repository.head(key: event.key) else { continue }
                 let object = head.object
-                let outcome = try await store.pool.write { db in
+                let outcome = try await store.write { db in
                     var directories: [String: InodeNumber] = [:]
                     return try self.applyObject(db, association, root: root.ino, object: object, allowed: allowed, directories: &directories)
                 }
@@ -456,7 +449,7 @@ extension FileSystem {
                 guard allowed.contains(.deleted), !isOwnDelete(event.key) else { continue }
                 // A delete event may arrive after the key was written again: only act if it is really gone.
                 if try await repository.head(key: event.key) != nil { continue }
-                let removed = try await store.pool.write { db -> Bool in
+                let removed = try await store.write { db -> Bool in
                     guard let (relative, _) = RepositoryKey.relativePath(of: event.key, under: association.location.prefix),
                           let rootPath = try db.path(of: root.ino),
                           let inode = try db.resolve((rootPath == "/" ? "" : rootPath) + "/" + relative),

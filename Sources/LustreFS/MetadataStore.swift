@@ -106,9 +106,13 @@ struct ExportEntry: Codable, Sendable, Hashable, FetchableRecord, PersistableRec
 }
 
 /// The MDT: SQLite through GRDB in WAL mode, so lookups run in parallel with one writer.
+///
+/// Every SQL statement of the file system lives in this file and in `MetadataTransaction`: callers run named
+/// operations inside `read` or `write`, so a change and what it implies (the export it queues, the links it
+/// counts) commit together or not at all.
 public final class MetadataStore: Sendable {
     public static let rootInode: InodeNumber = 1
-    public let pool: DatabasePool
+    private let pool: DatabasePool
 
     public init(path: String) throws {
         var configuration = Configuration()
@@ -120,6 +124,20 @@ public final class MetadataStore: Sendable {
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+    }
+
+    /// Runs `body` in a read-only snapshot (in parallel with other reads and with the writer).
+    func read<T: Sendable>(_ body: @escaping @Sendable (MetadataTransaction) throws -> T) async throws -> T {
+        try await pool.read { db in try body(MetadataTransaction(db)) }
+    }
+
+    /// Runs `body` in one write transaction: all of it commits, or none of it does.
+    func write<T: Sendable>(_ body: @escaping @Sendable (MetadataTransaction) throws -> T) async throws -> T {
+        try await pool.write { db in try body(MetadataTransaction(db)) }
+    }
+
+    func close() throws {
+        try pool.close()
     }
 
     static var migrator: DatabaseMigrator {
@@ -191,95 +209,5 @@ public final class MetadataStore: Sendable {
             try db.execute(sql: "CREATE TRIGGER inode_xattrs AFTER DELETE ON inode BEGIN DELETE FROM xattr WHERE ino = old.ino; END")
         }
         return migrator
-    }
-}
-
-// MARK: - Namespace queries on one connection
-
-extension Database {
-    func inode(_ ino: InodeNumber) throws -> Inode? {
-        try Inode.fetchOne(self, key: ino)
-    }
-
-    func entry(parent: InodeNumber, name: String) throws -> DirectoryEntry? {
-        try DirectoryEntry.fetchOne(self, sql: "SELECT * FROM dentry WHERE parent = ? AND name = ?", arguments: [parent, name])
-    }
-
-    func children(of parent: InodeNumber) throws -> [DirectoryEntry] {
-        try DirectoryEntry.fetchAll(self, sql: "SELECT * FROM dentry WHERE parent = ? ORDER BY name", arguments: [parent])
-    }
-
-    func hasChildren(_ parent: InodeNumber) throws -> Bool {
-        try Bool.fetchOne(self, sql: "SELECT EXISTS(SELECT 1 FROM dentry WHERE parent = ?)", arguments: [parent]) ?? false
-    }
-
-    /// The names linking to an inode (more than one for hard links).
-    func links(of ino: InodeNumber) throws -> [DirectoryEntry] {
-        try DirectoryEntry.fetchAll(self, sql: "SELECT * FROM dentry WHERE ino = ? ORDER BY parent, name", arguments: [ino])
-    }
-
-    /// The absolute path of the first link of an inode, or nil for an unlinked one.
-    func path(of ino: InodeNumber) throws -> String? {
-        if ino == MetadataStore.rootInode { return "/" }
-        var components: [String] = []
-        var current = ino
-        var guardCount = 0
-        while current != MetadataStore.rootInode {
-            guard let link = try links(of: current).first else { return nil }
-            components.append(link.name)
-            current = link.parent
-            guardCount += 1
-            if guardCount > 4096 { return nil }
-        }
-        return "/" + components.reversed().joined(separator: "/")
-    }
-
-    /// Every path of an inode (one per hard link).
-    func paths(of ino: InodeNumber) throws -> [String] {
-        try links(of: ino).compactMap { link in
-            guard let parentPath = try path(of: link.parent) else { return nil }
-            return parentPath == "/" ? "/" + link.name : parentPath + "/" + link.name
-        }
-    }
-
-    /// Resolves an absolute path without following symlinks.
-    func resolve(_ path: String) throws -> Inode? {
-        var current = MetadataStore.rootInode
-        for component in path.split(separator: "/") where component != "." {
-            guard let entry = try entry(parent: current, name: String(component)) else { return nil }
-            current = entry.ino
-        }
-        return try inode(current)
-    }
-
-    func insertInode(_ inode: Inode) throws -> Inode {
-        var copy = inode
-        try execute(sql: """
-            INSERT INTO inode (type, perm, uid, gid, size, atime, mtime, ctime, nlink, target, hsmFlags, archiveId,
-              dataVersion, metaVersion, archivedKey, archivedEtag, archivedDataVersion, archivedMetaVersion, archivedAt,
-              attributesPending) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            """, arguments: [inode.type, inode.perm, inode.uid, inode.gid, inode.size, inode.atime, inode.mtime, inode.ctime,
-                             inode.nlink, inode.target, inode.hsmFlags, inode.archiveId, inode.dataVersion, inode.metaVersion,
-                             inode.archivedKey, inode.archivedEtag, inode.archivedDataVersion, inode.archivedMetaVersion,
-                             inode.archivedAt, inode.attributesPending])
-        copy.ino = lastInsertedRowID
-        return copy
-    }
-
-    func link(parent: InodeNumber, name: String, ino: InodeNumber) throws {
-        try execute(sql: "INSERT INTO dentry (parent, name, ino) VALUES (?, ?, ?)", arguments: [parent, name, ino])
-    }
-
-    func unlinkEntry(parent: InodeNumber, name: String) throws {
-        try execute(sql: "DELETE FROM dentry WHERE parent = ? AND name = ?", arguments: [parent, name])
-    }
-
-    func setting(_ name: String) throws -> String? {
-        try String.fetchOne(self, sql: "SELECT value FROM setting WHERE name = ?", arguments: [name])
-    }
-
-    func setSetting(_ name: String, _ value: String) throws {
-        try execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                    arguments: [name, value])
     }
 }

@@ -1,6 +1,5 @@
 import DataRepository
 import Foundation
-import GRDB
 import HSM
 #if canImport(Glibc)
 import Glibc
@@ -184,7 +183,7 @@ extension FileSystem {
     /// hsm_restore and the implicit restore of a first read. With `wait`, returns when the data is local.
     public func restore(_ ino: InodeNumber, wait: Bool) async throws {
         let inode = try await attributes(ino)
-        let path = (try? await store.pool.read { db in try db.path(of: ino) }) ?? "inode \(ino)"
+        let path = (try? await store.read { db in try db.path(of: ino) }) ?? "inode \(ino)"
         do {
             _ = try HSMRules.restore(inode.hsm, HSMFileFacts(isRegularFile: inode.type == .regular))
         } catch {
@@ -203,7 +202,7 @@ extension FileSystem {
         guard let key = inode.archivedKey else {
             throw FileSystemError.io("inode \(ino) is released but has no archived copy (lost)")
         }
-        guard let path = try await store.pool.read({ db in try db.path(of: ino) }),
+        guard let path = try await store.read({ db in try db.path(of: ino) }),
               let association = associationOwning(key: key, at: path, type: .regular) else {
             throw FileSystemError.io("inode \(ino) is released but belongs to no data repository association")
         }
@@ -290,12 +289,12 @@ extension FileSystem {
             // On disk before the MDT says the data is local.
             fdatasync(job.fd)
             let now = nowNanoseconds()
-            let restored = try await store.pool.write { db -> Bool in
+            let restored = try await store.write { db -> Bool in
                 guard var fresh = try db.inode(ino), fresh.isReleased, fresh.archivedEtag == inode.archivedEtag,
                       fresh.size == inode.size else { return false }
                 fresh.hsmFlags &= ~HSMFlags.released.rawValue
                 fresh.atime = now
-                try fresh.update(db)
+                try db.update(fresh)
                 return true
             }
             guard restored else {
@@ -313,7 +312,7 @@ extension FileSystem {
                 state.restores.removeValue(forKey: ino)
                 return true
             }
-            let stillReleased = (try? await store.pool.read { db in try db.inode(ino)?.isReleased }) ?? true
+            let stillReleased = (try? await store.read { db in try db.inode(ino)?.isReleased }) ?? true
             if ours && stillReleased != false {
                 // Under the lock that a new restore takes to create its cache file, so never that file.
                 state.withLock { state in

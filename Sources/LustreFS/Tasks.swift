@@ -1,6 +1,5 @@
 import DataRepository
 import Foundation
-import GRDB
 import HSM
 #if canImport(Glibc)
 import Glibc
@@ -62,15 +61,14 @@ public struct TaskError: Error, Sendable, Hashable, CustomStringConvertible {
 extension FileSystem {
     func saveTask(_ task: DataRepositoryTask) async throws {
         let document = String(decoding: try JSONEncoder().encode(task), as: UTF8.self)
-        try await store.pool.write { db in
-            try db.execute(sql: "INSERT INTO task (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
-                           arguments: [task.id, document])
+        try await store.write { db in
+            try db.saveDocument(document, id: task.id, .task)
         }
     }
 
     public func tasks() async throws -> [DataRepositoryTask] {
-        try await store.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT document FROM task ORDER BY rowid").compactMap {
+        try await store.read { db in
+            try db.documents(.task).compactMap {
                 try? JSONDecoder().decode(DataRepositoryTask.self, from: Data($0.utf8))
             }
         }
@@ -83,8 +81,8 @@ extension FileSystem {
         return found
     }
 
-    func failInterruptedTasks(_ db: Database) throws {
-        for document in try String.fetchAll(db, sql: "SELECT document FROM task") {
+    func failInterruptedTasks(_ db: MetadataTransaction) throws {
+        for document in try db.documents(.task) {
             guard var task = try? JSONDecoder().decode(DataRepositoryTask.self, from: Data(document.utf8)) else { continue }
             switch task.lifecycle {
             case .executing, .pending:
@@ -97,7 +95,7 @@ extension FileSystem {
             }
             task.endTime = Date()
             let updated = String(decoding: try JSONEncoder().encode(task), as: UTF8.self)
-            try db.execute(sql: "UPDATE task SET document = ? WHERE id = ?", arguments: [updated, task.id])
+            try db.saveDocument(updated, id: task.id, .task)
         }
     }
 
@@ -210,8 +208,8 @@ extension FileSystem {
             } catch {
                 throw TaskError(.badRequest, "the path \(root) does not exist in the file system")
             }
-            let members = try await store.pool.read { db -> [(String, Inode)] in
-                try self.subtree(db, start.ino).compactMap { inode in
+            let members = try await store.read { db -> [(String, Inode)] in
+                try db.subtree(start.ino).compactMap { inode in
                     guard let path = try db.path(of: inode.ino) else { return nil }
                     return (path, inode)
                 }

@@ -1,0 +1,201 @@
+import Foundation
+import GRDB
+import HSM
+
+/// The named operations of one MDT transaction: the namespace, inode records, the export queue, extended
+/// attributes, and the association and task documents. The file system composes them inside
+/// `MetadataStore.read` or `write`; it never sees SQL or the database connection itself.
+struct MetadataTransaction {
+    /// Only the store's own files (MetadataTransaction*.swift) touch the connection.
+    let db: Database
+
+    init(_ db: Database) {
+        self.db = db
+    }
+
+    /// Runs `action` once this transaction committed (not at all after a rollback), on the writer's queue
+    /// before any other write: where side effects outside the MDT (cache files) belong.
+    func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        db.afterNextTransaction { _ in action() }
+    }
+
+    // MARK: Inodes
+
+    func inode(_ ino: InodeNumber) throws -> Inode? {
+        try Inode.fetchOne(db, key: ino)
+    }
+
+    /// Inserts a new inode and returns it with its number.
+    func insertInode(_ inode: Inode) throws -> Inode {
+        var copy = inode
+        try db.execute(sql: """
+            INSERT INTO inode (type, perm, uid, gid, size, atime, mtime, ctime, nlink, target, hsmFlags, archiveId,
+              dataVersion, metaVersion, archivedKey, archivedEtag, archivedDataVersion, archivedMetaVersion, archivedAt,
+              attributesPending) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """, arguments: [inode.type, inode.perm, inode.uid, inode.gid, inode.size, inode.atime, inode.mtime, inode.ctime,
+                             inode.nlink, inode.target, inode.hsmFlags, inode.archiveId, inode.dataVersion, inode.metaVersion,
+                             inode.archivedKey, inode.archivedEtag, inode.archivedDataVersion, inode.archivedMetaVersion,
+                             inode.archivedAt, inode.attributesPending])
+        copy.ino = db.lastInsertedRowID
+        return copy
+    }
+
+    /// Inserts an inode under the number it already has (the root).
+    func insertWithNumber(_ inode: Inode) throws {
+        try inode.insert(db)
+    }
+
+    func update(_ inode: Inode) throws {
+        try inode.update(db)
+    }
+
+    func deleteInode(_ ino: InodeNumber) throws {
+        try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [ino])
+    }
+
+    /// Adds `delta` to an inode's link count (a directory's count follows its subdirectories).
+    func adjustLinkCount(_ ino: InodeNumber, by delta: Int) throws {
+        try db.execute(sql: "UPDATE inode SET nlink = nlink + ? WHERE ino = ?", arguments: [delta, ino])
+    }
+
+    func setLinkCount(_ ino: InodeNumber, to count: Int) throws {
+        try db.execute(sql: "UPDATE inode SET nlink = ? WHERE ino = ?", arguments: [count, ino])
+    }
+
+    /// A directory whose entries changed: mtime and ctime become `now`.
+    func touchDirectory(_ ino: InodeNumber, at now: Int64) throws {
+        try db.execute(sql: "UPDATE inode SET mtime = ?, ctime = ? WHERE ino = ?", arguments: [now, now, ino])
+    }
+
+    func setChangeTime(_ ino: InodeNumber, to now: Int64) throws {
+        try db.execute(sql: "UPDATE inode SET ctime = ? WHERE ino = ?", arguments: [now, ino])
+    }
+
+    func inodeCount() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM inode") ?? 0
+    }
+
+    /// Every inode of a subtree, its root included.
+    func subtree(_ ino: InodeNumber) throws -> [Inode] {
+        try Inode.fetchAll(db, sql: """
+            WITH RECURSIVE tree(ino) AS (SELECT ? UNION SELECT dentry.ino FROM dentry JOIN tree ON dentry.parent = tree.ino)
+            SELECT inode.* FROM inode JOIN tree ON inode.ino = tree.ino
+            """, arguments: [ino])
+    }
+
+    // MARK: Recovery and space
+
+    /// Inodes no name links to (unlinked while open when the process died), the root aside.
+    func orphanInodes() throws -> [InodeNumber] {
+        try InodeNumber.fetchAll(db, sql: """
+            SELECT ino FROM inode WHERE ino != ? AND NOT EXISTS (SELECT 1 FROM dentry WHERE dentry.ino = inode.ino)
+            """, arguments: [MetadataStore.rootInode])
+    }
+
+    /// Regular files whose data is local (not released).
+    func localFiles() throws -> [Inode] {
+        try Inode.fetchAll(db, sql: "SELECT * FROM inode WHERE type = ? AND (hsmFlags & ?) = 0",
+                           arguments: [FileType.regular, HSMFlags.released.rawValue])
+    }
+
+    /// Local files changed since their last export that have no export queued.
+    func unexportedLocalFiles() throws -> [InodeNumber] {
+        try InodeNumber.fetchAll(db, sql: """
+            SELECT ino FROM inode WHERE type = ? AND (hsmFlags & ?) = 0
+              AND (archivedDataVersion IS NULL OR archivedDataVersion != dataVersion)
+              AND NOT EXISTS (SELECT 1 FROM exportQueue WHERE exportQueue.ino = inode.ino)
+            """, arguments: [FileType.regular, HSMFlags.released.rawValue])
+    }
+
+    /// Bytes of local data: what counts against the capacity.
+    func localBytes() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM inode WHERE type = ? AND (hsmFlags & ?) = 0",
+                           arguments: [FileType.regular, HSMFlags.released.rawValue]) ?? 0
+    }
+
+    // MARK: Names
+
+    func entry(parent: InodeNumber, name: String) throws -> DirectoryEntry? {
+        try DirectoryEntry.fetchOne(db, sql: "SELECT * FROM dentry WHERE parent = ? AND name = ?", arguments: [parent, name])
+    }
+
+    func children(of parent: InodeNumber) throws -> [DirectoryEntry] {
+        try DirectoryEntry.fetchAll(db, sql: "SELECT * FROM dentry WHERE parent = ? ORDER BY name", arguments: [parent])
+    }
+
+    /// A directory's entries with their inodes, in name order (one query for readdirplus).
+    func entriesWithInodes(of parent: InodeNumber) throws -> [(name: String, inode: Inode)] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT dentry.name AS entryName, inode.* FROM dentry JOIN inode ON inode.ino = dentry.ino
+            WHERE dentry.parent = ? ORDER BY dentry.name
+            """, arguments: [parent])
+        return try rows.map { row in (row["entryName"] as String, try Inode(row: row)) }
+    }
+
+    func hasChildren(_ parent: InodeNumber) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM dentry WHERE parent = ?)", arguments: [parent]) ?? false
+    }
+
+    /// The names linking to an inode (more than one for hard links).
+    func links(of ino: InodeNumber) throws -> [DirectoryEntry] {
+        try DirectoryEntry.fetchAll(db, sql: "SELECT * FROM dentry WHERE ino = ? ORDER BY parent, name", arguments: [ino])
+    }
+
+    /// The absolute path of the first link of an inode, or nil for an unlinked one.
+    func path(of ino: InodeNumber) throws -> String? {
+        if ino == MetadataStore.rootInode { return "/" }
+        var components: [String] = []
+        var current = ino
+        var guardCount = 0
+        while current != MetadataStore.rootInode {
+            guard let link = try links(of: current).first else { return nil }
+            components.append(link.name)
+            current = link.parent
+            guardCount += 1
+            if guardCount > 4096 { return nil }
+        }
+        return "/" + components.reversed().joined(separator: "/")
+    }
+
+    /// Every path of an inode (one per hard link).
+    func paths(of ino: InodeNumber) throws -> [String] {
+        try links(of: ino).compactMap { link in
+            guard let parentPath = try path(of: link.parent) else { return nil }
+            return parentPath == "/" ? "/" + link.name : parentPath + "/" + link.name
+        }
+    }
+
+    /// Resolves an absolute path without following symlinks.
+    func resolve(_ path: String) throws -> Inode? {
+        var current = MetadataStore.rootInode
+        for component in path.split(separator: "/") where component != "." {
+            guard let entry = try entry(parent: current, name: String(component)) else { return nil }
+            current = entry.ino
+        }
+        return try inode(current)
+    }
+
+    func link(parent: InodeNumber, name: String, ino: InodeNumber) throws {
+        try db.execute(sql: "INSERT INTO dentry (parent, name, ino) VALUES (?, ?, ?)", arguments: [parent, name, ino])
+    }
+
+    func unlinkEntry(parent: InodeNumber, name: String) throws {
+        try db.execute(sql: "DELETE FROM dentry WHERE parent = ? AND name = ?", arguments: [parent, name])
+    }
+
+    /// Points an existing name at another inode (one half of RENAME_EXCHANGE).
+    func repoint(parent: InodeNumber, name: String, to ino: InodeNumber) throws {
+        try db.execute(sql: "UPDATE dentry SET ino = ? WHERE parent = ? AND name = ?", arguments: [ino, parent, name])
+    }
+
+    // MARK: Settings
+
+    func setting(_ name: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = ?", arguments: [name])
+    }
+
+    func setSetting(_ name: String, _ value: String) throws {
+        try db.execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                       arguments: [name, value])
+    }
+}

@@ -1,0 +1,415 @@
+import DataRepository
+import Foundation
+import HSM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The namespace: lookups, listings, creation, links, removal, rename and attribute changes. Each change
+/// commits in one MDT transaction with the exports it queues.
+extension FileSystem {
+    // MARK: Namespace
+
+    /// The inode, with its POSIX attributes fetched first if it was imported from a listing only, and with
+    /// the size and mtime of writes still in flight.
+    public func attributes(_ ino: InodeNumber) async throws -> Inode {
+        guard var inode = try await store.read({ db in try db.inode(ino) }) else {
+            throw FileSystemError.notFound("inode \(ino)")
+        }
+        if inode.attributesPending {
+            await fetchAttributes(of: ino)
+            if let fresh = try await store.read({ db in try db.inode(ino) }) { inode = fresh }
+        }
+        return overlay(inode)
+    }
+
+    func overlay(_ inode: Inode) -> Inode {
+        guard inode.type == .regular else { return inode }
+        return state.withLock { state in
+            var copy = inode
+            if let open = state.openFiles[inode.ino], open.fd >= 0, open.writers > 0 {
+                copy.size = open.size
+                if let mtime = open.mtime { copy.mtime = mtime; copy.ctime = max(copy.ctime, mtime) }
+            }
+            return copy
+        }
+    }
+
+    public func lookup(parent: InodeNumber, name: String) async throws -> Inode {
+        let entry = try await store.read { db -> DirectoryEntry? in
+            guard let directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
+            guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
+            return try db.entry(parent: parent, name: name)
+        }
+        guard let entry else { throw FileSystemError.notFound(name) }
+        return try await attributes(entry.ino)
+    }
+
+    /// Resolves an absolute path (symlinks are not followed).
+    public func resolve(_ path: String) async throws -> Inode {
+        guard path.hasPrefix("/") else { throw FileSystemError.invalid("'\(path)' is not an absolute path") }
+        var current = try await attributes(MetadataStore.rootInode)
+        for component in path.split(separator: "/") where component != "." {
+            guard current.type == .directory else { throw FileSystemError.notDirectory(path) }
+            do {
+                current = try await lookup(parent: current.ino, name: String(component))
+            } catch let error as FileSystemError where error.errno == ENOENT {
+                throw FileSystemError.notFound(path)
+            }
+        }
+        return current
+    }
+
+    /// The entries of a directory, in name order, with their attributes.
+    public func readDirectory(_ ino: InodeNumber) async throws -> [(name: String, inode: Inode)] {
+        let (entries, pending) = try await store.read { db -> ([(String, Inode)], [InodeNumber]) in
+            guard let directory = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
+            guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(ino)") }
+            let entries = try db.entriesWithInodes(of: ino).map { ($0.name, $0.inode) }
+            return (entries, entries.filter { $0.1.attributesPending }.map(\.1.ino))
+        }
+        guard !pending.isEmpty else { return entries.map { ($0.0, overlay($0.1)) } }
+        // An `ls -l` right after an import: fetch this directory's pending attributes together.
+        await withTaskGroup(of: Void.self) { group in
+            for ino in pending { group.addTask { await self.fetchAttributes(of: ino) } }
+        }
+        return try await store.read { db in
+            try entries.map { name, inode in (name, self.overlay(try db.inode(inode.ino) ?? inode)) }
+        }
+    }
+
+    public func readLink(_ ino: InodeNumber) async throws -> String {
+        let inode = try await attributes(ino)
+        guard inode.type == .symlink, let target = inode.target else { throw FileSystemError.invalid("inode \(ino) is not a symbolic link") }
+        return target
+    }
+
+    /// Creates a regular file, directory or symlink under `parent`.
+    public func makeNode(parent: InodeNumber, name: String, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32,
+                         target: String? = nil) async throws -> Inode {
+        try checkName(name)
+        if type == .symlink {
+            guard let target, !target.isEmpty, target.utf8.count <= 4095 else { throw FileSystemError.invalid("a symlink needs a target of 1 to 4095 bytes") }
+        }
+        let now = nowNanoseconds()
+        let inode = try await store.write { db -> Inode in
+            guard var directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
+            guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
+            if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
+            var inode = Inode(type: type, perm: perm, uid: uid, gid: gid, size: type == .symlink ? Int64(target!.utf8.count) : 0,
+                              time: now, nlink: type == .directory ? 2 : 1, target: target)
+            inode = try db.insertInode(inode)
+            try db.link(parent: parent, name: name, ino: inode.ino)
+            directory.mtime = now
+            directory.ctime = now
+            if type == .directory { directory.nlink += 1 }
+            try db.update(directory)
+            if type == .regular { try self.cache.createEmpty(inode.ino) }
+            // Directories and symlinks are complete at creation; regular files export when last closed.
+            if type != .regular { try self.queueSync(db, inode.ino) }
+            return inode
+        }
+        if type != .regular { exportSignal.fire() }
+        return inode
+    }
+
+    /// A hard link: another name for a regular file (exported as a separate object, as FSx does).
+    public func link(_ ino: InodeNumber, parent: InodeNumber, name: String) async throws -> Inode {
+        try checkName(name)
+        let now = nowNanoseconds()
+        let inode = try await store.write { db -> Inode in
+            guard var inode = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
+            guard inode.type != .directory else { throw FileSystemError(EPERM, "hard links to directories are not allowed") }
+            guard let directory = try db.inode(parent), directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
+            if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
+            try db.link(parent: parent, name: name, ino: ino)
+            inode.nlink += 1
+            inode.ctime = now
+            try db.update(inode)
+            try self.queueSync(db, ino)
+            return inode
+        }
+        exportSignal.fire()
+        return overlay(inode)
+    }
+
+    /// Removes a name; `directory` selects rmdir's rules. The object of an exported file is deleted from the
+    /// repository when the association's AutoExportPolicy has DELETED.
+    public func remove(parent: InodeNumber, name: String, directory: Bool) async throws {
+        let now = nowNanoseconds()
+        let freed = try await store.write { db -> Int64 in
+            guard let entry = try db.entry(parent: parent, name: name) else { throw FileSystemError.notFound(name) }
+            guard var inode = try db.inode(entry.ino) else { throw FileSystemError.notFound(name) }
+            if directory {
+                guard inode.type == .directory else { throw FileSystemError.notDirectory(name) }
+                if try db.hasChildren(inode.ino) { throw FileSystemError.notEmpty(name) }
+                if try self.associationRoot(db, inode.ino) != nil {
+                    throw FileSystemError(EBUSY, "\(name) is the directory of a data repository association; delete the association first")
+                }
+            } else if inode.type == .directory {
+                throw FileSystemError.isDirectory(name)
+            }
+            // The repository key of this name, computed before the name goes.
+            let key = try self.repositoryKey(db, parent: parent, name: name, type: inode.type)
+            try db.unlinkEntry(parent: parent, name: name)
+            if var parentInode = try db.inode(parent) {
+                parentInode.mtime = now
+                parentInode.ctime = now
+                if inode.type == .directory { parentInode.nlink -= 1 }
+                try db.update(parentInode)
+            }
+            if let (association, key) = key, inode.archivedEtag != nil || inode.hsm.flags.contains(.exists),
+               association.autoExport.contains(.deleted) {
+                try self.queueDelete(db, key: key, association: association.id, forced: false)
+            }
+            inode.nlink -= inode.type == .directory ? 2 : 1
+            inode.ctime = now
+            let stillOpen = self.state.withLock { $0.openFiles[inode.ino] != nil }
+            if inode.nlink <= 0 && !stillOpen {
+                try db.deleteInode(inode.ino)
+                if inode.type == .regular {
+                    self.removeCacheFileAfterCommit(db, inode.ino)
+                    return inode.isReleased ? 0 : inode.size
+                }
+                return 0
+            }
+            try db.update(inode)
+            return 0
+        }
+        if freed > 0 { state.withLock { $0.usedBytes -= freed } }
+        exportSignal.fire()
+    }
+
+    public struct RenameFlags: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// RENAME_NOREPLACE
+        public static let noReplace = RenameFlags(rawValue: 1)
+        /// RENAME_EXCHANGE
+        public static let exchange = RenameFlags(rawValue: 2)
+    }
+
+    /// rename(2): replaces a target of the same kind (an empty directory for a directory), or exchanges the
+    /// two names. Every moved object is exported anew and its old object deleted (a directory's whole subtree).
+    public func rename(parent: InodeNumber, name: String, newParent: InodeNumber, newName: String, flags: RenameFlags = []) async throws {
+        try checkName(newName)
+        let now = nowNanoseconds()
+        let freed = try await store.write { db -> Int64 in
+            guard let source = try db.entry(parent: parent, name: name), var moving = try db.inode(source.ino) else {
+                throw FileSystemError.notFound(name)
+            }
+            guard let targetDirectory = try db.inode(newParent), targetDirectory.type == .directory else {
+                throw FileSystemError.notDirectory("inode \(newParent)")
+            }
+            if try self.associationRoot(db, moving.ino) != nil {
+                throw FileSystemError(EBUSY, "\(name) is the directory of a data repository association")
+            }
+            if moving.type == .directory {
+                // A directory may not move into itself.
+                var current: InodeNumber? = newParent
+                while let step = current, step != MetadataStore.rootInode {
+                    if step == moving.ino { throw FileSystemError.invalid("cannot move a directory into itself") }
+                    current = try db.links(of: step).first?.parent
+                }
+            }
+            let existing = try db.entry(parent: newParent, name: newName)
+            if existing?.ino == moving.ino { return 0 }
+            var freed: Int64 = 0
+            if flags.contains(.exchange) {
+                guard let existing, let other = try db.inode(existing.ino) else { throw FileSystemError.notFound(newName) }
+                let oldPath = try self.childPath(db, parent, name)
+                let newPath = try self.childPath(db, newParent, newName)
+                try self.checkRenameKeepsData(db, moving: moving, from: oldPath, to: newPath)
+                try self.checkRenameKeepsData(db, moving: other, from: newPath, to: oldPath)
+                let deletes = try self.subtreeDeletes(db, parent: parent, name: name, inode: moving)
+                    + self.subtreeDeletes(db, parent: newParent, name: newName, inode: other)
+                try db.repoint(parent: parent, name: name, to: other.ino)
+                try db.repoint(parent: newParent, name: newName, to: moving.ino)
+                if moving.type == .directory && other.type != .directory && parent != newParent {
+                    try db.adjustLinkCount(parent, by: -1)
+                    try db.adjustLinkCount(newParent, by: 1)
+                } else if other.type == .directory && moving.type != .directory && parent != newParent {
+                    try db.adjustLinkCount(parent, by: 1)
+                    try db.adjustLinkCount(newParent, by: -1)
+                }
+                try self.queueSubtreeSync(db, moving.ino)
+                try self.queueSubtreeSync(db, other.ino)
+                try self.queue(deletes, db)
+            } else {
+                try self.checkRenameKeepsData(db, moving: moving, from: try self.childPath(db, parent, name),
+                                              to: try self.childPath(db, newParent, newName))
+                if let existing {
+                    if flags.contains(.noReplace) { throw FileSystemError.exists(newName) }
+                    guard var replaced = try db.inode(existing.ino) else { throw FileSystemError.notFound(newName) }
+                    if moving.type == .directory {
+                        guard replaced.type == .directory else { throw FileSystemError.notDirectory(newName) }
+                        if try db.hasChildren(replaced.ino) { throw FileSystemError.notEmpty(newName) }
+                    } else if replaced.type == .directory {
+                        throw FileSystemError.isDirectory(newName)
+                    }
+                    if try self.associationRoot(db, replaced.ino) != nil {
+                        throw FileSystemError(EBUSY, "\(newName) is the directory of a data repository association")
+                    }
+                    try db.unlinkEntry(parent: newParent, name: newName)
+                    replaced.nlink -= replaced.type == .directory ? 2 : 1
+                    if replaced.type == .directory {
+                        try db.adjustLinkCount(newParent, by: -1)
+                    }
+                    let open = self.state.withLock { $0.openFiles[replaced.ino] != nil }
+                    if replaced.nlink <= 0 && !open {
+                        try db.deleteInode(replaced.ino)
+                        if replaced.type == .regular {
+                            self.removeCacheFileAfterCommit(db, replaced.ino)
+                            if !replaced.isReleased { freed = replaced.size }
+                        }
+                    } else {
+                        try db.update(replaced)
+                    }
+                    // The replaced object is overwritten by the moved one's export; nothing to delete.
+                }
+                let deletes = try self.subtreeDeletes(db, parent: parent, name: name, inode: moving)
+                try db.unlinkEntry(parent: parent, name: name)
+                try db.link(parent: newParent, name: newName, ino: moving.ino)
+                if moving.type == .directory && parent != newParent {
+                    try db.adjustLinkCount(parent, by: -1)
+                    try db.adjustLinkCount(newParent, by: 1)
+                }
+                try self.queueSubtreeSync(db, moving.ino)
+                try self.queue(deletes, db)
+            }
+            for directory in Set([parent, newParent]) {
+                try db.touchDirectory(directory, at: now)
+            }
+            moving = try db.inode(moving.ino) ?? moving
+            moving.ctime = now
+            try db.update(moving)
+            return freed
+        }
+        if freed > 0 { state.withLock { $0.usedBytes -= freed } }
+        exportSignal.fire()
+    }
+
+    /// chmod, chown, utimens and truncate. Metadata changes export as metadata updates; a truncate is a data
+    /// change (a released file is restored first unless it is truncated to zero).
+    public func setAttributes(_ ino: InodeNumber, _ changes: AttributeChanges) async throws -> Inode {
+        if let size = changes.size {
+            guard size >= 0 else { throw FileSystemError.invalid("a size cannot be negative") }
+            try await truncate(ino, to: size)
+        }
+        let now = nowNanoseconds()
+        let metadataChanged = changes.perm != nil || changes.uid != nil || changes.gid != nil || changes.atime != nil || changes.mtime != nil
+        let inode = try await store.write { db -> Inode in
+            guard var inode = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
+            if let perm = changes.perm { inode.perm = perm & 0o7777 }
+            if let uid = changes.uid { inode.uid = uid }
+            if let gid = changes.gid { inode.gid = gid }
+            if let atime = changes.atime { inode.atime = atime }
+            if let mtime = changes.mtime {
+                inode.mtime = mtime
+                self.state.withLock { state in state.openFiles[ino]?.mtime = nil }
+            }
+            inode.ctime = now
+            if metadataChanged {
+                inode.metaVersion += 1
+                try db.update(inode)
+                // Exported objects get their metadata updated; a file still being written exports at close.
+                try self.queueSync(db, ino)
+            } else {
+                try db.update(inode)
+            }
+            return inode
+        }
+        if metadataChanged { exportSignal.fire() }
+        return overlay(inode)
+    }
+
+    func truncate(_ ino: InodeNumber, to size: Int64) async throws {
+        let inode = try await attributes(ino)
+        guard inode.type == .regular else { throw FileSystemError.isDirectory("inode \(ino)") }
+        if inode.isReleased {
+            if size == 0 {
+                try await discardReleasedData(ino)
+            } else {
+                try await restore(ino, wait: true)
+            }
+        }
+        let current = overlay(try await attributes(ino))
+        try reserve(size - current.size, for: "truncating inode \(ino)")
+        try cache.truncate(ino, to: size)
+        let now = nowNanoseconds()
+        try await store.write { db in
+            guard var fresh = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
+            fresh.size = size
+            fresh.mtime = now
+            fresh.ctime = now
+            fresh.dataVersion += 1
+            fresh.hsm = try HSMRules.dataChanged(fresh.hsm)
+            try db.update(fresh)
+            if self.state.withLock({ $0.openFiles[ino] == nil }) { try self.queueSync(db, ino) }
+        }
+        state.withLock { state in
+            if var open = state.openFiles[ino] {
+                open.size = size
+                open.mtime = now
+                open.changed = true
+                state.openFiles[ino] = open
+            }
+        }
+        exportSignal.fire()
+    }
+
+    /// O_TRUNC or truncate-to-zero of a released file: no need to fetch data that is about to be discarded.
+    func discardReleasedData(_ ino: InodeNumber) async throws {
+        try cache.createEmpty(ino)
+        try await store.write { db in
+            guard var inode = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
+            guard inode.isReleased else { return }
+            inode.hsmFlags &= ~HSMFlags.released.rawValue
+            inode.size = 0
+            inode.dataVersion += 1
+            inode.hsm = try HSMRules.dataChanged(inode.hsm)
+            try db.update(inode)
+        }
+    }
+
+    // MARK: Associations of paths
+
+    /// The association whose directory is exactly `ino`, if any.
+    func associationRoot(_ db: MetadataTransaction, _ ino: InodeNumber) throws -> Association? {
+        guard ino != MetadataStore.rootInode || state.withLock({ $0.associations.contains { $0.fileSystemPath == "/" } }) else { return nil }
+        guard let path = try db.path(of: ino) else { return nil }
+        return state.withLock { $0.associations.first { $0.fileSystemPath == path && $0.lifecycle != .failed } }
+    }
+
+    /// The association containing `path` and the path's repository key (nil outside every association and
+    /// for the association's own directory).
+    func association(containing path: String, type: FileType) -> (Association, String)? {
+        let associations = state.withLock { $0.associations }
+        for association in associations where association.lifecycle != .failed && association.lifecycle != .deleting {
+            let base = association.fileSystemPath
+            let relative: String
+            if base == "/" {
+                relative = String(path.dropFirst())
+            } else if path.hasPrefix(base + "/") {
+                relative = String(path.dropFirst(base.count + 1))
+            } else {
+                continue
+            }
+            guard !relative.isEmpty else { return nil }
+            let key = association.location.prefix + relative + (type == .directory ? "/" : "")
+            return (association, key)
+        }
+        return nil
+    }
+
+    func childPath(_ db: MetadataTransaction, _ parent: InodeNumber, _ name: String) throws -> String {
+        guard let parentPath = try db.path(of: parent) else { throw FileSystemError.notFound("inode \(parent)") }
+        return parentPath == "/" ? "/" + name : parentPath + "/" + name
+    }
+
+    func repositoryKey(_ db: MetadataTransaction, parent: InodeNumber, name: String, type: FileType) throws -> (Association, String)? {
+        guard let parentPath = try db.path(of: parent) else { return nil }
+        let path = parentPath == "/" ? "/" + name : parentPath + "/" + name
+        return association(containing: path, type: type)
+    }
+}

@@ -1,0 +1,223 @@
+import DataRepository
+import Foundation
+import HSM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Open files and space: handles, reads and writes on the local data (a released file restores first), the
+/// write-back of size and mtime, and the capacity every byte of local data counts against.
+extension FileSystem {
+    // MARK: Space
+
+    /// Claims `bytes` of capacity (negative frees), failing with ENOSPC when the file system is full.
+    func reserve(_ bytes: Int64, for what: String) throws {
+        try state.withLock { state in
+            if bytes > 0 && state.usedBytes + bytes > options.capacityBytes {
+                throw FileSystemError.noSpace("\(what) needs \(bytes) bytes; the file system has \(max(0, options.capacityBytes - state.usedBytes)) of \(options.capacityBytes) left")
+            }
+            state.usedBytes += bytes
+        }
+    }
+
+    public func usage() async throws -> Usage {
+        let inodes = try await store.read { db in try db.inodeCount() }
+        let used = state.withLock { $0.usedBytes }
+        return Usage(capacityBytes: options.capacityBytes, usedBytes: max(0, used), inodes: inodes)
+    }
+
+    // MARK: Open files
+
+    /// Opens a regular file. Opening for write restores a released file first (O_TRUNC discards it instead).
+    public func open(_ ino: InodeNumber, mode: OpenMode) async throws -> HandleID {
+        var inode = try await attributes(ino)
+        guard inode.type == .regular else {
+            if inode.type == .directory { throw FileSystemError.isDirectory("inode \(ino)") }
+            throw FileSystemError(ELOOP, "inode \(ino) is a symbolic link")
+        }
+        if mode.write && inode.isReleased {
+            if mode.truncate {
+                try await discardReleasedData(ino)
+                state.withLock { $0.openFiles[ino]?.size = 0 }
+            } else {
+                try await restore(ino, wait: true)
+            }
+            inode = try await attributes(ino)
+        }
+        let handle = try state.withLock { state -> HandleID in
+            var file = state.openFiles[ino] ?? OpenFile(fd: -1, size: inode.size)
+            if file.fd < 0 && !inode.isReleased {
+                file.fd = try cache.open(ino, create: true)
+                file.size = inode.size
+            }
+            file.opens += 1
+            if mode.write { file.writers += 1 }
+            state.openFiles[ino] = file
+            let id = state.nextHandle
+            state.nextHandle += 1
+            state.handles[id] = Handle(ino: ino, writable: mode.write)
+            return id
+        }
+        if mode.write && mode.truncate && inode.size > 0 {
+            do {
+                try await truncate(ino, to: 0)
+            } catch {
+                await release(handle)
+                throw error
+            }
+        }
+        return handle
+    }
+
+    func handle(_ id: HandleID) throws -> Handle {
+        guard let handle = state.withLock({ $0.handles[id] }) else { throw FileSystemError(EBADF, "file handle \(id) is not open") }
+        return handle
+    }
+
+    /// Reads from the local data; a released file's data is restored first, and the read returns as soon as
+    /// its own range has arrived.
+    public func read(_ id: HandleID, offset: Int64, count: Int) async throws -> Data {
+        let handle = try handle(id)
+        let ino = handle.ino
+        let (fd, size, running) = state.withLock { state in
+            (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.restores[ino])
+        }
+        if fd < 0, let job = running {
+            // A restore is running: no need to look at the MDT for every read of it.
+            guard offset < job.size else { return Data() }
+            let end = min(job.size, offset + Int64(count))
+            try await job.waitFor(offset..<end)
+            return try PositionalIO.read(job.fd, count: Int(end - offset), at: offset)
+        }
+        if fd >= 0 {
+            // fd only exists for files with local data (or after a restore finished).
+            guard offset < size else { return Data() }
+            let data = try PositionalIO.read(fd, count: Int(min(Int64(count), size - offset)), at: offset)
+            return data
+        }
+        let inode = try await attributes(ino)
+        guard offset < inode.size else { return Data() }
+        guard inode.isReleased, let job = try await restoreJob(for: ino) else {
+            // Restored between the check and now: read the local data.
+            try attachDescriptor(ino)
+            return try await read(id, offset: offset, count: count)
+        }
+        let end = min(inode.size, offset + Int64(count))
+        try await job.waitFor(offset..<end)
+        return try PositionalIO.read(job.fd, count: Int(end - offset), at: offset)
+    }
+
+    /// Opens the cache file of a restored file for its handles.
+    func attachDescriptor(_ ino: InodeNumber) throws {
+        try state.withLock { state in
+            guard var file = state.openFiles[ino], file.fd < 0 else { return }
+            file.fd = try cache.open(ino, create: false)
+            state.openFiles[ino] = file
+        }
+    }
+
+    /// Writes to the local data. The first write of a session makes an archived file dirty.
+    public func write(_ id: HandleID, offset: Int64, data: Data) async throws -> Int {
+        let handle = try handle(id)
+        guard handle.writable else { throw FileSystemError(EBADF, "file handle \(id) is not open for writing") }
+        let ino = handle.ino
+        let (fd, size, bumped) = state.withLock { state in
+            (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.openFiles[ino]?.versionBumped ?? true)
+        }
+        guard fd >= 0 else { throw FileSystemError.io("inode \(ino) has no local data to write to") }
+        let end = offset + Int64(data.count)
+        if end > size { try reserve(end - size, for: "writing inode \(ino)") }
+        do {
+            try data.withUnsafeBytes { bytes in try PositionalIO.write(fd, bytes, at: offset) }
+        } catch {
+            if end > size { try? reserve(size - end, for: "") }
+            throw error
+        }
+        let now = nowNanoseconds()
+        state.withLock { state in
+            guard var file = state.openFiles[ino] else { return }
+            if end > size {
+                // Another writer may have grown the file meanwhile: give back what it already claimed.
+                let grown = max(0, end - max(file.size, size))
+                state.usedBytes -= (end - size) - grown
+            }
+            if end > file.size { file.size = end }
+            file.mtime = now
+            file.changed = true
+            file.versionBumped = true
+            state.openFiles[ino] = file
+        }
+        if !bumped {
+            try await store.write { db in
+                guard var inode = try db.inode(ino) else { return }
+                inode.dataVersion += 1
+                inode.hsm = try HSMRules.dataChanged(inode.hsm)
+                try db.update(inode)
+            }
+        }
+        return data.count
+    }
+
+    /// Writes the size and mtime of writes so far to the MDT (flush and fsync).
+    public func flush(_ id: HandleID, sync: Bool = false) async throws {
+        let handle = try handle(id)
+        let snapshot = state.withLock { $0.openFiles[handle.ino] }
+        guard let snapshot, snapshot.changed || sync else { return }
+        if sync && snapshot.fd >= 0 { fdatasync(snapshot.fd) }
+        try await store.write { db in
+            guard var inode = try db.inode(handle.ino) else { return }
+            inode.size = snapshot.size
+            if let mtime = snapshot.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
+            try db.update(inode)
+        }
+    }
+
+    /// Closes a handle. The last close of a file that was written queues its export.
+    public func release(_ id: HandleID) async {
+        guard let handle = state.withLock({ $0.handles.removeValue(forKey: id) }) else { return }
+        let ino = handle.ino
+        let last = state.withLock { state -> OpenFile? in
+            guard var file = state.openFiles[ino] else { return nil }
+            file.opens -= 1
+            if handle.writable { file.writers -= 1 }
+            if file.opens <= 0 {
+                state.openFiles.removeValue(forKey: ino)
+                return file
+            }
+            state.openFiles[ino] = file
+            return nil
+        }
+        // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
+        let snapshot = last ?? state.withLock { $0.openFiles[ino] }
+        do {
+            let freed = try await store.write { db -> Int64 in
+                guard var inode = try db.inode(ino) else { return 0 }
+                if let snapshot, snapshot.changed, snapshot.fd >= 0 {
+                    inode.size = snapshot.size
+                    if let mtime = snapshot.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
+                    try db.update(inode)
+                }
+                guard let last else { return 0 }
+                if try inode.nlink <= 0 && db.links(of: ino).isEmpty {
+                    try db.deleteInode(ino)
+                    self.removeCacheFileAfterCommit(db, ino)
+                    return inode.isReleased ? 0 : inode.size
+                }
+                if last.changed { try self.queueSync(db, ino) }
+                return 0
+            }
+            if freed > 0 { state.withLock { $0.usedBytes -= freed } }
+        } catch {
+            logger.error("closing inode \(ino) failed: \(error)")
+        }
+        if let last {
+            if last.fd >= 0 { Glibc.close(last.fd) }
+            for fd in last.retired { Glibc.close(fd) }
+        }
+        if last?.changed == true { exportSignal.fire() }
+    }
+
+    func openCount(_ ino: InodeNumber) -> Int {
+        state.withLock { $0.openFiles[ino]?.opens ?? 0 }
+    }
+}
