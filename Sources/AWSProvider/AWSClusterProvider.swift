@@ -75,12 +75,10 @@ public struct AWSClusterProvider: ClusterProvider {
     }
 
     /// The head node's munge key, for its compute nodes (which may read only this object of the bucket).
-    public func publishMungeKey(_ key: Data, of name: String) throws {
+    public func publishMungeKey(_ key: Data, of name: String) async throws {
         let settings = try settings()
-        try BlockingWait.run {
-            let bucket = try await configBucket(settings)
-            _ = try await S3Client(settings: settings).putObject(bucket: bucket, key: "parallelcluster/\(version)/clusters/\(name)/munge.key", data: key)
-        }
+        let bucket = try await configBucket(settings)
+        _ = try await S3Client(settings: settings).putObject(bucket: bucket, key: "parallelcluster/\(version)/clusters/\(name)/munge.key", data: key)
     }
 
     func removeConfiguration(of name: String) async throws {
@@ -135,93 +133,77 @@ public struct AWSClusterProvider: ClusterProvider {
     // MARK: Lifecycle
 
     public func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
-                       rollbackOnFailure: Bool, progress: (String) -> Void) throws {
+                       rollbackOnFailure: Bool, progress: @Sendable (String) -> Void) async throws {
         let template = ClusterTemplate(clusterName: name, config: config, version: version).render()
         let cfn = try cloudFormation()
-        let version = self.version
-        try BlockingWait.run {
-            let parameters = try await stackParameters(config)
-            if try await cfn.describeStack(name) != nil {
-                throw AWSProviderError("a CloudFormation stack named \(name) already exists")
+        let parameters = try await stackParameters(config)
+        if try await cfn.describeStack(name) != nil {
+            throw AWSProviderError("a CloudFormation stack named \(name) already exists")
+        }
+        try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
+        do {
+            _ = try await cfn.createStack(name: name, templateBody: template, parameters: parameters,
+                                          tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
+                                          rollbackOnFailure: rollbackOnFailure)
+        } catch {
+            // No stack, so no cluster: its configuration goes too.
+            do { try await removeConfiguration(of: name) } catch {
+                progress("the configuration of \(name) could not be removed after the failed create: \(error)")
             }
-            try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
-            do {
-                _ = try await cfn.createStack(name: name, templateBody: template, parameters: parameters,
-                                              tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
-                                              rollbackOnFailure: rollbackOnFailure)
-            } catch {
-                // No stack, so no cluster: its configuration goes too.
-                try? await removeConfiguration(of: name)
-                throw error
-            }
+            throw error
         }
         progress("stack \(name) created; CloudFormation is creating its resources")
     }
 
-    public func update(name: String, config: ClusterConfiguration, configuration: String, progress: (String) -> Void) throws {
+    public func update(name: String, config: ClusterConfiguration, configuration: String,
+                       progress: @Sendable (String) -> Void) async throws {
         let template = ClusterTemplate(clusterName: name, config: config, version: version).render()
         let cfn = try cloudFormation()
-        let version = self.version
-        let changed = try BlockingWait.run { () async throws -> [String] in
-            let parameters = try await stackParameters(config)
-            let changes = try await cfn.update(name: name, templateBody: template, parameters: parameters,
-                                               tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
-                                               changeSetName: "pcluster-update-\(Int(Date().timeIntervalSince1970))")
-            if !changes.isEmpty {
-                let stack = try await cfn.waitWhileInProgress(name, timeout: 3600)
-                if let stack, stack.status != "UPDATE_COMPLETE" {
-                    throw AWSProviderError("the stack update ended \(stack.status)\(stack.statusReason.map { ": \($0)" } ?? ""); `pcluster get-cluster-stack-events -n \(name)` shows why")
-                }
+        let parameters = try await stackParameters(config)
+        let changed = try await cfn.update(name: name, templateBody: template, parameters: parameters,
+                                           tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
+                                           changeSetName: "pcluster-update-\(Int(Date().timeIntervalSince1970))")
+        if !changed.isEmpty {
+            let stack = try await cfn.waitWhileInProgress(name, timeout: 3600)
+            if let stack, stack.status != "UPDATE_COMPLETE" {
+                throw AWSProviderError("the stack update ended \(stack.status)\(stack.statusReason.map { ": \($0)" } ?? ""); `pcluster get-cluster-stack-events -n \(name)` shows why")
             }
-            // Kept only once the stack took it: a failed update leaves the configuration the cluster runs with.
-            try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
-            return changes
         }
+        // Kept only once the stack took it: a failed update leaves the configuration the cluster runs with.
+        try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
         progress(changed.isEmpty ? "no stack resource changes; configuration kept" : "stack resources changed: \(changed.sorted().joined(separator: ", "))")
     }
 
     /// Compute instances first (they are not in the stack: the node agent made them), then the stack, then
     /// the configuration object.
-    public func delete(name: String, wait: Bool, progress: (String) -> Void) throws {
+    public func delete(name: String, wait: Bool, progress: @Sendable (String) -> Void) async throws {
         let cfn = try cloudFormation()
         let fleet = try EC2Fleet(settings: settings(), clusterName: name)
-        let terminated = try BlockingWait.run { try await fleet.terminateOrphans(knownNodes: []) }
+        let terminated = try await fleet.terminateOrphans(knownNodes: [])
         if !terminated.isEmpty { progress("terminated \(terminated.count) compute instances") }
-        try BlockingWait.run { try await cfn.deleteStack(name) }
+        try await cfn.deleteStack(name)
         // A stack being deleted takes no update, so its configuration and munge key have no use left.
-        try BlockingWait.run { try await removeConfiguration(of: name) }
+        try await removeConfiguration(of: name)
         guard wait else { return }
-        // Polled here rather than inside the async work, so progress lines show as they happen.
-        let deadline = Date().addingTimeInterval(3600)
-        var shown = ""
-        var delay = 0.1
-        while true {
-            let stack = try BlockingWait.run { try await cfn.describeStack(name) }
-            guard let stack, stack.status != "DELETE_COMPLETE" else { break }
-            if stack.status != shown { progress("stack status: \(stack.status)"); shown = stack.status }
-            if !stack.status.hasSuffix("_IN_PROGRESS") || Date() > deadline {
-                throw AWSProviderError("the stack is \(stack.status)\(stack.statusReason.map { ": \($0)" } ?? ""); delete again to retry")
-            }
-            usleep(UInt32(delay * 1e6))
-            delay = min(delay * 1.5, 5)
+        if let stack = try await cfn.waitWhileInProgress(name, timeout: 3600, progress: progress), stack.status != "DELETE_COMPLETE" {
+            throw AWSProviderError("the stack is \(stack.status)\(stack.statusReason.map { ": \($0)" } ?? ""); delete again to retry")
         }
     }
 
-    public func recover(name: String) throws -> [String] { [] }
+    public func recover(name: String) async throws -> [String] { [] }
 
     /// The node agent's launch plan and the configuration, from the stack and the configuration object
     /// (what `pcluster-agent bootstrap` writes on the head node).
-    public func fleetPlan(of name: String) throws -> (plan: AWSFleetPlan, config: ClusterConfiguration) {
-        let (plan, config, _) = try fleetPlanAndConfiguration(of: name)
+    public func fleetPlan(of name: String) async throws -> (plan: AWSFleetPlan, config: ClusterConfiguration) {
+        let (plan, config, _) = try await fleetPlanAndConfiguration(of: name)
         return (plan, config)
     }
 
     /// The plan, the configuration and the configuration's text as stored.
-    public func fleetPlanAndConfiguration(of name: String) throws -> (plan: AWSFleetPlan, config: ClusterConfiguration, text: String) {
+    public func fleetPlanAndConfiguration(of name: String) async throws -> (plan: AWSFleetPlan, config: ClusterConfiguration, text: String) {
         let settings = try settings()
-        let (text, resources) = try BlockingWait.run { () async throws -> (String?, [StackResource]) in
-            (try await downloadConfiguration(of: name), try await CloudFormation(settings: settings).resources(name))
-        }
+        let text = try await downloadConfiguration(of: name)
+        let resources = try await CloudFormation(settings: settings).resources(name)
         guard let text else { throw AWSProviderError("the configuration of cluster \(name) is not in S3 (\(configKey(name)))") }
         let (document, _) = try ConfigLoader.parse(text: text, file: configKey(name), environment: [:])
         let validated = ConfigValidation.validate(document: document, clusterName: name, region: settings.region)
@@ -233,8 +215,8 @@ public struct AWSClusterProvider: ClusterProvider {
         return (AWSFleetPlan(clusterName: name, region: settings.region, version: version, config: config, physicalIds: physicalIds), config, text)
     }
 
-    public func instances(of name: String) -> [ProvisionedInstance] {
-        (try? BlockingWait.run { try await clusterInstances(name) }) ?? []
+    public func instances(of name: String) async -> [ProvisionedInstance] {
+        (try? await clusterInstances(name)) ?? []
     }
 
     func clusterInstances(_ name: String) async throws -> [ProvisionedInstance] {
@@ -271,27 +253,27 @@ public struct AWSClusterProvider: ClusterProvider {
         return found.sorted { ($0.nodeType, $0.launchTime, $0.instanceId) < ($1.nodeType, $1.launchTime, $1.instanceId) }
     }
 
-    public func headNodeProblems(of name: String) -> [String] {
-        guard let record = try? catalog.record(named: name), record.clusterStatus.isComplete else { return [] }
-        let head = instances(of: name).first { $0.nodeType == "HeadNode" }
+    public func headNodeProblems(of name: String) async -> [String] {
+        guard let record = try? await catalog.record(named: name), record.clusterStatus.isComplete else { return [] }
+        let head = await instances(of: name).first { $0.nodeType == "HeadNode" }
         guard let head else { return ["the head node instance does not exist"] }
         return head.state == "running" ? [] : ["the head node instance \(head.instanceId) is \(head.state)"]
     }
 
     /// The first resource that failed, as CloudFormation said it.
-    public func creationFailure(of name: String) -> String? {
-        guard let events = try? BlockingWait.run({ try await cloudFormation().events(name) }) else { return nil }
+    public func creationFailure(of name: String) async -> String? {
+        guard let events = try? await cloudFormation().events(name) else { return nil }
         let failed = events.reversed().first { $0.resourceStatus.hasSuffix("FAILED") && $0.resourceStatusReason != nil }
         return failed.map { "\($0.logicalResourceId) (\($0.resourceType)): \($0.resourceStatusReason ?? "")" }
     }
 
-    public func terminateComputeNodes(of name: String) throws {
+    public func terminateComputeNodes(of name: String) async throws {
         let fleet = try EC2Fleet(settings: settings(), clusterName: name)
-        _ = try BlockingWait.run { try await fleet.terminateOrphans(knownNodes: []) }
+        _ = try await fleet.terminateOrphans(knownNodes: [])
     }
 
-    public func events(of name: String) -> [ClusterEvent] {
-        guard let events = try? BlockingWait.run({ try await cloudFormation().events(name) }) else { return [] }
+    public func events(of name: String) async -> [ClusterEvent] {
+        guard let events = try? await cloudFormation().events(name) else { return [] }
         // Oldest first, as the protocol has it.
         return events.reversed().map { event in
             ClusterEvent(timestamp: event.timestamp, resource: event.logicalResourceId, status: event.resourceStatus,
@@ -308,10 +290,11 @@ public struct AWSClusterProvider: ClusterProvider {
     public func logStreams(of name: String) -> [ClusterLogStream] { [] }
     public func logLines(of name: String, stream: String) -> [String]? { nil }
 
-    public func headNodeShell(of name: String) -> HeadNodeShell? {
-        guard let head = instances(of: name).first(where: { $0.nodeType == "HeadNode" && $0.state == "running" }) else { return nil }
+    public func headNodeShell(of name: String) async -> HeadNodeShell? {
+        guard let head = await instances(of: name).first(where: { $0.nodeType == "HeadNode" && $0.state == "running" }) else { return nil }
         let user: String
-        switch (try? catalog.configuration(of: name)).flatMap({ $0 }).flatMap(Self.os) ?? "alinux2" {
+        let configuration = (try? await catalog.configuration(of: name)) ?? nil
+        switch configuration.flatMap(Self.os) ?? "alinux2" {
         case let os where os.hasPrefix("ubuntu"): user = "ubuntu"
         case let os where os.hasPrefix("rocky"): user = "rocky"
         default: user = "ec2-user"
@@ -359,23 +342,19 @@ struct StackCatalog: ClusterCatalog {
         return record
     }
 
-    func record(named name: String) throws -> ClusterRecord? {
+    func record(named name: String) async throws -> ClusterRecord? {
         let settings = try provider.settings()
-        return try BlockingWait.run { () async throws -> ClusterRecord? in
-            guard let stack = try await CloudFormation(settings: settings).describeStack(name),
-                  stack.tags["parallelcluster:version"] != nil else { return nil }
-            return record(stack, region: settings.region, fleetStatus: try await fleetStatus(stack))
-        }
+        guard let stack = try await CloudFormation(settings: settings).describeStack(name),
+              stack.tags["parallelcluster:version"] != nil else { return nil }
+        return record(stack, region: settings.region, fleetStatus: try await fleetStatus(stack))
     }
 
-    func records() throws -> [ClusterRecord] {
+    func records() async throws -> [ClusterRecord] {
         let settings = try provider.settings()
-        return try BlockingWait.run {
-            try await CloudFormation(settings: settings).describeStacks()
-                .filter { $0.tags["parallelcluster:version"] != nil }
-                .sorted { $0.name < $1.name }
-                .map { record($0, region: settings.region, fleetStatus: .unknown) }
-        }
+        return try await CloudFormation(settings: settings).describeStacks()
+            .filter { $0.tags["parallelcluster:version"] != nil }
+            .sorted { $0.name < $1.name }
+            .map { record($0, region: settings.region, fleetStatus: .unknown) }
     }
 
     /// The head node's tag; RUNNING for a cluster whose fleet was never stopped, UNKNOWN before the head node exists.
@@ -388,34 +367,33 @@ struct StackCatalog: ClusterCatalog {
         return ComputeFleetStatus(rawValue: tag) ?? .unknown
     }
 
-    func configuration(of name: String) throws -> String? {
-        try BlockingWait.run { try await provider.downloadConfiguration(of: name) }
+    func configuration(of name: String) async throws -> String? {
+        try await provider.downloadConfiguration(of: name)
     }
 
-    func configurationURL(of name: String) -> String {
-        (try? BlockingWait.run { () async throws -> String in
+    func configurationURL(of name: String) async -> String {
+        do {
             let settings = try provider.settings()
             let bucket = try await provider.configBucket(settings)
             return try await S3Client(settings: settings).presignedGetURL(bucket: bucket, key: provider.configKey(name))
-        }) ?? ""
+        } catch {
+            return ""
+        }
     }
 
     /// Only the compute fleet status is kept (a tag on the head node); the statuses are the stack's own.
     @discardableResult
-    func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
-        guard var current = try record(named: name) else { return nil }
+    func update(_ name: String, _ change: @Sendable (inout ClusterRecord) -> Void) async throws -> ClusterRecord? {
+        guard var current = try await record(named: name) else { return nil }
         let before = current.computeFleetStatus
         change(&current)
         if current.computeFleetStatus != before {
             let settings = try provider.settings()
-            let status = current.computeFleetStatus
-            try BlockingWait.run {
-                guard let head = try await CloudFormation(settings: settings).describeStack(name)?.outputs["HeadNodeInstanceId"] else {
-                    throw AWSProviderError("cluster \(name) has no head node yet; wait for CREATE_COMPLETE")
-                }
-                _ = try await provider.ec2().query("CreateTags", [QueryItem("ResourceId.1", head), QueryItem("Tag.1.Key", Self.fleetStatusTag),
-                                                                 QueryItem("Tag.1.Value", status.rawValue)])
+            guard let head = try await CloudFormation(settings: settings).describeStack(name)?.outputs["HeadNodeInstanceId"] else {
+                throw AWSProviderError("cluster \(name) has no head node yet; wait for CREATE_COMPLETE")
             }
+            _ = try await provider.ec2().query("CreateTags", [QueryItem("ResourceId.1", head), QueryItem("Tag.1.Key", Self.fleetStatusTag),
+                                                             QueryItem("Tag.1.Value", current.computeFleetStatus.rawValue)])
             current.lastUpdatedTime = Date()
         }
         return current

@@ -60,11 +60,11 @@ public struct EC2NodeLauncher: InstanceLauncher {
         events = EventLog(layout: layout)
     }
 
-    public func launch(_ node: LocalNode) throws {
-        if case .failure(let error) = launch([node])[node.name] { throw error }
+    public func launch(_ node: LocalNode) async throws {
+        if case .failure(let error) = await launch([node])[node.name] { throw error }
     }
 
-    public func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] {
+    public func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
         var outcome: [String: Result<String?, any Error>] = [:]
         let groups = Dictionary(grouping: nodes) { "\($0.queue)/\($0.computeResource)" }
         for key in groups.keys.sorted() {
@@ -75,11 +75,9 @@ public struct EC2NodeLauncher: InstanceLauncher {
             }
             for start in stride(from: 0, to: members.count, by: max(1, plan.maxBatchSize)) {
                 let batch = Array(members[start..<min(members.count, start + max(1, plan.maxBatchSize))])
-                let fleet = self.fleet
-                let allOrNothing = plan.allOrNothing
                 do {
-                    let (launched, missing) = try BlockingWait.run { try await fleet.launch(batch, spec, allOrNothing: allOrNothing) }
-                    let addresses = (try? BlockingWait.run { try await fleet.privateAddresses(Array(launched.values)) }) ?? [:]
+                    let (launched, missing) = try await fleet.launch(batch, spec, allOrNothing: plan.allOrNothing)
+                    let addresses = (try? await fleet.privateAddresses(Array(launched.values))) ?? [:]
                     for (name, id) in launched {
                         outcome[name] = .success(addresses[id])
                         events.record(resource: name, status: "LAUNCHED", reason: "\(id) (\(spec.instanceTypes.joined(separator: ",")))\(addresses[id].map { " at \($0)" } ?? "")")
@@ -96,13 +94,12 @@ public struct EC2NodeLauncher: InstanceLauncher {
         return outcome
     }
 
-    public func terminate(_ name: String, reason: String) { terminate([name], reason: reason) }
+    public func terminate(_ name: String, reason: String) async { await terminate([name], reason: reason) }
 
-    public func terminate(_ names: [String], reason: String) {
+    public func terminate(_ names: [String], reason: String) async {
         guard !names.isEmpty else { return }
-        let fleet = self.fleet
         do {
-            let ids = try BlockingWait.run { try await fleet.terminate(nodes: names) }
+            let ids = try await fleet.terminate(nodes: names)
             if !ids.isEmpty { events.record(resource: Hostlist.compress(names), status: "TERMINATED", reason: "\(ids.joined(separator: ",")): \(reason)") }
         } catch {
             // The next orphan pass terminates what this call could not.
@@ -110,23 +107,20 @@ public struct EC2NodeLauncher: InstanceLauncher {
         }
     }
 
-    public func runningNodes() -> Set<String>? {
-        let fleet = self.fleet
-        guard let instances = try? BlockingWait.run({ try await fleet.instances() }) else { return nil }
+    public func runningNodes() async -> Set<String>? {
+        guard let instances = try? await fleet.instances() else { return nil }
         return Set(instances.compactMap(\.nodeName))
     }
 
-    public func terminateStrays(knownNodes: Set<String>) {
-        let fleet = self.fleet
-        if let ids = try? BlockingWait.run({ try await fleet.terminateOrphans(knownNodes: knownNodes, grace: 120) }), !ids.isEmpty {
+    public func terminateStrays(knownNodes: Set<String>) async {
+        if let ids = try? await fleet.terminateOrphans(knownNodes: knownNodes, grace: 120), !ids.isEmpty {
             events.record(resource: plan.clusterName, status: "TERMINATED", reason: "\(ids.joined(separator: ",")): no node owns them")
         }
     }
 
-    public func isRunning(_ name: String) -> Bool {
-        let fleet = self.fleet
+    public func isRunning(_ name: String) async -> Bool {
         // Unknown (EC2 not answering) counts as running: relaunching a node that has an instance would pay twice.
-        guard let instances = try? BlockingWait.run({ try await fleet.instances() }) else { return true }
+        guard let instances = try? await fleet.instances() else { return true }
         return instances.contains { $0.nodeName == name }
     }
 }

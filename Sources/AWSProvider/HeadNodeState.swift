@@ -30,8 +30,8 @@ public struct HeadNodeState: Sendable {
 
     /// Writes the state for the configuration stored now; returns it with the configuration's digest.
     @discardableResult
-    public func write(headNodeAddress: String?, headNodeInstanceId: String, createdAt: Date) throws -> (spec: LocalClusterSpec, plan: AWSFleetPlan) {
-        var (plan, config, text) = try provider.fleetPlanAndConfiguration(of: clusterName)
+    public func write(headNodeAddress: String?, headNodeInstanceId: String, createdAt: Date) async throws -> (spec: LocalClusterSpec, plan: AWSFleetPlan) {
+        var (plan, config, text) = try await provider.fleetPlanAndConfiguration(of: clusterName)
         plan.headNodeAddress = headNodeAddress
         // Every EC2 node is a host of its own, so all use slurmd's default port.
         var ports = Array(repeating: 6818, count: config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } })
@@ -58,16 +58,16 @@ public struct HeadNodeState: Sendable {
     /// When the stored configuration is not the one applied: rewrites the state and puts it into effect
     /// (slurmctld restarted when the node set changed, reconfigured otherwise; instances of nodes that are gone
     /// are terminated by the next orphan pass). Returns what changed, or nil when nothing did.
-    public func applyIfChanged() throws -> String? {
-        guard let text = try provider.catalog.configuration(of: clusterName) else { return nil }
+    public func applyIfChanged() async throws -> String? {
+        guard let text = try await provider.catalog.configuration(of: clusterName) else { return nil }
         let applied = try? String(contentsOfFile: appliedDigestPath, encoding: .utf8)
         guard Self.digest(text) != applied else { return nil }
         let old = try JSONDecoder.iso.decode(LocalClusterSpec.self, from: Data(contentsOf: URL(fileURLWithPath: layout.spec)))
         let oldPlan = try JSONDecoder().decode(AWSFleetPlan.self, from: Data(contentsOf: URL(fileURLWithPath: layout.awsFleetPlan)))
-        let (spec, plan) = try write(headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
+        let (spec, plan) = try await write(headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
         let nodeSetChanged = Set(old.nodes.map(\.name)) != Set(spec.nodes.map(\.name)) || old.queues != spec.queues
         let runtime = LocalClusterRuntime(store: .init(root: layout.root.deletingLastPathComponent()), agentExecutable: agentExecutable)
-        try runtime.applySpec(spec, nodeSetChanged: nodeSetChanged, layout: layout, slurmConf: slurmConf(spec, plan))
+        try await runtime.applySpec(spec, nodeSetChanged: nodeSetChanged, layout: layout, slurmConf: slurmConf(spec, plan))
         return "\(spec.nodes.count) compute nodes in \(spec.queues.count) queues" + (nodeSetChanged ? ", slurmctld restarted" : ", reconfigured")
     }
 }

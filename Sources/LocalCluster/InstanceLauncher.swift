@@ -4,19 +4,19 @@ import Foundation
 /// processes on this machine; the AWS provider's EC2 launcher runs instances that start slurmd.
 public protocol InstanceLauncher: Sendable {
     /// Starts (or restarts) the node and records it as a running instance.
-    func launch(_ node: LocalNode) throws
+    func launch(_ node: LocalNode) async throws
     /// Starts several nodes at once (Slurm resumes them in host lists); per node, the address Slurm should
     /// reach it at (nil: the configured one) or why it got no instance.
-    func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>]
+    func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>]
     /// Stops every running instance of the node.
-    func terminate(_ name: String, reason: String)
-    func terminate(_ names: [String], reason: String)
+    func terminate(_ name: String, reason: String) async
+    func terminate(_ names: [String], reason: String) async
     /// Whether an instance of the node is running now.
-    func isRunning(_ name: String) -> Bool
+    func isRunning(_ name: String) async -> Bool
     /// Every node with a running instance, in one question (nil: ask `isRunning` per node).
-    func runningNodes() -> Set<String>?
+    func runningNodes() async -> Set<String>?
     /// Terminates instances of the cluster that belong to none of these nodes.
-    func terminateStrays(knownNodes: Set<String>)
+    func terminateStrays(knownNodes: Set<String>) async
     /// How long a launched node may take to register with slurmctld before the agent launches it again;
     /// nil where booting takes as long as it takes (EC2, bounded by Slurm's ResumeTimeout).
     var registrationDeadline: TimeInterval? { get }
@@ -25,23 +25,23 @@ public protocol InstanceLauncher: Sendable {
 }
 
 extension InstanceLauncher {
-    public func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] { launchEach(nodes) }
+    public func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] { await launchEach(nodes) }
 
     /// `launch(_:)` node by node, each at its configured address.
-    public func launchEach(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] {
+    public func launchEach(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
         var outcome: [String: Result<String?, any Error>] = [:]
         for node in nodes {
-            do { try launch(node); outcome[node.name] = .success(nil) } catch { outcome[node.name] = .failure(error) }
+            do { try await launch(node); outcome[node.name] = .success(nil) } catch { outcome[node.name] = .failure(error) }
         }
         return outcome
     }
 
-    public func terminate(_ names: [String], reason: String) {
-        for name in names { terminate(name, reason: reason) }
+    public func terminate(_ names: [String], reason: String) async {
+        for name in names { await terminate(name, reason: reason) }
     }
 
-    public func runningNodes() -> Set<String>? { nil }
-    public func terminateStrays(knownNodes: Set<String>) {}
+    public func runningNodes() async -> Set<String>? { nil }
+    public func terminateStrays(knownNodes: Set<String>) async {}
     public var registrationDeadline: TimeInterval? { nil }
     public func launchTime(of name: String) -> Date? { nil }
 }
@@ -80,12 +80,12 @@ public struct SlurmdLauncher: InstanceLauncher {
     /// uptime from the kernel's whole-second uptime, which ticks at its own fraction of the wall-clock second,
     /// so a slurmd started in the same second can come out one second "older" than the request and is then
     /// ignored until ResumeTimeout. Starting the slurmds in the next wall-clock second rules that out.
-    public func launch(_ nodes: [LocalNode]) -> [String: Result<String?, any Error>] {
+    public func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
         guard !nodes.isEmpty else { return [:] }
         let second = floor(Date().timeIntervalSince1970)
         let wait = second + 1.02 - Date().timeIntervalSince1970
-        if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
-        return launchEach(nodes)
+        if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+        return await launchEach(nodes)
     }
 
     /// Starts (or restarts) the slurmd of one node and records it as a running instance.
@@ -136,7 +136,7 @@ public struct SlurmdLauncher: InstanceLauncher {
     }
 
     /// `isRunning` of every node at once: one read of the registry and of the pid files' directory.
-    public func runningNodes() -> Set<String>? {
+    public func runningNodes() async -> Set<String>? {
         let recorded = registry.read().filter { $0.state == .running && $0.role == .computeNode }
         var running = Set(recorded.compactMap { instance in
             instance.pid.flatMap { ProcessControl.isAlive($0, commandContains: "slurmd") ? instance.nodeName : nil }

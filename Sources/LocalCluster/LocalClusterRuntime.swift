@@ -55,7 +55,7 @@ public struct LocalClusterRuntime: Sendable {
     /// stopped again and the record says CREATE_FAILED with the reason.
     @discardableResult
     public func createCluster(name: String, config: ClusterConfiguration, record: ClusterRecord,
-                              progress: (String) -> Void) throws -> LocalClusterSpec {
+                              progress: (String) -> Void) async throws -> LocalClusterSpec {
         let layout = layout(name)
         let events = EventLog(layout: layout)
         do {
@@ -91,10 +91,10 @@ public struct LocalClusterRuntime: Sendable {
                 instances.append(LocalInstance(instanceId: spec.headNodeInstanceId, role: .headNode, instanceType: spec.headNodeInstanceType,
                                                launchTime: Date(), pid: controller, state: .running))
             }
-            try waitForController(layout: layout)
+            try await waitForController(layout: layout)
             // Shared storage before any compute node runs: jobs see MountDir from their first second.
             if !config.sharedStorage.isEmpty {
-                let mounts = try LocalSharedStorage.attach(config, cluster: name, fsxd: fsxdExecutable,
+                let mounts = try await LocalSharedStorage.attach(config, cluster: name, fsxd: fsxdExecutable,
                                                            environment: ProcessInfo.processInfo.environment,
                                                            logPath: layout.logs + "/fsxd-start.log", progress: progress)
                 try JSONEncoder().encode(mounts).write(to: URL(fileURLWithPath: sharedStoragePath(layout)), options: .atomic)
@@ -112,7 +112,7 @@ public struct LocalClusterRuntime: Sendable {
         } catch {
             events.record(resource: name, status: "CREATE_FAILED", reason: "\(error)")
             stopAll(layout: layout)
-            _ = detachSharedStorage(layout: layout)
+            _ = await detachSharedStorage(layout: layout)
             var failed = record
             failed.clusterStatus = .createFailed
             failed.computeFleetStatus = .unknown
@@ -126,7 +126,7 @@ public struct LocalClusterRuntime: Sendable {
     /// stopped, slurm.conf is rewritten, and slurmctld restarts when the node set changed (Slurm 22.05
     /// cannot add nodes on reconfigure) or reconfigures otherwise. Jobs survive in its saved state.
     @discardableResult
-    public func updateCluster(name: String, config: ClusterConfiguration, progress: (String) -> Void) throws -> LocalClusterSpec {
+    public func updateCluster(name: String, config: ClusterConfiguration, progress: (String) -> Void) async throws -> LocalClusterSpec {
         let layout = layout(name)
         let old = try loadSpec(name)
         let nodeCount = config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } }
@@ -149,9 +149,9 @@ public struct LocalClusterRuntime: Sendable {
         if !removed.isEmpty {
             progress("stopping removed nodes \(Hostlist.compress(removed.sorted()))")
             let agent = try NodeAgent(clusterDirectory: layout.root.path)
-            for node in removed { agent.terminate(node, reason: "removed by update-cluster") }
+            for node in removed { await agent.terminate(node, reason: "removed by update-cluster") }
         }
-        try applySpec(spec, nodeSetChanged: nodeSetChanged, layout: layout, slurmConf: SlurmConf.render(spec: spec, layout: layout),
+        try await applySpec(spec, nodeSetChanged: nodeSetChanged, layout: layout, slurmConf: SlurmConf.render(spec: spec, layout: layout),
                       progress: progress)
         EventLog(layout: layout).record(resource: name, status: "UPDATE_COMPLETE",
                                         reason: "\(planned.count) compute nodes, ScaledownIdletime \(spec.scaledownIdletimeMinutes)")
@@ -196,11 +196,11 @@ public struct LocalClusterRuntime: Sendable {
             cgroup: layout.cgroup)
     }
 
-    func waitForController(layout: LocalLayout, timeout: TimeInterval = 20) throws {
+    func waitForController(layout: LocalLayout, timeout: TimeInterval = 20) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if ProcessControl.run([SlurmTools.scontrol, "ping"], environment: environment(layout)).output.contains("UP") { return }
-            usleep(100_000)
+            try await Task.sleep(nanoseconds: 100_000_000)
         }
         throw LocalClusterError("slurmctld did not answer within \(Int(timeout)) s; see \(layout.slurmctldLog)")
     }
@@ -246,13 +246,13 @@ public struct LocalClusterRuntime: Sendable {
 
     /// Stops everything and removes the cluster's directory. Works on half-created clusters too.
     /// Always synchronous: a local cluster is gone when this returns.
-    public func delete(name: String, wait: Bool = true, progress: (String) -> Void = { _ in }) throws {
+    public func delete(name: String, wait: Bool = true, progress: @Sendable (String) -> Void = { _ in }) async throws {
         let layout = layout(name)
         let survivors = stopAll(layout: layout)
         guard survivors.isEmpty else {
             throw LocalClusterError("could not stop \(survivors.joined(separator: ", ")); the cluster's files in \(layout.root.path) are kept")
         }
-        let stuck = detachSharedStorage(layout: layout)
+        let stuck = await detachSharedStorage(layout: layout)
         guard stuck.isEmpty else {
             throw LocalClusterError("could not detach shared storage: \(stuck.joined(separator: "; ")); the cluster's files in \(layout.root.path) are kept, delete again to retry")
         }
@@ -265,11 +265,11 @@ public struct LocalClusterRuntime: Sendable {
     func sharedStoragePath(_ layout: LocalLayout) -> String { layout.root.appendingPathComponent("shared-storage.json").path }
 
     /// The mounts this cluster made, undone; what could not be undone is kept on record for the next try.
-    func detachSharedStorage(layout: LocalLayout) -> [String] {
+    func detachSharedStorage(layout: LocalLayout) async -> [String] {
         let path = sharedStoragePath(layout)
         guard let data = FileManager.default.contents(atPath: path),
               let mounts = try? JSONDecoder().decode([SharedMount].self, from: data) else { return [] }
-        let problems = LocalSharedStorage.detach(mounts, environment: ProcessInfo.processInfo.environment)
+        let problems = await LocalSharedStorage.detach(mounts, environment: ProcessInfo.processInfo.environment)
         if problems.isEmpty { unlink(path) }
         return problems
     }
@@ -289,7 +289,7 @@ public struct LocalClusterRuntime: Sendable {
     }
 
     /// Restarts head-node daemons that died (after a reboot or a kill), keeping the cluster's identity.
-    public func recover(name: String) throws -> [String] {
+    public func recover(name: String) async throws -> [String] {
         let layout = layout(name)
         var restarted: [String] = []
         let now = health(name)
@@ -300,7 +300,7 @@ public struct LocalClusterRuntime: Sendable {
             try InstanceRegistry(layout: layout).update { instances in
                 for index in instances.indices where instances[index].role == .headNode { instances[index].pid = pid }
             }
-            try waitForController(layout: layout)
+            try await waitForController(layout: layout)
             restarted.append("slurmctld")
         }
         if !now.agent { try startAgent(layout: layout); restarted.append("node agent") }
@@ -318,13 +318,13 @@ extension LocalClusterRuntime: ClusterProvider {
     /// A local creation that fails stops what it started (there is nothing to inspect in half a local
     /// cluster), so `rollbackOnFailure` makes no difference here.
     public func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
-                       rollbackOnFailure: Bool, progress: (String) -> Void) throws {
+                       rollbackOnFailure: Bool, progress: @Sendable (String) -> Void) async throws {
         try store.save(record, configuration: configuration)
-        try createCluster(name: name, config: config, record: record, progress: progress)
+        try await createCluster(name: name, config: config, record: record, progress: progress)
     }
 
-    public func update(name: String, config: ClusterConfiguration, configuration: String, progress: (String) -> Void) throws {
-        try updateCluster(name: name, config: config, progress: progress)
+    public func update(name: String, config: ClusterConfiguration, configuration: String, progress: @Sendable (String) -> Void) async throws {
+        try await updateCluster(name: name, config: config, progress: progress)
         if let record = try store.record(named: name) { try store.save(record, configuration: configuration) }
     }
 
@@ -354,8 +354,8 @@ extension LocalClusterRuntime: ClusterProvider {
         EventLog(layout: layout(name)).all().last { $0.status == "CREATE_FAILED" }?.reason
     }
 
-    public func terminateComputeNodes(of name: String) throws {
-        try NodeAgent(clusterDirectory: layout(name).root.path).terminateAllComputeNodes(reason: "delete-cluster-instances")
+    public func terminateComputeNodes(of name: String) async throws {
+        try await NodeAgent(clusterDirectory: layout(name).root.path).terminateAllComputeNodes(reason: "delete-cluster-instances")
     }
 
     public func events(of name: String) -> [ClusterEvent] {
@@ -386,7 +386,7 @@ extension LocalClusterRuntime {
     /// Starts the head node's daemons in a cluster directory another provider prepared (an AWS head node,
     /// after `pcluster-agent bootstrap` wrote its spec and launch plan): Slurm's programs, munged with a new
     /// key, slurmctld with `slurmConf`, and the cluster-manager loop. Stopped with `stopAll(layout:)`.
-    public func startHeadNode(layout: LocalLayout, slurmConf: String, startAgentLoop: Bool = true) throws {
+    public func startHeadNode(layout: LocalLayout, slurmConf: String, startAgentLoop: Bool = true) async throws {
         for directory in [layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
                           layout.root.appendingPathComponent("etc").path] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -397,7 +397,7 @@ extension LocalClusterRuntime {
             try startMunge(layout: layout)
             _ = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
                                                logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
-            try waitForController(layout: layout)
+            try await waitForController(layout: layout)
             if startAgentLoop { try startAgent(layout: layout) }
         } catch {
             stopAll(layout: layout)
@@ -411,7 +411,7 @@ extension LocalClusterRuntime {
     /// restarted when the node set changed (Slurm 22.05 cannot add nodes on reconfigure), reconfigured
     /// otherwise. Jobs survive in slurmctld's saved state.
     public func applySpec(_ spec: LocalClusterSpec, nodeSetChanged: Bool, layout: LocalLayout, slurmConf: String,
-                          progress: (String) -> Void = { _ in }) throws {
+                          progress: (String) -> Void = { _ in }) async throws {
         try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
         try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
         if nodeSetChanged {
@@ -422,7 +422,7 @@ extension LocalClusterRuntime {
             try InstanceRegistry(layout: layout).update { instances in
                 for index in instances.indices where instances[index].role == .headNode { instances[index].pid = controller }
             }
-            try waitForController(layout: layout)
+            try await waitForController(layout: layout)
         } else {
             progress("reconfiguring slurmctld")
             let result = ProcessControl.run([SlurmTools.scontrol, "reconfigure"], environment: environment(layout))

@@ -36,13 +36,8 @@ public enum LocalSharedStorage {
         return try AWSSettings.resolve(environment: environment)
     }
 
-    /// Runs async work from the providers' synchronous calls.
-    static func wait<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-        try BlockingWait.run(work)
-    }
-
     /// Starts `fsxd` (beside the agent) when nothing listens on the local endpoint yet.
-    static func ensureService(fsxd: String, endpoint: String, environment: [String: String], logPath: String) throws {
+    static func ensureService(fsxd: String, endpoint: String, environment: [String: String], logPath: String) async throws {
         guard endpoint == defaultEndpoint, !PortAllocator.isListening(7800) else { return }
         guard FileManager.default.isExecutableFile(atPath: fsxd) else {
             throw LocalClusterError("the local FSx service is not running on 127.0.0.1:7800 and \(fsxd) is missing; build it with `swift build --product fsxd`")
@@ -51,13 +46,13 @@ public enum LocalSharedStorage {
         let deadline = Date().addingTimeInterval(20)
         while !PortAllocator.isListening(7800) {
             guard Date() < deadline else { throw LocalClusterError("the local FSx service did not start (see \(logPath))") }
-            usleep(50_000)
+            try await Task.sleep(nanoseconds: 50_000_000)
         }
     }
 
     /// Attaches every SharedStorage of the config; on failure, detaches what was attached and throws.
     static func attach(_ config: ClusterConfiguration, cluster: String, fsxd: String, environment: [String: String],
-                       logPath: String, progress: (String) -> Void) throws -> [SharedMount] {
+                       logPath: String, progress: (String) -> Void) async throws -> [SharedMount] {
         var attached: [SharedMount] = []
         do {
             for storage in config.sharedStorage {
@@ -65,14 +60,14 @@ public enum LocalSharedStorage {
                 switch storage.storageType {
                 case "FsxLustre":
                     let settings = try settings(environment)
-                    try ensureService(fsxd: fsxd, endpoint: environment["AWS_ENDPOINT_URL_FSX"] ?? defaultEndpoint,
+                    try await ensureService(fsxd: fsxd, endpoint: environment["AWS_ENDPOINT_URL_FSX"] ?? defaultEndpoint,
                                       environment: environment, logPath: logPath)
                     let client = try FSxClient(settings: settings)
                     let lustre = storage.fsxLustre
                     var id = lustre?.fileSystemId
                     var managed = false
                     if let existing = id {
-                        let lifecycle = try wait { try await client.lifecycle(of: existing) }
+                        let lifecycle = try await client.lifecycle(of: existing)
                         guard let lifecycle else {
                             throw LocalClusterError("SharedStorage \(storage.name): FSx file system \(existing) does not exist (create it with `aws fsx create-file-system ... --endpoint-url \(defaultEndpoint)`)")
                         }
@@ -85,24 +80,22 @@ public enum LocalSharedStorage {
                         let deployment = lustre?.deploymentType ?? "SCRATCH_2"
                         let subnet = config.headNode.subnetId.isEmpty ? "subnet-00000000000000000" : config.headNode.subnetId
                         let throughput = lustre?.perUnitStorageThroughput
-                        id = try wait {
-                            try await client.createFileSystem(storageCapacity: capacity, deploymentType: deployment,
-                                                              perUnitStorageThroughput: throughput, subnetId: subnet,
-                                                              tags: ["parallelcluster:cluster-name": cluster, "Name": storage.name],
-                                                              clientRequestToken: "\(cluster)-\(storage.name)")
-                        }
+                        id = try await client.createFileSystem(storageCapacity: capacity, deploymentType: deployment,
+                                                               perUnitStorageThroughput: throughput, subnetId: subnet,
+                                                               tags: ["parallelcluster:cluster-name": cluster, "Name": storage.name],
+                                                               clientRequestToken: "\(cluster)-\(storage.name)")
                         managed = true
                         let created = id!
                         // Attached from here on, so a failure below deletes it with the rest.
                         attached.append(SharedMount(name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
                                                     fileSystemId: created, managed: true, deleteWithCluster: true,
                                                     createdDirectory: false, mounted: false))
-                        try associate(lustre, fileSystem: created, cluster: cluster, storage: storage.name, client: client, progress: progress)
+                        try await associate(lustre, fileSystem: created, cluster: cluster, storage: storage.name, client: client, progress: progress)
                         attached.removeLast()
                     }
                     let fileSystem = id!
                     progress("shared storage \(storage.name): mounting \(fileSystem) on \(storage.mountDir)")
-                    try wait { try await client.mount(fileSystem, at: storage.mountDir) }
+                    try await client.mount(fileSystem, at: storage.mountDir)
                     attached.append(SharedMount(name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
                                                 fileSystemId: fileSystem, managed: managed,
                                                 deleteWithCluster: managed && (lustre?.deletionPolicy ?? "Delete") == "Delete",
@@ -116,7 +109,7 @@ public enum LocalSharedStorage {
             }
             return attached
         } catch {
-            _ = detach(attached, environment: environment)
+            _ = await detach(attached, environment: environment)
             throw error
         }
     }
@@ -125,7 +118,7 @@ public enum LocalSharedStorage {
     /// "/", imported at creation, auto-import per AutoImportPolicy; ExportPath exports only through tasks, as
     /// on FSx). Waits until each is AVAILABLE, as the original's stack waits for its association resources.
     static func associate(_ lustre: ClusterConfiguration.FsxLustreSettings?, fileSystem: String, cluster: String, storage: String,
-                          client: FSxClient, progress: (String) -> Void) throws {
+                          client: FSxClient, progress: (String) -> Void) async throws {
         guard let lustre else { return }
         var requests: [(name: String, path: String, repository: String, batch: Bool, chunk: Int?, imports: [String], exports: [String])] = []
         for dra in lustre.dataRepositoryAssociations {
@@ -143,36 +136,34 @@ public enum LocalSharedStorage {
         }
         for request in requests {
             progress("shared storage \(storage): linking \(request.path) to \(request.repository)")
-            let association = try wait {
-                try await client.createDataRepositoryAssociation(
-                    fileSystemId: fileSystem, fileSystemPath: request.path, dataRepositoryPath: request.repository,
-                    batchImportMetaDataOnCreate: request.batch, importedFileChunkSize: request.chunk,
-                    autoImportEvents: request.imports, autoExportEvents: request.exports,
-                    clientRequestToken: "\(cluster)-\(storage)-\(request.name)")
-            }
+            let association = try await client.createDataRepositoryAssociation(
+                fileSystemId: fileSystem, fileSystemPath: request.path, dataRepositoryPath: request.repository,
+                batchImportMetaDataOnCreate: request.batch, importedFileChunkSize: request.chunk,
+                autoImportEvents: request.imports, autoExportEvents: request.exports,
+                clientRequestToken: "\(cluster)-\(storage)-\(request.name)")
             let deadline = Date().addingTimeInterval(600)
             while true {
-                let state = try wait { try await client.associationLifecycle(association) }
+                let state = try await client.associationLifecycle(association)
                 if state?.lifecycle == "AVAILABLE" { break }
                 if let state, ["FAILED", "MISCONFIGURED"].contains(state.lifecycle) || Date() > deadline {
                     throw LocalClusterError("SharedStorage \(storage): the association of \(request.path) with \(request.repository) is \(state.lifecycle)\(state.message.map { ": \($0)" } ?? "")")
                 }
                 if state == nil { throw LocalClusterError("SharedStorage \(storage): the association of \(request.path) with \(request.repository) vanished") }
-                usleep(200_000)
+                try await Task.sleep(nanoseconds: 200_000_000)
             }
         }
     }
 
     /// Undoes `attach`: unmounts, deletes managed file systems whose policy says so, removes empty
     /// directories it created. Returns what could not be undone.
-    static func detach(_ mounts: [SharedMount], environment: [String: String]) -> [String] {
+    static func detach(_ mounts: [SharedMount], environment: [String: String]) async -> [String] {
         var problems: [String] = []
         for mount in mounts.reversed() {
             if let id = mount.fileSystemId {
                 do {
                     let client = try FSxClient(settings: try settings(environment))
-                    if mount.mounted ?? true { try wait { try await client.unmount(mount.mountDir) } }
-                    if mount.deleteWithCluster { try wait { try await client.deleteFileSystem(id) } }
+                    if mount.mounted ?? true { try await client.unmount(mount.mountDir) }
+                    if mount.deleteWithCluster { try await client.deleteFileSystem(id) }
                 } catch {
                     problems.append("\(mount.mountDir) (\(id)): \(error)")
                     continue

@@ -29,8 +29,8 @@ public struct NodeAgent: Sendable {
         self.catalog = catalog ?? StoreCatalog(store: ClusterStore(root: layout.root.deletingLastPathComponent().deletingLastPathComponent()))
     }
 
-    func launch(_ node: LocalNode) throws { try launcher.launch(node) }
-    func terminate(_ name: String, reason: String) { launcher.terminate(name, reason: reason) }
+    func launch(_ node: LocalNode) async throws { try await launcher.launch(node) }
+    func terminate(_ name: String, reason: String) async { await launcher.terminate(name, reason: reason) }
 
 
 
@@ -55,7 +55,7 @@ public struct NodeAgent: Sendable {
 
     /// ResumeProgram: starts an instance (a slurmd here, an EC2 instance for the AWS provider) for each node
     /// of the host list, all at once.
-    public func resume(_ hostlist: String) {
+    public func resume(_ hostlist: String) async {
         events.record(resource: hostlist, status: "RESUME", reason: "Slurm asked to power up \(hostlist)")
         var nodes: [LocalNode] = []
         for name in Hostlist.expand(hostlist) {
@@ -65,7 +65,7 @@ public struct NodeAgent: Sendable {
             }
             nodes.append(node)
         }
-        let outcomes = launcher.launch(nodes).sorted(by: { $0.key < $1.key })
+        let outcomes = await launcher.launch(nodes).sorted(by: { $0.key < $1.key })
         // The holds are written before any node goes down, so the manage loop never takes a node without
         // capacity for one whose launch merely failed.
         var held = Set<String>()
@@ -140,15 +140,15 @@ public struct NodeAgent: Sendable {
     }
 
     /// SuspendProgram (and ResumeFailProgram): stops the instances of each node of the host list.
-    public func suspend(_ hostlist: String) {
+    public func suspend(_ hostlist: String) async {
         events.record(resource: hostlist, status: "SUSPEND", reason: "Slurm powered down \(hostlist)")
-        launcher.terminate(Hostlist.expand(hostlist), reason: "powered down by Slurm")
+        await launcher.terminate(Hostlist.expand(hostlist), reason: "powered down by Slurm")
     }
 
     /// Every compute node down now (delete-cluster-instances); Slurm powers them down and may relaunch
     /// dynamic ones on demand and the agent relaunches static ones.
-    public func terminateAllComputeNodes(reason: String) {
-        for node in spec.nodes { terminate(node.name, reason: reason) }
+    public func terminateAllComputeNodes(reason: String) async {
+        for node in spec.nodes { await terminate(node.name, reason: reason) }
         let names = spec.nodes.map(\.name)
         if !names.isEmpty {
             scontrol("update", "nodename=\(Hostlist.compress(names))", "state=power_down_force", "reason=\(reason)")
@@ -159,13 +159,13 @@ public struct NodeAgent: Sendable {
 
     /// Waits until every node of the job answers, then exits: slurmctld launches a job whose
     /// PrologSlurmctld has finished on ready nodes at once, instead of at its next 30 s check.
-    public func prolog(nodes hostlist: String, timeout: TimeInterval = 600) {
+    public func prolog(nodes hostlist: String, timeout: TimeInterval = 600) async {
         let names = Hostlist.expand(hostlist)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let states = nodeStates()
             if !states.isEmpty, names.allSatisfy({ states[$0]?.isReady ?? false }) { return }
-            usleep(100_000)
+            try? await Task.sleep(nanoseconds: 100_000_000)
         }
     }
 
@@ -176,26 +176,26 @@ public struct NodeAgent: Sendable {
 
     /// One pass of the cluster-manager loop; returns Slurm's node states as the pass saw them.
     @discardableResult
-    public func manageOnce() -> [String: SlurmNodeState] {
+    public func manageOnce() async -> [String: SlurmNodeState] {
         try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
-        guard let record = (try? catalog.record(named: spec.clusterName)) ?? nil else { return [:] }
+        guard let record = (try? await catalog.record(named: spec.clusterName)) ?? nil else { return [:] }
         // Instances first, then Slurm's view: see `orphans`.
-        let running = launcher.runningNodes()
+        let running = await launcher.runningNodes()
         let states = nodeStates()
         guard !states.isEmpty else { return [:] }  // controller not answering: change nothing blindly
         switch record.computeFleetStatus {
         case .stopRequested, .stopping:
-            stopFleet(states)
-            _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = .stopped }
+            await stopFleet(states)
+            _ = try? await catalog.update(spec.clusterName) { $0.computeFleetStatus = .stopped }
             return states
         case .startRequested, .starting:
             // The static nodes are powered up below, once per pass: a second power-up request for a node on its
             // way up makes Slurm wait for a boot after that request.
             for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=up") }
-            _ = try? catalog.update(spec.clusterName) { $0.computeFleetStatus = .running }
+            _ = try? await catalog.update(spec.clusterName) { $0.computeFleetStatus = .running }
             events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
         case .stopped:
-            cleanOrphans(states, keepNone: true, running: running)
+            await cleanOrphans(states, keepNone: true, running: running)
             // A restarted slurmctld (an update) brings partitions back UP from slurm.conf: a stopped fleet keeps them inactive.
             let partitions = scontrol("show", "partition", "-o").output
             for line in partitions.split(separator: "\n") where line.contains(" State=UP") {
@@ -207,11 +207,11 @@ public struct NodeAgent: Sendable {
         default:
             break
         }
-        cleanOrphans(states, keepNone: false, running: running)
+        await cleanOrphans(states, keepNone: false, running: running)
         releaseCapacityHolds()
         retryFailedLaunches(states)
-        relaunchUnregistered(states, running: running)
-        replaceDeadNodes(states, running: running)
+        await relaunchUnregistered(states, running: running)
+        await replaceDeadNodes(states, running: running)
         // Static nodes are always on while the fleet runs (one still powering down comes back next pass).
         powerUpStatics(states)
         if record.clusterStatus == .createInProgress {
@@ -219,13 +219,13 @@ public struct NodeAgent: Sendable {
             let fresh = nodeStates()
             let late = statics.filter { !(fresh[$0.name]?.isReady ?? false) }.map(\.name)
             if !late.isEmpty, Date().timeIntervalSince(record.creationTime) > Self.createTimeout {
-                _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = .createFailed }
+                _ = try? await catalog.update(spec.clusterName) { $0.clusterStatus = .createFailed }
                 events.record(resource: spec.clusterName, status: "CREATE_FAILED",
                               reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
                 return states
             }
             if late.isEmpty {
-                _ = try? catalog.update(spec.clusterName) { $0.clusterStatus = .createComplete }
+                _ = try? await catalog.update(spec.clusterName) { $0.clusterStatus = .createComplete }
                 events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
             }
         }
@@ -267,16 +267,16 @@ public struct NodeAgent: Sendable {
     /// A node still powering up and not responding long after its instance started: slurmctld ignored the
     /// instance's registration (see `SlurmdLauncher.launch(_:)` for the cause known here). A fresh launch
     /// registers with a later boot time. Only where the launcher knows how long registering takes.
-    func relaunchUnregistered(_ states: [String: SlurmNodeState], running: Set<String>?) {
+    func relaunchUnregistered(_ states: [String: SlurmNodeState], running: Set<String>?) async {
         guard let deadline = launcher.registrationDeadline else { return }
         for node in spec.nodes {
             guard let state = states[node.name], state.flags.contains("POWERING_UP"), state.flags.contains("NOT_RESPONDING"),
-                  hasInstance(node.name, running), let launched = launcher.launchTime(of: node.name),
+                  await hasInstance(node.name, running), let launched = launcher.launchTime(of: node.name),
                   Date().timeIntervalSince(launched) > deadline else { continue }
             events.record(resource: node.name, status: "RELAUNCH",
                           reason: "launched \(Int(Date().timeIntervalSince(launched))) s ago and still not registered with slurmctld")
             do {
-                try launch(node)
+                try await launch(node)
             } catch {
                 events.record(resource: node.name, status: "RELAUNCH_FAILED", reason: "\(error)")
             }
@@ -293,9 +293,9 @@ public struct NodeAgent: Sendable {
         if !down.isEmpty { scontrol("update", "nodename=\(Hostlist.compress(down))", "state=power_up") }
     }
 
-    func stopFleet(_ states: [String: SlurmNodeState]) {
+    func stopFleet(_ states: [String: SlurmNodeState]) async {
         for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=inactive") }
-        launcher.terminate(spec.nodes.map(\.name), reason: "compute fleet stopped")
+        await launcher.terminate(spec.nodes.map(\.name), reason: "compute fleet stopped")
         let up = spec.nodes.filter { !(states[$0.name]?.isPoweredDown ?? true) }.map(\.name)
         if !up.isEmpty {
             scontrol("update", "nodename=\(Hostlist.compress(up))", "state=power_down_force", "reason=compute fleet stopped")
@@ -305,7 +305,10 @@ public struct NodeAgent: Sendable {
 
     /// A slurmd running for a node Slurm considers powered down is an orphan: stop it.
     /// Whether the node has an instance: from the pass's snapshot when the launcher gives one.
-    func hasInstance(_ name: String, _ running: Set<String>?) -> Bool { running.map { $0.contains(name) } ?? launcher.isRunning(name) }
+    func hasInstance(_ name: String, _ running: Set<String>?) async -> Bool {
+        if let running { return running.contains(name) }
+        return await launcher.isRunning(name)
+    }
 
     /// The nodes whose instances are orphans: Slurm has them powered down (every node, when the fleet is
     /// stopped). `running` must have been taken before `states`: Slurm marks a node powering up before its
@@ -320,12 +323,12 @@ public struct NodeAgent: Sendable {
         }.map(\.name)
     }
 
-    func cleanOrphans(_ states: [String: SlurmNodeState], keepNone: Bool, running: Set<String>?) {
+    func cleanOrphans(_ states: [String: SlurmNodeState], keepNone: Bool, running: Set<String>?) async {
         // Without the launcher's answer nothing is known to be an orphan; the next pass asks again.
         let orphans = running.map { Self.orphans(spec.nodes, states: states, runningBefore: $0, keepNone: keepNone) } ?? []
-        if !orphans.isEmpty { launcher.terminate(orphans, reason: "orphan: Slurm has the node powered down") }
+        if !orphans.isEmpty { await launcher.terminate(orphans, reason: "orphan: Slurm has the node powered down") }
         // Instances no node owns (a launch cut off before its tag, a node an update removed).
-        launcher.terminateStrays(knownNodes: Set(spec.nodes.map(\.name)))
+        await launcher.terminateStrays(knownNodes: Set(spec.nodes.map(\.name)))
         // Instances recorded running whose process has gone.
         _ = try? registry.update { instances in
             for index in instances.indices where instances[index].role == .computeNode && instances[index].state == .running {
@@ -339,10 +342,10 @@ public struct NodeAgent: Sendable {
 
     /// A node Slurm believes is up whose slurmd died: static nodes are relaunched in place; dynamic ones
     /// are powered down (Slurm requeues their jobs) and come back on demand.
-    func replaceDeadNodes(_ states: [String: SlurmNodeState], running: Set<String>?) {
+    func replaceDeadNodes(_ states: [String: SlurmNodeState], running: Set<String>?) async {
         for node in spec.nodes {
             guard let state = states[node.name], !state.isPoweredDown, !state.isPoweringUp, !state.isPoweringDown else { continue }
-            if node.isStatic && hasInstance(node.name, running) && state.base == "DOWN" && (state.reason ?? "").contains("rebooted") {
+            if node.isStatic, await hasInstance(node.name, running), state.base == "DOWN" && (state.reason ?? "").contains("rebooted") {
                 // Our own replacement registered after returnToService stopped waiting (a busy machine):
                 // every pass puts such a node back in service, so no timing decides it.
                 scontrol("update", "nodename=\(node.name)", "state=resume")
@@ -350,12 +353,13 @@ public struct NodeAgent: Sendable {
                 continue
             }
             // The snapshot predates Slurm's answer, so a node that registered since is missing from it: ask again.
-            guard !hasInstance(node.name, running), !launcher.isRunning(node.name) else { continue }
+            let hasOne = await hasInstance(node.name, running)
+            guard !hasOne, !(await launcher.isRunning(node.name)) else { continue }
             if node.isStatic {
                 events.record(resource: node.name, status: "REPLACING", reason: "static node's slurmd is not running")
                 do {
-                    try launch(node)
-                    returnToService(node.name)
+                    try await launch(node)
+                    await returnToService(node.name)
                 } catch {
                     events.record(resource: node.name, status: "REPLACE_FAILED", reason: "\(error)")
                 }
@@ -368,7 +372,7 @@ public struct NodeAgent: Sendable {
 
     /// A relaunched slurmd registers with a new boot time, which Slurm takes for an unexpected reboot and
     /// marks the node DOWN; this replacement was ours, so put the node back in service.
-    func returnToService(_ name: String, timeout: TimeInterval = 10) {
+    func returnToService(_ name: String, timeout: TimeInterval = 10) async {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let state = nodeStates()[name] {
@@ -379,13 +383,13 @@ public struct NodeAgent: Sendable {
                 }
                 if state.isReady && !state.flags.contains("NOT_RESPONDING") && state.base != "DOWN" { return }
             }
-            usleep(200_000)
+            try? await Task.sleep(nanoseconds: 200_000_000)
         }
     }
 
     /// The loop: a pass every `interval` seconds until SIGTERM or until the cluster's directory is gone.
     /// `afterPass` may hand back a replacement agent (the cluster's nodes changed under it: an AWS update).
-    public func manage(interval: TimeInterval, afterPass: (() -> NodeAgent?)? = nil) {
+    public func manage(interval: TimeInterval, afterPass: (() async -> NodeAgent?)? = nil) async {
         try? "\(getpid())\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
         signal(SIGTERM) { _ in exit(0) }
         events.record(resource: "agent", status: "STARTED", reason: "cluster manager pid \(getpid()), every \(Int(interval)) s")
@@ -393,17 +397,17 @@ public struct NodeAgent: Sendable {
         var ready: Set<String> = []
         var bootedLastPass = false
         while FileManager.default.fileExists(atPath: layout.spec) {
-            let states = current.manageOnce()
+            let states = await current.manageOnce()
             if !states.isEmpty {
                 let booted = !Self.newlyReady(previously: ready, now: states).isEmpty
                 if booted || bootedLastPass { current.saveSlurmState() }
                 bootedLastPass = booted
                 ready = Set(states.values.filter(\.isReady).map(\.name))
             }
-            if let replacement = afterPass?() { current = replacement }
+            if let replacement = await afterPass?() { current = replacement }
             var remaining = interval
             while remaining > 0 && FileManager.default.fileExists(atPath: layout.spec) {
-                usleep(200_000)
+                try? await Task.sleep(nanoseconds: 200_000_000)
                 remaining -= 0.2
             }
         }

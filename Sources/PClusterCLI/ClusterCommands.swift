@@ -22,7 +22,7 @@ struct ConfigRequest {
         case accepted(ValidationResult, ClusterConfiguration, ConfigDocument)
     }
 
-    func run(in env: CommandEnvironment) -> Outcome {
+    func run(in env: CommandEnvironment) async -> Outcome {
         let suppression: ValidatorSuppression
         do { suppression = try ValidatorSuppression(arguments: suppress) } catch {
             return .rejected(.failure(message: "Bad Request: \(error)"))
@@ -41,9 +41,8 @@ struct ConfigRequest {
         }
         var messages = result.messages
         if let config = result.config, let document = result.document, let inventory = inventory?(region ?? config.region) {
-            let found = BlockingWait.run {
-                await ConfigValidation.validateResources(document: document, config: config, inventory: inventory, suppression: suppression)
-            }
+            let found = await ConfigValidation.validateResources(document: document, config: config, inventory: inventory,
+                                                                 suppression: suppression)
             messages = ConfigValidation.sorted(messages + found)
         }
         if let region, let fileRegion = result.config?.region, fileRegion != region {
@@ -91,7 +90,7 @@ struct CreateCluster: PClusterCommand {
     var templateOutput: String?
     @OptionGroup var common: CommonOptions
 
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome {
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         let chosen: ProviderKind
         do { chosen = try Providers.selectedKind(env, flag: provider) } catch { return .failure(message: "\(error)") }
         if templateOutput != nil && dryrun?.value != true {
@@ -101,7 +100,7 @@ struct CreateCluster: PClusterCommand {
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level,
                                     inventory: { [env] in Providers.inventory(chosen, env: env, region: $0) })
         let result: ValidationResult
-        switch request.run(in: env) {
+        switch await request.run(in: env) {
         case .rejected(let outcome): return outcome
         case .accepted(let r, _, _): result = r
         }
@@ -110,7 +109,7 @@ struct CreateCluster: PClusterCommand {
         let chosenProvider = Providers.named(chosen, env: env, region: clusterRegion)
         if chosen == .local || dryrun?.value != true {
             do {
-                if try chosenProvider.catalog.record(named: clusterName) != nil {
+                if try await chosenProvider.catalog.record(named: clusterName) != nil {
                     return .failure(message: "Cluster '\(clusterName)' already exists; choose another name or delete it first.")
                 }
             } catch {
@@ -130,7 +129,7 @@ struct CreateCluster: PClusterCommand {
             o["validationMessages"] = validationMessagesField(result.messages)
             return .failure(.object(o))
         }
-        return try create(with: chosenProvider, env: env, result: result, region: clusterRegion)
+        return try await create(with: chosenProvider, env: env, result: result, region: clusterRegion)
     }
 }
 
@@ -155,9 +154,9 @@ struct UpdateCluster: PClusterCommand {
     var wait = false
     @OptionGroup var common: CommonOptions
 
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome {
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         let provider: any ClusterProvider, record: ClusterRecord
-        switch Providers.find(clusterName, env: env, region: region) {
+        switch await Providers.find(clusterName, env: env, region: region) {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, record) = found
         }
@@ -165,14 +164,14 @@ struct UpdateCluster: PClusterCommand {
                                     suppress: suppressValidators, failureLevel: validationFailureLevel.level,
                                     inventory: { [env] in Providers.inventory(record.provider, env: env, region: $0) })
         let result: ValidationResult, requested: ConfigDocument
-        switch request.run(in: env) {
+        switch await request.run(in: env) {
         case .rejected(let outcome): return outcome
         case .accepted(let r, _, let d): (result, requested) = (r, d)
         }
-        let currentURL = provider.catalog.configurationURL(of: clusterName)
+        let currentURL = await provider.catalog.configurationURL(of: clusterName)
         let current: ConfigDocument
         do {
-            guard let text = try provider.catalog.configuration(of: clusterName) else {
+            guard let text = try await provider.catalog.configuration(of: clusterName) else {
                 return .failure(message: "The configuration of cluster '\(clusterName)' is missing from \(currentURL); the cluster cannot be compared with the new one.")
             }
             current = try ConfigLoader.parse(text: text, file: "cluster-config.yaml (current)", environment: env.variables).0
@@ -215,15 +214,15 @@ struct UpdateCluster: PClusterCommand {
         do { text = try String(contentsOfFile: clusterConfiguration, encoding: .utf8) } catch {
             return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
         }
-        _ = try provider.catalog.update(clusterName) { $0.clusterStatus = .updateInProgress }
+        _ = try await provider.catalog.update(clusterName) { $0.clusterStatus = .updateInProgress }
+        let say = env.progress(of: clusterName, shown: wait)
         do {
-            try provider.update(name: clusterName, config: config, configuration: text,
-                                progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
+            try await provider.update(name: clusterName, config: config, configuration: text, progress: say)
         } catch {
-            _ = try? provider.catalog.update(clusterName) { $0.clusterStatus = .updateFailed }
+            _ = try? await provider.catalog.update(clusterName) { $0.clusterStatus = .updateFailed }
             return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)")
         }
-        var updated = try provider.catalog.update(clusterName) { $0.clusterStatus = .updateComplete } ?? record
+        var updated = try await provider.catalog.update(clusterName) { $0.clusterStatus = .updateComplete } ?? record
         updated.clusterStatus = wait ? .updateComplete : .updateInProgress
         var o: JSONObject = ["cluster": .object(clusterSummary(updated))]
         o["validationMessages"] = validationMessagesField(result.messages)
@@ -252,10 +251,10 @@ struct ListClusters: PClusterCommand {
     var clusterStatus: [ClusterStatusArgument] = []
     @OptionGroup var common: CommonOptions
 
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome {
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         var records: [ClusterRecord]
         do {
-            records = try Providers.selected(env, region: env.region(region)).catalog.records()
+            records = try await Providers.selected(env, region: env.region(region)).catalog.records()
         } catch {
             return .failure(message: "\(error)")
         }
@@ -278,20 +277,20 @@ protocol ExistingClusterCommand: PClusterCommand {
     var region: String? { get }
     static var providerWork: String { get }
     /// The command's work, through the provider that runs the cluster.
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome
 }
 
 extension ExistingClusterCommand {
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome {
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         let provider: any ClusterProvider, record: ClusterRecord
-        switch Providers.find(clusterName, env: env, region: region) {
+        switch await Providers.find(clusterName, env: env, region: region) {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, record) = found
         }
-        return try perform(record: record, provider: provider, env: env)
+        return try await perform(record: record, provider: provider, env: env)
     }
 
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         Responses.unavailable(Self.configuration.commandName ?? "this command",
                               "the \(provider.providerName) provider does not do \(Self.providerWork) yet.")
     }
@@ -312,15 +311,15 @@ struct DescribeCluster: PClusterCommand {
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
     @OptionGroup var common: CommonOptions
 
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome {
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         let provider: any ClusterProvider, r: ClusterRecord
-        switch Providers.find(clusterName, env: env, region: region) {
+        switch await Providers.find(clusterName, env: env, region: region) {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, r) = found
         }
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let o: JSONObject = [
+        let o: JSONObject = await [
             "clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
             "cloudFormationStackStatus": .string(r.stackStatus ?? r.clusterStatus.rawValue), "clusterStatus": .string(r.clusterStatus.rawValue),
             "scheduler": ["type": "slurm"],
@@ -331,7 +330,7 @@ struct DescribeCluster: PClusterCommand {
             "tags": .array((r.tags ?? [:]).sorted { $0.key < $1.key }.map { ["key": .string($0.key), "value": .string($0.value)] }),
         ]
         var described = o
-        let (head, failures) = Providers.describe(r, provider: provider)
+        let (head, failures) = await Providers.describe(r, provider: provider)
         if let head { described["headNode"] = .object(head) }
         if !failures.isEmpty { described["failures"] = .array(failures) }
         return .ok(.object(described))
@@ -450,7 +449,7 @@ struct Configure: PClusterCommand {
     @Option(name: [.customShort("c"), .customLong("config")], help: "Path to output the generated config file.") var config: String
     @OptionGroup var common: CommonOptions
 
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome {
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         try ConfigureWizard(path: config, region: env.region(region), env: env).run()
     }
 }
@@ -458,5 +457,5 @@ struct Configure: PClusterCommand {
 struct Version: PClusterCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Displays the version of AWS ParallelCluster.")
     @OptionGroup var common: CommonOptions
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome { .ok(["version": .string(PClusterVersion.string)]) }
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome { .ok(["version": .string(PClusterVersion.string)]) }
 }

@@ -5,7 +5,7 @@ import ArgumentParser
 protocol ImageCommand: PClusterCommand {}
 
 extension ImageCommand {
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome {
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         Responses.unavailable(Self.configuration.commandName ?? "image commands",
                               "custom images are built with EC2 Image Builder, which needs the AWS provider; the local provider uses this machine's own OS.")
     }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import JSONOutput
 
-struct PCluster: ParsableCommand {
+struct PCluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pcluster",
         abstract: "pcluster turns a ParallelCluster configuration into a running Slurm cluster.",
@@ -28,7 +28,7 @@ public enum PClusterCLI {
 
     /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
     public static func run(_ arguments: [String], environment: [String: String],
-                           progress: (@Sendable (String) -> Void)? = nil) -> Result {
+                           progress: (@Sendable (String) -> Void)? = nil) async -> Result {
         // `pcluster SUBCOMMAND --help` shows that subcommand's help (with its flags), as argparse does.
         // (For ssh only what comes before the command to run counts: `ssh -n demo sinfo -h` is sinfo's -h.)
         let ownArguments = arguments.first == "ssh" ? Array(arguments.prefix(sshCommandStart(arguments))) : arguments
@@ -54,7 +54,7 @@ public enum PClusterCLI {
         if let progress { env.progress = progress }
         var outcome: CommandOutcome
         do {
-            outcome = try command.execute(in: env)
+            outcome = try await command.execute(in: env)
         } catch {
             outcome = .failure(message: "\(error)")
         }

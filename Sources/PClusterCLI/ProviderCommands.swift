@@ -42,10 +42,10 @@ enum Providers {
     }
 
     /// The selected provider and its record of the cluster, or the command's answer why not.
-    static func find(_ name: String, env: CommandEnvironment, region: String?) -> Result<(any ClusterProvider, ClusterRecord), Refusal> {
+    static func find(_ name: String, env: CommandEnvironment, region: String?) async -> Result<(any ClusterProvider, ClusterRecord), Refusal> {
         do {
             let provider = try selected(env, region: env.region(region))
-            guard let record = try provider.catalog.record(named: name) else {
+            guard let record = try await provider.catalog.record(named: name) else {
                 return .failure(Refusal(outcome: Responses.notFound(name, provider: provider.kind)))
             }
             return .success((provider, record))
@@ -93,15 +93,15 @@ enum Providers {
     }
 
     /// describe-cluster's headNode and failures.
-    static func describe(_ record: ClusterRecord, provider: any ClusterProvider) -> (head: JSONObject?, failures: [JSONValue]) {
-        var head = provider.instances(of: record.name).first { $0.nodeType == "HeadNode" }.map(instanceJSON)
+    static func describe(_ record: ClusterRecord, provider: any ClusterProvider) async -> (head: JSONObject?, failures: [JSONValue]) {
+        var head = await provider.instances(of: record.name).first { $0.nodeType == "HeadNode" }.map(instanceJSON)
         head?["nodeType"] = nil
         var failures: [JSONValue] = []
         if record.clusterStatus == .createFailed || record.clusterStatus == .updateFailed {
-            failures.append(["failureCode": "ClusterCreationFailure",
+            await failures.append(["failureCode": "ClusterCreationFailure",
                              "failureReason": .string(provider.creationFailure(of: record.name) ?? "see `pcluster get-cluster-stack-events -n \(record.name)`")])
         } else if !record.clusterStatus.isDeleting {
-            for problem in provider.headNodeProblems(of: record.name) {
+            for problem in await provider.headNodeProblems(of: record.name) {
                 failures.append(["failureCode": "HeadNodeDown",
                                  "failureReason": .string("\(problem); `pcluster update-compute-fleet -n \(record.name) --status START_REQUESTED` restarts it")])
             }
@@ -111,7 +111,7 @@ enum Providers {
 }
 
 extension CreateCluster {
-    func create(with provider: any ClusterProvider, env: CommandEnvironment, result: ValidationResult, region: String?) throws -> CommandOutcome {
+    func create(with provider: any ClusterProvider, env: CommandEnvironment, result: ValidationResult, region: String?) async throws -> CommandOutcome {
         if let problem = provider.preconditions() { return .failure(message: problem) }
         guard let config = result.config else { return .failure(message: "Invalid cluster configuration.") }
         let text: String
@@ -123,31 +123,31 @@ extension CreateCluster {
                                    version: PClusterVersion.string, clusterStatus: .createInProgress,
                                    computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now,
                                    provider: provider.kind)
-        let say: (String) -> Void = wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in }
+        let say = env.progress(of: clusterName, shown: wait)
         do {
-            try provider.create(name: clusterName, config: config, configuration: text, record: record,
+            try await provider.create(name: clusterName, config: config, configuration: text, record: record,
                                 rollbackOnFailure: rollbackOnFailure?.value ?? true, progress: say)
         } catch {
-            let kept = (try? provider.catalog.record(named: clusterName)) != nil
+            let kept = (try? await provider.catalog.record(named: clusterName)) != nil
             return .failure(message: "Cluster creation failed: \(error)." + (kept
                 ? " The cluster is CREATE_FAILED and nothing of it is running; `pcluster delete-cluster -n \(clusterName)` removes what is left."
                 : " Nothing of it was made."))
         }
-        var current = (try? provider.catalog.record(named: clusterName)).flatMap { $0 } ?? record
+        var current = (try? await provider.catalog.record(named: clusterName)).flatMap { $0 } ?? record
         if wait {
             // An AWS stack takes minutes; a local cluster seconds. Polls start fast and slow down.
             let deadline = Date().addingTimeInterval(provider.kind == .local ? 900 : 7200)
             var shown = ""
             var delay = 0.2
             while Date() < deadline {
-                current = (try provider.catalog.record(named: clusterName)) ?? current
+                current = (try await provider.catalog.record(named: clusterName)) ?? current
                 if current.clusterStatus.rawValue != shown { say("cluster status: \(current.clusterStatus.rawValue)"); shown = current.clusterStatus.rawValue }
                 if current.clusterStatus != .createInProgress { break }
-                usleep(UInt32(delay * 1e6))
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
                 if provider.kind != .local { delay = min(delay * 1.5, 10) }
             }
             // The status alone leaves the user to go looking; the first failure says why.
-            if current.clusterStatus == .createFailed, let reason = provider.creationFailure(of: clusterName) {
+            if current.clusterStatus == .createFailed, let reason = await provider.creationFailure(of: clusterName) {
                 say("why: \(reason)")
             }
         }
@@ -158,15 +158,16 @@ extension CreateCluster {
 }
 
 extension DeleteCluster {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
-        var deleting = try provider.catalog.update(clusterName) { $0.clusterStatus = .deleteInProgress } ?? record
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
+        var deleting = try await provider.catalog.update(clusterName) { $0.clusterStatus = .deleteInProgress } ?? record
         deleting.clusterStatus = .deleteInProgress
         deleting.stackStatus = deleting.stackStatus.map { _ in "DELETE_IN_PROGRESS" }
         if wait { env.progress("[\(clusterName)] deleting every resource of the cluster") }
+        let say = env.progress(of: clusterName, shown: wait)
         do {
-            try provider.delete(name: clusterName, wait: wait, progress: wait ? { env.progress("[\(clusterName)] \($0)") } : { _ in })
+            try await provider.delete(name: clusterName, wait: wait, progress: say)
         } catch {
-            _ = try? provider.catalog.update(clusterName) { $0.clusterStatus = .deleteFailed }
+            _ = try? await provider.catalog.update(clusterName) { $0.clusterStatus = .deleteFailed }
             return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)")
         }
         var done = deleting
@@ -180,34 +181,34 @@ extension DeleteCluster {
 }
 
 extension DescribeComputeFleet {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         .ok(["status": .string(record.computeFleetStatus.rawValue),
              "lastStatusUpdatedTime": .string(Providers.iso.string(from: record.lastUpdatedTime))])
     }
 }
 
 extension UpdateComputeFleet {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         switch status {
         case .ENABLED, .DISABLED:
             return .failure(message: "Bad Request: ENABLED and DISABLED apply to AWS Batch clusters; use START_REQUESTED or STOP_REQUESTED.")
         case .START_REQUESTED:
             // Starting the fleet also brings back a head node whose services died (a reboot, a kill).
-            do { _ = try provider.recover(name: clusterName) } catch {
+            do { _ = try await provider.recover(name: clusterName) } catch {
                 return .failure(message: "Cannot restart the head node of '\(clusterName)': \(error)")
             }
         case .STOP_REQUESTED:
             break
         }
-        let updated = try provider.catalog.update(clusterName) { $0.computeFleetStatus = status.fleetStatus } ?? record
+        let updated = try await provider.catalog.update(clusterName) { $0.computeFleetStatus = status.fleetStatus } ?? record
         return .ok(["status": .string(updated.computeFleetStatus.rawValue),
                     "lastStatusUpdatedTime": .string(Providers.iso.string(from: updated.lastUpdatedTime))])
     }
 }
 
 extension DescribeClusterInstances {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
-        let instances = provider.instances(of: clusterName).filter { instance in
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
+        let instances = await provider.instances(of: clusterName).filter { instance in
             (nodeType == nil || nodeType?.rawValue == instance.nodeType) && (queueName == nil || instance.queueName == queueName)
         }
         return .ok(["instances": .array(instances.map { .object(Providers.instanceJSON($0)) })])
@@ -215,16 +216,16 @@ extension DescribeClusterInstances {
 }
 
 extension DeleteClusterInstances {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
-        try provider.terminateComputeNodes(of: clusterName)
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
+        try await provider.terminateComputeNodes(of: clusterName)
         return CommandOutcome(json: nil, exitCode: 0)
     }
 }
 
 extension GetClusterStackEvents {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         // Newest first, as CloudFormation lists them.
-        let events = Array(provider.events(of: clusterName).reversed())
+        let events = await Array(provider.events(of: clusterName).reversed())
         let stackId = stackArn(record)
         return .ok(["events": .array(events.enumerated().map { index, event in
             var o: JSONObject = [
@@ -242,9 +243,9 @@ extension GetClusterStackEvents {
 }
 
 extension ListClusterLogStreams {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         if let reason = provider.logsUnavailable() { return Responses.unavailable("list-cluster-log-streams", reason) }
-        return .ok(["logStreams": .array(provider.logStreams(of: clusterName).map { stream in
+        return await .ok(["logStreams": .array(provider.logStreams(of: clusterName).map { stream in
             ["logStreamName": .string(stream.name), "lastEventTimestamp": .string(Providers.iso.string(from: stream.lastEventTime)),
              "logStreamArn": .string(stream.location)]
         })])
@@ -252,9 +253,9 @@ extension ListClusterLogStreams {
 }
 
 extension GetClusterLogEvents {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         if let reason = provider.logsUnavailable() { return Responses.unavailable("get-cluster-log-events", reason) }
-        guard var lines = provider.logLines(of: clusterName, stream: logStreamName) else {
+        guard var lines = await provider.logLines(of: clusterName, stream: logStreamName) else {
             return .failure(message: "Log stream '\(logStreamName)' does not exist; `pcluster list-cluster-log-streams -n \(clusterName)` lists them.")
         }
         let fromHead = startFromHead?.value ?? false
@@ -264,9 +265,9 @@ extension GetClusterLogEvents {
 }
 
 extension Ssh {
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         let shell: [String: String]
-        switch provider.headNodeShell(of: clusterName) {
+        switch await provider.headNodeShell(of: clusterName) {
         case nil:
             return .failure(message: provider.kind == .local
                 ? "The head node of '\(clusterName)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(clusterName) --status START_REQUESTED` restarts it."
@@ -306,7 +307,7 @@ extension Ssh {
 extension ExportClusterLogs {
     /// Writes every log stream (and the event log) into a tar.gz archive: `{"path": ...}`, as the original
     /// answers with --output-file.
-    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) throws -> CommandOutcome {
+    func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         if let reason = provider.logsUnavailable() { return Responses.unavailable("export-cluster-logs", reason) }
         if bucket != nil {
             return .failure(message: "Bad Request: --bucket exports through S3, which needs the AWS provider; a local cluster's logs are written to --output-file (default ./\(clusterName)-logs-TIMESTAMP.tar.gz).")
@@ -317,11 +318,11 @@ extension ExportClusterLogs {
         let folder = staging.appendingPathComponent("\(clusterName)-logs")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: staging) }
-        for stream in provider.logStreams(of: clusterName) {
-            let lines = provider.logLines(of: clusterName, stream: stream.name) ?? []
+        for stream in await provider.logStreams(of: clusterName) {
+            let lines = await provider.logLines(of: clusterName, stream: stream.name) ?? []
             try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("\(stream.name).log"), atomically: true, encoding: .utf8)
         }
-        let events = provider.events(of: clusterName).map { "\(Providers.iso.string(from: $0.timestamp)) \($0.resource) \($0.status) \($0.reason)" }
+        let events = await provider.events(of: clusterName).map { "\(Providers.iso.string(from: $0.timestamp)) \($0.resource) \($0.status) \($0.reason)" }
         try (events.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("cluster-events.log"), atomically: true, encoding: .utf8)
         let result = ProcessControl.run(["/bin/tar", "-czf", output, "-C", staging.path, "\(clusterName)-logs"])
         guard result.status == 0 else {

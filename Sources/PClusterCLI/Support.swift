@@ -39,12 +39,20 @@ public struct CommandEnvironment: Sendable {
         self.store = ClusterStore.defaultStore(environment: variables)
         self.progress = progress
     }
+
+    /// What a provider reports while it works on `cluster`: shown, prefixed with the cluster's name, with
+    /// --wait; dropped without it.
+    func progress(of cluster: String, shown: Bool) -> @Sendable (String) -> Void {
+        guard shown else { return { _ in } }
+        let show = progress
+        return { line in show("[\(cluster)] \(line)") }
+    }
 }
 
 /// Every subcommand: parsed by ArgumentParser, executed into a `CommandOutcome`.
-protocol PClusterCommand: ParsableCommand {
+protocol PClusterCommand: AsyncParsableCommand {
     var common: CommonOptions { get }
-    func execute(in env: CommandEnvironment) throws -> CommandOutcome
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome
 }
 
 /// `--debug` and `--query`, which every command of the original accepts.

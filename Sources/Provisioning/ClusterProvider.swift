@@ -73,16 +73,16 @@ public struct ClusterLogStream: Sendable, Equatable {
 /// machine, the AWS provider in CloudFormation (the stack, its status and tags) and S3 (the configuration),
 /// where the original keeps them too, so it needs no state on the user's machine.
 public protocol ClusterCatalog: Sendable {
-    func record(named name: String) throws -> ClusterRecord?
+    func record(named name: String) async throws -> ClusterRecord?
     /// Every cluster of this provider (in the region, for AWS).
-    func records() throws -> [ClusterRecord]
+    func records() async throws -> [ClusterRecord]
     /// The configuration text the cluster runs with.
-    func configuration(of name: String) throws -> String?
+    func configuration(of name: String) async throws -> String?
     /// Where describe-cluster says the configuration is.
-    func configurationURL(of name: String) -> String
+    func configurationURL(of name: String) async -> String
     /// Reads, changes and keeps a record (the compute fleet status); nil when the cluster does not exist.
     @discardableResult
-    func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord?
+    func update(_ name: String, _ change: @Sendable (inout ClusterRecord) -> Void) async throws -> ClusterRecord?
 }
 
 /// Where clusters run: this machine (the default) or AWS.
@@ -111,27 +111,27 @@ public protocol ClusterProvider: Sendable {
     /// CREATE_IN_PROGRESS until the provider marks it complete. `rollbackOnFailure` false keeps what a failed
     /// creation made, for inspection.
     func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
-                rollbackOnFailure: Bool, progress: (String) -> Void) throws
+                rollbackOnFailure: Bool, progress: @Sendable (String) -> Void) async throws
     /// Applies an update the update policies accepted, and keeps its configuration text.
-    func update(name: String, config: ClusterConfiguration, configuration: String, progress: (String) -> Void) throws
+    func update(name: String, config: ClusterConfiguration, configuration: String, progress: @Sendable (String) -> Void) async throws
     /// Removes every resource of the cluster; throws (keeping what is left) when something survives. With
     /// `wait` false a provider whose deletion runs remotely may return while it is still in progress.
-    func delete(name: String, wait: Bool, progress: (String) -> Void) throws
+    func delete(name: String, wait: Bool, progress: @Sendable (String) -> Void) async throws
     /// Restarts head-node services that died; returns what was restarted.
-    func recover(name: String) throws -> [String]
-    func instances(of name: String) -> [ProvisionedInstance]
+    func recover(name: String) async throws -> [String]
+    func instances(of name: String) async -> [ProvisionedInstance]
     /// Problems with the head node (a service down), for describe-cluster's failures.
-    func headNodeProblems(of name: String) -> [String]
+    func headNodeProblems(of name: String) async -> [String]
     /// Why creation failed, when it did.
-    func creationFailure(of name: String) -> String?
-    func terminateComputeNodes(of name: String) throws
-    func events(of name: String) -> [ClusterEvent]
+    func creationFailure(of name: String) async -> String?
+    func terminateComputeNodes(of name: String) async throws
+    func events(of name: String) async -> [ClusterEvent]
     /// Why this provider cannot show the cluster's logs, or nil when it can.
     func logsUnavailable() -> String?
-    func logStreams(of name: String) -> [ClusterLogStream]
-    func logLines(of name: String, stream: String) -> [String]?
+    func logStreams(of name: String) async -> [ClusterLogStream]
+    func logLines(of name: String, stream: String) async -> [String]?
     /// How to reach a shell on the head node; nil when it is not reachable.
-    func headNodeShell(of name: String) -> HeadNodeShell?
+    func headNodeShell(of name: String) async -> HeadNodeShell?
 }
 
 /// A shell on the head node: the local provider's is this machine with the cluster's Slurm environment, the

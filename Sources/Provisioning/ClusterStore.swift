@@ -158,7 +158,7 @@ public struct StoreCatalog: ClusterCatalog {
     }
     public func configurationURL(of name: String) -> String { "file://" + store.configurationPath(of: name) }
     @discardableResult
-    public func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
+    public func update(_ name: String, _ change: @Sendable (inout ClusterRecord) -> Void) async throws -> ClusterRecord? {
         try store.update(name, change)
     }
 }

@@ -9,7 +9,7 @@ import Provisioning
 /// cluster's bin/ directory; `manage` is the cluster-manager loop the head node runs. On an AWS cluster's
 /// head node, `bootstrap` first writes the agent's state from the stack, and compute nodes are EC2 instances.
 @main
-struct PClusterAgent: ParsableCommand {
+struct PClusterAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pcluster-agent",
         abstract: "Node agent of a pcluster cluster (run by Slurm and by pcluster, not by hand).",
@@ -65,7 +65,7 @@ struct ClusterDirectory: ParsableArguments {
     }
 }
 
-struct Bootstrap: ParsableCommand {
+struct Bootstrap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "On an AWS cluster's head node: write the agent's state (the nodes and the EC2 launch plan) from the cluster's stack and configuration.")
     @Option(help: "The cluster (its CloudFormation stack's name).") var clusterName: String
@@ -78,11 +78,11 @@ struct Bootstrap: ParsableCommand {
     @Flag(help: "With --start: put the new munge key where the cluster's compute nodes read it (its config bucket).")
     var publishMungeKey = false
 
-    func run() throws {
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         do {
             let settings = try AWSSettings.resolve(environment: environment, region: region)
-            let stack = try BlockingWait.run { try await CloudFormation(settings: settings).describeStack(clusterName) }
+            let stack = try await CloudFormation(settings: settings).describeStack(clusterName)
             guard let stack, let version = stack.tags["parallelcluster:version"] else {
                 throw fail("cluster \(clusterName) has no stack in \(settings.region) (or the stack is not a ParallelCluster stack)")
             }
@@ -94,13 +94,13 @@ struct Bootstrap: ParsableCommand {
             if start && address == nil {
                 let metadata = InstanceMetadataClient(environment: environment)
                 do {
-                    address = try BlockingWait.run { try await metadata.read("meta-data/local-ipv4") }
+                    address = try await metadata.read("meta-data/local-ipv4")
                 } catch {
                     throw fail("cannot read this instance's address from the instance metadata (\(error)); give --controller-address")
                 }
                 guard address?.isEmpty == false else { throw fail("the instance metadata gave no address; give --controller-address") }
             }
-            let (spec, plan) = try state.write(headNodeAddress: address, headNodeInstanceId: stack.outputs["HeadNodeInstanceId"] ?? "",
+            let (spec, plan) = try await state.write(headNodeAddress: address, headNodeInstanceId: stack.outputs["HeadNodeInstanceId"] ?? "",
                                                createdAt: stack.creationTime)
             // The AWS settings of this environment (an endpoint, a profile, keys given explicitly), for the programs
             // Slurm runs without it; readable by root only. On EC2 there are usually none: the instance role answers.
@@ -109,10 +109,10 @@ struct Bootstrap: ParsableCommand {
             print("cluster \(clusterName): \(spec.nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
             guard start else { return }
             let runtime = LocalClusterRuntime(store: ClusterStore(root: layout.root.deletingLastPathComponent()), agentExecutable: agent)
-            try runtime.startHeadNode(layout: layout, slurmConf: state.slurmConf(spec, plan))
+            try await runtime.startHeadNode(layout: layout, slurmConf: state.slurmConf(spec, plan))
             if publishMungeKey {
                 guard let key = FileManager.default.contents(atPath: layout.mungeKey) else { throw fail("no munge key at \(layout.mungeKey)") }
-                try provider.publishMungeKey(key, of: clusterName)
+                try await provider.publishMungeKey(key, of: clusterName)
             }
             print("head node: slurmctld at \(address ?? ""):\(spec.controllerPort), node agent running")
         } catch let exit as ExitCode {
@@ -123,45 +123,45 @@ struct Bootstrap: ParsableCommand {
     }
 }
 
-struct Resume: ParsableCommand {
+struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Slurm's ResumeProgram: start the nodes of HOSTLIST.")
     @OptionGroup var cluster: ClusterDirectory
     @Argument var hostlist: String
-    func run() throws { try cluster.agent().resume(hostlist) }
+    func run() async throws { try await cluster.agent().resume(hostlist) }
 }
 
-struct Suspend: ParsableCommand {
+struct Suspend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Slurm's SuspendProgram: stop the nodes of HOSTLIST.")
     @OptionGroup var cluster: ClusterDirectory
     @Argument var hostlist: String
-    func run() throws { try cluster.agent().suspend(hostlist) }
+    func run() async throws { try await cluster.agent().suspend(hostlist) }
 }
 
-struct Prolog: ParsableCommand {
+struct Prolog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Slurm's PrologSlurmctld: return when the job's nodes are up.")
     @OptionGroup var cluster: ClusterDirectory
-    func run() throws {
+    func run() async throws {
         let nodes = ProcessInfo.processInfo.environment["SLURM_JOB_NODELIST"] ?? ""
-        if !nodes.isEmpty { try cluster.agent().prolog(nodes: nodes) }
+        if !nodes.isEmpty { try await cluster.agent().prolog(nodes: nodes) }
     }
 }
 
-struct Manage: ParsableCommand {
+struct Manage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The cluster-manager loop.")
     @OptionGroup var cluster: ClusterDirectory
     @Option(help: "Seconds between passes.") var interval: Double = 5
     @Option(help: "On an AWS cluster: seconds between checks for a configuration update-cluster stored.") var configurationCheck: Double = 15
 
-    func run() throws {
+    func run() async throws {
         let agent = try cluster.agent()
-        guard let state = try cluster.headNodeState() else { return agent.manage(interval: interval) }
+        guard let state = try cluster.headNodeState() else { return await agent.manage(interval: interval) }
         let events = EventLog(layout: agent.layout)
         var lastCheck = Date()
-        agent.manage(interval: interval) { () -> NodeAgent? in
+        await agent.manage(interval: interval) { () async -> NodeAgent? in
             guard Date().timeIntervalSince(lastCheck) >= configurationCheck else { return nil }
             lastCheck = Date()
             do {
-                guard let change = try state.applyIfChanged() else { return nil }
+                guard let change = try await state.applyIfChanged() else { return nil }
                 events.record(resource: agent.spec.clusterName, status: "UPDATE_APPLIED", reason: change)
                 // The new nodes and launch plan.
                 return try cluster.agent()

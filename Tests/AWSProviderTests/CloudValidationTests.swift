@@ -65,7 +65,7 @@ struct CloudValidationTests {
             .replacingOccurrences(of: "KeyName: ws-default-keypair", with: "KeyName: no-such-key")
         let file = home + "/cluster.yaml"
         try broken.write(toFile: file, atomically: true, encoding: .utf8)
-        let result = PClusterCLI.run(["create-cluster", "-n", "demo", "-c", file, "--provider", "aws", "--dryrun", "true"],
+        let result = await PClusterCLI.run(["create-cluster", "-n", "demo", "-c", file, "--provider", "aws", "--dryrun", "true"],
                                      environment: environment(moto, subnet: "subnet-00000000000000bad", home: home))
         let json = try JSONValue.parse(result.stdout)
         #expect(json["message"] == "Invalid cluster configuration.")

@@ -29,7 +29,7 @@ extension ClustersAsRoot {
             let name = "hn\(UInt32.random(in: 0...UInt32.max))"
             let file = home + "/cluster.yaml"
             try WorkshopOnMoto.config(placementGroup: "\(name)-pg").write(toFile: file, atomically: true, encoding: .utf8)
-            let created = PClusterCLI.run(["create-cluster", "-n", name, "-c", file, "--wait",
+            let created = await PClusterCLI.run(["create-cluster", "-n", name, "-c", file, "--wait",
                                            "--suppress-validators", "type:ExistingFsxNetworkingValidator"], environment: env) { _ in }
             #expect(created.exitCode == 0, "\(created.stdout)")
 
@@ -40,7 +40,9 @@ extension ClustersAsRoot {
             defer {
                 // Only what this test started, by the pids it recorded.
                 runtime.stopAll(layout: layout)
-                _ = PClusterCLI.run(["delete-cluster", "-n", name, "--wait"], environment: env) { _ in }
+                // The built binary: a defer cannot await the in-process command.
+                _ = try? ClustersAsRoot.run([Self.directory.appendingPathComponent("pcluster").path, "delete-cluster", "-n", name, "--wait"],
+                                            environment: env, in: home)
                 // On EC2 the head node goes with the stack; here it is this machine, and its slurmd spool is ours.
                 try? FileManager.default.removeItem(atPath: layout.spool)
             }
@@ -53,7 +55,7 @@ extension ClustersAsRoot {
             #expect(!conf.contains("NodeAddr="), "EC2 nodes get their address when they resume")
 
             // The compute nodes' munge key is the head node's, in the cluster's prefix of the config bucket.
-            let described = try JSONValue.parse(PClusterCLI.run(["describe-cluster", "-n", name], environment: env).stdout)
+            let described = try await JSONValue.parse(PClusterCLI.run(["describe-cluster", "-n", name], environment: env).stdout)
             let url = try #require(described["clusterConfiguration"]?["url"]?.stringValue.flatMap(URL.init(string:)))
             let bucket = url.pathComponents[1]
             let published = try runCommand(["/usr/bin/env", "aws", "s3", "cp", "s3://\(bucket)/parallelcluster/3.16.1/clusters/\(name)/munge.key", "-"],
@@ -92,10 +94,10 @@ extension ClustersAsRoot {
             try await waitFor("the instances to terminate", seconds: 60) { try await account.computeInstances(cluster: name).isEmpty }
 
             // A fleet stop asked of pcluster reaches the head node's agent through the stack, which answers STOPPED.
-            let stop = PClusterCLI.run(["update-compute-fleet", "-n", name, "--status", "STOP_REQUESTED"], environment: env)
+            let stop = await PClusterCLI.run(["update-compute-fleet", "-n", name, "--status", "STOP_REQUESTED"], environment: env)
             #expect(stop.exitCode == 0, "\(stop.stdout)")
             try await waitFor("the fleet to stop", seconds: 60) {
-                (try? JSONValue.parse(PClusterCLI.run(["describe-compute-fleet", "-n", name], environment: env).stdout))?["status"] == "STOPPED"
+                (try? await JSONValue.parse(PClusterCLI.run(["describe-compute-fleet", "-n", name], environment: env).stdout))?["status"] == "STOPPED"
             }
             let partition = ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output
             #expect(partition.contains("State=INACTIVE"), "\(partition)")
@@ -104,7 +106,7 @@ extension ClustersAsRoot {
             // the node (slurmctld restarted with the new node set).
             try WorkshopOnMoto.config(placementGroup: "\(name)-pg").replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 3")
                 .write(toFile: file, atomically: true, encoding: .utf8)
-            let updated = PClusterCLI.run(["update-cluster", "-n", name, "-c", file, "--wait",
+            let updated = await PClusterCLI.run(["update-cluster", "-n", name, "-c", file, "--wait",
                                            "--suppress-validators", "type:ExistingFsxNetworkingValidator"], environment: env) { _ in }
             #expect(updated.exitCode == 0, "\(updated.stdout)")
             try await waitFor("the third node in Slurm", seconds: 90) {

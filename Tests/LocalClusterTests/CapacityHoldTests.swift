@@ -29,7 +29,7 @@ struct CapacityHoldTests {
         func isRunning(_ name: String) -> Bool { started.contains(name) }
     }
 
-    @Test func aNodeWithoutCapacityHoldsItsComputeResource() throws {
+    @Test func aNodeWithoutCapacityHoldsItsComputeResource() async throws {
         let (spec, _) = try SlurmConfTests().spec()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("capacity-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -38,7 +38,7 @@ struct CapacityHoldTests {
         let launcher = Launcher(refusing: ["c6i-dy-compute-2"])
         let agent = try NodeAgent(clusterDirectory: root.path, launcher: launcher)
 
-        agent.resume("c6i-dy-compute-[1-2]")
+        await agent.resume("c6i-dy-compute-[1-2]")
         #expect(launcher.started == ["c6i-dy-compute-1"])
         let events = EventLog(layout: layout).all()
         let failed = try #require(events.first { $0.status == "RESUME_FAILED" })

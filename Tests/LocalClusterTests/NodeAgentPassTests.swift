@@ -41,18 +41,18 @@ struct NodeAgentPassTests {
 
     /// A node powering up whose instance has run past the launcher's registration deadline without
     /// registering is launched again; one that registered, or is still within the deadline, is left alone.
-    @Test func anInstanceThatNeverRegisteredIsLaunchedAgain() throws {
+    @Test func anInstanceThatNeverRegisteredIsLaunchedAgain() async throws {
         let late = Launcher(launched: Date().addingTimeInterval(-45), registrationDeadline: 30)
         let (agent, layout, root) = try agent(late)
         defer { try? FileManager.default.removeItem(at: root) }
-        agent.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1", "c6i-dy-compute-2"])
+        await agent.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1", "c6i-dy-compute-2"])
         #expect(late.launches == ["c6i-dy-compute-1"])
         #expect(EventLog(layout: layout).all().contains { $0.status == "RELAUNCH" && $0.resource == "c6i-dy-compute-1" })
 
         let recent = Launcher(launched: Date().addingTimeInterval(-5), registrationDeadline: 30)
         let (second, _, secondRoot) = try self.agent(recent)
         defer { try? FileManager.default.removeItem(at: secondRoot) }
-        second.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1", "c6i-dy-compute-2"])
+        await second.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1", "c6i-dy-compute-2"])
         #expect(recent.launches.isEmpty)
     }
 
@@ -71,17 +71,17 @@ struct NodeAgentPassTests {
         #expect(NodeAgent.newlyReady(previously: ["a", "d"], now: states).isEmpty)
     }
 
-    @Test func withoutADeadlineNothingIsRelaunched() throws {
+    @Test func withoutADeadlineNothingIsRelaunched() async throws {
         let launcher = Launcher(launched: Date().addingTimeInterval(-3600), registrationDeadline: nil)
         let (agent, _, root) = try agent(launcher)
         defer { try? FileManager.default.removeItem(at: root) }
-        agent.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1"])
+        await agent.relaunchUnregistered(Self.states, running: ["c6i-dy-compute-1"])
         #expect(launcher.launches.isEmpty)
     }
 
     /// Slurm's resume path starts slurmd processes in a later wall-clock second than the one it was called in,
     /// so their boot time is never earlier than slurmctld's boot request.
-    @Test func resumeStartsSlurmdInTheNextSecond() throws {
+    @Test func resumeStartsSlurmdInTheNextSecond() async throws {
         let (spec, _) = try SlurmConfTests().spec()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -94,13 +94,13 @@ struct NodeAgentPassTests {
         defer { close(squatter) }
 
         let called = floor(Date().timeIntervalSince1970)
-        let outcome = SlurmdLauncher(layout: layout).launch([node])
+        let outcome = await SlurmdLauncher(layout: layout).launch([node])
         #expect(floor(Date().timeIntervalSince1970) > called)
         guard case .failure(let error) = outcome[node.name] else {
             Issue.record("the launch on a taken port succeeded")
             return
         }
         #expect("\(error)".contains("port \(node.port) of \(node.name) on 127.0.0.1 is in use"))
-        #expect(SlurmdLauncher(layout: layout).launch([]).isEmpty)
+        await #expect(SlurmdLauncher(layout: layout).launch([]).isEmpty)
     }
 }

@@ -26,14 +26,14 @@ struct CLITests {
          "AWS_ENDPOINT_URL_FSX": "http://127.0.0.1:\(Self.closedPort)"]
     }
 
-    func run(_ args: String..., env extra: [String: String] = [:]) throws -> (json: JSONValue?, result: PClusterCLI.Result) {
-        let result = PClusterCLI.run(args, environment: env.merging(extra) { $1 })
+    func run(_ args: String..., env extra: [String: String] = [:]) async throws -> (json: JSONValue?, result: PClusterCLI.Result) {
+        let result = await PClusterCLI.run(args, environment: env.merging(extra) { $1 })
         let json = result.stdout.isEmpty ? nil : try JSONValue.parse(result.stdout)
         return (json, result)
     }
 
-    @Test func versionIsJSON() throws {
-        let (json, r) = try run("version")
+    @Test func versionIsJSON() async throws {
+        let (json, r) = try await run("version")
         #expect(r.exitCode == 0)
         #expect(json?["version"]?.stringValue?.hasPrefix("3.16.1") == true)
         #expect(r.stdout.hasPrefix("{\n  \"version\": "))
@@ -42,8 +42,8 @@ struct CLITests {
     /// A loopback port with nothing listening (bound, read back, released).
     static let closedPort = freeLocalPort()
 
-    @Test func seedDryRunGivesWarningsAndNoError() throws {
-        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true")
+    @Test func seedDryRunGivesWarningsAndNoError() async throws {
+        let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true")
         #expect(r.exitCode == 1)   // as the original: a dry run that would succeed is reported as an error
         #expect(json?["message"] == "Request would have succeeded, but DryRun flag is set.")
         let messages = try #require(json?["validationMessages"]?.arrayValue)
@@ -58,7 +58,7 @@ struct CLITests {
     }
 
     /// The acceptance case: four problems in the workshop config, all reported in one run.
-    @Test func fourProblemsInTheWorkshopConfigAllAtOnce() throws {
+    @Test func fourProblemsInTheWorkshopConfigAllAtOnce() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-four-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -68,7 +68,7 @@ struct CLITests {
             .replacingOccurrences(of: "InstanceType: c6i.32xlarge", with: "InstanceType: t3.micro\n          MaxCont: 4")
         let file = dir.appendingPathComponent("cluster.yaml")
         try broken.write(to: file, atomically: true, encoding: .utf8)
-        let (json, r) = try run("create-cluster", "-n", "demo", "-c", file.path, "--dryrun", "true")
+        let (json, r) = try await run("create-cluster", "-n", "demo", "-c", file.path, "--dryrun", "true")
         #expect(r.exitCode == 1)
         #expect(json?["message"] == "Invalid cluster configuration.")
         let errors = try #require(json?["configurationValidationErrors"]?.arrayValue).filter { $0["level"] == "ERROR" }
@@ -82,38 +82,38 @@ struct CLITests {
         #expect(errors.count == 4, "\(errors)")
     }
 
-    @Test func theAWSProvidersTemplateFromADryRun() throws {
+    @Test func theAWSProvidersTemplateFromADryRun() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-template-\(UUID().uuidString).json").path
         defer { unlink(file) }
-        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", "--dryrun", "true", "--template-output", file)
+        let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", "--dryrun", "true", "--template-output", file)
         #expect(r.exitCode == 1 && json?["message"] == "Request would have succeeded, but DryRun flag is set.")
         let template = try JSONValue.parse(String(contentsOfFile: file, encoding: .utf8))
         #expect(template["Resources"]?["HeadNode"]?["Type"] == "AWS::EC2::Instance")
         // --template-output needs a dry run.
-        let (alone, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--template-output", file)
+        let (alone, _) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--template-output", file)
         #expect(alone?["message"] == "Bad Request: --template-output goes with --dryrun true.")
     }
 
-    @Test func failureLevelWarningTurnsWarningsIntoARejection() throws {
-        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING")
+    @Test func failureLevelWarningTurnsWarningsIntoARejection() async throws {
+        let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING")
         #expect(r.exitCode == 1)
         #expect(json?["message"] == "Invalid cluster configuration.")
         #expect(json?["configurationValidationErrors"]?.arrayValue?.count == 4)
-        let (quiet, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING",
+        let (quiet, _) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING",
                                  "--suppress-validators", "type:DeprecatedOsValidator", "type:AllowedIpsValidator", "--suppress-validators", "type:ImdsSecuredValidator",
                                  "type:ExistingFsxNetworkingValidator")
         #expect(quiet?["message"] == "Request would have succeeded, but DryRun flag is set.")
         #expect(quiet?["validationMessages"] == nil)
     }
 
-    @Test func badConfigFileGetsOneJSONErrorNotACrash() throws {
+    @Test func badConfigFileGetsOneJSONErrorNotACrash() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let tabbed = dir.appendingPathComponent("tab.yaml")
         try "Image:\n\tOs: alinux2023\n".write(to: tabbed, atomically: true, encoding: .utf8)
         for path in [tabbed.path, dir.path, dir.appendingPathComponent("missing.yaml").path] {
-            let (json, r) = try run("create-cluster", "-n", "demo", "-c", path, "--dryrun", "true")
+            let (json, r) = try await run("create-cluster", "-n", "demo", "-c", path, "--dryrun", "true")
             #expect(r.exitCode == 1)
             let errors = try #require(json?["configurationValidationErrors"]?.arrayValue)
             #expect(errors.count == 1)
@@ -121,39 +121,39 @@ struct CLITests {
         }
     }
 
-    @Test func queryAppliesToOutputAndBadQueriesAreReported() throws {
-        let (v, r) = try run("version", "--query", "version")
+    @Test func queryAppliesToOutputAndBadQueriesAreReported() async throws {
+        let (v, r) = try await run("version", "--query", "version")
         #expect(r.exitCode == 0 && v?.stringValue?.hasPrefix("3.16.1") == true)
-        let (bad, r2) = try run("version", "--query", "version[")
+        let (bad, r2) = try await run("version", "--query", "version[")
         #expect(r2.exitCode == 1)
         #expect(bad?["message"] == "Invalid query string.")
-        let (_, empty) = try run("list-clusters", "--query", "clusters")
+        let (_, empty) = try await run("list-clusters", "--query", "clusters")
         #expect(empty.exitCode == 0 && empty.stdout.isEmpty)   // an empty result prints nothing, as the original
     }
 
-    @Test func usageErrorsExitTwoOnStderr() throws {
-        let (_, r) = try run("create-cluster", "-n", "demo")
+    @Test func usageErrorsExitTwoOnStderr() async throws {
+        let (_, r) = try await run("create-cluster", "-n", "demo")
         #expect(r.exitCode == 2)
         #expect(r.stderr.contains("cluster-configuration"))
-        let (_, r2) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "maybe")
+        let (_, r2) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "maybe")
         #expect(r2.exitCode == 2)
-        let (_, r3) = try run("no-such-command")
+        let (_, r3) = try await run("no-such-command")
         #expect(r3.exitCode == 2)
     }
 
-    @Test func allTwentySixCommandsExistWithTheirAliases() throws {
+    @Test func allTwentySixCommandsExistWithTheirAliases() async throws {
         let names = PCluster.configuration.subcommands.compactMap { $0.configuration.commandName }
         #expect(names.count == 26)
         #expect(Set(names).count == 26)
-        let help = PClusterCLI.run(["--help"], environment: env)
+        let help = await PClusterCLI.run(["--help"], environment: env)
         for n in names { #expect(help.stdout.contains(n), "\(n) missing from help") }
         for name in names where name != "version" {
-            let r = PClusterCLI.run([name, "--help"], environment: env)
+            let r = await PClusterCLI.run([name, "--help"], environment: env)
             #expect(r.exitCode == 0 && r.stdout.contains("--debug") && r.stdout.contains("--query"), "\(name)")
         }
     }
 
-    @Test func commandsOnAMissingClusterAnswerJSONErrors() throws {
+    @Test func commandsOnAMissingClusterAnswerJSONErrors() async throws {
         let cases: [[String]] = [
             ["describe-cluster", "-n", "ghost"], ["delete-cluster", "-n", "ghost"], ["describe-compute-fleet", "-n", "ghost"],
             ["update-compute-fleet", "-n", "ghost", "--status", "STOP_REQUESTED"], ["describe-cluster-instances", "-n", "ghost"],
@@ -163,14 +163,14 @@ struct CLITests {
             ["update-cluster", "-n", "ghost", "-c", Self.example],
         ]
         for args in cases {
-            let result = PClusterCLI.run(args, environment: env)
+            let result = await PClusterCLI.run(args, environment: env)
             #expect(result.exitCode == 1, "\(args)")
             let json = try JSONValue.parse(result.stdout)
             #expect(json["message"]?.stringValue?.contains("'ghost' does not exist") == true, "\(args)")
         }
         for args in [["list-images", "--image-status", "AVAILABLE"], ["describe-image", "-i", "x"], ["build-image", "-c", "f", "-i", "x"],
                      ["list-official-images"]] {
-            let result = PClusterCLI.run(args, environment: env)
+            let result = await PClusterCLI.run(args, environment: env)
             #expect(result.exitCode == 1, "\(args)")
             #expect((try JSONValue.parse(result.stdout))["message"]?.stringValue?.contains("not available") == true)
         }
@@ -178,25 +178,25 @@ struct CLITests {
 
     /// With AWS out of reach (an endpoint nothing listens on), the AWS provider says so and makes nothing,
     /// whether chosen by flag or by PCLUSTER_PROVIDER; the region comes from the config.
-    @Test func theAWSProviderWithoutAWSFailsClearlyAndCreatesNothing() throws {
+    @Test func theAWSProviderWithoutAWSFailsClearlyAndCreatesNothing() async throws {
         let unreachable = ["AWS_ENDPOINT_URL": "http://127.0.0.1:\(Self.closedPort)", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
                            "AWS_SECRET_ACCESS_KEY": "secret"]
-        let (json, r) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", env: unreachable)
+        let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", env: unreachable)
         #expect(r.exitCode == 1)
         #expect(json?["message"]?.stringValue?.contains("Cannot tell whether cluster 'demo' exists: Cannot reach http://127.0.0.1:\(Self.closedPort)") == true,
                 "\(String(describing: json))")
         #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
-        let viaEnvironment = PClusterCLI.run(["describe-cluster", "-n", "demo"],
+        let viaEnvironment = await PClusterCLI.run(["describe-cluster", "-n", "demo"],
                                              environment: env.merging(unreachable.merging(["PCLUSTER_PROVIDER": "aws", "AWS_REGION": "us-east-1"]) { $1 }) { $1 })
         #expect(viaEnvironment.exitCode == 1 && viaEnvironment.stdout.contains("Cannot reach http://127.0.0.1:\(Self.closedPort)"), "\(viaEnvironment.stdout)")
-        let listed = PClusterCLI.run(["list-clusters"], environment: env.merging(["PCLUSTER_PROVIDER": "gcp"]) { $1 })
+        let listed = await PClusterCLI.run(["list-clusters"], environment: env.merging(["PCLUSTER_PROVIDER": "gcp"]) { $1 })
         #expect(listed.exitCode == 1 && listed.stdout.contains("unknown provider 'gcp' in PCLUSTER_PROVIDER"), "\(listed.stdout)")
-        let (unknown, _) = try run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "gcp")
+        let (unknown, _) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "gcp")
         #expect(unknown?["message"]?.stringValue?.contains("unknown provider 'gcp'") == true)
         #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
     }
 
-    @Test func aHalfCreatedClusterIsDeletedCleanly() throws {
+    @Test func aHalfCreatedClusterIsDeletedCleanly() async throws {
         defer { try? FileManager.default.removeItem(at: stateDir) }
         let store = ClusterStore(root: stateDir)
         let now = Date()
@@ -204,16 +204,16 @@ struct CLITests {
         try store.save(ClusterRecord(name: "half", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createInProgress,
                                      computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
                        configuration: "Region: us-east-1\n")
-        let (described, _) = try run("describe-cluster", "-n", "half")
+        let (described, _) = try await run("describe-cluster", "-n", "half")
         #expect(described?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown")
-        let (json, r) = try run("delete-cluster", "-n", "half")
+        let (json, r) = try await run("delete-cluster", "-n", "half")
         #expect(r.exitCode == 0 && json?["cluster"]?["clusterStatus"] == "DELETE_IN_PROGRESS")
         #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/half").path))
-        let (_, again) = try run("delete-cluster", "-n", "half")
+        let (_, again) = try await run("delete-cluster", "-n", "half")
         #expect(again.exitCode == 1)
     }
 
-    @Test func updateDryRunShowsTheChangeSetWithPolicies() throws {
+    @Test func updateDryRunShowsTheChangeSetWithPolicies() async throws {
         defer { try? FileManager.default.removeItem(at: stateDir) }
         let store = ClusterStore(root: stateDir)
         let now = Date()
@@ -223,7 +223,7 @@ struct CLITests {
                        configuration: current)
         let newConfig = stateDir.appendingPathComponent("new.yaml")
         try current.replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 4").write(to: newConfig, atomically: true, encoding: .utf8)
-        let (json, r) = try run("update-cluster", "-n", "demo", "-c", newConfig.path, "--dryrun", "true")
+        let (json, r) = try await run("update-cluster", "-n", "demo", "-c", newConfig.path, "--dryrun", "true")
         #expect(r.exitCode == 1)
         #expect(json?["message"] == "Request would have succeeded, but DryRun flag is set.")
         let change = try #require(json?["changeSet"]?.arrayValue?.first)
@@ -231,20 +231,20 @@ struct CLITests {
         #expect(change["currentValue"] == 2 && change["requestedValue"] == 4 && change["updatePolicy"] == "MAX_COUNT")
 
         try current.replacingOccurrences(of: "c6i.2xlarge", with: "c6i.4xlarge").write(to: newConfig, atomically: true, encoding: .utf8)
-        let (rejected, _) = try run("update-cluster", "-n", "demo", "-c", newConfig.path, "--dryrun", "true")
+        let (rejected, _) = try await run("update-cluster", "-n", "demo", "-c", newConfig.path, "--dryrun", "true")
         let error = try #require(rejected?["updateValidationErrors"]?.arrayValue?.first)
         #expect(error["parameter"] == "HeadNode.InstanceType")
         #expect(error["message"]?.stringValue?.contains("new cluster") == true)
 
-        let (list, lr) = try run("list-clusters", "--query", "clusters[*].clusterName")
+        let (list, lr) = try await run("list-clusters", "--query", "clusters[*].clusterName")
         #expect(lr.exitCode == 0 && list == ["demo"])
-        let (described, _) = try run("describe-cluster", "-n", "demo")
+        let (described, _) = try await run("describe-cluster", "-n", "demo")
         #expect(described?["cloudFormationStackStatus"] == "CREATE_COMPLETE")
         #expect(described?["computeFleetStatus"] == "RUNNING")
     }
 
     /// The configure wizard, answered through stdin as a user at a terminal would.
-    @Test func configureWritesAConfigThatValidates() throws {
+    @Test func configureWritesAConfigThatValidates() async throws {
         defer { try? FileManager.default.removeItem(at: stateDir) }
         try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pcluster")
@@ -274,12 +274,12 @@ struct CLITests {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.contains("Region: eu-west-1") && text.contains("Os: alinux2023") && text.contains("InstanceType: c5.2xlarge"))
         #expect(text.contains("MinCount: 1") && text.contains("MaxCount: 3") && text.contains("- Name: cpu"))
-        let validated = PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", path, "--dryrun", "true"], environment: env)
+        let validated = await PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", path, "--dryrun", "true"], environment: env)
         #expect(validated.stdout.contains("Request would have succeeded"), "\(validated.stdout)")
         // Defaults only (end of input), and an existing file is never overwritten.
         let defaults = stateDir.appendingPathComponent("defaults.yaml").path
         #expect(try configure(defaults, answers: "").0 == 0)
-        #expect(PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", defaults, "--dryrun", "true"], environment: env).stdout.contains("Request would have succeeded"))
+        await #expect(PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", defaults, "--dryrun", "true"], environment: env).stdout.contains("Request would have succeeded"))
         let (again, message, _) = try configure(defaults, answers: "")
         #expect(again == 1 && message.contains("already exists"))
     }
