@@ -28,15 +28,19 @@ let package = Package(
         .target(name: "ClusterConfig", dependencies: ["Yams", "JSONOutput"]),
         // Cluster records on disk; the provider seam arrives with the local provider.
         .target(name: "Provisioning", dependencies: ["ClusterConfig"]),
-        // The local provider: Slurm and munge on this machine, compute nodes as slurmd processes.
-        .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning", "AWSCore", "AWSFSx"]),
+        // A Slurm head node as processes on this machine (munged, slurmctld, the node agent over an
+        // `InstanceLauncher`), its files, slurm.conf and process control. Both providers run it.
+        .target(name: "SlurmHeadNode", dependencies: ["ClusterConfig", "Provisioning"]),
+        // The local provider: clusters on this machine, compute nodes as slurmd processes, shared storage
+        // through the local FSx service.
+        .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning", "SlurmHeadNode", "AWSCore", "AWSFSx"]),
         // The node agent Slurm runs (resume, suspend, PrologSlurmctld) and the cluster-manager loop.
-        .executableTarget(name: "pcluster-agent", dependencies: ["LocalCluster", "AWSProvider", "AWSCore", "Provisioning",
+        .executableTarget(name: "pcluster-agent", dependencies: ["SlurmHeadNode", "AWSProvider", "AWSCore", "Provisioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The AWS provider: the cluster's CloudFormation template and stack, its configuration in S3, and the
         // node agent's EC2 launcher.
         .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSFSx", "AWSS3", "AWSSTS",
-                                                    "Provisioning", "LocalCluster"]),
+                                                    "Provisioning", "SlurmHeadNode"]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
             "ClusterConfig", "JSONOutput", "Provisioning", "LocalCluster", "AWSProvider", "AWSCore",
@@ -107,7 +111,7 @@ let package = Package(
             "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs", "FSxService", "fsxd"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
         .testTarget(name: "AWSProviderTests", dependencies: ["AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI",
-                                                        "LocalCluster", "pcluster-agent"]),
+                                                        "SlurmHeadNode", "pcluster-agent"]),
         // What the integration tests share: a moto server of their own on 127.0.0.1, free ports, commands.
         .target(name: "TestSupport", dependencies: ["AWSCore"], path: "Tests/TestSupport"),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "TestSupport", "AWSS3", "AWSSQS", "AWSSTS",
@@ -115,7 +119,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster",
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "SlurmHeadNode", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster",
                                                          "AWSCore", "pcluster-agent"]),
         .testTarget(name: "PClusterCLITests", dependencies: ["PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "TestSupport", "pcluster"]),
     ],

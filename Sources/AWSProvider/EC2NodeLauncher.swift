@@ -2,7 +2,7 @@ import AWSCore
 import ClusterConfig
 import Foundation
 import JSONOutput
-import LocalCluster
+import SlurmHeadNode
 
 /// What the node agent of an AWS cluster needs to launch compute nodes, written on the head node by
 /// `pcluster-agent bootstrap` from the stack's resources and the cluster's configuration.

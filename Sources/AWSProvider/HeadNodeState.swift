@@ -1,7 +1,7 @@
 import AWSCore
 import ClusterConfig
 import Foundation
-import LocalCluster
+import SlurmHeadNode
 
 /// The node agent's state on an AWS cluster's head node, made from the cluster's stack and stored
 /// configuration: local.json (the nodes), aws-fleet.json (the launch plan) and the digest of the
@@ -66,8 +66,8 @@ public struct HeadNodeState: Sendable {
         let oldPlan = try JSONDecoder().decode(AWSFleetPlan.self, from: Data(contentsOf: URL(fileURLWithPath: layout.awsFleetPlan)))
         let (spec, plan) = try await write(headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
         let nodeSetChanged = Set(old.nodes.map(\.name)) != Set(spec.nodes.map(\.name)) || old.queues != spec.queues
-        let runtime = LocalClusterRuntime(store: .init(root: layout.root.deletingLastPathComponent()), agentExecutable: agentExecutable)
-        try await runtime.applySpec(spec, nodeSetChanged: nodeSetChanged, layout: layout, slurmConf: slurmConf(spec, plan))
+        try await HeadNode(layout: layout, agentExecutable: agentExecutable).apply(spec, nodeSetChanged: nodeSetChanged,
+                                                                                   slurmConf: slurmConf(spec, plan))
         return "\(spec.nodes.count) compute nodes in \(spec.queues.count) queues" + (nodeSetChanged ? ", slurmctld restarted" : ", reconfigured")
     }
 }

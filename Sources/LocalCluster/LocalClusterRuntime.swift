@@ -1,5 +1,6 @@
 import ClusterConfig
 import Foundation
+import SlurmHeadNode
 import Provisioning
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,9 @@ public struct LocalClusterRuntime: Sendable {
         self.agentExecutable = agentExecutable
         self.fastJobStart = fastJobStart
     }
+
+    /// The head node's daemons of a cluster of this provider.
+    public func headNode(_ name: String) -> HeadNode { HeadNode(layout: layout(name), agentExecutable: agentExecutable) }
 
     public func layout(_ name: String) -> LocalLayout { LocalLayout(root: store.root.appendingPathComponent("clusters").appendingPathComponent(name)) }
 
@@ -57,6 +61,7 @@ public struct LocalClusterRuntime: Sendable {
     public func createCluster(name: String, config: ClusterConfiguration, record: ClusterRecord,
                               progress: (String) -> Void) async throws -> LocalClusterSpec {
         let layout = layout(name)
+        let headNode = headNode(name)
         let events = EventLog(layout: layout)
         do {
             for directory in [layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
@@ -80,18 +85,16 @@ public struct LocalClusterRuntime: Sendable {
                 queues: config.scheduling.queues.map(\.name), createdAt: Date(), fastJobStart: fastJobStart)
             try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
             try SlurmConf.render(spec: spec, layout: layout).write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
-            try writePrograms(layout: layout)
+            try headNode.writePrograms()
             progress("head node: starting munged")
-            try startMunge(layout: layout)
+            try headNode.startMunge()
             progress("head node: starting slurmctld on 127.0.0.1:\(controllerPort)")
-            let controller = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf],
-                                                            environment: environment(layout), logPath: layout.slurmctldLog + ".out",
-                                                            pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
+            let controller = try headNode.startController()
             try InstanceRegistry(layout: layout).update { instances in
                 instances.append(LocalInstance(instanceId: spec.headNodeInstanceId, role: .headNode, instanceType: spec.headNodeInstanceType,
                                                launchTime: Date(), pid: controller, state: .running))
             }
-            try await waitForController(layout: layout)
+            try await headNode.waitForController()
             // Shared storage before any compute node runs: jobs see MountDir from their first second.
             if !config.sharedStorage.isEmpty {
                 let mounts = try await LocalSharedStorage.attach(config, cluster: name, fsxd: fsxdExecutable,
@@ -102,7 +105,7 @@ public struct LocalClusterRuntime: Sendable {
                               reason: mounts.map { "\($0.mountDir)\($0.fileSystemId.map { " (\($0))" } ?? "")" }.joined(separator: ", "))
             }
             progress("head node: starting the node agent")
-            try startAgent(layout: layout)
+            try headNode.startAgent()
             let statics = nodes.filter(\.isStatic).count
             // The agent powers the static nodes up on its first pass; asking twice can leave Slurm waiting
             // for a second boot that never comes.
@@ -111,7 +114,7 @@ public struct LocalClusterRuntime: Sendable {
             return spec
         } catch {
             events.record(resource: name, status: "CREATE_FAILED", reason: "\(error)")
-            stopAll(layout: layout)
+            headNode.stopAll()
             _ = await detachSharedStorage(layout: layout)
             var failed = record
             failed.clusterStatus = .createFailed
@@ -128,6 +131,7 @@ public struct LocalClusterRuntime: Sendable {
     @discardableResult
     public func updateCluster(name: String, config: ClusterConfiguration, progress: (String) -> Void) async throws -> LocalClusterSpec {
         let layout = layout(name)
+        let headNode = headNode(name)
         let old = try loadSpec(name)
         let nodeCount = config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } }
         var taken = portsInUse(except: name)
@@ -151,104 +155,19 @@ public struct LocalClusterRuntime: Sendable {
             let agent = try NodeAgent(clusterDirectory: layout.root.path)
             for node in removed { await agent.terminate(node, reason: "removed by update-cluster") }
         }
-        try await applySpec(spec, nodeSetChanged: nodeSetChanged, layout: layout, slurmConf: SlurmConf.render(spec: spec, layout: layout),
+        try await headNode.apply(spec, nodeSetChanged: nodeSetChanged, slurmConf: SlurmConf.render(spec: spec, layout: layout),
                       progress: progress)
         EventLog(layout: layout).record(resource: name, status: "UPDATE_COMPLETE",
                                         reason: "\(planned.count) compute nodes, ScaledownIdletime \(spec.scaledownIdletimeMinutes)")
         return spec
     }
 
-    func environment(_ layout: LocalLayout) -> [String: String] { layout.daemonEnvironment }
-
-    func writePrograms(layout: LocalLayout) throws {
-        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let agent = quoted(agentExecutable)
-        let dir = quoted(layout.root.path)
-        let programs = [
-            (layout.resumeProgram, "exec \(agent) resume --cluster-dir \(dir) \"$@\""),
-            (layout.suspendProgram, "exec \(agent) suspend --cluster-dir \(dir) \"$@\""),
-            (layout.prologProgram, "exec \(agent) prolog --cluster-dir \(dir)"),
-        ]
-        for (path, command) in programs {
-            try "#!/bin/sh\n# Slurm runs this for the cluster in \(layout.root.path).\n\(command)\n"
-                .write(toFile: path, atomically: true, encoding: .utf8)
-            chmod(path, 0o755)
-        }
-    }
-
-    func startMunge(layout: LocalLayout) throws {
-        guard let user = getpwnam("munge") else { throw LocalClusterError(SlurmTools.missing() ?? "no munge user") }
-        let uid = user.pointee.pw_uid, gid = user.pointee.pw_gid
-        var key = [UInt8](repeating: 0, count: 1024)
-        for index in key.indices { key[index] = UInt8.random(in: 0...255) }
-        guard FileManager.default.createFile(atPath: layout.mungeKey, contents: Data(key), attributes: [.posixPermissions: 0o400]) else {
-            throw LocalClusterError("cannot write the cluster's munge key at \(layout.mungeKey)")
-        }
-        chown(layout.mungeDirectory, uid, gid)
-        // munged insists that everyone may traverse its socket's directory; the key itself is 0400.
-        chmod(layout.mungeDirectory, 0o755)
-        chown(layout.mungeKey, uid, gid)
-        _ = try ProcessControl.startDaemon(
-            [SlurmTools.runuser, "-u", "munge", "--", SlurmTools.munged, "--socket=\(layout.mungeSocket)",
-             "--key-file=\(layout.mungeKey)", "--pid-file=\(layout.mungePid)", "--log-file=\(layout.mungeLog)",
-             "--seed-file=\(layout.mungeSeed)"],
-            environment: environment(layout), logPath: layout.logs + "/munged.out", pidFile: layout.mungePid, label: "munged",
-            cgroup: layout.cgroup)
-    }
-
-    func waitForController(layout: LocalLayout, timeout: TimeInterval = 20) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if ProcessControl.run([SlurmTools.scontrol, "ping"], environment: environment(layout)).output.contains("UP") { return }
-            try await Task.sleep(nanoseconds: 100_000_000)
-        }
-        throw LocalClusterError("slurmctld did not answer within \(Int(timeout)) s; see \(layout.slurmctldLog)")
-    }
-
-    func startAgent(layout: LocalLayout) throws {
-        guard FileManager.default.isExecutableFile(atPath: agentExecutable) else {
-            throw LocalClusterError("the node agent \(agentExecutable) is missing; build it with `swift build --product pcluster-agent`")
-        }
-        let pid = try ProcessControl.spawn([agentExecutable, "manage", "--cluster-dir", layout.root.path],
-                                           environment: environment(layout), logPath: layout.agentLog,
-                                           cgroup: layout.cgroup)
-        try "\(pid)\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
-    }
-
-    /// Stops every process of the cluster, by the pids it recorded: agent, compute nodes, slurmctld, munged.
-    @discardableResult
-    public func stopAll(layout: LocalLayout) -> [String] {
-        var survivors: [String] = []
-        func stop(_ pid: Int32?, _ command: String, _ label: String) {
-            guard let pid, ProcessControl.isAlive(pid, commandContains: command) else { return }
-            if !ProcessControl.terminate(pid, commandContains: command, grace: 10) { survivors.append("\(label) (pid \(pid))") }
-        }
-        stop(ProcessControl.readPid(layout.agentPid), "pcluster-agent", "node agent")
-        let instances = InstanceRegistry(layout: layout).read()
-        for instance in instances where instance.role == .computeNode {
-            stop(instance.pid, "slurmd", "slurmd of \(instance.nodeName ?? "?")")
-        }
-        if let files = try? FileManager.default.contentsOfDirectory(atPath: layout.run) {
-            for file in files where file.hasPrefix("slurmd-") && file.hasSuffix(".pid") {
-                stop(ProcessControl.readPid("\(layout.run)/\(file)"), "slurmd", file)
-            }
-        }
-        stop(ProcessControl.readPid(layout.slurmctldPid), "slurmctld", "slurmctld")
-        stop(ProcessControl.readPid(layout.mungePid), "munged", "munged")
-        // What no pid file names: slurmstepd and job processes whose slurmd is gone, a daemon restarted by
-        // hand. Everything the cluster started is in its cgroup.
-        if let cgroup = layout.cgroup {
-            let left = cgroup.killAll()
-            if !left.isEmpty { survivors.append("processes \(left.map(String.init).joined(separator: ", ")) in \(cgroup.path)") }
-        }
-        return survivors
-    }
-
     /// Stops everything and removes the cluster's directory. Works on half-created clusters too.
     /// Always synchronous: a local cluster is gone when this returns.
     public func delete(name: String, wait: Bool = true, progress: @Sendable (String) -> Void = { _ in }) async throws {
         let layout = layout(name)
-        let survivors = stopAll(layout: layout)
+        let headNode = headNode(name)
+        let survivors = headNode.stopAll()
         guard survivors.isEmpty else {
             throw LocalClusterError("could not stop \(survivors.joined(separator: ", ")); the cluster's files in \(layout.root.path) are kept")
         }
@@ -274,36 +193,22 @@ public struct LocalClusterRuntime: Sendable {
         return problems
     }
 
-    public struct Health: Sendable {
-        public var controller: Bool
-        public var munge: Bool
-        public var agent: Bool
-        public var headNodeRunning: Bool { controller && munge && agent }
-    }
-
-    public func health(_ name: String) -> Health {
-        let layout = layout(name)
-        return Health(controller: ProcessControl.readPid(layout.slurmctldPid).map { ProcessControl.isAlive($0, commandContains: "slurmctld") } ?? false,
-                      munge: ProcessControl.readPid(layout.mungePid).map { ProcessControl.isAlive($0, commandContains: "munged") } ?? false,
-                      agent: ProcessControl.readPid(layout.agentPid).map { ProcessControl.isAlive($0, commandContains: "pcluster-agent") } ?? false)
-    }
-
     /// Restarts head-node daemons that died (after a reboot or a kill), keeping the cluster's identity.
     public func recover(name: String) async throws -> [String] {
         let layout = layout(name)
+        let headNode = headNode(name)
         var restarted: [String] = []
-        let now = health(name)
-        if !now.munge { try startMunge(layout: layout); restarted.append("munged") }
+        let now = headNode.health()
+        if !now.munge { try headNode.startMunge(); restarted.append("munged") }
         if !now.controller {
-            let pid = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
-                                                     logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
+            let pid = try headNode.startController()
             try InstanceRegistry(layout: layout).update { instances in
                 for index in instances.indices where instances[index].role == .headNode { instances[index].pid = pid }
             }
-            try await waitForController(layout: layout)
+            try await headNode.waitForController()
             restarted.append("slurmctld")
         }
-        if !now.agent { try startAgent(layout: layout); restarted.append("node agent") }
+        if !now.agent { try headNode.startAgent(); restarted.append("node agent") }
         if !restarted.isEmpty {
             EventLog(layout: layout).record(resource: "HeadNode", status: "RECOVERED", reason: "restarted \(restarted.joined(separator: ", "))")
         }
@@ -329,7 +234,7 @@ extension LocalClusterRuntime: ClusterProvider {
     }
 
     public func instances(of name: String) -> [ProvisionedInstance] {
-        let headRunning = health(name).headNodeRunning
+        let headRunning = headNode(name).health().headNodeRunning
         return InstanceRegistry(layout: layout(name)).read().compactMap { instance in
             let running: Bool
             switch instance.role {
@@ -345,7 +250,7 @@ extension LocalClusterRuntime: ClusterProvider {
     }
 
     public func headNodeProblems(of name: String) -> [String] {
-        let now = health(name)
+        let now = headNode(name).health()
         let down = [("slurmctld", now.controller), ("munged", now.munge), ("node agent", now.agent)].filter { !$0.1 }.map(\.0)
         return down.isEmpty ? [] : ["\(down.joined(separator: ", ")) not running on the head node"]
     }
@@ -378,55 +283,6 @@ extension LocalClusterRuntime: ClusterProvider {
     }
 
     public func headNodeShell(of name: String) -> HeadNodeShell? {
-        health(name).controller ? .local(environment: layout(name).slurmEnvironment) : nil
-    }
-}
-
-extension LocalClusterRuntime {
-    /// Starts the head node's daemons in a cluster directory another provider prepared (an AWS head node,
-    /// after `pcluster-agent bootstrap` wrote its spec and launch plan): Slurm's programs, munged with a new
-    /// key, slurmctld with `slurmConf`, and the cluster-manager loop. Stopped with `stopAll(layout:)`.
-    public func startHeadNode(layout: LocalLayout, slurmConf: String, startAgentLoop: Bool = true) async throws {
-        for directory in [layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
-                          layout.root.appendingPathComponent("etc").path] {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
-        try writePrograms(layout: layout)
-        do {
-            try startMunge(layout: layout)
-            _ = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
-                                               logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
-            try await waitForController(layout: layout)
-            if startAgentLoop { try startAgent(layout: layout) }
-        } catch {
-            stopAll(layout: layout)
-            throw error
-        }
-    }
-}
-
-extension LocalClusterRuntime {
-    /// Puts a new spec into effect on a running head node: local.json and slurm.conf rewritten, slurmctld
-    /// restarted when the node set changed (Slurm 22.05 cannot add nodes on reconfigure), reconfigured
-    /// otherwise. Jobs survive in slurmctld's saved state.
-    public func applySpec(_ spec: LocalClusterSpec, nodeSetChanged: Bool, layout: LocalLayout, slurmConf: String,
-                          progress: (String) -> Void = { _ in }) async throws {
-        try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
-        try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
-        if nodeSetChanged {
-            progress("restarting slurmctld with \(spec.nodes.count) compute nodes")
-            if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }
-            let controller = try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment(layout),
-                                                            logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
-            try InstanceRegistry(layout: layout).update { instances in
-                for index in instances.indices where instances[index].role == .headNode { instances[index].pid = controller }
-            }
-            try await waitForController(layout: layout)
-        } else {
-            progress("reconfiguring slurmctld")
-            let result = ProcessControl.run([SlurmTools.scontrol, "reconfigure"], environment: environment(layout))
-            guard result.status == 0 else { throw LocalClusterError("scontrol reconfigure failed: \(result.output)") }
-        }
+        headNode(name).health().controller ? .local(environment: layout(name).slurmEnvironment) : nil
     }
 }

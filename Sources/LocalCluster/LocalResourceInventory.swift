@@ -1,6 +1,7 @@
 import AWSFSx
 import ClusterConfig
 import Foundation
+import SlurmHeadNode
 
 /// The resource validators' questions answered on this machine: file systems by the FSx service that
 /// would mount them (AWS_ENDPOINT_URL_FSX, else the local service on 127.0.0.1:7800).

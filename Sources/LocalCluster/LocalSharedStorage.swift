@@ -2,6 +2,7 @@ import AWSCore
 import AWSFSx
 import ClusterConfig
 import Foundation
+import SlurmHeadNode
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -324,9 +324,17 @@ extension ExportClusterLogs {
         }
         let events = await provider.events(of: clusterName).map { "\(Providers.iso.string(from: $0.timestamp)) \($0.resource) \($0.status) \($0.reason)" }
         try (events.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("cluster-events.log"), atomically: true, encoding: .utf8)
-        let result = ProcessControl.run(["/bin/tar", "-czf", output, "-C", staging.path, "\(clusterName)-logs"])
-        guard result.status == 0 else {
-            return .failure(message: "Cannot write \(output): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-czf", output, "-C", staging.path, "\(clusterName)-logs"]
+        let messages = Pipe()
+        tar.standardError = messages
+        tar.standardOutput = FileHandle.nullDevice
+        do { try tar.run() } catch { return .failure(message: "Cannot run /bin/tar: \(error)") }
+        let said = messages.fileHandleForReading.readDataToEndOfFile()
+        tar.waitUntilExit()
+        guard tar.terminationStatus == 0 else {
+            return .failure(message: "Cannot write \(output): \(String(decoding: said, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return .ok(["path": .string(output)])
     }

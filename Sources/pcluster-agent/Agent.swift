@@ -2,7 +2,7 @@ import AWSCore
 import AWSProvider
 import ArgumentParser
 import Foundation
-import LocalCluster
+import SlurmHeadNode
 import Provisioning
 
 /// The node agent of a cluster. Slurm runs `resume`, `suspend` and `prolog` through the small scripts in the
@@ -108,8 +108,7 @@ struct Bootstrap: AsyncParsableCommand {
             FileManager.default.createFile(atPath: layout.awsEnvironment, contents: try JSONEncoder().encode(aws), attributes: [.posixPermissions: 0o600])
             print("cluster \(clusterName): \(spec.nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
             guard start else { return }
-            let runtime = LocalClusterRuntime(store: ClusterStore(root: layout.root.deletingLastPathComponent()), agentExecutable: agent)
-            try await runtime.startHeadNode(layout: layout, slurmConf: state.slurmConf(spec, plan))
+            try await HeadNode(layout: layout, agentExecutable: agent).start(slurmConf: state.slurmConf(spec, plan))
             if publishMungeKey {
                 guard let key = FileManager.default.contents(atPath: layout.mungeKey) else { throw fail("no munge key at \(layout.mungeKey)") }
                 try await provider.publishMungeKey(key, of: clusterName)

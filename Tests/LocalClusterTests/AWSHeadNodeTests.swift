@@ -2,6 +2,7 @@ import AWSCore
 import Foundation
 import JSONOutput
 @testable import LocalCluster
+@testable import SlurmHeadNode
 import PClusterCLI
 import Testing
 import TestSupport
@@ -35,11 +36,10 @@ extension ClustersAsRoot {
 
             let cluster = home + "/cluster"
             let layout = LocalLayout(root: URL(fileURLWithPath: cluster))
-            let runtime = LocalClusterRuntime(store: .init(root: URL(fileURLWithPath: home)),
-                                              agentExecutable: Self.directory.appendingPathComponent("pcluster-agent").path)
+            let headNode = HeadNode(layout: layout, agentExecutable: Self.directory.appendingPathComponent("pcluster-agent").path)
             defer {
                 // Only what this test started, by the pids it recorded.
-                runtime.stopAll(layout: layout)
+                headNode.stopAll()
                 // The built binary: a defer cannot await the in-process command.
                 _ = try? ClustersAsRoot.run([Self.directory.appendingPathComponent("pcluster").path, "delete-cluster", "-n", name, "--wait"],
                                             environment: env, in: home)

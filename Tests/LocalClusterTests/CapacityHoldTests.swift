@@ -1,5 +1,6 @@
 import Foundation
 @testable import LocalCluster
+@testable import SlurmHeadNode
 import Testing
 
 /// The node agent's resume with a launcher that has no capacity for one node: that node fails with the

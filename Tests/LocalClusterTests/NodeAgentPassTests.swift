@@ -1,5 +1,6 @@
 import Foundation
 @testable import LocalCluster
+@testable import SlurmHeadNode
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import JSONOutput
 @testable import LocalCluster
+@testable import SlurmHeadNode
 import Testing
 import TestSupport
 #if canImport(Glibc)

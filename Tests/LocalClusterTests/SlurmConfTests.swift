@@ -1,6 +1,7 @@
 import ClusterConfig
 import Foundation
 @testable import LocalCluster
+@testable import SlurmHeadNode
 import Testing
 
 @Suite struct HostlistTests {

@@ -30,7 +30,7 @@ public struct NodeAgent: Sendable {
     }
 
     func launch(_ node: LocalNode) async throws { try await launcher.launch(node) }
-    func terminate(_ name: String, reason: String) async { await launcher.terminate(name, reason: reason) }
+    package func terminate(_ name: String, reason: String) async { await launcher.terminate(name, reason: reason) }
 
 
 

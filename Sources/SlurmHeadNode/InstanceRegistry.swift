@@ -20,6 +20,20 @@ public struct LocalInstance: Codable, Sendable, Equatable {
     public var state: State
     public var stateReason: String?
 
+    package init(instanceId: String, role: Role, nodeName: String? = nil, queue: String? = nil, computeResource: String? = nil,
+                 instanceType: String, launchTime: Date, pid: Int32?, state: State, stateReason: String? = nil) {
+        self.instanceId = instanceId
+        self.role = role
+        self.nodeName = nodeName
+        self.queue = queue
+        self.computeResource = computeResource
+        self.instanceType = instanceType
+        self.launchTime = launchTime
+        self.pid = pid
+        self.state = state
+        self.stateReason = stateReason
+    }
+
     public static func newId() -> String {
         "i-" + (0..<17).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
     }
@@ -32,13 +46,13 @@ public struct InstanceRegistry: Sendable {
 
     public init(layout: LocalLayout) { self.layout = layout }
 
-    static let encoder: JSONEncoder = {
+    package static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return encoder
     }()
-    static let decoder: JSONDecoder = {
+    package static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder

@@ -1,0 +1,167 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The head node of a Slurm cluster as processes on this machine: munged with the cluster's own key, slurmctld,
+/// and the node agent's cluster-manager loop, all born in the cluster's cgroup. Both providers run it: the local
+/// provider for every cluster it creates, and an AWS cluster's head node once `pcluster-agent bootstrap` wrote
+/// its state.
+public struct HeadNode: Sendable {
+    public let layout: LocalLayout
+    /// The `pcluster-agent` Slurm's resume, suspend and prolog scripts run, and the manage loop is.
+    public let agentExecutable: String
+
+    public init(layout: LocalLayout, agentExecutable: String) {
+        self.layout = layout
+        self.agentExecutable = agentExecutable
+    }
+
+    var environment: [String: String] { layout.daemonEnvironment }
+
+    /// Starts slurmctld with the cluster's slurm.conf; returns its pid.
+    package func startController() throws -> Int32 {
+        try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment,
+                                       logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
+    }
+
+    package func writePrograms() throws {
+        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let agent = quoted(agentExecutable)
+        let dir = quoted(layout.root.path)
+        let programs = [
+            (layout.resumeProgram, "exec \(agent) resume --cluster-dir \(dir) \"$@\""),
+            (layout.suspendProgram, "exec \(agent) suspend --cluster-dir \(dir) \"$@\""),
+            (layout.prologProgram, "exec \(agent) prolog --cluster-dir \(dir)"),
+        ]
+        for (path, command) in programs {
+            try "#!/bin/sh\n# Slurm runs this for the cluster in \(layout.root.path).\n\(command)\n"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+    }
+
+    package func startMunge() throws {
+        guard let user = getpwnam("munge") else { throw LocalClusterError(SlurmTools.missing() ?? "no munge user") }
+        let uid = user.pointee.pw_uid, gid = user.pointee.pw_gid
+        var key = [UInt8](repeating: 0, count: 1024)
+        for index in key.indices { key[index] = UInt8.random(in: 0...255) }
+        guard FileManager.default.createFile(atPath: layout.mungeKey, contents: Data(key), attributes: [.posixPermissions: 0o400]) else {
+            throw LocalClusterError("cannot write the cluster's munge key at \(layout.mungeKey)")
+        }
+        chown(layout.mungeDirectory, uid, gid)
+        // munged insists that everyone may traverse its socket's directory; the key itself is 0400.
+        chmod(layout.mungeDirectory, 0o755)
+        chown(layout.mungeKey, uid, gid)
+        _ = try ProcessControl.startDaemon(
+            [SlurmTools.runuser, "-u", "munge", "--", SlurmTools.munged, "--socket=\(layout.mungeSocket)",
+             "--key-file=\(layout.mungeKey)", "--pid-file=\(layout.mungePid)", "--log-file=\(layout.mungeLog)",
+             "--seed-file=\(layout.mungeSeed)"],
+            environment: environment, logPath: layout.logs + "/munged.out", pidFile: layout.mungePid, label: "munged",
+            cgroup: layout.cgroup)
+    }
+
+    package func waitForController(timeout: TimeInterval = 20) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if ProcessControl.run([SlurmTools.scontrol, "ping"], environment: environment).output.contains("UP") { return }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        throw LocalClusterError("slurmctld did not answer within \(Int(timeout)) s; see \(layout.slurmctldLog)")
+    }
+
+    package func startAgent() throws {
+        guard FileManager.default.isExecutableFile(atPath: agentExecutable) else {
+            throw LocalClusterError("the node agent \(agentExecutable) is missing; build it with `swift build --product pcluster-agent`")
+        }
+        let pid = try ProcessControl.spawn([agentExecutable, "manage", "--cluster-dir", layout.root.path],
+                                           environment: environment, logPath: layout.agentLog,
+                                           cgroup: layout.cgroup)
+        try "\(pid)\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
+    }
+
+    /// Stops every process of the cluster, by the pids it recorded: agent, compute nodes, slurmctld, munged.
+    @discardableResult
+    public func stopAll() -> [String] {
+        var survivors: [String] = []
+        func stop(_ pid: Int32?, _ command: String, _ label: String) {
+            guard let pid, ProcessControl.isAlive(pid, commandContains: command) else { return }
+            if !ProcessControl.terminate(pid, commandContains: command, grace: 10) { survivors.append("\(label) (pid \(pid))") }
+        }
+        stop(ProcessControl.readPid(layout.agentPid), "pcluster-agent", "node agent")
+        let instances = InstanceRegistry(layout: layout).read()
+        for instance in instances where instance.role == .computeNode {
+            stop(instance.pid, "slurmd", "slurmd of \(instance.nodeName ?? "?")")
+        }
+        if let files = try? FileManager.default.contentsOfDirectory(atPath: layout.run) {
+            for file in files where file.hasPrefix("slurmd-") && file.hasSuffix(".pid") {
+                stop(ProcessControl.readPid("\(layout.run)/\(file)"), "slurmd", file)
+            }
+        }
+        stop(ProcessControl.readPid(layout.slurmctldPid), "slurmctld", "slurmctld")
+        stop(ProcessControl.readPid(layout.mungePid), "munged", "munged")
+        // What no pid file names: slurmstepd and job processes whose slurmd is gone, a daemon restarted by
+        // hand. Everything the cluster started is in its cgroup.
+        if let cgroup = layout.cgroup {
+            let left = cgroup.killAll()
+            if !left.isEmpty { survivors.append("processes \(left.map(String.init).joined(separator: ", ")) in \(cgroup.path)") }
+        }
+        return survivors
+    }
+
+    public struct Health: Sendable {
+        public var controller: Bool
+        public var munge: Bool
+        public var agent: Bool
+        public var headNodeRunning: Bool { controller && munge && agent }
+    }
+
+    public func health() -> Health {
+        Health(controller: ProcessControl.readPid(layout.slurmctldPid).map { ProcessControl.isAlive($0, commandContains: "slurmctld") } ?? false,
+                      munge: ProcessControl.readPid(layout.mungePid).map { ProcessControl.isAlive($0, commandContains: "munged") } ?? false,
+                      agent: ProcessControl.readPid(layout.agentPid).map { ProcessControl.isAlive($0, commandContains: "pcluster-agent") } ?? false)
+    }
+
+    /// Starts the head node's daemons in a cluster directory another provider prepared (an AWS head node,
+    /// after `pcluster-agent bootstrap` wrote its spec and launch plan): Slurm's programs, munged with a new
+    /// key, slurmctld with `slurmConf`, and the cluster-manager loop. Stopped with `stopAll()`.
+    public func start(slurmConf: String, startAgentLoop: Bool = true) async throws {
+        for directory in [layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
+                          layout.root.appendingPathComponent("etc").path] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
+        try writePrograms()
+        do {
+            try startMunge()
+            _ = try startController()
+            try await waitForController()
+            if startAgentLoop { try startAgent() }
+        } catch {
+            stopAll()
+            throw error
+        }
+    }
+
+    /// Puts a new spec into effect on a running head node: local.json and slurm.conf rewritten, slurmctld
+    /// restarted when the node set changed (Slurm 22.05 cannot add nodes on reconfigure), reconfigured
+    /// otherwise. Jobs survive in slurmctld's saved state.
+    public func apply(_ spec: LocalClusterSpec, nodeSetChanged: Bool, slurmConf: String,
+                          progress: (String) -> Void = { _ in }) async throws {
+        try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
+        try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
+        if nodeSetChanged {
+            progress("restarting slurmctld with \(spec.nodes.count) compute nodes")
+            if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }
+            let controller = try startController()
+            try InstanceRegistry(layout: layout).update { instances in
+                for index in instances.indices where instances[index].role == .headNode { instances[index].pid = controller }
+            }
+            try await waitForController()
+        } else {
+            progress("reconfiguring slurmctld")
+            let result = ProcessControl.run([SlurmTools.scontrol, "reconfigure"], environment: environment)
+            guard result.status == 0 else { throw LocalClusterError("scontrol reconfigure failed: \(result.output)") }
+        }
+    }
+}
