@@ -3,7 +3,9 @@ import PackageDescription
 
 let package = Package(
     name: "pcluster-swift",
-    platforms: [.macOS(.v14)],
+    // Linux is where this runs (FUSE, cgroups, Slurm); the macOS floor only names what the standard library
+    // types used here (Mutex) need.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pcluster", targets: ["pcluster"]),
         .executable(name: "pcluster-agent", targets: ["pcluster-agent"]),
@@ -20,26 +22,28 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // Ordered JSON values, the original's output formatting, and the --query (JMESPath) evaluator.
-        .target(name: "JSONOutput"),
+        .target(name: "JSONOutput", dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]),
         // YAML → positioned tree → schema check → typed model; validators; update policies.
         .target(name: "ClusterConfig", dependencies: ["Yams", "JSONOutput"]),
         // Cluster records on disk; the provider seam arrives with the local provider.
         .target(name: "Provisioning", dependencies: ["ClusterConfig"]),
         // A Slurm head node as processes on this machine (munged, slurmctld, the node agent over an
         // `InstanceLauncher`), its files, slurm.conf and process control. Both providers run it.
-        .target(name: "SlurmHeadNode", dependencies: ["ClusterConfig", "Provisioning"]),
+        .target(name: "SlurmHeadNode", dependencies: ["ClusterConfig", "Provisioning", .product(name: "SystemPackage", package: "swift-system")]),
         // The local provider: clusters on this machine, compute nodes as slurmd processes, shared storage
         // through the local FSx service.
         .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning", "SlurmHeadNode", "AWSCore", "AWSFSx"]),
         // The node agent Slurm runs (resume, suspend, PrologSlurmctld) and the cluster-manager loop.
-        .executableTarget(name: "pcluster-agent", dependencies: ["SlurmHeadNode", "AWSProvider", "AWSCore", "Provisioning",
+        .executableTarget(name: "pcluster-agent", dependencies: ["SlurmHeadNode", "AWSProvider", "AWSCloudFormation", "AWSCore", "Provisioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The AWS provider: the cluster's CloudFormation template and stack, its configuration in S3, and the
         // node agent's EC2 launcher.
-        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSFSx", "AWSS3", "AWSSTS",
+        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSCloudFormation", "AWSFSx", "AWSS3", "AWSSTS",
                                                     "Provisioning", "SlurmHeadNode"]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
@@ -63,23 +67,24 @@ let package = Package(
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
         // Service clients on top of AWSCore, one module per service.
-        .target(name: "AWSS3", dependencies: ["AWSCore",
+        .target(name: "AWSS3", dependencies: ["AWSCore", .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "AWSSQS", dependencies: ["AWSCore"]),
         .target(name: "AWSSTS", dependencies: ["AWSCore"]),
         .target(name: "AWSFSx", dependencies: ["AWSCore"]),
+        .target(name: "AWSCloudFormation", dependencies: ["AWSCore"]),
         // `s3xfer get|put|ls`: the S3 client as a command, used by the transfer benchmark.
         .executableTarget(name: "s3xfer", dependencies: ["AWSS3", "AWSCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Where a file system's data lives when it is not local: an S3 prefix or a local directory, behind one
         // protocol, with the FSx metadata format and the bucket-event feed for auto-import.
-        .target(name: "DataRepository", dependencies: ["AWSCore", "AWSS3", "AWSSQS", "RepositoryMetadata",
+        .target(name: "DataRepository", dependencies: ["AWSCore", "AWSS3", "AWSSQS", "RepositoryMetadata", .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "NIOCore", package: "swift-nio")]),
         // The file system core: the metadata store (MDT, SQLite in WAL mode), the local data cache (OSTs),
         // HSM operations, data repository associations, import, restore, export, auto-import and tasks.
         // No FUSE in it: the mount maps the kernel onto this library.
-        .target(name: "LustreFS", dependencies: ["HSM", "RepositoryMetadata", "DataRepository",
+        .target(name: "LustreFS", dependencies: ["HSM", "RepositoryMetadata", "DataRepository", .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log")]),
         // libfuse3's low-level API (Debian's libfuse3-dev) and the calls libfuse names by macro.

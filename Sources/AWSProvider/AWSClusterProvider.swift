@@ -1,3 +1,4 @@
+import AWSCloudFormation
 import AWSCore
 import AWSS3
 import AWSSTS

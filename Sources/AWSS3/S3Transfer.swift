@@ -2,6 +2,8 @@ import AWSCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -333,16 +335,12 @@ public final class FileDescriptor: @unchecked Sendable {
     }
 
     public func write(_ buffer: ByteBuffer, at offset: Int64) throws {
-        var done = 0
         let total = buffer.readableBytes
         try buffer.withUnsafeReadableBytes { bytes in
-            while done < total {
-                let count = pwrite(raw, bytes.baseAddress! + done, total - done, off_t(offset) + off_t(done))
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw S3TransferError(description: "writing at offset \(offset + Int64(done)) failed: \(String(cString: strerror(errno)))")
-                }
-                done += count
+            do {
+                _ = try SystemPackage.FileDescriptor(rawValue: raw).writeAll(toAbsoluteOffset: offset, bytes)
+            } catch {
+                throw S3TransferError(description: "writing \(total) bytes at offset \(offset) failed: \(error)")
             }
         }
         onWrite?(offset, total)
@@ -365,76 +363,79 @@ public final class FileDescriptor: @unchecked Sendable {
 }
 
 /// What the first stream of a download has done, and where it must stop.
-final class SplitState: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var head: S3ObjectHead?
-    private var startedAt = Date()
-    private var written: Int64 = 0
-    private var stopAt = Int64.max
-    private var error: (any Error)?
-    private var waiters: [CheckedContinuation<S3ObjectHead, any Error>] = []
+final class SplitState: Sendable {
+    private struct State {
+        var head: S3ObjectHead?
+        var startedAt = Date()
+        var written: Int64 = 0
+        var stopAt = Int64.max
+        var error: (any Error)?
+        var waiters: [CheckedContinuation<S3ObjectHead, any Error>] = []
+    }
 
-    var limit: Int64 { lock.withLock { stopAt } }
+    private let state = Mutex(State())
+
+    var head: S3ObjectHead? { state.withLock { $0.head } }
+    var limit: Int64 { state.withLock { $0.stopAt } }
 
     func started(_ head: S3ObjectHead) {
-        let resume = lock.withLock { () -> [CheckedContinuation<S3ObjectHead, any Error>] in
-            self.head = head
-            startedAt = Date()
-            defer { waiters = [] }
-            return waiters
+        let resume = state.withLock { state -> [CheckedContinuation<S3ObjectHead, any Error>] in
+            state.head = head
+            state.startedAt = Date()
+            defer { state.waiters = [] }
+            return state.waiters
         }
         for waiter in resume { waiter.resume(returning: head) }
     }
 
     func fail(_ error: any Error) {
-        let resume = lock.withLock { () -> [CheckedContinuation<S3ObjectHead, any Error>] in
-            self.error = error
-            defer { waiters = [] }
-            return waiters
+        let resume = state.withLock { state -> [CheckedContinuation<S3ObjectHead, any Error>] in
+            state.error = error
+            defer { state.waiters = [] }
+            return state.waiters
         }
         for waiter in resume { waiter.resume(throwing: error) }
     }
 
     func waitForHead() async throws -> S3ObjectHead {
-        try await withCheckedThrowingContinuation { continuation in
-            lock.lock()
-            if let head {
-                lock.unlock()
-                continuation.resume(returning: head)
-            } else if let error {
-                lock.unlock()
-                continuation.resume(throwing: error)
-            } else {
-                waiters.append(continuation)
-                lock.unlock()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<S3ObjectHead, any Error>) in
+            let known = state.withLock { state -> Result<S3ObjectHead, any Error>? in
+                if let head = state.head { return .success(head) }
+                if let error = state.error { return .failure(error) }
+                state.waiters.append(continuation)
+                return nil
             }
+            if let known { continuation.resume(with: known) }
         }
     }
 
-    func advance(to offset: Int64) { lock.withLock { written = offset } }
+    func advance(to offset: Int64) { state.withLock { $0.written = offset } }
 
     /// Bytes written so far and seconds since the head arrived.
-    func progress() -> (Int64, Double) { lock.withLock { (written, Date().timeIntervalSince(startedAt)) } }
+    func progress() -> (Int64, Double) { state.withLock { ($0.written, Date().timeIntervalSince($0.startedAt)) } }
 
     /// Moves the first stream's end to `offset`; false when it has already passed it.
     func stopFirstStream(at offset: Int64) -> Bool {
-        lock.withLock {
-            guard written < offset else { return false }
-            stopAt = offset
+        state.withLock { state in
+            guard state.written < offset else { return false }
+            state.stopAt = offset
             return true
         }
     }
 }
 
-final class Counter: @unchecked Sendable {
-    // Touched only by the one task streaming a range, in order.
-    var value: Int64
-    init(_ value: Int64) { self.value = value }
+/// Bytes written so far by the one task streaming a range (an atomic, so the chunk handler may be @Sendable).
+final class Counter: Sendable {
+    private let stored: Atomic<Int64>
+    init(_ value: Int64) { stored = Atomic(value) }
+    var value: Int64 {
+        get { stored.load(ordering: .relaxed) }
+        set { stored.store(newValue, ordering: .relaxed) }
+    }
 }
 
-final class PartList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var parts: [S3CompletedPart] = []
-    func append(_ part: S3CompletedPart) { lock.withLock { parts.append(part) } }
-    var all: [S3CompletedPart] { lock.withLock { parts } }
+final class PartList: Sendable {
+    private let parts = Mutex<[S3CompletedPart]>([])
+    func append(_ part: S3CompletedPart) { parts.withLock { $0.append(part) } }
+    var all: [S3CompletedPart] { parts.withLock { $0 } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import RepositoryMetadata
 #if canImport(Glibc)
 import Glibc
@@ -142,14 +143,10 @@ extension DataRepository {
     public func download(key: String, size: Int64, etag: String?, into fd: Int32,
                          progress: @escaping @Sendable (Int64, Int) -> Void) async throws {
         try await read(key: key, range: 0..<size, etag: etag) { offset, bytes in
-            var done = 0
-            while done < bytes.count {
-                let count = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw RepositoryError(.io, "writing local data failed: \(String(cString: strerror(errno)))")
-                }
-                done += count
+            do {
+                _ = try SystemPackage.FileDescriptor(rawValue: fd).writeAll(toAbsoluteOffset: offset, bytes)
+            } catch {
+                throw RepositoryError(.io, "writing local data failed: \(error)")
             }
             progress(offset, bytes.count)
         }

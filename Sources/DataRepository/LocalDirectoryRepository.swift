@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -143,10 +144,11 @@ public struct LocalDirectoryRepository: DataRepository {
         while offset < range.upperBound {
             try Task.checkCancellation()
             let want = Int(min(Int64(chunk), range.upperBound - offset))
-            let got = pread(fd, buffer.baseAddress!, want, off_t(offset))
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw RepositoryError(.io, "\(file): \(String(cString: strerror(errno)))")
+            let got: Int
+            do {
+                got = try SystemPackage.FileDescriptor(rawValue: fd).read(fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
+            } catch {
+                throw RepositoryError(.io, "\(file): \(error)")
             }
             guard got > 0 else { throw RepositoryError(.changed, "\(key) became shorter while it was being read") }
             try sink(offset, UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
@@ -204,6 +206,22 @@ public struct LocalDirectoryRepository: DataRepository {
             throw RepositoryError(.io, "cannot delete \(target): \(String(cString: strerror(errno)))")
         }
         unlink(metadataPath(of: key))
+        removeEmptyPrefixes(of: key)
+    }
+
+    /// A directory here stands for two things S3 keeps apart: the `dir/` object (its marker, `dir/.meta`) and
+    /// the prefix of the keys under it. A directory deleted while it still had entries (a rename's deletes run
+    /// in any order) lost its marker; once its last entry goes too, it goes, as an S3 prefix does. Stops at a
+    /// directory that still has entries or a marker.
+    private func removeEmptyPrefixes(of key: String) {
+        var components = key.split(separator: "/").dropLast()
+        if key.hasSuffix("/") && FileManager.default.fileExists(atPath: path(of: key)) { return }
+        while !components.isEmpty {
+            let prefix = components.joined(separator: "/") + "/"
+            guard !FileManager.default.fileExists(atPath: metadataPath(of: prefix)), rmdir(path(of: prefix)) == 0 else { return }
+            rmdir((metadataPath(of: prefix) as NSString).deletingLastPathComponent)
+            components = components.dropLast()
+        }
     }
 
     public func checkAccess() async throws {

@@ -3,6 +3,7 @@ import AWSS3
 import AWSSQS
 import Foundation
 import NIOCore
+import Synchronization
 
 /// A bucket as a data repository, through the wire layer's S3 client. Auto-import events come the way the
 /// original gets them: a bucket notification configuration (one entry per association) sending to an SQS queue.
@@ -239,17 +240,13 @@ public struct S3Repository: DataRepository {
 }
 
 /// Counts bytes of one streamed read so each chunk knows its offset.
-final class Position: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Int64
-    init(_ start: Int64) { current = start }
-    var value: Int64 { lock.withLock { current } }
+final class Position: Sendable {
+    private let current: Atomic<Int64>
+    init(_ start: Int64) { current = Atomic(start) }
+    var value: Int64 { current.load(ordering: .acquiring) }
     /// Returns the offset of a chunk of `count` bytes and moves past it.
     func advance(by count: Int) -> Int64 {
-        lock.withLock {
-            defer { current += Int64(count) }
-            return current
-        }
+        current.wrappingAdd(Int64(count), ordering: .acquiringAndReleasing).oldValue
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OrderedCollections
 
 /// A JSON document whose objects keep their keys in insertion order, so output matches the
 /// original tool's field order (scripts and humans diff it).
@@ -26,7 +27,8 @@ public enum JSONValue: Sendable, Equatable {
 /// An insertion-ordered string-keyed map. Small objects dominate our output, so a linear key
 /// scan beats hashing; `set` replaces in place to keep the original position.
 public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
-    public private(set) var entries: [(key: String, value: JSONValue)] = []
+    /// Keys in the order they were first set, as the original's JSON (a Python dict) prints them.
+    private var storage = OrderedDictionary<String, JSONValue>()
 
     public init() {}
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
@@ -37,20 +39,15 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     }
 
     public subscript(key: String) -> JSONValue? {
-        get { entries.first(where: { $0.key == key })?.value }
-        set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
-            } else if let newValue {
-                entries.append((key, newValue))
-            }
-        }
+        get { storage[key] }
+        set { storage[key] = newValue }
     }
 
-    public var keys: [String] { entries.map(\.key) }
-    public var values: [JSONValue] { entries.map(\.value) }
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
+    public var entries: [(key: String, value: JSONValue)] { storage.elements.map { ($0.key, $0.value) } }
+    public var keys: [String] { Array(storage.keys) }
+    public var values: [JSONValue] { Array(storage.values) }
+    public var count: Int { storage.count }
+    public var isEmpty: Bool { storage.isEmpty }
 
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> { entries.makeIterator() }
 

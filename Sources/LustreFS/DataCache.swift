@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,17 +81,13 @@ public struct DataCache: Sendable {
     }
 }
 
-/// Positional I/O on a descriptor, retrying short transfers and EINTR.
+/// Positional I/O on a descriptor (swift-system retries interrupted calls), with the file system's errors.
 enum PositionalIO {
     static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
-        var done = 0
-        while done < bytes.count {
-            let count = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileSystemError(errno == ENOSPC ? ENOSPC : EIO, "writing local data failed: \(String(cString: strerror(errno)))")
-            }
-            done += count
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(toAbsoluteOffset: offset, bytes)
+        } catch let failure as Errno {
+            throw FileSystemError(failure == .noSpace ? ENOSPC : EIO, "writing local data failed: \(failure)")
         }
     }
 
@@ -101,12 +98,13 @@ enum PositionalIO {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64)
         var done = 0
         while done < count {
-            let got = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
-            if got < 0 {
-                if errno == EINTR { continue }
-                let failure = errno
+            let got: Int
+            do {
+                got = try FileDescriptor(rawValue: fd).read(fromAbsoluteOffset: offset + Int64(done),
+                                                            into: UnsafeMutableRawBufferPointer(start: buffer + done, count: count - done))
+            } catch {
                 buffer.deallocate()
-                throw FileSystemError(EIO, "reading local data failed: \(String(cString: strerror(failure)))")
+                throw FileSystemError(EIO, "reading local data failed: \(error)")
             }
             if got == 0 { break }
             done += got

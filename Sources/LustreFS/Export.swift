@@ -130,9 +130,14 @@ extension FileSystem {
 
     func run(_ entry: ExportEntry) async {
         guard let seq = entry.seq else { return }
-        state.withLock { _ = $0.runningExports.insert(seq) }
         defer { state.withLock { _ = $0.runningExports.remove(seq) } }
         do {
+            // Marked running inside a write transaction, which SQLite orders against the transaction of any
+            // change: a change that committed before sees the entry as not started and leaves its export to it,
+            // and this run's snapshot (read after) includes that change; a change after sees it running and
+            // queues an entry of its own. Marked outside a transaction, a change could commit after this run
+            // read its snapshot yet count on it, and its export would be lost until the next restart.
+            try await store.write { _ in self.state.withLock { _ = $0.runningExports.insert(seq) } }
             switch entry.operation {
             case .sync:
                 if let ino = entry.ino { _ = try await sync(ino, forced: entry.forced) }
@@ -161,10 +166,27 @@ extension FileSystem {
             return
         }
         let repository = try repository(for: association)
+        await keyLocks.lock(key)
+        defer { keyLocks.unlock(key) }
+        if try await liveFileOwns(key, in: association) {
+            // A file now at this name was exported there after this delete was queued (an unlink, then a new
+            // file or a rename onto the name): the object is that file's copy.
+            return
+        }
         begin(key: key)
         defer { end(key: key) }
         try await repository.delete(key: key)
         remember(deleted: key)
+    }
+
+    /// Whether the entry at the path `key` stands for in `association` has that key as its archived copy.
+    func liveFileOwns(_ key: String, in association: Association) async throws -> Bool {
+        guard key.hasPrefix(association.location.prefix) else { return false }
+        var relative = String(key.dropFirst(association.location.prefix.count))
+        if relative.hasSuffix("/") { relative.removeLast() }
+        let base = association.fileSystemPath == "/" ? "" : association.fileSystemPath
+        let path = base + "/" + relative
+        return try await store.read { db in try db.resolve(path)?.archivedKey == key }
     }
 
     /// What an export did to one inode.
@@ -193,6 +215,9 @@ extension FileSystem {
         let metadata = PosixMetadata(mode: inode.mode, uid: inode.uid, gid: inode.gid,
                                      atimeNanoseconds: inode.atime, mtimeNanoseconds: inode.mtime).userMetadata
         let repository = try repository(for: association)
+        // Held through the commit below, so a delete of this key decides on what this export recorded.
+        await keyLocks.lock(key)
+        defer { keyLocks.unlock(key) }
         begin(key: key)
         defer { end(key: key) }
         var dataVersion = inode.dataVersion

@@ -98,6 +98,8 @@ public final class FileSystem: Sendable {
     let lockDescriptor: Int32
     let state = Locked(RuntimeState())
     let exportSignal = Signal()
+    /// Writes and deletes of one repository key, one at a time (see `KeyLocks`).
+    let keyLocks = KeyLocks()
     let exportDrained = Signal()
     let associationSerial = SerialRunner()
     let associationRequests = RequestQueue()

@@ -1,42 +1,41 @@
 import Foundation
+import Synchronization
 
-/// A value shared between threads (FUSE's and the data mover's) behind a lock. Swift's `Mutex` would do,
-/// but it is not available on every platform the package declares.
-public final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
+/// A value shared between threads (FUSE's and the data mover's) behind the standard library's `Mutex`, as a
+/// class so closures and tasks can share one.
+public final class Locked<Value>: Sendable {
+    private let mutex: Mutex<Value>
 
-    public init(_ value: Value) { self.value = value }
+    public init(_ value: sending Value) { mutex = Mutex(value) }
 
-    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
+    public func withLock<Result>(_ body: (inout sending Value) throws -> sending Result) rethrows -> sending Result {
+        try mutex.withLock { value throws -> sending Result in try body(&value) }
     }
 }
 
 /// A signal many tasks can wait for (a restore's range arriving, the export queue draining). Waiters read
 /// the generation before checking their condition and wait only if no signal came since, so none is missed.
-final class Signal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var generation: UInt64 = 0
-    private var continuations: [CheckedContinuation<Void, Never>] = []
+final class Signal: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var continuations: [CheckedContinuation<Void, Never>] = []
+    }
 
-    var current: UInt64 { lock.withLock { generation } }
+    private let state = Mutex(State())
+
+    var current: UInt64 { state.withLock { $0.generation } }
 
     /// Returns at the next signal after `seen`, or at once when the task is cancelled (a cancel wakes every
     /// waiter; each checks its own condition and cancellation again).
     func wait(after seen: UInt64) async {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                lock.lock()
-                if generation != seen || Task.isCancelled {
-                    lock.unlock()
-                    continuation.resume()
-                    return
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let waits = state.withLock { state -> Bool in
+                    guard state.generation == seen, !Task.isCancelled else { return false }
+                    state.continuations.append(continuation)
+                    return true
                 }
-                continuations.append(continuation)
-                lock.unlock()
+                if !waits { continuation.resume() }
             }
         } onCancel: {
             fire()
@@ -44,11 +43,11 @@ final class Signal: @unchecked Sendable {
     }
 
     func fire() {
-        lock.lock()
-        generation &+= 1
-        let waiting = continuations
-        continuations.removeAll()
-        lock.unlock()
+        let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generation &+= 1
+            defer { state.continuations.removeAll() }
+            return state.continuations
+        }
         for continuation in waiting { continuation.resume() }
     }
 }

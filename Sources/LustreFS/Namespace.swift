@@ -359,17 +359,25 @@ extension FileSystem {
     }
 
     /// O_TRUNC or truncate-to-zero of a released file: no need to fetch data that is about to be discarded.
+    /// Decided in the MDT first (a restore that just finished leaves the file's data alone); then a restore of the
+    /// old data still running is ended, so none of its bytes lands in the emptied cache file.
     func discardReleasedData(_ ino: InodeNumber) async throws {
-        try cache.createEmpty(ino)
-        try await store.write { db in
+        let discarded = try await store.write { db -> Bool in
             guard var inode = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
-            guard inode.isReleased else { return }
+            guard inode.isReleased else { return false }
             inode.hsmFlags &= ~HSMFlags.released.rawValue
             inode.size = 0
             inode.dataVersion += 1
             inode.hsm = try HSMRules.dataChanged(inode.hsm)
             try db.update(inode)
+            return true
         }
+        guard discarded else { return }
+        if let restore = state.withLock({ $0.restores[ino] })?.task {
+            restore.cancel()
+            await restore.value
+        }
+        try cache.createEmpty(ino)
     }
 
     // MARK: Associations of paths

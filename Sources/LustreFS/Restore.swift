@@ -245,6 +245,17 @@ extension FileSystem {
         return candidates.count == 1 ? candidates[0] : nil
     }
 
+    /// What a reader of a failed restore is told: always a file system error (EIO, or EINTR for a cancel),
+    /// with the repository's reason, whatever layer failed (the repository, the wire, a throttled endpoint).
+    static func restoreFailure(_ error: any Error, ino: InodeNumber, key: String) -> FileSystemError {
+        switch error {
+        case let failure as FileSystemError: return failure
+        case let failure as RepositoryError: return .io("restoring inode \(ino) from \(key) failed: \(failure.message)")
+        case is CancellationError: return FileSystemError(EINTR, "the restore of inode \(ino) was interrupted")
+        default: return .io("restoring inode \(ino) from \(key) failed: \(error)")
+        }
+    }
+
     func runRestore(_ job: RestoreJob, inode: Inode, key: String, repository: any DataRepository, readTimeout: Double) async {
         let ino = job.ino
         do {
@@ -255,11 +266,11 @@ extension FileSystem {
             _ = state.withLock { $0.restores.removeValue(forKey: ino) }
             return
         }
+        // Side fetches for readers far ahead run beside the bulk transfer; their failures fail the job.
+        let sides = Locked<[Task<Void, Never>]>([])
         do {
             let etag = inode.archivedEtag
             let fd = job.fd
-            // Side fetches for readers far ahead run beside the bulk transfer; their failures fail the job.
-            let sides = Locked<[Task<Void, Never>]>([])
             // Cleared when the restore ends, which breaks the job → fetcher → job cycle.
             job.setSideFetcher { range in
                 let side = Task {
@@ -269,7 +280,7 @@ extension FileSystem {
                             job.wrote(offset, bytes.count)
                         }
                     } catch {
-                        job.fail(error)
+                        job.fail(Self.restoreFailure(error, ino: ino, key: key))
                     }
                 }
                 sides.withLock { $0.append(side) }
@@ -304,6 +315,11 @@ extension FileSystem {
             _ = state.withLock { $0.restores.removeValue(forKey: ino) }
             job.finish()
         } catch {
+            // No side fetch may write into the cache file once the job has ended: a new restore, or a truncate
+            // that discarded the released data, owns it next.
+            let running = sides.withLock { $0 }
+            for side in running { side.cancel() }
+            for side in running { await side.value }
             // Nothing local is trusted: the file stays released, the partial data goes, unless a newer restore
             // of the file (started after this one was abandoned for a stall) owns the cache file by now.
             try? reserve(-inode.size, for: "")
@@ -319,14 +335,7 @@ extension FileSystem {
                     if state.restores[ino] == nil { cache.remove(ino) }
                 }
             }
-            let reported: any Error
-            if let repositoryError = error as? RepositoryError {
-                reported = FileSystemError.io("restoring inode \(ino) from \(key) failed: \(repositoryError.message)")
-            } else if error is CancellationError {
-                reported = FileSystemError(EINTR, "the restore of inode \(ino) was interrupted")
-            } else {
-                reported = error
-            }
+            let reported = Self.restoreFailure(error, ino: ino, key: key)
             logger.error("\(reported)")
             // A job whose commit had begun cannot be abandoned, but it failed all the same.
             if !job.abandon(reported) { job.fail(reported) }

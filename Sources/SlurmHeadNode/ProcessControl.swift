@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -166,11 +167,9 @@ public enum ProcessControl {
         close(fds[1])
         var output = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fds[0], &buffer, buffer.count)
-            if count > 0 { output += buffer[0..<count]; continue }
-            if count < 0 && errno == EINTR { continue }
-            break
+        let pipe = FileDescriptor(rawValue: fds[0])
+        while let count = try? buffer.withUnsafeMutableBytes({ try pipe.read(into: $0) }), count > 0 {
+            output += buffer[0..<count]
         }
         close(fds[0])
         var status: Int32 = 0

@@ -150,10 +150,16 @@ extension FileSystem {
         let inode = try await resolve(path)
         let handle = try await open(inode.ino, mode: .read)
         var data = Data()
-        while true {
-            let piece = try await read(handle, offset: Int64(data.count), count: chunk)
-            if piece.isEmpty { break }
-            data.append(piece)
+        do {
+            while true {
+                let piece = try await read(handle, offset: Int64(data.count), count: chunk)
+                if piece.isEmpty { break }
+                data.append(piece)
+            }
+        } catch {
+            // As the kernel does: a failed read still closes its file.
+            await release(handle)
+            throw error
         }
         await release(handle)
         return data

@@ -33,6 +33,7 @@ public struct StackResource: Sendable, Equatable {
 }
 
 /// The CloudFormation calls the AWS provider makes, over the AWS-query protocol of our wire layer.
+/// CloudFormation over the query protocol: the stack calls a cluster needs, typed.
 public struct CloudFormation: Sendable {
     let client: AWSClient
 
@@ -40,7 +41,8 @@ public struct CloudFormation: Sendable {
         client = try AWSClient(service: .cloudFormation, settings: settings, wireProtocol: .query(version: "2010-05-15"))
     }
 
-    static func parseDate(_ text: String?) -> Date? {
+    /// An ISO 8601 time as AWS query APIs write it, with or without fractional seconds.
+    public static func parseDate(_ text: String?) -> Date? {
         guard let text else { return nil }
         let withFraction = ISO8601DateFormatter()
         withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -206,5 +208,5 @@ public struct CloudFormation: Sendable {
 }
 
 extension String {
-    var nonEmpty: String? { isEmpty ? nil : self }
+    package var nonEmpty: String? { isEmpty ? nil : self }
 }
