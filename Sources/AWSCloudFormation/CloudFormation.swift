@@ -57,11 +57,15 @@ public struct CloudFormation: Sendable {
 
     /// CreateStack; returns the stack id. `rollbackOnFailure` false keeps a failed stack's resources for
     /// inspection (OnFailure DO_NOTHING), as `--rollback-on-failure false` asks.
-    public func createStack(name: String, templateBody: String, parameters: [(String, String)], tags: [(String, String)],
-                            rollbackOnFailure: Bool) async throws -> String {
-        var query = [QueryItem("StackName", name), QueryItem("TemplateBody", templateBody),
-                     QueryItem("OnFailure", rollbackOnFailure ? "ROLLBACK" : "DO_NOTHING"),
-                     QueryItem("Capabilities.member.1", "CAPABILITY_IAM"), QueryItem("Capabilities.member.2", "CAPABILITY_NAMED_IAM")]
+    public func createStack(
+        name: String, templateBody: String, parameters: [(String, String)], tags: [(String, String)],
+        rollbackOnFailure: Bool
+    ) async throws -> String {
+        var query = [
+            QueryItem("StackName", name), QueryItem("TemplateBody", templateBody),
+            QueryItem("OnFailure", rollbackOnFailure ? "ROLLBACK" : "DO_NOTHING"),
+            QueryItem("Capabilities.member.1", "CAPABILITY_IAM"), QueryItem("Capabilities.member.2", "CAPABILITY_NAMED_IAM"),
+        ]
         query += Self.members(parameters, "Parameters", key: "ParameterKey", value: "ParameterValue")
         query += Self.members(tags, "Tags", key: "Key", value: "Value")
         let answer = try await client.query("CreateStack", query, isIdempotent: false)
@@ -101,10 +105,11 @@ public struct CloudFormation: Sendable {
         for output in member.child("Outputs")?.children("member") ?? [] {
             if let key = output.string("OutputKey") { outputs[key] = output.string("OutputValue") ?? "" }
         }
-        return StackDescription(stackId: member.string("StackId") ?? "", name: member.string("StackName") ?? "",
-                                status: member.string("StackStatus") ?? "", statusReason: member.string("StackStatusReason")?.nonEmpty,
-                                creationTime: parseDate(member.string("CreationTime")) ?? Date(timeIntervalSince1970: 0),
-                                lastUpdatedTime: parseDate(member.string("LastUpdatedTime")), tags: tags, outputs: outputs)
+        return StackDescription(
+            stackId: member.string("StackId") ?? "", name: member.string("StackName") ?? "",
+            status: member.string("StackStatus") ?? "", statusReason: member.string("StackStatusReason")?.nonEmpty,
+            creationTime: parseDate(member.string("CreationTime")) ?? Date(timeIntervalSince1970: 0),
+            lastUpdatedTime: parseDate(member.string("LastUpdatedTime")), tags: tags, outputs: outputs)
     }
 
     /// Newest first, as CloudFormation returns them.
@@ -116,14 +121,16 @@ public struct CloudFormation: Sendable {
             if let token { query.append(QueryItem("NextToken", token)) }
             let answer = try await client.query("DescribeStackEvents", query)
             for member in answer.path("DescribeStackEventsResult", "StackEvents")?.children("member") ?? [] {
-                events.append(StackEvent(eventId: member.string("EventId") ?? "", stackId: member.string("StackId") ?? "",
-                                         stackName: member.string("StackName") ?? name,
-                                         logicalResourceId: member.string("LogicalResourceId") ?? "",
-                                         physicalResourceId: member.string("PhysicalResourceId") ?? "",
-                                         resourceType: member.string("ResourceType") ?? "",
-                                         resourceStatus: member.string("ResourceStatus") ?? "",
-                                         resourceStatusReason: member.string("ResourceStatusReason")?.nonEmpty,
-                                         timestamp: Self.parseDate(member.string("Timestamp")) ?? Date(timeIntervalSince1970: 0)))
+                events.append(
+                    StackEvent(
+                        eventId: member.string("EventId") ?? "", stackId: member.string("StackId") ?? "",
+                        stackName: member.string("StackName") ?? name,
+                        logicalResourceId: member.string("LogicalResourceId") ?? "",
+                        physicalResourceId: member.string("PhysicalResourceId") ?? "",
+                        resourceType: member.string("ResourceType") ?? "",
+                        resourceStatus: member.string("ResourceStatus") ?? "",
+                        resourceStatusReason: member.string("ResourceStatusReason")?.nonEmpty,
+                        timestamp: Self.parseDate(member.string("Timestamp")) ?? Date(timeIntervalSince1970: 0)))
             }
             token = answer.path("DescribeStackEventsResult", "NextToken")?.text.nonEmpty
         } while token != nil
@@ -138,10 +145,12 @@ public struct CloudFormation: Sendable {
             if let token { query.append(QueryItem("NextToken", token)) }
             let answer = try await client.query("ListStackResources", query)
             for member in answer.path("ListStackResourcesResult", "StackResourceSummaries")?.children("member") ?? [] {
-                resources.append(StackResource(logicalId: member.string("LogicalResourceId") ?? "",
-                                               physicalId: member.string("PhysicalResourceId") ?? "",
-                                               type: member.string("ResourceType") ?? "",
-                                               status: member.string("ResourceStatus") ?? ""))
+                resources.append(
+                    StackResource(
+                        logicalId: member.string("LogicalResourceId") ?? "",
+                        physicalId: member.string("PhysicalResourceId") ?? "",
+                        type: member.string("ResourceType") ?? "",
+                        status: member.string("ResourceStatus") ?? ""))
             }
             token = answer.path("ListStackResourcesResult", "NextToken")?.text.nonEmpty
         } while token != nil
@@ -154,11 +163,15 @@ public struct CloudFormation: Sendable {
 
     /// An update as a change set: created, waited for, then executed. Returns the logical ids it changes; an
     /// update that changes no resource is not executed (CloudFormation would refuse it).
-    public func update(name: String, templateBody: String, parameters: [(String, String)], tags: [(String, String)],
-                       changeSetName: String) async throws -> [String] {
-        var query = [QueryItem("StackName", name), QueryItem("ChangeSetName", changeSetName), QueryItem("ChangeSetType", "UPDATE"),
-                     QueryItem("TemplateBody", templateBody),
-                     QueryItem("Capabilities.member.1", "CAPABILITY_IAM"), QueryItem("Capabilities.member.2", "CAPABILITY_NAMED_IAM")]
+    public func update(
+        name: String, templateBody: String, parameters: [(String, String)], tags: [(String, String)],
+        changeSetName: String
+    ) async throws -> [String] {
+        var query = [
+            QueryItem("StackName", name), QueryItem("ChangeSetName", changeSetName), QueryItem("ChangeSetType", "UPDATE"),
+            QueryItem("TemplateBody", templateBody),
+            QueryItem("Capabilities.member.1", "CAPABILITY_IAM"), QueryItem("Capabilities.member.2", "CAPABILITY_NAMED_IAM"),
+        ]
         query += Self.members(parameters, "Parameters", key: "ParameterKey", value: "ParameterValue")
         query += Self.members(tags, "Tags", key: "Key", value: "Value")
         do {
@@ -179,8 +192,9 @@ public struct CloudFormation: Sendable {
                 _ = try? await client.query("DeleteChangeSet", names)
                 // CloudFormation's words for an update that changes nothing.
                 if reason.contains("didn't contain changes") || reason.contains("No updates") { return [] }
-                throw AWSServiceError(service: "CloudFormation", operation: "CreateChangeSet", code: "ChangeSetFailed",
-                                      message: reason, statusCode: 400)
+                throw AWSServiceError(
+                    service: "CloudFormation", operation: "CreateChangeSet", code: "ChangeSetFailed",
+                    message: reason, statusCode: 400)
             }
             try await Task.sleep(nanoseconds: UInt64(min(2.0, 0.1 * Double(attempt + 1)) * 1e9))
         }

@@ -37,9 +37,11 @@ public struct AWSRequest: Sendable {
     /// Per-attempt time limit; the settings' requestTimeout when nil.
     public var timeout: Double?
 
-    public init(operation: String, method: HTTPMethod = .POST, path: String = "/", query: [QueryItem] = [],
-                headers: HTTPHeaders = [:], body: ByteBuffer? = nil, signsPayload: Bool = true,
-                isIdempotent: Bool = true, hostPrefix: String? = nil, timeout: Double? = nil) {
+    public init(
+        operation: String, method: HTTPMethod = .POST, path: String = "/", query: [QueryItem] = [],
+        headers: HTTPHeaders = [:], body: ByteBuffer? = nil, signsPayload: Bool = true,
+        isIdempotent: Bool = true, hostPrefix: String? = nil, timeout: Double? = nil
+    ) {
         self.operation = operation
         self.method = method
         self.path = path
@@ -71,8 +73,10 @@ public final class AWSClient: Sendable {
     public let http: HTTPClient
     let logger: Logger
 
-    public init(service: AWSServiceID, settings: AWSSettings, wireProtocol: AWSWireProtocol,
-                http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
+    public init(
+        service: AWSServiceID, settings: AWSSettings, wireProtocol: AWSWireProtocol,
+        http: HTTPClient = AWSHTTP.shared
+    ) throws(AWSConfigurationError) {
         self.service = service
         self.settings = settings
         self.endpoint = try settings.endpoint(for: service)
@@ -109,15 +113,19 @@ public final class AWSClient: Sendable {
 
     /// Sends the request and hands the successful response, body unread, to `consume`. Errors before
     /// `consume` starts are retried; a failure inside it is the caller's to retry (it knows what arrived).
-    public func stream<T: Sendable>(_ request: AWSRequest,
-                                    _ consume: @Sendable (HTTPClientResponse) async throws -> T) async throws -> T {
+    public func stream<T: Sendable>(
+        _ request: AWSRequest,
+        _ consume: @Sendable (HTTPClientResponse) async throws -> T
+    ) async throws -> T {
         let response = try await withRetries(request) { try await self.execute(request) }
         return try await consume(response)
     }
 
     /// A presigned GET/PUT URL that any HTTP client can use for `expires` seconds.
-    public func presignedURL(method: HTTPMethod, path: String, query: [QueryItem] = [], hostPrefix: String? = nil,
-                             expires: Int = 3600) async throws -> String {
+    public func presignedURL(
+        method: HTTPMethod, path: String, query: [QueryItem] = [], hostPrefix: String? = nil,
+        expires: Int = 3600
+    ) async throws -> String {
         let credentials = try await settings.credentials.credentials()
         let signer = SigV4Signer(credentials: credentials, region: settings.region, service: service.signingName)
         let host = hostPrefix.map { "\($0).\(endpoint.hostHeader)" } ?? endpoint.hostHeader
@@ -132,8 +140,9 @@ public final class AWSClient: Sendable {
         let host = request.hostPrefix.map { "\($0).\(endpoint.hostHeader)" } ?? endpoint.hostHeader
         let connectHost = request.hostPrefix.map { "\($0).\(endpoint.host)" } ?? endpoint.host
         let fullPath = endpoint.basePath + (request.path.isEmpty ? "/" : request.path)
-        var signable = SignableRequest(method: request.method.rawValue, host: host, path: fullPath, query: request.query,
-                                       headers: request.headers.map { ($0.name, $0.value) })
+        var signable = SignableRequest(
+            method: request.method.rawValue, host: host, path: fullPath, query: request.query,
+            headers: request.headers.map { ($0.name, $0.value) })
         let payload: PayloadHash
         if let body = request.body, body.readableBytes > 0 {
             payload = request.signsPayload ? .of(body.readableBytesView) : .unsigned
@@ -174,8 +183,9 @@ public final class AWSClient: Sendable {
             return try await response.body.collect(upTo: limit)
         } catch let error as NIOTooManyBytesError {
             _ = error
-            throw AWSTransportError(reason: .malformedResponse, endpoint: endpoint.description,
-                                    detail: "\(request.operation)'s answer is larger than \(limit) bytes")
+            throw AWSTransportError(
+                reason: .malformedResponse, endpoint: endpoint.description,
+                detail: "\(request.operation)'s answer is larger than \(limit) bytes")
         } catch {
             throw transportError(error, timeout: request.timeout ?? settings.requestTimeout)
         }
@@ -255,7 +265,8 @@ public final class AWSClient: Sendable {
             return AWSTransportError(reason: .unreachable, endpoint: place, detail: "connection refused")
         }
         if text.contains("NIOConnectionError") || text.contains("ENETUNREACH") || text.contains("EHOSTUNREACH")
-            || text.lowercased().contains("resolve") || text.contains("dnsAAAAError") || text.contains("dnsAError") {
+            || text.lowercased().contains("resolve") || text.contains("dnsAAAAError") || text.contains("dnsAError")
+        {
             return AWSTransportError(reason: .unreachable, endpoint: place, detail: "cannot connect (\(text))")
         }
         if text.contains("ECONNRESET") || text.contains("Connection reset") || text.contains("EPIPE") || text.contains("uncleanShutdown") {
@@ -307,15 +318,18 @@ public final class AWSClient: Sendable {
                 message = String(decoding: data.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             }
         }
-        return AWSServiceError(service: serviceName, operation: operation, code: code ?? "Unknown",
-                               message: message ?? "", statusCode: status, requestId: requestId)
+        return AWSServiceError(
+            service: serviceName, operation: operation, code: code ?? "Unknown",
+            message: message ?? "", statusCode: status, requestId: requestId)
     }
 
     // MARK: Protocol helpers
 
     /// An AWS-query or EC2-query call; returns the parsed answer document.
-    public func query(_ action: String, _ parameters: [QueryItem] = [], isIdempotent: Bool = true,
-                      timeout: Double? = nil) async throws -> XMLElement {
+    public func query(
+        _ action: String, _ parameters: [QueryItem] = [], isIdempotent: Bool = true,
+        timeout: Double? = nil
+    ) async throws -> XMLElement {
         let version: String
         switch wireProtocol {
         case .query(let v), .ec2Query(let v): version = v
@@ -324,14 +338,16 @@ public final class AWSClient: Sendable {
         let form = URLEncoding.queryString([QueryItem("Action", action), QueryItem("Version", version)] + parameters)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
-        let request = AWSRequest(operation: action, method: .POST, path: "/", headers: headers,
-                                 body: ByteBuffer(string: form), isIdempotent: isIdempotent, timeout: timeout)
+        let request = AWSRequest(
+            operation: action, method: .POST, path: "/", headers: headers,
+            body: ByteBuffer(string: form), isIdempotent: isIdempotent, timeout: timeout)
         let response = try await send(request)
         do {
             return try response.xml()
         } catch {
-            throw AWSTransportError(reason: .malformedResponse, endpoint: endpoint.description,
-                                    detail: "\(action) answered with \(error)")
+            throw AWSTransportError(
+                reason: .malformedResponse, endpoint: endpoint.description,
+                detail: "\(action) answered with \(error)")
         }
     }
 
@@ -341,20 +357,24 @@ public final class AWSClient: Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/x-amz-json-\(version)")
         headers.add(name: "X-Amz-Target", value: "\(prefix).\(operation)")
-        let request = AWSRequest(operation: operation, method: .POST, path: "/", headers: headers,
-                                 body: ByteBuffer(data: body), isIdempotent: isIdempotent, timeout: timeout)
+        let request = AWSRequest(
+            operation: operation, method: .POST, path: "/", headers: headers,
+            body: ByteBuffer(data: body), isIdempotent: isIdempotent, timeout: timeout)
         return try await send(request).data
     }
 
     /// A JSON call with Codable input and output.
-    public func json<Input: Encodable, Output: Decodable>(_ operation: String, _ input: Input, as output: Output.Type,
-                                                          isIdempotent: Bool = true, timeout: Double? = nil) async throws -> Output {
+    public func json<Input: Encodable, Output: Decodable>(
+        _ operation: String, _ input: Input, as output: Output.Type,
+        isIdempotent: Bool = true, timeout: Double? = nil
+    ) async throws -> Output {
         let data = try await json(operation, try JSONEncoder().encode(input), isIdempotent: isIdempotent, timeout: timeout)
         do {
             return try JSONDecoder().decode(Output.self, from: data.isEmpty ? Data("{}".utf8) : data)
         } catch {
-            throw AWSTransportError(reason: .malformedResponse, endpoint: endpoint.description,
-                                    detail: "\(operation) answered with JSON that does not match its shape (\(error))")
+            throw AWSTransportError(
+                reason: .malformedResponse, endpoint: endpoint.description,
+                detail: "\(operation) answered with JSON that does not match its shape (\(error))")
         }
     }
 }

@@ -8,8 +8,10 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible {
     /// Where they came from, for messages ("environment", "profile 'dev' in /root/.aws/credentials", ...).
     public var source: String
 
-    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
-                expiration: Date? = nil, source: String = "static") {
+    public init(
+        accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
+        expiration: Date? = nil, source: String = "static"
+    ) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
@@ -47,8 +49,10 @@ public actor CredentialChain: CredentialProvider {
     private let instanceRole: InstanceMetadataCredentialProvider?
     private var chosen: (any CredentialProvider)?
 
-    init(environment: [String: String], files: SharedFiles, profile: String,
-         instanceRole: InstanceMetadataCredentialProvider?) {
+    init(
+        environment: [String: String], files: SharedFiles, profile: String,
+        instanceRole: InstanceMetadataCredentialProvider?
+    ) {
         self.environment = environment
         self.files = files
         self.profile = profile
@@ -89,11 +93,13 @@ public actor CredentialChain: CredentialProvider {
         case (nil, nil):
             return nil
         case (.some, nil):
-            throw .invalidSetting(setting: "AWS_ACCESS_KEY_ID", value: key!,
-                                  reason: "it is set but AWS_SECRET_ACCESS_KEY is not; set both, or neither to use a profile")
+            throw .invalidSetting(
+                setting: "AWS_ACCESS_KEY_ID", value: key!,
+                reason: "it is set but AWS_SECRET_ACCESS_KEY is not; set both, or neither to use a profile")
         case (nil, .some):
-            throw .invalidSetting(setting: "AWS_SECRET_ACCESS_KEY", value: "(hidden)",
-                                  reason: "it is set but AWS_ACCESS_KEY_ID is not; set both, or neither to use a profile")
+            throw .invalidSetting(
+                setting: "AWS_SECRET_ACCESS_KEY", value: "(hidden)",
+                reason: "it is set but AWS_ACCESS_KEY_ID is not; set both, or neither to use a profile")
         case (.some(let key), .some(let secret)):
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
             return AWSCredentials(accessKeyId: key, secretAccessKey: secret, sessionToken: token, source: "environment")
@@ -147,9 +153,10 @@ struct SharedFiles: Sendable {
         case (nil, .some):
             throw .incompleteProfile(profile: profile, file: file, missing: "aws_access_key_id")
         case (.some(let key), .some(let secret)):
-            return AWSCredentials(accessKeyId: key, secretAccessKey: secret,
-                                  sessionToken: value("aws_session_token", profile: profile),
-                                  source: "profile '\(profile)' in \(file)")
+            return AWSCredentials(
+                accessKeyId: key, secretAccessKey: secret,
+                sessionToken: value("aws_session_token", profile: profile),
+                source: "profile '\(profile)' in \(file)")
         }
     }
 }

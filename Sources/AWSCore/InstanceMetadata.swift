@@ -23,8 +23,10 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
     /// How many times credentials were fetched; tests read it to see refreshes happen.
     public private(set) var fetchCount = 0
 
-    public init(endpoint: String = InstanceMetadataClient.defaultEndpoint, http: HTTPClient = AWSHTTP.shared,
-                timeout: TimeAmount = .seconds(1), refreshMargin: TimeInterval = 300) {
+    public init(
+        endpoint: String = InstanceMetadataClient.defaultEndpoint, http: HTTPClient = AWSHTTP.shared,
+        timeout: TimeAmount = .seconds(1), refreshMargin: TimeInterval = 300
+    ) {
         self.metadata = InstanceMetadataClient(endpoint: endpoint, http: http, timeout: timeout)
         self.refreshMargin = refreshMargin
     }
@@ -59,15 +61,18 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
         }
         let document = try await session.read(base + role)
         guard let object = try? JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any],
-              let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
-            throw InstanceMetadataError(description: "the credentials document for role '\(role)' is not valid JSON with AccessKeyId and SecretAccessKey")
+            let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
+        else {
+            throw InstanceMetadataError(
+                description: "the credentials document for role '\(role)' is not valid JSON with AccessKeyId and SecretAccessKey")
         }
         if let code = object["Code"] as? String, code != "Success" {
             throw InstanceMetadataError(description: "the metadata service answered Code=\(code) for role '\(role)'")
         }
         let expiration = (object["Expiration"] as? String).flatMap(ISO8601.parse)
-        return AWSCredentials(accessKeyId: key, secretAccessKey: secret, sessionToken: object["Token"] as? String,
-                              expiration: expiration, source: "instance role '\(role)'")
+        return AWSCredentials(
+            accessKeyId: key, secretAccessKey: secret, sessionToken: object["Token"] as? String,
+            expiration: expiration, source: "instance role '\(role)'")
     }
 }
 
@@ -79,8 +84,10 @@ public struct InstanceMetadataClient: Sendable {
     let http: HTTPClient
     let timeout: TimeAmount
 
-    public init(endpoint: String = InstanceMetadataClient.defaultEndpoint, http: HTTPClient = AWSHTTP.shared,
-                timeout: TimeAmount = .seconds(1)) {
+    public init(
+        endpoint: String = InstanceMetadataClient.defaultEndpoint, http: HTTPClient = AWSHTTP.shared,
+        timeout: TimeAmount = .seconds(1)
+    ) {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.http = http
         self.timeout = timeout

@@ -112,19 +112,25 @@ public struct AWSSettings: Sendable {
     let environment: [String: String]
     let files: SharedFiles
 
-    public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
-                               profile explicitProfile: String? = nil,
-                               region explicitRegion: String? = nil) throws(AWSConfigurationError) -> AWSSettings {
+    public static func resolve(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        profile explicitProfile: String? = nil,
+        region explicitRegion: String? = nil
+    ) throws(AWSConfigurationError) -> AWSSettings {
         let files = try SharedFiles(environment: environment)
-        let named = explicitProfile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let named =
+            explicitProfile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_DEFAULT_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
         let profile = named ?? "default"
         // A profile the user named must exist unless the environment carries the keys anyway.
         if let named, !files.hasProfile(named), try CredentialChain.environmentCredentials(environment) == nil {
-            throw .profileNotFound(profile: named, files: [files.configPath, files.credentialsPath]
-                .filter { FileManager.default.fileExists(atPath: $0) })
+            throw .profileNotFound(
+                profile: named,
+                files: [files.configPath, files.credentialsPath]
+                    .filter { FileManager.default.fileExists(atPath: $0) })
         }
-        let region = explicitRegion
+        let region =
+            explicitRegion
             ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? files.value("region", profile: profile)
@@ -145,14 +151,17 @@ public struct AWSSettings: Sendable {
         let chain = CredentialChain(
             environment: environment, files: files, profile: profile,
             instanceRole: metadataDisabled ? nil : InstanceMetadataCredentialProvider(endpoint: metadataEndpoint))
-        return AWSSettings(profile: profile, region: region, credentials: chain,
-                           retry: RetryPolicy(maxAttempts: attempts), requestTimeout: 60,
-                           environment: environment, files: files)
+        return AWSSettings(
+            profile: profile, region: region, credentials: chain,
+            retry: RetryPolicy(maxAttempts: attempts), requestTimeout: 60,
+            environment: environment, files: files)
     }
 
     /// For tests and embedding: fixed credentials and region, endpoints from `environment` only.
-    public init(region: String, credentials: any CredentialProvider, environment: [String: String] = [:],
-                retry: RetryPolicy = RetryPolicy(), requestTimeout: Double = 60) {
+    public init(
+        region: String, credentials: any CredentialProvider, environment: [String: String] = [:],
+        retry: RetryPolicy = RetryPolicy(), requestTimeout: Double = 60
+    ) {
         self.profile = "default"
         self.region = region
         self.credentials = credentials
@@ -162,8 +171,10 @@ public struct AWSSettings: Sendable {
         self.files = SharedFiles.none
     }
 
-    init(profile: String, region: String, credentials: any CredentialProvider, retry: RetryPolicy,
-         requestTimeout: Double, environment: [String: String], files: SharedFiles) {
+    init(
+        profile: String, region: String, credentials: any CredentialProvider, retry: RetryPolicy,
+        requestTimeout: Double, environment: [String: String], files: SharedFiles
+    ) {
         self.profile = profile
         self.region = region
         self.credentials = credentials
@@ -183,7 +194,8 @@ public struct AWSSettings: Sendable {
                 return try AWSEndpoint(parsing: value, setting: specific)
             }
             if let servicesName = files.value("services", profile: profile),
-               let value = files.config?.section("services \(servicesName)")?["\(service.settingName.lowercased()).endpoint_url"] {
+                let value = files.config?.section("services \(servicesName)")?["\(service.settingName.lowercased()).endpoint_url"]
+            {
                 return try AWSEndpoint(parsing: value, setting: "[services \(servicesName)] \(service.settingName.lowercased()).endpoint_url")
             }
             if let value = environment["AWS_ENDPOINT_URL"], !value.isEmpty {

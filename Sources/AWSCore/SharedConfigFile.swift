@@ -42,13 +42,15 @@ public struct SharedConfigFile: Sendable, Equatable {
                 continue
             }
             guard let section = current else {
-                throw .malformedFile(path: path, line: lineNumber,
-                                     reason: "'\(trimmed)' comes before any [section] header")
+                throw .malformedFile(
+                    path: path, line: lineNumber,
+                    reason: "'\(trimmed)' comes before any [section] header")
             }
             let isIndented = line.first == " " || line.first == "\t"
             guard let equals = trimmed.firstIndex(of: "=") else {
-                throw .malformedFile(path: path, line: lineNumber,
-                                     reason: "expected 'key = value', found '\(trimmed)'")
+                throw .malformedFile(
+                    path: path, line: lineNumber,
+                    reason: "expected 'key = value', found '\(trimmed)'")
             }
             let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)

@@ -75,8 +75,10 @@ public struct SigV4Signer: Sendable {
     /// Whether to add x-amz-content-sha256 (S3 requires it; others do not need it).
     public var sendsContentHashHeader: Bool
 
-    public init(credentials: AWSCredentials, region: String, service: String,
-                pathRule: PathRule? = nil, sendsContentHashHeader: Bool? = nil) {
+    public init(
+        credentials: AWSCredentials, region: String, service: String,
+        pathRule: PathRule? = nil, sendsContentHashHeader: Bool? = nil
+    ) {
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -99,9 +101,10 @@ public struct SigV4Signer: Sendable {
         if request.header("host") == nil { request.setHeader("Host", request.host) }
         let (canonical, signedHeaders) = canonicalRequest(request, payload: payload)
         let signature = self.signature(canonicalRequest: canonical, stamp: stamp)
-        request.setHeader("Authorization",
-                          "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope(stamp)), "
-                          + "SignedHeaders=\(signedHeaders), Signature=\(signature)")
+        request.setHeader(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope(stamp)), "
+                + "SignedHeaders=\(signedHeaders), Signature=\(signature)")
     }
 
     /// A presigned URL's query (everything after `?`), valid for `expires` seconds; the payload is UNSIGNED-PAYLOAD
@@ -276,7 +279,8 @@ public enum URLEncoding {
         while index < utf8.count {
             let c = utf8[index]
             if c == UInt8(ascii: "%"), index + 2 < utf8.count,
-               let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2]) {
+                let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2])
+            {
                 bytes.append(high << 4 | low)
                 index += 3
             } else if c == UInt8(ascii: "+") && plusIsSpace {

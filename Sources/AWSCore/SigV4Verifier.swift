@@ -16,9 +16,11 @@ public enum SigV4Verifier {
     public static let allowedSkew: TimeInterval = 15 * 60
 
     /// Returns the access key id that signed the request, or why the request is refused.
-    public static func verify(method: String, path: String, query: [QueryItem], headers: [(name: String, value: String)],
-                              body: Data, service: String, now: Date = Date(),
-                              credentials: (String) -> AWSCredentials?) -> Result<String, SigV4Failure> {
+    public static func verify(
+        method: String, path: String, query: [QueryItem], headers: [(name: String, value: String)],
+        body: Data, service: String, now: Date = Date(),
+        credentials: (String) -> AWSCredentials?
+    ) -> Result<String, SigV4Failure> {
         func header(_ name: String) -> String? {
             headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
         }
@@ -26,8 +28,10 @@ public enum SigV4Verifier {
             return .failure(SigV4Failure(code: "MissingAuthenticationTokenException", message: "Missing Authentication Token"))
         }
         guard authorization.hasPrefix("AWS4-HMAC-SHA256 ") else {
-            return .failure(SigV4Failure(code: "IncompleteSignatureException",
-                                         message: "Only AWS4-HMAC-SHA256 (Signature Version 4) is supported"))
+            return .failure(
+                SigV4Failure(
+                    code: "IncompleteSignatureException",
+                    message: "Only AWS4-HMAC-SHA256 (Signature Version 4) is supported"))
         }
         var fields: [String: String] = [:]
         for part in authorization.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
@@ -35,12 +39,15 @@ public enum SigV4Verifier {
             if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
         }
         guard let credential = fields["Credential"], let signedList = fields["SignedHeaders"], let signature = fields["Signature"] else {
-            return .failure(SigV4Failure(code: "IncompleteSignatureException",
-                                         message: "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'"))
+            return .failure(
+                SigV4Failure(
+                    code: "IncompleteSignatureException",
+                    message: "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'"))
         }
         let scope = credential.split(separator: "/").map(String.init)
         guard scope.count == 5, scope[4] == "aws4_request" else {
-            return .failure(SigV4Failure(code: "IncompleteSignatureException", message: "Credential '\(credential)' is not KEY/DATE/REGION/SERVICE/aws4_request"))
+            return .failure(
+                SigV4Failure(code: "IncompleteSignatureException", message: "Credential '\(credential)' is not KEY/DATE/REGION/SERVICE/aws4_request"))
         }
         let (keyId, day, region, signedService) = (scope[0], scope[1], scope[2], scope[3])
         guard signedService == service else {
@@ -50,11 +57,15 @@ public enum SigV4Verifier {
             return .failure(SigV4Failure(code: "IncompleteSignatureException", message: "X-Amz-Date is missing or not yyyyMMddTHHmmssZ"))
         }
         guard stampText.hasPrefix(day) else {
-            return .failure(SigV4Failure(code: "InvalidSignatureException", message: "Credential should be scoped to a valid date: '\(String(stampText.prefix(8)))'."))
+            return .failure(
+                SigV4Failure(
+                    code: "InvalidSignatureException", message: "Credential should be scoped to a valid date: '\(String(stampText.prefix(8)))'."))
         }
         guard abs(date.timeIntervalSince(now)) <= allowedSkew else {
-            return .failure(SigV4Failure(code: "InvalidSignatureException",
-                                         message: "Signature expired: \(stampText) is more than 15 minutes from the service's time \(AmzDate(now).full)."))
+            return .failure(
+                SigV4Failure(
+                    code: "InvalidSignatureException",
+                    message: "Signature expired: \(stampText) is more than 15 minutes from the service's time \(AmzDate(now).full)."))
         }
         guard var known = credentials(keyId) else {
             return .failure(SigV4Failure(code: "UnrecognizedClientException", message: "The security token included in the request is invalid."))
@@ -78,8 +89,12 @@ public enum SigV4Verifier {
         let (canonical, _) = signer.canonicalRequest(request, payload: payload)
         let expected = signer.signature(canonicalRequest: canonical, stamp: AmzDate(date))
         guard constantTimeEqual(expected, signature) else {
-            return .failure(SigV4Failure(code: "InvalidSignatureException",
-                                         message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."))
+            return .failure(
+                SigV4Failure(
+                    code: "InvalidSignatureException",
+                    message:
+                        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."
+                ))
         }
         return .success(keyId)
     }
@@ -89,7 +104,8 @@ public enum SigV4Verifier {
         guard digits.count == 16, digits[8] == UInt8(ascii: "T"), digits[15] == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: digits[range], as: UTF8.self)) }
         guard let year = number(0..<4), let month = number(4..<6), let dayOfMonth = number(6..<8),
-              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15) else { return nil }
+            let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15)
+        else { return nil }
         var parts = tm()
         parts.tm_year = year - 1900
         parts.tm_mon = month - 1

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -45,8 +46,10 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     var root: XMLElement?
     var stack: [XMLElement] = []
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+        qualifiedName: String?, attributes: [String: String] = [:]
+    ) {
         let element = XMLElement(name: elementName)
         if let parent = stack.last { parent.children.append(element) } else { root = element }
         stack.append(element)

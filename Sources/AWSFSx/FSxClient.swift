@@ -11,16 +11,19 @@ public final class FSxClient: Sendable {
         client = try AWSClient(service: .fsx, settings: settings, wireProtocol: .json11(targetPrefix: Self.targetPrefix))
     }
 
-    func call<Answer: Decodable>(_ operation: String, _ input: some Encodable, idempotent: Bool = true,
-                                 as _: Answer.Type = FSxEmptyAnswer.self) async throws -> Answer {
+    func call<Answer: Decodable>(
+        _ operation: String, _ input: some Encodable, idempotent: Bool = true,
+        as _: Answer.Type = FSxEmptyAnswer.self
+    ) async throws -> Answer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let answer = try await client.json(operation, try encoder.encode(input), isIdempotent: idempotent, timeout: 120)
         do {
             return try JSONDecoder().decode(Answer.self, from: answer.isEmpty ? Data("{}".utf8) : answer)
         } catch {
-            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
-                                    detail: "\(operation) answered a body that is not its FSx shape: \(error)")
+            throw AWSTransportError(
+                reason: .malformedResponse, endpoint: client.endpoint.description,
+                detail: "\(operation) answered a body that is not its FSx shape: \(error)")
         }
     }
 
@@ -32,8 +35,9 @@ public final class FSxClient: Sendable {
     /// The file system's Lifecycle and subnets, or nil when there is no such file system.
     public func describe(_ fileSystemId: String) async throws -> (lifecycle: String, subnetIds: [String])? {
         do {
-            let answer = try await call("DescribeFileSystems", FSxDescribeFileSystemsRequest(FileSystemIds: [fileSystemId]),
-                                        as: FSxDescribeFileSystemsAnswer.self)
+            let answer = try await call(
+                "DescribeFileSystems", FSxDescribeFileSystemsRequest(FileSystemIds: [fileSystemId]),
+                as: FSxDescribeFileSystemsAnswer.self)
             guard let system = answer.FileSystems.first else { return nil }
             return (system.Lifecycle ?? "", system.SubnetIds ?? [])
         } catch let error as AWSServiceError where error.code == "FileSystemNotFound" {
@@ -42,8 +46,10 @@ public final class FSxClient: Sendable {
     }
 
     /// Creates a Lustre file system; returns its id.
-    public func createFileSystem(storageCapacity: Int, deploymentType: String, perUnitStorageThroughput: Int?,
-                                 subnetId: String, tags: [String: String], clientRequestToken: String) async throws -> String {
+    public func createFileSystem(
+        storageCapacity: Int, deploymentType: String, perUnitStorageThroughput: Int?,
+        subnetId: String, tags: [String: String], clientRequestToken: String
+    ) async throws -> String {
         let request = FSxCreateFileSystemRequest(
             FileSystemType: "LUSTRE", StorageCapacity: storageCapacity, SubnetIds: [subnetId],
             LustreConfiguration: FSxLustreConfigurationRequest(DeploymentType: deploymentType, PerUnitStorageThroughput: perUnitStorageThroughput),
@@ -52,14 +58,17 @@ public final class FSxClient: Sendable {
     }
 
     /// Creates a data repository association; returns its id.
-    public func createDataRepositoryAssociation(fileSystemId: String, fileSystemPath: String, dataRepositoryPath: String,
-                                                batchImportMetaDataOnCreate: Bool, importedFileChunkSize: Int?,
-                                                autoImportEvents: [String], autoExportEvents: [String],
-                                                clientRequestToken: String) async throws -> String {
+    public func createDataRepositoryAssociation(
+        fileSystemId: String, fileSystemPath: String, dataRepositoryPath: String,
+        batchImportMetaDataOnCreate: Bool, importedFileChunkSize: Int?,
+        autoImportEvents: [String], autoExportEvents: [String],
+        clientRequestToken: String
+    ) async throws -> String {
         let request = FSxCreateAssociationRequest(
             FileSystemId: fileSystemId, FileSystemPath: fileSystemPath, DataRepositoryPath: dataRepositoryPath,
             BatchImportMetaDataOnCreate: batchImportMetaDataOnCreate, ImportedFileChunkSize: importedFileChunkSize,
-            S3: FSxS3Configuration(AutoImportPolicy: FSxEventPolicy(Events: autoImportEvents), AutoExportPolicy: FSxEventPolicy(Events: autoExportEvents)),
+            S3: FSxS3Configuration(
+                AutoImportPolicy: FSxEventPolicy(Events: autoImportEvents), AutoExportPolicy: FSxEventPolicy(Events: autoExportEvents)),
             ClientRequestToken: clientRequestToken)
         return try await call("CreateDataRepositoryAssociation", request, as: FSxAssociationAnswer.self).Association.AssociationId
     }
@@ -67,8 +76,9 @@ public final class FSxClient: Sendable {
     /// An association's Lifecycle and, when FAILED or MISCONFIGURED, the reason; nil when it does not exist.
     public func associationLifecycle(_ associationId: String) async throws -> (lifecycle: String, message: String?)? {
         do {
-            let answer = try await call("DescribeDataRepositoryAssociations", FSxDescribeAssociationsRequest(AssociationIds: [associationId]),
-                                        as: FSxDescribeAssociationsAnswer.self)
+            let answer = try await call(
+                "DescribeDataRepositoryAssociations", FSxDescribeAssociationsRequest(AssociationIds: [associationId]),
+                as: FSxDescribeAssociationsAnswer.self)
             guard let association = answer.Associations.first, let lifecycle = association.Lifecycle else { return nil }
             return (lifecycle, association.FailureDetails?.Message)
         } catch let error as AWSServiceError where error.code == "DataRepositoryAssociationNotFound" {

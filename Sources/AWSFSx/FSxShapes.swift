@@ -52,8 +52,10 @@ public struct FSxCreateFileSystemRequest: Codable, Sendable, Hashable {
     public var LustreConfiguration: FSxLustreConfigurationRequest?
     public var Tags: [FSxTag]?
     public var ClientRequestToken: String?
-    public init(FileSystemType: String?, StorageCapacity: Int?, SubnetIds: [String]?, SecurityGroupIds: [String]? = nil,
-                LustreConfiguration: FSxLustreConfigurationRequest? = nil, Tags: [FSxTag]? = nil, ClientRequestToken: String? = nil) {
+    public init(
+        FileSystemType: String?, StorageCapacity: Int?, SubnetIds: [String]?, SecurityGroupIds: [String]? = nil,
+        LustreConfiguration: FSxLustreConfigurationRequest? = nil, Tags: [FSxTag]? = nil, ClientRequestToken: String? = nil
+    ) {
         self.FileSystemType = FileSystemType
         self.StorageCapacity = StorageCapacity
         self.SubnetIds = SubnetIds
@@ -71,8 +73,10 @@ public struct FSxLustreConfiguration: Codable, Sendable, Hashable {
     public var DataCompressionType: String
     public var CopyTagsToBackups: Bool
     public var PerUnitStorageThroughput: Int?
-    public init(DeploymentType: String, MountName: String, WeeklyMaintenanceStartTime: String, DataCompressionType: String,
-                CopyTagsToBackups: Bool, PerUnitStorageThroughput: Int?) {
+    public init(
+        DeploymentType: String, MountName: String, WeeklyMaintenanceStartTime: String, DataCompressionType: String,
+        CopyTagsToBackups: Bool, PerUnitStorageThroughput: Int?
+    ) {
         self.DeploymentType = DeploymentType
         self.MountName = MountName
         self.WeeklyMaintenanceStartTime = WeeklyMaintenanceStartTime
@@ -98,10 +102,12 @@ public struct FSxFileSystem: Codable, Sendable, Hashable {
     public var Tags: [FSxTag]?
     public var LustreConfiguration: FSxLustreConfiguration?
     public var FileSystemTypeVersion: String?
-    public init(OwnerId: String?, CreationTime: Double?, FileSystemId: String, FileSystemType: String?, Lifecycle: String?,
-                StorageCapacity: Int?, StorageType: String?, VpcId: String?, SubnetIds: [String]?, NetworkInterfaceIds: [String]?,
-                DNSName: String?, ResourceARN: String?, Tags: [FSxTag]?, LustreConfiguration: FSxLustreConfiguration?,
-                FileSystemTypeVersion: String?) {
+    public init(
+        OwnerId: String?, CreationTime: Double?, FileSystemId: String, FileSystemType: String?, Lifecycle: String?,
+        StorageCapacity: Int?, StorageType: String?, VpcId: String?, SubnetIds: [String]?, NetworkInterfaceIds: [String]?,
+        DNSName: String?, ResourceARN: String?, Tags: [FSxTag]?, LustreConfiguration: FSxLustreConfiguration?,
+        FileSystemTypeVersion: String?
+    ) {
         self.OwnerId = OwnerId
         self.CreationTime = CreationTime
         self.FileSystemId = FileSystemId
@@ -198,8 +204,10 @@ public struct FSxCreateAssociationRequest: Codable, Sendable, Hashable {
     public var S3: FSxS3Configuration?
     public var Tags: [FSxTag]?
     public var ClientRequestToken: String?
-    public init(FileSystemId: String?, FileSystemPath: String?, DataRepositoryPath: String?, BatchImportMetaDataOnCreate: Bool?,
-                ImportedFileChunkSize: Int?, S3: FSxS3Configuration?, Tags: [FSxTag]? = nil, ClientRequestToken: String?) {
+    public init(
+        FileSystemId: String?, FileSystemPath: String?, DataRepositoryPath: String?, BatchImportMetaDataOnCreate: Bool?,
+        ImportedFileChunkSize: Int?, S3: FSxS3Configuration?, Tags: [FSxTag]? = nil, ClientRequestToken: String?
+    ) {
         self.FileSystemId = FileSystemId
         self.FileSystemPath = FileSystemPath
         self.DataRepositoryPath = DataRepositoryPath
@@ -224,9 +232,11 @@ public struct FSxAssociation: Codable, Sendable, Hashable {
     public var Tags: [FSxTag]?
     public var CreationTime: Double?
     public var FailureDetails: FSxFailureDetails?
-    public init(AssociationId: String, FileSystemId: String?, Lifecycle: String?, ResourceARN: String?, FileSystemPath: String?,
-                DataRepositoryPath: String?, BatchImportMetaDataOnCreate: Bool?, ImportedFileChunkSize: Int?,
-                S3: FSxS3Configuration?, Tags: [FSxTag]?, CreationTime: Double?, FailureDetails: FSxFailureDetails?) {
+    public init(
+        AssociationId: String, FileSystemId: String?, Lifecycle: String?, ResourceARN: String?, FileSystemPath: String?,
+        DataRepositoryPath: String?, BatchImportMetaDataOnCreate: Bool?, ImportedFileChunkSize: Int?,
+        S3: FSxS3Configuration?, Tags: [FSxTag]?, CreationTime: Double?, FailureDetails: FSxFailureDetails?
+    ) {
         self.AssociationId = AssociationId
         self.FileSystemId = FileSystemId
         self.Lifecycle = Lifecycle
@@ -362,9 +372,11 @@ public struct FSxTask: Codable, Sendable, Hashable {
     public var EndTime: Double?
     public var FailureDetails: FSxFailureDetails?
     public var ReleaseConfiguration: FSxReleaseConfiguration?
-    public init(TaskId: String, Lifecycle: String, Type: String, CreationTime: Double, FileSystemId: String, Paths: [String],
-                ResourceARN: String, Status: FSxTaskStatus, Report: FSxTaskReport, Tags: [FSxTag], StartTime: Double?,
-                EndTime: Double?, FailureDetails: FSxFailureDetails?, ReleaseConfiguration: FSxReleaseConfiguration?) {
+    public init(
+        TaskId: String, Lifecycle: String, Type: String, CreationTime: Double, FileSystemId: String, Paths: [String],
+        ResourceARN: String, Status: FSxTaskStatus, Report: FSxTaskReport, Tags: [FSxTag], StartTime: Double?,
+        EndTime: Double?, FailureDetails: FSxFailureDetails?, ReleaseConfiguration: FSxReleaseConfiguration?
+    ) {
         self.TaskId = TaskId
         self.Lifecycle = Lifecycle
         self.Type = Type

@@ -59,7 +59,8 @@ public struct AWSClusterProvider: ClusterProvider {
         let s3 = try S3Client(settings: settings)
         let bucket = try await configBucket(settings)
         do { try await s3.createBucket(bucket) } catch let error as AWSServiceError
-            where ["BucketAlreadyOwnedByYou", "BucketAlreadyExists"].contains(error.code) {}
+            where ["BucketAlreadyOwnedByYou", "BucketAlreadyExists"].contains(error.code)
+        {}
         _ = try await s3.putObject(bucket: bucket, key: configKey(name), data: Data(text.utf8))
     }
 
@@ -88,7 +89,8 @@ public struct AWSClusterProvider: ClusterProvider {
         let bucket = try await configBucket(settings)
         for key in [configKey(name), "parallelcluster/\(version)/clusters/\(name)/munge.key"] {
             do { try await s3.deleteObject(bucket: bucket, key: key) } catch let error as AWSServiceError
-                where ["NoSuchKey", "NoSuchBucket", "NotFound"].contains(error.code) {}
+                where ["NoSuchKey", "NoSuchBucket", "NotFound"].contains(error.code)
+            {}
         }
     }
 
@@ -113,7 +115,9 @@ public struct AWSClusterProvider: ClusterProvider {
         let owner = environment["PCLUSTER_OFFICIAL_AMI_OWNER"] ?? "amazon"
         let images = try await inventory().describeImages(namePattern: pattern, owner: owner)
         guard let newest = images.max(by: { $0.creationDate < $1.creationDate }) else {
-            throw AWSProviderError("no ParallelCluster \(version) image for \(config.os) on \(architecture) (\(pattern), owner \(owner)) in \(try settings().region); set Image.CustomAmi")
+            throw AWSProviderError(
+                "no ParallelCluster \(version) image for \(config.os) on \(architecture) (\(pattern), owner \(owner)) in \(try settings().region); set Image.CustomAmi"
+            )
         }
         return newest.imageId
     }
@@ -133,8 +137,10 @@ public struct AWSClusterProvider: ClusterProvider {
 
     // MARK: Lifecycle
 
-    public func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
-                       rollbackOnFailure: Bool, progress: @Sendable (String) -> Void) async throws {
+    public func create(
+        name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
+        rollbackOnFailure: Bool, progress: @Sendable (String) -> Void
+    ) async throws {
         let template = ClusterTemplate(clusterName: name, config: config, version: version).render()
         let cfn = try cloudFormation()
         let parameters = try await stackParameters(config)
@@ -143,9 +149,10 @@ public struct AWSClusterProvider: ClusterProvider {
         }
         try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
         do {
-            _ = try await cfn.createStack(name: name, templateBody: template, parameters: parameters,
-                                          tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
-                                          rollbackOnFailure: rollbackOnFailure)
+            _ = try await cfn.createStack(
+                name: name, templateBody: template, parameters: parameters,
+                tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
+                rollbackOnFailure: rollbackOnFailure)
         } catch {
             // No stack, so no cluster: its configuration goes too.
             do { try await removeConfiguration(of: name) } catch {
@@ -156,23 +163,30 @@ public struct AWSClusterProvider: ClusterProvider {
         progress("stack \(name) created; CloudFormation is creating its resources")
     }
 
-    public func update(name: String, config: ClusterConfiguration, configuration: String,
-                       progress: @Sendable (String) -> Void) async throws {
+    public func update(
+        name: String, config: ClusterConfiguration, configuration: String,
+        progress: @Sendable (String) -> Void
+    ) async throws {
         let template = ClusterTemplate(clusterName: name, config: config, version: version).render()
         let cfn = try cloudFormation()
         let parameters = try await stackParameters(config)
-        let changed = try await cfn.update(name: name, templateBody: template, parameters: parameters,
-                                           tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
-                                           changeSetName: "pcluster-update-\(Int(Date().timeIntervalSince1970))")
+        let changed = try await cfn.update(
+            name: name, templateBody: template, parameters: parameters,
+            tags: [("parallelcluster:version", version)] + config.tags.map { ($0.key, $0.value) },
+            changeSetName: "pcluster-update-\(Int(Date().timeIntervalSince1970))")
         if !changed.isEmpty {
             let stack = try await cfn.waitWhileInProgress(name, timeout: 3600)
             if let stack, stack.status != "UPDATE_COMPLETE" {
-                throw AWSProviderError("the stack update ended \(stack.status)\(stack.statusReason.map { ": \($0)" } ?? ""); `pcluster get-cluster-stack-events -n \(name)` shows why")
+                throw AWSProviderError(
+                    "the stack update ended \(stack.status)\(stack.statusReason.map { ": \($0)" } ?? ""); `pcluster get-cluster-stack-events -n \(name)` shows why"
+                )
             }
         }
         // Kept only once the stack took it: a failed update leaves the configuration the cluster runs with.
         try await uploadConfiguration(Self.resolvedConfiguration(config, name: name), of: name)
-        progress(changed.isEmpty ? "no stack resource changes; configuration kept" : "stack resources changed: \(changed.sorted().joined(separator: ", "))")
+        progress(
+            changed.isEmpty ? "no stack resource changes; configuration kept" : "stack resources changed: \(changed.sorted().joined(separator: ", "))"
+        )
     }
 
     /// Compute instances first (they are not in the stack: the node agent made them), then the stack, then
@@ -225,8 +239,10 @@ public struct AWSClusterProvider: ClusterProvider {
         var found: [ProvisionedInstance] = []
         var token: String?
         repeat {
-            var query = [QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", name),
-                         QueryItem("Filter.2.Name", "instance-state-name")]
+            var query = [
+                QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", name),
+                QueryItem("Filter.2.Name", "instance-state-name"),
+            ]
             for (index, state) in ["pending", "running", "stopping", "stopped"].enumerated() {
                 query.append(QueryItem("Filter.2.Value.\(index + 1)", state))
             }
@@ -239,14 +255,15 @@ public struct AWSClusterProvider: ClusterProvider {
                         if let key = tag.string("key") { tags[key] = tag.string("value") ?? "" }
                     }
                     let isHead = tags["parallelcluster:node-type"] == "HeadNode"
-                    found.append(ProvisionedInstance(
-                        instanceId: item.string("instanceId") ?? "", nodeType: isHead ? "HeadNode" : "ComputeNode",
-                        instanceType: item.string("instanceType") ?? "",
-                        launchTime: CloudFormation.parseDate(item.string("launchTime")) ?? Date(timeIntervalSince1970: 0),
-                        privateIpAddress: item.string("privateIpAddress") ?? "",
-                        publicIpAddress: item.string("ipAddress")?.nonEmpty,
-                        queueName: isHead ? nil : tags["parallelcluster:queue-name"],
-                        state: item.child("instanceState")?.string("name") ?? ""))
+                    found.append(
+                        ProvisionedInstance(
+                            instanceId: item.string("instanceId") ?? "", nodeType: isHead ? "HeadNode" : "ComputeNode",
+                            instanceType: item.string("instanceType") ?? "",
+                            launchTime: CloudFormation.parseDate(item.string("launchTime")) ?? Date(timeIntervalSince1970: 0),
+                            privateIpAddress: item.string("privateIpAddress") ?? "",
+                            publicIpAddress: item.string("ipAddress")?.nonEmpty,
+                            queueName: isHead ? nil : tags["parallelcluster:queue-name"],
+                            state: item.child("instanceState")?.string("name") ?? ""))
                 }
             }
             token = answer.string("nextToken")?.nonEmpty
@@ -277,10 +294,12 @@ public struct AWSClusterProvider: ClusterProvider {
         guard let events = try? await cloudFormation().events(name) else { return [] }
         // Oldest first, as the protocol has it.
         return events.reversed().map { event in
-            ClusterEvent(timestamp: event.timestamp, resource: event.logicalResourceId, status: event.resourceStatus,
-                         reason: event.resourceStatusReason ?? "",
-                         stackEvent: StackEventDetail(eventId: event.eventId, stackId: event.stackId,
-                                                      physicalResourceId: event.physicalResourceId, resourceType: event.resourceType))
+            ClusterEvent(
+                timestamp: event.timestamp, resource: event.logicalResourceId, status: event.resourceStatus,
+                reason: event.resourceStatusReason ?? "",
+                stackEvent: StackEventDetail(
+                    eventId: event.eventId, stackId: event.stackId,
+                    physicalResourceId: event.physicalResourceId, resourceType: event.resourceType))
         }
     }
 
@@ -322,7 +341,8 @@ struct StackCatalog: ClusterCatalog {
         switch stackStatus {
         case "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED": return .createFailed
         case "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE",
-             "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED": return .updateFailed
+            "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED":
+            return .updateFailed
         case "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": return .updateInProgress
         case "REVIEW_IN_PROGRESS": return .createInProgress
         default:
@@ -333,10 +353,11 @@ struct StackCatalog: ClusterCatalog {
     }
 
     func record(_ stack: StackDescription, region: String, fleetStatus: ComputeFleetStatus) -> ClusterRecord {
-        var record = ClusterRecord(name: stack.name, region: region, version: stack.tags["parallelcluster:version"] ?? "",
-                                   clusterStatus: Self.clusterStatus(stack.status), computeFleetStatus: fleetStatus,
-                                   creationTime: stack.creationTime, lastUpdatedTime: stack.lastUpdatedTime ?? stack.creationTime,
-                                   provider: .aws)
+        var record = ClusterRecord(
+            name: stack.name, region: region, version: stack.tags["parallelcluster:version"] ?? "",
+            clusterStatus: Self.clusterStatus(stack.status), computeFleetStatus: fleetStatus,
+            creationTime: stack.creationTime, lastUpdatedTime: stack.lastUpdatedTime ?? stack.creationTime,
+            provider: .aws)
         record.stackArn = stack.stackId
         record.stackStatus = stack.status
         record.tags = stack.tags
@@ -346,7 +367,8 @@ struct StackCatalog: ClusterCatalog {
     func record(named name: String) async throws -> ClusterRecord? {
         let settings = try provider.settings()
         guard let stack = try await CloudFormation(settings: settings).describeStack(name),
-              stack.tags["parallelcluster:version"] != nil else { return nil }
+            stack.tags["parallelcluster:version"] != nil
+        else { return nil }
         return record(stack, region: settings.region, fleetStatus: try await fleetStatus(stack))
     }
 
@@ -361,9 +383,12 @@ struct StackCatalog: ClusterCatalog {
     /// The head node's tag; RUNNING for a cluster whose fleet was never stopped, UNKNOWN before the head node exists.
     func fleetStatus(_ stack: StackDescription) async throws -> ComputeFleetStatus {
         guard let head = stack.outputs["HeadNodeInstanceId"] else { return .unknown }
-        let answer = try await provider.ec2().query("DescribeTags", [
-            QueryItem("Filter.1.Name", "resource-id"), QueryItem("Filter.1.Value.1", head),
-            QueryItem("Filter.2.Name", "key"), QueryItem("Filter.2.Value.1", Self.fleetStatusTag)])
+        let answer = try await provider.ec2().query(
+            "DescribeTags",
+            [
+                QueryItem("Filter.1.Name", "resource-id"), QueryItem("Filter.1.Value.1", head),
+                QueryItem("Filter.2.Name", "key"), QueryItem("Filter.2.Value.1", Self.fleetStatusTag),
+            ])
         guard let tag = answer.child("tagSet")?.children("item").first?.string("value") else { return .running }
         return ComputeFleetStatus(rawValue: tag) ?? .unknown
     }
@@ -393,8 +418,12 @@ struct StackCatalog: ClusterCatalog {
             guard let head = try await CloudFormation(settings: settings).describeStack(name)?.outputs["HeadNodeInstanceId"] else {
                 throw AWSProviderError("cluster \(name) has no head node yet; wait for CREATE_COMPLETE")
             }
-            _ = try await provider.ec2().query("CreateTags", [QueryItem("ResourceId.1", head), QueryItem("Tag.1.Key", Self.fleetStatusTag),
-                                                             QueryItem("Tag.1.Value", current.computeFleetStatus.rawValue)])
+            _ = try await provider.ec2().query(
+                "CreateTags",
+                [
+                    QueryItem("ResourceId.1", head), QueryItem("Tag.1.Key", Self.fleetStatusTag),
+                    QueryItem("Tag.1.Value", current.computeFleetStatus.rawValue),
+                ])
             current.lastUpdatedTime = Date()
         }
         return current

@@ -88,13 +88,16 @@ public struct AWSResourceInventory: ResourceInventory {
 
     public func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? {
         guard !names.isEmpty else { return [:] }
-        let offered = try await describe("DescribeInstanceTypeOfferings",
-                                         [QueryItem("LocationType", "region")] + Self.filter("instance-type", names),
-                                         set: "instanceTypeOfferingSet").compactMap { $0.string("instanceType") }
+        let offered = try await describe(
+            "DescribeInstanceTypeOfferings",
+            [QueryItem("LocationType", "region")] + Self.filter("instance-type", names),
+            set: "instanceTypeOfferingSet"
+        ).compactMap { $0.string("instanceType") }
         guard !offered.isEmpty else { return [:] }
-        let items = try await describe("DescribeInstanceTypes",
-                                       offered.enumerated().map { QueryItem("InstanceType.\($0.offset + 1)", $0.element) },
-                                       set: "instanceTypeSet")
+        let items = try await describe(
+            "DescribeInstanceTypes",
+            offered.enumerated().map { QueryItem("InstanceType.\($0.offset + 1)", $0.element) },
+            set: "instanceTypeSet")
         var found: [String: OfferedInstanceType] = [:]
         for item in items {
             guard let name = item.string("instanceType") else { continue }

@@ -72,11 +72,15 @@ public struct ClusterTemplate: Sendable {
         let head = config.headNode
         var ingress: [JSONValue] = []
         if head.securityGroups.isEmpty {
-            ingress.append(["IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": .string(head.sshAllowedIps ?? "0.0.0.0/0"),
-                            "Description": "SSH"])
+            ingress.append([
+                "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": .string(head.sshAllowedIps ?? "0.0.0.0/0"),
+                "Description": "SSH",
+            ])
             if head.dcvEnabled {
-                ingress.append(["IpProtocol": "tcp", "FromPort": .int(head.dcvPort), "ToPort": .int(head.dcvPort),
-                                "CidrIp": .string(head.dcvAllowedIps), "Description": "NICE DCV"])
+                ingress.append([
+                    "IpProtocol": "tcp", "FromPort": .int(head.dcvPort), "ToPort": .int(head.dcvPort),
+                    "CidrIp": .string(head.dcvAllowedIps), "Description": "NICE DCV",
+                ])
             }
         }
         resources["HeadNodeSecurityGroup"] = [
@@ -105,14 +109,18 @@ public struct ClusterTemplate: Sendable {
         for (name, group, source) in inside {
             resources[name] = [
                 "Type": "AWS::EC2::SecurityGroupIngress",
-                "Properties": ["GroupId": ["Ref": .string(group)], "SourceSecurityGroupId": ["Ref": .string(source)],
-                               "IpProtocol": "-1", "Description": "All traffic inside the cluster"],
+                "Properties": [
+                    "GroupId": ["Ref": .string(group)], "SourceSecurityGroupId": ["Ref": .string(source)],
+                    "IpProtocol": "-1", "Description": "All traffic inside the cluster",
+                ],
             ]
         }
         resources["ComputeEgressToCompute"] = [
             "Type": "AWS::EC2::SecurityGroupEgress",
-            "Properties": ["GroupId": ["Ref": "ComputeSecurityGroup"], "DestinationSecurityGroupId": ["Ref": "ComputeSecurityGroup"],
-                           "IpProtocol": "-1", "Description": "EFA: all traffic to the group itself"],
+            "Properties": [
+                "GroupId": ["Ref": "ComputeSecurityGroup"], "DestinationSecurityGroupId": ["Ref": "ComputeSecurityGroup"],
+                "IpProtocol": "-1", "Description": "EFA: all traffic to the group itself",
+            ],
         ]
     }
 
@@ -138,16 +146,24 @@ public struct ClusterTemplate: Sendable {
             "PolicyDocument": [
                 "Version": "2012-10-17",
                 "Statement": [
-                    ["Effect": "Allow", "Resource": "*",
-                     "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateTags", "ec2:DescribeInstances",
-                                "ec2:DescribeInstanceStatus", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
-                                "ec2:DescribeTags", "fsx:DescribeFileSystems", "cloudformation:DescribeStacks",
-                                "cloudformation:ListStackResources"]],
+                    [
+                        "Effect": "Allow", "Resource": "*",
+                        "Action": [
+                            "ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateTags", "ec2:DescribeInstances",
+                            "ec2:DescribeInstanceStatus", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
+                            "ec2:DescribeTags", "fsx:DescribeFileSystems", "cloudformation:DescribeStacks",
+                            "cloudformation:ListStackResources",
+                        ],
+                    ],
                     // The cluster's configuration and munge key, under its own prefix of the config bucket.
-                    ["Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-                     "Resource": ["Fn::Sub": .string("arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/*")]],
-                    ["Effect": "Allow", "Resource": "*", "Action": ["ec2:TerminateInstances"],
-                     "Condition": ["StringEquals": ["ec2:ResourceTag/parallelcluster:cluster-name": .string(clusterName)]]],
+                    [
+                        "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                        "Resource": ["Fn::Sub": .string("arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/*")],
+                    ],
+                    [
+                        "Effect": "Allow", "Resource": "*", "Action": ["ec2:TerminateInstances"],
+                        "Condition": ["StringEquals": ["ec2:ResourceTag/parallelcluster:cluster-name": .string(clusterName)]],
+                    ],
                     ["Effect": "Allow", "Action": ["iam:PassRole"], "Resource": .array(computeRoles.isEmpty ? ["*"] : computeRoles)],
                 ],
             ],
@@ -156,7 +172,8 @@ public struct ClusterTemplate: Sendable {
             "Type": "AWS::IAM::Role",
             "Properties": [
                 "AssumeRolePolicyDocument": Self.assumeByEC2,
-                "ManagedPolicyArns": .array(uniqueArns(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"] + config.headNode.additionalIamPolicies.map(\.arn))),
+                "ManagedPolicyArns": .array(
+                    uniqueArns(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"] + config.headNode.additionalIamPolicies.map(\.arn))),
                 "Policies": [agent],
                 "Tags": tags([("parallelcluster:node-type", "HeadNode")]),
             ],
@@ -171,19 +188,30 @@ public struct ClusterTemplate: Sendable {
                 "Type": "AWS::IAM::Role",
                 "Properties": [
                     "AssumeRolePolicyDocument": Self.assumeByEC2,
-                    "ManagedPolicyArns": .array(uniqueArns(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"] + queue.additionalIamPolicies.map(\.arn))),
+                    "ManagedPolicyArns": .array(
+                        uniqueArns(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"] + queue.additionalIamPolicies.map(\.arn))),
                     // Joining: its node name (a tag), the head node's address, the shared storage, the cluster's munge key.
-                    "Policies": [[
-                        "PolicyName": "parallelcluster-compute-join",
-                        "PolicyDocument": [
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                ["Effect": "Allow", "Resource": "*", "Action": ["ec2:DescribeTags", "ec2:DescribeInstances", "fsx:DescribeFileSystems"]],
-                                ["Effect": "Allow", "Action": ["s3:GetObject"],
-                                 "Resource": ["Fn::Sub": .string("arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/munge.key")]],
+                    "Policies": [
+                        [
+                            "PolicyName": "parallelcluster-compute-join",
+                            "PolicyDocument": [
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    [
+                                        "Effect": "Allow", "Resource": "*",
+                                        "Action": ["ec2:DescribeTags", "ec2:DescribeInstances", "fsx:DescribeFileSystems"],
+                                    ],
+                                    [
+                                        "Effect": "Allow", "Action": ["s3:GetObject"],
+                                        "Resource": [
+                                            "Fn::Sub": .string(
+                                                "arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/munge.key")
+                                        ],
+                                    ],
+                                ],
                             ],
-                        ],
-                    ]],
+                        ]
+                    ],
                     "Tags": tags([("parallelcluster:node-type", "Compute"), ("parallelcluster:queue-name", queue.name)]),
                 ],
             ]
@@ -222,8 +250,10 @@ public struct ClusterTemplate: Sendable {
 
     /// The placement group a compute resource's instances go to, if any (its own setting wins over the queue's).
     func placement(_ queue: ClusterConfiguration.SlurmQueue, _ resource: ClusterConfiguration.ComputeResource) -> JSONValue? {
-        for (group, id) in [(resource.placementGroup, Self.logicalId("PlacementGroup", queue.name, resource.name)),
-                            (queue.placementGroup, Self.logicalId("PlacementGroup", queue.name))] {
+        for (group, id) in [
+            (resource.placementGroup, Self.logicalId("PlacementGroup", queue.name, resource.name)),
+            (queue.placementGroup, Self.logicalId("PlacementGroup", queue.name)),
+        ] {
             guard let group else { continue }
             guard group.enabled != false else { return nil }
             if let name = group.name ?? group.id { return .string(name) }
@@ -234,8 +264,10 @@ public struct ClusterTemplate: Sendable {
 
     /// The placement group's name for launches: the one the config names, else the group the stack made for
     /// the queue or compute resource (nil when the stack has none, or its endpoint made none).
-    public func placementGroupName(_ queue: ClusterConfiguration.SlurmQueue, _ resource: ClusterConfiguration.ComputeResource,
-                                   physicalIds: [String: String]) -> String? {
+    public func placementGroupName(
+        _ queue: ClusterConfiguration.SlurmQueue, _ resource: ClusterConfiguration.ComputeResource,
+        physicalIds: [String: String]
+    ) -> String? {
         switch placement(queue, resource) {
         case .string(let name)?: return name
         case .object(let ref)?:
@@ -254,8 +286,10 @@ public struct ClusterTemplate: Sendable {
     }
 
     func rootVolume(_ volume: ClusterConfiguration.RootVolume?) -> JSONValue {
-        var ebs: JSONObject = ["VolumeType": .string(volume?.volumeType ?? "gp3"), "Encrypted": .bool(volume?.encrypted ?? true),
-                               "DeleteOnTermination": true]
+        var ebs: JSONObject = [
+            "VolumeType": .string(volume?.volumeType ?? "gp3"), "Encrypted": .bool(volume?.encrypted ?? true),
+            "DeleteOnTermination": true,
+        ]
         if let size = volume?.size { ebs["VolumeSize"] = .int(size) }
         if let iops = volume?.iops, ["io1", "io2", "gp3"].contains(volume?.volumeType ?? "gp3") { ebs["Iops"] = .int(iops) }
         if let throughput = volume?.throughput, (volume?.volumeType ?? "gp3") == "gp3" { ebs["Throughput"] = .int(throughput) }
@@ -275,8 +309,12 @@ public struct ClusterTemplate: Sendable {
                 if let key = config.headNode.keyName { data["KeyName"] = .string(key) }
                 if resource.efaEnabled {
                     // EFA: the interface type is set on the network interface; the fleet call fills in the subnet.
-                    data["NetworkInterfaces"] = [["DeviceIndex": 0, "NetworkCardIndex": 0, "InterfaceType": "efa",
-                                                  "Groups": computeGroups(queue), "DeleteOnTermination": true]]
+                    data["NetworkInterfaces"] = [
+                        [
+                            "DeviceIndex": 0, "NetworkCardIndex": 0, "InterfaceType": "efa",
+                            "Groups": computeGroups(queue), "DeleteOnTermination": true,
+                        ]
+                    ]
                 } else {
                     data["NetworkInterfaces"] = [["DeviceIndex": 0, "Groups": computeGroups(queue), "DeleteOnTermination": true]]
                 }
@@ -286,8 +324,11 @@ public struct ClusterTemplate: Sendable {
                     if let price = resource.spotPrice { spot["MaxPrice"] = .string(String(price)) }
                     data["InstanceMarketOptions"] = ["MarketType": "spot", "SpotOptions": .object(spot)]
                 }
-                let nodeTags = tags([("parallelcluster:node-type", "Compute"), ("parallelcluster:queue-name", queue.name),
-                                     ("parallelcluster:compute-resource-name", resource.name)], configTags: queue.tags)
+                let nodeTags = tags(
+                    [
+                        ("parallelcluster:node-type", "Compute"), ("parallelcluster:queue-name", queue.name),
+                        ("parallelcluster:compute-resource-name", resource.name),
+                    ], configTags: queue.tags)
                 data["TagSpecifications"] = [["ResourceType": "instance", "Tags": nodeTags], ["ResourceType": "volume", "Tags": nodeTags]]
                 data["UserData"] = ["Fn::Base64": ["Fn::Sub": .string(computeUserData(queue: queue.name, resource: resource.name))]]
                 resources[Self.logicalId("LaunchTemplate", queue.name, resource.name)] = [
@@ -305,7 +346,8 @@ public struct ClusterTemplate: Sendable {
 
     func headNode(into resources: inout JSONObject) {
         let head = config.headNode
-        let groups: [JSONValue] = (head.securityGroups.isEmpty ? [["Ref": "HeadNodeSecurityGroup"]] : head.securityGroups.map { .string($0) })
+        let groups: [JSONValue] =
+            (head.securityGroups.isEmpty ? [["Ref": "HeadNodeSecurityGroup"]] : head.securityGroups.map { .string($0) })
             + head.additionalSecurityGroups.map { .string($0) }
         var data: JSONObject = [
             "ImageId": ["Ref": "ImageId"],
@@ -313,8 +355,12 @@ public struct ClusterTemplate: Sendable {
             "IamInstanceProfile": ["Arn": ["Fn::GetAtt": ["HeadNodeInstanceProfile", "Arn"]]],
             "MetadataOptions": metadataOptions,
             "BlockDeviceMappings": rootVolume(head.rootVolume),
-            "NetworkInterfaces": [["DeviceIndex": 0, "SubnetId": .string(head.subnetId), "Groups": .array(groups),
-                                   "DeleteOnTermination": true]],
+            "NetworkInterfaces": [
+                [
+                    "DeviceIndex": 0, "SubnetId": .string(head.subnetId), "Groups": .array(groups),
+                    "DeleteOnTermination": true,
+                ]
+            ],
             "UserData": ["Fn::Base64": ["Fn::Sub": .string(headNodeUserData())]],
         ]
         if let key = head.keyName { data["KeyName"] = .string(key) }
@@ -325,7 +371,8 @@ public struct ClusterTemplate: Sendable {
         resources["HeadNode"] = [
             "Type": "AWS::EC2::Instance",
             // The launch templates of the compute nodes exist before the agent can use them.
-            "DependsOn": .array(config.scheduling.queues.flatMap { q in q.computeResources.map { .string(Self.logicalId("LaunchTemplate", q.name, $0.name)) } }),
+            "DependsOn": .array(
+                config.scheduling.queues.flatMap { q in q.computeResources.map { .string(Self.logicalId("LaunchTemplate", q.name, $0.name)) } }),
             "Properties": [
                 // The first version, always: an update that changes the launch template (security groups, shared
                 // storage) must not replace the running head node, which a new Version here would do.

@@ -20,8 +20,10 @@ public struct EC2LaunchError: Error, Sendable, CustomStringConvertible {
     /// EC2 has no capacity for this instance type now: the node agent holds the compute resource down and
     /// tries the next one, as the original does.
     public var isInsufficientCapacity: Bool {
-        ["InsufficientInstanceCapacity", "InsufficientHostCapacity", "InsufficientReservedInstanceCapacity",
-         "InsufficientCapacity", "MaxSpotInstanceCountExceeded", "SpotMaxPriceTooLow"].contains(code)
+        [
+            "InsufficientInstanceCapacity", "InsufficientHostCapacity", "InsufficientReservedInstanceCapacity",
+            "InsufficientCapacity", "MaxSpotInstanceCountExceeded", "SpotMaxPriceTooLow",
+        ].contains(code)
     }
     public var description: String { "\(code): \(message)" }
 }
@@ -39,8 +41,10 @@ public struct ComputeLaunch: Sendable, Codable, Equatable {
     public var placementGroup: String?
     public var capacityType: String
 
-    public init(queue: String, computeResource: String, instanceTypes: [String], launchTemplateName: String, subnetIds: [String],
-                securityGroupIds: [String], efa: Bool, placementGroup: String?, capacityType: String = "ONDEMAND") {
+    public init(
+        queue: String, computeResource: String, instanceTypes: [String], launchTemplateName: String, subnetIds: [String],
+        securityGroupIds: [String], efa: Bool, placementGroup: String?, capacityType: String = "ONDEMAND"
+    ) {
         self.queue = queue
         self.computeResource = computeResource
         self.instanceTypes = instanceTypes
@@ -72,20 +76,23 @@ public struct EC2Fleet: Sendable {
         let ids: [String]
         do {
             if spec.instanceTypes.count > 1 {
-                let answer = try await ec2.query("CreateFleet", createFleetParameters(count: nodes.count, spec, allOrNothing: allOrNothing),
-                                                 isIdempotent: false)
+                let answer = try await ec2.query(
+                    "CreateFleet", createFleetParameters(count: nodes.count, spec, allOrNothing: allOrNothing),
+                    isIdempotent: false)
                 ids = (answer.child("fleetInstanceSet")?.children("item") ?? []).flatMap { item in
                     (item.child("instanceIds")?.children("item") ?? []).map(\.text)
                 }
                 // An instant fleet reports capacity it could not get as errors beside what it launched.
                 if ids.isEmpty || (allOrNothing && ids.count < nodes.count),
-                   let error = answer.child("errorSet")?.children("item").first {
+                    let error = answer.child("errorSet")?.children("item").first
+                {
                     if !ids.isEmpty { try await terminate(instanceIds: ids) }
                     throw EC2LaunchError(code: error.string("errorCode") ?? "Unknown", message: error.string("errorMessage") ?? "")
                 }
             } else {
-                let answer = try await ec2.query("RunInstances", runInstancesParameters(count: nodes.count, spec, allOrNothing: allOrNothing),
-                                                 isIdempotent: false)
+                let answer = try await ec2.query(
+                    "RunInstances", runInstancesParameters(count: nodes.count, spec, allOrNothing: allOrNothing),
+                    isIdempotent: false)
                 ids = (answer.child("instancesSet")?.children("item") ?? []).compactMap { $0.string("instanceId") }
             }
         } catch let error as AWSServiceError {
@@ -94,8 +101,12 @@ public struct EC2Fleet: Sendable {
         // Node names in launch order; a node's name is on its instance from here on.
         var launched: [String: String] = [:]
         for (node, id) in zip(nodes, ids) {
-            _ = try await ec2.query("CreateTags", [QueryItem("ResourceId.1", id), QueryItem("Tag.1.Key", "parallelcluster:node-name"),
-                                                  QueryItem("Tag.1.Value", node)], isIdempotent: true)
+            _ = try await ec2.query(
+                "CreateTags",
+                [
+                    QueryItem("ResourceId.1", id), QueryItem("Tag.1.Key", "parallelcluster:node-name"),
+                    QueryItem("Tag.1.Value", node),
+                ], isIdempotent: true)
             launched[node] = id
         }
         return (launched, nodes.filter { launched[$0] == nil })
@@ -154,8 +165,10 @@ public struct EC2Fleet: Sendable {
         let options = market == "spot" ? "SpotOptions" : "OnDemandOptions"
         parameters.append(QueryItem("\(options).AllocationStrategy", market == "spot" ? "capacity-optimized" : "lowest-price"))
         if allOrNothing {
-            parameters += [QueryItem("\(options).SingleInstanceType", "true"), QueryItem("\(options).SingleAvailabilityZone", "true"),
-                           QueryItem("\(options).MinTargetCapacity", String(count))]
+            parameters += [
+                QueryItem("\(options).SingleInstanceType", "true"), QueryItem("\(options).SingleAvailabilityZone", "true"),
+                QueryItem("\(options).MinTargetCapacity", String(count)),
+            ]
         }
         parameters += tagSpecification(spec)
         return parameters
@@ -163,8 +176,10 @@ public struct EC2Fleet: Sendable {
 
     func tagSpecification(_ spec: ComputeLaunch) -> [QueryItem] {
         var parameters: [QueryItem] = []
-        let tags = [("parallelcluster:cluster-name", clusterName), ("parallelcluster:node-type", "Compute"),
-                    ("parallelcluster:queue-name", spec.queue), ("parallelcluster:compute-resource-name", spec.computeResource)]
+        let tags = [
+            ("parallelcluster:cluster-name", clusterName), ("parallelcluster:node-type", "Compute"),
+            ("parallelcluster:queue-name", spec.queue), ("parallelcluster:compute-resource-name", spec.computeResource),
+        ]
         parameters.append(QueryItem("TagSpecification.1.ResourceType", "instance"))
         for (index, tag) in tags.enumerated() {
             parameters.append(QueryItem("TagSpecification.1.Tag.\(index + 1).Key", tag.0))
@@ -192,23 +207,28 @@ public struct EC2Fleet: Sendable {
         var found: [EC2ComputeInstance] = []
         var token: String?
         repeat {
-            var query = [QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", clusterName),
-                         QueryItem("Filter.2.Name", "tag:parallelcluster:node-type"), QueryItem("Filter.2.Value.1", "Compute"),
-                         QueryItem("Filter.3.Name", "instance-state-name"), QueryItem("Filter.3.Value.1", "pending"),
-                         QueryItem("Filter.3.Value.2", "running")]
+            var query = [
+                QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", clusterName),
+                QueryItem("Filter.2.Name", "tag:parallelcluster:node-type"), QueryItem("Filter.2.Value.1", "Compute"),
+                QueryItem("Filter.3.Name", "instance-state-name"), QueryItem("Filter.3.Value.1", "pending"),
+                QueryItem("Filter.3.Value.2", "running"),
+            ]
             if let token { query.append(QueryItem("NextToken", token)) }
             let answer = try await ec2.query("DescribeInstances", query)
             for reservation in answer.child("reservationSet")?.children("item") ?? [] {
                 for item in reservation.child("instancesSet")?.children("item") ?? [] {
                     let tags = item.child("tagSet")?.children("item") ?? []
-                    found.append(EC2ComputeInstance(
-                        instanceId: item.string("instanceId") ?? "",
-                        nodeName: tags.first { $0.string("key") == "parallelcluster:node-name" }?.string("value"),
-                        instanceType: item.string("instanceType") ?? "",
-                        state: item.child("instanceState")?.string("name") ?? "",
-                        placementGroup: item.child("placement")?.string("groupName").flatMap { $0.isEmpty ? nil : $0 },
-                        networkInterfaceTypes: (item.child("networkInterfaceSet")?.children("item") ?? []).map { $0.string("interfaceType") ?? "interface" },
-                        launchTime: CloudFormation.parseDate(item.string("launchTime"))))
+                    found.append(
+                        EC2ComputeInstance(
+                            instanceId: item.string("instanceId") ?? "",
+                            nodeName: tags.first { $0.string("key") == "parallelcluster:node-name" }?.string("value"),
+                            instanceType: item.string("instanceType") ?? "",
+                            state: item.child("instanceState")?.string("name") ?? "",
+                            placementGroup: item.child("placement")?.string("groupName").flatMap { $0.isEmpty ? nil : $0 },
+                            networkInterfaceTypes: (item.child("networkInterfaceSet")?.children("item") ?? []).map {
+                                $0.string("interfaceType") ?? "interface"
+                            },
+                            launchTime: CloudFormation.parseDate(item.string("launchTime"))))
                 }
             }
             token = answer.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }

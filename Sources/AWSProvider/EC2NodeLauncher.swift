@@ -24,8 +24,10 @@ public struct AWSFleetPlan: Codable, Sendable, Equatable {
     }
 
     /// The plan for a cluster from its configuration and its stack's physical resource ids (by logical id).
-    public init(clusterName: String, region: String, version: String, config: ClusterConfiguration, physicalIds: [String: String],
-                maxBatchSize: Int = 500) {
+    public init(
+        clusterName: String, region: String, version: String, config: ClusterConfiguration, physicalIds: [String: String],
+        maxBatchSize: Int = 500
+    ) {
         self.clusterName = clusterName
         self.region = region
         self.version = version
@@ -36,11 +38,12 @@ public struct AWSFleetPlan: Codable, Sendable, Equatable {
         computeResources = config.scheduling.queues.flatMap { queue in
             queue.computeResources.map { resource in
                 let groups = queue.securityGroups.isEmpty ? ([computeGroup].compactMap { $0 } + queue.additionalSecurityGroups) : queue.securityGroups
-                return ComputeLaunch(queue: queue.name, computeResource: resource.name, instanceTypes: resource.instanceTypes,
-                                     launchTemplateName: template.launchTemplateName(queue.name, resource.name),
-                                     subnetIds: queue.subnetIds, securityGroupIds: groups, efa: resource.efaEnabled,
-                                     placementGroup: template.placementGroupName(queue, resource, physicalIds: physicalIds),
-                                     capacityType: queue.capacityType)
+                return ComputeLaunch(
+                    queue: queue.name, computeResource: resource.name, instanceTypes: resource.instanceTypes,
+                    launchTemplateName: template.launchTemplateName(queue.name, resource.name),
+                    subnetIds: queue.subnetIds, securityGroupIds: groups, efa: resource.efaEnabled,
+                    placementGroup: template.placementGroupName(queue, resource, physicalIds: physicalIds),
+                    capacityType: queue.capacityType)
             }
         }
     }
@@ -70,7 +73,9 @@ public struct EC2NodeLauncher: InstanceLauncher {
         for key in groups.keys.sorted() {
             let members = groups[key]!.map(\.name)
             guard let first = groups[key]!.first, let spec = plan.launch(queue: first.queue, computeResource: first.computeResource) else {
-                for name in members { outcome[name] = .failure(EC2LaunchError(code: "LaunchFailure", message: "compute resource \(key) is not in the fleet plan")) }
+                for name in members {
+                    outcome[name] = .failure(EC2LaunchError(code: "LaunchFailure", message: "compute resource \(key) is not in the fleet plan"))
+                }
                 continue
             }
             for start in stride(from: 0, to: members.count, by: max(1, plan.maxBatchSize)) {
@@ -80,11 +85,15 @@ public struct EC2NodeLauncher: InstanceLauncher {
                     let addresses = (try? await fleet.privateAddresses(Array(launched.values))) ?? [:]
                     for (name, id) in launched {
                         outcome[name] = .success(addresses[id])
-                        events.record(resource: name, status: "LAUNCHED", reason: "\(id) (\(spec.instanceTypes.joined(separator: ",")))\(addresses[id].map { " at \($0)" } ?? "")")
+                        events.record(
+                            resource: name, status: "LAUNCHED",
+                            reason: "\(id) (\(spec.instanceTypes.joined(separator: ",")))\(addresses[id].map { " at \($0)" } ?? "")")
                     }
                     for name in missing {
-                        outcome[name] = .failure(EC2LaunchError(code: "InsufficientInstanceCapacity",
-                                                                message: "a best-effort launch got \(launched.count) of \(batch.count) instances"))
+                        outcome[name] = .failure(
+                            EC2LaunchError(
+                                code: "InsufficientInstanceCapacity",
+                                message: "a best-effort launch got \(launched.count) of \(batch.count) instances"))
                     }
                 } catch {
                     for name in batch { outcome[name] = .failure(error) }
@@ -100,7 +109,9 @@ public struct EC2NodeLauncher: InstanceLauncher {
         guard !names.isEmpty else { return }
         do {
             let ids = try await fleet.terminate(nodes: names)
-            if !ids.isEmpty { events.record(resource: Hostlist.compress(names), status: "TERMINATED", reason: "\(ids.joined(separator: ",")): \(reason)") }
+            if !ids.isEmpty {
+                events.record(resource: Hostlist.compress(names), status: "TERMINATED", reason: "\(ids.joined(separator: ",")): \(reason)")
+            }
         } catch {
             // The next orphan pass terminates what this call could not.
             events.record(resource: Hostlist.compress(names), status: "TERMINATE_FAILED", reason: "\(error)")

@@ -30,7 +30,9 @@ public struct HeadNodeState: Sendable {
 
     /// Writes the state for the configuration stored now; returns it with the configuration's digest.
     @discardableResult
-    public func write(headNodeAddress: String?, headNodeInstanceId: String, createdAt: Date) async throws -> (spec: LocalClusterSpec, plan: AWSFleetPlan) {
+    public func write(
+        headNodeAddress: String?, headNodeInstanceId: String, createdAt: Date
+    ) async throws -> (spec: LocalClusterSpec, plan: AWSFleetPlan) {
         var (plan, config, text) = try await provider.fleetPlanAndConfiguration(of: clusterName)
         plan.headNodeAddress = headNodeAddress
         // Every EC2 node is a host of its own, so all use slurmd's default port.
@@ -64,10 +66,12 @@ public struct HeadNodeState: Sendable {
         guard Self.digest(text) != applied else { return nil }
         let old = try JSONDecoder.iso.decode(LocalClusterSpec.self, from: Data(contentsOf: URL(fileURLWithPath: layout.spec)))
         let oldPlan = try JSONDecoder().decode(AWSFleetPlan.self, from: Data(contentsOf: URL(fileURLWithPath: layout.awsFleetPlan)))
-        let (spec, plan) = try await write(headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
+        let (spec, plan) = try await write(
+            headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
         let nodeSetChanged = Set(old.nodes.map(\.name)) != Set(spec.nodes.map(\.name)) || old.queues != spec.queues
-        try await HeadNode(layout: layout, agentExecutable: agentExecutable).apply(spec, nodeSetChanged: nodeSetChanged,
-                                                                                   slurmConf: slurmConf(spec, plan))
+        try await HeadNode(layout: layout, agentExecutable: agentExecutable).apply(
+            spec, nodeSetChanged: nodeSetChanged,
+            slurmConf: slurmConf(spec, plan))
         return "\(spec.nodes.count) compute nodes in \(spec.queues.count) queues" + (nodeSetChanged ? ", slurmctld restarted" : ", reconfigured")
     }
 }

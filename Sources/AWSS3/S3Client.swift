@@ -31,12 +31,15 @@ public final class S3Client: Sendable {
         return Location(path: encodedKey, hostPrefix: bucket)
     }
 
-    func request(_ operation: String, _ method: HTTPMethod, bucket: String, key: String? = nil,
-                 query: [QueryItem] = [], headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
-                 signsPayload: Bool = true, isIdempotent: Bool = true) -> AWSRequest {
+    func request(
+        _ operation: String, _ method: HTTPMethod, bucket: String, key: String? = nil,
+        query: [QueryItem] = [], headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
+        signsPayload: Bool = true, isIdempotent: Bool = true
+    ) -> AWSRequest {
         let place = location(bucket, key)
-        return AWSRequest(operation: operation, method: method, path: place.path, query: query, headers: headers,
-                          body: body, signsPayload: signsPayload, isIdempotent: isIdempotent, hostPrefix: place.hostPrefix)
+        return AWSRequest(
+            operation: operation, method: method, path: place.path, query: query, headers: headers,
+            body: body, signsPayload: signsPayload, isIdempotent: isIdempotent, hostPrefix: place.hostPrefix)
     }
 
     // MARK: Buckets
@@ -59,9 +62,11 @@ public final class S3Client: Sendable {
 
     // MARK: Listing
 
-    public func listObjectsV2(bucket: String, prefix: String? = nil, delimiter: String? = nil,
-                              continuationToken: String? = nil, startAfter: String? = nil,
-                              maxKeys: Int? = nil) async throws -> S3ListPage {
+    public func listObjectsV2(
+        bucket: String, prefix: String? = nil, delimiter: String? = nil,
+        continuationToken: String? = nil, startAfter: String? = nil,
+        maxKeys: Int? = nil
+    ) async throws -> S3ListPage {
         var query = [QueryItem("list-type", "2"), QueryItem("encoding-type", "url")]
         if let prefix { query.append(QueryItem("prefix", prefix)) }
         if let delimiter { query.append(QueryItem("delimiter", delimiter)) }
@@ -73,35 +78,43 @@ public final class S3Client: Sendable {
         let encoded = root.string("EncodingType") == "url"
         func decode(_ text: String) -> String { encoded ? URLEncoding.decode(text, plusIsSpace: true) : text }
         let objects = root.children("Contents").map { item in
-            S3ObjectSummary(key: decode(item.string("Key") ?? ""),
-                            size: Int64(item.string("Size") ?? "") ?? 0,
-                            etag: item.string("ETag") ?? "",
-                            lastModified: item.string("LastModified").flatMap(HTTPDate.parse))
+            S3ObjectSummary(
+                key: decode(item.string("Key") ?? ""),
+                size: Int64(item.string("Size") ?? "") ?? 0,
+                etag: item.string("ETag") ?? "",
+                lastModified: item.string("LastModified").flatMap(HTTPDate.parse))
         }
         let prefixes = root.children("CommonPrefixes").compactMap { $0.string("Prefix").map(decode) }
         let truncated = root.string("IsTruncated") == "true"
-        return S3ListPage(objects: objects, commonPrefixes: prefixes, isTruncated: truncated,
-                          nextContinuationToken: truncated ? root.string("NextContinuationToken") : nil)
+        return S3ListPage(
+            objects: objects, commonPrefixes: prefixes, isTruncated: truncated,
+            nextContinuationToken: truncated ? root.string("NextContinuationToken") : nil)
     }
 
     /// Every page under `prefix`, one after another, handed to `page` as it arrives.
-    public func listAllObjects(bucket: String, prefix: String? = nil, delimiter: String? = nil,
-                               page: (S3ListPage) async throws -> Void) async throws {
+    public func listAllObjects(
+        bucket: String, prefix: String? = nil, delimiter: String? = nil,
+        page: (S3ListPage) async throws -> Void
+    ) async throws {
         var token: String?
         repeat {
             let next = try await listObjectsV2(bucket: bucket, prefix: prefix, delimiter: delimiter, continuationToken: token)
             try await page(next)
             token = next.nextContinuationToken
             if next.isTruncated && token == nil {
-                throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
-                                        detail: "ListObjectsV2 said IsTruncated without a NextContinuationToken")
+                throw AWSTransportError(
+                    reason: .malformedResponse, endpoint: client.endpoint.description,
+                    detail: "ListObjectsV2 said IsTruncated without a NextContinuationToken")
             }
         } while token != nil
     }
 
     /// Convenience: all keys and common prefixes under `prefix`.
-    public func listAllObjects(bucket: String, prefix: String? = nil, delimiter: String? = nil) async throws
-        -> (objects: [S3ObjectSummary], commonPrefixes: [String]) {
+    public func listAllObjects(
+        bucket: String, prefix: String? = nil, delimiter: String? = nil
+    ) async throws
+        -> (objects: [S3ObjectSummary], commonPrefixes: [String])
+    {
         var objects: [S3ObjectSummary] = []
         var prefixes: [String] = []
         try await listAllObjects(bucket: bucket, prefix: prefix, delimiter: delimiter) { page in
@@ -127,25 +140,31 @@ public final class S3Client: Sendable {
         if let range = headers.first(name: "Content-Range"), let total = range.split(separator: "/").last, let value = Int64(total) {
             size = value
         }
-        return S3ObjectHead(size: size, etag: headers.first(name: "ETag") ?? "",
-                            lastModified: headers.first(name: "Last-Modified").flatMap(HTTPDate.parse),
-                            contentType: headers.first(name: "Content-Type"), metadata: metadata)
+        return S3ObjectHead(
+            size: size, etag: headers.first(name: "ETag") ?? "",
+            lastModified: headers.first(name: "Last-Modified").flatMap(HTTPDate.parse),
+            contentType: headers.first(name: "Content-Type"), metadata: metadata)
     }
 
     /// The object (or the byte range, inclusive as HTTP's Range is) in memory. For large objects use `download`.
-    public func getObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil,
-                          maxBytes: Int = 256 << 20) async throws -> (head: S3ObjectHead, body: Data) {
+    public func getObject(
+        bucket: String, key: String, range: ClosedRange<Int64>? = nil,
+        maxBytes: Int = 256 << 20
+    ) async throws -> (head: S3ObjectHead, body: Data) {
         var headers = HTTPHeaders()
         if let range { headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
-        let response = try await client.send(request("GetObject", .GET, bucket: bucket, key: key, headers: headers),
-                                             maxBody: maxBytes)
+        let response = try await client.send(
+            request("GetObject", .GET, bucket: bucket, key: key, headers: headers),
+            maxBody: maxBytes)
         return (Self.head(from: response.headers), response.data)
     }
 
     /// Streams the object (or range) chunk by chunk to `sink`; memory stays at one chunk. Returns the head.
     @discardableResult
-    public func getObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil,
-                          sink: @escaping @Sendable (ByteBuffer) async throws -> Void) async throws -> S3ObjectHead {
+    public func getObject(
+        bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil,
+        sink: @escaping @Sendable (ByteBuffer) async throws -> Void
+    ) async throws -> S3ObjectHead {
         var headers = HTTPHeaders()
         if let range { headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
         if let ifMatch { headers.add(name: "If-Match", value: ifMatch) }
@@ -156,19 +175,25 @@ public final class S3Client: Sendable {
         }
     }
 
-    public func putObject(bucket: String, key: String, body: ByteBuffer, metadata: [String: String] = [:],
-                          contentType: String? = nil) async throws -> String {
+    public func putObject(
+        bucket: String, key: String, body: ByteBuffer, metadata: [String: String] = [:],
+        contentType: String? = nil
+    ) async throws -> String {
         var headers = Self.metadataHeaders(metadata)
         if let contentType { headers.add(name: "Content-Type", value: contentType) }
         // Large bodies go UNSIGNED-PAYLOAD so they are not hashed twice (once to sign, once by TCP/TLS).
         let signs = body.readableBytes <= 1 << 20
-        let response = try await client.send(request("PutObject", .PUT, bucket: bucket, key: key, headers: headers,
-                                                      body: body, signsPayload: signs))
+        let response = try await client.send(
+            request(
+                "PutObject", .PUT, bucket: bucket, key: key, headers: headers,
+                body: body, signsPayload: signs))
         return response.headers.first(name: "ETag") ?? ""
     }
 
-    public func putObject(bucket: String, key: String, data: Data, metadata: [String: String] = [:],
-                          contentType: String? = nil) async throws -> String {
+    public func putObject(
+        bucket: String, key: String, data: Data, metadata: [String: String] = [:],
+        contentType: String? = nil
+    ) async throws -> String {
         try await putObject(bucket: bucket, key: key, body: ByteBuffer(data: data), metadata: metadata, contentType: contentType)
     }
 
@@ -182,8 +207,10 @@ public final class S3Client: Sendable {
 
     /// Server-side copy; with `metadata` the destination's metadata is replaced (MetadataDirective REPLACE),
     /// which is also how an object's metadata is changed in place.
-    public func copyObject(sourceBucket: String, sourceKey: String, bucket: String, key: String,
-                           metadata: [String: String]? = nil, contentType: String? = nil) async throws -> String {
+    public func copyObject(
+        sourceBucket: String, sourceKey: String, bucket: String, key: String,
+        metadata: [String: String]? = nil, contentType: String? = nil
+    ) async throws -> String {
         var headers = metadata.map(Self.metadataHeaders) ?? HTTPHeaders()
         headers.add(name: "x-amz-copy-source", value: "/\(sourceBucket)/\(URLEncoding.encode(sourceKey, keepingSlash: true))")
         headers.add(name: "x-amz-metadata-directive", value: metadata == nil ? "COPY" : "REPLACE")
@@ -218,13 +245,17 @@ public final class S3Client: Sendable {
             var headers = HTTPHeaders()
             headers.add(name: "Content-MD5", value: Data(Insecure.MD5.hash(data: body)).base64EncodedString())
             headers.add(name: "Content-Type", value: "application/xml")
-            let response = try await client.send(request("DeleteObjects", .POST, bucket: bucket,
-                                                         query: [QueryItem("delete", "")], headers: headers,
-                                                         body: ByteBuffer(data: body)))
+            let response = try await client.send(
+                request(
+                    "DeleteObjects", .POST, bucket: bucket,
+                    query: [QueryItem("delete", "")], headers: headers,
+                    body: ByteBuffer(data: body)))
             let root = try response.xml()
             for error in root.children("Error") {
-                failures.append(S3DeleteFailure(key: error.string("Key") ?? "", code: error.string("Code") ?? "",
-                                                message: error.string("Message") ?? ""))
+                failures.append(
+                    S3DeleteFailure(
+                        key: error.string("Key") ?? "", code: error.string("Code") ?? "",
+                        message: error.string("Message") ?? ""))
             }
         }
         return failures
@@ -237,25 +268,32 @@ public final class S3Client: Sendable {
 
     // MARK: Multipart
 
-    public func createMultipartUpload(bucket: String, key: String, metadata: [String: String] = [:],
-                                      contentType: String? = nil) async throws -> String {
+    public func createMultipartUpload(
+        bucket: String, key: String, metadata: [String: String] = [:],
+        contentType: String? = nil
+    ) async throws -> String {
         var headers = Self.metadataHeaders(metadata)
         if let contentType { headers.add(name: "Content-Type", value: contentType) }
         // Not idempotent: a repeat would start a second upload that nobody completes or aborts.
-        let response = try await client.send(request("CreateMultipartUpload", .POST, bucket: bucket, key: key,
-                                                      query: [QueryItem("uploads", "")], headers: headers,
-                                                      isIdempotent: false))
+        let response = try await client.send(
+            request(
+                "CreateMultipartUpload", .POST, bucket: bucket, key: key,
+                query: [QueryItem("uploads", "")], headers: headers,
+                isIdempotent: false))
         guard let id = try response.xml().string("UploadId"), !id.isEmpty else {
-            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
-                                    detail: "CreateMultipartUpload answered without an UploadId")
+            throw AWSTransportError(
+                reason: .malformedResponse, endpoint: client.endpoint.description,
+                detail: "CreateMultipartUpload answered without an UploadId")
         }
         return id
     }
 
     public func uploadPart(bucket: String, key: String, uploadId: String, number: Int, body: ByteBuffer) async throws -> S3CompletedPart {
-        let response = try await client.send(request("UploadPart", .PUT, bucket: bucket, key: key,
-                                                      query: [QueryItem("partNumber", String(number)), QueryItem("uploadId", uploadId)],
-                                                      body: body, signsPayload: false))
+        let response = try await client.send(
+            request(
+                "UploadPart", .PUT, bucket: bucket, key: key,
+                query: [QueryItem("partNumber", String(number)), QueryItem("uploadId", uploadId)],
+                body: body, signsPayload: false))
         return S3CompletedPart(number: number, etag: response.headers.first(name: "ETag") ?? "")
     }
 
@@ -269,9 +307,11 @@ public final class S3Client: Sendable {
             xml.close("Part")
         }
         xml.close("CompleteMultipartUpload")
-        let response = try await client.send(request("CompleteMultipartUpload", .POST, bucket: bucket, key: key,
-                                                      query: [QueryItem("uploadId", uploadId)],
-                                                      body: ByteBuffer(string: xml.text)))
+        let response = try await client.send(
+            request(
+                "CompleteMultipartUpload", .POST, bucket: bucket, key: key,
+                query: [QueryItem("uploadId", uploadId)],
+                body: ByteBuffer(string: xml.text)))
         // S3 can answer 200 and put the error in the body.
         let root = try response.xml()
         if root.name == "Error" { throw embeddedError(root, operation: "CompleteMultipartUpload") }
@@ -279,8 +319,10 @@ public final class S3Client: Sendable {
     }
 
     public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
-        _ = try await client.send(request("AbortMultipartUpload", .DELETE, bucket: bucket, key: key,
-                                          query: [QueryItem("uploadId", uploadId)]))
+        _ = try await client.send(
+            request(
+                "AbortMultipartUpload", .DELETE, bucket: bucket, key: key,
+                query: [QueryItem("uploadId", uploadId)]))
     }
 
     /// Upload ids in progress under `prefix` (to find and abort what a crash left).
@@ -292,20 +334,25 @@ public final class S3Client: Sendable {
     }
 
     func embeddedError(_ root: XMLElement, operation: String) -> AWSServiceError {
-        AWSServiceError(service: "S3", operation: operation, code: root.string("Code") ?? "InternalError",
-                        message: root.string("Message") ?? "", statusCode: 200, requestId: root.string("RequestId"))
+        AWSServiceError(
+            service: "S3", operation: operation, code: root.string("Code") ?? "InternalError",
+            message: root.string("Message") ?? "", statusCode: 200, requestId: root.string("RequestId"))
     }
 
     // MARK: Notifications
 
     public func getBucketNotificationConfiguration(bucket: String) async throws -> S3NotificationConfiguration {
-        let root = try await client.send(request("GetBucketNotificationConfiguration", .GET, bucket: bucket,
-                                                 query: [QueryItem("notification", "")])).xml()
+        let root = try await client.send(
+            request(
+                "GetBucketNotificationConfiguration", .GET, bucket: bucket,
+                query: [QueryItem("notification", "")])
+        ).xml()
         var configuration = S3NotificationConfiguration()
         for kind in [S3NotificationTarget.Kind.queue, .topic, .lambda] {
             for entry in root.children("\(kind.rawValue)Configuration") {
-                var target = S3NotificationTarget(kind: kind, id: entry.string("Id"), arn: entry.string(kind.rawValue) ?? "",
-                                                  events: entry.children("Event").map(\.text))
+                var target = S3NotificationTarget(
+                    kind: kind, id: entry.string("Id"), arn: entry.string(kind.rawValue) ?? "",
+                    events: entry.children("Event").map(\.text))
                 for rule in entry.path("Filter", "S3Key")?.children("FilterRule") ?? [] {
                     switch rule.string("Name")?.lowercased() {
                     case "prefix": target.prefix = rule.string("Value")
@@ -351,7 +398,9 @@ public final class S3Client: Sendable {
             xml.close("EventBridgeConfiguration")
         }
         xml.close("NotificationConfiguration")
-        _ = try await client.send(request("PutBucketNotificationConfiguration", .PUT, bucket: bucket,
-                                          query: [QueryItem("notification", "")], body: ByteBuffer(string: xml.text)))
+        _ = try await client.send(
+            request(
+                "PutBucketNotificationConfiguration", .PUT, bucket: bucket,
+                query: [QueryItem("notification", "")], body: ByteBuffer(string: xml.text)))
     }
 }

@@ -33,11 +33,13 @@ public enum S3EventNotification {
         }
         return records.compactMap { record in
             guard let name = record["eventName"] as? String, let s3 = record["s3"] as? [String: Any],
-                  let bucket = (s3["bucket"] as? [String: Any])?["name"] as? String,
-                  let object = s3["object"] as? [String: Any], let key = object["key"] as? String else { return nil }
-            return S3EventRecord(eventName: name, bucket: bucket, key: URLEncoding.decode(key, plusIsSpace: true),
-                                 size: (object["size"] as? NSNumber)?.int64Value, etag: object["eTag"] as? String,
-                                 sequencer: object["sequencer"] as? String, eventTime: record["eventTime"] as? String)
+                let bucket = (s3["bucket"] as? [String: Any])?["name"] as? String,
+                let object = s3["object"] as? [String: Any], let key = object["key"] as? String
+            else { return nil }
+            return S3EventRecord(
+                eventName: name, bucket: bucket, key: URLEncoding.decode(key, plusIsSpace: true),
+                size: (object["size"] as? NSNumber)?.int64Value, etag: object["eTag"] as? String,
+                sequencer: object["sequencer"] as? String, eventTime: record["eventTime"] as? String)
         }
     }
 }

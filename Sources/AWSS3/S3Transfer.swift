@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,8 +22,10 @@ public struct S3TransferOptions: Sendable {
     /// (bytes per second) after a 100 ms probe. Infinity always splits, zero never does.
     public var splitBelowBytesPerSecond: Double
 
-    public init(partSize: Int = 8 << 20, concurrency: Int = 8, multipartThreshold: Int = 16 << 20,
-                splitBelowBytesPerSecond: Double = 250e6) {
+    public init(
+        partSize: Int = 8 << 20, concurrency: Int = 8, multipartThreshold: Int = 16 << 20,
+        splitBelowBytesPerSecond: Double = 250e6
+    ) {
         self.partSize = max(5 << 20, partSize)
         self.concurrency = max(1, concurrency)
         self.multipartThreshold = max(5 << 20, multipartThreshold)
@@ -44,10 +47,13 @@ extension S3Client {
     /// removes it. Every range after the first is asked with If-Match, so an object replaced mid-transfer
     /// fails the download instead of mixing two versions.
     @discardableResult
-    public func download(bucket: String, key: String, toFile path: String,
-                         options: S3TransferOptions = S3TransferOptions()) async throws -> S3Download {
+    public func download(
+        bucket: String, key: String, toFile path: String,
+        options: S3TransferOptions = S3TransferOptions()
+    ) async throws -> S3Download {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).partial-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary =
+            (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).partial-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw S3TransferError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))")
@@ -75,8 +81,10 @@ extension S3Client {
     /// object is split into ranges fetched in parallel and the first stream stops where they begin. An
     /// endpoint that serves one stream fast (a local one, where each ranged GET costs a pass over the
     /// whole object) is left to that one stream. Used by `download` and by callers that own their files.
-    public func downloadParts(bucket: String, key: String, into file: FileDescriptor, ifMatch: String? = nil,
-                              options: S3TransferOptions = S3TransferOptions()) async throws -> S3Download {
+    public func downloadParts(
+        bucket: String, key: String, into file: FileDescriptor, ifMatch: String? = nil,
+        options: S3TransferOptions = S3TransferOptions()
+    ) async throws -> S3Download {
         let partSize = Int64(options.partSize)
         let state = SplitState()
         do {
@@ -99,7 +107,8 @@ extension S3Client {
                     // Split when one stream is slow in absolute terms (a remote S3 connection gives ~100 MB/s)
                     // and would still take a while; a stream already faster than that is kept whole.
                     if remaining > 2 * partSize && rate < options.splitBelowBytesPerSecond
-                        && (Double(remaining) / rate > 0.5 || options.splitBelowBytesPerSecond.isInfinite) {
+                        && (Double(remaining) / rate > 0.5 || options.splitBelowBytesPerSecond.isInfinite)
+                    {
                         // Parts of at least partSize, at most about two per connection.
                         let mebibyte: Int64 = 1 << 20
                         let share = (remaining / Int64(options.concurrency * 2) + mebibyte - 1) / mebibyte * mebibyte
@@ -159,8 +168,9 @@ extension S3Client {
             guard let head = state.head, Self.bodyBrokeOff(error) else { throw error }
             let end = min(state.limit, head.size)
             if written.value < end {
-                _ = try await fetchRange(bucket: bucket, key: key, range: written.value...(end - 1),
-                                         ifMatch: head.etag.isEmpty ? nil : head.etag, file: file)
+                _ = try await fetchRange(
+                    bucket: bucket, key: key, range: written.value...(end - 1),
+                    ifMatch: head.etag.isEmpty ? nil : head.etag, file: file)
             }
         }
     }
@@ -171,8 +181,10 @@ extension S3Client {
     }
 
     /// One ranged GET written at its offset; resumes where it stopped after a broken connection.
-    func fetchRange(bucket: String, key: String, range: ClosedRange<Int64>, ifMatch: String?,
-                    file: FileDescriptor) async throws -> S3ObjectHead {
+    func fetchRange(
+        bucket: String, key: String, range: ClosedRange<Int64>, ifMatch: String?,
+        file: FileDescriptor
+    ) async throws -> S3ObjectHead {
         var offset = range.lowerBound
         var attempt = 1
         while true {
@@ -184,7 +196,9 @@ extension S3Client {
                 }
                 return head
             } catch let error as AWSServiceError where error.statusCode == 412 {
-                throw S3TransferError(description: "s3://\(bucket)/\(key) changed while it was being downloaded (its ETag is no longer \(ifMatch ?? "")); download it again")
+                throw S3TransferError(
+                    description:
+                        "s3://\(bucket)/\(key) changed while it was being downloaded (its ETag is no longer \(ifMatch ?? "")); download it again")
             } catch {
                 // Errors before the body started were already retried by the client; here the body broke off.
                 offset = written.value
@@ -200,8 +214,10 @@ extension S3Client {
     /// Uploads a file: one PutObject up to `multipartThreshold`, otherwise parts uploaded in parallel.
     /// A failed multipart upload is aborted, so no invisible parts are left to pay for.
     @discardableResult
-    public func upload(file path: String, bucket: String, key: String, metadata: [String: String] = [:],
-                       contentType: String? = nil, options: S3TransferOptions = S3TransferOptions()) async throws -> String {
+    public func upload(
+        file path: String, bucket: String, key: String, metadata: [String: String] = [:],
+        contentType: String? = nil, options: S3TransferOptions = S3TransferOptions()
+    ) async throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw S3TransferError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         let file = FileDescriptor(fd)
@@ -215,14 +231,18 @@ extension S3Client {
             let body = try file.read(at: 0, count: Int(size))
             return try await putObject(bucket: bucket, key: key, body: body, metadata: metadata, contentType: contentType)
         }
-        return try await uploadMultipart(bucket: bucket, key: key, size: size, metadata: metadata, contentType: contentType,
-                                         options: options) { offset, count in try file.read(at: offset, count: count) }
+        return try await uploadMultipart(
+            bucket: bucket, key: key, size: size, metadata: metadata, contentType: contentType,
+            options: options
+        ) { offset, count in try file.read(at: offset, count: count) }
     }
 
     /// Multipart upload of `size` bytes that `read(offset, count)` supplies.
-    public func uploadMultipart(bucket: String, key: String, size: Int64, metadata: [String: String] = [:],
-                                contentType: String? = nil, options: S3TransferOptions = S3TransferOptions(),
-                                read: @escaping @Sendable (Int64, Int) throws -> ByteBuffer) async throws -> String {
+    public func uploadMultipart(
+        bucket: String, key: String, size: Int64, metadata: [String: String] = [:],
+        contentType: String? = nil, options: S3TransferOptions = S3TransferOptions(),
+        read: @escaping @Sendable (Int64, Int) throws -> ByteBuffer
+    ) async throws -> String {
         // S3 allows at most 10,000 parts; grow the part size for very large files.
         var chosenPartSize = Int64(options.partSize)
         while (size + chosenPartSize - 1) / chosenPartSize > 10_000 { chosenPartSize *= 2 }
@@ -247,8 +267,10 @@ extension S3Client {
 }
 
 /// Runs `body` for each item with at most `limit` running at once; the first error cancels the rest.
-func forEachConcurrently<T: Sendable>(_ items: [T], limit: Int,
-                                      _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+func forEachConcurrently<T: Sendable>(
+    _ items: [T], limit: Int,
+    _ body: @escaping @Sendable (T) async throws -> Void
+) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         var iterator = items.makeIterator()
         for _ in 0..<limit {
@@ -264,8 +286,10 @@ func forEachConcurrently<T: Sendable>(_ items: [T], limit: Int,
 /// Runs `body` for each item, finding how many to run at once: it starts with two, doubles while the
 /// measured throughput grows by more than 15 %, and keeps the best level once it stops growing. Remote
 /// S3 rewards more connections; a local single-process endpoint is slowed by them.
-func forEachAdaptively<T: Sendable>(_ items: [T], maximum: Int,
-                                    _ body: @escaping @Sendable (T) async throws -> Int64) async throws {
+func forEachAdaptively<T: Sendable>(
+    _ items: [T], maximum: Int,
+    _ body: @escaping @Sendable (T) async throws -> Int64
+) async throws {
     let controller = ConcurrencyController(maximum: maximum)
     try await withThrowingTaskGroup(of: Int64.self) { group in
         var iterator = items.makeIterator()

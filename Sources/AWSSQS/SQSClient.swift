@@ -23,8 +23,9 @@ public final class SQSClient: Sendable {
     public let client: AWSClient
 
     public init(settings: AWSSettings, http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
-        client = try AWSClient(service: .sqs, settings: settings, wireProtocol: .json(version: "1.0", targetPrefix: "AmazonSQS"),
-                               http: http)
+        client = try AWSClient(
+            service: .sqs, settings: settings, wireProtocol: .json(version: "1.0", targetPrefix: "AmazonSQS"),
+            http: http)
     }
 
     struct QueueName: Encodable { var QueueName: String; var Attributes: [String: String]? }
@@ -65,11 +66,13 @@ public final class SQSClient: Sendable {
 
     /// Creates the queue, or returns the existing one's URL when its attributes match (SQS's own rule).
     public func createQueue(name: String, attributes: [String: String] = [:]) async throws -> String {
-        let answer = try await client.json("CreateQueue", QueueName(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes),
-                                           as: QueueURLAnswer.self)
+        let answer = try await client.json(
+            "CreateQueue", QueueName(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes),
+            as: QueueURLAnswer.self)
         guard let url = answer.QueueUrl, !url.isEmpty else {
-            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
-                                    detail: "CreateQueue answered without a QueueUrl")
+            throw AWSTransportError(
+                reason: .malformedResponse, endpoint: client.endpoint.description,
+                detail: "CreateQueue answered without a QueueUrl")
         }
         return url
     }
@@ -84,8 +87,10 @@ public final class SQSClient: Sendable {
 
     /// All attributes, or the named ones (QueueArn, ApproximateNumberOfMessages, Policy, ...).
     public func getQueueAttributes(url: String, names: [String] = ["All"]) async throws -> [String: String] {
-        try await client.json("GetQueueAttributes", AttributesRequest(QueueUrl: url, AttributeNames: names),
-                              as: AttributesAnswer.self).Attributes ?? [:]
+        try await client.json(
+            "GetQueueAttributes", AttributesRequest(QueueUrl: url, AttributeNames: names),
+            as: AttributesAnswer.self
+        ).Attributes ?? [:]
     }
 
     public func setQueueAttributes(url: String, attributes: [String: String]) async throws {
@@ -95,32 +100,39 @@ public final class SQSClient: Sendable {
     /// Not idempotent: a repeat would deliver the message twice, so it is retried only when provably unsent.
     @discardableResult
     public func sendMessage(url: String, body: String) async throws -> String {
-        let answer = try await client.json("SendMessage", Send(QueueUrl: url, MessageBody: body), as: SendAnswer.self,
-                                           isIdempotent: false)
+        let answer = try await client.json(
+            "SendMessage", Send(QueueUrl: url, MessageBody: body), as: SendAnswer.self,
+            isIdempotent: false)
         if let md5 = answer.MD5OfMessageBody, md5.lowercased() != Self.md5(body) {
-            throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
-                                    detail: "SQS stored a message body whose MD5 differs from the one sent")
+            throw AWSTransportError(
+                reason: .malformedResponse, endpoint: client.endpoint.description,
+                detail: "SQS stored a message body whose MD5 differs from the one sent")
         }
         return answer.MessageId ?? ""
     }
 
     /// Long-polls up to `waitSeconds` (0...20) for up to `maxMessages` (1...10) messages. Each body is checked
     /// against the MD5 SQS sends with it.
-    public func receiveMessages(url: String, maxMessages: Int = 10, waitSeconds: Int = 20,
-                                visibilityTimeout: Int? = nil) async throws -> [SQSMessage] {
+    public func receiveMessages(
+        url: String, maxMessages: Int = 10, waitSeconds: Int = 20,
+        visibilityTimeout: Int? = nil
+    ) async throws -> [SQSMessage] {
         let wait = min(20, max(0, waitSeconds))
-        let request = Receive(QueueUrl: url, MaxNumberOfMessages: min(10, max(1, maxMessages)), WaitTimeSeconds: wait,
-                              VisibilityTimeout: visibilityTimeout)
+        let request = Receive(
+            QueueUrl: url, MaxNumberOfMessages: min(10, max(1, maxMessages)), WaitTimeSeconds: wait,
+            VisibilityTimeout: visibilityTimeout)
         // The HTTP wait must outlast the long poll.
         let answer = try await client.json("ReceiveMessage", request, as: ReceiveAnswer.self, timeout: Double(wait) + 15)
         return try (answer.Messages ?? []).map { message in
             let body = message.Body ?? ""
             if let expected = message.MD5OfBody, Self.md5(body) != expected.lowercased() {
-                throw AWSTransportError(reason: .malformedResponse, endpoint: client.endpoint.description,
-                                        detail: "message \(message.MessageId ?? "?") arrived with a body that does not match its MD5")
+                throw AWSTransportError(
+                    reason: .malformedResponse, endpoint: client.endpoint.description,
+                    detail: "message \(message.MessageId ?? "?") arrived with a body that does not match its MD5")
             }
-            return SQSMessage(messageId: message.MessageId ?? "", receiptHandle: message.ReceiptHandle ?? "", body: body,
-                              attributes: message.Attributes ?? [:])
+            return SQSMessage(
+                messageId: message.MessageId ?? "", receiptHandle: message.ReceiptHandle ?? "", body: body,
+                attributes: message.Attributes ?? [:])
         }
     }
 
@@ -133,8 +145,9 @@ public final class SQSClient: Sendable {
             let batch = Array(receiptHandles[start..<min(receiptHandles.count, start + 10)])
             let entries = batch.enumerated().map { DeleteBatch.Entry(Id: "m\(start + $0.offset)", ReceiptHandle: $0.element) }
             start += batch.count
-            let answer = try await client.json("DeleteMessageBatch", DeleteBatch(QueueUrl: url, Entries: entries),
-                                               as: DeleteBatchAnswer.self)
+            let answer = try await client.json(
+                "DeleteMessageBatch", DeleteBatch(QueueUrl: url, Entries: entries),
+                as: DeleteBatchAnswer.self)
             failures += (answer.Failed ?? []).map {
                 SQSBatchFailure(id: $0.Id, code: $0.Code ?? "", message: $0.Message ?? "", senderFault: $0.SenderFault ?? false)
             }

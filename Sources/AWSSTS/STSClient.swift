@@ -19,7 +19,8 @@ public final class STSClient: Sendable {
     public func getCallerIdentity() async throws -> CallerIdentity {
         let root = try await client.query("GetCallerIdentity")
         let result = root.child("GetCallerIdentityResult")
-        return CallerIdentity(account: result?.string("Account") ?? "", arn: result?.string("Arn") ?? "",
-                              userId: result?.string("UserId") ?? "")
+        return CallerIdentity(
+            account: result?.string("Account") ?? "", arn: result?.string("Arn") ?? "",
+            userId: result?.string("UserId") ?? "")
     }
 }

@@ -169,7 +169,7 @@ public struct ClusterConfiguration: Sendable {
             case "Ebs": return ebs?.volumeId != nil
             case "Efs": return efsFileSystemId != nil
             case "FsxLustre": return fsxLustre?.fileSystemId != nil
-            default: return true   // Ontap, OpenZfs and File Cache volumes are always existing ones
+            default: return true  // Ontap, OpenZfs and File Cache volumes are always existing ones
             }
         }
     }
@@ -198,9 +198,10 @@ extension ClusterConfiguration {
         scheduling = Self.readScheduling(root["Scheduling"], r / "Scheduling")
         sharedStorage = Self.items(root["SharedStorage"]).enumerated().map { Self.readStorage($1, r / "SharedStorage" / $0) }
         loginNodePools = Self.items(root["LoginNodes"]?["Pools"]).enumerated().map { i, n in
-            LoginNodePool(name: n["Name"]?.string ?? "", instanceType: n["InstanceType"]?.string ?? "",
-                          count: n["Count"]?.int ?? 1, sshAllowedIps: n["Ssh"]?["AllowedIps"]?.string,
-                          path: r / "LoginNodes" / "Pools" / i)
+            LoginNodePool(
+                name: n["Name"]?.string ?? "", instanceType: n["InstanceType"]?.string ?? "",
+                count: n["Count"]?.int ?? 1, sshAllowedIps: n["Ssh"]?["AllowedIps"]?.string,
+                path: r / "LoginNodes" / "Pools" / i)
         }
         tags = Self.readTags(root["Tags"], r / "Tags")
         imdsSupport = root["Imds"]?["ImdsSupport"]?.string ?? "v2.0"
@@ -243,8 +244,9 @@ extension ClusterConfiguration {
 
     static func readRootVolume(_ node: ConfigNode?, _ path: ConfigPath) -> RootVolume? {
         guard let node else { return nil }
-        return RootVolume(size: node["Size"]?.int, volumeType: node["VolumeType"]?.string, iops: node["Iops"]?.int,
-                          throughput: node["Throughput"]?.int, encrypted: node["Encrypted"]?.bool, path: path)
+        return RootVolume(
+            size: node["Size"]?.int, volumeType: node["VolumeType"]?.string, iops: node["Iops"]?.int,
+            throughput: node["Throughput"]?.int, encrypted: node["Encrypted"]?.bool, path: path)
     }
 
     static func readPlacementGroup(_ node: ConfigNode?, _ path: ConfigPath) -> PlacementGroup? {
@@ -334,13 +336,15 @@ extension ClusterConfiguration {
     }
 
     static func readStorage(_ n: ConfigNode, _ p: ConfigPath) -> SharedStorage {
-        var s = SharedStorage(name: n["Name"]?.string ?? "", storageType: n["StorageType"]?.string ?? "",
-                              mountDir: n["MountDir"]?.string ?? "", path: p)
+        var s = SharedStorage(
+            name: n["Name"]?.string ?? "", storageType: n["StorageType"]?.string ?? "",
+            mountDir: n["MountDir"]?.string ?? "", path: p)
         if let e = n["EbsSettings"] ?? (s.storageType == "Ebs" ? ConfigNode.mapping(.init(entries: [], mark: n.mark)) : nil) {
-            s.ebs = EbsSettings(volumeType: e["VolumeType"]?.string ?? "gp3", size: e["Size"]?.int, iops: e["Iops"]?.int,
-                                throughput: e["Throughput"]?.int, volumeId: e["VolumeId"]?.string, snapshotId: e["SnapshotId"]?.string,
-                                raidType: e["Raid"]?["Type"]?.int, deletionPolicy: e["DeletionPolicy"]?.string ?? "Delete",
-                                path: p / "EbsSettings")
+            s.ebs = EbsSettings(
+                volumeType: e["VolumeType"]?.string ?? "gp3", size: e["Size"]?.int, iops: e["Iops"]?.int,
+                throughput: e["Throughput"]?.int, volumeId: e["VolumeId"]?.string, snapshotId: e["SnapshotId"]?.string,
+                raidType: e["Raid"]?["Type"]?.int, deletionPolicy: e["DeletionPolicy"]?.string ?? "Delete",
+                path: p / "EbsSettings")
         }
         s.efsFileSystemId = n["EfsSettings"]?["FileSystemId"]?.string
         s.efsDeletionPolicy = n["EfsSettings"]?["DeletionPolicy"]?.string

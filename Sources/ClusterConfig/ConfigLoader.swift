@@ -67,8 +67,9 @@ public enum ConfigLoader {
         if data.count > maximumFileSize {
             let attrs = try? FileManager.default.attributesOfItem(atPath: path)
             let size = (attrs?[.size] as? NSNumber)?.intValue ?? data.count
-            throw ConfigFileError(file: path, location: nil,
-                                  reason: String(format: "is %.1f MB; a cluster configuration must be smaller than %d MB", Double(size) / 1e6, maximumFileSize >> 20))
+            throw ConfigFileError(
+                file: path, location: nil,
+                reason: String(format: "is %.1f MB; a cluster configuration must be smaller than %d MB", Double(size) / 1e6, maximumFileSize >> 20))
         }
         return try parse(data: data, file: path, environment: environment)
     }
@@ -78,8 +79,9 @@ public enum ConfigLoader {
     public static func parse(data: Data, file: String, environment: [String: String]) throws -> (ConfigDocument, [ValidationMessage]) {
         if let nul = data.firstIndex(of: 0) {
             let line = data[data.startIndex..<nul].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
-            throw ConfigFileError(file: file, location: SourceLocation(file: file, line: line, column: 1),
-                                  reason: "the file is binary, not YAML text (it contains a NUL byte)")
+            throw ConfigFileError(
+                file: file, location: SourceLocation(file: file, line: line, column: 1),
+                reason: "the file is binary, not YAML text (it contains a NUL byte)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigFileError(file: file, location: nil, reason: "the file is not valid UTF-8 text")
@@ -89,8 +91,9 @@ public enum ConfigLoader {
 
     public static func parse(text: String, file: String, environment: [String: String]) throws -> (ConfigDocument, [ValidationMessage]) {
         if let tab = firstIndentationTab(in: text) {
-            throw ConfigFileError(file: file, location: SourceLocation(file: file, line: tab.line, column: tab.column),
-                                  reason: "a tab character is used for indentation; YAML indents with spaces only")
+            throw ConfigFileError(
+                file: file, location: SourceLocation(file: file, line: tab.line, column: tab.column),
+                reason: "a tab character is used for indentation; YAML indents with spaces only")
         }
         let composed: Node?
         do {
@@ -102,13 +105,15 @@ public enum ConfigLoader {
             throw ConfigFileError(file: file, location: nil, reason: "not valid YAML: \(error)")
         }
         guard let composed else {
-            throw ConfigFileError(file: file, location: nil, reason: "the file is empty; a cluster configuration needs at least Image, HeadNode and Scheduling")
+            throw ConfigFileError(
+                file: file, location: nil, reason: "the file is empty; a cluster configuration needs at least Image, HeadNode and Scheduling")
         }
         var converter = Converter(file: file, environment: environment)
         let root = try converter.convert(composed)
         guard case .mapping = root else {
-            throw ConfigFileError(file: file, location: SourceLocation(file: file, line: root.mark.line, column: root.mark.column),
-                                  reason: "the top level must be a mapping of sections (Image, HeadNode, Scheduling, ...), found \(root.kindDescription)")
+            throw ConfigFileError(
+                file: file, location: SourceLocation(file: file, line: root.mark.line, column: root.mark.column),
+                reason: "the top level must be a mapping of sections (Image, HeadNode, Scheduling, ...), found \(root.kindDescription)")
         }
         return (ConfigDocument(file: file, root: root, text: text), converter.findings)
     }
@@ -139,8 +144,9 @@ public enum ConfigLoader {
             return ConfigFileError(file: file, location: at(mark), reason: reason)
         case let .duplicatedKeysInMapping(duplicates, context):
             let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return ConfigFileError(file: file, location: at(context.mark),
-                                   reason: "duplicate key \(names) in the same mapping; each key may appear once")
+            return ConfigFileError(
+                file: file, location: at(context.mark),
+                reason: "duplicate key \(names) in the same mapping; each key may appear once")
         case let .reader(problem, offset, _, _):
             return ConfigFileError(file: file, location: nil, reason: "unreadable text: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
         default:
@@ -169,8 +175,11 @@ public enum ConfigLoader {
             count += 1
             if count > ConfigLoader.maximumNodeCount {
                 let m = Self.mark(node.mark)
-                throw ConfigFileError(file: file, location: SourceLocation(file: file, line: m.line, column: m.column),
-                                      reason: "the document expands to more than \(ConfigLoader.maximumNodeCount) values through YAML aliases (an alias bomb?); refusing to expand it")
+                throw ConfigFileError(
+                    file: file, location: SourceLocation(file: file, line: m.line, column: m.column),
+                    reason:
+                        "the document expands to more than \(ConfigLoader.maximumNodeCount) values through YAML aliases (an alias bomb?); refusing to expand it"
+                )
             }
             switch node {
             case .scalar(let s):
@@ -184,8 +193,9 @@ public enum ConfigLoader {
                 for (k, v) in m {
                     let km = Self.mark(k.mark)
                     guard case .scalar(let ks) = k else {
-                        throw ConfigFileError(file: file, location: SourceLocation(file: file, line: km.line, column: km.column),
-                                              reason: "a mapping key must be a plain name, found a \(k.mapping != nil ? "mapping" : "list") used as a key")
+                        throw ConfigFileError(
+                            file: file, location: SourceLocation(file: file, line: km.line, column: km.column),
+                            reason: "a mapping key must be a plain name, found a \(k.mapping != nil ? "mapping" : "list") used as a key")
                     }
                     entries.append(.init(key: ks.string, keyMark: km, value: try convert(v)))
                 }
@@ -197,8 +207,9 @@ public enum ConfigLoader {
                 return .sequence(.init(items: items, mark: Self.mark(s.mark)))
             case .alias(let a):
                 let m = Self.mark(a.mark)
-                throw ConfigFileError(file: file, location: SourceLocation(file: file, line: m.line, column: m.column),
-                                      reason: "unresolved YAML alias")
+                throw ConfigFileError(
+                    file: file, location: SourceLocation(file: file, line: m.line, column: m.column),
+                    reason: "unresolved YAML alias")
             }
         }
 
@@ -225,7 +236,9 @@ public enum ConfigLoader {
                     name = String(String.UnicodeScalarView(chars[(i + 2)..<j]))
                     end = j + 1
                     guard let first = name.unicodeScalars.first, isNameStart(first), name.unicodeScalars.allSatisfy(isNameChar) else {
-                        report("'${\(name)}' is not a valid variable reference (names are letters, digits and '_')", mark, offset: i, quoted: quoted, text: text)
+                        report(
+                            "'${\(name)}' is not a valid variable reference (names are letters, digits and '_')", mark, offset: i, quoted: quoted,
+                            text: text)
                         out.append(contentsOf: chars[i..<end]); i = end; continue
                     }
                 } else if isNameStart(next) {
@@ -239,8 +252,9 @@ public enum ConfigLoader {
                 if let value = environment[name] {
                     out.append(contentsOf: value.unicodeScalars)
                 } else {
-                    report("environment variable $\(name) is not set; set it (export \(name)=...) or write the value in the file",
-                           mark, offset: i, quoted: quoted, text: text)
+                    report(
+                        "environment variable $\(name) is not set; set it (export \(name)=...) or write the value in the file",
+                        mark, offset: i, quoted: quoted, text: text)
                     out.append(contentsOf: chars[i..<end])
                 }
                 i = end
@@ -251,8 +265,10 @@ public enum ConfigLoader {
         mutating func report(_ message: String, _ mark: ConfigNode.Mark, offset: Int, quoted: Bool, text: String) {
             // Columns are exact for one-line scalars, which is where variables live in practice.
             let column = text.contains("\n") ? mark.column : mark.column + offset + (quoted ? 1 : 0)
-            findings.append(ValidationMessage(level: .error, type: "ConfigSchemaValidator", message: message,
-                                              location: SourceLocation(file: file, line: mark.line, column: column)))
+            findings.append(
+                ValidationMessage(
+                    level: .error, type: "ConfigSchemaValidator", message: message,
+                    location: SourceLocation(file: file, line: mark.line, column: column)))
         }
     }
 }

@@ -89,7 +89,8 @@ public indirect enum ConfigNode: Sendable {
     static func parseInt(_ raw: String) -> Int? {
         // Fast path: plain decimal, by far the common case (Foundation's string search is slow here).
         if let v = Int(raw) { return v }
-        guard raw.utf8.contains(where: { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "o") || $0 == UInt8(ascii: "+") }) else { return nil }
+        guard raw.utf8.contains(where: { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "o") || $0 == UInt8(ascii: "+") })
+        else { return nil }
         var t = Substring(raw.filter { $0 != "_" })
         var sign = 1
         if t.first == "-" { sign = -1; t = t.dropFirst() } else if t.first == "+" { t = t.dropFirst() }

@@ -2,1268 +2,1268 @@
 // Columns: name, vcpus, cores, threadsPerCore, memoryMiB, efa, gpus, gpuManufacturer, architectures, maxNetworkCards, placementGroupStrategies, burstable
 extension InstanceTypeCatalogue {
     static let embeddedTable = #"""
-a1.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-a1.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-a1.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-a1.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-a1.metal	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-a1.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c1.medium	2	2	1	1740	0	0		i386,x86_64	1	partition,spread	0
-c1.xlarge	8	8	1	7168	0	0		x86_64	1	partition,spread	0
-c3.2xlarge	8	4	2	15360	0	0		x86_64	1	cluster,partition,spread	0
-c3.4xlarge	16	8	2	30720	0	0		x86_64	1	cluster,partition,spread	0
-c3.8xlarge	32	16	2	61440	0	0		x86_64	1	cluster,partition,spread	0
-c3.large	2	1	2	3840	0	0		i386,x86_64	1	cluster,partition,spread	0
-c3.xlarge	4	2	2	7680	0	0		x86_64	1	cluster,partition,spread	0
-c4.2xlarge	8	4	2	15360	0	0		x86_64	1	cluster,partition,spread	0
-c4.4xlarge	16	8	2	30720	0	0		x86_64	1	cluster,partition,spread	0
-c4.8xlarge	36	18	2	61440	0	0		x86_64	1	cluster,partition,spread	0
-c4.large	2	1	2	3840	0	0		x86_64	1	cluster,partition,spread	0
-c4.xlarge	4	2	2	7680	0	0		x86_64	1	cluster,partition,spread	0
-c5.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c5.18xlarge	72	36	2	147456	0	0		x86_64	1	cluster,partition,spread	0
-c5.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c5.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c5.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c5.9xlarge	36	18	2	73728	0	0		x86_64	1	cluster,partition,spread	0
-c5.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c5.metal	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c5.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c5a.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c5a.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c5a.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c5a.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c5a.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c5a.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c5a.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c5a.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c5ad.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c5ad.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c5ad.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c5ad.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c5ad.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c5ad.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c5ad.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c5ad.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c5d.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c5d.18xlarge	72	36	2	147456	0	0		x86_64	1	cluster,partition,spread	0
-c5d.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c5d.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c5d.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c5d.9xlarge	36	18	2	73728	0	0		x86_64	1	cluster,partition,spread	0
-c5d.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c5d.metal	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c5d.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c5n.18xlarge	72	36	2	196608	1	0		x86_64	1	cluster,partition,spread	0
-c5n.2xlarge	8	4	2	21504	0	0		x86_64	1	cluster,partition,spread	0
-c5n.4xlarge	16	8	2	43008	0	0		x86_64	1	cluster,partition,spread	0
-c5n.9xlarge	36	18	2	98304	1	0		x86_64	1	cluster,partition,spread	0
-c5n.large	2	1	2	5376	0	0		x86_64	1	cluster,partition,spread	0
-c5n.metal	72	36	2	196608	1	0		x86_64	1	cluster,partition,spread	0
-c5n.xlarge	4	2	2	10752	0	0		x86_64	1	cluster,partition,spread	0
-c6a.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c6a.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c6a.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c6a.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c6a.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-c6a.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c6a.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c6a.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c6a.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c6a.metal	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c6a.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c6g.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c6g.16xlarge	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
-c6g.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c6g.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c6g.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c6g.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c6g.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c6g.metal	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
-c6g.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c6gd.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c6gd.16xlarge	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
-c6gd.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c6gd.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c6gd.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c6gd.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c6gd.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c6gd.metal	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
-c6gd.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c6gn.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c6gn.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c6gn.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c6gn.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c6gn.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c6gn.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c6gn.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c6gn.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c6i.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c6i.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c6i.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c6i.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c6i.32xlarge	128	64	2	262144	1	0		x86_64	1	cluster,partition,spread	0
-c6i.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c6i.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c6i.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c6i.metal	128	64	2	262144	1	0		x86_64	1	cluster,partition,spread	0
-c6i.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c6id.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c6id.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c6id.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c6id.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c6id.32xlarge	128	64	2	262144	1	0		x86_64	1	cluster,partition,spread	0
-c6id.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c6id.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c6id.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c6id.metal	128	64	2	262144	1	0		x86_64	1	cluster,partition,spread	0
-c6id.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c6in.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c6in.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c6in.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c6in.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c6in.32xlarge	128	64	2	262144	1	0		x86_64	2	cluster,partition,spread	0
-c6in.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c6in.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c6in.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c6in.metal	128	64	2	262144	1	0		x86_64	2	cluster,partition,spread	0
-c6in.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c7a.12xlarge	48	48	1	98304	0	0		x86_64	1	cluster,partition,spread	0
-c7a.16xlarge	64	64	1	131072	0	0		x86_64	1	cluster,partition,spread	0
-c7a.24xlarge	96	96	1	196608	0	0		x86_64	1	cluster,partition,spread	0
-c7a.2xlarge	8	8	1	16384	0	0		x86_64	1	cluster,partition,spread	0
-c7a.32xlarge	128	128	1	262144	0	0		x86_64	1	cluster,partition,spread	0
-c7a.48xlarge	192	192	1	393216	1	0		x86_64	1	cluster,partition,spread	0
-c7a.4xlarge	16	16	1	32768	0	0		x86_64	1	cluster,partition,spread	0
-c7a.8xlarge	32	32	1	65536	0	0		x86_64	1	cluster,partition,spread	0
-c7a.large	2	2	1	4096	0	0		x86_64	1	cluster,partition,spread	0
-c7a.medium	1	1	1	2048	0	0		x86_64	1	cluster,partition,spread	0
-c7a.metal-48xl	192	192	1	393216	1	0		x86_64	1	cluster,partition,spread	0
-c7a.xlarge	4	4	1	8192	0	0		x86_64	1	cluster,partition,spread	0
-c7g.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c7g.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c7g.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c7g.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c7g.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c7g.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c7g.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c7g.metal	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c7g.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c7gd.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c7gd.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c7gd.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c7gd.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c7gd.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c7gd.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c7gd.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c7gd.metal	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c7gd.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c7gn.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c7gn.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c7gn.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c7gn.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c7gn.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c7gn.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c7gn.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c7gn.metal	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c7gn.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c7i-flex.12xlarge	48	24	2	98304	0	0		x86_64	1	partition,spread	0
-c7i-flex.16xlarge	64	32	2	131072	0	0		x86_64	1	partition,spread	0
-c7i-flex.2xlarge	8	4	2	16384	0	0		x86_64	1	partition,spread	0
-c7i-flex.4xlarge	16	8	2	32768	0	0		x86_64	1	partition,spread	0
-c7i-flex.8xlarge	32	16	2	65536	0	0		x86_64	1	partition,spread	0
-c7i-flex.large	2	1	2	4096	0	0		x86_64	1	partition,spread	0
-c7i-flex.xlarge	4	2	2	8192	0	0		x86_64	1	partition,spread	0
-c7i.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c7i.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c7i.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c7i.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c7i.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c7i.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c7i.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c7i.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c7i.metal-24xl	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c7i.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c7i.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c8a.12xlarge	48	48	1	98304	0	0		x86_64	1	cluster,partition,spread	0
-c8a.16xlarge	64	64	1	131072	0	0		x86_64	1	cluster,partition,spread	0
-c8a.24xlarge	96	96	1	196608	0	0		x86_64	1	cluster,partition,spread	0
-c8a.2xlarge	8	8	1	16384	0	0		x86_64	1	cluster,partition,spread	0
-c8a.48xlarge	192	192	1	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8a.4xlarge	16	16	1	32768	0	0		x86_64	1	cluster,partition,spread	0
-c8a.8xlarge	32	32	1	65536	0	0		x86_64	1	cluster,partition,spread	0
-c8a.large	2	2	1	4096	0	0		x86_64	1	cluster,partition,spread	0
-c8a.medium	1	1	1	2048	0	0		x86_64	1	cluster,partition,spread	0
-c8a.metal-24xl	96	96	1	196608	0	0		x86_64	1	cluster,partition,spread	0
-c8a.metal-48xl	192	192	1	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8a.xlarge	4	4	1	8192	0	0		x86_64	1	cluster,partition,spread	0
-c8g.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c8g.16xlarge	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
-c8g.24xlarge	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
-c8g.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c8g.48xlarge	192	192	1	393216	1	0		arm64	1	cluster,partition,spread	0
-c8g.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c8g.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c8g.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c8g.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c8g.metal-24xl	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
-c8g.metal-48xl	192	192	1	393216	1	0		arm64	1	cluster,partition,spread	0
-c8g.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c8gb.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c8gb.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c8gb.24xlarge	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
-c8gb.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c8gb.48xlarge	192	192	1	393216	1	0		arm64	2	cluster,partition,spread	0
-c8gb.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c8gb.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c8gb.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c8gb.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c8gb.metal-24xl	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
-c8gb.metal-48xl	192	192	1	393216	1	0		arm64	2	cluster,partition,spread	0
-c8gb.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c8gd.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c8gd.16xlarge	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
-c8gd.24xlarge	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
-c8gd.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c8gd.48xlarge	192	192	1	393216	1	0		arm64	1	cluster,partition,spread	0
-c8gd.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c8gd.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c8gd.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c8gd.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c8gd.metal-24xl	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
-c8gd.metal-48xl	192	192	1	393216	1	0		arm64	1	cluster,partition,spread	0
-c8gd.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c8gn.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
-c8gn.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-c8gn.24xlarge	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
-c8gn.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
-c8gn.48xlarge	192	192	1	393216	1	0		arm64	2	cluster,partition,spread	0
-c8gn.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
-c8gn.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
-c8gn.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
-c8gn.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
-c8gn.metal-24xl	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
-c8gn.metal-48xl	192	192	1	393216	1	0		arm64	2	cluster,partition,spread	0
-c8gn.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
-c8i-flex.12xlarge	48	24	2	98304	0	0		x86_64	1	partition,spread	0
-c8i-flex.16xlarge	64	32	2	131072	0	0		x86_64	1	partition,spread	0
-c8i-flex.2xlarge	8	4	2	16384	0	0		x86_64	1	partition,spread	0
-c8i-flex.4xlarge	16	8	2	32768	0	0		x86_64	1	partition,spread	0
-c8i-flex.8xlarge	32	16	2	65536	0	0		x86_64	1	partition,spread	0
-c8i-flex.large	2	1	2	4096	0	0		x86_64	1	partition,spread	0
-c8i-flex.xlarge	4	2	2	8192	0	0		x86_64	1	partition,spread	0
-c8i.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c8i.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c8i.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c8i.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c8i.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-c8i.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8i.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c8i.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c8i.96xlarge	384	192	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-c8i.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c8i.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8i.metal-96xl	384	192	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-c8i.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8ib.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.96xlarge	384	192	2	786432	1	0		x86_64	2	cluster,partition,spread	0
-c8ib.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c8ib.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8ib.metal-96xl	384	192	2	786432	1	0		x86_64	2	cluster,partition,spread	0
-c8ib.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c8id.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c8id.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c8id.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c8id.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c8id.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-c8id.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8id.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c8id.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c8id.96xlarge	384	192	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-c8id.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c8id.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8id.metal-96xl	384	192	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-c8id.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c8in.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c8in.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-c8in.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-c8in.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c8in.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-c8in.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8in.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c8in.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c8in.96xlarge	384	192	2	786432	1	0		x86_64	2	cluster,partition,spread	0
-c8in.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c8in.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-c8in.metal-96xl	384	192	2	786432	1	0		x86_64	2	cluster,partition,spread	0
-c8in.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-c8ine.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-c8ine.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-c8ine.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-c8ine.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-c8ine.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
-c8ine.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-d2.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
-d2.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
-d2.8xlarge	36	18	2	249856	0	0		x86_64	1	cluster,partition,spread	0
-d2.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
-d3.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-d3.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-d3.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-d3.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-d3en.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-d3en.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-d3en.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-d3en.6xlarge	24	12	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-d3en.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-d3en.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-dl1.24xlarge	96	48	2	786432	1	8	Habana	x86_64	4	cluster,partition,spread	0
-dl2q.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-f2.12xlarge	48	24	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-f2.48xlarge	192	96	2	2097152	1	0		x86_64	1	cluster,partition,spread	0
-f2.6xlarge	24	12	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-g4ad.16xlarge	64	32	2	262144	0	4	AMD	x86_64	1	cluster,partition,spread	0
-g4ad.2xlarge	8	4	2	32768	0	1	AMD	x86_64	1	cluster,partition,spread	0
-g4ad.4xlarge	16	8	2	65536	0	1	AMD	x86_64	1	cluster,partition,spread	0
-g4ad.8xlarge	32	16	2	131072	0	2	AMD	x86_64	1	cluster,partition,spread	0
-g4ad.xlarge	4	2	2	16384	0	1	AMD	x86_64	1	cluster,partition,spread	0
-g4dn.12xlarge	48	24	2	196608	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
-g4dn.16xlarge	64	32	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g4dn.2xlarge	8	4	2	32768	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g4dn.4xlarge	16	8	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g4dn.8xlarge	32	16	2	131072	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g4dn.metal	96	48	2	393216	1	8	NVIDIA	x86_64	1	cluster,partition,spread	0
-g4dn.xlarge	4	2	2	16384	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5.12xlarge	48	24	2	196608	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5.16xlarge	64	32	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5.24xlarge	96	48	2	393216	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5.2xlarge	8	4	2	32768	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5.48xlarge	192	96	2	786432	1	8	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5.4xlarge	16	8	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5.8xlarge	32	16	2	131072	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5.xlarge	4	2	2	16384	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g5g.16xlarge	64	64	1	131072	0	2	NVIDIA	arm64	1	cluster,partition,spread	0
-g5g.2xlarge	8	8	1	16384	0	1	NVIDIA	arm64	1	cluster,partition,spread	0
-g5g.4xlarge	16	16	1	32768	0	1	NVIDIA	arm64	1	cluster,partition,spread	0
-g5g.8xlarge	32	32	1	65536	0	1	NVIDIA	arm64	1	cluster,partition,spread	0
-g5g.metal	64	64	1	131072	0	2	NVIDIA	arm64	1	cluster,partition,spread	0
-g5g.xlarge	4	4	1	8192	0	1	NVIDIA	arm64	1	cluster,partition,spread	0
-g6.12xlarge	48	24	2	196608	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6.16xlarge	64	32	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6.24xlarge	96	48	2	393216	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6.2xlarge	8	4	2	32768	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6.48xlarge	192	96	2	786432	1	8	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6.4xlarge	16	8	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6.8xlarge	32	16	2	131072	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6.xlarge	4	2	2	16384	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6e.12xlarge	48	24	2	393216	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6e.16xlarge	64	32	2	524288	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6e.24xlarge	96	48	2	786432	1	4	NVIDIA	x86_64	2	cluster,partition,spread	0
-g6e.2xlarge	8	4	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6e.48xlarge	192	96	2	1572864	1	8	NVIDIA	x86_64	4	cluster,partition,spread	0
-g6e.4xlarge	16	8	2	131072	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6e.8xlarge	32	16	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6e.xlarge	4	2	2	32768	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6f.2xlarge	8	4	2	32768	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6f.4xlarge	16	8	2	65536	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6f.large	2	1	2	8192	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
-g6f.xlarge	4	2	2	16384	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
-g7e.12xlarge	48	24	2	524288	1	2	NVIDIA	x86_64	1	cluster,partition,spread	0
-g7e.24xlarge	96	48	2	1048576	1	4	NVIDIA	x86_64	2	cluster,partition,spread	0
-g7e.2xlarge	8	4	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g7e.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	4	cluster,partition,spread	0
-g7e.4xlarge	16	8	2	131072	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-g7e.8xlarge	32	16	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-gr6.4xlarge	16	8	2	131072	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-gr6.8xlarge	32	16	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-gr6f.4xlarge	16	8	2	131072	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
-h1.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-h1.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-h1.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-h1.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-hpc6a.48xlarge	96	96	1	393216	1	0		x86_64	1	cluster,partition,spread	0
-hpc6id.32xlarge	64	64	1	1048576	1	0		x86_64	2	cluster,partition,spread	0
-hpc7a.12xlarge	24	24	1	786432	1	0		x86_64	2	cluster,partition,spread	0
-hpc7a.24xlarge	48	48	1	786432	1	0		x86_64	2	cluster,partition,spread	0
-hpc7a.48xlarge	96	96	1	786432	1	0		x86_64	2	cluster,partition,spread	0
-hpc7a.96xlarge	192	192	1	786432	1	0		x86_64	2	cluster,partition,spread	0
-hpc7g.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
-hpc7g.4xlarge	16	16	1	131072	1	0		arm64	1	cluster,partition,spread	0
-hpc7g.8xlarge	32	32	1	131072	1	0		arm64	1	cluster,partition,spread	0
-hpc8a.96xlarge	192	192	1	786432	1	0		x86_64	2	cluster,partition,spread	0
-i2.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
-i2.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
-i2.8xlarge	32	16	2	249856	0	0		x86_64	1	cluster,partition,spread	0
-i2.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
-i3.16xlarge	64	32	2	499712	0	0		x86_64	1	cluster,partition,spread	0
-i3.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
-i3.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
-i3.8xlarge	32	16	2	249856	0	0		x86_64	1	cluster,partition,spread	0
-i3.large	2	1	2	15616	0	0		x86_64	1	cluster,partition,spread	0
-i3.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
-i3en.12xlarge	48	24	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-i3en.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-i3en.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-i3en.3xlarge	12	6	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-i3en.6xlarge	24	12	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-i3en.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-i3en.metal	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-i3en.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-i4g.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
-i4g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-i4g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-i4g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-i4g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-i4g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-i4i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-i4i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-i4i.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-i4i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-i4i.32xlarge	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
-i4i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-i4i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-i4i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-i4i.metal	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
-i4i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-i7i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-i7i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-i7i.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-i7i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-i7i.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-i7i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-i7i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-i7i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-i7i.metal-24xl	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-i7i.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-i7i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.18xlarge	72	36	2	589824	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.3xlarge	12	6	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-i7ie.6xlarge	24	12	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.metal-24xl	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-i7ie.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-i7ie.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-i8g.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-i8g.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
-i8g.24xlarge	96	96	1	786432	0	0		arm64	1	cluster,partition,spread	0
-i8g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-i8g.48xlarge	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-i8g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-i8g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-i8g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-i8g.metal-24xl	96	96	1	786432	0	0		arm64	1	cluster,partition,spread	0
-i8g.metal-48xl	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-i8g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-i8ge.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-i8ge.18xlarge	72	72	1	589824	0	0		arm64	1	cluster,partition,spread	0
-i8ge.24xlarge	96	96	1	786432	0	0		arm64	1	cluster,partition,spread	0
-i8ge.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-i8ge.3xlarge	12	12	1	98304	0	0		arm64	1	cluster,partition,spread	0
-i8ge.48xlarge	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-i8ge.6xlarge	24	24	1	196608	0	0		arm64	1	cluster,partition,spread	0
-i8ge.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-i8ge.metal-24xl	96	96	1	786432	0	0		arm64	1	cluster,partition,spread	0
-i8ge.metal-48xl	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-i8ge.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-im4gn.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
-im4gn.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-im4gn.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-im4gn.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-im4gn.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-im4gn.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-inf1.24xlarge	96	48	2	196608	1	0		x86_64	1	cluster,partition,spread	0
-inf1.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-inf1.6xlarge	24	12	2	49152	0	0		x86_64	1	cluster,partition,spread	0
-inf1.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-inf2.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-inf2.48xlarge	192	96	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-inf2.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-inf2.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-is4gen.2xlarge	8	8	1	49152	0	0		arm64	1	cluster,partition,spread	0
-is4gen.4xlarge	16	16	1	98304	0	0		arm64	1	cluster,partition,spread	0
-is4gen.8xlarge	32	32	1	196608	0	0		arm64	1	cluster,partition,spread	0
-is4gen.large	2	2	1	12288	0	0		arm64	1	cluster,partition,spread	0
-is4gen.medium	1	1	1	6144	0	0		arm64	1	cluster,partition,spread	0
-is4gen.xlarge	4	4	1	24576	0	0		arm64	1	cluster,partition,spread	0
-m1.large	2	2	1	7680	0	0		x86_64	1	partition,spread	0
-m1.medium	1	1	1	3788	0	0		i386,x86_64	1	partition,spread	0
-m1.small	1	1	1	1740	0	0		i386,x86_64	1	partition,spread	0
-m1.xlarge	4	4	1	15360	0	0		x86_64	1	partition,spread	0
-m2.2xlarge	4	4	1	35020	0	0		x86_64	1	partition,spread	0
-m2.4xlarge	8	8	1	70041	0	0		x86_64	1	partition,spread	0
-m2.xlarge	2	2	1	17510	0	0		x86_64	1	partition,spread	0
-m3.2xlarge	8	4	2	30720	0	0		x86_64	1	partition,spread	0
-m3.large	2	1	2	7680	0	0		x86_64	1	partition,spread	0
-m3.medium	1	1	1	3840	0	0		x86_64	1	partition,spread	0
-m3.xlarge	4	2	2	15360	0	0		x86_64	1	partition,spread	0
-m4.10xlarge	40	20	2	163840	0	0		x86_64	1	cluster,partition,spread	0
-m4.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m4.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m4.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m4.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m4.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m5.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m5.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m5.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m5.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m5.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m5.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m5.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m5.metal	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m5.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m5a.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m5a.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m5a.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m5a.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m5a.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m5a.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m5a.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m5a.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m5ad.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m5ad.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m5ad.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m5ad.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m5ad.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m5ad.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m5ad.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m5ad.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m5d.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m5d.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m5d.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m5d.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m5d.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m5d.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m5d.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m5d.metal	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m5d.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m5dn.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m5dn.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m5dn.24xlarge	96	48	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-m5dn.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m5dn.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m5dn.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m5dn.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m5dn.metal	96	48	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-m5dn.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m5n.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m5n.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m5n.24xlarge	96	48	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-m5n.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m5n.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m5n.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m5n.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m5n.metal	96	48	2	393216	1	0		x86_64	1	cluster,partition,spread	0
-m5n.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m5zn.12xlarge	48	24	2	196608	1	0		x86_64	1	cluster,partition,spread	0
-m5zn.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m5zn.3xlarge	12	6	2	49152	0	0		x86_64	1	cluster,partition,spread	0
-m5zn.6xlarge	24	12	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-m5zn.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m5zn.metal	48	24	2	196608	1	0		x86_64	1	cluster,partition,spread	0
-m5zn.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m6a.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m6a.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m6a.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m6a.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m6a.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-m6a.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m6a.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m6a.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m6a.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m6a.metal	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m6a.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m6g.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
-m6g.16xlarge	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
-m6g.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-m6g.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-m6g.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-m6g.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-m6g.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
-m6g.metal	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
-m6g.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-m6gd.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
-m6gd.16xlarge	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
-m6gd.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-m6gd.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-m6gd.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-m6gd.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-m6gd.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
-m6gd.metal	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
-m6gd.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-m6i.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m6i.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m6i.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m6i.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m6i.32xlarge	128	64	2	524288	1	0		x86_64	1	cluster,partition,spread	0
-m6i.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m6i.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m6i.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m6i.metal	128	64	2	524288	1	0		x86_64	1	cluster,partition,spread	0
-m6i.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m6id.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m6id.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m6id.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m6id.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m6id.32xlarge	128	64	2	524288	1	0		x86_64	1	cluster,partition,spread	0
-m6id.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m6id.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m6id.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m6id.metal	128	64	2	524288	1	0		x86_64	1	cluster,partition,spread	0
-m6id.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m6idn.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m6idn.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m6idn.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m6idn.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m6idn.32xlarge	128	64	2	524288	1	0		x86_64	2	cluster,partition,spread	0
-m6idn.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m6idn.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m6idn.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m6idn.metal	128	64	2	524288	1	0		x86_64	2	cluster,partition,spread	0
-m6idn.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m6in.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m6in.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m6in.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m6in.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m6in.32xlarge	128	64	2	524288	1	0		x86_64	2	cluster,partition,spread	0
-m6in.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m6in.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m6in.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m6in.metal	128	64	2	524288	1	0		x86_64	2	cluster,partition,spread	0
-m6in.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m7a.12xlarge	48	48	1	196608	0	0		x86_64	1	cluster,partition,spread	0
-m7a.16xlarge	64	64	1	262144	0	0		x86_64	1	cluster,partition,spread	0
-m7a.24xlarge	96	96	1	393216	0	0		x86_64	1	cluster,partition,spread	0
-m7a.2xlarge	8	8	1	32768	0	0		x86_64	1	cluster,partition,spread	0
-m7a.32xlarge	128	128	1	524288	0	0		x86_64	1	cluster,partition,spread	0
-m7a.48xlarge	192	192	1	786432	1	0		x86_64	1	cluster,partition,spread	0
-m7a.4xlarge	16	16	1	65536	0	0		x86_64	1	cluster,partition,spread	0
-m7a.8xlarge	32	32	1	131072	0	0		x86_64	1	cluster,partition,spread	0
-m7a.large	2	2	1	8192	0	0		x86_64	1	cluster,partition,spread	0
-m7a.medium	1	1	1	4096	0	0		x86_64	1	cluster,partition,spread	0
-m7a.metal-48xl	192	192	1	786432	1	0		x86_64	1	cluster,partition,spread	0
-m7a.xlarge	4	4	1	16384	0	0		x86_64	1	cluster,partition,spread	0
-m7g.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
-m7g.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
-m7g.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-m7g.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-m7g.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-m7g.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-m7g.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
-m7g.metal	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
-m7g.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-m7gd.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
-m7gd.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
-m7gd.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-m7gd.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-m7gd.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-m7gd.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-m7gd.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
-m7gd.metal	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
-m7gd.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-m7i-flex.12xlarge	48	24	2	196608	0	0		x86_64	1	partition,spread	0
-m7i-flex.16xlarge	64	32	2	262144	0	0		x86_64	1	partition,spread	0
-m7i-flex.2xlarge	8	4	2	32768	0	0		x86_64	1	partition,spread	0
-m7i-flex.4xlarge	16	8	2	65536	0	0		x86_64	1	partition,spread	0
-m7i-flex.8xlarge	32	16	2	131072	0	0		x86_64	1	partition,spread	0
-m7i-flex.large	2	1	2	8192	0	0		x86_64	1	partition,spread	0
-m7i-flex.xlarge	4	2	2	16384	0	0		x86_64	1	partition,spread	0
-m7i.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m7i.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m7i.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m7i.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m7i.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m7i.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m7i.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m7i.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m7i.metal-24xl	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m7i.metal-48xl	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m7i.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m8a.12xlarge	48	48	1	196608	0	0		x86_64	1	cluster,partition,spread	0
-m8a.16xlarge	64	64	1	262144	0	0		x86_64	1	cluster,partition,spread	0
-m8a.24xlarge	96	96	1	393216	0	0		x86_64	1	cluster,partition,spread	0
-m8a.2xlarge	8	8	1	32768	0	0		x86_64	1	cluster,partition,spread	0
-m8a.48xlarge	192	192	1	786432	1	0		x86_64	1	cluster,partition,spread	0
-m8a.4xlarge	16	16	1	65536	0	0		x86_64	1	cluster,partition,spread	0
-m8a.8xlarge	32	32	1	131072	0	0		x86_64	1	cluster,partition,spread	0
-m8a.large	2	2	1	8192	0	0		x86_64	1	cluster,partition,spread	0
-m8a.medium	1	1	1	4096	0	0		x86_64	1	cluster,partition,spread	0
-m8a.metal-24xl	96	96	1	393216	0	0		x86_64	1	cluster,partition,spread	0
-m8a.metal-48xl	192	192	1	786432	1	0		x86_64	1	cluster,partition,spread	0
-m8a.xlarge	4	4	1	16384	0	0		x86_64	1	cluster,partition,spread	0
-m8azn.12xlarge	48	48	1	196608	0	0		x86_64	1	cluster,partition,spread	0
-m8azn.24xlarge	96	96	1	393216	1	0		x86_64	1	cluster,partition,spread	0
-m8azn.3xlarge	12	12	1	49152	0	0		x86_64	1	cluster,partition,spread	0
-m8azn.6xlarge	24	24	1	98304	0	0		x86_64	1	cluster,partition,spread	0
-m8azn.large	2	2	1	8192	0	0		x86_64	1	cluster,partition,spread	0
-m8azn.medium	1	1	1	4096	0	0		x86_64	1	cluster,partition,spread	0
-m8azn.metal-12xl	48	48	1	196608	0	0		x86_64	1	cluster,partition,spread	0
-m8azn.metal-24xl	96	96	1	393216	1	0		x86_64	1	cluster,partition,spread	0
-m8azn.xlarge	4	4	1	16384	0	0		x86_64	1	cluster,partition,spread	0
-m8g.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
-m8g.16xlarge	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
-m8g.24xlarge	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
-m8g.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-m8g.48xlarge	192	192	1	786432	1	0		arm64	1	cluster,partition,spread	0
-m8g.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-m8g.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-m8g.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-m8g.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
-m8g.metal-24xl	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
-m8g.metal-48xl	192	192	1	786432	1	0		arm64	1	cluster,partition,spread	0
-m8g.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-m8gb.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
-m8gb.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
-m8gb.24xlarge	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
-m8gb.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-m8gb.48xlarge	192	192	1	786432	1	0		arm64	2	cluster,partition,spread	0
-m8gb.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-m8gb.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-m8gb.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-m8gb.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
-m8gb.metal-24xl	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
-m8gb.metal-48xl	192	192	1	786432	1	0		arm64	2	cluster,partition,spread	0
-m8gb.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-m8gd.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
-m8gd.16xlarge	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
-m8gd.24xlarge	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
-m8gd.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-m8gd.48xlarge	192	192	1	786432	1	0		arm64	1	cluster,partition,spread	0
-m8gd.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-m8gd.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-m8gd.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-m8gd.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
-m8gd.metal-24xl	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
-m8gd.metal-48xl	192	192	1	786432	1	0		arm64	1	cluster,partition,spread	0
-m8gd.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-m8gn.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
-m8gn.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
-m8gn.24xlarge	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
-m8gn.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
-m8gn.48xlarge	192	192	1	786432	1	0		arm64	2	cluster,partition,spread	0
-m8gn.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
-m8gn.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
-m8gn.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
-m8gn.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
-m8gn.metal-24xl	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
-m8gn.metal-48xl	192	192	1	786432	1	0		arm64	2	cluster,partition,spread	0
-m8gn.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
-m8i-flex.12xlarge	48	24	2	196608	0	0		x86_64	1	partition,spread	0
-m8i-flex.16xlarge	64	32	2	262144	0	0		x86_64	1	partition,spread	0
-m8i-flex.2xlarge	8	4	2	32768	0	0		x86_64	1	partition,spread	0
-m8i-flex.4xlarge	16	8	2	65536	0	0		x86_64	1	partition,spread	0
-m8i-flex.8xlarge	32	16	2	131072	0	0		x86_64	1	partition,spread	0
-m8i-flex.large	2	1	2	8192	0	0		x86_64	1	partition,spread	0
-m8i-flex.xlarge	4	2	2	16384	0	0		x86_64	1	partition,spread	0
-m8i.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m8i.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m8i.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m8i.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m8i.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-m8i.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m8i.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m8i.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m8i.96xlarge	384	192	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-m8i.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m8i.metal-48xl	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m8i.metal-96xl	384	192	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-m8i.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m8ib.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.96xlarge	384	192	2	1572864	1	0		x86_64	2	cluster,partition,spread	0
-m8ib.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m8ib.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m8id.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m8id.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m8id.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m8id.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m8id.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-m8id.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m8id.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m8id.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m8id.96xlarge	384	192	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-m8id.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m8id.metal-48xl	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m8id.metal-96xl	384	192	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-m8id.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m8in.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m8in.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-m8in.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-m8in.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m8in.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-m8in.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-m8in.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m8in.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m8in.96xlarge	384	192	2	1572864	1	0		x86_64	2	cluster,partition,spread	0
-m8in.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m8in.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-m8ine.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-m8ine.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-m8ine.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-m8ine.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-m8ine.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
-m8ine.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-mac-m4.metal	10	10	1	24576	0	0		arm64_mac	1	partition,spread	0
-mac-m4max.metal	16	16	1	131072	0	0		arm64_mac	1	partition,spread	0
-mac-m4pro.metal	14	14	1	49152	0	0		arm64_mac	1	partition,spread	0
-mac1.metal	12	6	2	32768	0	0		x86_64_mac	1	partition,spread	0
-mac2-m1ultra.metal	20	20	1	131072	0	0		arm64_mac	1	partition,spread	0
-mac2-m2.metal	8	8	1	24576	0	0		arm64_mac	1	partition,spread	0
-mac2-m2pro.metal	12	12	1	32768	0	0		arm64_mac	1	partition,spread	0
-mac2.metal	8	4	2	16384	0	0		arm64_mac	1	partition,spread	0
-p3dn.24xlarge	96	48	2	786432	1	8	NVIDIA	x86_64	1	cluster,partition,spread	0
-p4d.24xlarge	96	48	2	1179648	1	8	NVIDIA	x86_64	4	cluster,partition,spread	0
-p4de.24xlarge	96	48	2	1179648	1	8	NVIDIA	x86_64	4	cluster,partition,spread	0
-p5.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	32	cluster,partition,spread	0
-p5.4xlarge	16	8	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
-p5e.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	32	cluster,partition,spread	0
-p5en.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	16	cluster,partition,spread	0
-p6-b200.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	8	cluster,partition,spread	0
-p6-b300.48xlarge	192	96	2	4194304	1	8	NVIDIA	x86_64	17	cluster,partition,spread	0
-r3.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
-r3.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
-r3.8xlarge	32	16	2	249856	0	0		x86_64	1	cluster,partition,spread	0
-r3.large	2	1	2	15360	0	0		x86_64	1	cluster,partition,spread	0
-r3.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
-r4.16xlarge	64	32	2	499712	0	0		x86_64	1	cluster,partition,spread	0
-r4.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
-r4.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
-r4.8xlarge	32	16	2	249856	0	0		x86_64	1	cluster,partition,spread	0
-r4.large	2	1	2	15616	0	0		x86_64	1	cluster,partition,spread	0
-r4.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
-r5.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r5.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r5.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r5.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r5.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r5.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r5.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r5.metal	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r5.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r5a.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r5a.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r5a.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r5a.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r5a.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r5a.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r5a.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r5a.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r5ad.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r5ad.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r5ad.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r5ad.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r5ad.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r5ad.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r5ad.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r5ad.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r5b.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r5b.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r5b.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r5b.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r5b.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r5b.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r5b.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r5b.metal	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r5b.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r5d.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r5d.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r5d.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r5d.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r5d.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r5d.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r5d.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r5d.metal	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r5d.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r5dn.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r5dn.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r5dn.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-r5dn.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r5dn.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r5dn.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r5dn.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r5dn.metal	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-r5dn.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r5n.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r5n.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r5n.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-r5n.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r5n.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r5n.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r5n.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r5n.metal	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
-r5n.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r6a.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r6a.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r6a.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r6a.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r6a.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-r6a.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r6a.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r6a.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r6a.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r6a.metal	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r6a.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r6g.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-r6g.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
-r6g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-r6g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-r6g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-r6g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-r6g.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
-r6g.metal	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
-r6g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-r6gd.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-r6gd.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
-r6gd.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-r6gd.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-r6gd.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-r6gd.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-r6gd.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
-r6gd.metal	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
-r6gd.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-r6i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r6i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r6i.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r6i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r6i.32xlarge	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
-r6i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r6i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r6i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r6i.metal	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
-r6i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r6id.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r6id.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r6id.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r6id.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r6id.32xlarge	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
-r6id.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r6id.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r6id.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r6id.metal	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
-r6id.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r6idn.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r6idn.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r6idn.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r6idn.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r6idn.32xlarge	128	64	2	1048576	1	0		x86_64	2	cluster,partition,spread	0
-r6idn.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r6idn.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r6idn.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r6idn.metal	128	64	2	1048576	1	0		x86_64	2	cluster,partition,spread	0
-r6idn.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r6in.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r6in.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r6in.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r6in.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r6in.32xlarge	128	64	2	1048576	1	0		x86_64	2	cluster,partition,spread	0
-r6in.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r6in.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r6in.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r6in.metal	128	64	2	1048576	1	0		x86_64	2	cluster,partition,spread	0
-r6in.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r7a.12xlarge	48	48	1	393216	0	0		x86_64	1	cluster,partition,spread	0
-r7a.16xlarge	64	64	1	524288	0	0		x86_64	1	cluster,partition,spread	0
-r7a.24xlarge	96	96	1	786432	0	0		x86_64	1	cluster,partition,spread	0
-r7a.2xlarge	8	8	1	65536	0	0		x86_64	1	cluster,partition,spread	0
-r7a.32xlarge	128	128	1	1048576	0	0		x86_64	1	cluster,partition,spread	0
-r7a.48xlarge	192	192	1	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r7a.4xlarge	16	16	1	131072	0	0		x86_64	1	cluster,partition,spread	0
-r7a.8xlarge	32	32	1	262144	0	0		x86_64	1	cluster,partition,spread	0
-r7a.large	2	2	1	16384	0	0		x86_64	1	cluster,partition,spread	0
-r7a.medium	1	1	1	8192	0	0		x86_64	1	cluster,partition,spread	0
-r7a.metal-48xl	192	192	1	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r7a.xlarge	4	4	1	32768	0	0		x86_64	1	cluster,partition,spread	0
-r7g.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-r7g.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
-r7g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-r7g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-r7g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-r7g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-r7g.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
-r7g.metal	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
-r7g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-r7gd.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-r7gd.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
-r7gd.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-r7gd.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-r7gd.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-r7gd.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-r7gd.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
-r7gd.metal	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
-r7gd.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-r7i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r7i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r7i.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r7i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r7i.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r7i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r7i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r7i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r7i.metal-24xl	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r7i.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r7i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r7iz.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r7iz.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r7iz.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r7iz.32xlarge	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
-r7iz.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r7iz.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r7iz.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r7iz.metal-16xl	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r7iz.metal-32xl	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
-r7iz.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r8a.12xlarge	48	48	1	393216	0	0		x86_64	1	cluster,partition,spread	0
-r8a.16xlarge	64	64	1	524288	0	0		x86_64	1	cluster,partition,spread	0
-r8a.24xlarge	96	96	1	786432	0	0		x86_64	1	cluster,partition,spread	0
-r8a.2xlarge	8	8	1	65536	0	0		x86_64	1	cluster,partition,spread	0
-r8a.48xlarge	192	192	1	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r8a.4xlarge	16	16	1	131072	0	0		x86_64	1	cluster,partition,spread	0
-r8a.8xlarge	32	32	1	262144	0	0		x86_64	1	cluster,partition,spread	0
-r8a.large	2	2	1	16384	0	0		x86_64	1	cluster,partition,spread	0
-r8a.medium	1	1	1	8192	0	0		x86_64	1	cluster,partition,spread	0
-r8a.metal-24xl	96	96	1	786432	0	0		x86_64	1	cluster,partition,spread	0
-r8a.metal-48xl	192	192	1	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r8a.xlarge	4	4	1	32768	0	0		x86_64	1	cluster,partition,spread	0
-r8g.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-r8g.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
-r8g.24xlarge	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
-r8g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-r8g.48xlarge	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-r8g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-r8g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-r8g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-r8g.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
-r8g.metal-24xl	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
-r8g.metal-48xl	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-r8g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-r8gb.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-r8gb.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
-r8gb.24xlarge	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
-r8gb.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-r8gb.48xlarge	192	192	1	1572864	1	0		arm64	2	cluster,partition,spread	0
-r8gb.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-r8gb.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-r8gb.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-r8gb.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
-r8gb.metal-24xl	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
-r8gb.metal-48xl	192	192	1	1572864	1	0		arm64	2	cluster,partition,spread	0
-r8gb.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-r8gd.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-r8gd.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
-r8gd.24xlarge	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
-r8gd.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-r8gd.48xlarge	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-r8gd.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-r8gd.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-r8gd.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-r8gd.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
-r8gd.metal-24xl	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
-r8gd.metal-48xl	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-r8gd.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-r8gn.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
-r8gn.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
-r8gn.24xlarge	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
-r8gn.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
-r8gn.48xlarge	192	192	1	1572864	1	0		arm64	2	cluster,partition,spread	0
-r8gn.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
-r8gn.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
-r8gn.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
-r8gn.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
-r8gn.metal-24xl	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
-r8gn.metal-48xl	192	192	1	1572864	1	0		arm64	2	cluster,partition,spread	0
-r8gn.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
-r8i-flex.12xlarge	48	24	2	393216	0	0		x86_64	1	partition,spread	0
-r8i-flex.16xlarge	64	32	2	524288	0	0		x86_64	1	partition,spread	0
-r8i-flex.2xlarge	8	4	2	65536	0	0		x86_64	1	partition,spread	0
-r8i-flex.4xlarge	16	8	2	131072	0	0		x86_64	1	partition,spread	0
-r8i-flex.8xlarge	32	16	2	262144	0	0		x86_64	1	partition,spread	0
-r8i-flex.large	2	1	2	16384	0	0		x86_64	1	partition,spread	0
-r8i-flex.xlarge	4	2	2	32768	0	0		x86_64	1	partition,spread	0
-r8i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r8i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r8i.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r8i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r8i.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-r8i.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r8i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r8i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r8i.96xlarge	384	192	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
-r8i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r8i.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r8i.metal-96xl	384	192	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
-r8i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r8ib.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.96xlarge	384	192	2	3145728	1	0		x86_64	2	cluster,partition,spread	0
-r8ib.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r8ib.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r8id.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r8id.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r8id.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r8id.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r8id.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-r8id.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r8id.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r8id.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r8id.96xlarge	384	192	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
-r8id.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r8id.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r8id.metal-96xl	384	192	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
-r8id.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-r8in.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-r8in.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-r8in.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-r8in.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-r8in.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-r8in.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-r8in.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-r8in.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-r8in.96xlarge	384	192	2	3145728	1	0		x86_64	2	cluster,partition,spread	0
-r8in.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-r8in.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-t1.micro	1	1	1	627	0	0		i386,x86_64	1	partition,spread	0
-t2.2xlarge	8	8	1	32768	0	0		x86_64	1	partition,spread	1
-t2.large	2	2	1	8192	0	0		x86_64	1	partition,spread	1
-t2.medium	2	2	1	4096	0	0		i386,x86_64	1	partition,spread	1
-t2.micro	1	1	1	1024	0	0		i386,x86_64	1	partition,spread	1
-t2.nano	1	1	1	512	0	0		i386,x86_64	1	partition,spread	1
-t2.small	1	1	1	2048	0	0		i386,x86_64	1	partition,spread	1
-t2.xlarge	4	4	1	16384	0	0		x86_64	1	partition,spread	1
-t3.2xlarge	8	4	2	32768	0	0		x86_64	1	partition,spread	1
-t3.large	2	1	2	8192	0	0		x86_64	1	partition,spread	1
-t3.medium	2	1	2	4096	0	0		x86_64	1	partition,spread	1
-t3.micro	2	1	2	1024	0	0		x86_64	1	partition,spread	1
-t3.nano	2	1	2	512	0	0		x86_64	1	partition,spread	1
-t3.small	2	1	2	2048	0	0		x86_64	1	partition,spread	1
-t3.xlarge	4	2	2	16384	0	0		x86_64	1	partition,spread	1
-t3a.2xlarge	8	4	2	32768	0	0		x86_64	1	partition,spread	1
-t3a.large	2	1	2	8192	0	0		x86_64	1	partition,spread	1
-t3a.medium	2	1	2	4096	0	0		x86_64	1	partition,spread	1
-t3a.micro	2	1	2	1024	0	0		x86_64	1	partition,spread	1
-t3a.nano	2	1	2	512	0	0		x86_64	1	partition,spread	1
-t3a.small	2	1	2	2048	0	0		x86_64	1	partition,spread	1
-t3a.xlarge	4	2	2	16384	0	0		x86_64	1	partition,spread	1
-t4g.2xlarge	8	8	1	32768	0	0		arm64	1	partition,spread	1
-t4g.large	2	2	1	8192	0	0		arm64	1	partition,spread	1
-t4g.medium	2	2	1	4096	0	0		arm64	1	partition,spread	1
-t4g.micro	2	2	1	1024	0	0		arm64	1	partition,spread	1
-t4g.nano	2	2	1	512	0	0		arm64	1	partition,spread	1
-t4g.small	2	2	1	2048	0	0		arm64	1	partition,spread	1
-t4g.xlarge	4	4	1	16384	0	0		arm64	1	partition,spread	1
-trn1.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-trn1.32xlarge	128	64	2	524288	1	0		x86_64	8	cluster,partition,spread	0
-trn1n.32xlarge	128	64	2	524288	1	0		x86_64	16	cluster,partition,spread	0
-trn2.3xlarge	12	6	2	131072	1	0		x86_64	1	cluster,partition,spread	0
-trn2.48xlarge	192	96	2	2097152	1	0		x86_64	16	cluster,partition,spread	0
-u-3tb1.56xlarge	224	112	2	3145728	0	0		x86_64	1	cluster,partition,spread	0
-u-6tb1.112xlarge	448	224	2	6291456	0	0		x86_64	1	cluster,partition,spread	0
-u-6tb1.56xlarge	224	224	1	6291456	0	0		x86_64	1	cluster,partition,spread	0
-u7i-12tb.224xlarge	896	448	2	12582912	1	0		x86_64	1	cluster,partition,spread	0
-u7i-6tb.112xlarge	448	224	2	6291456	1	0		x86_64	1	cluster,partition,spread	0
-u7i-8tb.112xlarge	448	224	2	8388608	1	0		x86_64	1	cluster,partition,spread	0
-u7in-16tb.224xlarge	896	448	2	16777216	1	0		x86_64	2	cluster,partition,spread	0
-u7in-24tb.224xlarge	896	448	2	25165824	1	0		x86_64	2	cluster,partition,spread	0
-u7in-32tb.224xlarge	896	448	2	33554432	1	0		x86_64	2	cluster,partition,spread	0
-vt1.24xlarge	96	48	2	196608	1	0		x86_64	1	partition,spread	0
-vt1.3xlarge	12	6	2	24576	0	0		x86_64	1	partition,spread	0
-vt1.6xlarge	24	12	2	49152	0	0		x86_64	1	partition,spread	0
-x1.16xlarge	64	32	2	999424	0	0		x86_64	1	cluster,partition,spread	0
-x1.32xlarge	128	64	2	1998848	0	0		x86_64	1	cluster,partition,spread	0
-x1e.16xlarge	64	32	2	1998848	0	0		x86_64	1	cluster,partition,spread	0
-x1e.2xlarge	8	4	2	249856	0	0		x86_64	1	cluster,partition,spread	0
-x1e.32xlarge	128	64	2	3997696	0	0		x86_64	1	cluster,partition,spread	0
-x1e.4xlarge	16	8	2	499712	0	0		x86_64	1	cluster,partition,spread	0
-x1e.8xlarge	32	16	2	999424	0	0		x86_64	1	cluster,partition,spread	0
-x1e.xlarge	4	2	2	124928	0	0		x86_64	1	cluster,partition,spread	0
-x2gd.12xlarge	48	48	1	786432	0	0		arm64	1	cluster,partition,spread	0
-x2gd.16xlarge	64	64	1	1048576	0	0		arm64	1	cluster,partition,spread	0
-x2gd.2xlarge	8	8	1	131072	0	0		arm64	1	cluster,partition,spread	0
-x2gd.4xlarge	16	16	1	262144	0	0		arm64	1	cluster,partition,spread	0
-x2gd.8xlarge	32	32	1	524288	0	0		arm64	1	cluster,partition,spread	0
-x2gd.large	2	2	1	32768	0	0		arm64	1	cluster,partition,spread	0
-x2gd.medium	1	1	1	16384	0	0		arm64	1	cluster,partition,spread	0
-x2gd.metal	64	64	1	1048576	0	0		arm64	1	cluster,partition,spread	0
-x2gd.xlarge	4	4	1	65536	0	0		arm64	1	cluster,partition,spread	0
-x2idn.16xlarge	64	32	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-x2idn.24xlarge	96	48	2	1572864	0	0		x86_64	1	cluster,partition,spread	0
-x2idn.32xlarge	128	64	2	2097152	1	0		x86_64	1	cluster,partition,spread	0
-x2idn.metal	128	64	2	2097152	1	0		x86_64	1	cluster,partition,spread	0
-x2iedn.16xlarge	64	32	2	2097152	0	0		x86_64	1	cluster,partition,spread	0
-x2iedn.24xlarge	96	48	2	3145728	0	0		x86_64	1	cluster,partition,spread	0
-x2iedn.2xlarge	8	4	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-x2iedn.32xlarge	128	64	2	4194304	1	0		x86_64	1	cluster,partition,spread	0
-x2iedn.4xlarge	16	8	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-x2iedn.8xlarge	32	16	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-x2iedn.metal	128	64	2	4194304	1	0		x86_64	1	cluster,partition,spread	0
-x2iedn.xlarge	4	2	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-x2iezn.12xlarge	48	24	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-x2iezn.2xlarge	8	4	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-x2iezn.4xlarge	16	8	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-x2iezn.6xlarge	24	12	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-x2iezn.8xlarge	32	16	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-x2iezn.metal	48	24	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
-x8aedz.12xlarge	48	48	1	1572864	0	0		x86_64	1	cluster,partition,spread	0
-x8aedz.24xlarge	96	96	1	3145728	1	0		x86_64	1	cluster,partition,spread	0
-x8aedz.3xlarge	12	12	1	393216	0	0		x86_64	1	cluster,partition,spread	0
-x8aedz.6xlarge	24	24	1	786432	0	0		x86_64	1	cluster,partition,spread	0
-x8aedz.large	2	2	1	65536	0	0		x86_64	1	cluster,partition,spread	0
-x8aedz.metal-12xl	48	48	1	1572864	0	0		x86_64	1	cluster,partition,spread	0
-x8aedz.metal-24xl	96	96	1	3145728	1	0		x86_64	1	cluster,partition,spread	0
-x8aedz.xlarge	4	4	1	131072	0	0		x86_64	1	cluster,partition,spread	0
-x8g.12xlarge	48	48	1	786432	0	0		arm64	1	cluster,partition,spread	0
-x8g.16xlarge	64	64	1	1048576	0	0		arm64	1	cluster,partition,spread	0
-x8g.24xlarge	96	96	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-x8g.2xlarge	8	8	1	131072	0	0		arm64	1	cluster,partition,spread	0
-x8g.48xlarge	192	192	1	3145728	1	0		arm64	1	cluster,partition,spread	0
-x8g.4xlarge	16	16	1	262144	0	0		arm64	1	cluster,partition,spread	0
-x8g.8xlarge	32	32	1	524288	0	0		arm64	1	cluster,partition,spread	0
-x8g.large	2	2	1	32768	0	0		arm64	1	cluster,partition,spread	0
-x8g.medium	1	1	1	16384	0	0		arm64	1	cluster,partition,spread	0
-x8g.metal-24xl	96	96	1	1572864	1	0		arm64	1	cluster,partition,spread	0
-x8g.metal-48xl	192	192	1	3145728	1	0		arm64	1	cluster,partition,spread	0
-x8g.xlarge	4	4	1	65536	0	0		arm64	1	cluster,partition,spread	0
-x8i.12xlarge	48	24	2	786432	0	0		x86_64	1	cluster,partition,spread	0
-x8i.16xlarge	64	32	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
-x8i.24xlarge	96	48	2	1572864	0	0		x86_64	1	cluster,partition,spread	0
-x8i.2xlarge	8	4	2	131072	0	0		x86_64	1	cluster,partition,spread	0
-x8i.32xlarge	128	64	2	2097152	0	0		x86_64	1	cluster,partition,spread	0
-x8i.48xlarge	192	96	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
-x8i.4xlarge	16	8	2	262144	0	0		x86_64	1	cluster,partition,spread	0
-x8i.64xlarge	256	128	2	4194304	1	0		x86_64	1	cluster,partition,spread	0
-x8i.8xlarge	32	16	2	524288	0	0		x86_64	1	cluster,partition,spread	0
-x8i.96xlarge	384	192	2	6291456	1	0		x86_64	1	cluster,partition,spread	0
-x8i.large	2	1	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-x8i.metal-48xl	192	96	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
-x8i.metal-96xl	384	192	2	6291456	1	0		x86_64	1	cluster,partition,spread	0
-x8i.xlarge	4	2	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-z1d.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-z1d.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
-z1d.3xlarge	12	6	2	98304	0	0		x86_64	1	cluster,partition,spread	0
-z1d.6xlarge	24	12	2	196608	0	0		x86_64	1	cluster,partition,spread	0
-z1d.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
-z1d.metal	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
-z1d.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
-"""#
+        a1.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        a1.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        a1.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        a1.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        a1.metal	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        a1.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c1.medium	2	2	1	1740	0	0		i386,x86_64	1	partition,spread	0
+        c1.xlarge	8	8	1	7168	0	0		x86_64	1	partition,spread	0
+        c3.2xlarge	8	4	2	15360	0	0		x86_64	1	cluster,partition,spread	0
+        c3.4xlarge	16	8	2	30720	0	0		x86_64	1	cluster,partition,spread	0
+        c3.8xlarge	32	16	2	61440	0	0		x86_64	1	cluster,partition,spread	0
+        c3.large	2	1	2	3840	0	0		i386,x86_64	1	cluster,partition,spread	0
+        c3.xlarge	4	2	2	7680	0	0		x86_64	1	cluster,partition,spread	0
+        c4.2xlarge	8	4	2	15360	0	0		x86_64	1	cluster,partition,spread	0
+        c4.4xlarge	16	8	2	30720	0	0		x86_64	1	cluster,partition,spread	0
+        c4.8xlarge	36	18	2	61440	0	0		x86_64	1	cluster,partition,spread	0
+        c4.large	2	1	2	3840	0	0		x86_64	1	cluster,partition,spread	0
+        c4.xlarge	4	2	2	7680	0	0		x86_64	1	cluster,partition,spread	0
+        c5.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c5.18xlarge	72	36	2	147456	0	0		x86_64	1	cluster,partition,spread	0
+        c5.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c5.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c5.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c5.9xlarge	36	18	2	73728	0	0		x86_64	1	cluster,partition,spread	0
+        c5.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c5.metal	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c5.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c5a.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c5a.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c5a.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c5a.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c5a.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c5a.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c5a.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c5a.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c5ad.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c5ad.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c5ad.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c5ad.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c5ad.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c5ad.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c5ad.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c5ad.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.18xlarge	72	36	2	147456	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.9xlarge	36	18	2	73728	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.metal	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c5d.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c5n.18xlarge	72	36	2	196608	1	0		x86_64	1	cluster,partition,spread	0
+        c5n.2xlarge	8	4	2	21504	0	0		x86_64	1	cluster,partition,spread	0
+        c5n.4xlarge	16	8	2	43008	0	0		x86_64	1	cluster,partition,spread	0
+        c5n.9xlarge	36	18	2	98304	1	0		x86_64	1	cluster,partition,spread	0
+        c5n.large	2	1	2	5376	0	0		x86_64	1	cluster,partition,spread	0
+        c5n.metal	72	36	2	196608	1	0		x86_64	1	cluster,partition,spread	0
+        c5n.xlarge	4	2	2	10752	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c6a.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c6a.metal	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c6a.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c6g.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c6g.16xlarge	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        c6g.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c6g.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c6g.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c6g.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c6g.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c6g.metal	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        c6g.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.16xlarge	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.metal	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        c6gd.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c6gn.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c6gn.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c6gn.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c6gn.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c6gn.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c6gn.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c6gn.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c6gn.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c6i.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c6i.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c6i.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c6i.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c6i.32xlarge	128	64	2	262144	1	0		x86_64	1	cluster,partition,spread	0
+        c6i.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c6i.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c6i.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c6i.metal	128	64	2	262144	1	0		x86_64	1	cluster,partition,spread	0
+        c6i.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c6id.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c6id.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c6id.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c6id.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c6id.32xlarge	128	64	2	262144	1	0		x86_64	1	cluster,partition,spread	0
+        c6id.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c6id.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c6id.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c6id.metal	128	64	2	262144	1	0		x86_64	1	cluster,partition,spread	0
+        c6id.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c6in.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c6in.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c6in.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c6in.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c6in.32xlarge	128	64	2	262144	1	0		x86_64	2	cluster,partition,spread	0
+        c6in.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c6in.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c6in.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c6in.metal	128	64	2	262144	1	0		x86_64	2	cluster,partition,spread	0
+        c6in.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.12xlarge	48	48	1	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.16xlarge	64	64	1	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.24xlarge	96	96	1	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.2xlarge	8	8	1	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.32xlarge	128	128	1	262144	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.48xlarge	192	192	1	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c7a.4xlarge	16	16	1	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.8xlarge	32	32	1	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.large	2	2	1	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.medium	1	1	1	2048	0	0		x86_64	1	cluster,partition,spread	0
+        c7a.metal-48xl	192	192	1	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c7a.xlarge	4	4	1	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c7g.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c7g.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c7g.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c7g.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c7g.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c7g.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c7g.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c7g.metal	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c7g.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c7gd.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c7gd.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c7gd.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c7gd.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c7gd.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c7gd.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c7gd.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c7gd.metal	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c7gd.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c7gn.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c7gn.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c7gn.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c7gn.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c7gn.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c7gn.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c7gn.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c7gn.metal	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c7gn.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c7i-flex.12xlarge	48	24	2	98304	0	0		x86_64	1	partition,spread	0
+        c7i-flex.16xlarge	64	32	2	131072	0	0		x86_64	1	partition,spread	0
+        c7i-flex.2xlarge	8	4	2	16384	0	0		x86_64	1	partition,spread	0
+        c7i-flex.4xlarge	16	8	2	32768	0	0		x86_64	1	partition,spread	0
+        c7i-flex.8xlarge	32	16	2	65536	0	0		x86_64	1	partition,spread	0
+        c7i-flex.large	2	1	2	4096	0	0		x86_64	1	partition,spread	0
+        c7i-flex.xlarge	4	2	2	8192	0	0		x86_64	1	partition,spread	0
+        c7i.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c7i.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c7i.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c7i.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c7i.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c7i.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c7i.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c7i.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c7i.metal-24xl	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c7i.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c7i.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.12xlarge	48	48	1	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.16xlarge	64	64	1	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.24xlarge	96	96	1	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.2xlarge	8	8	1	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.48xlarge	192	192	1	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8a.4xlarge	16	16	1	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.8xlarge	32	32	1	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.large	2	2	1	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.medium	1	1	1	2048	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.metal-24xl	96	96	1	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c8a.metal-48xl	192	192	1	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8a.xlarge	4	4	1	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c8g.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c8g.16xlarge	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        c8g.24xlarge	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
+        c8g.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c8g.48xlarge	192	192	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        c8g.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c8g.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c8g.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c8g.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c8g.metal-24xl	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
+        c8g.metal-48xl	192	192	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        c8g.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c8gb.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c8gb.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c8gb.24xlarge	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
+        c8gb.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c8gb.48xlarge	192	192	1	393216	1	0		arm64	2	cluster,partition,spread	0
+        c8gb.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c8gb.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c8gb.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c8gb.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c8gb.metal-24xl	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
+        c8gb.metal-48xl	192	192	1	393216	1	0		arm64	2	cluster,partition,spread	0
+        c8gb.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c8gd.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c8gd.16xlarge	64	64	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        c8gd.24xlarge	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
+        c8gd.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c8gd.48xlarge	192	192	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        c8gd.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c8gd.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c8gd.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c8gd.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c8gd.metal-24xl	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
+        c8gd.metal-48xl	192	192	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        c8gd.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c8gn.12xlarge	48	48	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        c8gn.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        c8gn.24xlarge	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
+        c8gn.2xlarge	8	8	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        c8gn.48xlarge	192	192	1	393216	1	0		arm64	2	cluster,partition,spread	0
+        c8gn.4xlarge	16	16	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        c8gn.8xlarge	32	32	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        c8gn.large	2	2	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        c8gn.medium	1	1	1	2048	0	0		arm64	1	cluster,partition,spread	0
+        c8gn.metal-24xl	96	96	1	196608	1	0		arm64	1	cluster,partition,spread	0
+        c8gn.metal-48xl	192	192	1	393216	1	0		arm64	2	cluster,partition,spread	0
+        c8gn.xlarge	4	4	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        c8i-flex.12xlarge	48	24	2	98304	0	0		x86_64	1	partition,spread	0
+        c8i-flex.16xlarge	64	32	2	131072	0	0		x86_64	1	partition,spread	0
+        c8i-flex.2xlarge	8	4	2	16384	0	0		x86_64	1	partition,spread	0
+        c8i-flex.4xlarge	16	8	2	32768	0	0		x86_64	1	partition,spread	0
+        c8i-flex.8xlarge	32	16	2	65536	0	0		x86_64	1	partition,spread	0
+        c8i-flex.large	2	1	2	4096	0	0		x86_64	1	partition,spread	0
+        c8i-flex.xlarge	4	2	2	8192	0	0		x86_64	1	partition,spread	0
+        c8i.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c8i.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c8i.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c8i.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c8i.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        c8i.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8i.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c8i.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c8i.96xlarge	384	192	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        c8i.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c8i.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8i.metal-96xl	384	192	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        c8i.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8ib.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.96xlarge	384	192	2	786432	1	0		x86_64	2	cluster,partition,spread	0
+        c8ib.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c8ib.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8ib.metal-96xl	384	192	2	786432	1	0		x86_64	2	cluster,partition,spread	0
+        c8ib.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8id.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.96xlarge	384	192	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        c8id.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c8id.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8id.metal-96xl	384	192	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        c8id.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.16xlarge	64	32	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.24xlarge	96	48	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.32xlarge	128	64	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.48xlarge	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8in.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.96xlarge	384	192	2	786432	1	0		x86_64	2	cluster,partition,spread	0
+        c8in.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c8in.metal-48xl	192	96	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        c8in.metal-96xl	384	192	2	786432	1	0		x86_64	2	cluster,partition,spread	0
+        c8in.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        c8ine.12xlarge	48	24	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        c8ine.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        c8ine.4xlarge	16	8	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        c8ine.8xlarge	32	16	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        c8ine.large	2	1	2	4096	0	0		x86_64	1	cluster,partition,spread	0
+        c8ine.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        d2.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
+        d2.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
+        d2.8xlarge	36	18	2	249856	0	0		x86_64	1	cluster,partition,spread	0
+        d2.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
+        d3.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        d3.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        d3.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        d3.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        d3en.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        d3en.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        d3en.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        d3en.6xlarge	24	12	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        d3en.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        d3en.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        dl1.24xlarge	96	48	2	786432	1	8	Habana	x86_64	4	cluster,partition,spread	0
+        dl2q.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        f2.12xlarge	48	24	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        f2.48xlarge	192	96	2	2097152	1	0		x86_64	1	cluster,partition,spread	0
+        f2.6xlarge	24	12	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        g4ad.16xlarge	64	32	2	262144	0	4	AMD	x86_64	1	cluster,partition,spread	0
+        g4ad.2xlarge	8	4	2	32768	0	1	AMD	x86_64	1	cluster,partition,spread	0
+        g4ad.4xlarge	16	8	2	65536	0	1	AMD	x86_64	1	cluster,partition,spread	0
+        g4ad.8xlarge	32	16	2	131072	0	2	AMD	x86_64	1	cluster,partition,spread	0
+        g4ad.xlarge	4	2	2	16384	0	1	AMD	x86_64	1	cluster,partition,spread	0
+        g4dn.12xlarge	48	24	2	196608	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g4dn.16xlarge	64	32	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g4dn.2xlarge	8	4	2	32768	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g4dn.4xlarge	16	8	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g4dn.8xlarge	32	16	2	131072	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g4dn.metal	96	48	2	393216	1	8	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g4dn.xlarge	4	2	2	16384	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5.12xlarge	48	24	2	196608	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5.16xlarge	64	32	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5.24xlarge	96	48	2	393216	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5.2xlarge	8	4	2	32768	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5.48xlarge	192	96	2	786432	1	8	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5.4xlarge	16	8	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5.8xlarge	32	16	2	131072	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5.xlarge	4	2	2	16384	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g5g.16xlarge	64	64	1	131072	0	2	NVIDIA	arm64	1	cluster,partition,spread	0
+        g5g.2xlarge	8	8	1	16384	0	1	NVIDIA	arm64	1	cluster,partition,spread	0
+        g5g.4xlarge	16	16	1	32768	0	1	NVIDIA	arm64	1	cluster,partition,spread	0
+        g5g.8xlarge	32	32	1	65536	0	1	NVIDIA	arm64	1	cluster,partition,spread	0
+        g5g.metal	64	64	1	131072	0	2	NVIDIA	arm64	1	cluster,partition,spread	0
+        g5g.xlarge	4	4	1	8192	0	1	NVIDIA	arm64	1	cluster,partition,spread	0
+        g6.12xlarge	48	24	2	196608	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6.16xlarge	64	32	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6.24xlarge	96	48	2	393216	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6.2xlarge	8	4	2	32768	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6.48xlarge	192	96	2	786432	1	8	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6.4xlarge	16	8	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6.8xlarge	32	16	2	131072	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6.xlarge	4	2	2	16384	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6e.12xlarge	48	24	2	393216	1	4	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6e.16xlarge	64	32	2	524288	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6e.24xlarge	96	48	2	786432	1	4	NVIDIA	x86_64	2	cluster,partition,spread	0
+        g6e.2xlarge	8	4	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6e.48xlarge	192	96	2	1572864	1	8	NVIDIA	x86_64	4	cluster,partition,spread	0
+        g6e.4xlarge	16	8	2	131072	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6e.8xlarge	32	16	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6e.xlarge	4	2	2	32768	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6f.2xlarge	8	4	2	32768	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6f.4xlarge	16	8	2	65536	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6f.large	2	1	2	8192	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g6f.xlarge	4	2	2	16384	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g7e.12xlarge	48	24	2	524288	1	2	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g7e.24xlarge	96	48	2	1048576	1	4	NVIDIA	x86_64	2	cluster,partition,spread	0
+        g7e.2xlarge	8	4	2	65536	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g7e.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	4	cluster,partition,spread	0
+        g7e.4xlarge	16	8	2	131072	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        g7e.8xlarge	32	16	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        gr6.4xlarge	16	8	2	131072	0	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        gr6.8xlarge	32	16	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        gr6f.4xlarge	16	8	2	131072	0	0	NVIDIA	x86_64	1	cluster,partition,spread	0
+        h1.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        h1.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        h1.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        h1.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        hpc6a.48xlarge	96	96	1	393216	1	0		x86_64	1	cluster,partition,spread	0
+        hpc6id.32xlarge	64	64	1	1048576	1	0		x86_64	2	cluster,partition,spread	0
+        hpc7a.12xlarge	24	24	1	786432	1	0		x86_64	2	cluster,partition,spread	0
+        hpc7a.24xlarge	48	48	1	786432	1	0		x86_64	2	cluster,partition,spread	0
+        hpc7a.48xlarge	96	96	1	786432	1	0		x86_64	2	cluster,partition,spread	0
+        hpc7a.96xlarge	192	192	1	786432	1	0		x86_64	2	cluster,partition,spread	0
+        hpc7g.16xlarge	64	64	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        hpc7g.4xlarge	16	16	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        hpc7g.8xlarge	32	32	1	131072	1	0		arm64	1	cluster,partition,spread	0
+        hpc8a.96xlarge	192	192	1	786432	1	0		x86_64	2	cluster,partition,spread	0
+        i2.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
+        i2.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
+        i2.8xlarge	32	16	2	249856	0	0		x86_64	1	cluster,partition,spread	0
+        i2.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
+        i3.16xlarge	64	32	2	499712	0	0		x86_64	1	cluster,partition,spread	0
+        i3.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
+        i3.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
+        i3.8xlarge	32	16	2	249856	0	0		x86_64	1	cluster,partition,spread	0
+        i3.large	2	1	2	15616	0	0		x86_64	1	cluster,partition,spread	0
+        i3.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
+        i3en.12xlarge	48	24	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        i3en.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        i3en.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        i3en.3xlarge	12	6	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        i3en.6xlarge	24	12	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        i3en.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        i3en.metal	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        i3en.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        i4g.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
+        i4g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        i4g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        i4g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        i4g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        i4g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        i4i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        i4i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        i4i.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        i4i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        i4i.32xlarge	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
+        i4i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        i4i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        i4i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        i4i.metal	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
+        i4i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        i7i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        i7i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        i7i.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        i7i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        i7i.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        i7i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        i7i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        i7i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        i7i.metal-24xl	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        i7i.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        i7i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.18xlarge	72	36	2	589824	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.3xlarge	12	6	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        i7ie.6xlarge	24	12	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.metal-24xl	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        i7ie.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        i7ie.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        i8g.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        i8g.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        i8g.24xlarge	96	96	1	786432	0	0		arm64	1	cluster,partition,spread	0
+        i8g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        i8g.48xlarge	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        i8g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        i8g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        i8g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        i8g.metal-24xl	96	96	1	786432	0	0		arm64	1	cluster,partition,spread	0
+        i8g.metal-48xl	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        i8g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.18xlarge	72	72	1	589824	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.24xlarge	96	96	1	786432	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.3xlarge	12	12	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.48xlarge	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        i8ge.6xlarge	24	24	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.metal-24xl	96	96	1	786432	0	0		arm64	1	cluster,partition,spread	0
+        i8ge.metal-48xl	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        i8ge.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        im4gn.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
+        im4gn.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        im4gn.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        im4gn.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        im4gn.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        im4gn.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        inf1.24xlarge	96	48	2	196608	1	0		x86_64	1	cluster,partition,spread	0
+        inf1.2xlarge	8	4	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        inf1.6xlarge	24	12	2	49152	0	0		x86_64	1	cluster,partition,spread	0
+        inf1.xlarge	4	2	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        inf2.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        inf2.48xlarge	192	96	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        inf2.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        inf2.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        is4gen.2xlarge	8	8	1	49152	0	0		arm64	1	cluster,partition,spread	0
+        is4gen.4xlarge	16	16	1	98304	0	0		arm64	1	cluster,partition,spread	0
+        is4gen.8xlarge	32	32	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        is4gen.large	2	2	1	12288	0	0		arm64	1	cluster,partition,spread	0
+        is4gen.medium	1	1	1	6144	0	0		arm64	1	cluster,partition,spread	0
+        is4gen.xlarge	4	4	1	24576	0	0		arm64	1	cluster,partition,spread	0
+        m1.large	2	2	1	7680	0	0		x86_64	1	partition,spread	0
+        m1.medium	1	1	1	3788	0	0		i386,x86_64	1	partition,spread	0
+        m1.small	1	1	1	1740	0	0		i386,x86_64	1	partition,spread	0
+        m1.xlarge	4	4	1	15360	0	0		x86_64	1	partition,spread	0
+        m2.2xlarge	4	4	1	35020	0	0		x86_64	1	partition,spread	0
+        m2.4xlarge	8	8	1	70041	0	0		x86_64	1	partition,spread	0
+        m2.xlarge	2	2	1	17510	0	0		x86_64	1	partition,spread	0
+        m3.2xlarge	8	4	2	30720	0	0		x86_64	1	partition,spread	0
+        m3.large	2	1	2	7680	0	0		x86_64	1	partition,spread	0
+        m3.medium	1	1	1	3840	0	0		x86_64	1	partition,spread	0
+        m3.xlarge	4	2	2	15360	0	0		x86_64	1	partition,spread	0
+        m4.10xlarge	40	20	2	163840	0	0		x86_64	1	cluster,partition,spread	0
+        m4.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m4.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m4.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m4.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m4.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m5.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m5.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m5.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m5.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m5.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m5.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m5.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m5.metal	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m5.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m5a.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m5a.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m5a.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m5a.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m5a.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m5a.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m5a.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m5a.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m5ad.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m5ad.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m5ad.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m5ad.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m5ad.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m5ad.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m5ad.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m5ad.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.metal	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m5d.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m5dn.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m5dn.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m5dn.24xlarge	96	48	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        m5dn.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m5dn.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m5dn.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m5dn.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m5dn.metal	96	48	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        m5dn.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m5n.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m5n.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m5n.24xlarge	96	48	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        m5n.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m5n.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m5n.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m5n.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m5n.metal	96	48	2	393216	1	0		x86_64	1	cluster,partition,spread	0
+        m5n.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m5zn.12xlarge	48	24	2	196608	1	0		x86_64	1	cluster,partition,spread	0
+        m5zn.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m5zn.3xlarge	12	6	2	49152	0	0		x86_64	1	cluster,partition,spread	0
+        m5zn.6xlarge	24	12	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        m5zn.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m5zn.metal	48	24	2	196608	1	0		x86_64	1	cluster,partition,spread	0
+        m5zn.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m6a.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m6a.metal	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m6a.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m6g.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        m6g.16xlarge	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        m6g.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        m6g.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        m6g.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        m6g.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        m6g.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        m6g.metal	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        m6g.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.16xlarge	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.metal	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        m6gd.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        m6i.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m6i.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m6i.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m6i.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m6i.32xlarge	128	64	2	524288	1	0		x86_64	1	cluster,partition,spread	0
+        m6i.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m6i.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m6i.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m6i.metal	128	64	2	524288	1	0		x86_64	1	cluster,partition,spread	0
+        m6i.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m6id.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m6id.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m6id.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m6id.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m6id.32xlarge	128	64	2	524288	1	0		x86_64	1	cluster,partition,spread	0
+        m6id.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m6id.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m6id.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m6id.metal	128	64	2	524288	1	0		x86_64	1	cluster,partition,spread	0
+        m6id.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m6idn.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m6idn.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m6idn.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m6idn.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m6idn.32xlarge	128	64	2	524288	1	0		x86_64	2	cluster,partition,spread	0
+        m6idn.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m6idn.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m6idn.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m6idn.metal	128	64	2	524288	1	0		x86_64	2	cluster,partition,spread	0
+        m6idn.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m6in.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m6in.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m6in.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m6in.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m6in.32xlarge	128	64	2	524288	1	0		x86_64	2	cluster,partition,spread	0
+        m6in.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m6in.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m6in.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m6in.metal	128	64	2	524288	1	0		x86_64	2	cluster,partition,spread	0
+        m6in.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.12xlarge	48	48	1	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.16xlarge	64	64	1	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.24xlarge	96	96	1	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.2xlarge	8	8	1	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.32xlarge	128	128	1	524288	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.48xlarge	192	192	1	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m7a.4xlarge	16	16	1	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.8xlarge	32	32	1	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.large	2	2	1	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.medium	1	1	1	4096	0	0		x86_64	1	cluster,partition,spread	0
+        m7a.metal-48xl	192	192	1	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m7a.xlarge	4	4	1	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m7g.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        m7g.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
+        m7g.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        m7g.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        m7g.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        m7g.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        m7g.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        m7g.metal	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
+        m7g.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        m7gd.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        m7gd.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
+        m7gd.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        m7gd.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        m7gd.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        m7gd.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        m7gd.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        m7gd.metal	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
+        m7gd.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        m7i-flex.12xlarge	48	24	2	196608	0	0		x86_64	1	partition,spread	0
+        m7i-flex.16xlarge	64	32	2	262144	0	0		x86_64	1	partition,spread	0
+        m7i-flex.2xlarge	8	4	2	32768	0	0		x86_64	1	partition,spread	0
+        m7i-flex.4xlarge	16	8	2	65536	0	0		x86_64	1	partition,spread	0
+        m7i-flex.8xlarge	32	16	2	131072	0	0		x86_64	1	partition,spread	0
+        m7i-flex.large	2	1	2	8192	0	0		x86_64	1	partition,spread	0
+        m7i-flex.xlarge	4	2	2	16384	0	0		x86_64	1	partition,spread	0
+        m7i.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m7i.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m7i.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m7i.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m7i.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m7i.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m7i.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m7i.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m7i.metal-24xl	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m7i.metal-48xl	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m7i.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.12xlarge	48	48	1	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.16xlarge	64	64	1	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.24xlarge	96	96	1	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.2xlarge	8	8	1	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.48xlarge	192	192	1	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m8a.4xlarge	16	16	1	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.8xlarge	32	32	1	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.large	2	2	1	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.medium	1	1	1	4096	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.metal-24xl	96	96	1	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m8a.metal-48xl	192	192	1	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m8a.xlarge	4	4	1	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m8azn.12xlarge	48	48	1	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m8azn.24xlarge	96	96	1	393216	1	0		x86_64	1	cluster,partition,spread	0
+        m8azn.3xlarge	12	12	1	49152	0	0		x86_64	1	cluster,partition,spread	0
+        m8azn.6xlarge	24	24	1	98304	0	0		x86_64	1	cluster,partition,spread	0
+        m8azn.large	2	2	1	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m8azn.medium	1	1	1	4096	0	0		x86_64	1	cluster,partition,spread	0
+        m8azn.metal-12xl	48	48	1	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m8azn.metal-24xl	96	96	1	393216	1	0		x86_64	1	cluster,partition,spread	0
+        m8azn.xlarge	4	4	1	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m8g.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        m8g.16xlarge	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        m8g.24xlarge	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        m8g.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        m8g.48xlarge	192	192	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        m8g.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        m8g.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        m8g.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        m8g.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        m8g.metal-24xl	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        m8g.metal-48xl	192	192	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        m8g.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        m8gb.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        m8gb.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
+        m8gb.24xlarge	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        m8gb.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        m8gb.48xlarge	192	192	1	786432	1	0		arm64	2	cluster,partition,spread	0
+        m8gb.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        m8gb.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        m8gb.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        m8gb.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        m8gb.metal-24xl	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        m8gb.metal-48xl	192	192	1	786432	1	0		arm64	2	cluster,partition,spread	0
+        m8gb.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        m8gd.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        m8gd.16xlarge	64	64	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        m8gd.24xlarge	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        m8gd.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        m8gd.48xlarge	192	192	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        m8gd.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        m8gd.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        m8gd.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        m8gd.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        m8gd.metal-24xl	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        m8gd.metal-48xl	192	192	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        m8gd.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        m8gn.12xlarge	48	48	1	196608	0	0		arm64	1	cluster,partition,spread	0
+        m8gn.16xlarge	64	64	1	262144	1	0		arm64	1	cluster,partition,spread	0
+        m8gn.24xlarge	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        m8gn.2xlarge	8	8	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        m8gn.48xlarge	192	192	1	786432	1	0		arm64	2	cluster,partition,spread	0
+        m8gn.4xlarge	16	16	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        m8gn.8xlarge	32	32	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        m8gn.large	2	2	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        m8gn.medium	1	1	1	4096	0	0		arm64	1	cluster,partition,spread	0
+        m8gn.metal-24xl	96	96	1	393216	1	0		arm64	1	cluster,partition,spread	0
+        m8gn.metal-48xl	192	192	1	786432	1	0		arm64	2	cluster,partition,spread	0
+        m8gn.xlarge	4	4	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        m8i-flex.12xlarge	48	24	2	196608	0	0		x86_64	1	partition,spread	0
+        m8i-flex.16xlarge	64	32	2	262144	0	0		x86_64	1	partition,spread	0
+        m8i-flex.2xlarge	8	4	2	32768	0	0		x86_64	1	partition,spread	0
+        m8i-flex.4xlarge	16	8	2	65536	0	0		x86_64	1	partition,spread	0
+        m8i-flex.8xlarge	32	16	2	131072	0	0		x86_64	1	partition,spread	0
+        m8i-flex.large	2	1	2	8192	0	0		x86_64	1	partition,spread	0
+        m8i-flex.xlarge	4	2	2	16384	0	0		x86_64	1	partition,spread	0
+        m8i.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m8i.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m8i.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m8i.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m8i.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        m8i.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m8i.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m8i.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m8i.96xlarge	384	192	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        m8i.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m8i.metal-48xl	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m8i.metal-96xl	384	192	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        m8i.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m8ib.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.96xlarge	384	192	2	1572864	1	0		x86_64	2	cluster,partition,spread	0
+        m8ib.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m8ib.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m8id.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.96xlarge	384	192	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        m8id.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m8id.metal-48xl	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m8id.metal-96xl	384	192	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        m8id.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.16xlarge	64	32	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.24xlarge	96	48	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.32xlarge	128	64	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.48xlarge	192	96	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        m8in.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.96xlarge	384	192	2	1572864	1	0		x86_64	2	cluster,partition,spread	0
+        m8in.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m8in.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        m8ine.12xlarge	48	24	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        m8ine.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        m8ine.4xlarge	16	8	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        m8ine.8xlarge	32	16	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        m8ine.large	2	1	2	8192	0	0		x86_64	1	cluster,partition,spread	0
+        m8ine.xlarge	4	2	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        mac-m4.metal	10	10	1	24576	0	0		arm64_mac	1	partition,spread	0
+        mac-m4max.metal	16	16	1	131072	0	0		arm64_mac	1	partition,spread	0
+        mac-m4pro.metal	14	14	1	49152	0	0		arm64_mac	1	partition,spread	0
+        mac1.metal	12	6	2	32768	0	0		x86_64_mac	1	partition,spread	0
+        mac2-m1ultra.metal	20	20	1	131072	0	0		arm64_mac	1	partition,spread	0
+        mac2-m2.metal	8	8	1	24576	0	0		arm64_mac	1	partition,spread	0
+        mac2-m2pro.metal	12	12	1	32768	0	0		arm64_mac	1	partition,spread	0
+        mac2.metal	8	4	2	16384	0	0		arm64_mac	1	partition,spread	0
+        p3dn.24xlarge	96	48	2	786432	1	8	NVIDIA	x86_64	1	cluster,partition,spread	0
+        p4d.24xlarge	96	48	2	1179648	1	8	NVIDIA	x86_64	4	cluster,partition,spread	0
+        p4de.24xlarge	96	48	2	1179648	1	8	NVIDIA	x86_64	4	cluster,partition,spread	0
+        p5.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	32	cluster,partition,spread	0
+        p5.4xlarge	16	8	2	262144	1	1	NVIDIA	x86_64	1	cluster,partition,spread	0
+        p5e.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	32	cluster,partition,spread	0
+        p5en.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	16	cluster,partition,spread	0
+        p6-b200.48xlarge	192	96	2	2097152	1	8	NVIDIA	x86_64	8	cluster,partition,spread	0
+        p6-b300.48xlarge	192	96	2	4194304	1	8	NVIDIA	x86_64	17	cluster,partition,spread	0
+        r3.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
+        r3.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
+        r3.8xlarge	32	16	2	249856	0	0		x86_64	1	cluster,partition,spread	0
+        r3.large	2	1	2	15360	0	0		x86_64	1	cluster,partition,spread	0
+        r3.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
+        r4.16xlarge	64	32	2	499712	0	0		x86_64	1	cluster,partition,spread	0
+        r4.2xlarge	8	4	2	62464	0	0		x86_64	1	cluster,partition,spread	0
+        r4.4xlarge	16	8	2	124928	0	0		x86_64	1	cluster,partition,spread	0
+        r4.8xlarge	32	16	2	249856	0	0		x86_64	1	cluster,partition,spread	0
+        r4.large	2	1	2	15616	0	0		x86_64	1	cluster,partition,spread	0
+        r4.xlarge	4	2	2	31232	0	0		x86_64	1	cluster,partition,spread	0
+        r5.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r5.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r5.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r5.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r5.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r5.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r5.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r5.metal	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r5.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r5a.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r5a.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r5a.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r5a.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r5a.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r5a.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r5a.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r5a.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r5ad.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r5ad.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r5ad.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r5ad.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r5ad.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r5ad.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r5ad.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r5ad.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.metal	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r5b.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.metal	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r5d.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r5dn.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r5dn.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r5dn.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        r5dn.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r5dn.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r5dn.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r5dn.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r5dn.metal	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        r5dn.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r5n.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r5n.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r5n.24xlarge	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        r5n.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r5n.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r5n.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r5n.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r5n.metal	96	48	2	786432	1	0		x86_64	1	cluster,partition,spread	0
+        r5n.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r6a.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r6a.metal	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r6a.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r6g.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        r6g.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        r6g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        r6g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        r6g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        r6g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        r6g.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        r6g.metal	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        r6g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.metal	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        r6gd.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        r6i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r6i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r6i.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r6i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r6i.32xlarge	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
+        r6i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r6i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r6i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r6i.metal	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
+        r6i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r6id.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r6id.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r6id.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r6id.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r6id.32xlarge	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
+        r6id.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r6id.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r6id.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r6id.metal	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
+        r6id.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r6idn.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r6idn.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r6idn.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r6idn.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r6idn.32xlarge	128	64	2	1048576	1	0		x86_64	2	cluster,partition,spread	0
+        r6idn.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r6idn.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r6idn.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r6idn.metal	128	64	2	1048576	1	0		x86_64	2	cluster,partition,spread	0
+        r6idn.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r6in.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r6in.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r6in.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r6in.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r6in.32xlarge	128	64	2	1048576	1	0		x86_64	2	cluster,partition,spread	0
+        r6in.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r6in.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r6in.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r6in.metal	128	64	2	1048576	1	0		x86_64	2	cluster,partition,spread	0
+        r6in.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.12xlarge	48	48	1	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.16xlarge	64	64	1	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.24xlarge	96	96	1	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.2xlarge	8	8	1	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.32xlarge	128	128	1	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.48xlarge	192	192	1	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r7a.4xlarge	16	16	1	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.8xlarge	32	32	1	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.large	2	2	1	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.medium	1	1	1	8192	0	0		x86_64	1	cluster,partition,spread	0
+        r7a.metal-48xl	192	192	1	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r7a.xlarge	4	4	1	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r7g.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        r7g.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
+        r7g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        r7g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        r7g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        r7g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        r7g.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        r7g.metal	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
+        r7g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        r7gd.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        r7gd.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
+        r7gd.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        r7gd.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        r7gd.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        r7gd.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        r7gd.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        r7gd.metal	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
+        r7gd.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        r7i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r7i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r7i.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r7i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r7i.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r7i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r7i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r7i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r7i.metal-24xl	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r7i.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r7i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r7iz.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r7iz.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r7iz.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r7iz.32xlarge	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
+        r7iz.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r7iz.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r7iz.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r7iz.metal-16xl	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r7iz.metal-32xl	128	64	2	1048576	1	0		x86_64	1	cluster,partition,spread	0
+        r7iz.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.12xlarge	48	48	1	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.16xlarge	64	64	1	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.24xlarge	96	96	1	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.2xlarge	8	8	1	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.48xlarge	192	192	1	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r8a.4xlarge	16	16	1	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.8xlarge	32	32	1	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.large	2	2	1	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.medium	1	1	1	8192	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.metal-24xl	96	96	1	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r8a.metal-48xl	192	192	1	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r8a.xlarge	4	4	1	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r8g.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        r8g.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        r8g.24xlarge	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        r8g.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        r8g.48xlarge	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        r8g.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        r8g.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        r8g.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        r8g.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        r8g.metal-24xl	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        r8g.metal-48xl	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        r8g.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        r8gb.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        r8gb.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
+        r8gb.24xlarge	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        r8gb.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        r8gb.48xlarge	192	192	1	1572864	1	0		arm64	2	cluster,partition,spread	0
+        r8gb.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        r8gb.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        r8gb.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        r8gb.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        r8gb.metal-24xl	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        r8gb.metal-48xl	192	192	1	1572864	1	0		arm64	2	cluster,partition,spread	0
+        r8gb.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        r8gd.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        r8gd.16xlarge	64	64	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        r8gd.24xlarge	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        r8gd.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        r8gd.48xlarge	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        r8gd.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        r8gd.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        r8gd.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        r8gd.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        r8gd.metal-24xl	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        r8gd.metal-48xl	192	192	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        r8gd.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        r8gn.12xlarge	48	48	1	393216	0	0		arm64	1	cluster,partition,spread	0
+        r8gn.16xlarge	64	64	1	524288	1	0		arm64	1	cluster,partition,spread	0
+        r8gn.24xlarge	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        r8gn.2xlarge	8	8	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        r8gn.48xlarge	192	192	1	1572864	1	0		arm64	2	cluster,partition,spread	0
+        r8gn.4xlarge	16	16	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        r8gn.8xlarge	32	32	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        r8gn.large	2	2	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        r8gn.medium	1	1	1	8192	0	0		arm64	1	cluster,partition,spread	0
+        r8gn.metal-24xl	96	96	1	786432	1	0		arm64	1	cluster,partition,spread	0
+        r8gn.metal-48xl	192	192	1	1572864	1	0		arm64	2	cluster,partition,spread	0
+        r8gn.xlarge	4	4	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        r8i-flex.12xlarge	48	24	2	393216	0	0		x86_64	1	partition,spread	0
+        r8i-flex.16xlarge	64	32	2	524288	0	0		x86_64	1	partition,spread	0
+        r8i-flex.2xlarge	8	4	2	65536	0	0		x86_64	1	partition,spread	0
+        r8i-flex.4xlarge	16	8	2	131072	0	0		x86_64	1	partition,spread	0
+        r8i-flex.8xlarge	32	16	2	262144	0	0		x86_64	1	partition,spread	0
+        r8i-flex.large	2	1	2	16384	0	0		x86_64	1	partition,spread	0
+        r8i-flex.xlarge	4	2	2	32768	0	0		x86_64	1	partition,spread	0
+        r8i.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r8i.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r8i.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r8i.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r8i.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        r8i.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r8i.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r8i.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r8i.96xlarge	384	192	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
+        r8i.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r8i.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r8i.metal-96xl	384	192	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
+        r8i.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r8ib.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.96xlarge	384	192	2	3145728	1	0		x86_64	2	cluster,partition,spread	0
+        r8ib.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r8ib.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r8id.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.96xlarge	384	192	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
+        r8id.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r8id.metal-48xl	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r8id.metal-96xl	384	192	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
+        r8id.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.16xlarge	64	32	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.24xlarge	96	48	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.32xlarge	128	64	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.48xlarge	192	96	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        r8in.4xlarge	16	8	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.8xlarge	32	16	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.96xlarge	384	192	2	3145728	1	0		x86_64	2	cluster,partition,spread	0
+        r8in.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        r8in.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        t1.micro	1	1	1	627	0	0		i386,x86_64	1	partition,spread	0
+        t2.2xlarge	8	8	1	32768	0	0		x86_64	1	partition,spread	1
+        t2.large	2	2	1	8192	0	0		x86_64	1	partition,spread	1
+        t2.medium	2	2	1	4096	0	0		i386,x86_64	1	partition,spread	1
+        t2.micro	1	1	1	1024	0	0		i386,x86_64	1	partition,spread	1
+        t2.nano	1	1	1	512	0	0		i386,x86_64	1	partition,spread	1
+        t2.small	1	1	1	2048	0	0		i386,x86_64	1	partition,spread	1
+        t2.xlarge	4	4	1	16384	0	0		x86_64	1	partition,spread	1
+        t3.2xlarge	8	4	2	32768	0	0		x86_64	1	partition,spread	1
+        t3.large	2	1	2	8192	0	0		x86_64	1	partition,spread	1
+        t3.medium	2	1	2	4096	0	0		x86_64	1	partition,spread	1
+        t3.micro	2	1	2	1024	0	0		x86_64	1	partition,spread	1
+        t3.nano	2	1	2	512	0	0		x86_64	1	partition,spread	1
+        t3.small	2	1	2	2048	0	0		x86_64	1	partition,spread	1
+        t3.xlarge	4	2	2	16384	0	0		x86_64	1	partition,spread	1
+        t3a.2xlarge	8	4	2	32768	0	0		x86_64	1	partition,spread	1
+        t3a.large	2	1	2	8192	0	0		x86_64	1	partition,spread	1
+        t3a.medium	2	1	2	4096	0	0		x86_64	1	partition,spread	1
+        t3a.micro	2	1	2	1024	0	0		x86_64	1	partition,spread	1
+        t3a.nano	2	1	2	512	0	0		x86_64	1	partition,spread	1
+        t3a.small	2	1	2	2048	0	0		x86_64	1	partition,spread	1
+        t3a.xlarge	4	2	2	16384	0	0		x86_64	1	partition,spread	1
+        t4g.2xlarge	8	8	1	32768	0	0		arm64	1	partition,spread	1
+        t4g.large	2	2	1	8192	0	0		arm64	1	partition,spread	1
+        t4g.medium	2	2	1	4096	0	0		arm64	1	partition,spread	1
+        t4g.micro	2	2	1	1024	0	0		arm64	1	partition,spread	1
+        t4g.nano	2	2	1	512	0	0		arm64	1	partition,spread	1
+        t4g.small	2	2	1	2048	0	0		arm64	1	partition,spread	1
+        t4g.xlarge	4	4	1	16384	0	0		arm64	1	partition,spread	1
+        trn1.2xlarge	8	4	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        trn1.32xlarge	128	64	2	524288	1	0		x86_64	8	cluster,partition,spread	0
+        trn1n.32xlarge	128	64	2	524288	1	0		x86_64	16	cluster,partition,spread	0
+        trn2.3xlarge	12	6	2	131072	1	0		x86_64	1	cluster,partition,spread	0
+        trn2.48xlarge	192	96	2	2097152	1	0		x86_64	16	cluster,partition,spread	0
+        u-3tb1.56xlarge	224	112	2	3145728	0	0		x86_64	1	cluster,partition,spread	0
+        u-6tb1.112xlarge	448	224	2	6291456	0	0		x86_64	1	cluster,partition,spread	0
+        u-6tb1.56xlarge	224	224	1	6291456	0	0		x86_64	1	cluster,partition,spread	0
+        u7i-12tb.224xlarge	896	448	2	12582912	1	0		x86_64	1	cluster,partition,spread	0
+        u7i-6tb.112xlarge	448	224	2	6291456	1	0		x86_64	1	cluster,partition,spread	0
+        u7i-8tb.112xlarge	448	224	2	8388608	1	0		x86_64	1	cluster,partition,spread	0
+        u7in-16tb.224xlarge	896	448	2	16777216	1	0		x86_64	2	cluster,partition,spread	0
+        u7in-24tb.224xlarge	896	448	2	25165824	1	0		x86_64	2	cluster,partition,spread	0
+        u7in-32tb.224xlarge	896	448	2	33554432	1	0		x86_64	2	cluster,partition,spread	0
+        vt1.24xlarge	96	48	2	196608	1	0		x86_64	1	partition,spread	0
+        vt1.3xlarge	12	6	2	24576	0	0		x86_64	1	partition,spread	0
+        vt1.6xlarge	24	12	2	49152	0	0		x86_64	1	partition,spread	0
+        x1.16xlarge	64	32	2	999424	0	0		x86_64	1	cluster,partition,spread	0
+        x1.32xlarge	128	64	2	1998848	0	0		x86_64	1	cluster,partition,spread	0
+        x1e.16xlarge	64	32	2	1998848	0	0		x86_64	1	cluster,partition,spread	0
+        x1e.2xlarge	8	4	2	249856	0	0		x86_64	1	cluster,partition,spread	0
+        x1e.32xlarge	128	64	2	3997696	0	0		x86_64	1	cluster,partition,spread	0
+        x1e.4xlarge	16	8	2	499712	0	0		x86_64	1	cluster,partition,spread	0
+        x1e.8xlarge	32	16	2	999424	0	0		x86_64	1	cluster,partition,spread	0
+        x1e.xlarge	4	2	2	124928	0	0		x86_64	1	cluster,partition,spread	0
+        x2gd.12xlarge	48	48	1	786432	0	0		arm64	1	cluster,partition,spread	0
+        x2gd.16xlarge	64	64	1	1048576	0	0		arm64	1	cluster,partition,spread	0
+        x2gd.2xlarge	8	8	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        x2gd.4xlarge	16	16	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        x2gd.8xlarge	32	32	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        x2gd.large	2	2	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        x2gd.medium	1	1	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        x2gd.metal	64	64	1	1048576	0	0		arm64	1	cluster,partition,spread	0
+        x2gd.xlarge	4	4	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        x2idn.16xlarge	64	32	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        x2idn.24xlarge	96	48	2	1572864	0	0		x86_64	1	cluster,partition,spread	0
+        x2idn.32xlarge	128	64	2	2097152	1	0		x86_64	1	cluster,partition,spread	0
+        x2idn.metal	128	64	2	2097152	1	0		x86_64	1	cluster,partition,spread	0
+        x2iedn.16xlarge	64	32	2	2097152	0	0		x86_64	1	cluster,partition,spread	0
+        x2iedn.24xlarge	96	48	2	3145728	0	0		x86_64	1	cluster,partition,spread	0
+        x2iedn.2xlarge	8	4	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        x2iedn.32xlarge	128	64	2	4194304	1	0		x86_64	1	cluster,partition,spread	0
+        x2iedn.4xlarge	16	8	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        x2iedn.8xlarge	32	16	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        x2iedn.metal	128	64	2	4194304	1	0		x86_64	1	cluster,partition,spread	0
+        x2iedn.xlarge	4	2	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        x2iezn.12xlarge	48	24	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        x2iezn.2xlarge	8	4	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        x2iezn.4xlarge	16	8	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        x2iezn.6xlarge	24	12	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        x2iezn.8xlarge	32	16	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        x2iezn.metal	48	24	2	1572864	1	0		x86_64	1	cluster,partition,spread	0
+        x8aedz.12xlarge	48	48	1	1572864	0	0		x86_64	1	cluster,partition,spread	0
+        x8aedz.24xlarge	96	96	1	3145728	1	0		x86_64	1	cluster,partition,spread	0
+        x8aedz.3xlarge	12	12	1	393216	0	0		x86_64	1	cluster,partition,spread	0
+        x8aedz.6xlarge	24	24	1	786432	0	0		x86_64	1	cluster,partition,spread	0
+        x8aedz.large	2	2	1	65536	0	0		x86_64	1	cluster,partition,spread	0
+        x8aedz.metal-12xl	48	48	1	1572864	0	0		x86_64	1	cluster,partition,spread	0
+        x8aedz.metal-24xl	96	96	1	3145728	1	0		x86_64	1	cluster,partition,spread	0
+        x8aedz.xlarge	4	4	1	131072	0	0		x86_64	1	cluster,partition,spread	0
+        x8g.12xlarge	48	48	1	786432	0	0		arm64	1	cluster,partition,spread	0
+        x8g.16xlarge	64	64	1	1048576	0	0		arm64	1	cluster,partition,spread	0
+        x8g.24xlarge	96	96	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        x8g.2xlarge	8	8	1	131072	0	0		arm64	1	cluster,partition,spread	0
+        x8g.48xlarge	192	192	1	3145728	1	0		arm64	1	cluster,partition,spread	0
+        x8g.4xlarge	16	16	1	262144	0	0		arm64	1	cluster,partition,spread	0
+        x8g.8xlarge	32	32	1	524288	0	0		arm64	1	cluster,partition,spread	0
+        x8g.large	2	2	1	32768	0	0		arm64	1	cluster,partition,spread	0
+        x8g.medium	1	1	1	16384	0	0		arm64	1	cluster,partition,spread	0
+        x8g.metal-24xl	96	96	1	1572864	1	0		arm64	1	cluster,partition,spread	0
+        x8g.metal-48xl	192	192	1	3145728	1	0		arm64	1	cluster,partition,spread	0
+        x8g.xlarge	4	4	1	65536	0	0		arm64	1	cluster,partition,spread	0
+        x8i.12xlarge	48	24	2	786432	0	0		x86_64	1	cluster,partition,spread	0
+        x8i.16xlarge	64	32	2	1048576	0	0		x86_64	1	cluster,partition,spread	0
+        x8i.24xlarge	96	48	2	1572864	0	0		x86_64	1	cluster,partition,spread	0
+        x8i.2xlarge	8	4	2	131072	0	0		x86_64	1	cluster,partition,spread	0
+        x8i.32xlarge	128	64	2	2097152	0	0		x86_64	1	cluster,partition,spread	0
+        x8i.48xlarge	192	96	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
+        x8i.4xlarge	16	8	2	262144	0	0		x86_64	1	cluster,partition,spread	0
+        x8i.64xlarge	256	128	2	4194304	1	0		x86_64	1	cluster,partition,spread	0
+        x8i.8xlarge	32	16	2	524288	0	0		x86_64	1	cluster,partition,spread	0
+        x8i.96xlarge	384	192	2	6291456	1	0		x86_64	1	cluster,partition,spread	0
+        x8i.large	2	1	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        x8i.metal-48xl	192	96	2	3145728	1	0		x86_64	1	cluster,partition,spread	0
+        x8i.metal-96xl	384	192	2	6291456	1	0		x86_64	1	cluster,partition,spread	0
+        x8i.xlarge	4	2	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        z1d.12xlarge	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        z1d.2xlarge	8	4	2	65536	0	0		x86_64	1	cluster,partition,spread	0
+        z1d.3xlarge	12	6	2	98304	0	0		x86_64	1	cluster,partition,spread	0
+        z1d.6xlarge	24	12	2	196608	0	0		x86_64	1	cluster,partition,spread	0
+        z1d.large	2	1	2	16384	0	0		x86_64	1	cluster,partition,spread	0
+        z1d.metal	48	24	2	393216	0	0		x86_64	1	cluster,partition,spread	0
+        z1d.xlarge	4	2	2	32768	0	0		x86_64	1	cluster,partition,spread	0
+        """#
 }

@@ -79,8 +79,10 @@ public struct ResourceValidator: Sendable {
     let anchor: @Sendable (ClusterConfiguration) -> ConfigPath?
     let run: @Sendable (ClusterConfiguration, any ResourceInventory) async throws -> [ResourceFinding]
 
-    public init(_ name: String, subject: String, anchor: @escaping @Sendable (ClusterConfiguration) -> ConfigPath?,
-                _ run: @escaping @Sendable (ClusterConfiguration, any ResourceInventory) async throws -> [ResourceFinding]) {
+    public init(
+        _ name: String, subject: String, anchor: @escaping @Sendable (ClusterConfiguration) -> ConfigPath?,
+        _ run: @escaping @Sendable (ClusterConfiguration, any ResourceInventory) async throws -> [ResourceFinding]
+    ) {
         self.name = name
         self.subject = subject
         self.anchor = anchor
@@ -92,7 +94,9 @@ public enum ResourceValidators {
     public static let all: [ResourceValidator] = [existingFsx, subnets, securityGroups, keyPair, customAmi, instanceTypes, buckets]
 
     /// Every instance type of the config with where it is written.
-    static func instanceTypePaths(_ config: ClusterConfiguration) -> [(type: String, path: ConfigPath, queue: ClusterConfiguration.SlurmQueue?, resource: ClusterConfiguration.ComputeResource?)] {
+    static func instanceTypePaths(
+        _ config: ClusterConfiguration
+    ) -> [(type: String, path: ConfigPath, queue: ClusterConfiguration.SlurmQueue?, resource: ClusterConfiguration.ComputeResource?)] {
         var found: [(String, ConfigPath, ClusterConfiguration.SlurmQueue?, ClusterConfiguration.ComputeResource?)] =
             [(config.headNode.instanceType, config.headNode.path / "InstanceType", nil, nil)]
         for queue in config.scheduling.queues {
@@ -109,8 +113,10 @@ public enum ResourceValidators {
     /// The instance types are offered in the region, and support what the config asks of them: EFA and
     /// cluster placement groups. (The file's own EfaValidator already knows the catalogue's types; this one
     /// reports EFA only for types the catalogue lacks, so a finding is not said twice.)
-    static let instanceTypes = ResourceValidator("InstanceTypeValidator", subject: "the instance types",
-                                                 anchor: { $0.headNode.path / "InstanceType" }) { config, inventory in
+    static let instanceTypes = ResourceValidator(
+        "InstanceTypeValidator", subject: "the instance types",
+        anchor: { $0.headNode.path / "InstanceType" }
+    ) { config, inventory in
         let wanted = instanceTypePaths(config)
         guard let offered = try await inventory.instanceTypes(Array(Set(wanted.map(\.type))).sorted()) else { return [] }
         var findings: [ResourceFinding] = []
@@ -118,17 +124,25 @@ public enum ResourceValidators {
         for (type, path, queue, resource) in wanted {
             guard let info = offered[type] else {
                 if reported.insert("offer \(type) \(path)").inserted {
-                    findings.append(ResourceFinding(.error, "Instance type \(type) is not offered in this region (asked \(inventory.source)).", at: path))
+                    findings.append(
+                        ResourceFinding(.error, "Instance type \(type) is not offered in this region (asked \(inventory.source)).", at: path))
                 }
                 continue
             }
             guard let queue, let resource else { continue }
             if resource.efaEnabled, !info.efaSupported, InstanceTypeCatalogue.shipped.info(for: type) == nil {
-                findings.append(ResourceFinding(.error, "Instance type \(type) does not support EFA (asked \(inventory.source)); disable Efa or choose a type that has it.", at: path))
+                findings.append(
+                    ResourceFinding(
+                        .error, "Instance type \(type) does not support EFA (asked \(inventory.source)); disable Efa or choose a type that has it.",
+                        at: path))
             }
             let group = resource.placementGroup ?? queue.placementGroup
             if group?.enabled == true, group?.name == nil, group?.id == nil, !info.placementGroupStrategies.contains("cluster") {
-                findings.append(ResourceFinding(.error, "Instance type \(type) cannot be placed in a cluster placement group (it supports \(info.placementGroupStrategies.isEmpty ? "none" : info.placementGroupStrategies.joined(separator: ", "))); disable PlacementGroup for \(queue.name)/\(resource.name).", at: path))
+                findings.append(
+                    ResourceFinding(
+                        .error,
+                        "Instance type \(type) cannot be placed in a cluster placement group (it supports \(info.placementGroupStrategies.isEmpty ? "none" : info.placementGroupStrategies.joined(separator: ", "))); disable PlacementGroup for \(queue.name)/\(resource.name).",
+                        at: path))
             }
         }
         return findings
@@ -157,14 +171,17 @@ public enum ResourceValidators {
     }
 
     /// The buckets exist (and this account may see them).
-    static let buckets = ResourceValidator("S3BucketValidator", subject: "the S3 buckets",
-                                           anchor: { bucketPaths($0).first?.path }) { config, inventory in
+    static let buckets = ResourceValidator(
+        "S3BucketValidator", subject: "the S3 buckets",
+        anchor: { bucketPaths($0).first?.path }
+    ) { config, inventory in
         var findings: [ResourceFinding] = []
         var known: [String: Bool] = [:]
         for (name, path) in bucketPaths(config) {
             if known[name] == nil { known[name] = try await inventory.bucketExists(name) }
             if known[name] == false {
-                findings.append(ResourceFinding(.error, "S3 bucket \(name) does not exist or this account cannot see it (asked \(inventory.source)).", at: path))
+                findings.append(
+                    ResourceFinding(.error, "S3 bucket \(name) does not exist or this account cannot see it (asked \(inventory.source)).", at: path))
             }
         }
         return findings
@@ -181,8 +198,10 @@ public enum ResourceValidators {
     }
 
     /// The subnets exist and are all in one VPC (the cluster's security groups live in one VPC).
-    static let subnets = ResourceValidator("SubnetsValidator", subject: "the subnets",
-                                           anchor: { subnetPaths($0).first?.path }) { config, inventory in
+    static let subnets = ResourceValidator(
+        "SubnetsValidator", subject: "the subnets",
+        anchor: { subnetPaths($0).first?.path }
+    ) { config, inventory in
         let wanted = subnetPaths(config)
         guard !wanted.isEmpty, let vpcs = try await inventory.subnetVpcs(Array(Set(wanted.map(\.id))).sorted()) else { return [] }
         var findings: [ResourceFinding] = []
@@ -191,7 +210,11 @@ public enum ResourceValidators {
         }
         let distinct = Set(vpcs.values)
         if distinct.count > 1, let first = wanted.first {
-            findings.append(ResourceFinding(.error, "The subnets are in different VPCs (\(distinct.sorted().joined(separator: ", "))); a cluster's subnets must share one VPC.", at: first.path))
+            findings.append(
+                ResourceFinding(
+                    .error,
+                    "The subnets are in different VPCs (\(distinct.sorted().joined(separator: ", "))); a cluster's subnets must share one VPC.",
+                    at: first.path))
         }
         return findings
     }
@@ -200,17 +223,23 @@ public enum ResourceValidators {
         var found: [(String, ConfigPath)] = []
         let head = config.headNode
         for (index, id) in head.securityGroups.enumerated() { found.append((id, head.path / "Networking" / "SecurityGroups" / index)) }
-        for (index, id) in head.additionalSecurityGroups.enumerated() { found.append((id, head.path / "Networking" / "AdditionalSecurityGroups" / index)) }
+        for (index, id) in head.additionalSecurityGroups.enumerated() {
+            found.append((id, head.path / "Networking" / "AdditionalSecurityGroups" / index))
+        }
         for queue in config.scheduling.queues {
             for (index, id) in queue.securityGroups.enumerated() { found.append((id, queue.path / "Networking" / "SecurityGroups" / index)) }
-            for (index, id) in queue.additionalSecurityGroups.enumerated() { found.append((id, queue.path / "Networking" / "AdditionalSecurityGroups" / index)) }
+            for (index, id) in queue.additionalSecurityGroups.enumerated() {
+                found.append((id, queue.path / "Networking" / "AdditionalSecurityGroups" / index))
+            }
         }
         return found
     }
 
     /// The security groups exist and are in the subnets' VPC.
-    static let securityGroups = ResourceValidator("SecurityGroupsValidator", subject: "the security groups",
-                                                  anchor: { securityGroupPaths($0).first?.path }) { config, inventory in
+    static let securityGroups = ResourceValidator(
+        "SecurityGroupsValidator", subject: "the security groups",
+        anchor: { securityGroupPaths($0).first?.path }
+    ) { config, inventory in
         let wanted = securityGroupPaths(config)
         guard !wanted.isEmpty, let vpcs = try await inventory.securityGroupVpcs(Array(Set(wanted.map(\.id))).sorted()) else { return [] }
         let subnetVpc = try await inventory.subnetVpcs([config.headNode.subnetId])?[config.headNode.subnetId]
@@ -228,46 +257,66 @@ public enum ResourceValidators {
     }
 
     /// The head node's key pair exists.
-    static let keyPair = ResourceValidator("KeyPairValidator", subject: "the key pair",
-                                           anchor: { $0.headNode.keyName == nil ? nil : $0.headNode.path / "Ssh" / "KeyName" }) { config, inventory in
+    static let keyPair = ResourceValidator(
+        "KeyPairValidator", subject: "the key pair",
+        anchor: { $0.headNode.keyName == nil ? nil : $0.headNode.path / "Ssh" / "KeyName" }
+    ) { config, inventory in
         guard let name = config.headNode.keyName, let exists = try await inventory.keyPairExists(name), !exists else { return [] }
-        return [ResourceFinding(.error, "Key pair '\(name)' does not exist in the region (asked \(inventory.source)); create or import it first.",
-                                at: config.headNode.path / "Ssh" / "KeyName")]
+        return [
+            ResourceFinding(
+                .error, "Key pair '\(name)' does not exist in the region (asked \(inventory.source)); create or import it first.",
+                at: config.headNode.path / "Ssh" / "KeyName")
+        ]
     }
 
     /// A custom AMI exists, and its architecture is one every instance type of the cluster runs.
-    static let customAmi = ResourceValidator("AmiValidator", subject: "the custom AMI",
-                                             anchor: { $0.customAmi == nil ? nil : .root / "Image" / "CustomAmi" }) { config, inventory in
+    static let customAmi = ResourceValidator(
+        "AmiValidator", subject: "the custom AMI",
+        anchor: { $0.customAmi == nil ? nil : .root / "Image" / "CustomAmi" }
+    ) { config, inventory in
         guard let id = config.customAmi, let lookup = try await inventory.imageArchitecture(id) else { return [] }
         guard let architecture = lookup else {
-            return [ResourceFinding(.error, "Image \(id) does not exist or is not shared with this account (asked \(inventory.source)).",
-                                    at: .root / "Image" / "CustomAmi")]
+            return [
+                ResourceFinding(
+                    .error, "Image \(id) does not exist or is not shared with this account (asked \(inventory.source)).",
+                    at: .root / "Image" / "CustomAmi")
+            ]
         }
         var findings: [ResourceFinding] = []
         var seen = Set<String>()
         for (type, path, _, _) in instanceTypePaths(config) where seen.insert(type).inserted {
             guard let supported = InstanceTypeCatalogue.shipped.info(for: type)?.architectures, !supported.contains(architecture) else { continue }
-            findings.append(ResourceFinding(.error, "Image \(id) is built for \(architecture), which instance type \(type) does not run (it runs \(supported.joined(separator: ", "))).", at: path))
+            findings.append(
+                ResourceFinding(
+                    .error,
+                    "Image \(id) is built for \(architecture), which instance type \(type) does not run (it runs \(supported.joined(separator: ", "))).",
+                    at: path))
         }
         // An image pcluster built says its OS in a tag; one that says another OS than Image.Os gets the wrong
         // packages and paths at boot (the original's AmiOsCompatibleValidator warns likewise).
         if let tagged = try await inventory.imageOs(id), let os = tagged, os != config.os {
-            findings.append(ResourceFinding(.warning, "Image \(id) was built for \(os) (its parallelcluster:os tag), but Image.Os is \(config.os); make them agree.",
-                                            at: .root / "Image" / "CustomAmi"))
+            findings.append(
+                ResourceFinding(
+                    .warning, "Image \(id) was built for \(os) (its parallelcluster:os tag), but Image.Os is \(config.os); make them agree.",
+                    at: .root / "Image" / "CustomAmi"))
         }
         return findings
     }
 
     /// Each FsxLustre FileSystemId names a file system that exists and is AVAILABLE (the original's
     /// ExistingFsxNetworkingValidator also describes the file systems first).
-    static let existingFsx = ResourceValidator("ExistingFsxNetworkingValidator", subject: "the FSx file systems",
-                                               anchor: { config in existingFileSystems(config).first?.path }) { config, inventory in
+    static let existingFsx = ResourceValidator(
+        "ExistingFsxNetworkingValidator", subject: "the FSx file systems",
+        anchor: { config in existingFileSystems(config).first?.path }
+    ) { config, inventory in
         try await withThrowingTaskGroup(of: ResourceFinding?.self) { group in
             for (id, path) in existingFileSystems(config) {
                 group.addTask {
                     switch try await inventory.fileSystem(id) {
                     case .notFound?:
-                        return ResourceFinding(.error, "FSx file system \(id) does not exist (asked \(inventory.source)); create it first or correct FileSystemId.", at: path)
+                        return ResourceFinding(
+                            .error, "FSx file system \(id) does not exist (asked \(inventory.source)); create it first or correct FileSystemId.",
+                            at: path)
                     case .found(let lifecycle, _)? where lifecycle != "AVAILABLE":
                         return ResourceFinding(.error, "FSx file system \(id) is \(lifecycle); it must be AVAILABLE to be mounted.", at: path)
                     case .found(_, let subnets)? where !subnets.isEmpty:
@@ -275,8 +324,12 @@ public enum ResourceValidators {
                         // without peering, which this check cannot see).
                         let head = config.headNode.subnetId
                         guard let vpcs = try await inventory.subnetVpcs(Array(Set(subnets + [head])).sorted()),
-                              let clusterVpc = vpcs[head], let fsVpc = subnets.compactMap({ vpcs[$0] }).first, fsVpc != clusterVpc else { return nil }
-                        return ResourceFinding(.error, "FSx file system \(id) is in \(fsVpc), the cluster in \(clusterVpc): the nodes cannot reach it. Use a file system in the cluster's VPC (or peer the VPCs and suppress this validator).", at: path)
+                            let clusterVpc = vpcs[head], let fsVpc = subnets.compactMap({ vpcs[$0] }).first, fsVpc != clusterVpc
+                        else { return nil }
+                        return ResourceFinding(
+                            .error,
+                            "FSx file system \(id) is in \(fsVpc), the cluster in \(clusterVpc): the nodes cannot reach it. Use a file system in the cluster's VPC (or peer the VPCs and suppress this validator).",
+                            at: path)
                     default:
                         return nil
                     }
@@ -299,10 +352,12 @@ public enum ResourceValidators {
 extension ConfigValidation {
     /// Runs the resource validators against `inventory`, each within `timeout` seconds, and returns their
     /// findings as messages (sorted with the rest by the caller).
-    public static func validateResources(document: ConfigDocument, config: ClusterConfiguration, inventory: any ResourceInventory,
-                                         suppression: ValidatorSuppression = ValidatorSuppression(),
-                                         validators: [ResourceValidator] = ResourceValidators.all,
-                                         timeout: Double = 15) async -> [ValidationMessage] {
+    public static func validateResources(
+        document: ConfigDocument, config: ClusterConfiguration, inventory: any ResourceInventory,
+        suppression: ValidatorSuppression = ValidatorSuppression(),
+        validators: [ResourceValidator] = ResourceValidators.all,
+        timeout: Double = 15
+    ) async -> [ValidationMessage] {
         await withTaskGroup(of: [ValidationMessage].self) { group in
             for validator in validators where !suppression.suppresses(validator.name) {
                 group.addTask {
@@ -324,13 +379,20 @@ extension ConfigValidation {
                             ValidationMessage(level: $0.level, type: validator.name, message: $0.message, location: document.location(of: $0.path))
                         }
                     case .failure(let error)?:
-                        return [ValidationMessage(level: .warning, type: validator.name,
-                                                  message: "Could not check \(validator.subject) with \(inventory.source): \(error)",
-                                                  location: validator.anchor(config).flatMap { document.location(of: $0) })]
+                        return [
+                            ValidationMessage(
+                                level: .warning, type: validator.name,
+                                message: "Could not check \(validator.subject) with \(inventory.source): \(error)",
+                                location: validator.anchor(config).flatMap { document.location(of: $0) })
+                        ]
                     case nil:
-                        return [ValidationMessage(level: .warning, type: validator.name,
-                                                  message: "Could not check \(validator.subject) with \(inventory.source): no answer within \(String(format: "%g", timeout)) s.",
-                                                  location: validator.anchor(config).flatMap { document.location(of: $0) })]
+                        return [
+                            ValidationMessage(
+                                level: .warning, type: validator.name,
+                                message:
+                                    "Could not check \(validator.subject) with \(inventory.source): no answer within \(String(format: "%g", timeout)) s.",
+                                location: validator.anchor(config).flatMap { document.location(of: $0) })
+                        ]
                     }
                 }
             }

@@ -184,11 +184,14 @@ public struct SchemaChecker {
         }
         for entry in mapping.entries {
             guard let field = schema.field(entry.key) else {
-                let known = schema.fields.map(\.name)   // only needed for the message
+                let known = schema.fields.map(\.name)  // only needed for the message
                 var msg = "unknown key '\(entry.key)'"
                 msg += path.components.isEmpty ? " at the top level" : " in \(path)"
-                if let s = Suggest.closest(to: entry.key, in: known) { msg += "; did you mean '\(s)'?" }
-                else { msg += "; allowed keys: \(known.joined(separator: ", "))" }
+                if let s = Suggest.closest(to: entry.key, in: known) {
+                    msg += "; did you mean '\(s)'?"
+                } else {
+                    msg += "; allowed keys: \(known.joined(separator: ", "))"
+                }
                 report(msg, entry.keyMark)
                 continue
             }

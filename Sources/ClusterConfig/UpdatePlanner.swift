@@ -37,7 +37,9 @@ public struct UpdatePlanner {
         return planner.changes
     }
 
-    mutating func compareObject(_ old: ConfigNode?, _ new: ConfigNode?, _ schema: ObjectSchema, label: String, path: ConfigPath, inherited: UpdatePolicy) {
+    mutating func compareObject(
+        _ old: ConfigNode?, _ new: ConfigNode?, _ schema: ObjectSchema, label: String, path: ConfigPath, inherited: UpdatePolicy
+    ) {
         for field in schema.fields {
             let o = old?[field.name], n = new?[field.name]
             if o == nil && n == nil { continue }
@@ -76,8 +78,10 @@ public struct UpdatePlanner {
 
     mutating func record(_ label: String, _ current: JSONValue, _ requested: JSONValue, _ policy: UpdatePolicy, _ path: ConfigPath, kind: Kind) {
         let reason = judge(policy, current, requested, kind: kind)
-        changes.append(ConfigChange(parameter: label, currentValue: current, requestedValue: requested, policy: policy,
-                                    blockedReason: reason, location: requested.isNull && kind == .removed ? nil : self.requested.location(of: path)))
+        changes.append(
+            ConfigChange(
+                parameter: label, currentValue: current, requestedValue: requested, policy: policy,
+                blockedReason: reason, location: requested.isNull && kind == .removed ? nil : self.requested.location(of: path)))
     }
 
     func judge(_ policy: UpdatePolicy, _ current: JSONValue, _ requested: JSONValue, kind: Kind) -> String? {
@@ -97,11 +101,15 @@ public struct UpdatePlanner {
         case .maxCount:
             if let c = current.intValue, let r = requested.intValue, r >= c { return nil }
             if current.isNull, (requested.intValue ?? 10) >= 10 { return nil }
-            return fleet || queueUpdateStrategy == "TERMINATE" ? nil : "Decreasing MaxCount needs the compute fleet stopped or QueueUpdateStrategy TERMINATE. \(stopFleet)."
+            return fleet || queueUpdateStrategy == "TERMINATE"
+                ? nil : "Decreasing MaxCount needs the compute fleet stopped or QueueUpdateStrategy TERMINATE. \(stopFleet)."
         case .resizeUpdateStrategyOnRemove, .computeFleetStopOnRemove:
             if kind == .added { return nil }
-            if kind == .changed && policy == .resizeUpdateStrategyOnRemove { return fleet || strategyAllows ? nil : "\(stopFleet), or set QueueUpdateStrategy to DRAIN or TERMINATE." }
-            return fleet || (policy == .resizeUpdateStrategyOnRemove && queueUpdateStrategy == "TERMINATE") ? nil : "Removing it needs the compute fleet stopped. \(stopFleet)."
+            if kind == .changed && policy == .resizeUpdateStrategyOnRemove {
+                return fleet || strategyAllows ? nil : "\(stopFleet), or set QueueUpdateStrategy to DRAIN or TERMINATE."
+            }
+            return fleet || (policy == .resizeUpdateStrategyOnRemove && queueUpdateStrategy == "TERMINATE")
+                ? nil : "Removing it needs the compute fleet stopped. \(stopFleet)."
         case .headNodeStop:
             return "Stop the head node first."
         case .loginNodesStop, .loginNodesPoolStop:

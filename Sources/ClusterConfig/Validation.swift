@@ -8,8 +8,10 @@ public struct ValidationContext: Sendable {
     /// The region the command runs in (--region, AWS_REGION, AWS_DEFAULT_REGION or the file's Region).
     public let region: String?
 
-    public init(document: ConfigDocument, config: ClusterConfiguration, instanceTypes: any InstanceTypeProvider,
-                clusterName: String?, region: String?) {
+    public init(
+        document: ConfigDocument, config: ClusterConfiguration, instanceTypes: any InstanceTypeProvider,
+        clusterName: String?, region: String?
+    ) {
         self.document = document
         self.config = config
         self.instanceTypes = instanceTypes
@@ -90,8 +92,9 @@ public enum ConfigValidation {
         instanceTypes: any InstanceTypeProvider = InstanceTypeCatalogue.shipped
     ) throws -> ValidationResult {
         let (document, expansion) = try ConfigLoader.read(path: path, environment: environment)
-        return validate(document: document, expansionFindings: expansion, clusterName: clusterName, region: region,
-                        suppression: suppression, instanceTypes: instanceTypes)
+        return validate(
+            document: document, expansionFindings: expansion, clusterName: clusterName, region: region,
+            suppression: suppression, instanceTypes: instanceTypes)
     }
 
     public static func validate(
@@ -107,8 +110,9 @@ public enum ConfigValidation {
         // Validators run even when the schema found problems, so every finding comes at once;
         // the model reader falls back to defaults where a value was rejected.
         let config = ClusterConfiguration(checked: document)
-        let context = ValidationContext(document: document, config: config, instanceTypes: instanceTypes,
-                                        clusterName: clusterName, region: region ?? config.region)
+        let context = ValidationContext(
+            document: document, config: config, instanceTypes: instanceTypes,
+            clusterName: clusterName, region: region ?? config.region)
         for validator in Validators.all where !suppression.suppresses(validator.name) {
             var sink = FindingSink(validator: validator.name, document: document, invalidPaths: schema.invalidPaths)
             validator.run(context, &sink)

@@ -1,6 +1,7 @@
 import Foundation
-import SystemPackage
 import RepositoryMetadata
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -95,14 +96,16 @@ public protocol DataRepository: Sendable {
 
     /// Reads `range` of the object, which must still have `etag` (a changed object fails with `.changed`
     /// rather than mixing two versions), handing the bytes to `sink` in order with their offsets.
-    func read(key: String, range: Range<Int64>, etag: String?,
-              sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws
+    func read(
+        key: String, range: Range<Int64>, etag: String?,
+        sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws
 
     /// Copies the whole object (which must still have `etag`) into the open file `fd` as fast as this
     /// repository allows, telling `progress` of every range written (offset, count) so reads can be served
     /// while it runs.
-    func download(key: String, size: Int64, etag: String?, into fd: Int32,
-                  progress: @escaping @Sendable (Int64, Int) -> Void) async throws
+    func download(
+        key: String, size: Int64, etag: String?, into fd: Int32,
+        progress: @escaping @Sendable (Int64, Int) -> Void) async throws
 
     /// Writes an object from a local file (the whole file), with user metadata; returns the new ETag.
     func write(key: String, contentsOf path: String, userMetadata: [String: String]) async throws -> String
@@ -140,8 +143,10 @@ public protocol DataRepository: Sendable {
 
 extension DataRepository {
     /// One sequential read: what a local directory does best.
-    public func download(key: String, size: Int64, etag: String?, into fd: Int32,
-                         progress: @escaping @Sendable (Int64, Int) -> Void) async throws {
+    public func download(
+        key: String, size: Int64, etag: String?, into fd: Int32,
+        progress: @escaping @Sendable (Int64, Int) -> Void
+    ) async throws {
         try await read(key: key, range: 0..<size, etag: etag) { offset, bytes in
             do {
                 _ = try SystemPackage.FileDescriptor(rawValue: fd).writeAll(toAbsoluteOffset: offset, bytes)
@@ -193,7 +198,8 @@ public struct RepositoryLocation: Sendable, Hashable, CustomStringConvertible {
             let rest = text.dropFirst(5)
             let bucket = String(rest.prefix { $0 != "/" })
             guard isValidBucketName(bucket) else {
-                return .failure(RepositoryError(.invalidPath, "'\(text)' does not name a valid S3 bucket (3-63 lowercase letters, digits, '.' and '-')"))
+                return .failure(
+                    RepositoryError(.invalidPath, "'\(text)' does not name a valid S3 bucket (3-63 lowercase letters, digits, '.' and '-')"))
             }
             var prefix = String(rest.dropFirst(bucket.count))
             while prefix.hasPrefix("/") { prefix.removeFirst() }
@@ -216,7 +222,8 @@ public struct RepositoryLocation: Sendable, Hashable, CustomStringConvertible {
 
     static func isValidBucketName(_ name: String) -> Bool {
         guard (3...63).contains(name.count), let first = name.first, let last = name.last,
-              first.isLetter || first.isNumber, last.isLetter || last.isNumber else { return false }
+            first.isLetter || first.isNumber, last.isLetter || last.isNumber
+        else { return false }
         return name.allSatisfy { ($0.isLowercase && $0.isASCII) || ($0.isNumber && $0.isASCII) || $0 == "." || $0 == "-" }
     }
 

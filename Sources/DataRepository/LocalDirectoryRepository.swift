@@ -1,5 +1,6 @@
 import Foundation
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,8 +39,9 @@ public struct LocalDirectoryRepository: DataRepository {
     static func object(key: String, info: stat) -> RepositoryObject {
         let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
         let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        return RepositoryObject(key: key, size: isDirectory ? 0 : Int64(info.st_size),
-                                etag: isDirectory ? "d" : etag(of: info), lastModifiedNanoseconds: mtime)
+        return RepositoryObject(
+            key: key, size: isDirectory ? 0 : Int64(info.st_size),
+            etag: isDirectory ? "d" : etag(of: info), lastModifiedNanoseconds: mtime)
     }
 
     public func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> {
@@ -100,7 +102,8 @@ public struct LocalDirectoryRepository: DataRepository {
         guard isDirectory == key.hasSuffix("/") else { return nil }
         let metadata: [String: String]
         if let data = FileManager.default.contents(atPath: metadataPath(of: key)),
-           let decoded = try? JSONDecoder().decode([String: String].self, from: data) {
+            let decoded = try? JSONDecoder().decode([String: String].self, from: data)
+        {
             metadata = decoded
         } else {
             metadata = Self.ownMetadata(of: info)
@@ -123,13 +126,16 @@ public struct LocalDirectoryRepository: DataRepository {
         ]
     }
 
-    public func read(key: String, range: Range<Int64>, etag: String?,
-                     sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws {
+    public func read(
+        key: String, range: Range<Int64>, etag: String?,
+        sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void
+    ) async throws {
         let file = path(of: key)
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw errno == ENOENT ? RepositoryError(.notFound, "\(key) is not in \(root)")
-                                  : RepositoryError(.io, "\(file): \(String(cString: strerror(errno)))")
+            throw errno == ENOENT
+                ? RepositoryError(.notFound, "\(key) is not in \(root)")
+                : RepositoryError(.io, "\(file): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         var info = stat()
@@ -146,7 +152,8 @@ public struct LocalDirectoryRepository: DataRepository {
             let want = Int(min(Int64(chunk), range.upperBound - offset))
             let got: Int
             do {
-                got = try SystemPackage.FileDescriptor(rawValue: fd).read(fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
+                got = try SystemPackage.FileDescriptor(rawValue: fd).read(
+                    fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
             } catch {
                 throw RepositoryError(.io, "\(file): \(error)")
             }

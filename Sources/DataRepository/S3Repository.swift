@@ -28,8 +28,9 @@ public struct S3Repository: DataRepository {
             do {
                 try await s3.listAllObjects(bucket: bucket, prefix: prefix.isEmpty ? nil : prefix) { page in
                     let objects = page.objects.map {
-                        RepositoryObject(key: $0.key, size: $0.size, etag: $0.etag,
-                                         lastModifiedNanoseconds: Self.nanoseconds($0.lastModified))
+                        RepositoryObject(
+                            key: $0.key, size: $0.size, etag: $0.etag,
+                            lastModifiedNanoseconds: Self.nanoseconds($0.lastModified))
                     }
                     continuation.yield(objects)
                 }
@@ -45,9 +46,11 @@ public struct S3Repository: DataRepository {
     public func head(key: String) async throws -> RepositoryObjectHead? {
         do {
             let head = try await s3.headObject(bucket: bucket, key: key)
-            return RepositoryObjectHead(object: RepositoryObject(key: key, size: head.size, etag: head.etag,
-                                                                 lastModifiedNanoseconds: Self.nanoseconds(head.lastModified)),
-                                        userMetadata: head.metadata)
+            return RepositoryObjectHead(
+                object: RepositoryObject(
+                    key: key, size: head.size, etag: head.etag,
+                    lastModifiedNanoseconds: Self.nanoseconds(head.lastModified)),
+                userMetadata: head.metadata)
         } catch let error as AWSServiceError where error.statusCode == 404 && error.code != "NoSuchBucket" {
             return nil
         } catch {
@@ -55,13 +58,17 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    public func read(key: String, range: Range<Int64>, etag: String?,
-                     sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws {
+    public func read(
+        key: String, range: Range<Int64>, etag: String?,
+        sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void
+    ) async throws {
         guard !range.isEmpty else { return }
         let position = Position(range.lowerBound)
         do {
-            try await s3.getObject(bucket: bucket, key: key, range: range.lowerBound...(range.upperBound - 1),
-                                   ifMatch: etag.map { "\"\($0)\"" }) { chunk in
+            try await s3.getObject(
+                bucket: bucket, key: key, range: range.lowerBound...(range.upperBound - 1),
+                ifMatch: etag.map { "\"\($0)\"" }
+            ) { chunk in
                 let offset = position.advance(by: chunk.readableBytes)
                 try chunk.withUnsafeReadableBytes { try sink(offset, $0) }
             }
@@ -76,11 +83,14 @@ public struct S3Repository: DataRepository {
     /// One stream from the start, split into parallel ranged GETs only when that stream is slow (the
     /// transfer layer's adaptive download): a remote S3 gets parallel connections, a local endpoint that
     /// rereads the whole object for every range is not asked for ranges.
-    public func download(key: String, size: Int64, etag: String?, into fd: Int32,
-                         progress: @escaping @Sendable (Int64, Int) -> Void) async throws {
+    public func download(
+        key: String, size: Int64, etag: String?, into fd: Int32,
+        progress: @escaping @Sendable (Int64, Int) -> Void
+    ) async throws {
         do {
-            let result = try await s3.downloadParts(bucket: bucket, key: key, into: FileDescriptor(fd, onWrite: progress),
-                                                    ifMatch: etag.map { "\"\($0)\"" }, options: transfer)
+            let result = try await s3.downloadParts(
+                bucket: bucket, key: key, into: FileDescriptor(fd, onWrite: progress),
+                ifMatch: etag.map { "\"\($0)\"" }, options: transfer)
             if let etag, RepositoryObject.normalize(etag: result.head.etag) != etag {
                 throw RepositoryError(.changed, "\(key) changed in the bucket while it was being read")
             }
@@ -114,8 +124,10 @@ public struct S3Repository: DataRepository {
 
     public func copy(from source: String, to destination: String, userMetadata: [String: String]) async throws -> String {
         do {
-            return RepositoryObject.normalize(etag: try await s3.copyObject(sourceBucket: bucket, sourceKey: source, bucket: bucket,
-                                                                           key: destination, metadata: userMetadata))
+            return RepositoryObject.normalize(
+                etag: try await s3.copyObject(
+                    sourceBucket: bucket, sourceKey: source, bucket: bucket,
+                    key: destination, metadata: userMetadata))
         } catch {
             throw Self.translate(error, key: source)
         }
@@ -152,9 +164,11 @@ public struct S3Repository: DataRepository {
             }
             try await editNotifications { configuration in
                 configuration.targets.removeAll { $0.id == name }
-                configuration.targets.append(S3NotificationTarget(kind: .queue, id: name, arn: arn,
-                                                                  events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                                                                  prefix: prefix.isEmpty ? nil : prefix))
+                configuration.targets.append(
+                    S3NotificationTarget(
+                        kind: .queue, id: name, arn: arn,
+                        events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                        prefix: prefix.isEmpty ? nil : prefix))
             }
             return S3EventFeed(sqs: sqs, queueURL: url, bucket: bucket)
         } catch let error as RepositoryError {
@@ -198,8 +212,10 @@ public struct S3Repository: DataRepository {
                 try await s3.putBucketNotificationConfiguration(bucket: bucket, configuration)
                 writes += 1
             }
-            throw RepositoryError(.io, "the notification configuration of bucket \(bucket) kept changing under another writer; "
-                                     + "\(NotificationEdits.attempts) edits did not hold")
+            throw RepositoryError(
+                .io,
+                "the notification configuration of bucket \(bucket) kept changing under another writer; "
+                    + "\(NotificationEdits.attempts) edits did not hold")
         }
     }
 

@@ -15,8 +15,10 @@ public struct FSxServer: Sendable {
     public let port: Int
     public let limits: RequestLimits
 
-    public init(service: FSxService, credentials: [AWSCredentials], host: String = "127.0.0.1", port: Int = 7800,
-                limits: RequestLimits = RequestLimits()) {
+    public init(
+        service: FSxService, credentials: [AWSCredentials], host: String = "127.0.0.1", port: Int = 7800,
+        limits: RequestLimits = RequestLimits()
+    ) {
         self.service = service
         self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
         self.host = host
@@ -43,8 +45,10 @@ public struct FSxServer: Sendable {
                 let parts = pair.split(separator: "=", maxSplits: 1).map { URLEncoding.decode(String($0)) }
                 return QueryItem(parts[0], parts.count > 1 ? parts[1] : "")
             }
-            switch SigV4Verifier.verify(method: "POST", path: request.uri.path, query: query, headers: headers, body: body,
-                                        service: "fsx", credentials: { known[$0] }) {
+            switch SigV4Verifier.verify(
+                method: "POST", path: request.uri.path, query: query, headers: headers, body: body,
+                service: "fsx", credentials: { known[$0] })
+            {
             case .failure(let failure):
                 let status = failure.code == "MissingAuthenticationTokenException" ? 403 : (failure.code == "InvalidSignatureException" ? 403 : 400)
                 return Self.response(status: status, body: FSxService.errorBody(FSxError(failure.code, failure.message, status: status)))
@@ -52,14 +56,19 @@ public struct FSxServer: Sendable {
                 break
             }
             guard let target = request.headers[.init("X-Amz-Target")!], target.hasPrefix(Self.targetPrefix) else {
-                return Self.response(status: 400, body: FSxService.errorBody(FSxError("UnknownOperationException",
-                    "X-Amz-Target must name an operation of \(Self.targetPrefix.dropLast())")))
+                return Self.response(
+                    status: 400,
+                    body: FSxService.errorBody(
+                        FSxError(
+                            "UnknownOperationException",
+                            "X-Amz-Target must name an operation of \(Self.targetPrefix.dropLast())")))
             }
             let (status, answer) = await service.handle(operation: String(target.dropFirst(Self.targetPrefix.count)), body: body)
             return Self.response(status: status, body: answer)
         }
-        return Application(router: router, server: limits.server,
-                           configuration: .init(address: .hostname(host, port: port), serverName: "fsx-local"), logger: logger)
+        return Application(
+            router: router, server: limits.server,
+            configuration: .init(address: .hostname(host, port: port), serverName: "fsx-local"), logger: logger)
     }
 
     /// The request's body, refused when it is larger than the limit or not all there within the body timeout.
@@ -73,12 +82,14 @@ public struct FSxServer: Sendable {
                     let buffer = try await request.collectBody(upTo: maximum)
                     return .success(Data(buffer.readableBytesView))
                 } catch {
-                    return .failure(FSxError("RequestEntityTooLarge", "The request body is larger than \(maximum) bytes or was cut off.", status: 413))
+                    return .failure(
+                        FSxError("RequestEntityTooLarge", "The request body is larger than \(maximum) bytes or was cut off.", status: 413))
                 }
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : .failure(FSxError("RequestTimeout", "The request body did not arrive within \(timeout).", status: 408))
+                return Task.isCancelled
+                    ? nil : .failure(FSxError("RequestTimeout", "The request body did not arrive within \(timeout).", status: 408))
             }
             let first = await group.next() ?? nil
             group.cancelAll()

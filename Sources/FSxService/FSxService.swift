@@ -3,6 +3,7 @@ import DataRepository
 import Foundation
 import LustreFS
 import LustreMount
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,15 +78,18 @@ public actor FSxService {
     /// Seconds a restore may receive nothing before its readers get EIO (`FileSystemOptions.readStallSeconds`).
     let readStallSeconds: Double
 
-    public init(stateDirectory: String, repositories: any RepositoryFactory, region: String, background: Bool = true,
-                readStallSeconds: Double = 60) throws {
+    public init(
+        stateDirectory: String, repositories: any RepositoryFactory, region: String, background: Bool = true,
+        readStallSeconds: Double = 60
+    ) throws {
         self.stateDirectory = stateDirectory
         self.readStallSeconds = readStallSeconds
         self.repositories = repositories
         self.region = region
         self.background = background
-        try FileManager.default.createDirectory(atPath: stateDirectory + "/filesystems", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: stateDirectory + "/filesystems", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         chmod(stateDirectory, 0o700)
         let file = stateDirectory + "/service.json"
         if let data = FileManager.default.contents(atPath: file) {
@@ -105,7 +109,8 @@ public actor FSxService {
             do {
                 try FileManager.default.removeItem(atPath: directory + "/" + entry)
                 removed.append(entry)
-                FileHandle.standardError.write(Data("fsxd: removed \(directory)/\(entry): no file system record owns it (a create that did not finish)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("fsxd: removed \(directory)/\(entry): no file system record owns it (a create that did not finish)\n".utf8))
             } catch {
                 FileHandle.standardError.write(Data("fsxd: cannot remove \(directory)/\(entry), which no record owns: \(error)\n".utf8))
             }
@@ -171,8 +176,9 @@ public actor FSxService {
         var options = FileSystemOptions(capacityBytes: Int64(record.storageCapacity) << 30)
         options.background = background
         options.readStallSeconds = readStallSeconds
-        return try await FileSystem.open(directory: "\(stateDirectory)/filesystems/\(record.id)", options: options,
-                                         repositories: repositories)
+        return try await FileSystem.open(
+            directory: "\(stateDirectory)/filesystems/\(record.id)", options: options,
+            repositories: repositories)
     }
 
     func save() throws {
@@ -182,7 +188,8 @@ public actor FSxService {
         let file = stateDirectory + "/service.json"
         let temporary = file + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
-              rename(temporary, file) == 0 else {
+            rename(temporary, file) == 0
+        else {
             throw FSxError("InternalServerError", "the service cannot write its state in \(stateDirectory)", status: 500)
         }
     }
@@ -295,11 +302,12 @@ public actor FSxService {
             throw FSxError("ServiceLimitExceeded", "This service holds at most 100 file systems.")
         }
         let id = ResourceId.make("fs")
-        let record = FileSystemRecord(id: id, creationTime: Date().timeIntervalSince1970, storageCapacity: capacity,
-                                      deploymentType: deployment, perUnitStorageThroughput: throughput, subnetIds: subnets,
-                                      securityGroupIds: input.SecurityGroupIds ?? [], tags: tags.map { ["Key": $0.Key, "Value": $0.Value ?? ""] },
-                                      mountName: String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 36),
-                                      clientRequestToken: token, requestFingerprint: fingerprint)
+        let record = FileSystemRecord(
+            id: id, creationTime: Date().timeIntervalSince1970, storageCapacity: capacity,
+            deploymentType: deployment, perUnitStorageThroughput: throughput, subnetIds: subnets,
+            securityGroupIds: input.SecurityGroupIds ?? [], tags: tags.map { ["Key": $0.Key, "Value": $0.Value ?? ""] },
+            mountName: String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 36),
+            clientRequestToken: token, requestFingerprint: fingerprint)
         // The record is saved before its directory exists: a crash in between leaves a record that the next
         // start opens (making the directory), never a directory without a record.
         state.fileSystems.append(record)
@@ -316,9 +324,10 @@ public actor FSxService {
     }
 
     func describe(_ record: FileSystemRecord) -> FSxFileSystem {
-        let lustre = FSxLustreConfiguration(DeploymentType: record.deploymentType, MountName: record.mountName,
-                                            WeeklyMaintenanceStartTime: "1:05:00", DataCompressionType: "NONE",
-                                            CopyTagsToBackups: false, PerUnitStorageThroughput: record.perUnitStorageThroughput)
+        let lustre = FSxLustreConfiguration(
+            DeploymentType: record.deploymentType, MountName: record.mountName,
+            WeeklyMaintenanceStartTime: "1:05:00", DataCompressionType: "NONE",
+            CopyTagsToBackups: false, PerUnitStorageThroughput: record.perUnitStorageThroughput)
         return FSxFileSystem(
             OwnerId: accountId, CreationTime: record.creationTime, FileSystemId: record.id, FileSystemType: "LUSTRE",
             Lifecycle: open[record.id] == nil ? "CREATING" : "AVAILABLE", StorageCapacity: record.storageCapacity, StorageType: "SSD",
@@ -371,12 +380,13 @@ public actor FSxService {
         guard let policy else { return nil }
         let names = policy.Events ?? []
         guard names.count <= 3 else { throw FSxError.badRequest("\(name).Events takes at most 3 events.") }
-        return Set(try names.map { event in
-            guard let value = RepositoryEventType(rawValue: event) else {
-                throw FSxError.badRequest("\(name).Events: '\(event)' is not one of NEW, CHANGED, DELETED.")
-            }
-            return value
-        })
+        return Set(
+            try names.map { event in
+                guard let value = RepositoryEventType(rawValue: event) else {
+                    throw FSxError.badRequest("\(name).Events: '\(event)' is not one of NEW, CHANGED, DELETED.")
+                }
+                return value
+            })
     }
 
     func describe(_ association: Association, fileSystem: String) -> FSxAssociation {
@@ -386,8 +396,9 @@ public actor FSxService {
             FileSystemPath: association.fileSystemPath, DataRepositoryPath: association.dataRepositoryPath,
             BatchImportMetaDataOnCreate: association.batchImportMetaDataOnCreate,
             ImportedFileChunkSize: association.importedFileChunkSize,
-            S3: FSxS3Configuration(AutoImportPolicy: FSxEventPolicy(Events: association.autoImport.map(\.rawValue).sorted()),
-                                   AutoExportPolicy: FSxEventPolicy(Events: association.autoExport.map(\.rawValue).sorted())),
+            S3: FSxS3Configuration(
+                AutoImportPolicy: FSxEventPolicy(Events: association.autoImport.map(\.rawValue).sorted()),
+                AutoExportPolicy: FSxEventPolicy(Events: association.autoExport.map(\.rawValue).sorted())),
             Tags: FSxTag.list(association.tags), CreationTime: association.creationTime.timeIntervalSince1970,
             FailureDetails: association.failureMessage.map { FSxFailureDetails(Message: $0) })
     }
@@ -448,7 +459,8 @@ public actor FSxService {
             let values = filter.Values ?? []
             switch name {
             case "file-system-id": found = found.filter { values.contains($0.fs) }
-            case "data-repository-type": found = found.filter { entry in values.contains { $0 == "S3" } == (entry.association.location.scheme == .s3) }
+            case "data-repository-type":
+                found = found.filter { entry in values.contains { $0 == "S3" } == (entry.association.location.scheme == .s3) }
             default: throw FSxError.badRequest("Filter '\(name)' is not one of file-system-id, data-repository-type.")
             }
         }
@@ -459,9 +471,10 @@ public actor FSxService {
     func updateAssociation(_ input: FSxUpdateAssociationRequest) async throws -> FSxAssociationAnswer {
         let id = try Self.required(input.AssociationId, "AssociationId")
         let (fsId, fs) = try owner(ofAssociation: id)
-        let updated = try await fs.updateAssociation(id, importedFileChunkSize: input.ImportedFileChunkSize,
-                                                     autoImport: try Self.events(input.S3?.AutoImportPolicy, "AutoImportPolicy"),
-                                                     autoExport: try Self.events(input.S3?.AutoExportPolicy, "AutoExportPolicy"))
+        let updated = try await fs.updateAssociation(
+            id, importedFileChunkSize: input.ImportedFileChunkSize,
+            autoImport: try Self.events(input.S3?.AutoImportPolicy, "AutoImportPolicy"),
+            autoExport: try Self.events(input.S3?.AutoExportPolicy, "AutoExportPolicy"))
         return FSxAssociationAnswer(Association: describe(updated, fileSystem: fsId))
     }
 
@@ -480,14 +493,18 @@ public actor FSxService {
             TaskId: task.id, Lifecycle: task.lifecycle.rawValue, Type: task.kind.rawValue,
             CreationTime: task.creationTime.timeIntervalSince1970, FileSystemId: fileSystem, Paths: task.paths,
             ResourceARN: "arn:aws:fsx:\(region):\(accountId):task/\(task.id)",
-            Status: FSxTaskStatus(TotalCount: task.totalCount, SucceededCount: task.succeededCount, FailedCount: task.failedCount,
-                                  LastUpdatedTime: (task.lastUpdatedTime ?? task.creationTime).timeIntervalSince1970,
-                                  ReleasedCapacity: task.releasedBytes),
-            Report: task.report.path.map { FSxTaskReport(Enabled: task.report.enabled, Path: $0, Format: "REPORT_CSV_20191124", Scope: "FAILED_FILES_ONLY") }
+            Status: FSxTaskStatus(
+                TotalCount: task.totalCount, SucceededCount: task.succeededCount, FailedCount: task.failedCount,
+                LastUpdatedTime: (task.lastUpdatedTime ?? task.creationTime).timeIntervalSince1970,
+                ReleasedCapacity: task.releasedBytes),
+            Report: task.report.path.map {
+                FSxTaskReport(Enabled: task.report.enabled, Path: $0, Format: "REPORT_CSV_20191124", Scope: "FAILED_FILES_ONLY")
+            }
                 ?? FSxTaskReport(Enabled: task.report.enabled),
             Tags: FSxTag.list(task.tags), StartTime: task.startTime?.timeIntervalSince1970, EndTime: task.endTime?.timeIntervalSince1970,
             FailureDetails: task.failureMessage.map { FSxFailureDetails(Message: $0) },
-            ReleaseConfiguration: task.releaseAfterDays.map { FSxReleaseConfiguration(DurationSinceLastAccess: FSxDuration(Unit: "DAYS", Value: $0)) })
+            ReleaseConfiguration: task.releaseAfterDays.map { FSxReleaseConfiguration(DurationSinceLastAccess: FSxDuration(Unit: "DAYS", Value: $0)) }
+        )
     }
 
     func createTask(_ input: FSxCreateTaskRequest) async throws -> FSxTaskAnswer {
@@ -495,7 +512,8 @@ public actor FSxService {
         let fs = try fileSystem(fsId)
         let typeName = try Self.required(input.Type, "Type")
         guard let kind = DataRepositoryTask.Kind(rawValue: typeName) else {
-            throw FSxError.badRequest("Type '\(typeName)' is not one of EXPORT_TO_REPOSITORY, IMPORT_METADATA_FROM_REPOSITORY, RELEASE_DATA_FROM_FILESYSTEM.")
+            throw FSxError.badRequest(
+                "Type '\(typeName)' is not one of EXPORT_TO_REPOSITORY, IMPORT_METADATA_FROM_REPOSITORY, RELEASE_DATA_FROM_FILESYSTEM.")
         }
         guard let report = input.Report, let enabled = report.Enabled else {
             throw FSxError.badRequest("Report with Enabled is required.")
@@ -511,8 +529,9 @@ public actor FSxService {
         if let path = report.Path { try Self.checkS3Path(path, field: "Report.Path") }
         var tags: [String: String] = [:]
         for tag in try Self.tags(input.Tags) { tags[tag.Key] = tag.Value ?? "" }
-        let task = try await fs.createTask(kind: kind, paths: input.Paths ?? [], report: .init(enabled: enabled, path: report.Path),
-                                           releaseAfterDays: days, tags: tags)
+        let task = try await fs.createTask(
+            kind: kind, paths: input.Paths ?? [], report: .init(enabled: enabled, path: report.Path),
+            releaseAfterDays: days, tags: tags)
         return FSxTaskAnswer(DataRepositoryTask: describe(task, fileSystem: fsId))
     }
 

@@ -1,6 +1,7 @@
 import AWSFSx
 import Foundation
 import LustreMount
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -64,8 +64,9 @@ extension FSxService {
             return FSxError.badRequest("\(path(context.codingPath)) is not valid: \(context.debugDescription)")
         default:
             // The decoder names no field for a number that does not fit its type (1.5 where an integer goes).
-            return FSxError.badRequest("The request does not fit \(operation): a field holds a value of the wrong kind "
-                                       + "(such as a fraction or a number too large where an integer goes).")
+            return FSxError.badRequest(
+                "The request does not fit \(operation): a field holds a value of the wrong kind "
+                    + "(such as a fraction or a number too large where an integer goes).")
         }
     }
 

@@ -84,8 +84,10 @@ public enum HSMRules {
 
     /// `hsm_set` / `hsm_clear`: flags change directly (an administrator's tool); RELEASED cannot be set or
     /// cleared this way, and a released file must stay archived and existing.
-    public static func set(_ state: HSMState, setting: HSMFlags, clearing: HSMFlags, archiveId: UInt32? = nil,
-                           _ facts: HSMFileFacts) throws(HSMError) -> HSMState {
+    public static func set(
+        _ state: HSMState, setting: HSMFlags, clearing: HSMFlags, archiveId: UInt32? = nil,
+        _ facts: HSMFileFacts
+    ) throws(HSMError) -> HSMState {
         guard facts.isRegularFile else { throw .invalid("HSM flags apply to regular files only") }
         let requested = setting.union(clearing)
         guard requested.isSubset(of: .userSettable) else { throw .invalid("released changes only through hsm_release and hsm_restore") }

@@ -28,8 +28,8 @@ public struct JMESPath: Sendable {
         case sub(Node, Node)
         case index(Int)
         case slice(Int?, Int?, Int?)
-        case listProjection(Node, Node)     // left must be a list
-        case valueProjection(Node, Node)    // left must be an object
+        case listProjection(Node, Node)  // left must be a list
+        case valueProjection(Node, Node)  // left must be an object
         case filterProjection(Node, Node, Node)
         case flatten(Node)
         case compare(String, Node, Node)

@@ -87,8 +87,7 @@ extension JMESPath {
             let n = a.count
             func clamp(_ x: Int?, _ def: Int) -> Int {
                 guard var x else { return def }
-                if x < 0 { x += n; if x < 0 { x = step < 0 ? -1 : 0 } }
-                else if x >= n { x = step < 0 ? n - 1 : n }
+                if x < 0 { x += n; if x < 0 { x = step < 0 ? -1 : 0 } } else if x >= n { x = step < 0 ? n - 1 : n }
                 return x
             }
             var out: [JSONValue] = []

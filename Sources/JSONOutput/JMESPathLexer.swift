@@ -32,9 +32,13 @@ extension JMESPath {
                 case ":": out.append(.colon); i += 1
                 case "@": out.append(.at); i += 1
                 case "[":
-                    if peek(1) == "?" { out.append(.filterStart); i += 2 }
-                    else if peek(1) == "]" { out.append(.flattenBrackets); i += 2 }
-                    else { out.append(.lbracket); i += 1 }
+                    if peek(1) == "?" {
+                        out.append(.filterStart); i += 2
+                    } else if peek(1) == "]" {
+                        out.append(.flattenBrackets); i += 2
+                    } else {
+                        out.append(.lbracket); i += 1
+                    }
                 case "|":
                     if peek(1) == "|" { out.append(.or); i += 2 } else { out.append(.pipe); i += 1 }
                 case "&":
@@ -52,8 +56,7 @@ extension JMESPath {
                     out.append(.rawString(try delimited("'", json: false)))
                 case "`":
                     let text = try delimited("`", json: false)
-                    do { out.append(.literal(try JSONValue.parse(text))) }
-                    catch { throw self.error("bad literal `\(text)`") }
+                    do { out.append(.literal(try JSONValue.parse(text))) } catch { throw self.error("bad literal `\(text)`") }
                 default:
                     if c == "-" || c.isNumber {
                         var s = String(c); i += 1

@@ -50,7 +50,7 @@ public enum JSONPrinter {
     static func formatDouble(_ d: Double) -> String {
         if d.isNaN { return "NaN" }
         if d.isInfinite { return d > 0 ? "Infinity" : "-Infinity" }
-        return d.description   // shortest round-trip form, like Python's repr
+        return d.description  // shortest round-trip form, like Python's repr
     }
 
     static let hexDigits = Array("0123456789abcdef")

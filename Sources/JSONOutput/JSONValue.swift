@@ -60,7 +60,8 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
+{
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(floatLiteral value: Double) { self = .double(value) }
@@ -173,9 +174,13 @@ struct OrderedJSONParser {
         if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
         while i < bytes.count {
             let c = bytes[i]
-            if c >= 0x30 && c <= 0x39 { i += 1 } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+            if c >= 0x30 && c <= 0x39 {
+                i += 1
+            } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
                 isInt = false; i += 1
-            } else { break }
+            } else {
+                break
+            }
         }
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
         if isInt, let v = Int(text) { return .int(v) }

@@ -1,7 +1,8 @@
 import ClusterConfig
 import Foundation
-import SlurmHeadNode
 import Provisioning
+import SlurmHeadNode
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,9 @@ public struct LocalClusterRuntime: Sendable {
     /// The head node's daemons of a cluster of this provider.
     public func headNode(_ name: String) -> HeadNode { HeadNode(layout: layout(name), agentExecutable: agentExecutable) }
 
-    public func layout(_ name: String) -> LocalLayout { LocalLayout(root: store.root.appendingPathComponent("clusters").appendingPathComponent(name)) }
+    public func layout(_ name: String) -> LocalLayout {
+        LocalLayout(root: store.root.appendingPathComponent("clusters").appendingPathComponent(name))
+    }
 
     public func preconditions() -> String? { Self.preconditions() }
 
@@ -58,14 +61,18 @@ public struct LocalClusterRuntime: Sendable {
     /// agent marks it CREATE_COMPLETE when the static nodes are up. On failure everything started is
     /// stopped again and the record says CREATE_FAILED with the reason.
     @discardableResult
-    public func createCluster(name: String, config: ClusterConfiguration, record: ClusterRecord,
-                              progress: (String) -> Void) async throws -> LocalClusterSpec {
+    public func createCluster(
+        name: String, config: ClusterConfiguration, record: ClusterRecord,
+        progress: (String) -> Void
+    ) async throws -> LocalClusterSpec {
         let layout = layout(name)
         let headNode = headNode(name)
         let events = EventLog(layout: layout)
         do {
-            for directory in [layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
-                              layout.root.appendingPathComponent("etc").path] {
+            for directory in [
+                layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
+                layout.root.appendingPathComponent("etc").path,
+            ] {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             events.record(resource: name, status: "CREATE_IN_PROGRESS", reason: "User Initiated")
@@ -74,7 +81,9 @@ public struct LocalClusterRuntime: Sendable {
             let controllerPort = ports.removeFirst()
             let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
             if let long = nodes.first(where: { $0.name.utf8.count > layout.longestNodeName }) {
-                throw LocalClusterError("node name \(long.name) is longer than \(layout.longestNodeName) characters, the most a local cluster allows (Slurm keeps a Unix socket named after it, and such paths are limited to 107 bytes); shorten the names of queue \(long.queue) or compute resource \(long.computeResource)")
+                throw LocalClusterError(
+                    "node name \(long.name) is longer than \(layout.longestNodeName) characters, the most a local cluster allows (Slurm keeps a Unix socket named after it, and such paths are limited to 107 bytes); shorten the names of queue \(long.queue) or compute resource \(long.computeResource)"
+                )
             }
             let host = SlurmConf.controllerHostName()
             let spec = LocalClusterSpec(
@@ -91,18 +100,22 @@ public struct LocalClusterRuntime: Sendable {
             progress("head node: starting slurmctld on 127.0.0.1:\(controllerPort)")
             let controller = try headNode.startController()
             try InstanceRegistry(layout: layout).update { instances in
-                instances.append(LocalInstance(instanceId: spec.headNodeInstanceId, role: .headNode, instanceType: spec.headNodeInstanceType,
-                                               launchTime: Date(), pid: controller, state: .running))
+                instances.append(
+                    LocalInstance(
+                        instanceId: spec.headNodeInstanceId, role: .headNode, instanceType: spec.headNodeInstanceType,
+                        launchTime: Date(), pid: controller, state: .running))
             }
             try await headNode.waitForController()
             // Shared storage before any compute node runs: jobs see MountDir from their first second.
             if !config.sharedStorage.isEmpty {
-                let mounts = try await LocalSharedStorage.attach(config, cluster: name, fsxd: fsxdExecutable,
-                                                           environment: ProcessInfo.processInfo.environment,
-                                                           logPath: layout.logs + "/fsxd-start.log", progress: progress)
+                let mounts = try await LocalSharedStorage.attach(
+                    config, cluster: name, fsxd: fsxdExecutable,
+                    environment: ProcessInfo.processInfo.environment,
+                    logPath: layout.logs + "/fsxd-start.log", progress: progress)
                 try JSONEncoder().encode(mounts).write(to: URL(fileURLWithPath: sharedStoragePath(layout)), options: .atomic)
-                events.record(resource: "SharedStorage", status: "CREATE_COMPLETE",
-                              reason: mounts.map { "\($0.mountDir)\($0.fileSystemId.map { " (\($0))" } ?? "")" }.joined(separator: ", "))
+                events.record(
+                    resource: "SharedStorage", status: "CREATE_COMPLETE",
+                    reason: mounts.map { "\($0.mountDir)\($0.fileSystemId.map { " (\($0))" } ?? "")" }.joined(separator: ", "))
             }
             progress("head node: starting the node agent")
             try headNode.startAgent()
@@ -142,7 +155,9 @@ public struct LocalClusterRuntime: Sendable {
         let oldPorts = Dictionary(uniqueKeysWithValues: old.nodes.map { ($0.name, $0.port) })
         for index in planned.indices { if let port = oldPorts[planned[index].name] { planned[index].port = port } }
         if let long = planned.first(where: { $0.name.utf8.count > layout.longestNodeName }) {
-            throw LocalClusterError("node name \(long.name) is longer than \(layout.longestNodeName) characters; shorten queue \(long.queue) or compute resource \(long.computeResource)")
+            throw LocalClusterError(
+                "node name \(long.name) is longer than \(layout.longestNodeName) characters; shorten queue \(long.queue) or compute resource \(long.computeResource)"
+            )
         }
         var spec = old
         spec.nodes = planned
@@ -155,10 +170,12 @@ public struct LocalClusterRuntime: Sendable {
             let agent = try NodeAgent(clusterDirectory: layout.root.path)
             for node in removed { await agent.terminate(node, reason: "removed by update-cluster") }
         }
-        try await headNode.apply(spec, nodeSetChanged: nodeSetChanged, slurmConf: SlurmConf.render(spec: spec, layout: layout),
-                      progress: progress)
-        EventLog(layout: layout).record(resource: name, status: "UPDATE_COMPLETE",
-                                        reason: "\(planned.count) compute nodes, ScaledownIdletime \(spec.scaledownIdletimeMinutes)")
+        try await headNode.apply(
+            spec, nodeSetChanged: nodeSetChanged, slurmConf: SlurmConf.render(spec: spec, layout: layout),
+            progress: progress)
+        EventLog(layout: layout).record(
+            resource: name, status: "UPDATE_COMPLETE",
+            reason: "\(planned.count) compute nodes, ScaledownIdletime \(spec.scaledownIdletimeMinutes)")
         return spec
     }
 
@@ -173,7 +190,9 @@ public struct LocalClusterRuntime: Sendable {
         }
         let stuck = await detachSharedStorage(layout: layout)
         guard stuck.isEmpty else {
-            throw LocalClusterError("could not detach shared storage: \(stuck.joined(separator: "; ")); the cluster's files in \(layout.root.path) are kept, delete again to retry")
+            throw LocalClusterError(
+                "could not detach shared storage: \(stuck.joined(separator: "; ")); the cluster's files in \(layout.root.path) are kept, delete again to retry"
+            )
         }
         try? FileManager.default.removeItem(atPath: layout.spool)
         try store.remove(name)
@@ -187,7 +206,8 @@ public struct LocalClusterRuntime: Sendable {
     func detachSharedStorage(layout: LocalLayout) async -> [String] {
         let path = sharedStoragePath(layout)
         guard let data = FileManager.default.contents(atPath: path),
-              let mounts = try? JSONDecoder().decode([SharedMount].self, from: data) else { return [] }
+            let mounts = try? JSONDecoder().decode([SharedMount].self, from: data)
+        else { return [] }
         let problems = await LocalSharedStorage.detach(mounts, environment: ProcessInfo.processInfo.environment)
         if problems.isEmpty { unlink(path) }
         return problems
@@ -222,8 +242,10 @@ extension LocalClusterRuntime: ClusterProvider {
 
     /// A local creation that fails stops what it started (there is nothing to inspect in half a local
     /// cluster), so `rollbackOnFailure` makes no difference here.
-    public func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
-                       rollbackOnFailure: Bool, progress: @Sendable (String) -> Void) async throws {
+    public func create(
+        name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
+        rollbackOnFailure: Bool, progress: @Sendable (String) -> Void
+    ) async throws {
         try store.save(record, configuration: configuration)
         try await createCluster(name: name, config: config, record: record, progress: progress)
     }
@@ -243,9 +265,10 @@ extension LocalClusterRuntime: ClusterProvider {
                 running = instance.state == .running && (instance.pid.map { ProcessControl.isAlive($0, commandContains: "slurmd") } ?? false)
                 if !running { return nil }  // a terminated compute instance is gone, as on EC2
             }
-            return ProvisionedInstance(instanceId: instance.instanceId, nodeType: instance.role.rawValue, instanceType: instance.instanceType,
-                                       launchTime: instance.launchTime, privateIpAddress: "127.0.0.1", publicIpAddress: "127.0.0.1",
-                                       queueName: instance.queue, state: running ? "running" : "stopped")
+            return ProvisionedInstance(
+                instanceId: instance.instanceId, nodeType: instance.role.rawValue, instanceType: instance.instanceType,
+                launchTime: instance.launchTime, privateIpAddress: "127.0.0.1", publicIpAddress: "127.0.0.1",
+                queueName: instance.queue, state: running ? "running" : "stopped")
         }
     }
 
@@ -264,7 +287,9 @@ extension LocalClusterRuntime: ClusterProvider {
     }
 
     public func events(of name: String) -> [ClusterEvent] {
-        EventLog(layout: layout(name)).all().map { ClusterEvent(timestamp: $0.timestamp, resource: $0.resource, status: $0.status, reason: $0.reason) }
+        EventLog(layout: layout(name)).all().map {
+            ClusterEvent(timestamp: $0.timestamp, resource: $0.resource, status: $0.status, reason: $0.reason)
+        }
     }
 
     public func logStreams(of name: String) -> [ClusterLogStream] {
@@ -278,7 +303,8 @@ extension LocalClusterRuntime: ClusterProvider {
 
     public func logLines(of name: String, stream: String) -> [String]? {
         guard !stream.contains("/"), !stream.hasPrefix("."),
-              let text = try? String(contentsOfFile: "\(layout(name).logs)/\(stream).log", encoding: .utf8) else { return nil }
+            let text = try? String(contentsOfFile: "\(layout(name).logs)/\(stream).log", encoding: .utf8)
+        else { return nil }
         return text.split(separator: "\n").map(String.init)
     }
 

@@ -16,11 +16,13 @@ public struct LocalResourceInventory: ResourceInventory {
 
     public func fileSystem(_ id: String) async throws -> FileSystemLookup? {
         if let url = URL(string: endpoint), ["127.0.0.1", "localhost"].contains(url.host ?? ""),
-           !PortAllocator.isListening(url.port ?? 80) {
+            !PortAllocator.isListening(url.port ?? 80)
+        {
             // Not started yet: create-cluster starts the local service and then says whether the file system exists.
-            throw LocalClusterError(endpoint == LocalSharedStorage.defaultEndpoint
-                                    ? "the local FSx service is not running yet (create-cluster starts it)"
-                                    : "nothing listens at \(endpoint)")
+            throw LocalClusterError(
+                endpoint == LocalSharedStorage.defaultEndpoint
+                    ? "the local FSx service is not running yet (create-cluster starts it)"
+                    : "nothing listens at \(endpoint)")
         }
         let client = try FSxClient(settings: try LocalSharedStorage.settings(environment))
         return try await client.lifecycle(of: id).map { .found(lifecycle: $0) } ?? .notFound

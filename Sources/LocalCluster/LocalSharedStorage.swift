@@ -3,6 +3,7 @@ import AWSFSx
 import ClusterConfig
 import Foundation
 import SlurmHeadNode
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +42,8 @@ public enum LocalSharedStorage {
     static func ensureService(fsxd: String, endpoint: String, environment: [String: String], logPath: String) async throws {
         guard endpoint == defaultEndpoint, !PortAllocator.isListening(7800) else { return }
         guard FileManager.default.isExecutableFile(atPath: fsxd) else {
-            throw LocalClusterError("the local FSx service is not running on 127.0.0.1:7800 and \(fsxd) is missing; build it with `swift build --product fsxd`")
+            throw LocalClusterError(
+                "the local FSx service is not running on 127.0.0.1:7800 and \(fsxd) is missing; build it with `swift build --product fsxd`")
         }
         _ = try ProcessControl.spawn([fsxd, "--port", "7800"], environment: environment, logPath: logPath)
         let deadline = Date().addingTimeInterval(20)
@@ -52,8 +54,10 @@ public enum LocalSharedStorage {
     }
 
     /// Attaches every SharedStorage of the config; on failure, detaches what was attached and throws.
-    static func attach(_ config: ClusterConfiguration, cluster: String, fsxd: String, environment: [String: String],
-                       logPath: String, progress: (String) -> Void) async throws -> [SharedMount] {
+    static func attach(
+        _ config: ClusterConfiguration, cluster: String, fsxd: String, environment: [String: String],
+        logPath: String, progress: (String) -> Void
+    ) async throws -> [SharedMount] {
         var attached: [SharedMount] = []
         do {
             for storage in config.sharedStorage {
@@ -61,8 +65,9 @@ public enum LocalSharedStorage {
                 switch storage.storageType {
                 case "FsxLustre":
                     let settings = try settings(environment)
-                    try await ensureService(fsxd: fsxd, endpoint: environment["AWS_ENDPOINT_URL_FSX"] ?? defaultEndpoint,
-                                      environment: environment, logPath: logPath)
+                    try await ensureService(
+                        fsxd: fsxd, endpoint: environment["AWS_ENDPOINT_URL_FSX"] ?? defaultEndpoint,
+                        environment: environment, logPath: logPath)
                     let client = try FSxClient(settings: settings)
                     let lustre = storage.fsxLustre
                     var id = lustre?.fileSystemId
@@ -70,7 +75,9 @@ public enum LocalSharedStorage {
                     if let existing = id {
                         let lifecycle = try await client.lifecycle(of: existing)
                         guard let lifecycle else {
-                            throw LocalClusterError("SharedStorage \(storage.name): FSx file system \(existing) does not exist (create it with `aws fsx create-file-system ... --endpoint-url \(defaultEndpoint)`)")
+                            throw LocalClusterError(
+                                "SharedStorage \(storage.name): FSx file system \(existing) does not exist (create it with `aws fsx create-file-system ... --endpoint-url \(defaultEndpoint)`)"
+                            )
                         }
                         guard lifecycle == "AVAILABLE" else {
                             throw LocalClusterError("SharedStorage \(storage.name): FSx file system \(existing) is \(lifecycle), not AVAILABLE")
@@ -81,31 +88,38 @@ public enum LocalSharedStorage {
                         let deployment = lustre?.deploymentType ?? "SCRATCH_2"
                         let subnet = config.headNode.subnetId.isEmpty ? "subnet-00000000000000000" : config.headNode.subnetId
                         let throughput = lustre?.perUnitStorageThroughput
-                        id = try await client.createFileSystem(storageCapacity: capacity, deploymentType: deployment,
-                                                               perUnitStorageThroughput: throughput, subnetId: subnet,
-                                                               tags: ["parallelcluster:cluster-name": cluster, "Name": storage.name],
-                                                               clientRequestToken: "\(cluster)-\(storage.name)")
+                        id = try await client.createFileSystem(
+                            storageCapacity: capacity, deploymentType: deployment,
+                            perUnitStorageThroughput: throughput, subnetId: subnet,
+                            tags: ["parallelcluster:cluster-name": cluster, "Name": storage.name],
+                            clientRequestToken: "\(cluster)-\(storage.name)")
                         managed = true
                         let created = id!
                         // Attached from here on, so a failure below deletes it with the rest.
-                        attached.append(SharedMount(name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
-                                                    fileSystemId: created, managed: true, deleteWithCluster: true,
-                                                    createdDirectory: false, mounted: false))
+                        attached.append(
+                            SharedMount(
+                                name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
+                                fileSystemId: created, managed: true, deleteWithCluster: true,
+                                createdDirectory: false, mounted: false))
                         try await associate(lustre, fileSystem: created, cluster: cluster, storage: storage.name, client: client, progress: progress)
                         attached.removeLast()
                     }
                     let fileSystem = id!
                     progress("shared storage \(storage.name): mounting \(fileSystem) on \(storage.mountDir)")
                     try await client.mount(fileSystem, at: storage.mountDir)
-                    attached.append(SharedMount(name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
-                                                fileSystemId: fileSystem, managed: managed,
-                                                deleteWithCluster: managed && (lustre?.deletionPolicy ?? "Delete") == "Delete",
-                                                createdDirectory: !existed))
+                    attached.append(
+                        SharedMount(
+                            name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
+                            fileSystemId: fileSystem, managed: managed,
+                            deleteWithCluster: managed && (lustre?.deletionPolicy ?? "Delete") == "Delete",
+                            createdDirectory: !existed))
                 default:
                     // Ebs and Efs (and the other kinds) on one machine: a directory every node shares.
                     try FileManager.default.createDirectory(atPath: storage.mountDir, withIntermediateDirectories: true)
-                    attached.append(SharedMount(name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
-                                                fileSystemId: nil, managed: false, deleteWithCluster: false, createdDirectory: !existed))
+                    attached.append(
+                        SharedMount(
+                            name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
+                            fileSystemId: nil, managed: false, deleteWithCluster: false, createdDirectory: !existed))
                 }
             }
             return attached
@@ -118,21 +132,27 @@ public enum LocalSharedStorage {
     /// The managed file system's associations: DataRepositoryAssociations, or the older ImportPath (linked at
     /// "/", imported at creation, auto-import per AutoImportPolicy; ExportPath exports only through tasks, as
     /// on FSx). Waits until each is AVAILABLE, as the original's stack waits for its association resources.
-    static func associate(_ lustre: ClusterConfiguration.FsxLustreSettings?, fileSystem: String, cluster: String, storage: String,
-                          client: FSxClient, progress: (String) -> Void) async throws {
+    static func associate(
+        _ lustre: ClusterConfiguration.FsxLustreSettings?, fileSystem: String, cluster: String, storage: String,
+        client: FSxClient, progress: (String) -> Void
+    ) async throws {
         guard let lustre else { return }
         var requests: [(name: String, path: String, repository: String, batch: Bool, chunk: Int?, imports: [String], exports: [String])] = []
         for dra in lustre.dataRepositoryAssociations {
-            requests.append((dra.name, dra.fileSystemPath, dra.dataRepositoryPath, dra.batchImportMetaDataOnCreate,
-                             dra.importedFileChunkSize, dra.autoImportPolicy, dra.autoExportPolicy))
+            requests.append(
+                (
+                    dra.name, dra.fileSystemPath, dra.dataRepositoryPath, dra.batchImportMetaDataOnCreate,
+                    dra.importedFileChunkSize, dra.autoImportPolicy, dra.autoExportPolicy
+                ))
         }
         if let importPath = lustre.importPath {
-            let events: [String] = switch lustre.autoImportPolicy {
-            case "NEW": ["NEW"]
-            case "NEW_CHANGED": ["NEW", "CHANGED"]
-            case "NEW_CHANGED_DELETED": ["NEW", "CHANGED", "DELETED"]
-            default: []
-            }
+            let events: [String] =
+                switch lustre.autoImportPolicy {
+                case "NEW": ["NEW"]
+                case "NEW_CHANGED": ["NEW", "CHANGED"]
+                case "NEW_CHANGED_DELETED": ["NEW", "CHANGED", "DELETED"]
+                default: []
+                }
             requests.append(("ImportPath", "/", importPath, true, lustre.importedFileChunkSize, events, []))
         }
         for request in requests {
@@ -147,9 +167,13 @@ public enum LocalSharedStorage {
                 let state = try await client.associationLifecycle(association)
                 if state?.lifecycle == "AVAILABLE" { break }
                 if let state, ["FAILED", "MISCONFIGURED"].contains(state.lifecycle) || Date() > deadline {
-                    throw LocalClusterError("SharedStorage \(storage): the association of \(request.path) with \(request.repository) is \(state.lifecycle)\(state.message.map { ": \($0)" } ?? "")")
+                    throw LocalClusterError(
+                        "SharedStorage \(storage): the association of \(request.path) with \(request.repository) is \(state.lifecycle)\(state.message.map { ": \($0)" } ?? "")"
+                    )
                 }
-                if state == nil { throw LocalClusterError("SharedStorage \(storage): the association of \(request.path) with \(request.repository) vanished") }
+                if state == nil {
+                    throw LocalClusterError("SharedStorage \(storage): the association of \(request.path) with \(request.repository) vanished")
+                }
                 try await Task.sleep(nanoseconds: 200_000_000)
             }
         }

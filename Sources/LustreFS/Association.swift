@@ -63,15 +63,19 @@ public struct AssociationRequest: Sendable, Hashable {
 
     /// Everything the request asks for, in one text, to tell a retry from another request under the same token.
     public var fingerprint: String {
-        [fileSystemPath, dataRepositoryPath, String(batchImportMetaDataOnCreate), String(importedFileChunkSize),
-         autoImport.map(\.rawValue).sorted().joined(separator: ","), autoExport.map(\.rawValue).sorted().joined(separator: ","),
-         tags.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")].joined(separator: "|")
+        [
+            fileSystemPath, dataRepositoryPath, String(batchImportMetaDataOnCreate), String(importedFileChunkSize),
+            autoImport.map(\.rawValue).sorted().joined(separator: ","), autoExport.map(\.rawValue).sorted().joined(separator: ","),
+            tags.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ","),
+        ].joined(separator: "|")
             + (readTimeoutSeconds.map { "|read-timeout=\($0)" } ?? "")
     }
 
-    public init(fileSystemPath: String, dataRepositoryPath: String, batchImportMetaDataOnCreate: Bool = false,
-                importedFileChunkSize: Int = 1024, autoImport: Set<RepositoryEventType> = [],
-                autoExport: Set<RepositoryEventType> = [], tags: [String: String] = [:], readTimeoutSeconds: Double? = nil) {
+    public init(
+        fileSystemPath: String, dataRepositoryPath: String, batchImportMetaDataOnCreate: Bool = false,
+        importedFileChunkSize: Int = 1024, autoImport: Set<RepositoryEventType> = [],
+        autoExport: Set<RepositoryEventType> = [], tags: [String: String] = [:], readTimeoutSeconds: Double? = nil
+    ) {
         self.fileSystemPath = fileSystemPath
         self.dataRepositoryPath = dataRepositoryPath
         self.batchImportMetaDataOnCreate = batchImportMetaDataOnCreate
@@ -160,13 +164,16 @@ public enum AssociationRules {
         }
         for other in live {
             if overlaps(other.fileSystemPath, checked.fileSystemPath) {
-                let why = (other.fileSystemPath == "/" || checked.fileSystemPath == "/")
+                let why =
+                    (other.fileSystemPath == "/" || checked.fileSystemPath == "/")
                     ? "'/' can only be the file system's sole association" : "file system paths may not overlap"
-                throw AssociationError(.badRequest,
+                throw AssociationError(
+                    .badRequest,
                     "FileSystemPath \(checked.fileSystemPath) overlaps \(other.fileSystemPath) of association \(other.id): \(why)")
             }
             if other.location.overlaps(location) {
-                throw AssociationError(.badRequest,
+                throw AssociationError(
+                    .badRequest,
                     "DataRepositoryPath \(checked.dataRepositoryPath) overlaps \(other.dataRepositoryPath) of association \(other.id)")
             }
         }

@@ -1,5 +1,6 @@
 import DataRepository
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -133,8 +134,10 @@ extension FileSystem {
     }
 
     /// Waits until the association satisfies `condition` (or `timeout` seconds passed); returns it.
-    public func waitForAssociation(_ id: String, timeout: Double = 120,
-                                   until condition: @Sendable (Association) -> Bool = { $0.lifecycle != .creating && $0.lifecycle != .deleting && $0.lifecycle != .updating }) async throws -> Association? {
+    public func waitForAssociation(
+        _ id: String, timeout: Double = 120,
+        until condition: @Sendable (Association) -> Bool = { $0.lifecycle != .creating && $0.lifecycle != .deleting && $0.lifecycle != .updating }
+    ) async throws -> Association? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             guard let current = state.withLock({ $0.associations.first { $0.id == id } }) else { return nil }
@@ -145,8 +148,10 @@ extension FileSystem {
     }
 
     /// UpdateDataRepositoryAssociation: only the chunk size and the S3 policies change.
-    public func updateAssociation(_ id: String, importedFileChunkSize: Int? = nil, autoImport: Set<RepositoryEventType>? = nil,
-                                  autoExport: Set<RepositoryEventType>? = nil) async throws -> Association {
+    public func updateAssociation(
+        _ id: String, importedFileChunkSize: Int? = nil, autoImport: Set<RepositoryEventType>? = nil,
+        autoExport: Set<RepositoryEventType>? = nil
+    ) async throws -> Association {
         var association = try self.association(id)
         guard association.lifecycle == .available || association.lifecycle == .misconfigured else {
             throw AssociationError(.badRequest, "association \(id) is \(association.lifecycle.rawValue) and cannot be updated now")
@@ -248,8 +253,10 @@ extension FileSystem {
     // MARK: Event feeds and sweeps
 
     func startEventFeeds() {
-        for association in associations() where !association.autoImport.isEmpty
-            && (association.lifecycle == .available || association.lifecycle == .misconfigured) {
+        for association in associations()
+        where !association.autoImport.isEmpty
+            && (association.lifecycle == .available || association.lifecycle == .misconfigured)
+        {
             Task { try? await self.startFeed(for: association) }
         }
     }
@@ -337,7 +344,9 @@ extension FileSystem {
         }
         await markFeedRecovered(id)
         let report = try await reconcile(id, allowed: association.autoImport)
-        logger.warning("auto-import of \(id): event feed set up again; \(report.created) new, \(report.updated) changed, \(report.deleted) deleted while it was lost")
+        logger.warning(
+            "auto-import of \(id): event feed set up again; \(report.created) new, \(report.updated) changed, \(report.deleted) deleted while it was lost"
+        )
         return feed
     }
 
@@ -346,7 +355,9 @@ extension FileSystem {
         guard let association = try? self.association(id) else { return }
         do {
             let report = try await reconcile(id, allowed: association.autoImport)
-            logger.info("auto-import of \(id) is receiving events again; \(report.created) new, \(report.updated) changed, \(report.deleted) deleted meanwhile")
+            logger.info(
+                "auto-import of \(id) is receiving events again; \(report.created) new, \(report.updated) changed, \(report.deleted) deleted meanwhile"
+            )
         } catch {
             logger.warning("auto-import of \(id): catching up after the outage failed: \(error)")
         }
@@ -355,7 +366,8 @@ extension FileSystem {
     /// An association that auto-import failures made MISCONFIGURED is AVAILABLE again.
     func markFeedRecovered(_ id: String) async {
         guard var association = try? self.association(id), association.lifecycle == .misconfigured,
-              association.failureMessage?.hasPrefix("auto-import stopped") == true else { return }
+            association.failureMessage?.hasPrefix("auto-import stopped") == true
+        else { return }
         association.lifecycle = .available
         association.failureMessage = nil
         try? await save(association)
@@ -365,15 +377,18 @@ extension FileSystem {
     /// One reconciliation of every association with an AutoImportPolicy, for events that were lost. It also
     /// notices a removed notification configuration (MISCONFIGURED) and a restored one (AVAILABLE again).
     public func sweep() async {
-        for association in associations() where !association.autoImport.isEmpty
-            && (association.lifecycle == .available || association.lifecycle == .misconfigured) {
+        for association in associations()
+        where !association.autoImport.isEmpty
+            && (association.lifecycle == .available || association.lifecycle == .misconfigured)
+        {
             do {
                 let repository = try repository(for: association)
                 let configured = try await repository.eventFeedConfigured(name: association.feedName)
                 var current = try self.association(association.id)
                 if !configured && current.lifecycle == .available {
                     current.lifecycle = .misconfigured
-                    current.failureMessage = "the bucket's event notification entry \(association.feedName) was removed; auto-import relies on the periodic sweep"
+                    current.failureMessage =
+                        "the bucket's event notification entry \(association.feedName) was removed; auto-import relies on the periodic sweep"
                     try await save(current)
                 } else if configured && current.lifecycle == .misconfigured {
                     current.lifecycle = .available

@@ -1,5 +1,6 @@
 import Foundation
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,8 +36,9 @@ public struct DataCache: Sendable {
     public func open(_ ino: InodeNumber, create: Bool) throws(FileSystemError) -> Int32 {
         let fd = Glibc.open(path(of: ino), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0o600)
         guard fd >= 0 else {
-            throw FileSystemError(errno == ENOENT ? EIO : errno,
-                                  "the local data of inode \(ino) cannot be opened: \(String(cString: strerror(errno)))")
+            throw FileSystemError(
+                errno == ENOENT ? EIO : errno,
+                "the local data of inode \(ino) cannot be opened: \(String(cString: strerror(errno)))")
         }
         return fd
     }
@@ -100,8 +102,9 @@ enum PositionalIO {
         while done < count {
             let got: Int
             do {
-                got = try FileDescriptor(rawValue: fd).read(fromAbsoluteOffset: offset + Int64(done),
-                                                            into: UnsafeMutableRawBufferPointer(start: buffer + done, count: count - done))
+                got = try FileDescriptor(rawValue: fd).read(
+                    fromAbsoluteOffset: offset + Int64(done),
+                    into: UnsafeMutableRawBufferPointer(start: buffer + done, count: count - done))
             } catch {
                 buffer.deallocate()
                 throw FileSystemError(EIO, "reading local data failed: \(error)")

@@ -2,6 +2,7 @@ import DataRepository
 import Foundation
 import HSM
 import RepositoryMetadata
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,8 +23,9 @@ extension FileSystem {
     }
 
     func queueDelete(_ db: MetadataTransaction, key: String, association: String, forced: Bool, after ino: InodeNumber? = nil) throws {
-        let entry = ExportEntry(seq: nil, operation: .delete, ino: ino, key: key, association: association, forced: forced,
-                                attempts: 0, notBefore: 0)
+        let entry = ExportEntry(
+            seq: nil, operation: .delete, ino: ino, key: key, association: association, forced: forced,
+            attempts: 0, notBefore: 0)
         try db.enqueue(entry)
     }
 
@@ -40,7 +42,8 @@ extension FileSystem {
         guard let parentPath = try db.path(of: parent) else { return [] }
         let oldRoot = parentPath == "/" ? "/" + name : parentPath + "/" + name
         guard let (association, _) = association(containing: oldRoot, type: inode.type),
-              association.autoExport.contains(.deleted), association.autoExport.contains(.new) else { return [] }
+            association.autoExport.contains(.deleted), association.autoExport.contains(.new)
+        else { return [] }
         return try db.subtree(inode.ino).compactMap { member in
             member.archivedKey.map { PendingDelete(key: $0, association: association.id, ino: member.ino) }
         }
@@ -78,9 +81,10 @@ extension FileSystem {
                 continue
             }
             if batch.isEmpty {
-                let (pending, next) = (try? await store.read { db in
-                    (try db.queuedExportCount(), try db.earliestExportDue())
-                }) ?? (0, nil)
+                let (pending, next) =
+                    (try? await store.read { db in
+                        (try db.queuedExportCount(), try db.earliestExportDue())
+                    }) ?? (0, nil)
                 if pending == 0 { exportDrained.fire() }
                 let delay = next.map { max(0.05, Double($0 - nowNanoseconds()) / 1e9) } ?? 3600
                 let timer = Task { [exportSignal] in
@@ -150,7 +154,8 @@ extension FileSystem {
             if let ino = entry.ino, entry.operation == .sync { state.withLock { _ = $0.exportsWaiting.insert(ino) } }
             let attempts = entry.attempts + 1
             let delay = Int64(min(60, 1 << min(attempts, 6))) * 1_000_000_000
-            logger.warning("export of \(entry.key ?? "inode \(entry.ino ?? 0)") failed (attempt \(attempts)), retrying in \(delay / 1_000_000_000) s: \(error)")
+            logger.warning(
+                "export of \(entry.key ?? "inode \(entry.ino ?? 0)") failed (attempt \(attempts)), retrying in \(delay / 1_000_000_000) s: \(error)")
             _ = try? await store.write { db in
                 try db.postponeExport(seq, attempts: attempts, notBefore: nowNanoseconds() + delay)
             }
@@ -159,7 +164,8 @@ extension FileSystem {
 
     func performDelete(_ entry: ExportEntry) async throws {
         guard let key = entry.key, let associationId = entry.association,
-              let association = state.withLock({ $0.associations.first { $0.id == associationId } }) else { return }
+            let association = state.withLock({ $0.associations.first { $0.id == associationId } })
+        else { return }
         if let ino = entry.ino, let inode = try await store.read({ db in try db.inode(ino) }), inode.archivedKey == key {
             // The rename's put under the new key did not happen (the policy has no NEW, or the file is
             // still being written): the old object may be the only copy of the data, so it stays.
@@ -196,10 +202,12 @@ extension FileSystem {
     /// current key. Returns what it did; throws when the repository refused.
     @discardableResult
     func sync(_ ino: InodeNumber, forced: Bool) async throws -> SyncOutcome {
-        guard let (inode, path) = try await store.read({ db -> (Inode, String)? in
-            guard let inode = try db.inode(ino), let path = try db.path(of: ino) else { return nil }
-            return (inode, path)
-        }) else { return .skipped("the file no longer exists") }
+        guard
+            let (inode, path) = try await store.read({ db -> (Inode, String)? in
+                guard let inode = try db.inode(ino), let path = try db.path(of: ino) else { return nil }
+                return (inode, path)
+            })
+        else { return .skipped("the file no longer exists") }
         guard let (association, key) = association(containing: path, type: inode.type) else {
             return .skipped("\(path) is outside every data repository association")
         }
@@ -212,8 +220,10 @@ extension FileSystem {
             }
         }
         if inode.type == .regular && inode.hsm.flags.contains(.noArchive) { return .skipped("never_archive") }
-        let metadata = PosixMetadata(mode: inode.mode, uid: inode.uid, gid: inode.gid,
-                                     atimeNanoseconds: inode.atime, mtimeNanoseconds: inode.mtime).userMetadata
+        let metadata = PosixMetadata(
+            mode: inode.mode, uid: inode.uid, gid: inode.gid,
+            atimeNanoseconds: inode.atime, mtimeNanoseconds: inode.mtime
+        ).userMetadata
         let repository = try repository(for: association)
         // Held through the commit below, so a delete of this key decides on what this export recorded.
         await keyLocks.lock(key)
@@ -240,7 +250,8 @@ extension FileSystem {
                     return .unchanged
                 }
             } else {
-                let current = !isNew && inode.archivedDataVersion == inode.dataVersion && !inode.hsm.flags.contains(.dirty)
+                let current =
+                    !isNew && inode.archivedDataVersion == inode.dataVersion && !inode.hsm.flags.contains(.dirty)
                     && !inode.hsm.flags.contains(.lost)
                 if current {
                     guard inode.archivedMetaVersion != inode.metaVersion else { return .unchanged }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,9 @@ extension FileSystem {
     }
 
     static func checkXattrName(_ name: String) throws {
-        guard !name.isEmpty, name.utf8.count <= 255 else { throw FileSystemError(ERANGE, "extended attribute name '\(name.prefix(32))' is empty or too long") }
+        guard !name.isEmpty, name.utf8.count <= 255 else {
+            throw FileSystemError(ERANGE, "extended attribute name '\(name.prefix(32))' is empty or too long")
+        }
         guard !name.hasPrefix("system.") else { throw FileSystemError(EOPNOTSUPP, "\(name): ACLs and system attributes are not supported") }
         guard ["user.", "trusted.", "security."].contains(where: { name.hasPrefix($0) }) else {
             throw FileSystemError(EOPNOTSUPP, "\(name): unknown extended attribute namespace")

@@ -2,6 +2,7 @@ import DataRepository
 import Foundation
 import HSM
 import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -165,8 +166,10 @@ public final class FileSystem: Sendable {
 
     /// Opens the file system in `directory` (created on first use), recovering from a crash if the last
     /// process died, and starts the data mover. One process at a time: a second open fails with EBUSY.
-    public static func open(directory: String, options: FileSystemOptions, repositories: any RepositoryFactory,
-                            logger: Logger = Logger(label: "lustrefs")) async throws -> FileSystem {
+    public static func open(
+        directory: String, options: FileSystemOptions, repositories: any RepositoryFactory,
+        logger: Logger = Logger(label: "lustrefs")
+    ) async throws -> FileSystem {
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw FileSystemError.io("cannot create \(directory): \(String(cString: strerror(errno)))")
         }
@@ -184,8 +187,9 @@ public final class FileSystem: Sendable {
         do {
             let store = try MetadataStore(path: directory + "/mdt.sqlite")
             let cache = try DataCache(directory: directory + "/data")
-            let fs = FileSystem(directory: directory, options: options, store: store, cache: cache,
-                                repositories: repositories, logger: logger, lockDescriptor: fd)
+            let fs = FileSystem(
+                directory: directory, options: options, store: store, cache: cache,
+                repositories: repositories, logger: logger, lockDescriptor: fd)
             try await fs.recover()
             if options.background { fs.startBackgroundWork() }
             return fs
@@ -195,8 +199,10 @@ public final class FileSystem: Sendable {
         }
     }
 
-    init(directory: String, options: FileSystemOptions, store: MetadataStore, cache: DataCache,
-         repositories: any RepositoryFactory, logger: Logger, lockDescriptor: Int32) {
+    init(
+        directory: String, options: FileSystemOptions, store: MetadataStore, cache: DataCache,
+        repositories: any RepositoryFactory, logger: Logger, lockDescriptor: Int32
+    ) {
         self.directory = directory
         self.options = options
         self.store = store
@@ -238,7 +244,11 @@ public final class FileSystem: Sendable {
         let finished = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let answered = Locked(false)
             let answer = { @Sendable (value: Bool) in
-                if answered.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
+                if answered.withLock({ done in
+                    defer { done = true }; return !done
+                }) {
+                    continuation.resume(returning: value)
+                }
             }
             Task {
                 for task in tasks { await task.value }
@@ -293,7 +303,8 @@ public final class FileSystem: Sendable {
                         try db.update(inode)
                     }
                 } else if inode.hsm.flags.contains(.archived) && !inode.hsm.flags.contains(.dirty)
-                            && inode.archivedDataVersion == inode.dataVersion {
+                    && inode.archivedDataVersion == inode.dataVersion
+                {
                     inode.hsmFlags |= HSMFlags.released.rawValue
                     try db.update(inode)
                 } else {
@@ -314,7 +325,9 @@ public final class FileSystem: Sendable {
         }
         for ino in orphans { cache.remove(ino) }
         if !releasedOrGone.isEmpty || !orphans.isEmpty {
-            logger.warning("recovery of \(directory): removed \(releasedOrGone.count) cache files of unfinished restores or deleted inodes and \(orphans.count) inodes unlinked while open")
+            logger.warning(
+                "recovery of \(directory): removed \(releasedOrGone.count) cache files of unfinished restores or deleted inodes and \(orphans.count) inodes unlinked while open"
+            )
         }
         let used = try await store.read { db in try db.localBytes() }
         let associations = try await loadAssociations()

@@ -1,5 +1,6 @@
 import Foundation
 import HSM
+
 #if canImport(Glibc)
 import Glibc
 #endif

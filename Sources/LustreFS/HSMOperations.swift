@@ -1,6 +1,7 @@
 import DataRepository
 import Foundation
 import HSM
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,8 +10,9 @@ import Glibc
 /// moved, so a failure never leaves a state that lies about where the data is.
 extension FileSystem {
     func facts(_ inode: Inode) -> HSMFileFacts {
-        HSMFileFacts(isRegularFile: inode.type == .regular, otherOpens: openCount(inode.ino),
-                     archiveMatchesData: inode.archivedKey != nil && inode.archivedDataVersion == inode.dataVersion)
+        HSMFileFacts(
+            isRegularFile: inode.type == .regular, otherOpens: openCount(inode.ino),
+            archiveMatchesData: inode.archivedKey != nil && inode.archivedDataVersion == inode.dataVersion)
     }
 
     func displayPath(_ ino: InodeNumber) async -> String {

@@ -2,6 +2,7 @@ import DataRepository
 import Foundation
 import HSM
 import RepositoryMetadata
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,8 +56,12 @@ extension FileSystem {
             let outcomes = try await store.write { db in
                 var directories: [String: InodeNumber] = [:]
                 return try page.map { object in
-                    (object.key, try self.applyObject(db, association, root: root.ino, object: object, allowed: allowed,
-                                                      directories: &directories))
+                    (
+                        object.key,
+                        try self.applyObject(
+                            db, association, root: root.ino, object: object, allowed: allowed,
+                            directories: &directories)
+                    )
                 }
             }
             freeReleasedSpace()
@@ -105,8 +110,10 @@ extension FileSystem {
     /// repository does not have (dirty, never exported, or open for writing) is kept when its object changes,
     /// and the conflict is logged; auto-export then writes the local version back. Otherwise the repository
     /// wins: the local copy is dropped and the file becomes a released stub of the new object.
-    func applyObject(_ db: MetadataTransaction, _ association: Association, root: InodeNumber, object: RepositoryObject,
-                     allowed: Set<RepositoryEventType>, directories: inout [String: InodeNumber]) throws -> ObjectOutcome {
+    func applyObject(
+        _ db: MetadataTransaction, _ association: Association, root: InodeNumber, object: RepositoryObject,
+        allowed: Set<RepositoryEventType>, directories: inout [String: InodeNumber]
+    ) throws -> ObjectOutcome {
         guard let (relative, kind) = RepositoryKey.relativePath(of: object.key, under: association.location.prefix) else {
             if object.key == association.location.prefix { return .unchanged }
             return .skipped(object.key.utf8.count > 1024 ? "PathSizeTooLong" : "not a POSIX path")
@@ -200,8 +207,9 @@ extension FileSystem {
         inode.size = object.size
         inode.mtime = object.lastModifiedNanoseconds
         inode.ctime = now
-        inode.hsm = HSMState(flags: HSMState.imported().flags.union(flags.intersection([.noRelease, .noArchive])),
-                             archiveId: association.archiveId)
+        inode.hsm = HSMState(
+            flags: HSMState.imported().flags.union(flags.intersection([.noRelease, .noArchive])),
+            archiveId: association.archiveId)
         inode.dataVersion += 1
         inode.archivedDataVersion = inode.dataVersion
         inode.archivedMetaVersion = inode.metaVersion
@@ -262,15 +270,19 @@ extension FileSystem {
             // Files first, then directories deepest first (an emptied directory can go in the same pass).
             for inode in members where inode.type != .directory {
                 guard let key = inode.archivedKey, key.hasPrefix(prefix), !listed.contains(key),
-                      let archivedAt = inode.archivedAt, archivedAt < before else { continue }
+                    let archivedAt = inode.archivedAt, archivedAt < before
+                else { continue }
                 if inode.type == .regular && (!inode.hsm.flags.contains(.exists) || inode.hsm.flags.contains(.dirty)) { continue }
                 if try self.drop(db, inode) { count += 1 }
             }
-            count += try self.dropEmptyDirectories(db, members.filter { inode in
-                guard inode.type == .directory, let key = inode.archivedKey, key.hasPrefix(prefix), !listed.contains(key),
-                      let archivedAt = inode.archivedAt else { return false }
-                return archivedAt < before
-            })
+            count += try self.dropEmptyDirectories(
+                db,
+                members.filter { inode in
+                    guard inode.type == .directory, let key = inode.archivedKey, key.hasPrefix(prefix), !listed.contains(key),
+                        let archivedAt = inode.archivedAt
+                    else { return false }
+                    return archivedAt < before
+                })
             return count
         }
         freeReleasedSpace()
@@ -334,8 +346,9 @@ extension FileSystem {
 
     func loadAttributes(_ ino: InodeNumber) async {
         guard let (inode, path) = try? await store.read({ db in (try db.inode(ino), try db.path(of: ino)) }),
-              let inode, inode.attributesPending, let key = inode.archivedKey,
-              let association = associationOwning(key: key, at: path, type: inode.type) else { return }
+            let inode, inode.attributesPending, let key = inode.archivedKey,
+            let association = associationOwning(key: key, at: path, type: inode.type)
+        else { return }
         do {
             let repository = try repository(for: association)
             guard let head = try await repository.head(key: key) else {
@@ -400,9 +413,11 @@ extension FileSystem {
 
     /// Stubs whose attributes were still to be fetched when the last process stopped.
     func fetchPendingAttributes() async {
-        guard let pending = try? await store.read({ db in
-            try db.inodesAwaitingAttributes()
-        }), !pending.isEmpty else { return }
+        guard
+            let pending = try? await store.read({ db in
+                try db.inodesAwaitingAttributes()
+            }), !pending.isEmpty
+        else { return }
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for ino in pending {
@@ -451,9 +466,10 @@ extension FileSystem {
                 if try await repository.head(key: event.key) != nil { continue }
                 let removed = try await store.write { db -> Bool in
                     guard let (relative, _) = RepositoryKey.relativePath(of: event.key, under: association.location.prefix),
-                          let rootPath = try db.path(of: root.ino),
-                          let inode = try db.resolve((rootPath == "/" ? "" : rootPath) + "/" + relative),
-                          inode.archivedKey == event.key else { return false }
+                        let rootPath = try db.path(of: root.ino),
+                        let inode = try db.resolve((rootPath == "/" ? "" : rootPath) + "/" + relative),
+                        inode.archivedKey == event.key
+                    else { return false }
                     if inode.type == .directory {
                         guard !(try db.hasChildren(inode.ino)) else { return false }
                     } else if inode.type == .regular && (!inode.hsm.flags.contains(.exists) || inode.hsm.flags.contains(.dirty)) {

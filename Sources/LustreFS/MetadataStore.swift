@@ -54,8 +54,10 @@ public struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableRe
     public var isReleased: Bool { HSMFlags(rawValue: hsmFlags).contains(.released) }
     public var mode: UInt32 { UInt32(type.rawValue) | perm }
 
-    public init(ino: InodeNumber = 0, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32, size: Int64 = 0,
-                time: Int64, nlink: Int = 1, target: String? = nil) {
+    public init(
+        ino: InodeNumber = 0, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32, size: Int64 = 0,
+        time: Int64, nlink: Int = 1, target: String? = nil
+    ) {
         self.ino = ino
         self.type = type
         self.perm = perm & 0o7777

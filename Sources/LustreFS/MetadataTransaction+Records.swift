@@ -8,9 +8,11 @@ extension MetadataTransaction {
 
     /// Sync entries of an inode that have not been tried yet (forced ones only, when `forced`).
     func untriedSyncs(of ino: InodeNumber, forced: Bool) throws -> [Int64] {
-        try Int64.fetchAll(db, sql: """
-            SELECT seq FROM exportQueue WHERE operation = 'sync' AND ino = ? AND attempts = 0 AND forced >= ?
-            """, arguments: [ino, forced])
+        try Int64.fetchAll(
+            db,
+            sql: """
+                SELECT seq FROM exportQueue WHERE operation = 'sync' AND ino = ? AND attempts = 0 AND forced >= ?
+                """, arguments: [ino, forced])
     }
 
     func enqueue(_ entry: ExportEntry) throws {
@@ -59,8 +61,9 @@ extension MetadataTransaction {
     func inodesAwaitingAttributes(keyPrefix prefix: String) throws -> [Inode] {
         let escaped = prefix.replacingOccurrences(of: "\\", with: "\\\\")
             .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-        return try Inode.fetchAll(db, sql: "SELECT * FROM inode WHERE attributesPending AND archivedKey LIKE ? ESCAPE '\\'",
-                                  arguments: [escaped + "%"])
+        return try Inode.fetchAll(
+            db, sql: "SELECT * FROM inode WHERE attributesPending AND archivedKey LIKE ? ESCAPE '\\'",
+            arguments: [escaped + "%"])
     }
 
     // MARK: Extended attributes
@@ -74,8 +77,9 @@ extension MetadataTransaction {
     }
 
     func setExtendedAttribute(_ ino: InodeNumber, name: String, value: Data) throws {
-        try db.execute(sql: "INSERT INTO xattr (ino, name, value) VALUES (?, ?, ?) ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
-                       arguments: [ino, name, value])
+        try db.execute(
+            sql: "INSERT INTO xattr (ino, name, value) VALUES (?, ?, ?) ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
+            arguments: [ino, name, value])
     }
 
     func extendedAttributeNames(_ ino: InodeNumber) throws -> [String] {
@@ -100,9 +104,10 @@ extension MetadataTransaction {
     }
 
     func saveDocument(_ document: String, id: String, _ kind: DocumentKind) throws {
-        try db.execute(sql: """
-            INSERT INTO \(kind.rawValue) (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document
-            """, arguments: [id, document])
+        try db.execute(
+            sql: """
+                INSERT INTO \(kind.rawValue) (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document
+                """, arguments: [id, document])
     }
 
     func deleteDocument(id: String, _ kind: DocumentKind) throws {

@@ -28,14 +28,18 @@ struct MetadataTransaction {
     /// Inserts a new inode and returns it with its number.
     func insertInode(_ inode: Inode) throws -> Inode {
         var copy = inode
-        try db.execute(sql: """
-            INSERT INTO inode (type, perm, uid, gid, size, atime, mtime, ctime, nlink, target, hsmFlags, archiveId,
-              dataVersion, metaVersion, archivedKey, archivedEtag, archivedDataVersion, archivedMetaVersion, archivedAt,
-              attributesPending) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            """, arguments: [inode.type, inode.perm, inode.uid, inode.gid, inode.size, inode.atime, inode.mtime, inode.ctime,
-                             inode.nlink, inode.target, inode.hsmFlags, inode.archiveId, inode.dataVersion, inode.metaVersion,
-                             inode.archivedKey, inode.archivedEtag, inode.archivedDataVersion, inode.archivedMetaVersion,
-                             inode.archivedAt, inode.attributesPending])
+        try db.execute(
+            sql: """
+                INSERT INTO inode (type, perm, uid, gid, size, atime, mtime, ctime, nlink, target, hsmFlags, archiveId,
+                  dataVersion, metaVersion, archivedKey, archivedEtag, archivedDataVersion, archivedMetaVersion, archivedAt,
+                  attributesPending) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                """,
+            arguments: [
+                inode.type, inode.perm, inode.uid, inode.gid, inode.size, inode.atime, inode.mtime, inode.ctime,
+                inode.nlink, inode.target, inode.hsmFlags, inode.archiveId, inode.dataVersion, inode.metaVersion,
+                inode.archivedKey, inode.archivedEtag, inode.archivedDataVersion, inode.archivedMetaVersion,
+                inode.archivedAt, inode.attributesPending,
+            ])
         copy.ino = db.lastInsertedRowID
         return copy
     }
@@ -77,40 +81,48 @@ struct MetadataTransaction {
 
     /// Every inode of a subtree, its root included.
     func subtree(_ ino: InodeNumber) throws -> [Inode] {
-        try Inode.fetchAll(db, sql: """
-            WITH RECURSIVE tree(ino) AS (SELECT ? UNION SELECT dentry.ino FROM dentry JOIN tree ON dentry.parent = tree.ino)
-            SELECT inode.* FROM inode JOIN tree ON inode.ino = tree.ino
-            """, arguments: [ino])
+        try Inode.fetchAll(
+            db,
+            sql: """
+                WITH RECURSIVE tree(ino) AS (SELECT ? UNION SELECT dentry.ino FROM dentry JOIN tree ON dentry.parent = tree.ino)
+                SELECT inode.* FROM inode JOIN tree ON inode.ino = tree.ino
+                """, arguments: [ino])
     }
 
     // MARK: Recovery and space
 
     /// Inodes no name links to (unlinked while open when the process died), the root aside.
     func orphanInodes() throws -> [InodeNumber] {
-        try InodeNumber.fetchAll(db, sql: """
-            SELECT ino FROM inode WHERE ino != ? AND NOT EXISTS (SELECT 1 FROM dentry WHERE dentry.ino = inode.ino)
-            """, arguments: [MetadataStore.rootInode])
+        try InodeNumber.fetchAll(
+            db,
+            sql: """
+                SELECT ino FROM inode WHERE ino != ? AND NOT EXISTS (SELECT 1 FROM dentry WHERE dentry.ino = inode.ino)
+                """, arguments: [MetadataStore.rootInode])
     }
 
     /// Regular files whose data is local (not released).
     func localFiles() throws -> [Inode] {
-        try Inode.fetchAll(db, sql: "SELECT * FROM inode WHERE type = ? AND (hsmFlags & ?) = 0",
-                           arguments: [FileType.regular, HSMFlags.released.rawValue])
+        try Inode.fetchAll(
+            db, sql: "SELECT * FROM inode WHERE type = ? AND (hsmFlags & ?) = 0",
+            arguments: [FileType.regular, HSMFlags.released.rawValue])
     }
 
     /// Local files changed since their last export that have no export queued.
     func unexportedLocalFiles() throws -> [InodeNumber] {
-        try InodeNumber.fetchAll(db, sql: """
-            SELECT ino FROM inode WHERE type = ? AND (hsmFlags & ?) = 0
-              AND (archivedDataVersion IS NULL OR archivedDataVersion != dataVersion)
-              AND NOT EXISTS (SELECT 1 FROM exportQueue WHERE exportQueue.ino = inode.ino)
-            """, arguments: [FileType.regular, HSMFlags.released.rawValue])
+        try InodeNumber.fetchAll(
+            db,
+            sql: """
+                SELECT ino FROM inode WHERE type = ? AND (hsmFlags & ?) = 0
+                  AND (archivedDataVersion IS NULL OR archivedDataVersion != dataVersion)
+                  AND NOT EXISTS (SELECT 1 FROM exportQueue WHERE exportQueue.ino = inode.ino)
+                """, arguments: [FileType.regular, HSMFlags.released.rawValue])
     }
 
     /// Bytes of local data: what counts against the capacity.
     func localBytes() throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM inode WHERE type = ? AND (hsmFlags & ?) = 0",
-                           arguments: [FileType.regular, HSMFlags.released.rawValue]) ?? 0
+        try Int64.fetchOne(
+            db, sql: "SELECT COALESCE(SUM(size), 0) FROM inode WHERE type = ? AND (hsmFlags & ?) = 0",
+            arguments: [FileType.regular, HSMFlags.released.rawValue]) ?? 0
     }
 
     // MARK: Names
@@ -125,10 +137,12 @@ struct MetadataTransaction {
 
     /// A directory's entries with their inodes, in name order (one query for readdirplus).
     func entriesWithInodes(of parent: InodeNumber) throws -> [(name: String, inode: Inode)] {
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT dentry.name AS entryName, inode.* FROM dentry JOIN inode ON inode.ino = dentry.ino
-            WHERE dentry.parent = ? ORDER BY dentry.name
-            """, arguments: [parent])
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT dentry.name AS entryName, inode.* FROM dentry JOIN inode ON inode.ino = dentry.ino
+                WHERE dentry.parent = ? ORDER BY dentry.name
+                """, arguments: [parent])
         return try rows.map { row in (row["entryName"] as String, try Inode(row: row)) }
     }
 
@@ -195,7 +209,8 @@ struct MetadataTransaction {
     }
 
     func setSetting(_ name: String, _ value: String) throws {
-        try db.execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                       arguments: [name, value])
+        try db.execute(
+            sql: "INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            arguments: [name, value])
     }
 }

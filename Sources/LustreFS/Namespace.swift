@@ -1,6 +1,7 @@
 import DataRepository
 import Foundation
 import HSM
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -85,19 +86,24 @@ extension FileSystem {
     }
 
     /// Creates a regular file, directory or symlink under `parent`.
-    public func makeNode(parent: InodeNumber, name: String, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32,
-                         target: String? = nil) async throws -> Inode {
+    public func makeNode(
+        parent: InodeNumber, name: String, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32,
+        target: String? = nil
+    ) async throws -> Inode {
         try checkName(name)
         if type == .symlink {
-            guard let target, !target.isEmpty, target.utf8.count <= 4095 else { throw FileSystemError.invalid("a symlink needs a target of 1 to 4095 bytes") }
+            guard let target, !target.isEmpty, target.utf8.count <= 4095 else {
+                throw FileSystemError.invalid("a symlink needs a target of 1 to 4095 bytes")
+            }
         }
         let now = nowNanoseconds()
         let inode = try await store.write { db -> Inode in
             guard var directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
             guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
             if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
-            var inode = Inode(type: type, perm: perm, uid: uid, gid: gid, size: type == .symlink ? Int64(target!.utf8.count) : 0,
-                              time: now, nlink: type == .directory ? 2 : 1, target: target)
+            var inode = Inode(
+                type: type, perm: perm, uid: uid, gid: gid, size: type == .symlink ? Int64(target!.utf8.count) : 0,
+                time: now, nlink: type == .directory ? 2 : 1, target: target)
             inode = try db.insertInode(inode)
             try db.link(parent: parent, name: name, ino: inode.ino)
             directory.mtime = now
@@ -159,7 +165,8 @@ extension FileSystem {
                 try db.update(parentInode)
             }
             if let (association, key) = key, inode.archivedEtag != nil || inode.hsm.flags.contains(.exists),
-               association.autoExport.contains(.deleted) {
+                association.autoExport.contains(.deleted)
+            {
                 try self.queueDelete(db, key: key, association: association.id, forced: false)
             }
             inode.nlink -= inode.type == .directory ? 2 : 1
@@ -221,7 +228,8 @@ extension FileSystem {
                 let newPath = try self.childPath(db, newParent, newName)
                 try self.checkRenameKeepsData(db, moving: moving, from: oldPath, to: newPath)
                 try self.checkRenameKeepsData(db, moving: other, from: newPath, to: oldPath)
-                let deletes = try self.subtreeDeletes(db, parent: parent, name: name, inode: moving)
+                let deletes =
+                    try self.subtreeDeletes(db, parent: parent, name: name, inode: moving)
                     + self.subtreeDeletes(db, parent: newParent, name: newName, inode: other)
                 try db.repoint(parent: parent, name: name, to: other.ino)
                 try db.repoint(parent: newParent, name: newName, to: moving.ino)
@@ -236,8 +244,9 @@ extension FileSystem {
                 try self.queueSubtreeSync(db, other.ino)
                 try self.queue(deletes, db)
             } else {
-                try self.checkRenameKeepsData(db, moving: moving, from: try self.childPath(db, parent, name),
-                                              to: try self.childPath(db, newParent, newName))
+                try self.checkRenameKeepsData(
+                    db, moving: moving, from: try self.childPath(db, parent, name),
+                    to: try self.childPath(db, newParent, newName))
                 if let existing {
                     if flags.contains(.noReplace) { throw FileSystemError.exists(newName) }
                     guard var replaced = try db.inode(existing.ino) else { throw FileSystemError.notFound(newName) }

@@ -1,6 +1,7 @@
 import DataRepository
 import Foundation
 import HSM
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,9 @@ extension FileSystem {
     func reserve(_ bytes: Int64, for what: String) throws {
         try state.withLock { state in
             if bytes > 0 && state.usedBytes + bytes > options.capacityBytes {
-                throw FileSystemError.noSpace("\(what) needs \(bytes) bytes; the file system has \(max(0, options.capacityBytes - state.usedBytes)) of \(options.capacityBytes) left")
+                throw FileSystemError.noSpace(
+                    "\(what) needs \(bytes) bytes; the file system has \(max(0, options.capacityBytes - state.usedBytes)) of \(options.capacityBytes) left"
+                )
             }
             state.usedBytes += bytes
         }

@@ -1,6 +1,7 @@
 import DataRepository
 import Foundation
 import HSM
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -203,7 +204,8 @@ extension FileSystem {
             throw FileSystemError.io("inode \(ino) is released but has no archived copy (lost)")
         }
         guard let path = try await store.read({ db in try db.path(of: ino) }),
-              let association = associationOwning(key: key, at: path, type: .regular) else {
+            let association = associationOwning(key: key, at: path, type: .regular)
+        else {
             throw FileSystemError.io("inode \(ino) is released but belongs to no data repository association")
         }
         let repository = try repository(for: association)
@@ -302,7 +304,8 @@ extension FileSystem {
             let now = nowNanoseconds()
             let restored = try await store.write { db -> Bool in
                 guard var fresh = try db.inode(ino), fresh.isReleased, fresh.archivedEtag == inode.archivedEtag,
-                      fresh.size == inode.size else { return false }
+                    fresh.size == inode.size
+                else { return false }
                 fresh.hsmFlags &= ~HSMFlags.released.rawValue
                 fresh.atime = now
                 try db.update(fresh)
@@ -352,7 +355,8 @@ extension FileSystem {
             try? await Task.sleep(for: tick)
             guard let stalled = job.stalledFor else { return }
             guard stalled >= limit else { continue }
-            let error = FileSystemError.io("restoring inode \(job.ino) from \(repository.displayName)\(key): no data arrived for \(String(format: "%g", seconds)) s")
+            let error = FileSystemError.io(
+                "restoring inode \(job.ino) from \(repository.displayName)\(key): no data arrived for \(String(format: "%g", seconds)) s")
             guard job.abandon(error) else { return }
             logger.error("\(error)")
             state.withLock { state in

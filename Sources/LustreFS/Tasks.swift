@@ -1,6 +1,7 @@
 import DataRepository
 import Foundation
 import HSM
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,8 +102,10 @@ extension FileSystem {
 
     /// CreateDataRepositoryTask: checks the request, records the task PENDING and runs it after the tasks
     /// before it (one at a time).
-    public func createTask(kind: DataRepositoryTask.Kind, paths: [String], report: DataRepositoryTask.Report,
-                           releaseAfterDays: Int? = nil, tags: [String: String] = [:]) async throws -> DataRepositoryTask {
+    public func createTask(
+        kind: DataRepositoryTask.Kind, paths: [String], report: DataRepositoryTask.Report,
+        releaseAfterDays: Int? = nil, tags: [String: String] = [:]
+    ) async throws -> DataRepositoryTask {
         guard paths.count <= 100 else { throw TaskError(.badRequest, "Paths has \(paths.count) entries; at most 100 are allowed") }
         for path in paths where path.utf8.count > 4096 || path.contains("\u{0}") {
             throw TaskError(.badRequest, "the path '\(path.prefix(64))' is not valid")
@@ -121,8 +124,9 @@ extension FileSystem {
                 throw TaskError(.badRequest, "the file system has no data repository association")
             }
         }
-        let task = DataRepositoryTask(id: ResourceId.make("task"), kind: kind, lifecycle: .pending, paths: paths, report: report,
-                                      releaseAfterDays: releaseAfterDays, creationTime: Date(), tags: tags)
+        let task = DataRepositoryTask(
+            id: ResourceId.make("task"), kind: kind, lifecycle: .pending, paths: paths, report: report,
+            releaseAfterDays: releaseAfterDays, creationTime: Date(), tags: tags)
         try await saveTask(task)
         let runner = Task { await self.taskSerial.run { await self.execute(task.id) } }
         state.withLock { $0.background.append(runner) }
@@ -195,10 +199,13 @@ extension FileSystem {
 
     /// The inodes under the task's paths ("/" or none: everything), each once.
     func inodes(under paths: [String]) async throws -> [(path: String, inode: Inode)] {
-        let roots = paths.isEmpty ? ["/"] : paths.map { path -> String in
-            let trimmed = path.hasPrefix("/") ? String(path.dropFirst()) : path
-            return "/" + trimmed.split(separator: "/").joined(separator: "/")
-        }
+        let roots =
+            paths.isEmpty
+            ? ["/"]
+            : paths.map { path -> String in
+                let trimmed = path.hasPrefix("/") ? String(path.dropFirst()) : path
+                return "/" + trimmed.split(separator: "/").joined(separator: "/")
+            }
         var seen = Set<InodeNumber>()
         var result: [(String, Inode)] = []
         for root in roots {
@@ -300,7 +307,7 @@ extension FileSystem {
             for path in task.paths {
                 if path.hasPrefix("s3://") || path.hasPrefix("file://") {
                     guard case .success(let location) = RepositoryLocation.parse(path),
-                          let association = all.first(where: { $0.location.root == location.root && location.prefix.hasPrefix($0.location.prefix) })
+                        let association = all.first(where: { $0.location.root == location.root && location.prefix.hasPrefix($0.location.prefix) })
                     else { throw TaskError(.badRequest, "\(path) is not in the data repository of any association") }
                     let sub = String(location.prefix.dropFirst(association.location.prefix.count))
                     targets.append((association, sub.isEmpty ? nil : sub))
@@ -319,7 +326,8 @@ extension FileSystem {
         for (association, sub) in targets {
             if await isCanceling(task.id) { break }
             let report = try await reconcile(association.id, allowed: [.new, .changed, .deleted], subpath: sub)
-            task.totalCount += Int64(report.created + report.updated + report.deleted + report.skipped.count + report.failed.count + report.conflicts.count)
+            task.totalCount += Int64(
+                report.created + report.updated + report.deleted + report.skipped.count + report.failed.count + report.conflicts.count)
             task.succeededCount += Int64(report.created + report.updated + report.deleted)
             task.failedCount += Int64(report.skipped.count + report.failed.count + report.conflicts.count)
             for (key, why) in report.skipped {

@@ -3,6 +3,7 @@ import Foundation
 import HSM
 import Logging
 import LustreFS
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,6 +2,7 @@ import CFuseShim
 import Foundation
 import HSM
 import LustreFS
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,8 +23,10 @@ enum FuseOperations {
     /// cancelled when the kernel sends FUSE_INTERRUPT for it (its process got a signal, SIGKILL included): a
     /// read waiting for a restore then answers EINTR at once. The kernel waits for that answer even for a
     /// killed process, so without it `kill -9` of a reader would wait for the data.
-    static func serve(_ req: fuse_req_t?, interruptible: Bool = false,
-                      _ body: @escaping @Sendable (FuseMount, fuse_req_t?) async throws -> Void) {
+    static func serve(
+        _ req: fuse_req_t?, interruptible: Bool = false,
+        _ body: @escaping @Sendable (FuseMount, fuse_req_t?) async throws -> Void
+    ) {
         let mount = mount(req)
         let request = UnsafeSendable(req)
         let tracked = RequestInterrupt()
@@ -32,10 +35,12 @@ enum FuseOperations {
         if let interrupt {
             // Retained until the reply: libfuse calls the function only before it (under the request's lock,
             // which the reply takes too), possibly at once if the interrupt came first.
-            fuse_req_interrupt_func(req, { _, data in
-                guard let data else { return }
-                Unmanaged<RequestInterrupt>.fromOpaque(data).takeUnretainedValue().fire()
-            }, Unmanaged.passRetained(interrupt).toOpaque())
+            fuse_req_interrupt_func(
+                req,
+                { _, data in
+                    guard let data else { return }
+                    Unmanaged<RequestInterrupt>.fromOpaque(data).takeUnretainedValue().fire()
+                }, Unmanaged.passRetained(interrupt).toOpaque())
         }
         let task = Task {
             do {
@@ -145,8 +150,9 @@ enum FuseOperations {
             FuseOperations.serve(req) { mount, req in
                 // Regular files only: devices, FIFOs and sockets have no place in a data repository.
                 guard mode & S_IFMT == S_IFREG else { throw FileSystemError(EPERM, "only regular files can be created with mknod") }
-                let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .regular,
-                                                        perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
+                let inode = try await mount.fs.makeNode(
+                    parent: InodeNumber(parent), name: name, type: .regular,
+                    perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
                 FuseOperations.replyEntry(req, inode, mount)
             }
         }
@@ -154,8 +160,9 @@ enum FuseOperations {
             let name = String(cString: name!)
             let who = FuseOperations.caller(req)
             FuseOperations.serve(req) { mount, req in
-                let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .directory,
-                                                        perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
+                let inode = try await mount.fs.makeNode(
+                    parent: InodeNumber(parent), name: name, type: .directory,
+                    perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
                 FuseOperations.replyEntry(req, inode, mount)
             }
         }
@@ -178,8 +185,9 @@ enum FuseOperations {
             let name = String(cString: name!)
             let who = FuseOperations.caller(req)
             FuseOperations.serve(req) { mount, req in
-                let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .symlink, perm: 0o777,
-                                                        uid: who.uid, gid: who.gid, target: target)
+                let inode = try await mount.fs.makeNode(
+                    parent: InodeNumber(parent), name: name, type: .symlink, perm: 0o777,
+                    uid: who.uid, gid: who.gid, target: target)
                 FuseOperations.replyEntry(req, inode, mount)
             }
         }
@@ -191,8 +199,9 @@ enum FuseOperations {
                 if flags & lfs_rename_noreplace() != 0 { renameFlags.insert(.noReplace) }
                 if flags & lfs_rename_exchange() != 0 { renameFlags.insert(.exchange) }
                 if flags & ~(lfs_rename_noreplace() | lfs_rename_exchange()) != 0 { throw FileSystemError(EINVAL, "unsupported rename flags") }
-                try await mount.fs.rename(parent: InodeNumber(parent), name: name, newParent: InodeNumber(newParent),
-                                          newName: newName, flags: renameFlags)
+                try await mount.fs.rename(
+                    parent: InodeNumber(parent), name: name, newParent: InodeNumber(newParent),
+                    newName: newName, flags: renameFlags)
                 fuse_reply_err(req, 0)
             }
         }
@@ -223,8 +232,9 @@ enum FuseOperations {
             let who = FuseOperations.caller(req)
             let info = UnsafeSendable(fi)
             FuseOperations.serve(req) { mount, req in
-                let inode = try await mount.fs.makeNode(parent: InodeNumber(parent), name: name, type: .regular,
-                                                        perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
+                let inode = try await mount.fs.makeNode(
+                    parent: InodeNumber(parent), name: name, type: .regular,
+                    perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
                 let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true))
                 info.value!.pointee.fh = handle
                 lfs_fuse_file_info_set(info.value, 0, 0, 0)

@@ -1,6 +1,7 @@
 import Foundation
 import HSM
 import LustreFS
+
 #if canImport(Glibc)
 import Glibc
 #endif

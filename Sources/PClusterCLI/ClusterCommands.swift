@@ -29,31 +29,43 @@ struct ConfigRequest {
         }
         let result: ValidationResult
         do {
-            result = try ConfigValidation.validate(path: path, environment: env.variables, clusterName: clusterName,
-                                                   region: region, suppression: suppression)
+            result = try ConfigValidation.validate(
+                path: path, environment: env.variables, clusterName: clusterName,
+                region: region, suppression: suppression)
         } catch let e as ConfigFileError {
-            let msg = ValidationMessage(level: .error, type: SchemaChecker.validatorName, message: e.reason,
-                                        location: e.location ?? SourceLocation(file: e.file, line: 1, column: 1))
-            return .rejected(.failure(["message": .string("Invalid cluster configuration: \(e)"),
-                                       "configurationValidationErrors": [msg.json]]))
+            let msg = ValidationMessage(
+                level: .error, type: SchemaChecker.validatorName, message: e.reason,
+                location: e.location ?? SourceLocation(file: e.file, line: 1, column: 1))
+            return .rejected(
+                .failure([
+                    "message": .string("Invalid cluster configuration: \(e)"),
+                    "configurationValidationErrors": [msg.json],
+                ]))
         } catch {
             return .rejected(.failure(message: "Invalid cluster configuration: \(error)"))
         }
         var messages = result.messages
         if let config = result.config, let document = result.document, let inventory = inventory?(region ?? config.region) {
-            let found = await ConfigValidation.validateResources(document: document, config: config, inventory: inventory,
-                                                                 suppression: suppression)
+            let found = await ConfigValidation.validateResources(
+                document: document, config: config, inventory: inventory,
+                suppression: suppression)
             messages = ConfigValidation.sorted(messages + found)
         }
         if let region, let fileRegion = result.config?.region, fileRegion != region {
-            messages.insert(ValidationMessage(level: .error, type: "RegionValidator",
-                                              message: "The configuration's Region (\(fileRegion)) differs from the requested region (\(region)); make them agree.",
-                                              location: result.document?.location(of: .root / "Region")), at: 0)
+            messages.insert(
+                ValidationMessage(
+                    level: .error, type: "RegionValidator",
+                    message: "The configuration's Region (\(fileRegion)) differs from the requested region (\(region)); make them agree.",
+                    location: result.document?.location(of: .root / "Region")), at: 0)
         }
         guard let config = result.config, let document = result.document,
-              !messages.contains(where: { $0.level >= failureLevel }) else {
-            return .rejected(.failure(["message": "Invalid cluster configuration.",
-                                       "configurationValidationErrors": .array(messages.map(\.json))]))
+            !messages.contains(where: { $0.level >= failureLevel })
+        else {
+            return .rejected(
+                .failure([
+                    "message": "Invalid cluster configuration.",
+                    "configurationValidationErrors": .array(messages.map(\.json)),
+                ]))
         }
         var accepted = result
         accepted.messages = messages
@@ -74,7 +86,9 @@ struct CreateCluster: PClusterCommand {
     var clusterConfiguration: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region that the operation corresponds to.")
     var region: String?
-    @Option(name: .customLong("suppress-validators"), parsing: .upToNextOption, help: "Identifies one or more config validators to suppress (ALL or type:<ValidatorName>).")
+    @Option(
+        name: .customLong("suppress-validators"), parsing: .upToNextOption,
+        help: "Identifies one or more config validators to suppress (ALL or type:<ValidatorName>).")
     var suppressValidators: [String] = []
     @Option(name: .customLong("validation-failure-level"), help: "Min validation level that will cause the creation to fail (INFO, WARNING, ERROR).")
     var validationFailureLevel: FailureLevelArgument = .ERROR
@@ -86,7 +100,9 @@ struct CreateCluster: PClusterCommand {
     var wait = false
     @Option(name: .long, help: "Where the cluster runs: local (this machine, the default) or aws. Also PCLUSTER_PROVIDER.")
     var provider: String?
-    @Option(name: .customLong("template-output"), help: "With --dryrun true: write the cluster's CloudFormation template (the AWS provider's stack) to this file.")
+    @Option(
+        name: .customLong("template-output"),
+        help: "With --dryrun true: write the cluster's CloudFormation template (the AWS provider's stack) to this file.")
     var templateOutput: String?
     @OptionGroup var common: CommonOptions
 
@@ -96,9 +112,10 @@ struct CreateCluster: PClusterCommand {
         if templateOutput != nil && dryrun?.value != true {
             return .failure(message: "Bad Request: --template-output goes with --dryrun true.")
         }
-        let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region),
-                                    suppress: suppressValidators, failureLevel: validationFailureLevel.level,
-                                    inventory: { [env] in Providers.inventory(chosen, env: env, region: $0) })
+        let request = ConfigRequest(
+            path: clusterConfiguration, clusterName: clusterName, region: env.region(region),
+            suppress: suppressValidators, failureLevel: validationFailureLevel.level,
+            inventory: { [env] in Providers.inventory(chosen, env: env, region: $0) })
         let result: ValidationResult
         switch await request.run(in: env) {
         case .rejected(let outcome): return outcome
@@ -160,9 +177,10 @@ struct UpdateCluster: PClusterCommand {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, record) = found
         }
-        let request = ConfigRequest(path: clusterConfiguration, clusterName: clusterName, region: env.region(region) ?? record.region,
-                                    suppress: suppressValidators, failureLevel: validationFailureLevel.level,
-                                    inventory: { [env] in Providers.inventory(record.provider, env: env, region: $0) })
+        let request = ConfigRequest(
+            path: clusterConfiguration, clusterName: clusterName, region: env.region(region) ?? record.region,
+            suppress: suppressValidators, failureLevel: validationFailureLevel.level,
+            inventory: { [env] in Providers.inventory(record.provider, env: env, region: $0) })
         let result: ValidationResult, requested: ConfigDocument
         switch await request.run(in: env) {
         case .rejected(let outcome): return outcome
@@ -172,7 +190,10 @@ struct UpdateCluster: PClusterCommand {
         let current: ConfigDocument
         do {
             guard let text = try await provider.catalog.configuration(of: clusterName) else {
-                return .failure(message: "The configuration of cluster '\(clusterName)' is missing from \(currentURL); the cluster cannot be compared with the new one.")
+                return .failure(
+                    message:
+                        "The configuration of cluster '\(clusterName)' is missing from \(currentURL); the cluster cannot be compared with the new one."
+                )
             }
             current = try ConfigLoader.parse(text: text, file: "cluster-config.yaml (current)", environment: env.variables).0
         } catch {
@@ -180,10 +201,13 @@ struct UpdateCluster: PClusterCommand {
         }
         let conditions = UpdateConditions(computeFleetStopped: record.computeFleetStatus.isStopped)
         let changes = UpdatePlanner.plan(current: current, requested: requested, conditions: conditions)
-        let changeSet: JSONValue = .array(changes.map { c in
-            .object(["parameter": .string(c.parameter), "currentValue": c.currentValue, "requestedValue": c.requestedValue,
-                     "updatePolicy": .string(c.policy.rawValue)])
-        })
+        let changeSet: JSONValue = .array(
+            changes.map { c in
+                .object([
+                    "parameter": .string(c.parameter), "currentValue": c.currentValue, "requestedValue": c.requestedValue,
+                    "updatePolicy": .string(c.policy.rawValue),
+                ])
+            })
         let blocked = changes.filter { $0.blockedReason != nil }
         if changes.isEmpty {
             var o: JSONObject = ["message": "No changes found in your cluster configuration."]
@@ -193,12 +217,15 @@ struct UpdateCluster: PClusterCommand {
         if !blocked.isEmpty && forceUpdate?.value != true {
             var o: JSONObject = ["message": "Update failure"]
             o["validationMessages"] = validationMessagesField(result.messages)
-            o["updateValidationErrors"] = .array(blocked.map { c in
-                var e: JSONObject = ["parameter": .string(c.parameter), "currentValue": c.currentValue, "requestedValue": c.requestedValue,
-                                     "message": .string(c.blockedReason!), "updatePolicy": .string(c.policy.rawValue)]
-                if let l = c.location { e["location"] = .string(l.description) }
-                return .object(e)
-            })
+            o["updateValidationErrors"] = .array(
+                blocked.map { c in
+                    var e: JSONObject = [
+                        "parameter": .string(c.parameter), "currentValue": c.currentValue, "requestedValue": c.requestedValue,
+                        "message": .string(c.blockedReason!), "updatePolicy": .string(c.policy.rawValue),
+                    ]
+                    if let l = c.location { e["location"] = .string(l.description) }
+                    return .object(e)
+                })
             o["changeSet"] = changeSet
             return .failure(.object(o))
         }
@@ -232,10 +259,12 @@ struct UpdateCluster: PClusterCommand {
 }
 
 func clusterSummary(_ r: ClusterRecord) -> JSONObject {
-    ["clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
-     "cloudformationStackArn": .string(stackArn(r)),
-     "cloudformationStackStatus": .string(r.stackStatus ?? r.clusterStatus.rawValue), "clusterStatus": .string(r.clusterStatus.rawValue),
-     "scheduler": ["type": "slurm"]]
+    [
+        "clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
+        "cloudformationStackArn": .string(stackArn(r)),
+        "cloudformationStackStatus": .string(r.stackStatus ?? r.clusterStatus.rawValue), "clusterStatus": .string(r.clusterStatus.rawValue),
+        "scheduler": ["type": "slurm"],
+    ]
 }
 
 /// The stack's id for an AWS cluster; a local cluster's stands in its place in the same shape.
@@ -259,8 +288,11 @@ struct ListClusters: PClusterCommand {
             return .failure(message: "\(error)")
         }
         if let r = env.region(region) { records = records.filter { $0.region == r } }
-        if !clusterStatus.isEmpty { records = records.filter { r in clusterStatus.contains { $0.rawValue == r.clusterStatus.rawValue } } }
-        else { records = records.filter { $0.clusterStatus != .deleteComplete } }
+        if !clusterStatus.isEmpty {
+            records = records.filter { r in clusterStatus.contains { $0.rawValue == r.clusterStatus.rawValue } }
+        } else {
+            records = records.filter { $0.clusterStatus != .deleteComplete }
+        }
         let pageSize = 50
         let start = Int(nextToken ?? "0") ?? 0
         guard start >= 0, start <= records.count else { return .failure(message: "Bad Request: invalid --next-token '\(nextToken ?? "")'.") }
@@ -291,8 +323,9 @@ extension ExistingClusterCommand {
     }
 
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
-        Responses.unavailable(Self.configuration.commandName ?? "this command",
-                              "the \(provider.providerName) provider does not do \(Self.providerWork) yet.")
+        Responses.unavailable(
+            Self.configuration.commandName ?? "this command",
+            "the \(provider.providerName) provider does not do \(Self.providerWork) yet.")
     }
 }
 
@@ -355,7 +388,8 @@ struct UpdateComputeFleet: ExistingClusterCommand {
 }
 
 struct DeleteClusterInstances: ExistingClusterCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-cluster-instances", abstract: "Initiate the forced termination of all cluster compute nodes.")
+    static let configuration = CommandConfiguration(
+        commandName: "delete-cluster-instances", abstract: "Initiate the forced termination of all cluster compute nodes.")
     static let providerWork = "terminating compute nodes"
     @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
@@ -364,7 +398,8 @@ struct DeleteClusterInstances: ExistingClusterCommand {
 }
 
 struct DescribeClusterInstances: ExistingClusterCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-cluster-instances", abstract: "Describe the instances belonging to a given cluster.")
+    static let configuration = CommandConfiguration(
+        commandName: "describe-cluster-instances", abstract: "Describe the instances belonging to a given cluster.")
     static let providerWork = "listing instances"
     @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
@@ -375,17 +410,20 @@ struct DescribeClusterInstances: ExistingClusterCommand {
 }
 
 struct ListClusterLogStreams: ExistingClusterCommand {
-    static let configuration = CommandConfiguration(commandName: "list-cluster-log-streams", abstract: "Retrieve the list of log streams associated with a cluster.")
+    static let configuration = CommandConfiguration(
+        commandName: "list-cluster-log-streams", abstract: "Retrieve the list of log streams associated with a cluster.")
     static let providerWork = "reading cluster logs"
     @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
-    @Option(name: .long, parsing: .upToNextOption, help: "Filter the log streams (Name=private-dns-name|node-type,Values=...).") var filters: [String] = []
+    @Option(name: .long, parsing: .upToNextOption, help: "Filter the log streams (Name=private-dns-name|node-type,Values=...).") var filters:
+        [String] = []
     @Option(name: .customLong("next-token"), help: "Token to use for paginated requests.") var nextToken: String?
     @OptionGroup var common: CommonOptions
 }
 
 struct GetClusterLogEvents: ExistingClusterCommand {
-    static let configuration = CommandConfiguration(commandName: "get-cluster-log-events", abstract: "Retrieve the events associated with a log stream.")
+    static let configuration = CommandConfiguration(
+        commandName: "get-cluster-log-events", abstract: "Retrieve the events associated with a log stream.")
     static let providerWork = "reading cluster logs"
     @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
     @Option(name: .customLong("log-stream-name"), help: "Name of the log stream.") var logStreamName: String
@@ -399,7 +437,8 @@ struct GetClusterLogEvents: ExistingClusterCommand {
 }
 
 struct GetClusterStackEvents: ExistingClusterCommand {
-    static let configuration = CommandConfiguration(commandName: "get-cluster-stack-events", abstract: "Retrieve the events associated with the stack for a given cluster.")
+    static let configuration = CommandConfiguration(
+        commandName: "get-cluster-stack-events", abstract: "Retrieve the events associated with the stack for a given cluster.")
     static let providerWork = "reading stack events"
     @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
@@ -408,7 +447,8 @@ struct GetClusterStackEvents: ExistingClusterCommand {
 }
 
 struct ExportClusterLogs: ExistingClusterCommand {
-    static let configuration = CommandConfiguration(commandName: "export-cluster-logs", abstract: "Export the logs of the cluster to a local tar.gz archive.")
+    static let configuration = CommandConfiguration(
+        commandName: "export-cluster-logs", abstract: "Export the logs of the cluster to a local tar.gz archive.")
     static let providerWork = "exporting cluster logs"
     @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
@@ -428,12 +468,14 @@ struct Ssh: ExistingClusterCommand {
     @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
     @Option(name: .long, help: "Print the command instead of running it (true|false).") var dryrun: BoolArgument?
-    @Argument(parsing: .captureForPassthrough, help: "Arguments passed to ssh (or the command to run on the head node).") var sshArguments: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: "Arguments passed to ssh (or the command to run on the head node).") var sshArguments: [String] =
+        []
     @OptionGroup var common: CommonOptions
 }
 
 struct DcvConnect: ExistingClusterCommand {
-    static let configuration = CommandConfiguration(commandName: "dcv-connect", abstract: "Connect to the head node through an interactive DCV session.")
+    static let configuration = CommandConfiguration(
+        commandName: "dcv-connect", abstract: "Connect to the head node through an interactive DCV session.")
     static let providerWork = "DCV sessions"
     @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?

@@ -48,25 +48,33 @@ struct ConfigureWizard {
             return .failure(message: "\(path) already exists; choose another path or remove it first.")
         }
         env.progress("Answer a few questions to write a cluster configuration (Enter keeps the default).")
-        let chosenRegion = ask(Question(prompt: "AWS Region", defaultValue: region ?? "us-east-1") {
-            $0.range(of: "^[a-z]{2}(-[a-z]+)+-[0-9]$", options: .regularExpression) == nil ? "a region looks like us-east-1" : nil
-        })
-        let os = ask(Question(prompt: "Operating system (alinux2023, ubuntu2204, ubuntu2404, rhel8, rhel9, rocky8, rocky9)", defaultValue: "alinux2023") {
-            ["alinux2023", "ubuntu2204", "ubuntu2404", "rhel8", "rhel9", "rocky8", "rocky9", "alinux2", "ubuntu2004"].contains($0)
-                ? nil : "choose one of the listed systems"
-        })
+        let chosenRegion = ask(
+            Question(prompt: "AWS Region", defaultValue: region ?? "us-east-1") {
+                $0.range(of: "^[a-z]{2}(-[a-z]+)+-[0-9]$", options: .regularExpression) == nil ? "a region looks like us-east-1" : nil
+            })
+        let os = ask(
+            Question(prompt: "Operating system (alinux2023, ubuntu2204, ubuntu2404, rhel8, rhel9, rocky8, rocky9)", defaultValue: "alinux2023") {
+                ["alinux2023", "ubuntu2204", "ubuntu2404", "rhel8", "rhel9", "rocky8", "rocky9", "alinux2", "ubuntu2004"].contains($0)
+                    ? nil : "choose one of the listed systems"
+            })
         let headType = ask(Question(prompt: "Head node instance type", defaultValue: "t3.medium", check: instanceType))
         let queue = ask(Question(prompt: "Queue name", defaultValue: "queue1", check: Self.name))
         let computeType = ask(Question(prompt: "Compute instance type", defaultValue: "c5.xlarge", check: instanceType))
         let minimum = Int(ask(Question(prompt: "Static nodes (always on)", defaultValue: "0", check: Self.count))) ?? 0
-        let maximum = Int(ask(Question(prompt: "Maximum nodes", defaultValue: String(max(4, minimum))) { answer in
-            if let problem = Self.count(answer) { return problem }
-            return (Int(answer) ?? 0) < max(1, minimum) ? "give at least \(max(1, minimum)) (the static nodes, and at least one)" : nil
-        })) ?? max(4, minimum)
-        let subnet = ask(Question(prompt: "Subnet id (any well-formed id on this machine)", defaultValue: "subnet-0123456789abcdef0") {
-            $0.range(of: "^subnet-[0-9a-z]+$", options: .regularExpression) == nil ? "a subnet id looks like subnet-0123456789abcdef0" : nil
-        })
-        let resource = computeType.split(separator: ".").first.map { String($0).replacingOccurrences(of: "[^a-z0-9-]", with: "", options: .regularExpression) } ?? "compute"
+        let maximum =
+            Int(
+                ask(
+                    Question(prompt: "Maximum nodes", defaultValue: String(max(4, minimum))) { answer in
+                        if let problem = Self.count(answer) { return problem }
+                        return (Int(answer) ?? 0) < max(1, minimum) ? "give at least \(max(1, minimum)) (the static nodes, and at least one)" : nil
+                    })) ?? max(4, minimum)
+        let subnet = ask(
+            Question(prompt: "Subnet id (any well-formed id on this machine)", defaultValue: "subnet-0123456789abcdef0") {
+                $0.range(of: "^subnet-[0-9a-z]+$", options: .regularExpression) == nil ? "a subnet id looks like subnet-0123456789abcdef0" : nil
+            })
+        let resource =
+            computeType.split(separator: ".").first.map { String($0).replacingOccurrences(of: "[^a-z0-9-]", with: "", options: .regularExpression) }
+            ?? "compute"
         let yaml = """
             # Written by pcluster configure.
             Region: \(chosenRegion)
@@ -99,10 +107,14 @@ struct ConfigureWizard {
         let errors = result.messages.filter { $0.level == .error }
         if !errors.isEmpty {
             try? FileManager.default.removeItem(atPath: path)
-            return .failure(["message": "The answers do not make a valid configuration; nothing was written.",
-                             "configurationValidationErrors": .array(errors.map(\.json))])
+            return .failure([
+                "message": "The answers do not make a valid configuration; nothing was written.",
+                "configurationValidationErrors": .array(errors.map(\.json)),
+            ])
         }
-        var o: JSONObject = ["message": .string("Configuration file written to \(path). Create the cluster with: pcluster create-cluster -n NAME -c \(path)")]
+        var o: JSONObject = [
+            "message": .string("Configuration file written to \(path). Create the cluster with: pcluster create-cluster -n NAME -c \(path)")
+        ]
         o["validationMessages"] = validationMessagesField(result.messages)
         return .ok(.object(o))
     }

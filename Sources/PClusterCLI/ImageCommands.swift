@@ -6,15 +6,18 @@ protocol ImageCommand: PClusterCommand {}
 
 extension ImageCommand {
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
-        Responses.unavailable(Self.configuration.commandName ?? "image commands",
-                              "custom images are built with EC2 Image Builder, which needs the AWS provider; the local provider uses this machine's own OS.")
+        Responses.unavailable(
+            Self.configuration.commandName ?? "image commands",
+            "custom images are built with EC2 Image Builder, which needs the AWS provider; the local provider uses this machine's own OS.")
     }
 }
 
 struct BuildImage: ImageCommand {
     static let configuration = CommandConfiguration(commandName: "build-image", abstract: "Create a custom ParallelCluster image in a given region.")
-    @Option(name: .customLong("suppress-validators"), parsing: .upToNextOption, help: "Config validators to suppress.") var suppressValidators: [String] = []
-    @Option(name: .customLong("validation-failure-level"), help: "Min validation level that will cause the build to fail.") var validationFailureLevel: FailureLevelArgument = .ERROR
+    @Option(name: .customLong("suppress-validators"), parsing: .upToNextOption, help: "Config validators to suppress.") var suppressValidators:
+        [String] = []
+    @Option(name: .customLong("validation-failure-level"), help: "Min validation level that will cause the build to fail.")
+    var validationFailureLevel: FailureLevelArgument = .ERROR
     @Option(name: .long, help: "Only validate the request (true|false).") var dryrun: BoolArgument?
     @Option(name: .customLong("rollback-on-failure"), help: "Roll back on failure (true|false).") var rollbackOnFailure: BoolArgument?
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
@@ -24,7 +27,8 @@ struct BuildImage: ImageCommand {
 }
 
 struct DeleteImage: ImageCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-image", abstract: "Initiate the deletion of the custom ParallelCluster image.")
+    static let configuration = CommandConfiguration(
+        commandName: "delete-image", abstract: "Initiate the deletion of the custom ParallelCluster image.")
     @Option(name: [.customShort("i"), .customLong("image-id")], help: "Id of the image.") var imageId: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
     @Option(name: .long, help: "Force deletion (true|false).") var force: BoolArgument?
@@ -55,7 +59,8 @@ struct ListOfficialImages: ImageCommand {
 }
 
 struct ListImageLogStreams: ImageCommand {
-    static let configuration = CommandConfiguration(commandName: "list-image-log-streams", abstract: "Retrieve the list of log streams associated with an image.")
+    static let configuration = CommandConfiguration(
+        commandName: "list-image-log-streams", abstract: "Retrieve the list of log streams associated with an image.")
     @Option(name: [.customShort("i"), .customLong("image-id")], help: "Id of the image.") var imageId: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
     @Option(name: .customLong("next-token"), help: "Token to use for paginated requests.") var nextToken: String?
@@ -63,7 +68,8 @@ struct ListImageLogStreams: ImageCommand {
 }
 
 struct GetImageLogEvents: ImageCommand {
-    static let configuration = CommandConfiguration(commandName: "get-image-log-events", abstract: "Retrieve the events associated with an image build.")
+    static let configuration = CommandConfiguration(
+        commandName: "get-image-log-events", abstract: "Retrieve the events associated with an image build.")
     @Option(name: [.customShort("i"), .customLong("image-id")], help: "Id of the image.") var imageId: String
     @Option(name: .customLong("log-stream-name"), help: "Name of the log stream.") var logStreamName: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
@@ -76,7 +82,8 @@ struct GetImageLogEvents: ImageCommand {
 }
 
 struct GetImageStackEvents: ImageCommand {
-    static let configuration = CommandConfiguration(commandName: "get-image-stack-events", abstract: "Retrieve the events associated with the stack for a given image build.")
+    static let configuration = CommandConfiguration(
+        commandName: "get-image-stack-events", abstract: "Retrieve the events associated with the stack for a given image build.")
     @Option(name: [.customShort("i"), .customLong("image-id")], help: "Id of the image.") var imageId: String
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
     @Option(name: .customLong("next-token"), help: "Token to use for paginated requests.") var nextToken: String?
@@ -84,7 +91,8 @@ struct GetImageStackEvents: ImageCommand {
 }
 
 struct ExportImageLogs: ImageCommand {
-    static let configuration = CommandConfiguration(commandName: "export-image-logs", abstract: "Export the logs of the image builder stack to a local tar.gz archive.")
+    static let configuration = CommandConfiguration(
+        commandName: "export-image-logs", abstract: "Export the logs of the image builder stack to a local tar.gz archive.")
     @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
     @Option(name: .customLong("output-file"), help: "File path to save the archive to.") var outputFile: String?
     @Option(name: .customLong("keep-s3-objects"), help: "Keep the exported objects in S3 (true|false).") var keepS3Objects: BoolArgument?

@@ -27,13 +27,16 @@ public enum PClusterCLI {
     }
 
     /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
-    public static func run(_ arguments: [String], environment: [String: String],
-                           progress: (@Sendable (String) -> Void)? = nil) async -> Result {
+    public static func run(
+        _ arguments: [String], environment: [String: String],
+        progress: (@Sendable (String) -> Void)? = nil
+    ) async -> Result {
         // `pcluster SUBCOMMAND --help` shows that subcommand's help (with its flags), as argparse does.
         // (For ssh only what comes before the command to run counts: `ssh -n demo sinfo -h` is sinfo's -h.)
         let ownArguments = arguments.first == "ssh" ? Array(arguments.prefix(sshCommandStart(arguments))) : arguments
         if ownArguments.contains("--help") || ownArguments.contains("-h"), let first = arguments.first,
-           let sub = PCluster.configuration.subcommands.first(where: { $0.configuration.commandName == first }) {
+            let sub = PCluster.configuration.subcommands.first(where: { $0.configuration.commandName == first })
+        {
             return Result(stdout: PCluster.helpMessage(for: sub) + "\n", stderr: "", exitCode: 0)
         }
         let parsed: ParsableCommand

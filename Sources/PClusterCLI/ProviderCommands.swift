@@ -82,9 +82,11 @@ enum Providers {
     }
 
     static func instanceJSON(_ instance: ProvisionedInstance) -> JSONObject {
-        var o: JSONObject = ["instanceId": .string(instance.instanceId), "instanceType": .string(instance.instanceType),
-                             "launchTime": .string(iso.string(from: instance.launchTime)),
-                             "privateIpAddress": .string(instance.privateIpAddress)]
+        var o: JSONObject = [
+            "instanceId": .string(instance.instanceId), "instanceType": .string(instance.instanceType),
+            "launchTime": .string(iso.string(from: instance.launchTime)),
+            "privateIpAddress": .string(instance.privateIpAddress),
+        ]
         if let ip = instance.publicIpAddress { o["publicIpAddress"] = .string(ip) }
         o["state"] = .string(instance.state)
         o["nodeType"] = .string(instance.nodeType)
@@ -98,12 +100,16 @@ enum Providers {
         head?["nodeType"] = nil
         var failures: [JSONValue] = []
         if record.clusterStatus == .createFailed || record.clusterStatus == .updateFailed {
-            await failures.append(["failureCode": "ClusterCreationFailure",
-                             "failureReason": .string(provider.creationFailure(of: record.name) ?? "see `pcluster get-cluster-stack-events -n \(record.name)`")])
+            await failures.append([
+                "failureCode": "ClusterCreationFailure",
+                "failureReason": .string(provider.creationFailure(of: record.name) ?? "see `pcluster get-cluster-stack-events -n \(record.name)`"),
+            ])
         } else if !record.clusterStatus.isDeleting {
             for problem in await provider.headNodeProblems(of: record.name) {
-                failures.append(["failureCode": "HeadNodeDown",
-                                 "failureReason": .string("\(problem); `pcluster update-compute-fleet -n \(record.name) --status START_REQUESTED` restarts it")])
+                failures.append([
+                    "failureCode": "HeadNodeDown",
+                    "failureReason": .string("\(problem); `pcluster update-compute-fleet -n \(record.name) --status START_REQUESTED` restarts it"),
+                ])
             }
         }
         return (head, failures)
@@ -111,7 +117,8 @@ enum Providers {
 }
 
 extension CreateCluster {
-    func create(with provider: any ClusterProvider, env: CommandEnvironment, result: ValidationResult, region: String?) async throws -> CommandOutcome {
+    func create(with provider: any ClusterProvider, env: CommandEnvironment, result: ValidationResult, region: String?) async throws -> CommandOutcome
+    {
         if let problem = provider.preconditions() { return .failure(message: problem) }
         guard let config = result.config else { return .failure(message: "Invalid cluster configuration.") }
         let text: String
@@ -119,19 +126,23 @@ extension CreateCluster {
             return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
         }
         let now = Date()
-        let record = ClusterRecord(name: clusterName, region: config.region ?? region ?? "us-east-1",
-                                   version: PClusterVersion.string, clusterStatus: .createInProgress,
-                                   computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now,
-                                   provider: provider.kind)
+        let record = ClusterRecord(
+            name: clusterName, region: config.region ?? region ?? "us-east-1",
+            version: PClusterVersion.string, clusterStatus: .createInProgress,
+            computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now,
+            provider: provider.kind)
         let say = env.progress(of: clusterName, shown: wait)
         do {
-            try await provider.create(name: clusterName, config: config, configuration: text, record: record,
-                                rollbackOnFailure: rollbackOnFailure?.value ?? true, progress: say)
+            try await provider.create(
+                name: clusterName, config: config, configuration: text, record: record,
+                rollbackOnFailure: rollbackOnFailure?.value ?? true, progress: say)
         } catch {
             let kept = (try? await provider.catalog.record(named: clusterName)) != nil
-            return .failure(message: "Cluster creation failed: \(error)." + (kept
-                ? " The cluster is CREATE_FAILED and nothing of it is running; `pcluster delete-cluster -n \(clusterName)` removes what is left."
-                : " Nothing of it was made."))
+            return .failure(
+                message: "Cluster creation failed: \(error)."
+                    + (kept
+                        ? " The cluster is CREATE_FAILED and nothing of it is running; `pcluster delete-cluster -n \(clusterName)` removes what is left."
+                        : " Nothing of it was made."))
         }
         var current = (try? await provider.catalog.record(named: clusterName)).flatMap { $0 } ?? record
         if wait {
@@ -141,7 +152,9 @@ extension CreateCluster {
             var delay = 0.2
             while Date() < deadline {
                 current = (try await provider.catalog.record(named: clusterName)) ?? current
-                if current.clusterStatus.rawValue != shown { say("cluster status: \(current.clusterStatus.rawValue)"); shown = current.clusterStatus.rawValue }
+                if current.clusterStatus.rawValue != shown {
+                    say("cluster status: \(current.clusterStatus.rawValue)"); shown = current.clusterStatus.rawValue
+                }
                 if current.clusterStatus != .createInProgress { break }
                 try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
                 if provider.kind != .local { delay = min(delay * 1.5, 10) }
@@ -182,8 +195,10 @@ extension DeleteCluster {
 
 extension DescribeComputeFleet {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
-        .ok(["status": .string(record.computeFleetStatus.rawValue),
-             "lastStatusUpdatedTime": .string(Providers.iso.string(from: record.lastUpdatedTime))])
+        .ok([
+            "status": .string(record.computeFleetStatus.rawValue),
+            "lastStatusUpdatedTime": .string(Providers.iso.string(from: record.lastUpdatedTime)),
+        ])
     }
 }
 
@@ -201,8 +216,10 @@ extension UpdateComputeFleet {
             break
         }
         let updated = try await provider.catalog.update(clusterName) { $0.computeFleetStatus = status.fleetStatus } ?? record
-        return .ok(["status": .string(updated.computeFleetStatus.rawValue),
-                    "lastStatusUpdatedTime": .string(Providers.iso.string(from: updated.lastUpdatedTime))])
+        return .ok([
+            "status": .string(updated.computeFleetStatus.rawValue),
+            "lastStatusUpdatedTime": .string(Providers.iso.string(from: updated.lastUpdatedTime)),
+        ])
     }
 }
 
@@ -227,28 +244,37 @@ extension GetClusterStackEvents {
         // Newest first, as CloudFormation lists them.
         let events = await Array(provider.events(of: clusterName).reversed())
         let stackId = stackArn(record)
-        return .ok(["events": .array(events.enumerated().map { index, event in
-            var o: JSONObject = [
-                "eventId": .string(event.stackEvent?.eventId ?? "\(record.name)-\(events.count - index)"),
-                "logicalResourceId": .string(event.resource),
-                "physicalResourceId": .string(event.stackEvent?.physicalResourceId ?? event.resource),
-                "resourceStatus": .string(event.status),
-                "resourceType": .string(event.stackEvent?.resourceType ?? "Local::Cluster::Resource"),
-                "stackId": .string(event.stackEvent?.stackId ?? stackId), "stackName": .string(record.name),
-                "timestamp": .string(Providers.iso.string(from: event.timestamp))]
-            if !event.reason.isEmpty || event.stackEvent == nil { o["resourceStatusReason"] = .string(event.reason) }
-            return .object(o)
-        })])
+        return .ok([
+            "events": .array(
+                events.enumerated().map { index, event in
+                    var o: JSONObject = [
+                        "eventId": .string(event.stackEvent?.eventId ?? "\(record.name)-\(events.count - index)"),
+                        "logicalResourceId": .string(event.resource),
+                        "physicalResourceId": .string(event.stackEvent?.physicalResourceId ?? event.resource),
+                        "resourceStatus": .string(event.status),
+                        "resourceType": .string(event.stackEvent?.resourceType ?? "Local::Cluster::Resource"),
+                        "stackId": .string(event.stackEvent?.stackId ?? stackId), "stackName": .string(record.name),
+                        "timestamp": .string(Providers.iso.string(from: event.timestamp)),
+                    ]
+                    if !event.reason.isEmpty || event.stackEvent == nil { o["resourceStatusReason"] = .string(event.reason) }
+                    return .object(o)
+                })
+        ])
     }
 }
 
 extension ListClusterLogStreams {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         if let reason = provider.logsUnavailable() { return Responses.unavailable("list-cluster-log-streams", reason) }
-        return await .ok(["logStreams": .array(provider.logStreams(of: clusterName).map { stream in
-            ["logStreamName": .string(stream.name), "lastEventTimestamp": .string(Providers.iso.string(from: stream.lastEventTime)),
-             "logStreamArn": .string(stream.location)]
-        })])
+        return await .ok([
+            "logStreams": .array(
+                provider.logStreams(of: clusterName).map { stream in
+                    [
+                        "logStreamName": .string(stream.name), "lastEventTimestamp": .string(Providers.iso.string(from: stream.lastEventTime)),
+                        "logStreamArn": .string(stream.location),
+                    ]
+                })
+        ])
     }
 }
 
@@ -256,7 +282,8 @@ extension GetClusterLogEvents {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         if let reason = provider.logsUnavailable() { return Responses.unavailable("get-cluster-log-events", reason) }
         guard var lines = await provider.logLines(of: clusterName, stream: logStreamName) else {
-            return .failure(message: "Log stream '\(logStreamName)' does not exist; `pcluster list-cluster-log-streams -n \(clusterName)` lists them.")
+            return .failure(
+                message: "Log stream '\(logStreamName)' does not exist; `pcluster list-cluster-log-streams -n \(clusterName)` lists them.")
         }
         let fromHead = startFromHead?.value ?? false
         if let limit, limit >= 0 { lines = fromHead ? Array(lines.prefix(limit)) : Array(lines.suffix(limit)) }
@@ -269,9 +296,10 @@ extension Ssh {
         let shell: [String: String]
         switch await provider.headNodeShell(of: clusterName) {
         case nil:
-            return .failure(message: provider.kind == .local
-                ? "The head node of '\(clusterName)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(clusterName) --status START_REQUESTED` restarts it."
-                : "The head node of '\(clusterName)' is not running; `pcluster describe-cluster -n \(clusterName)` shows the cluster's state.")
+            return .failure(
+                message: provider.kind == .local
+                    ? "The head node of '\(clusterName)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(clusterName) --status START_REQUESTED` restarts it."
+                    : "The head node of '\(clusterName)' is not running; `pcluster describe-cluster -n \(clusterName)` shows the cluster's state.")
         case .ssh(let user, let host):
             // As the original: ssh to the head node with the arguments given.
             let plan = ExecPlan(path: "/usr/bin/ssh", arguments: ["\(user)@\(host)"] + sshArguments, environment: env.variables)
@@ -310,7 +338,10 @@ extension ExportClusterLogs {
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         if let reason = provider.logsUnavailable() { return Responses.unavailable("export-cluster-logs", reason) }
         if bucket != nil {
-            return .failure(message: "Bad Request: --bucket exports through S3, which needs the AWS provider; a local cluster's logs are written to --output-file (default ./\(clusterName)-logs-TIMESTAMP.tar.gz).")
+            return .failure(
+                message:
+                    "Bad Request: --bucket exports through S3, which needs the AWS provider; a local cluster's logs are written to --output-file (default ./\(clusterName)-logs-TIMESTAMP.tar.gz)."
+            )
         }
         let stamp = Providers.iso.string(from: Date()).replacingOccurrences(of: ":", with: "-")
         let output = URL(fileURLWithPath: outputFile ?? "\(clusterName)-logs-\(stamp).tar.gz").standardizedFileURL.path
@@ -320,9 +351,12 @@ extension ExportClusterLogs {
         defer { try? FileManager.default.removeItem(at: staging) }
         for stream in await provider.logStreams(of: clusterName) {
             let lines = await provider.logLines(of: clusterName, stream: stream.name) ?? []
-            try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("\(stream.name).log"), atomically: true, encoding: .utf8)
+            try (lines.joined(separator: "\n") + "\n").write(
+                to: folder.appendingPathComponent("\(stream.name).log"), atomically: true, encoding: .utf8)
         }
-        let events = await provider.events(of: clusterName).map { "\(Providers.iso.string(from: $0.timestamp)) \($0.resource) \($0.status) \($0.reason)" }
+        let events = await provider.events(of: clusterName).map {
+            "\(Providers.iso.string(from: $0.timestamp)) \($0.resource) \($0.status) \($0.reason)"
+        }
         try (events.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("cluster-events.log"), atomically: true, encoding: .utf8)
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/bin/tar")
@@ -334,7 +368,8 @@ extension ExportClusterLogs {
         let said = messages.fileHandleForReading.readDataToEndOfFile()
         tar.waitUntilExit()
         guard tar.terminationStatus == 0 else {
-            return .failure(message: "Cannot write \(output): \(String(decoding: said, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+            return .failure(
+                message: "Cannot write \(output): \(String(decoding: said, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return .ok(["path": .string(output)])
     }

@@ -32,9 +32,12 @@ public struct CommandEnvironment: Sendable {
     /// Progress lines of --wait, shown as they happen (stderr by default).
     public var progress: @Sendable (String) -> Void
 
-    public init(variables: [String: String], progress: @escaping @Sendable (String) -> Void = { line in
-        FileHandle.standardError.write(Data("\(line)\n".utf8))
-    }) {
+    public init(
+        variables: [String: String],
+        progress: @escaping @Sendable (String) -> Void = { line in
+            FileHandle.standardError.write(Data("\(line)\n".utf8))
+        }
+    ) {
         self.variables = variables
         self.store = ClusterStore.defaultStore(environment: variables)
         self.progress = progress
@@ -117,7 +120,9 @@ extension ValidationMessage {
 
 enum Responses {
     static func notFound(_ name: String, provider: ProviderKind = .local) -> CommandOutcome {
-        let elsewhere = provider == .local ? " (on this machine; PCLUSTER_PROVIDER=aws looks in AWS)" : " (in AWS; unset PCLUSTER_PROVIDER to look on this machine)"
+        let elsewhere =
+            provider == .local
+            ? " (on this machine; PCLUSTER_PROVIDER=aws looks in AWS)" : " (in AWS; unset PCLUSTER_PROVIDER to look on this machine)"
         return .failure(message: "Cluster '\(name)' does not exist\(elsewhere). `pcluster list-clusters` shows the clusters there are.")
     }
 

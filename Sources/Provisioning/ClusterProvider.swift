@@ -12,8 +12,10 @@ public struct ProvisionedInstance: Sendable, Equatable {
     public var queueName: String?
     public var state: String  // "running" | "stopped" | ...
 
-    public init(instanceId: String, nodeType: String, instanceType: String, launchTime: Date, privateIpAddress: String,
-                publicIpAddress: String?, queueName: String?, state: String) {
+    public init(
+        instanceId: String, nodeType: String, instanceType: String, launchTime: Date, privateIpAddress: String,
+        publicIpAddress: String?, queueName: String?, state: String
+    ) {
         self.instanceId = instanceId
         self.nodeType = nodeType
         self.instanceType = instanceType
@@ -110,8 +112,9 @@ public protocol ClusterProvider: Sendable {
     /// Keeps the record and the configuration text, then brings the cluster up; the record stays
     /// CREATE_IN_PROGRESS until the provider marks it complete. `rollbackOnFailure` false keeps what a failed
     /// creation made, for inspection.
-    func create(name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
-                rollbackOnFailure: Bool, progress: @Sendable (String) -> Void) async throws
+    func create(
+        name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
+        rollbackOnFailure: Bool, progress: @Sendable (String) -> Void) async throws
     /// Applies an update the update policies accepted, and keeps its configuration text.
     func update(name: String, config: ClusterConfiguration, configuration: String, progress: @Sendable (String) -> Void) async throws
     /// Removes every resource of the cluster; throws (keeping what is left) when something survives. With

@@ -38,8 +38,10 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public var stackStatus: String?
     public var tags: [String: String]?
 
-    public init(name: String, region: String, version: String, clusterStatus: ClusterStatus, computeFleetStatus: ComputeFleetStatus,
-                creationTime: Date, lastUpdatedTime: Date, provider: ProviderKind) {
+    public init(
+        name: String, region: String, version: String, clusterStatus: ClusterStatus, computeFleetStatus: ComputeFleetStatus,
+        creationTime: Date, lastUpdatedTime: Date, provider: ProviderKind
+    ) {
         self.name = name
         self.region = region
         self.version = version

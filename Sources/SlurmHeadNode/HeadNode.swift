@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,8 +22,9 @@ public struct HeadNode: Sendable {
 
     /// Starts slurmctld with the cluster's slurm.conf; returns its pid.
     package func startController() throws -> Int32 {
-        try ProcessControl.startDaemon([SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment,
-                                       logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
+        try ProcessControl.startDaemon(
+            [SlurmTools.slurmctld, "-f", layout.slurmConf], environment: environment,
+            logPath: layout.slurmctldLog + ".out", pidFile: layout.slurmctldPid, cgroup: layout.cgroup)
     }
 
     package func writePrograms() throws {
@@ -54,9 +56,11 @@ public struct HeadNode: Sendable {
         chmod(layout.mungeDirectory, 0o755)
         chown(layout.mungeKey, uid, gid)
         _ = try ProcessControl.startDaemon(
-            [SlurmTools.runuser, "-u", "munge", "--", SlurmTools.munged, "--socket=\(layout.mungeSocket)",
-             "--key-file=\(layout.mungeKey)", "--pid-file=\(layout.mungePid)", "--log-file=\(layout.mungeLog)",
-             "--seed-file=\(layout.mungeSeed)"],
+            [
+                SlurmTools.runuser, "-u", "munge", "--", SlurmTools.munged, "--socket=\(layout.mungeSocket)",
+                "--key-file=\(layout.mungeKey)", "--pid-file=\(layout.mungePid)", "--log-file=\(layout.mungeLog)",
+                "--seed-file=\(layout.mungeSeed)",
+            ],
             environment: environment, logPath: layout.logs + "/munged.out", pidFile: layout.mungePid, label: "munged",
             cgroup: layout.cgroup)
     }
@@ -74,9 +78,10 @@ public struct HeadNode: Sendable {
         guard FileManager.default.isExecutableFile(atPath: agentExecutable) else {
             throw LocalClusterError("the node agent \(agentExecutable) is missing; build it with `swift build --product pcluster-agent`")
         }
-        let pid = try ProcessControl.spawn([agentExecutable, "manage", "--cluster-dir", layout.root.path],
-                                           environment: environment, logPath: layout.agentLog,
-                                           cgroup: layout.cgroup)
+        let pid = try ProcessControl.spawn(
+            [agentExecutable, "manage", "--cluster-dir", layout.root.path],
+            environment: environment, logPath: layout.agentLog,
+            cgroup: layout.cgroup)
         try "\(pid)\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
     }
 
@@ -117,17 +122,20 @@ public struct HeadNode: Sendable {
     }
 
     public func health() -> Health {
-        Health(controller: ProcessControl.readPid(layout.slurmctldPid).map { ProcessControl.isAlive($0, commandContains: "slurmctld") } ?? false,
-                      munge: ProcessControl.readPid(layout.mungePid).map { ProcessControl.isAlive($0, commandContains: "munged") } ?? false,
-                      agent: ProcessControl.readPid(layout.agentPid).map { ProcessControl.isAlive($0, commandContains: "pcluster-agent") } ?? false)
+        Health(
+            controller: ProcessControl.readPid(layout.slurmctldPid).map { ProcessControl.isAlive($0, commandContains: "slurmctld") } ?? false,
+            munge: ProcessControl.readPid(layout.mungePid).map { ProcessControl.isAlive($0, commandContains: "munged") } ?? false,
+            agent: ProcessControl.readPid(layout.agentPid).map { ProcessControl.isAlive($0, commandContains: "pcluster-agent") } ?? false)
     }
 
     /// Starts the head node's daemons in a cluster directory another provider prepared (an AWS head node,
     /// after `pcluster-agent bootstrap` wrote its spec and launch plan): Slurm's programs, munged with a new
     /// key, slurmctld with `slurmConf`, and the cluster-manager loop. Stopped with `stopAll()`.
     public func start(slurmConf: String, startAgentLoop: Bool = true) async throws {
-        for directory in [layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
-                          layout.root.appendingPathComponent("etc").path] {
+        for directory in [
+            layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
+            layout.root.appendingPathComponent("etc").path,
+        ] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
@@ -146,8 +154,10 @@ public struct HeadNode: Sendable {
     /// Puts a new spec into effect on a running head node: local.json and slurm.conf rewritten, slurmctld
     /// restarted when the node set changed (Slurm 22.05 cannot add nodes on reconfigure), reconfigured
     /// otherwise. Jobs survive in slurmctld's saved state.
-    public func apply(_ spec: LocalClusterSpec, nodeSetChanged: Bool, slurmConf: String,
-                          progress: (String) -> Void = { _ in }) async throws {
+    public func apply(
+        _ spec: LocalClusterSpec, nodeSetChanged: Bool, slurmConf: String,
+        progress: (String) -> Void = { _ in }
+    ) async throws {
         try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
         try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
         if nodeSetChanged {

@@ -49,7 +49,8 @@ public enum Hostlist {
         var plain: [String] = []
         for name in names {
             guard let split = name.lastIndex(where: { !$0.isNumber }), split < name.index(before: name.endIndex),
-                  let number = Int(name[name.index(after: split)...]) else {
+                let number = Int(name[name.index(after: split)...])
+            else {
                 plain.append(name)
                 continue
             }
@@ -100,8 +101,9 @@ public struct NodeName: Sendable, Hashable, CustomStringConvertible {
         // Queue and compute resource names cannot contain "-st-"/"-dy-" ambiguously: queue names are
         // [a-z][a-z0-9-]*, so take the first "-st-" or "-dy-" as the separator, as the original's regex does.
         guard let match = text.range(of: "-(st|dy)-", options: .regularExpression),
-              let dash = text.lastIndex(of: "-"), dash > match.upperBound,
-              let index = Int(text[text.index(after: dash)...]) else { return nil }
+            let dash = text.lastIndex(of: "-"), dash > match.upperBound,
+            let index = Int(text[text.index(after: dash)...])
+        else { return nil }
         queue = String(text[..<match.lowerBound])
         isStatic = text[match].contains("st")
         computeResource = String(text[match.upperBound..<dash])

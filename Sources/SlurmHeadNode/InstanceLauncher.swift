@@ -95,13 +95,16 @@ public struct SlurmdLauncher: InstanceLauncher {
             throw LocalClusterError("port \(node.port) of \(node.name) on 127.0.0.1 is in use by another program")
         }
         try FileManager.default.createDirectory(atPath: "\(layout.spool)/\(node.name)", withIntermediateDirectories: true)
-        let pid = try ProcessControl.startDaemon([SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf],
-                                                 environment: environment, logPath: layout.slurmdLog(node.name) + ".out",
-                                                 pidFile: layout.slurmdPid(node.name), cgroup: layout.cgroup)
+        let pid = try ProcessControl.startDaemon(
+            [SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf],
+            environment: environment, logPath: layout.slurmdLog(node.name) + ".out",
+            pidFile: layout.slurmdPid(node.name), cgroup: layout.cgroup)
         try registry.update { instances in
-            instances.append(LocalInstance(instanceId: LocalInstance.newId(), role: .computeNode, nodeName: node.name,
-                                           queue: node.queue, computeResource: node.computeResource,
-                                           instanceType: node.instanceType, launchTime: Date(), pid: pid, state: .running))
+            instances.append(
+                LocalInstance(
+                    instanceId: LocalInstance.newId(), role: .computeNode, nodeName: node.name,
+                    queue: node.queue, computeResource: node.computeResource,
+                    instanceType: node.instanceType, launchTime: Date(), pid: pid, state: .running))
         }
         events.record(resource: node.name, status: "LAUNCHED", reason: "slurmd pid \(pid) on 127.0.0.1:\(node.port)")
     }
@@ -138,15 +141,17 @@ public struct SlurmdLauncher: InstanceLauncher {
     /// `isRunning` of every node at once: one read of the registry and of the pid files' directory.
     public func runningNodes() async -> Set<String>? {
         let recorded = registry.read().filter { $0.state == .running && $0.role == .computeNode }
-        var running = Set(recorded.compactMap { instance in
-            instance.pid.flatMap { ProcessControl.isAlive($0, commandContains: "slurmd") ? instance.nodeName : nil }
-        })
+        var running = Set(
+            recorded.compactMap { instance in
+                instance.pid.flatMap { ProcessControl.isAlive($0, commandContains: "slurmd") ? instance.nodeName : nil }
+            })
         let directory = (layout.slurmdPid("x") as NSString).deletingLastPathComponent
         for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         where file.hasPrefix("slurmd-") && file.hasSuffix(".pid") {
             let name = String(file.dropFirst(7).dropLast(4))
             if !running.contains(name), let pid = ProcessControl.readPid(layout.slurmdPid(name)),
-               ProcessControl.isAlive(pid, commandContains: "slurmd") {
+                ProcessControl.isAlive(pid, commandContains: "slurmd")
+            {
                 running.insert(name)
             }
         }

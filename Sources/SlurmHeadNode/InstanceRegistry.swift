@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +21,10 @@ public struct LocalInstance: Codable, Sendable, Equatable {
     public var state: State
     public var stateReason: String?
 
-    package init(instanceId: String, role: Role, nodeName: String? = nil, queue: String? = nil, computeResource: String? = nil,
-                 instanceType: String, launchTime: Date, pid: Int32?, state: State, stateReason: String? = nil) {
+    package init(
+        instanceId: String, role: Role, nodeName: String? = nil, queue: String? = nil, computeResource: String? = nil,
+        instanceType: String, launchTime: Date, pid: Int32?, state: State, stateReason: String? = nil
+    ) {
         self.instanceId = instanceId
         self.role = role
         self.nodeName = nodeName

@@ -96,9 +96,11 @@ public struct LocalClusterSpec: Codable, Sendable {
 
     public func node(_ name: String) -> LocalNode? { nodes.first { $0.name == name } }
 
-    public init(clusterName: String, slurmClusterName: String, controllerHost: String, controllerPort: Int,
-                agentExecutable: String, headNodeInstanceId: String, headNodeInstanceType: String,
-                scaledownIdletimeMinutes: Int, nodes: [LocalNode], queues: [String], createdAt: Date, fastJobStart: Bool) {
+    public init(
+        clusterName: String, slurmClusterName: String, controllerHost: String, controllerPort: Int,
+        agentExecutable: String, headNodeInstanceId: String, headNodeInstanceType: String,
+        scaledownIdletimeMinutes: Int, nodes: [LocalNode], queues: [String], createdAt: Date, fastJobStart: Bool
+    ) {
         self.clusterName = clusterName
         self.slurmClusterName = slurmClusterName
         self.controllerHost = controllerHost
@@ -138,8 +140,10 @@ public struct LocalClusterError: Error, Sendable, CustomStringConvertible {
 
 /// Builds the node list of a cluster from its configuration and the instance-type catalogue.
 public enum LocalNodePlanner {
-    public static func nodes(for config: ClusterConfiguration, ports: inout [Int],
-                             catalogue: any InstanceTypeProvider = InstanceTypeCatalogue.shipped) throws -> [LocalNode] {
+    public static func nodes(
+        for config: ClusterConfiguration, ports: inout [Int],
+        catalogue: any InstanceTypeProvider = InstanceTypeCatalogue.shipped
+    ) throws -> [LocalNode] {
         var nodes: [LocalNode] = []
         for queue in config.scheduling.queues {
             for resource in queue.computeResources {
@@ -155,12 +159,13 @@ public enum LocalNodePlanner {
                         var features = [isStatic ? "static" : "dynamic", type, resource.name]
                         if resource.efaEnabled { features.append("efa") }
                         if info.gpus > 0 { features.append("gpu") }
-                        nodes.append(LocalNode(
-                            name: NodeName(queue: queue.name, isStatic: isStatic, computeResource: resource.name, index: index).description,
-                            queue: queue.name, computeResource: resource.name, isStatic: isStatic, instanceType: type,
-                            cpus: cpus, memoryMiB: memory, features: features,
-                            weight: isStatic ? resource.staticNodePriority : resource.dynamicNodePriority,
-                            port: ports.removeFirst()))
+                        nodes.append(
+                            LocalNode(
+                                name: NodeName(queue: queue.name, isStatic: isStatic, computeResource: resource.name, index: index).description,
+                                queue: queue.name, computeResource: resource.name, isStatic: isStatic, instanceType: type,
+                                cpus: cpus, memoryMiB: memory, features: features,
+                                weight: isStatic ? resource.staticNodePriority : resource.dynamicNodePriority,
+                                port: ports.removeFirst()))
                     }
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,8 +32,6 @@ public struct NodeAgent: Sendable {
 
     func launch(_ node: LocalNode) async throws { try await launcher.launch(node) }
     package func terminate(_ name: String, reason: String) async { await launcher.terminate(name, reason: reason) }
-
-
 
     var environment: [String: String] { layout.daemonEnvironment }
 
@@ -103,10 +102,12 @@ public struct NodeAgent: Sendable {
         let idle = spec.nodes.filter { $0.queue == parts[0] && $0.computeResource == parts[1] && !$0.isStatic }
             .filter { states[$0.name]?.isPoweredDown ?? false }.map(\.name)
         if !idle.isEmpty {
-            scontrol("update", "nodename=\(Hostlist.compress(idle))", "state=down",
-                     "reason=(Code:InsufficientInstanceCapacity)Temporarily disabling node due to insufficient capacity")
+            scontrol(
+                "update", "nodename=\(Hostlist.compress(idle))", "state=down",
+                "reason=(Code:InsufficientInstanceCapacity)Temporarily disabling node due to insufficient capacity")
         }
-        events.record(resource: resource, status: "CAPACITY_HOLD", reason: "insufficient capacity; held down for \(Int(Self.insufficientCapacityHold)) s")
+        events.record(
+            resource: resource, status: "CAPACITY_HOLD", reason: "insufficient capacity; held down for \(Int(Self.insufficientCapacityHold)) s")
     }
 
     func recordCapacityHolds(_ resources: Set<String>) {
@@ -220,8 +221,9 @@ public struct NodeAgent: Sendable {
             let late = statics.filter { !(fresh[$0.name]?.isReady ?? false) }.map(\.name)
             if !late.isEmpty, Date().timeIntervalSince(record.creationTime) > Self.createTimeout {
                 _ = try? await catalog.update(spec.clusterName) { $0.clusterStatus = .createFailed }
-                events.record(resource: spec.clusterName, status: "CREATE_FAILED",
-                              reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
+                events.record(
+                    resource: spec.clusterName, status: "CREATE_FAILED",
+                    reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
                 return states
             }
             if late.isEmpty {
@@ -255,7 +257,8 @@ public struct NodeAgent: Sendable {
         let holds = capacityHolds()
         let failed = spec.nodes.filter { node in
             guard let state = states[node.name], state.base == "DOWN", !state.isPoweringDown,
-                  (state.reason ?? "").contains(Self.resumeFailure) else { return false }
+                (state.reason ?? "").contains(Self.resumeFailure)
+            else { return false }
             return holds["\(node.queue)/\(node.computeResource)"] == nil
         }.map(\.name)
         guard !failed.isEmpty else { return }
@@ -271,10 +274,12 @@ public struct NodeAgent: Sendable {
         guard let deadline = launcher.registrationDeadline else { return }
         for node in spec.nodes {
             guard let state = states[node.name], state.flags.contains("POWERING_UP"), state.flags.contains("NOT_RESPONDING"),
-                  await hasInstance(node.name, running), let launched = launcher.launchTime(of: node.name),
-                  Date().timeIntervalSince(launched) > deadline else { continue }
-            events.record(resource: node.name, status: "RELAUNCH",
-                          reason: "launched \(Int(Date().timeIntervalSince(launched))) s ago and still not registered with slurmctld")
+                await hasInstance(node.name, running), let launched = launcher.launchTime(of: node.name),
+                Date().timeIntervalSince(launched) > deadline
+            else { continue }
+            events.record(
+                resource: node.name, status: "RELAUNCH",
+                reason: "launched \(Int(Date().timeIntervalSince(launched))) s ago and still not registered with slurmctld")
             do {
                 try await launch(node)
             } catch {
@@ -315,8 +320,10 @@ public struct NodeAgent: Sendable {
     /// ResumeProgram launches the instance, so an instance that appeared after Slurm's answer belongs to a
     /// node on its way up, and terminating it would leave that node powering up with nothing behind it until
     /// ResumeTimeout (30 minutes).
-    static func orphans(_ nodes: [LocalNode], states: [String: SlurmNodeState], runningBefore running: Set<String>,
-                        keepNone: Bool) -> [String] {
+    static func orphans(
+        _ nodes: [LocalNode], states: [String: SlurmNodeState], runningBefore running: Set<String>,
+        keepNone: Bool
+    ) -> [String] {
         nodes.filter { node in
             guard running.contains(node.name), let state = states[node.name] else { return false }
             return keepNone || (state.isPoweredDown && !state.isPoweringUp)

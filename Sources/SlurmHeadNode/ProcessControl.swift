@@ -1,5 +1,6 @@
 import Foundation
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,8 +17,10 @@ public enum ProcessControl {
     /// appended to `logPath`, every signal unblocked and at its default action. Returns its pid.
     /// With `cgroup`, the program starts inside it (see `ClusterCgroup.wrapping`).
     @discardableResult
-    public static func spawn(_ arguments: [String], environment: [String: String], logPath: String,
-                             cgroup: ClusterCgroup? = nil) throws -> pid_t {
+    public static func spawn(
+        _ arguments: [String], environment: [String: String], logPath: String,
+        cgroup: ClusterCgroup? = nil
+    ) throws -> pid_t {
         if let cgroup { try cgroup.create() }
         return try spawn(cgroup?.wrapping(arguments) ?? arguments, environment: environment, newSession: true) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
@@ -29,8 +32,10 @@ public enum ProcessControl {
     /// posix_spawn with the given descriptor setup; every other inherited descriptor is closed, so a
     /// daemon never holds a pipe or socket of whoever started it (a caller reading our output to EOF
     /// would wait for the daemon's lifetime).
-    static func spawn(_ arguments: [String], environment: [String: String], newSession: Bool,
-                      descriptors: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
+    static func spawn(
+        _ arguments: [String], environment: [String: String], newSession: Bool,
+        descriptors: (inout posix_spawn_file_actions_t) -> Void
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -74,9 +79,11 @@ public enum ProcessControl {
 
     /// Runs a program that daemonizes itself (munged, slurmctld, slurmd): waits for the foreground part
     /// to exit, then reads the daemon's pid from its pid file.
-    public static func startDaemon(_ arguments: [String], environment: [String: String], logPath: String,
-                                   pidFile: String, timeout: TimeInterval = 10, label: String? = nil,
-                                   cgroup: ClusterCgroup? = nil) throws -> pid_t {
+    public static func startDaemon(
+        _ arguments: [String], environment: [String: String], logPath: String,
+        pidFile: String, timeout: TimeInterval = 10, label: String? = nil,
+        cgroup: ClusterCgroup? = nil
+    ) throws -> pid_t {
         let name = label ?? (arguments[0] as NSString).lastPathComponent
         try? FileManager.default.removeItem(atPath: pidFile)
         let launcher = try spawn(arguments, environment: environment, logPath: logPath, cgroup: cgroup)
@@ -91,7 +98,8 @@ public enum ProcessControl {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), isAlive(pid) {
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), isAlive(pid)
+            {
                 return pid
             }
             usleep(20_000)
@@ -103,8 +111,9 @@ public enum ProcessControl {
     public static func isAlive(_ pid: pid_t, commandContains: String? = nil) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
         if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
-           stat[stat.index(close, offsetBy: 2)] == "Z" {
+            let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
+            stat[stat.index(close, offsetBy: 2)] == "Z"
+        {
             return false  // a zombie has finished
         }
         guard let expected = commandContains else { return true }

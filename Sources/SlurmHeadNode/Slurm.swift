@@ -58,8 +58,9 @@ public struct SlurmNodeState: Sendable, Equatable {
             }
             guard let name = fields["NodeName"], let state = fields["State"] else { continue }
             let parts = state.split(separator: "+").map(String.init)
-            states[name] = SlurmNodeState(name: name, base: parts.first ?? "", flags: Set(parts.dropFirst()),
-                                          reason: fields["Reason"])
+            states[name] = SlurmNodeState(
+                name: name, base: parts.first ?? "", flags: Set(parts.dropFirst()),
+                reason: fields["Reason"])
         }
         return states
     }

@@ -61,8 +61,9 @@ public enum SlurmConf {
             // slurmd advertises the instance type's CPUs and memory from this file, not the host's.
             "SlurmdParameters=config_overrides",
             // Here node names resolve to 127.0.0.1 (cloud_dns); on EC2 the resume program sets each NodeAddr.
-            onEC2 ? "SlurmctldParameters=idle_on_node_suspend,power_save_interval=1,power_save_min_interval=0,enable_configless"
-                  : "SlurmctldParameters=idle_on_node_suspend,power_save_interval=1,power_save_min_interval=0,cloud_dns",
+            onEC2
+                ? "SlurmctldParameters=idle_on_node_suspend,power_save_interval=1,power_save_min_interval=0,enable_configless"
+                : "SlurmctldParameters=idle_on_node_suspend,power_save_interval=1,power_save_min_interval=0,cloud_dns",
             "PrivateData=cloud",
             "TreeWidth=65533",
             "ResumeProgram=\(layout.resumeProgram)",
@@ -88,15 +89,17 @@ public enum SlurmConf {
         if !statics.isEmpty { lines.append("SuspendExcNodes=\(Hostlist.compress(statics))") }
         for node in spec.nodes {
             let address = onEC2 ? "" : "NodeAddr=127.0.0.1 NodeHostname=\(node.name) "
-            lines.append("NodeName=\(node.name) \(address)Port=\(node.port) "
-                         + "CPUs=\(node.cpus) RealMemory=\(node.memoryMiB) State=CLOUD "
-                         + "Feature=\(node.features.joined(separator: ",")) Weight=\(node.weight)")
+            lines.append(
+                "NodeName=\(node.name) \(address)Port=\(node.port) "
+                    + "CPUs=\(node.cpus) RealMemory=\(node.memoryMiB) State=CLOUD "
+                    + "Feature=\(node.features.joined(separator: ",")) Weight=\(node.weight)")
         }
         for (index, queue) in spec.queues.enumerated() {
             let members = spec.nodes.filter { $0.queue == queue }.map(\.name)
             guard !members.isEmpty else { continue }
-            lines.append("PartitionName=\(queue) Nodes=\(Hostlist.compress(members)) Default=\(index == 0 ? "YES" : "NO") "
-                         + "MaxTime=INFINITE State=UP")
+            lines.append(
+                "PartitionName=\(queue) Nodes=\(Hostlist.compress(members)) Default=\(index == 0 ? "YES" : "NO") "
+                    + "MaxTime=INFINITE State=UP")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -3,9 +3,10 @@ import ArgumentParser
 import DataRepository
 import Foundation
 import HSM
+import Logging
 import LustreFS
 import LustreMount
-import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,8 +61,10 @@ struct FSxAdmin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsx-admin",
         abstract: "Operate a local Lustre-like file system without mounting it (the core as a command).",
-        subcommands: [CreateAssociation.self, DescribeAssociations.self, Import.self, Export.self, Cat.self, Write.self,
-                      List.self, HSMStateCommand.self, HSMRelease.self, HSMRestore.self, HSMArchive.self, DF.self, Mount.self])
+        subcommands: [
+            CreateAssociation.self, DescribeAssociations.self, Import.self, Export.self, Cat.self, Write.self,
+            List.self, HSMStateCommand.self, HSMRelease.self, HSMRestore.self, HSMArchive.self, DF.self, Mount.self,
+        ])
 
     static func main() async {
         // stdout carries file data (`cat`) and results; the core's log lines go to stderr.
@@ -88,12 +91,13 @@ struct FSxAdmin: AsyncParsableCommand {
 
 func parseEvents(_ text: String?) throws -> Set<RepositoryEventType> {
     guard let text, !text.isEmpty else { return [] }
-    return Set(try text.split(separator: ",").map { item in
-        guard let event = RepositoryEventType(rawValue: item.uppercased()) else {
-            throw ValidationError("'\(item)' is not an event type: use NEW, CHANGED, DELETED")
-        }
-        return event
-    })
+    return Set(
+        try text.split(separator: ",").map { item in
+            guard let event = RepositoryEventType(rawValue: item.uppercased()) else {
+                throw ValidationError("'\(item)' is not an event type: use NEW, CHANGED, DELETED")
+            }
+            return event
+        })
 }
 
 struct CreateAssociation: AsyncParsableCommand {
@@ -104,19 +108,24 @@ struct CreateAssociation: AsyncParsableCommand {
     @Flag var batchImport = false
     @Option(help: "NEW,CHANGED,DELETED") var autoImport: String?
     @Option(help: "NEW,CHANGED,DELETED") var autoExport: String?
-    @Option(help: "Seconds a read of this association's released files may receive nothing before it fails with EIO (default: the file system's --read-timeout).")
+    @Option(
+        help:
+            "Seconds a read of this association's released files may receive nothing before it fails with EIO (default: the file system's --read-timeout)."
+    )
     var readTimeout: Double?
 
     func run() async throws {
-        let request = AssociationRequest(fileSystemPath: fileSystemPath, dataRepositoryPath: dataRepositoryPath,
-                                         batchImportMetaDataOnCreate: batchImport,
-                                         autoImport: try parseEvents(autoImport), autoExport: try parseEvents(autoExport),
-                                         readTimeoutSeconds: readTimeout)
+        let request = AssociationRequest(
+            fileSystemPath: fileSystemPath, dataRepositoryPath: dataRepositoryPath,
+            batchImportMetaDataOnCreate: batchImport,
+            autoImport: try parseEvents(autoImport), autoExport: try parseEvents(autoExport),
+            readTimeoutSeconds: readTimeout)
         try await withFileSystem(fs) { fs in
             let created = try await fs.createAssociation(request)
             let settled = try await fs.waitForAssociation(created.id) ?? created
-            print("\(settled.id) \(settled.lifecycle.rawValue) \(settled.fileSystemPath) \(settled.dataRepositoryPath)"
-                  + (settled.failureMessage.map { " (\($0))" } ?? ""))
+            print(
+                "\(settled.id) \(settled.lifecycle.rawValue) \(settled.fileSystemPath) \(settled.dataRepositoryPath)"
+                    + (settled.failureMessage.map { " (\($0))" } ?? ""))
             return settled.lifecycle == .available ? 0 : 1
         }
     }
@@ -128,8 +137,9 @@ struct DescribeAssociations: AsyncParsableCommand {
     func run() async throws {
         try await withFileSystem(fs) { fs in
             for association in fs.associations() {
-                print("\(association.id) \(association.lifecycle.rawValue) \(association.fileSystemPath) \(association.dataRepositoryPath)"
-                      + (association.readTimeoutSeconds.map { " read-timeout=\(String(format: "%g", $0))s" } ?? ""))
+                print(
+                    "\(association.id) \(association.lifecycle.rawValue) \(association.fileSystemPath) \(association.dataRepositoryPath)"
+                        + (association.readTimeoutSeconds.map { " read-timeout=\(String(format: "%g", $0))s" } ?? ""))
             }
             return 0
         }
@@ -146,7 +156,9 @@ struct Import: AsyncParsableCommand {
             for association in fs.associations() {
                 let report = try await fs.reconcile(association.id, allowed: [.new, .changed, .deleted])
                 total += report.created + report.updated
-                print("\(association.fileSystemPath): \(report.created) new, \(report.updated) changed, \(report.deleted) deleted, \(report.skipped.count) skipped, \(report.conflicts.count) conflicts")
+                print(
+                    "\(association.fileSystemPath): \(report.created) new, \(report.updated) changed, \(report.deleted) deleted, \(report.skipped.count) skipped, \(report.conflicts.count) conflicts"
+                )
                 print(String(format: "  namespace in %.3f s, attributes in %.3f s", report.namespaceSeconds, report.totalSeconds))
                 for (key, why) in report.skipped.sorted(by: { $0.key < $1.key }) { print("  skipped \(key): \(why)") }
             }
@@ -206,8 +218,9 @@ struct Write: AsyncParsableCommand {
             if let existing = try? await fs.lookup(parent: parent.ino, name: name) {
                 inode = existing
             } else {
-                inode = try await fs.makeNode(parent: parent.ino, name: name, type: .regular, perm: UInt32(mode, radix: 8) ?? 0o644,
-                                              uid: getuid(), gid: getgid())
+                inode = try await fs.makeNode(
+                    parent: parent.ino, name: name, type: .regular, perm: UInt32(mode, radix: 8) ?? 0o644,
+                    uid: getuid(), gid: getgid())
             }
             let handle = try await fs.open(inode.ino, mode: OpenMode(write: true, truncate: true))
             var offset: Int64 = 0
@@ -274,7 +287,9 @@ struct HSMRelease: AsyncParsableCommand {
     @Argument var paths: [String]
     func run() async throws {
         try await withFileSystem(fs) { fs in
-            await eachPath(fs, paths) { _, inode in try await fs.hsmRelease(inode.ino); return nil }
+            await eachPath(fs, paths) { _, inode in
+                try await fs.hsmRelease(inode.ino); return nil
+            }
         }
     }
 }
@@ -285,7 +300,9 @@ struct HSMRestore: AsyncParsableCommand {
     @Argument var paths: [String]
     func run() async throws {
         try await withFileSystem(fs) { fs in
-            await eachPath(fs, paths) { _, inode in try await fs.restore(inode.ino, wait: true); return nil }
+            await eachPath(fs, paths) { _, inode in
+                try await fs.restore(inode.ino, wait: true); return nil
+            }
         }
     }
 }
@@ -296,7 +313,9 @@ struct HSMArchive: AsyncParsableCommand {
     @Argument var paths: [String]
     func run() async throws {
         try await withFileSystem(fs) { fs in
-            await eachPath(fs, paths) { _, inode in try await fs.hsmArchive(inode.ino, wait: true); return nil }
+            await eachPath(fs, paths) { _, inode in
+                try await fs.hsmArchive(inode.ino, wait: true); return nil
+            }
         }
     }
 }

@@ -12,9 +12,9 @@ struct Fsxd: AsyncParsableCommand {
         commandName: "fsxd",
         abstract: "The local FSx service: the FSx API (JSON 1.1, SigV4) for the file systems it owns.",
         discussion: """
-        Requests must be signed with the credentials this process resolves the way the AWS CLI does \
-        (environment, profile), so `aws fsx ... --endpoint-url http://127.0.0.1:7800` works with them.
-        """)
+            Requests must be signed with the credentials this process resolves the way the AWS CLI does \
+            (environment, profile), so `aws fsx ... --endpoint-url http://127.0.0.1:7800` works with them.
+            """)
 
     @Option(help: "Port on 127.0.0.1.") var port: Int = 7800
     @Option(help: "Where file systems and the service's records live (readable by root only).")
@@ -42,8 +42,9 @@ struct Fsxd: AsyncParsableCommand {
             throw ValidationError("fsxd needs the credentials it will accept requests from: \(error)")
         }
         guard readTimeout > 0 else { throw ValidationError("--read-timeout must be more than 0 seconds") }
-        let service = try FSxService(stateDirectory: stateDirectory, repositories: EnvironmentRepositories(), region: settings.region,
-                                     readStallSeconds: readTimeout)
+        let service = try FSxService(
+            stateDirectory: stateDirectory, repositories: EnvironmentRepositories(), region: settings.region,
+            readStallSeconds: readTimeout)
         try await service.start()
         guard headerTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--header-timeout and --body-timeout must be at least 1 second") }
         let limits = RequestLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout))

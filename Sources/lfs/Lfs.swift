@@ -2,6 +2,7 @@ import CFuseShim
 import Foundation
 import HSM
 import LustreMount
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,18 +46,19 @@ struct Lfs {
     }
 
     static func usage() {
-        print("""
-        usage: lfs <command> [options] FILE...
-          hsm_state [--filelist LIST] FILE...      show the HSM state of files
-          hsm_action [--filelist LIST] FILE...     show the HSM action running on files
-          hsm_archive [-a ID] [--filelist LIST] FILE...
-          hsm_release [--filelist LIST] FILE...
-          hsm_restore [--filelist LIST] FILE...
-          hsm_remove [--filelist LIST] FILE...
-          hsm_set|hsm_clear [--norelease] [--noarchive] [--dirty] [--exists] [--archived] [--lost]
-                    [--archive-id ID] [--filelist LIST] FILE...
-          df [-h] [PATH]                           space of each target and the file system
-        """)
+        print(
+            """
+            usage: lfs <command> [options] FILE...
+              hsm_state [--filelist LIST] FILE...      show the HSM state of files
+              hsm_action [--filelist LIST] FILE...     show the HSM action running on files
+              hsm_archive [-a ID] [--filelist LIST] FILE...
+              hsm_release [--filelist LIST] FILE...
+              hsm_restore [--filelist LIST] FILE...
+              hsm_remove [--filelist LIST] FILE...
+              hsm_set|hsm_clear [--norelease] [--noarchive] [--dirty] [--exists] [--archived] [--lost]
+                        [--archive-id ID] [--filelist LIST] FILE...
+              df [-h] [PATH]                           space of each target and the file system
+            """)
     }
 
     static func fail(_ command: String, _ message: String, _ code: Int32) -> Int32 {
@@ -134,8 +136,9 @@ struct Lfs {
             switch getAttribute(path, LfsAttribute.state) {
             case .success(let text):
                 let parts = text.split(separator: " ")
-                let state = HSMState(flags: HSMFlags(rawValue: UInt32(parts.first ?? "0") ?? 0),
-                                     archiveId: UInt32(parts.count > 1 ? parts[1] : "0") ?? 0)
+                let state = HSMState(
+                    flags: HSMFlags(rawValue: UInt32(parts.first ?? "0") ?? 0),
+                    archiveId: UInt32(parts.count > 1 ? parts[1] : "0") ?? 0)
                 print(state.line(for: path))
             case .failure(let error):
                 let code = error.code
@@ -187,11 +190,16 @@ struct Lfs {
 
     static func hsmFlags(set: Bool, _ arguments: [String]) -> Int32 {
         let command = set ? "hsm_set" : "hsm_clear"
-        let names: [String: HSMFlags] = ["--norelease": .noRelease, "--noarchive": .noArchive, "--dirty": .dirty,
-                                         "--exists": .exists, "--archived": .archived, "--lost": .lost]
+        let names: [String: HSMFlags] = [
+            "--norelease": .noRelease, "--noarchive": .noArchive, "--dirty": .dirty,
+            "--exists": .exists, "--archived": .archived, "--lost": .lost,
+        ]
         var options: [String: String?] = [:]
-        guard let paths = files(arguments, command: command, options: &options,
-                                known: Set(names.keys).union(["--archive-id"])) else { return EINVAL }
+        guard
+            let paths = files(
+                arguments, command: command, options: &options,
+                known: Set(names.keys).union(["--archive-id"]))
+        else { return EINVAL }
         var flags: HSMFlags = []
         for (name, flag) in names where options[name] != nil { flags.insert(flag) }
         var archiveId: String?
@@ -229,9 +237,13 @@ struct Lfs {
         var human = false
         var paths: [String] = []
         for argument in arguments {
-            if argument == "-h" || argument == "--human-readable" { human = true }
-            else if argument.hasPrefix("-") { return fail("df", "unknown option '\(argument)'", EINVAL) }
-            else { paths.append(argument) }
+            if argument == "-h" || argument == "--human-readable" {
+                human = true
+            } else if argument.hasPrefix("-") {
+                return fail("df", "unknown option '\(argument)'", EINVAL)
+            } else {
+                paths.append(argument)
+            }
         }
         var mounts = lustrefsMounts()
         if !paths.isEmpty {
@@ -268,13 +280,15 @@ struct Lfs {
             guard numbers.count == 4 else { continue }
             let (capacity, used, inodes, freeInodes) = (numbers[0], numbers[1], numbers[2], numbers[3])
             let fsname = mount.device
-            print(pad("UUID", 20, left: true) + " " + pad(human ? "bytes" : "1K-blocks", width) + " " + pad("Used", width) + " "
-                  + pad("Available", width) + " " + "Use%" + " Mounted on")
+            print(
+                pad("UUID", 20, left: true) + " " + pad(human ? "bytes" : "1K-blocks", width) + " " + pad("Used", width) + " "
+                    + pad("Available", width) + " " + "Use%" + " Mounted on")
             func row(_ uuid: String, _ total: Int64, _ usedBytes: Int64, _ place: String) {
                 let available = max(0, total - usedBytes)
                 let percent = total > 0 ? Int((Double(usedBytes) * 100 / Double(total)).rounded(.up)) : 0
-                print(pad(uuid, 20, left: true) + " " + pad(amount(total), width) + " " + pad(amount(usedBytes), width) + " "
-                      + pad(amount(available), width) + " " + pad("\(percent)%", 4) + " " + place)
+                print(
+                    pad(uuid, 20, left: true) + " " + pad(amount(total), width) + " " + pad(amount(usedBytes), width) + " "
+                        + pad(amount(available), width) + " " + pad("\(percent)%", 4) + " " + place)
             }
             // The MDT holds names and attributes: reported as 1 KiB per inode of its capacity.
             let mdtTotal = (inodes + freeInodes) * 1024

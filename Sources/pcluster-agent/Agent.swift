@@ -3,8 +3,8 @@ import AWSCore
 import AWSProvider
 import ArgumentParser
 import Foundation
-import SlurmHeadNode
 import Provisioning
+import SlurmHeadNode
 
 /// The node agent of a cluster. Slurm runs `resume`, `suspend` and `prolog` through the small scripts in the
 /// cluster's bin/ directory; `manage` is the cluster-manager loop the head node runs. On an AWS cluster's
@@ -41,7 +41,8 @@ struct ClusterDirectory: ParsableArguments {
 
     /// Slurm runs its programs with a bare environment: the AWS settings bootstrap was given come from its file.
     func awsEnvironment(_ layout: LocalLayout) -> [String: String] {
-        let kept = (FileManager.default.contents(atPath: layout.awsEnvironment))
+        let kept =
+            (FileManager.default.contents(atPath: layout.awsEnvironment))
             .flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
         return kept.merging(ProcessInfo.processInfo.environment) { $1 }
     }
@@ -58,8 +59,9 @@ struct ClusterDirectory: ParsableArguments {
             let settings = try AWSSettings.resolve(environment: environment, region: plan.region)
             // The fleet status is the stack's (a tag on its head node), as the commands read it.
             let provider = AWSClusterProvider(environment: environment, region: plan.region, version: plan.version)
-            return try NodeAgent(clusterDirectory: clusterDir, launcher: EC2NodeLauncher(plan: plan, settings: settings, layout: layout),
-                                 catalog: provider.catalog)
+            return try NodeAgent(
+                clusterDirectory: clusterDir, launcher: EC2NodeLauncher(plan: plan, settings: settings, layout: layout),
+                catalog: provider.catalog)
         } catch {
             throw fail("\(error)")
         }
@@ -68,7 +70,8 @@ struct ClusterDirectory: ParsableArguments {
 
 struct Bootstrap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "On an AWS cluster's head node: write the agent's state (the nodes and the EC2 launch plan) from the cluster's stack and configuration.")
+        abstract:
+            "On an AWS cluster's head node: write the agent's state (the nodes and the EC2 launch plan) from the cluster's stack and configuration.")
     @Option(help: "The cluster (its CloudFormation stack's name).") var clusterName: String
     @Option(help: "The AWS Region (default: the environment's).") var region: String?
     @Option(help: "Where to write the cluster's directory.") var clusterDir: String
@@ -101,12 +104,14 @@ struct Bootstrap: AsyncParsableCommand {
                 }
                 guard address?.isEmpty == false else { throw fail("the instance metadata gave no address; give --controller-address") }
             }
-            let (spec, plan) = try await state.write(headNodeAddress: address, headNodeInstanceId: stack.outputs["HeadNodeInstanceId"] ?? "",
-                                               createdAt: stack.creationTime)
+            let (spec, plan) = try await state.write(
+                headNodeAddress: address, headNodeInstanceId: stack.outputs["HeadNodeInstanceId"] ?? "",
+                createdAt: stack.creationTime)
             // The AWS settings of this environment (an endpoint, a profile, keys given explicitly), for the programs
             // Slurm runs without it; readable by root only. On EC2 there are usually none: the instance role answers.
             let aws = environment.filter { $0.key.hasPrefix("AWS_") }
-            FileManager.default.createFile(atPath: layout.awsEnvironment, contents: try JSONEncoder().encode(aws), attributes: [.posixPermissions: 0o600])
+            FileManager.default.createFile(
+                atPath: layout.awsEnvironment, contents: try JSONEncoder().encode(aws), attributes: [.posixPermissions: 0o600])
             print("cluster \(clusterName): \(spec.nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
             guard start else { return }
             try await HeadNode(layout: layout, agentExecutable: agent).start(slurmConf: state.slurmConf(spec, plan))

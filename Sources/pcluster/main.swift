@@ -1,5 +1,6 @@
 import Foundation
 import PClusterCLI
+
 #if canImport(Glibc)
 import Glibc
 #endif

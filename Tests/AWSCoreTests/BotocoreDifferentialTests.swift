@@ -1,7 +1,8 @@
-@testable import AWSCore
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
+
+@testable import AWSCore
 
 /// Our signer and botocore's, on the same few hundred generated requests: odd keys, unicode, query
 /// strings, repeated whitespace in headers, unsigned payloads, session tokens, presigned URLs.
@@ -35,12 +36,14 @@ import Testing
         var presigned = 0
         for (index, item) in cases.enumerated() {
             let credentials = AWSCredentials(accessKeyId: item.accessKey, secretAccessKey: item.secret, sessionToken: item.token)
-            let signer = SigV4Signer(credentials: credentials, region: item.region, service: item.service,
-                                     sendsContentHashHeader: item.service == "s3" || item.unsigned)
+            let signer = SigV4Signer(
+                credentials: credentials, region: item.region, service: item.service,
+                sendsContentHashHeader: item.service == "s3" || item.unsigned)
             let endpoint = try AWSEndpoint(parsing: "\(item.unsigned ? "https" : "http")://\(item.host)", setting: "test")
-            var request = SignableRequest(method: item.method, host: endpoint.hostHeader, path: item.path,
-                                          query: item.query.map { QueryItem($0[0], $0[1]) },
-                                          headers: item.headers.map { ($0[0], $0[1]) })
+            var request = SignableRequest(
+                method: item.method, host: endpoint.hostHeader, path: item.path,
+                query: item.query.map { QueryItem($0[0], $0[1]) },
+                headers: item.headers.map { ($0[0], $0[1]) })
             let payload: PayloadHash = item.unsigned ? .unsigned : .of(Data(item.body.utf8))
             let (canonical, _) = signer.canonicalRequest(Self.withSigningHeaders(request, signer, payload), payload: payload)
             #expect(canonical == item.canonical, "case \(index) (\(item.service) \(item.method) \(item.path))")
@@ -50,8 +53,9 @@ import Testing
                 presigned += 1
                 // The generator presigns plain-http URLs.
                 let plain = try AWSEndpoint(parsing: "http://\(item.host)", setting: "test")
-                let unsignedRequest = SignableRequest(method: item.method, host: plain.hostHeader, path: item.path,
-                                                      query: item.query.map { QueryItem($0[0], $0[1]) })
+                let unsignedRequest = SignableRequest(
+                    method: item.method, host: plain.hostHeader, path: item.path,
+                    query: item.query.map { QueryItem($0[0], $0[1]) })
                 let s3Signer = SigV4Signer(credentials: credentials, region: item.region, service: "s3")
                 #expect(s3Signer.presignedQuery(unsignedRequest, expires: 900, date: Self.date) == expected, "presigned case \(index)")
             }

@@ -1,8 +1,9 @@
-@testable import AWSCore
-import TestSupport
 import Foundation
 import NIOConcurrencyHelpers
+import TestSupport
 import Testing
+
+@testable import AWSCore
 
 /// IMDSv2 instance-role credentials against a local double that insists on the session token.
 @Suite struct InstanceMetadataTests {
@@ -22,13 +23,17 @@ import Testing
                 _ = token
                 if uri == "/latest/meta-data/iam/security-credentials/" { return .init(status: 200, body: "pcluster-head\n") }
                 guard uri.hasSuffix("/pcluster-head") else { return .init(status: 404) }
-                let count = served.withLockedValue { value -> Int in value += 1; return value }
+                let count = served.withLockedValue { value -> Int in
+                    value += 1; return value
+                }
                 if count > failAfter { return .init(status: 500, body: "broken") }
                 let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(expiresIn))
-                return .init(status: 200, body: """
-                    {"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIAROLE\(count)",
-                     "SecretAccessKey": "rolesecret", "Token": "roletoken\(count)", "Expiration": "\(expiry)"}
-                    """)
+                return .init(
+                    status: 200,
+                    body: """
+                        {"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIAROLE\(count)",
+                         "SecretAccessKey": "rolesecret", "Token": "roletoken\(count)", "Expiration": "\(expiry)"}
+                        """)
             default:
                 return .init(status: 404)
             }
@@ -39,8 +44,10 @@ import Testing
         let server = try await Self.server(expiresIn: 3600)
         defer { Task { await server.stop() } }
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("imds-home-\(UUID().uuidString)").path
-        let settings = try AWSSettings.resolve(environment: ["HOME": home, "AWS_REGION": "us-east-1",
-                                                             "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint])
+        let settings = try AWSSettings.resolve(environment: [
+            "HOME": home, "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint,
+        ])
         let credentials = try await settings.credentials.credentials()
         #expect(credentials.accessKeyId == "ASIAROLE1")
         #expect(credentials.sessionToken == "roletoken1")
@@ -97,8 +104,10 @@ import Testing
     @Test func unreachableMetadataServiceIsReportedInTheChain() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("imds-home-\(UUID().uuidString)").path
         let port = freeLocalPort()
-        let settings = try AWSSettings.resolve(environment: ["HOME": home, "AWS_REGION": "us-east-1",
-                                                             "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"])
+        let settings = try AWSSettings.resolve(environment: [
+            "HOME": home, "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)",
+        ])
         let start = Date()
         await #expect {
             try await settings.credentials.credentials()

@@ -1,12 +1,13 @@
-@testable import AWSCore
-import TestSupport
 import AWSS3
 import AWSSQS
 import AWSSTS
 import Crypto
 import Foundation
 import NIOCore
+import TestSupport
 import Testing
+
+@testable import AWSCore
 
 /// Every client call against a real moto server on 127.0.0.1 that checks every signature.
 @Suite struct MotoIntegrationTests {
@@ -41,8 +42,10 @@ import Testing
 
     @Test func putHeadGetCopyDeleteWithMetadata() async throws {
         let (s3, bucket, _) = try await Self.bucket("objects")
-        let metadata = ["file-owner": "1000", "file-group": "100", "file-permissions": "0100644",
-                        "file-mtime": "1700000000000000000ns"]
+        let metadata = [
+            "file-owner": "1000", "file-group": "100", "file-permissions": "0100644",
+            "file-mtime": "1700000000000000000ns",
+        ]
         let body = Data((0..<5000).map { UInt8($0 % 251) })
         let key = "data dir/seed file.bin"
         let etag = try await s3.putObject(bucket: bucket, key: key, data: body, metadata: metadata, contentType: "application/x-test")
@@ -66,8 +69,9 @@ import Testing
         #expect(chunks.data == body)
 
         // Metadata changed in place: copy onto itself with REPLACE.
-        _ = try await s3.copyObject(sourceBucket: bucket, sourceKey: key, bucket: bucket, key: key,
-                                    metadata: metadata.merging(["file-permissions": "0100600"]) { $1 })
+        _ = try await s3.copyObject(
+            sourceBucket: bucket, sourceKey: key, bucket: bucket, key: key,
+            metadata: metadata.merging(["file-permissions": "0100600"]) { $1 })
         #expect(try await s3.headObject(bucket: bucket, key: key).metadata["file-permissions"] == "0100600")
         _ = try await s3.copyObject(sourceBucket: bucket, sourceKey: key, bucket: bucket, key: "copy/kept.bin")
         let copied = try await s3.headObject(bucket: bucket, key: "copy/kept.bin")
@@ -157,8 +161,9 @@ import Testing
         let original = Data(bytes)
         try original.write(to: URL(fileURLWithPath: source))
         let options = S3TransferOptions(partSize: 8 << 20, concurrency: 8, multipartThreshold: 16 << 20)
-        let etag = try await s3.upload(file: source, bucket: bucket, key: "big/object.bin",
-                                       metadata: ["file-owner": "0"], options: options)
+        let etag = try await s3.upload(
+            file: source, bucket: bucket, key: "big/object.bin",
+            metadata: ["file-owner": "0"], options: options)
         #expect(etag.hasSuffix("-13\""))  // 100 MiB in 8 MiB parts
         let head = try await s3.headObject(bucket: bucket, key: "big/object.bin")
         #expect(head.size == Int64(size))
@@ -171,8 +176,9 @@ import Testing
         #expect(SHA256.hash(data: back) == SHA256.hash(data: original))
         // Forced onto the parallel path: the first stream stops and ranges of the rest arrive in parallel.
         let split = S3TransferOptions(partSize: 8 << 20, concurrency: 4, splitBelowBytesPerSecond: .infinity)
-        let splitResult = try await s3.download(bucket: bucket, key: "big/object.bin",
-                                                toFile: directory.appendingPathComponent("split.bin").path, options: split)
+        let splitResult = try await s3.download(
+            bucket: bucket, key: "big/object.bin",
+            toFile: directory.appendingPathComponent("split.bin").path, options: split)
         #expect(splitResult.parallelRanges >= 4)
         let splitBack = try Data(contentsOf: directory.appendingPathComponent("split.bin"))
         #expect(SHA256.hash(data: splitBack) == SHA256.hash(data: original))
@@ -184,8 +190,10 @@ import Testing
         let (s3, bucket, _) = try await Self.bucket("abort")
         struct Injected: Error {}
         await #expect(throws: Injected.self) {
-            _ = try await s3.uploadMultipart(bucket: bucket, key: "doomed.bin", size: 30 << 20,
-                                             options: S3TransferOptions(partSize: 5 << 20, concurrency: 2)) { offset, count in
+            _ = try await s3.uploadMultipart(
+                bucket: bucket, key: "doomed.bin", size: 30 << 20,
+                options: S3TransferOptions(partSize: 5 << 20, concurrency: 2)
+            ) { offset, count in
                 if offset >= 10 << 20 { throw Injected() }
                 return ByteBuffer(repeating: 7, count: count)
             }
@@ -220,8 +228,9 @@ import Testing
         #expect(attributes["VisibilityTimeout"] == "30")
 
         let configuration = S3NotificationConfiguration(targets: [
-            S3NotificationTarget(kind: .queue, id: "fsx-dra", arn: arn, events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                                 prefix: "dra/"),
+            S3NotificationTarget(
+                kind: .queue, id: "fsx-dra", arn: arn, events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                prefix: "dra/")
         ])
         try await s3.putBucketNotificationConfiguration(bucket: bucket, configuration)
         let readBack = try await s3.getBucketNotificationConfiguration(bucket: bucket)

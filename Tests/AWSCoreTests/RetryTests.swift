@@ -1,10 +1,12 @@
-@testable import AWSCore
-import TestSupport
 import AWSS3
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import TestSupport
 import Testing
+
+@testable import AWSCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,10 +14,11 @@ import Glibc
 /// Retries and error decoding against a server that fails on purpose.
 @Suite struct RetryTests {
     static func client(_ endpoint: String, _ wire: AWSWireProtocol = .restXML, attempts: Int = 3, timeout: Double = 10) throws -> AWSClient {
-        let settings = AWSSettings(region: "us-east-1",
-                                   credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "K", secretAccessKey: "S")),
-                                   environment: ["AWS_ENDPOINT_URL": endpoint],
-                                   retry: RetryPolicy(maxAttempts: attempts, baseDelay: 0.01), requestTimeout: timeout)
+        let settings = AWSSettings(
+            region: "us-east-1",
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "K", secretAccessKey: "S")),
+            environment: ["AWS_ENDPOINT_URL": endpoint],
+            retry: RetryPolicy(maxAttempts: attempts, baseDelay: 0.01), requestTimeout: timeout)
         return try AWSClient(service: .s3, settings: settings, wireProtocol: wire)
     }
 
@@ -23,13 +26,17 @@ import Glibc
     static func flaky(_ failures: Int, _ failure: ScriptedHTTPServer.Response) async throws -> ScriptedHTTPServer {
         let count = NIOLockedValueBox(0)
         return try await ScriptedHTTPServer { _ in
-            let n = count.withLockedValue { value -> Int in value += 1; return value }
+            let n = count.withLockedValue { value -> Int in
+                value += 1; return value
+            }
             return n <= failures ? failure : .init(status: 200, body: "<Ok/>")
         }
     }
 
-    static let slowDown = ScriptedHTTPServer.Response(status: 503, body: "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>")
-    static let internalError = ScriptedHTTPServer.Response(status: 500, body: "<Error><Code>InternalError</Code><Message>oops</Message><RequestId>R1</RequestId></Error>")
+    static let slowDown = ScriptedHTTPServer.Response(
+        status: 503, body: "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>")
+    static let internalError = ScriptedHTTPServer.Response(
+        status: 500, body: "<Error><Code>InternalError</Code><Message>oops</Message><RequestId>R1</RequestId></Error>")
 
     @Test func throttlingIsRetriedEvenForNonIdempotentCalls() async throws {
         let server = try await Self.flaky(2, Self.slowDown)
@@ -117,12 +124,21 @@ import Glibc
         let server = try await ScriptedHTTPServer { request in
             switch request.uri {
             case "/json":
-                return .init(status: 400, headers: [("x-amzn-RequestId", "J1")],
-                             body: #"{"__type": "com.amazonaws.fsx#FileSystemNotFound", "Message": "File system fs-1 does not exist."}"#)
+                return .init(
+                    status: 400, headers: [("x-amzn-RequestId", "J1")],
+                    body: #"{"__type": "com.amazonaws.fsx#FileSystemNotFound", "Message": "File system fs-1 does not exist."}"#)
             case "/ec2":
-                return .init(status: 400, body: "<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>nope</Message></Error></Errors><RequestID>E1</RequestID></Response>")
+                return .init(
+                    status: 400,
+                    body:
+                        "<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>nope</Message></Error></Errors><RequestID>E1</RequestID></Response>"
+                )
             case "/query":
-                return .init(status: 403, body: "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>Q1</RequestId></ErrorResponse>")
+                return .init(
+                    status: 403,
+                    body:
+                        "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>Q1</RequestId></ErrorResponse>"
+                )
             case "/empty":
                 return .init(status: 404)
             default:
@@ -161,20 +177,24 @@ import Glibc
         let bytes = Array(object.utf8)
         let served = NIOLockedValueBox(0)
         let server = try await ScriptedHTTPServer { request in
-            let number = served.withLockedValue { value -> Int in value += 1; return value }
+            let number = served.withLockedValue { value -> Int in
+                value += 1; return value
+            }
             guard let range = request.headers.first(name: "Range"), range.hasPrefix("bytes=") else { return .init(status: 400) }
             let bounds = range.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false)
             let start = Int(bounds[0]) ?? 0
             let end = bounds.count > 1 && !bounds[1].isEmpty ? Int(bounds[1])! : bytes.count - 1
             if number > 1 && request.headers.first(name: "If-Match") != "\"v1\"" { return .init(status: 412) }
             let body = String(decoding: bytes[start...end], as: UTF8.self)
-            return .init(status: 206, headers: [("ETag", "\"v1\""), ("Content-Range", "bytes \(start)-\(end)/\(bytes.count)")],
-                         body: body, truncateBodyAt: number == 1 ? 100_000 : nil)
+            return .init(
+                status: 206, headers: [("ETag", "\"v1\""), ("Content-Range", "bytes \(start)-\(end)/\(bytes.count)")],
+                body: body, truncateBodyAt: number == 1 ? 100_000 : nil)
         }
         defer { Task { await server.stop() } }
-        let settings = AWSSettings(region: "us-east-1",
-                                   credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "K", secretAccessKey: "S")),
-                                   environment: ["AWS_ENDPOINT_URL": server.endpoint], retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.01))
+        let settings = AWSSettings(
+            region: "us-east-1",
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "K", secretAccessKey: "S")),
+            environment: ["AWS_ENDPOINT_URL": server.endpoint], retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.01))
         let s3 = try S3Client(settings: settings)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }

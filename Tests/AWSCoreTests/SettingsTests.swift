@@ -1,6 +1,7 @@
-@testable import AWSCore
 import Foundation
 import Testing
+
+@testable import AWSCore
 
 @Suite struct SettingsTests {
     /// A scratch HOME with the given ~/.aws files.
@@ -22,8 +23,10 @@ import Testing
 
     @Test func environmentCredentialsWin() async throws {
         let home = try home(credentials: "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = filesecret\n")
-        let settings = try resolve(["HOME": home, "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "ENVKEY",
-                                    "AWS_SECRET_ACCESS_KEY": "envsecret", "AWS_SESSION_TOKEN": "tok"])
+        let settings = try resolve([
+            "HOME": home, "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "ENVKEY",
+            "AWS_SECRET_ACCESS_KEY": "envsecret", "AWS_SESSION_TOKEN": "tok",
+        ])
         let credentials = try await settings.credentials.credentials()
         #expect(credentials.accessKeyId == "ENVKEY")
         #expect(credentials.sessionToken == "tok")
@@ -35,22 +38,22 @@ import Testing
     @Test func profileFromBothFilesWithRegionAndSubKeys() async throws {
         let home = try home(
             config: """
-            # comment
-            [default]
-            region = us-west-2
-            [profile dev]
-            region = ap-south-1
-            s3 =
-              addressing_style = path
-            endpoint_url = http://127.0.0.1:9999
-            """,
+                # comment
+                [default]
+                region = us-west-2
+                [profile dev]
+                region = ap-south-1
+                s3 =
+                  addressing_style = path
+                endpoint_url = http://127.0.0.1:9999
+                """,
             credentials: """
-            [dev]
-            aws_access_key_id = DEVKEY
-            aws_secret_access_key = devsecret
-            ; another comment
-            aws_session_token = devtoken
-            """)
+                [dev]
+                aws_access_key_id = DEVKEY
+                aws_secret_access_key = devsecret
+                ; another comment
+                aws_session_token = devtoken
+                """)
         let settings = try resolve(["HOME": home, "AWS_PROFILE": "dev"])
         let credentials = try await settings.credentials.credentials()
         #expect(credentials.accessKeyId == "DEVKEY")
@@ -77,15 +80,16 @@ import Testing
     }
 
     @Test func endpointPrecedence() throws {
-        let home = try home(config: """
-            [default]
-            region = us-east-1
-            endpoint_url = http://127.0.0.1:1111
-            services = local
-            [services local]
-            sqs =
-              endpoint_url = http://127.0.0.1:2222
-            """)
+        let home = try home(
+            config: """
+                [default]
+                region = us-east-1
+                endpoint_url = http://127.0.0.1:1111
+                services = local
+                [services local]
+                sqs =
+                  endpoint_url = http://127.0.0.1:2222
+                """)
         let plain = try resolve(["HOME": home])
         #expect(try plain.endpoint(for: .s3).description == "http://127.0.0.1:1111")
         #expect(try plain.endpoint(for: .sqs).description == "http://127.0.0.1:2222")

@@ -4,8 +4,8 @@ import ClusterConfig
 import Foundation
 import JSONOutput
 import PClusterCLI
-import Testing
 import TestSupport
+import Testing
 
 /// The AWS provider's lifecycle against moto on 127.0.0.1, through the commands a user runs with
 /// PCLUSTER_PROVIDER=aws and the node agent as Slurm runs it on the head node: create (a stack that reaches
@@ -25,7 +25,9 @@ struct AWSLifecycleTests {
             guard body.hasPrefix("Action=\(action)&") else { return nil }
             var fields: [String: String] = [:]
             for pair in body.split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
+                let parts = pair.split(separator: "=", maxSplits: 1).map {
+                    String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+                }
                 if parts.count == 2 { fields[parts[0]] = parts[1] }
             }
             return fields
@@ -76,14 +78,17 @@ struct AWSLifecycleTests {
         #expect(described.json["clusterStatus"] == "CREATE_COMPLETE" && described.json["cloudFormationStackStatus"] == "CREATE_COMPLETE")
         #expect(described.json["cloudformationStackArn"]?.stringValue == stackArn)
         #expect(described.json["version"] == "3.16.1" && described.json["computeFleetStatus"] == "RUNNING")
-        #expect(described.json["headNode"]?["instanceType"] == "c6i.2xlarge" && described.json["headNode"]?["state"] == "running", "\(described.json)")
+        #expect(
+            described.json["headNode"]?["instanceType"] == "c6i.2xlarge" && described.json["headNode"]?["state"] == "running", "\(described.json)")
         // The configuration is in the account's ParallelCluster bucket, with the environment's values in it.
         let url = try #require(described.json["clusterConfiguration"]?["url"]?.stringValue)
         #expect(url.contains("-v1-do-not-delete/parallelcluster/3.16.1/clusters/\(name)/configs/cluster-config.yaml"))
         let stored = try runCommand(["/usr/bin/curl", "-sf", url])
         #expect(stored.status == 0 && String(decoding: stored.stdout, as: UTF8.self).contains("\"SubnetId\": \"\(account.subnet)\""))
         let listed = try await pcluster("list-clusters")
-        #expect(listed.json["clusters"]?.arrayValue?.contains { $0["clusterName"]?.stringValue == name && $0["clusterStatus"] == "CREATE_COMPLETE" } == true)
+        #expect(
+            listed.json["clusters"]?.arrayValue?.contains { $0["clusterName"]?.stringValue == name && $0["clusterStatus"] == "CREATE_COMPLETE" }
+                == true)
         let instances = try await pcluster("describe-cluster-instances", "-n", name)
         let heads = instances.json["instances"]?.arrayValue ?? []
         #expect(heads.count == 1 && heads.first?["nodeType"] == "HeadNode", "\(instances.json)")
@@ -129,7 +134,9 @@ struct AWSLifecycleTests {
         let computes = try await pcluster("describe-cluster-instances", "-n", name, "--node-type", "ComputeNode").json["instances"]?.arrayValue ?? []
         #expect(computes.count == 2 && computes.allSatisfy { $0["instanceType"] == "c6i.32xlarge" && $0["queueName"] == "c6i" }, "\(computes)")
         // What was asked of EC2: both nodes in one all-or-nothing call, EFA, the placement group, the launch template.
-        let launches = try await recordedRequests(account, action: "RunInstances").filter { $0["LaunchTemplate.LaunchTemplateName"] == "\(name)-c6i-compute" }
+        let launches = try await recordedRequests(account, action: "RunInstances").filter {
+            $0["LaunchTemplate.LaunchTemplateName"] == "\(name)-c6i-compute"
+        }
         #expect(launches.count == 1, "\(launches)")
         let launch = launches.first ?? [:]
         #expect(launch["MinCount"] == "2" && launch["MaxCount"] == "2" && launch["InstanceType"] == "c6i.32xlarge")
@@ -146,8 +153,12 @@ struct AWSLifecycleTests {
         #expect(deleted.status == 0 && deleted.json["cluster"]?["clusterStatus"] == "DELETE_COMPLETE", "\(deleted.json)")
         let gone = try await pcluster("describe-cluster", "-n", name)
         #expect(gone.status == 1 && (gone.json["message"]?.stringValue ?? "").contains("does not exist"), "\(gone.json)")
-        let all = try await account.ec2.query("DescribeInstances", [QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", name),
-                                                                    QueryItem("Filter.2.Name", "instance-state-name"), QueryItem("Filter.2.Value.1", "running")])
+        let all = try await account.ec2.query(
+            "DescribeInstances",
+            [
+                QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", name),
+                QueryItem("Filter.2.Name", "instance-state-name"), QueryItem("Filter.2.Value.1", "running"),
+            ])
         #expect(all.child("reservationSet")?.children("item").isEmpty ?? true)
         // The configuration object is gone too (the presigned URL describe-cluster gave now finds nothing).
         let status = try runCommand(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])

@@ -4,8 +4,8 @@ import ClusterConfig
 import Foundation
 import JSONOutput
 import PClusterCLI
-import Testing
 import TestSupport
+import Testing
 
 /// The cloud-backed validators against EC2 on a moto server on 127.0.0.1: the workshop config with a subnet
 /// and key pair the test creates passes them; a missing subnet, a t3.micro with EFA and a missing key pair are
@@ -29,16 +29,19 @@ struct CloudValidationTests {
     }
 
     func environment(_ moto: MotoServer.Running, subnet: String, home: String) -> [String: String] {
-        ["AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyId,
-         "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1", "HOME": home,
-         "PCLUSTER_STATE_DIR": home + "/state", "SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"]
+        [
+            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyId,
+            "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1", "HOME": home,
+            "PCLUSTER_STATE_DIR": home + "/state", "SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0",
+        ]
     }
 
     @Test func theWorkshopsNetworkAndKeyPairPass() async throws {
         let moto = try await MotoServer.shared.start()
         let (subnet, otherVpc) = try await Self.network(moto)
         let text = try String(contentsOfFile: Self.example, encoding: .utf8)
-        let (document, _) = try ConfigLoader.parse(text: text, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
+        let (document, _) = try ConfigLoader.parse(
+            text: text, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
         let config = try #require(ConfigValidation.validate(document: document, clusterName: "demo", region: nil).config)
         let inventory = AWSResourceInventory(settings: moto.settings())
         let suppression = try ValidatorSuppression(arguments: ["type:ExistingFsxNetworkingValidator"])
@@ -47,9 +50,11 @@ struct CloudValidationTests {
 
         // The queue in another VPC than the head node: one finding, at the first subnet.
         let split = text.replacingOccurrences(of: "          - $SUBNET_ID", with: "          - \(otherVpc)")
-        let (splitDocument, _) = try ConfigLoader.parse(text: split, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
+        let (splitDocument, _) = try ConfigLoader.parse(
+            text: split, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
         let splitConfig = try #require(ConfigValidation.validate(document: splitDocument, clusterName: "demo", region: nil).config)
-        let splitMessages = await ConfigValidation.validateResources(document: splitDocument, config: splitConfig, inventory: inventory, suppression: suppression)
+        let splitMessages = await ConfigValidation.validateResources(
+            document: splitDocument, config: splitConfig, inventory: inventory, suppression: suppression)
         #expect(splitMessages.map(\.type) == ["SubnetsValidator"])
         #expect(splitMessages.first?.message.contains("different VPCs") == true)
     }
@@ -65,17 +70,19 @@ struct CloudValidationTests {
             .replacingOccurrences(of: "KeyName: ws-default-keypair", with: "KeyName: no-such-key")
         let file = home + "/cluster.yaml"
         try broken.write(toFile: file, atomically: true, encoding: .utf8)
-        let result = await PClusterCLI.run(["create-cluster", "-n", "demo", "-c", file, "--provider", "aws", "--dryrun", "true"],
-                                     environment: environment(moto, subnet: "subnet-00000000000000bad", home: home))
+        let result = await PClusterCLI.run(
+            ["create-cluster", "-n", "demo", "-c", file, "--provider", "aws", "--dryrun", "true"],
+            environment: environment(moto, subnet: "subnet-00000000000000bad", home: home))
         let json = try JSONValue.parse(result.stdout)
         #expect(json["message"] == "Invalid cluster configuration.")
         let errors = json["configurationValidationErrors"]?.arrayValue?.filter { $0["level"] == "ERROR" } ?? []
         let lines = broken.components(separatedBy: "\n")
         func line(_ needle: String) -> Int { (lines.firstIndex { $0.contains(needle) } ?? -1) + 1 }
-        let located = Set(errors.compactMap { e -> String? in
-            guard let type = e["type"]?.stringValue, let location = e["location"]?.stringValue else { return nil }
-            return "\(type) \(location.split(separator: ":").dropFirst().first ?? "")"
-        })
+        let located = Set(
+            errors.compactMap { e -> String? in
+                guard let type = e["type"]?.stringValue, let location = e["location"]?.stringValue else { return nil }
+                return "\(type) \(location.split(separator: ":").dropFirst().first ?? "")"
+            })
         #expect(located.contains("SubnetsValidator \(line("SubnetId: $SUBNET_ID"))"), "\(errors)")
         #expect(located.contains("SubnetsValidator \(line("- $SUBNET_ID"))"), "\(errors)")
         #expect(located.contains("KeyPairValidator \(line("KeyName: no-such-key"))"), "\(errors)")
@@ -95,27 +102,33 @@ struct TemplateStackTests {
         let ec2 = try AWSClient(service: .ec2, settings: moto.settings(), wireProtocol: .ec2Query(version: "2016-11-15"))
         let cidr = "10.\(Int.random(in: 0...250)).0.0/16"
         let vpc = try #require(try await ec2.query("CreateVpc", [QueryItem("CidrBlock", cidr)], isIdempotent: false).path("vpc", "vpcId")?.text)
-        let subnet = try #require(try await ec2.query("CreateSubnet", [QueryItem("VpcId", vpc), QueryItem("CidrBlock", cidr)], isIdempotent: false)
-            .path("subnet", "subnetId")?.text)
+        let subnet = try #require(
+            try await ec2.query("CreateSubnet", [QueryItem("VpcId", vpc), QueryItem("CidrBlock", cidr)], isIdempotent: false)
+                .path("subnet", "subnetId")?.text)
         let image = try #require(try await ec2.query("DescribeImages").child("imagesSet")?.children("item").first?.string("imageId"))
 
         let name = "stack\(UInt32.random(in: 0...UInt32.max))"
         // A root volume size for the compute nodes: EC2 takes the AMI's when none is given, moto's RunInstances
         // insists on one.
         let text = try String(contentsOfFile: CloudValidationTests.example, encoding: .utf8)
-            .replacingOccurrences(of: "    - Name: c6i\n", with: "    - Name: c6i\n      ComputeSettings:\n        LocalStorage:\n          RootVolume:\n            Size: 40\n")
-        let (document, _) = try ConfigLoader.parse(text: text, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
+            .replacingOccurrences(
+                of: "    - Name: c6i\n",
+                with: "    - Name: c6i\n      ComputeSettings:\n        LocalStorage:\n          RootVolume:\n            Size: 40\n")
+        let (document, _) = try ConfigLoader.parse(
+            text: text, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
         let config = try #require(ConfigValidation.validate(document: document, clusterName: name, region: nil).config)
         let body = ClusterTemplate(clusterName: name, config: config, version: "3.16.1").render()
 
         let cfn = try AWSClient(service: .cloudFormation, settings: moto.settings(), wireProtocol: .query(version: "2010-05-15"))
-        _ = try await cfn.query("CreateStack", [
-            QueryItem("StackName", name), QueryItem("TemplateBody", body), QueryItem("Capabilities.member.1", "CAPABILITY_IAM"),
-            QueryItem("Parameters.member.1.ParameterKey", "VpcId"), QueryItem("Parameters.member.1.ParameterValue", vpc),
-            QueryItem("Parameters.member.2.ParameterKey", "ImageId"), QueryItem("Parameters.member.2.ParameterValue", image),
-            QueryItem("Parameters.member.3.ParameterKey", "ConfigBucket"), QueryItem("Parameters.member.3.ParameterValue", "config-bucket"),
-            QueryItem("Tags.member.1.Key", "parallelcluster:version"), QueryItem("Tags.member.1.Value", "3.16.1"),
-        ], isIdempotent: false)
+        _ = try await cfn.query(
+            "CreateStack",
+            [
+                QueryItem("StackName", name), QueryItem("TemplateBody", body), QueryItem("Capabilities.member.1", "CAPABILITY_IAM"),
+                QueryItem("Parameters.member.1.ParameterKey", "VpcId"), QueryItem("Parameters.member.1.ParameterValue", vpc),
+                QueryItem("Parameters.member.2.ParameterKey", "ImageId"), QueryItem("Parameters.member.2.ParameterValue", image),
+                QueryItem("Parameters.member.3.ParameterKey", "ConfigBucket"), QueryItem("Parameters.member.3.ParameterValue", "config-bucket"),
+                QueryItem("Tags.member.1.Key", "parallelcluster:version"), QueryItem("Tags.member.1.Value", "3.16.1"),
+            ], isIdempotent: false)
         var status = ""
         for _ in 0..<100 {
             let stacks = try await cfn.query("DescribeStacks", [QueryItem("StackName", name)])
@@ -124,7 +137,8 @@ struct TemplateStackTests {
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         #expect(status == "CREATE_COMPLETE")
-        let resources = try await cfn.query("ListStackResources", [QueryItem("StackName", name)])
+        let resources =
+            try await cfn.query("ListStackResources", [QueryItem("StackName", name)])
             .path("ListStackResourcesResult", "StackResourceSummaries")?.children("member") ?? []
         let types = Set(resources.compactMap { $0.string("ResourceType") })
         #expect(types.isSuperset(of: ["AWS::EC2::Instance", "AWS::EC2::LaunchTemplate", "AWS::EC2::SecurityGroup", "AWS::IAM::Role"]), "\(types)")
@@ -133,15 +147,19 @@ struct TemplateStackTests {
         let instance = try await ec2.query("DescribeInstances", [QueryItem("InstanceId.1", try #require(head))])
             .child("reservationSet")?.children("item").first?.child("instancesSet")?.children("item").first
         #expect(instance?.string("instanceType") == "c6i.2xlarge")
-        #expect(instance?.child("tagSet")?.children("item").contains { $0.string("key") == "parallelcluster:cluster-name" && $0.string("value") == name } == true)
+        #expect(
+            instance?.child("tagSet")?.children("item").contains { $0.string("key") == "parallelcluster:cluster-name" && $0.string("value") == name }
+                == true)
 
         // A compute resource with several instance types launches through an instant fleet (CreateFleet) from its
         // launch template, one override per type and subnet; the node agent tags each instance with its node.
-        let group = try #require(resources.first { ($0.string("LogicalResourceId") ?? "").hasPrefix("ComputeSecurityGroup") }?.string("PhysicalResourceId"))
+        let group = try #require(
+            resources.first { ($0.string("LogicalResourceId") ?? "").hasPrefix("ComputeSecurityGroup") }?.string("PhysicalResourceId"))
         let fleet = try EC2Fleet(settings: moto.settings(), clusterName: name)
-        let spec = ComputeLaunch(queue: "c6i", computeResource: "compute", instanceTypes: ["c6i.32xlarge", "c6in.32xlarge"],
-                                 launchTemplateName: "\(name)-c6i-compute", subnetIds: [subnet], securityGroupIds: [group],
-                                 efa: true, placementGroup: nil)
+        let spec = ComputeLaunch(
+            queue: "c6i", computeResource: "compute", instanceTypes: ["c6i.32xlarge", "c6in.32xlarge"],
+            launchTemplateName: "\(name)-c6i-compute", subnetIds: [subnet], securityGroupIds: [group],
+            efa: true, placementGroup: nil)
         let nodes = ["c6i-dy-compute-1", "c6i-dy-compute-2"]
         let outcome = try await fleet.launch(nodes, spec, allOrNothing: true)
         #expect(outcome.missing.isEmpty && outcome.launched.count == 2, "\(outcome)")

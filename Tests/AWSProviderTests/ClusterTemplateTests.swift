@@ -2,8 +2,8 @@ import AWSProvider
 import ClusterConfig
 import Foundation
 import JSONOutput
-import Testing
 import TestSupport
+import Testing
 
 /// The CloudFormation template of the workshop's config: the same bytes every time, `cfn-lint` without
 /// errors, and the pieces the config asks for (SSH and DCV from AllowedIps, the cluster's own traffic, EFA's
@@ -13,8 +13,9 @@ struct ClusterTemplateTests {
 
     func template(_ text: String? = nil) throws -> ClusterTemplate {
         let yaml = try text ?? String(contentsOfFile: Self.example, encoding: .utf8)
-        let (document, _) = try ConfigLoader.parse(text: yaml, file: "cluster.yaml",
-                                                   environment: ["SUBNET_ID": "subnet-0123456789abcdef0", "FSX_FS_ID": "fs-0123456789abcdef0"])
+        let (document, _) = try ConfigLoader.parse(
+            text: yaml, file: "cluster.yaml",
+            environment: ["SUBNET_ID": "subnet-0123456789abcdef0", "FSX_FS_ID": "fs-0123456789abcdef0"])
         let result = ConfigValidation.validate(document: document, clusterName: "demo", region: nil)
         let config = try #require(result.config)
         return ClusterTemplate(clusterName: "demo", config: config, version: "3.16.1")
@@ -45,7 +46,9 @@ struct ClusterTemplateTests {
     /// itself says with `-n`, with each substitution replaced by a plain word and `${!name}` by `${name}`.
     @Test func theBootScriptsAreValidBash() throws {
         let resources = try #require(try template().document()["Resources"]?.objectValue)
-        let scripts = resources.entries.compactMap { $0.value["Properties"]?["LaunchTemplateData"]?["UserData"]?["Fn::Base64"]?["Fn::Sub"]?.stringValue }
+        let scripts = resources.entries.compactMap {
+            $0.value["Properties"]?["LaunchTemplateData"]?["UserData"]?["Fn::Base64"]?["Fn::Sub"]?.stringValue
+        }
         #expect(scripts.count == 2)
         for script in scripts {
             let filled = script.replacingOccurrences(of: #"\$\{(AWS::[A-Za-z]+|[A-Za-z]+)\}"#, with: "filled", options: .regularExpression)
@@ -77,7 +80,8 @@ struct ClusterTemplateTests {
         #expect(resources["HeadNodeIngressFromCompute"] != nil && resources["ComputeIngressFromHeadNode"] != nil)
         // The head node's role has the config's AdditionalIamPolicies.
         let arns = resources["HeadNodeRole"]?["Properties"]?["ManagedPolicyArns"]?.arrayValue ?? []
-        #expect(arns.contains("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess") && arns.contains("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"))
+        #expect(
+            arns.contains("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess") && arns.contains("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"))
         // One launch template for c6i/compute: EFA interface, the queue's placement group, the instance type.
         let templates = resources.entries.filter { $0.value["Type"] == "AWS::EC2::LaunchTemplate" && $0.key != "HeadNodeLaunchTemplate" }
         #expect(templates.count == 1)

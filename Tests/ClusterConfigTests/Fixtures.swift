@@ -18,11 +18,14 @@ enum Fixtures {
         try! String(contentsOf: repoRoot.appendingPathComponent("examples/cluster.yaml"), encoding: .utf8)
     }
 
-    static func validate(_ yaml: String, env: [String: String] = Fixtures.env, clusterName: String? = "demo",
-                         suppression: ValidatorSuppression = ValidatorSuppression()) throws -> ValidationResult {
+    static func validate(
+        _ yaml: String, env: [String: String] = Fixtures.env, clusterName: String? = "demo",
+        suppression: ValidatorSuppression = ValidatorSuppression()
+    ) throws -> ValidationResult {
         let (doc, expansion) = try ConfigLoader.parse(text: yaml, file: "test.yaml", environment: env)
-        return ConfigValidation.validate(document: doc, expansionFindings: expansion, clusterName: clusterName,
-                                         region: nil, suppression: suppression)
+        return ConfigValidation.validate(
+            document: doc, expansionFindings: expansion, clusterName: clusterName,
+            region: nil, suppression: suppression)
     }
 
     static func temporaryDirectory() -> URL {
@@ -33,27 +36,27 @@ enum Fixtures {
 
     /// A minimal valid config to build variations on.
     static let minimal = """
-    Image:
-      Os: alinux2023
-    HeadNode:
-      InstanceType: c6i.2xlarge
-      Networking:
-        SubnetId: subnet-0123456789abcdef0
-      Ssh:
-        KeyName: k
-    Scheduling:
-      Scheduler: slurm
-      SlurmQueues:
-        - Name: q1
-          ComputeResources:
-            - Name: cr1
-              InstanceType: c5.xlarge
-              MinCount: 0
-              MaxCount: 4
+        Image:
+          Os: alinux2023
+        HeadNode:
+          InstanceType: c6i.2xlarge
           Networking:
-            SubnetIds:
-              - subnet-0123456789abcdef0
-    """
+            SubnetId: subnet-0123456789abcdef0
+          Ssh:
+            KeyName: k
+        Scheduling:
+          Scheduler: slurm
+          SlurmQueues:
+            - Name: q1
+              ComputeResources:
+                - Name: cr1
+                  InstanceType: c5.xlarge
+                  MinCount: 0
+                  MaxCount: 4
+              Networking:
+                SubnetIds:
+                  - subnet-0123456789abcdef0
+        """
 }
 
 extension ValidationResult {

@@ -37,7 +37,7 @@ struct LoaderTests {
         let started = Date()
         let e = try #require(fileError(yaml))
         #expect(e.reason.contains("alias"))
-        #expect(Date().timeIntervalSince(started) < 10)   // a guard against expansion, not a benchmark
+        #expect(Date().timeIntervalSince(started) < 10)  // a guard against expansion, not a benchmark
     }
 
     @Test func absurdNestingIsAnErrorNotAStackOverflow() throws {

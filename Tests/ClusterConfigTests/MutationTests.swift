@@ -18,9 +18,11 @@ struct MutationTests {
         }
     }
 
-    static let fragments = ["", " ", ":", "- ", "\t", "{", "}", "[", "]", "&a", "*a", "!!int", "'", "\"", "#", "|", ">",
-                            "null", "true", "-1", "99999999999999999999", "0x1F", "ü", "\u{0}", "$UNSET", "${", "MaxCont",
-                            "  - Name: x", "Efa:", "  Enabled: maybe"]
+    static let fragments = [
+        "", " ", ":", "- ", "\t", "{", "}", "[", "]", "&a", "*a", "!!int", "'", "\"", "#", "|", ">",
+        "null", "true", "-1", "99999999999999999999", "0x1F", "ü", "\u{0}", "$UNSET", "${", "MaxCont",
+        "  - Name: x", "Efa:", "  Enabled: maybe",
+    ]
 
     func mutate(_ text: String, _ rng: inout SeededGenerator) -> String {
         var lines = text.components(separatedBy: "\n")

@@ -25,7 +25,9 @@ struct ResourceValidationTests {
             return fileSystems[id].map { .found(lifecycle: $0, subnetIds: fileSystemSubnets) } ?? .notFound
         }
         func subnetVpcs(_ ids: [String]) async throws -> [String: String]? { subnets.map { all in all.filter { ids.contains($0.key) } } }
-        func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? { offered.map { all in all.filter { names.contains($0.key) } } }
+        func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? {
+            offered.map { all in all.filter { names.contains($0.key) } }
+        }
         func bucketExists(_ name: String) async throws -> Bool? { buckets.map { $0.contains(name) } }
         func imageArchitecture(_ id: String) async throws -> String?? { images.map { $0[id] } }
         func imageOs(_ id: String) async throws -> String?? { images == nil ? nil : .some(imageOsTags[id]) }
@@ -33,13 +35,16 @@ struct ResourceValidationTests {
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    func check(_ inventory: Inventory, env: [String: String] = Fixtures.env, timeout: Double = 5,
-               suppression: ValidatorSuppression = ValidatorSuppression()) async throws -> [ValidationMessage] {
+    func check(
+        _ inventory: Inventory, env: [String: String] = Fixtures.env, timeout: Double = 5,
+        suppression: ValidatorSuppression = ValidatorSuppression()
+    ) async throws -> [ValidationMessage] {
         let result = try Fixtures.validate(Fixtures.exampleConfigText, env: env)
         let config = try #require(result.config)
         let document = try #require(result.document)
-        return await ConfigValidation.validateResources(document: document, config: config, inventory: inventory,
-                                                        suppression: suppression, timeout: timeout)
+        return await ConfigValidation.validateResources(
+            document: document, config: config, inventory: inventory,
+            suppression: suppression, timeout: timeout)
     }
 
     /// Line and column of `FileSystemId:`'s value in examples/cluster.yaml.
@@ -98,7 +103,8 @@ struct ResourceValidationTests {
 
     /// Instance types the region does not offer, and one that cannot go in the queue's cluster placement group.
     @Test func instanceTypesTheRegionLacksOrThatCannotBePlaced() async throws {
-        let c6i = OfferedInstanceType(name: "c6i.32xlarge", efaSupported: true, placementGroupStrategies: ["cluster", "spread"], architectures: ["x86_64"])
+        let c6i = OfferedInstanceType(
+            name: "c6i.32xlarge", efaSupported: true, placementGroupStrategies: ["cluster", "spread"], architectures: ["x86_64"])
         var inventory = Inventory(fileSystems: ["fs-0123456789abcdef0": "AVAILABLE"])
         inventory.offered = ["c6i.32xlarge": c6i]
         let missingHead = try await check(inventory)
@@ -106,19 +112,26 @@ struct ResourceValidationTests {
         #expect(missingHead.first?.message == "Instance type c6i.2xlarge is not offered in this region (asked the test inventory).")
         let lines = Fixtures.exampleConfigText.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(missingHead.first?.location?.line == lines.firstIndex { $0.contains("InstanceType: c6i.2xlarge") }! + 1)
-        inventory.offered?["c6i.2xlarge"] = OfferedInstanceType(name: "c6i.2xlarge", efaSupported: false, placementGroupStrategies: ["cluster"], architectures: ["x86_64"])
+        inventory.offered?["c6i.2xlarge"] = OfferedInstanceType(
+            name: "c6i.2xlarge", efaSupported: false, placementGroupStrategies: ["cluster"], architectures: ["x86_64"])
         #expect(try await check(inventory).isEmpty)
         inventory.offered?["c6i.32xlarge"]?.placementGroupStrategies = ["spread"]
         let unplaceable = try await check(inventory)
-        #expect(unplaceable.first?.message.hasPrefix("Instance type c6i.32xlarge cannot be placed in a cluster placement group") == true, "\(unplaceable)")
+        #expect(
+            unplaceable.first?.message.hasPrefix("Instance type c6i.32xlarge cannot be placed in a cluster placement group") == true, "\(unplaceable)"
+        )
         #expect(unplaceable.first?.location?.line == lines.firstIndex { $0.contains("InstanceType: c6i.32xlarge") }! + 1)
     }
 
     /// A data repository association's bucket that does not exist, at its DataRepositoryPath.
     @Test func aMissingBucketIsAnErrorAtItsPath() async throws {
         // A file system the cluster creates, with one association.
-        let text = (Fixtures.exampleConfigText + "      DataRepositoryAssociations:\n        - Name: data\n          DataRepositoryPath: s3://no-such-bucket/data\n          FileSystemPath: /data\n")
-            .replacingOccurrences(of: "      FileSystemId: $FSX_FS_ID\n", with: "      StorageCapacity: 1200\n      DeploymentType: PERSISTENT_2\n      PerUnitStorageThroughput: 125\n")
+        let text =
+            (Fixtures.exampleConfigText
+            + "      DataRepositoryAssociations:\n        - Name: data\n          DataRepositoryPath: s3://no-such-bucket/data\n          FileSystemPath: /data\n")
+            .replacingOccurrences(
+                of: "      FileSystemId: $FSX_FS_ID\n",
+                with: "      StorageCapacity: 1200\n      DeploymentType: PERSISTENT_2\n      PerUnitStorageThroughput: 125\n")
         let result = try Fixtures.validate(text, env: Fixtures.env)
         let config = try #require(result.config, "\(result.messages)")
         var inventory = Inventory()
@@ -126,19 +139,25 @@ struct ResourceValidationTests {
         let messages = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
         #expect(messages.map(\.type) == ["S3BucketValidator"], "\(messages)")
         #expect(messages.first?.message.hasPrefix("S3 bucket no-such-bucket does not exist") == true)
-        #expect(messages.first?.location?.line == text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("DataRepositoryPath:") }! + 1)
+        #expect(
+            messages.first?.location?.line == text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+                $0.contains("DataRepositoryPath:")
+            }! + 1)
     }
 
     /// A CustomAmi for arm64 under x86_64 instance types: one finding per instance type, at its InstanceType.
     @Test func aCustomAmiOfAnotherArchitecture() async throws {
-        let text = Fixtures.exampleConfigText.replacingOccurrences(of: "Image:\n  Os: alinux2\n", with: "Image:\n  Os: alinux2\n  CustomAmi: ami-0123456789abcdef0\n")
+        let text = Fixtures.exampleConfigText.replacingOccurrences(
+            of: "Image:\n  Os: alinux2\n", with: "Image:\n  Os: alinux2\n  CustomAmi: ami-0123456789abcdef0\n")
         let result = try Fixtures.validate(text, env: Fixtures.env)
         let config = try #require(result.config, "\(result.messages)")
         var inventory = Inventory(fileSystems: ["fs-0123456789abcdef0": "AVAILABLE"])
         inventory.images = ["ami-0123456789abcdef0": "arm64"]
         let messages = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
         #expect(messages.map(\.type) == ["AmiValidator", "AmiValidator"], "\(messages)")
-        #expect(messages.first?.message == "Image ami-0123456789abcdef0 is built for arm64, which instance type c6i.2xlarge does not run (it runs x86_64).")
+        #expect(
+            messages.first?.message
+                == "Image ami-0123456789abcdef0 is built for arm64, which instance type c6i.2xlarge does not run (it runs x86_64).")
         inventory.images = ["ami-0123456789abcdef0": "x86_64"]
         #expect(await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory).isEmpty)
         inventory.imageOsTags = ["ami-0123456789abcdef0": "ubuntu2204"]

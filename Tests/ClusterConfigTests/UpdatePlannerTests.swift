@@ -26,7 +26,8 @@ struct UpdatePlannerTests {
     }
 
     @Test func scaledownIdletimeNeedsTheFleetStopped() throws {
-        let old = Fixtures.minimal.replacingOccurrences(of: "  Scheduler: slurm\n", with: "  Scheduler: slurm\n  SlurmSettings:\n    ScaledownIdletime: 10\n")
+        let old = Fixtures.minimal.replacingOccurrences(
+            of: "  Scheduler: slurm\n", with: "  Scheduler: slurm\n  SlurmSettings:\n    ScaledownIdletime: 10\n")
         let new = old.replacingOccurrences(of: "ScaledownIdletime: 10", with: "ScaledownIdletime: 2")
         let running = try #require(try plan(old, new, fleetStopped: false).first)
         #expect(running.policy == .computeFleetStop)
@@ -43,16 +44,17 @@ struct UpdatePlannerTests {
     }
 
     @Test func addedAndRemovedQueuesAreKeyedByName() throws {
-        let added = Fixtures.minimal + """
+        let added =
+            Fixtures.minimal + """
 
-            - Name: q2
-              ComputeResources:
-                - Name: cr2
-                  InstanceType: c5.large
-              Networking:
-                SubnetIds:
-                  - subnet-0123456789abcdef0
-        """
+                    - Name: q2
+                      ComputeResources:
+                        - Name: cr2
+                          InstanceType: c5.large
+                      Networking:
+                        SubnetIds:
+                          - subnet-0123456789abcdef0
+                """
         let changes = try plan(Fixtures.minimal, added, fleetStopped: false)
         let c = try #require(changes.first)
         #expect(c.parameter == "Scheduling.SlurmQueues")

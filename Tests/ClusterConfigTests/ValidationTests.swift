@@ -29,7 +29,9 @@ struct ValidationTests {
     @Test func fourProblemsAtOnceEachPositionedAndNamed() throws {
         let yaml = Fixtures.minimal
             .replacingOccurrences(of: "- Name: q1", with: "- Name: C6I")
-            .replacingOccurrences(of: "InstanceType: c5.xlarge", with: "InstanceType: t3.micro\n          Efa:\n            Enabled: true\n          MaxCont: 1")
+            .replacingOccurrences(
+                of: "InstanceType: c5.xlarge", with: "InstanceType: t3.micro\n          Efa:\n            Enabled: true\n          MaxCont: 1"
+            )
             .replacingOccurrences(of: "MinCount: 0\n          MaxCount: 4", with: "MinCount: 3\n          MaxCount: 2")
         let r = try Fixtures.validate(yaml)
         let types = Set(r.errors.map(\.type))
@@ -69,8 +71,9 @@ struct ValidationTests {
         // No validator chimes in about the empty instance type the model fell back to.
         #expect(!missing.errors.contains { $0.type == "InstanceTypeValidator" })
 
-        let both = try Fixtures.validate(Fixtures.minimal.replacingOccurrences(
-            of: "InstanceType: c5.xlarge", with: "InstanceType: c5.xlarge\n          Instances:\n            - InstanceType: c5.2xlarge"))
+        let both = try Fixtures.validate(
+            Fixtures.minimal.replacingOccurrences(
+                of: "InstanceType: c5.xlarge", with: "InstanceType: c5.xlarge\n          Instances:\n            - InstanceType: c5.2xlarge"))
         #expect(both.errors.contains { $0.message.contains("InstanceType and Instances cannot be used together") })
     }
 
@@ -81,8 +84,9 @@ struct ValidationTests {
     }
 
     @Test func efaNeedsAnExplicitPlacementGroup() throws {
-        let r = try Fixtures.validate(Fixtures.minimal.replacingOccurrences(
-            of: "InstanceType: c5.xlarge", with: "InstanceType: c6i.32xlarge\n          Efa:\n            Enabled: true"))
+        let r = try Fixtures.validate(
+            Fixtures.minimal.replacingOccurrences(
+                of: "InstanceType: c5.xlarge", with: "InstanceType: c6i.32xlarge\n          Efa:\n            Enabled: true"))
         #expect(r.messages(of: "EfaPlacementGroupValidator").first?.level == .error)
     }
 
@@ -95,32 +99,35 @@ struct ValidationTests {
     @Test func sharedStorageRules() throws {
         let storage = """
 
-        SharedStorage:
-          - Name: a
-            StorageType: Efs
-            MountDir: /shared
-          - Name: b
-            StorageType: Efs
-            MountDir: /shared/sub
-          - Name: c
-            StorageType: FsxLustre
-            MountDir: /etc
-            FsxLustreSettings:
-              DeploymentType: PERSISTENT_2
-              StorageCapacity: 1000
-              PerUnitStorageThroughput: 125
-              DataRepositoryAssociations:
-                - Name: d1
-                  DataRepositoryPath: s3://bucket/a
-                  FileSystemPath: /data
-                - Name: d2
-                  DataRepositoryPath: s3://bucket/b
-                  FileSystemPath: /data/sub
-        """
+            SharedStorage:
+              - Name: a
+                StorageType: Efs
+                MountDir: /shared
+              - Name: b
+                StorageType: Efs
+                MountDir: /shared/sub
+              - Name: c
+                StorageType: FsxLustre
+                MountDir: /etc
+                FsxLustreSettings:
+                  DeploymentType: PERSISTENT_2
+                  StorageCapacity: 1000
+                  PerUnitStorageThroughput: 125
+                  DataRepositoryAssociations:
+                    - Name: d1
+                      DataRepositoryPath: s3://bucket/a
+                      FileSystemPath: /data
+                    - Name: d2
+                      DataRepositoryPath: s3://bucket/b
+                      FileSystemPath: /data/sub
+            """
         let r = try Fixtures.validate(Fixtures.minimal + storage)
         let types = Set(r.errors.map(\.type))
-        #expect(types.isSuperset(of: ["OverlappingMountDirValidator", "SharedStorageMountDirValidator", "FsxStorageCapacityValidator",
-                                      "FsxDraValidator", "NumberOfStorageValidator"]), "\(r.errors)")
+        #expect(
+            types.isSuperset(of: [
+                "OverlappingMountDirValidator", "SharedStorageMountDirValidator", "FsxStorageCapacityValidator",
+                "FsxDraValidator", "NumberOfStorageValidator",
+            ]), "\(r.errors)")
     }
 
     @Test func suppressionSkipsValidatorsByNameOrAll() throws {
@@ -135,7 +142,8 @@ struct ValidationTests {
 
     @Test func clusterNameRules() throws {
         #expect(try Fixtures.validate(Fixtures.minimal, clusterName: "9lives").messages(of: "ClusterNameValidator").count == 1)
-        #expect(try Fixtures.validate(Fixtures.minimal, clusterName: String(repeating: "a", count: 61)).messages(of: "ClusterNameValidator").count == 1)
+        #expect(
+            try Fixtures.validate(Fixtures.minimal, clusterName: String(repeating: "a", count: 61)).messages(of: "ClusterNameValidator").count == 1)
         #expect(try Fixtures.validate(Fixtures.minimal, clusterName: "good-name-1").messages(of: "ClusterNameValidator").isEmpty)
     }
 

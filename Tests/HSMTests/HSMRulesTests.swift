@@ -15,7 +15,9 @@ import Testing
         #expect(HSMState.archived().line(for: "f") == "f: (0x00000009) exists archived, archive_id:1")
         #expect(HSMState().line(for: "f") == "f: (0x00000000)")
         let everything = HSMState(flags: [.exists, .dirty, .released, .archived, .noRelease, .noArchive, .lost], archiveId: 3)
-        #expect(everything.line(for: "/fsx/a b") == "/fsx/a b: (0x0000007f) released exists dirty archived never_release never_archive lost_from_hsm, archive_id:3")
+        #expect(
+            everything.line(for: "/fsx/a b")
+                == "/fsx/a b: (0x0000007f) released exists dirty archived never_release never_archive lost_from_hsm, archive_id:3")
         #expect(HSMState(flags: [.exists, .dirty, .archived], archiveId: 1).line(for: "f") == "f: (0x0000000b) exists dirty archived, archive_id:1")
     }
 
@@ -42,10 +44,14 @@ import Testing
         Case(request: .release, flags: [.exists, .archived], expected: .success([.exists, .archived, .released]), movement: .dropLocalData),
         Case(request: .release, flags: [.exists, .archived, .released], expected: .success([.exists, .archived, .released])),
         Case(request: .release, flags: [], expected: .failure(.notPermitted("the file is not archived"))),
-        Case(request: .release, flags: [.exists, .dirty, .archived], expected: .failure(.notPermitted("the file changed since it was archived (dirty)"))),
+        Case(
+            request: .release, flags: [.exists, .dirty, .archived],
+            expected: .failure(.notPermitted("the file changed since it was archived (dirty)"))),
         Case(request: .release, flags: [.exists, .archived, .noRelease], expected: .failure(.notPermitted("the file is marked never_release"))),
         Case(request: .release, flags: [.exists, .archived, .lost], expected: .failure(.notPermitted("the archived copy is lost"))),
-        Case(request: .release, flags: [.exists, .archived], facts: stale, expected: .failure(.notPermitted("the archived copy does not match the file's data"))),
+        Case(
+            request: .release, flags: [.exists, .archived], facts: stale,
+            expected: .failure(.notPermitted("the archived copy does not match the file's data"))),
         Case(request: .release, flags: [.exists, .archived], facts: opened, expected: .failure(.busy)),
         Case(request: .release, flags: [.exists, .archived], facts: directory, expected: .failure(.invalid("only regular files are released"))),
         // Restore: needs RELEASED and ARCHIVED, not DIRTY or LOST; a file with its data has nothing to restore.
@@ -59,7 +65,9 @@ import Testing
         Case(request: .remove, flags: [.exists, .archived, .lost, .noRelease], expected: .success([.noRelease]), movement: .deleteArchiveCopy),
         Case(request: .remove, flags: [.exists], expected: .success([]), movement: .deleteArchiveCopy),
         Case(request: .remove, flags: [], expected: .success([])),
-        Case(request: .remove, flags: [.exists, .archived, .released], expected: .failure(.notPermitted("the file is released: its only data is the archived copy"))),
+        Case(
+            request: .remove, flags: [.exists, .archived, .released],
+            expected: .failure(.notPermitted("the file is released: its only data is the archived copy"))),
     ]
 
     static func apply(_ request: Case.Request, _ state: HSMState, _ facts: HSMFileFacts) throws(HSMError) -> HSMOutcome {
@@ -112,8 +120,13 @@ import Testing
     @Test func setAndClear() throws {
         let plain = HSMState()
         #expect(try HSMRules.set(plain, setting: [.noRelease], clearing: [], Self.regular).flags == [.noRelease])
-        #expect(try HSMRules.set(plain, setting: [.archived], clearing: [], archiveId: 2, Self.regular) == HSMState(flags: [.exists, .archived], archiveId: 2))
-        #expect(try HSMRules.set(.archived(), setting: [.dirty, .noArchive], clearing: [], Self.regular).flags == [.exists, .archived, .dirty, .noArchive])
+        #expect(
+            try HSMRules.set(plain, setting: [.archived], clearing: [], archiveId: 2, Self.regular)
+                == HSMState(flags: [.exists, .archived], archiveId: 2))
+        #expect(
+            try HSMRules.set(.archived(), setting: [.dirty, .noArchive], clearing: [], Self.regular).flags == [
+                .exists, .archived, .dirty, .noArchive,
+            ])
         #expect(try HSMRules.set(.archived(), setting: [], clearing: [.archived], Self.regular).flags == [.exists])
         #expect(throws: HSMError.invalid("released changes only through hsm_release and hsm_restore")) {
             try HSMRules.set(plain, setting: [.released], clearing: [], Self.regular)

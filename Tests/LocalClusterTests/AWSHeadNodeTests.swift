@@ -1,11 +1,13 @@
 import AWSCore
 import Foundation
 import JSONOutput
+import PClusterCLI
+import TestSupport
+import Testing
+
 @testable import LocalCluster
 @testable import SlurmHeadNode
-import PClusterCLI
-import Testing
-import TestSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,8 +21,9 @@ extension ClustersAsRoot {
     @Suite(.serialized) struct AWSHeadNodeTests {
         static let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
-        @Test(.enabled(if: getuid() == 0, "the head node runs munged and slurmctld, which need root"),
-              .timeLimit(.minutes(5)))
+        @Test(
+            .enabled(if: getuid() == 0, "the head node runs munged and slurmctld, which need root"),
+            .timeLimit(.minutes(5)))
         func slurmScalesEC2NodesThroughTheAgent() async throws {
             let account = try await WorkshopOnMoto.prepare()
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-head-\(UUID().uuidString.prefix(8))").path
@@ -30,8 +33,12 @@ extension ClustersAsRoot {
             let name = "hn\(UInt32.random(in: 0...UInt32.max))"
             let file = home + "/cluster.yaml"
             try WorkshopOnMoto.config(placementGroup: "\(name)-pg").write(toFile: file, atomically: true, encoding: .utf8)
-            let created = await PClusterCLI.run(["create-cluster", "-n", name, "-c", file, "--wait",
-                                           "--suppress-validators", "type:ExistingFsxNetworkingValidator"], environment: env) { _ in }
+            let created = await PClusterCLI.run(
+                [
+                    "create-cluster", "-n", name, "-c", file, "--wait",
+                    "--suppress-validators", "type:ExistingFsxNetworkingValidator",
+                ], environment: env
+            ) { _ in }
             #expect(created.exitCode == 0, "\(created.stdout)")
 
             let cluster = home + "/cluster"
@@ -41,14 +48,18 @@ extension ClustersAsRoot {
                 // Only what this test started, by the pids it recorded.
                 headNode.stopAll()
                 // The built binary: a defer cannot await the in-process command.
-                _ = try? ClustersAsRoot.run([Self.directory.appendingPathComponent("pcluster").path, "delete-cluster", "-n", name, "--wait"],
-                                            environment: env, in: home)
+                _ = try? ClustersAsRoot.run(
+                    [Self.directory.appendingPathComponent("pcluster").path, "delete-cluster", "-n", name, "--wait"],
+                    environment: env, in: home)
                 // On EC2 the head node goes with the stack; here it is this machine, and its slurmd spool is ours.
                 try? FileManager.default.removeItem(atPath: layout.spool)
             }
-            let bootstrap = try ClustersAsRoot.run([Self.directory.appendingPathComponent("pcluster-agent").path, "bootstrap",
-                                                    "--cluster-name", name, "--cluster-dir", cluster, "--start",
-                                                    "--controller-address", "127.0.0.1", "--publish-munge-key"], environment: env, in: home)
+            let bootstrap = try ClustersAsRoot.run(
+                [
+                    Self.directory.appendingPathComponent("pcluster-agent").path, "bootstrap",
+                    "--cluster-name", name, "--cluster-dir", cluster, "--start",
+                    "--controller-address", "127.0.0.1", "--publish-munge-key",
+                ], environment: env, in: home)
             #expect(bootstrap.status == 0, "\(bootstrap.stderr)")
             let conf = try String(contentsOfFile: layout.slurmConf, encoding: .utf8)
             #expect(conf.contains("SlurmctldHost=") && conf.contains("(127.0.0.1)") && conf.contains("enable_configless"))
@@ -58,8 +69,9 @@ extension ClustersAsRoot {
             let described = try await JSONValue.parse(PClusterCLI.run(["describe-cluster", "-n", name], environment: env).stdout)
             let url = try #require(described["clusterConfiguration"]?["url"]?.stringValue.flatMap(URL.init(string:)))
             let bucket = url.pathComponents[1]
-            let published = try runCommand(["/usr/bin/env", "aws", "s3", "cp", "s3://\(bucket)/parallelcluster/3.16.1/clusters/\(name)/munge.key", "-"],
-                                           environment: env)
+            let published = try runCommand(
+                ["/usr/bin/env", "aws", "s3", "cp", "s3://\(bucket)/parallelcluster/3.16.1/clusters/\(name)/munge.key", "-"],
+                environment: env)
             #expect(published.status == 0 && published.stdout == FileManager.default.contents(atPath: layout.mungeKey), "\(published.stderr)")
 
             let slurm = layout.daemonEnvironment
@@ -89,8 +101,9 @@ extension ClustersAsRoot {
 
             // Powered down (as after ScaledownIdletime): Slurm's SuspendProgram terminates the instances.
             _ = ProcessControl.run(["/usr/bin/scancel", "--name", "wrap"], environment: slurm)
-            _ = ProcessControl.run([SlurmTools.scontrol, "update", "nodename=c6i-dy-compute-[1-2]", "state=power_down_force", "reason=test"],
-                                   environment: slurm)
+            _ = ProcessControl.run(
+                [SlurmTools.scontrol, "update", "nodename=c6i-dy-compute-[1-2]", "state=power_down_force", "reason=test"],
+                environment: slurm)
             try await waitFor("the instances to terminate", seconds: 60) { try await account.computeInstances(cluster: name).isEmpty }
 
             // A fleet stop asked of pcluster reaches the head node's agent through the stack, which answers STOPPED.
@@ -106,8 +119,12 @@ extension ClustersAsRoot {
             // the node (slurmctld restarted with the new node set).
             try WorkshopOnMoto.config(placementGroup: "\(name)-pg").replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 3")
                 .write(toFile: file, atomically: true, encoding: .utf8)
-            let updated = await PClusterCLI.run(["update-cluster", "-n", name, "-c", file, "--wait",
-                                           "--suppress-validators", "type:ExistingFsxNetworkingValidator"], environment: env) { _ in }
+            let updated = await PClusterCLI.run(
+                [
+                    "update-cluster", "-n", name, "-c", file, "--wait",
+                    "--suppress-validators", "type:ExistingFsxNetworkingValidator",
+                ], environment: env
+            ) { _ in }
             #expect(updated.exitCode == 0, "\(updated.stdout)")
             try await waitFor("the third node in Slurm", seconds: 90) {
                 ProcessControl.run([SlurmTools.scontrol, "show", "node", "c6i-dy-compute-3"], environment: slurm).status == 0

@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import LocalCluster
 @testable import SlurmHeadNode
-import Testing
 
 /// The node agent's resume with a launcher that has no capacity for one node: that node fails with the
 /// launcher's code, its compute resource is held for the original's 600 s, and the hold ends on the

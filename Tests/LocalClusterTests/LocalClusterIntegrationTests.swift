@@ -1,9 +1,11 @@
 import Foundation
 import JSONOutput
-@testable import LocalCluster
-@testable import SlurmHeadNode
 import TestSupport
 import Testing
+
+@testable import LocalCluster
+@testable import SlurmHeadNode
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,8 +35,9 @@ import Glibc
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            return Outcome(status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                           stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+            return Outcome(
+                status: code, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
         }
     }
 
@@ -92,14 +95,18 @@ extension ClustersAsRoot {
         mutating func startFileSystemService() throws {
             let port = try PortAllocator.allocate(1, avoiding: []).first!
             let fsxd = (Self.binary as NSString).deletingLastPathComponent + "/fsxd"
-            fsxdPid = try ProcessControl.spawn([fsxd, "--port", String(port), "--state-directory", state.appendingPathComponent("fsx").path],
-                                               environment: environment, logPath: work.appendingPathComponent("fsxd.log").path)
+            fsxdPid = try ProcessControl.spawn(
+                [fsxd, "--port", String(port), "--state-directory", state.appendingPathComponent("fsx").path],
+                environment: environment, logPath: work.appendingPathComponent("fsxd.log").path)
             environment["AWS_ENDPOINT_URL_FSX"] = "http://127.0.0.1:\(port)"
             guard eventually(20, { PortAllocator.isListening(port) }) else { throw LocalClusterError("fsxd did not start") }
-            let created = ProcessControl.run(["/usr/bin/env", "aws", "fsx", "create-file-system", "--file-system-type", "LUSTRE",
-                                              "--storage-capacity", "1200", "--subnet-ids", "subnet-0123456789abcdef0",
-                                              "--endpoint-url", "http://127.0.0.1:\(port)", "--query", "FileSystem.FileSystemId",
-                                              "--output", "text"], environment: environment)
+            let created = ProcessControl.run(
+                [
+                    "/usr/bin/env", "aws", "fsx", "create-file-system", "--file-system-type", "LUSTRE",
+                    "--storage-capacity", "1200", "--subnet-ids", "subnet-0123456789abcdef0",
+                    "--endpoint-url", "http://127.0.0.1:\(port)", "--query", "FileSystem.FileSystemId",
+                    "--output", "text",
+                ], environment: environment)
             let id = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
             guard created.status == 0, id.hasPrefix("fs-") else { throw LocalClusterError("create-file-system failed: \(created.output)") }
             environment["FSX_FS_ID"] = id
@@ -160,8 +167,9 @@ extension ClustersAsRoot {
             return states
         }
 
-        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
-              .timeLimit(.minutes(6)))
+        @Test(
+            .enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+            .timeLimit(.minutes(6)))
         func theSeedClusterRunsAJobScalesDownAndDeletesCleanly() throws {
             try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
             var test = self
@@ -179,10 +187,18 @@ extension ClustersAsRoot {
             // The seed's config with a one-minute ScaledownIdletime, and a second cluster with a static node;
             // each mounts the file system at a MountDir of its own.
             let demoMount = work.appendingPathComponent("fsx-demo").path
-            let demo = try config("demo", replacing: [("Scheduling:\n", "Scheduling:\n  SlurmSettings:\n    ScaledownIdletime: 1\n"),
-                                                      ("MountDir: /fsx", "MountDir: \(demoMount)")])
-            let other = try config("other", replacing: [("MinCount: 0", "MinCount: 1"), ("MaxCount: 2", "MaxCount: 1"),
-                                                        ("MountDir: /fsx", "MountDir: \(work.appendingPathComponent("fsx-other").path)")])
+            let demo = try config(
+                "demo",
+                replacing: [
+                    ("Scheduling:\n", "Scheduling:\n  SlurmSettings:\n    ScaledownIdletime: 1\n"),
+                    ("MountDir: /fsx", "MountDir: \(demoMount)"),
+                ])
+            let other = try config(
+                "other",
+                replacing: [
+                    ("MinCount: 0", "MinCount: 1"), ("MaxCount: 2", "MaxCount: 1"),
+                    ("MountDir: /fsx", "MountDir: \(work.appendingPathComponent("fsx-other").path)"),
+                ])
 
             let created = try pcluster("create-cluster", "-n", "demo", "-c", demo, "--wait")
             #expect(created.status == 0, "\(created.stdout)\(created.stderr)")
@@ -203,8 +219,9 @@ extension ClustersAsRoot {
 
             // The issue's job, verbatim, on powered-down dynamic nodes.
             let submitted = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun hostname")
-            let jobId = try #require(submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
-                                     "\(submitted.stdout)\(submitted.stderr)")
+            let jobId = try #require(
+                submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
+                "\(submitted.stdout)\(submitted.stderr)")
             #expect(try eventually(60) { try jobState("demo", jobId) == "COMPLETED" })
             let job = try pcluster("ssh", "-n", "demo", "scontrol", "show", "job", jobId).stdout
             #expect(job.contains(" NodeList=c6i-dy-compute-[1-2]"))
@@ -230,22 +247,26 @@ extension ClustersAsRoot {
             let otherLayout = LocalLayout(root: state.appendingPathComponent("clusters/other"))
             let staticPid = try #require(ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")))
             kill(staticPid, SIGKILL)
-            #expect(try eventually(30) {
-                guard let pid = ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")), pid != staticPid else { return false }
-                let alive = ProcessControl.isAlive(pid, commandContains: "slurmd")
-                return try alive && sinfo("other")["c6i-st-compute-1"] == "idle"
-            })
+            #expect(
+                try eventually(30) {
+                    guard let pid = ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")), pid != staticPid else { return false }
+                    let alive = ProcessControl.isAlive(pid, commandContains: "slurmd")
+                    return try alive && sinfo("other")["c6i-st-compute-1"] == "idle"
+                })
 
             // Stopping the fleet stops every compute node; a dead agent is reported, and starting the fleet
             // brings back the agent and the static node.
             try pcluster("update-compute-fleet", "-n", "other", "--status", "STOP_REQUESTED")
             #expect(try eventually(20) { try pcluster("describe-compute-fleet", "-n", "other").json?["status"] == "STOPPED" })
-            #expect(try pcluster("describe-cluster-instances", "-n", "other", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty == true)
+            #expect(
+                try pcluster("describe-cluster-instances", "-n", "other", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty
+                    == true)
             let agentPid = try #require(ProcessControl.readPid(otherLayout.agentPid))
             kill(agentPid, SIGKILL)
-            #expect(try eventually(5) {
-                try pcluster("describe-cluster", "-n", "other").json?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown"
-            })
+            #expect(
+                try eventually(5) {
+                    try pcluster("describe-cluster", "-n", "other").json?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown"
+                })
             try pcluster("update-compute-fleet", "-n", "other", "--status", "START_REQUESTED")
             let restarted = try eventually(45) {
                 let running = try pcluster("describe-compute-fleet", "-n", "other").json?["status"] == "RUNNING"
@@ -259,9 +280,11 @@ extension ClustersAsRoot {
             // After ScaledownIdletime (1 minute) the dynamic nodes power down and their slurmd processes end.
             let scaledDown = try eventually(150) { try sinfo("demo").values.allSatisfy { $0 == "idle~" } }
             #expect(scaledDown, "\((try? sinfo("demo")) ?? [:])")
-            #expect(try eventually(10) {
-                try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty == true
-            })
+            #expect(
+                try eventually(10) {
+                    try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json?["instances"]?.arrayValue?.isEmpty
+                        == true
+                })
             let events = try pcluster("get-cluster-stack-events", "-n", "demo").json?["events"]?.arrayValue ?? []
             #expect(events.contains { $0["resourceStatus"] == "SUSPEND" } && events.contains { $0["resourceStatus"] == "LAUNCHED" })
 
@@ -293,8 +316,9 @@ extension ClustersAsRoot {
         /// A static node whose launch fails (here its port is taken by another program) is down with the
         /// failure's code, and the agent launches it again once it can, instead of leaving it down until Slurm's
         /// 30-minute ResumeTimeout.
-        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
-              .timeLimit(.minutes(4)))
+        @Test(
+            .enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+            .timeLimit(.minutes(4)))
         func aStaticNodeWhoseLaunchFailsIsLaunchedAgain() throws {
             try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
             defer {
@@ -322,11 +346,13 @@ extension ClustersAsRoot {
             let events = { (try? String(contentsOfFile: eventsPath, encoding: .utf8)) ?? "" }
             // Slurm shows `(Code:LaunchFailure)Failure when resuming nodes: port N ...` only until the agent's next
             // pass powers the node down to retry, so the lasting record is the agent's events.
-            #expect(eventually(60) { events().contains("\"RESUME_FAILED\"") && events().contains("port \(port) of c6i-st-compute-1") },
-                    "\((try? reason()) ?? "")\n\(diagnostics("retry"))")
+            #expect(
+                eventually(60) { events().contains("\"RESUME_FAILED\"") && events().contains("port \(port) of c6i-st-compute-1") },
+                "\((try? reason()) ?? "")\n\(diagnostics("retry"))")
             #expect(eventually(30) { events().contains("\"status\":\"RETRY\"") }, "\(diagnostics("retry"))")
             // What Slurm showed meanwhile, from slurmctld's log.
-            let controllerLog = (try? String(contentsOfFile: LocalLayout(root: state.appendingPathComponent("clusters/retry")).slurmctldLog, encoding: .utf8)) ?? ""
+            let controllerLog =
+                (try? String(contentsOfFile: LocalLayout(root: state.appendingPathComponent("clusters/retry")).slurmctldLog, encoding: .utf8)) ?? ""
             #expect(controllerLog.contains("(Code:LaunchFailure)Failure when resuming nodes: port \(port) of c6i-st-compute-1"))
             close(squatter)
             closed = true
@@ -345,8 +371,9 @@ extension ClustersAsRoot {
         /// After kill -9 of every process the cluster recorded (agent, slurmctld, munged, slurmd), a running job's
         /// slurmstepd and its processes are orphans no pid file names; `delete-cluster --wait` still ends them
         /// all (they are in the cluster's cgroup) before it returns. slurmctld and slurmd listen on loopback only.
-        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
-              .timeLimit(.minutes(3)))
+        @Test(
+            .enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+            .timeLimit(.minutes(3)))
         func deleteAfterEveryDaemonWasKilledEndsTheJobsProcessesToo() throws {
             try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
             defer {
@@ -377,7 +404,8 @@ extension ClustersAsRoot {
             let listening = (procFile("/proc/net/tcp")).split(separator: "\n").compactMap { line -> (String, Int)? in
                 let fields = line.split(separator: " ")
                 guard fields.count > 3, fields[3] == "0A", let colon = fields[1].lastIndex(of: ":"),
-                      let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16) else { return nil }
+                    let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16)
+                else { return nil }
                 return (String(fields[1][..<colon]), port)
             }
             let ports = [spec.controllerPort] + spec.nodes.map(\.port)
@@ -401,8 +429,9 @@ extension ClustersAsRoot {
         /// the jobs go on running and complete, and no node drains with "Duplicate jobid" (slurmctld had saved
         /// the node as still booting and its jobs as configuring, and would launch them a second time; the agent
         /// makes it save its job and node state once nodes are up).
-        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
-              .timeLimit(.minutes(4)))
+        @Test(
+            .enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+            .timeLimit(.minutes(4)))
         func aRestartedSlurmctldKeepsTheJobsThatRan() throws {
             try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
             defer {
@@ -425,8 +454,9 @@ extension ClustersAsRoot {
             kill(controller, SIGKILL)
             #expect(eventually(10) { !ProcessControl.isAlive(controller) })
             try pcluster("update-compute-fleet", "-n", "restart", "--status", "START_REQUESTED")
-            #expect(try eventually(90) { try ids.allSatisfy { try jobState("restart", $0) == "COMPLETED" } },
-                    "\(ids.map { (try? jobState("restart", $0)) ?? "?" })\n\(diagnostics("restart"))")
+            #expect(
+                try eventually(90) { try ids.allSatisfy { try jobState("restart", $0) == "COMPLETED" } },
+                "\(ids.map { (try? jobState("restart", $0)) ?? "?" })\n\(diagnostics("restart"))")
             let controllerLog = (try? String(contentsOfFile: layout.slurmctldLog, encoding: .utf8)) ?? ""
             #expect(!controllerLog.contains("Duplicate jobid"), "\(diagnostics("restart"))")
         }
@@ -436,8 +466,9 @@ extension ClustersAsRoot {
         /// it runs: the delete (or a second one, after the first was killed) succeeds and leaves no process, no
         /// cgroup, no listening port and no file of the cluster. CHAOS_TRIALS sets the number of trials
         /// (benchmarks/chaos.sh runs 100).
-        @Test(.enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
-              .timeLimit(.minutes(60)))
+        @Test(
+            .enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+            .timeLimit(.minutes(60)))
         func killedAtRandomWhileCreatingAndScalingTheClusterIsStillDeletedWhole() throws {
             try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
             let trials = Int(ProcessInfo.processInfo.environment["CHAOS_TRIALS"] ?? "") ?? 1
@@ -451,8 +482,9 @@ extension ClustersAsRoot {
                 func killOneAtRandom(within seconds: Double) -> String {
                     usleep(UInt32.random(in: 0...UInt32(seconds * 1_000_000)))
                     guard let victim = layout.cgroup?.members().randomElement() else { return "nothing to kill yet" }
-                    let command = String(decoding: (try? FileHandle(forReadingAtPath: "/proc/\(victim)/cmdline")?.readToEnd())?
-                        .prefix(60).map { $0 == 0 ? 32 : $0 } ?? [], as: UTF8.self)
+                    let command = String(
+                        decoding: (try? FileHandle(forReadingAtPath: "/proc/\(victim)/cmdline")?.readToEnd())?
+                            .prefix(60).map { $0 == 0 ? 32 : $0 } ?? [], as: UTF8.self)
                     kill(victim, SIGKILL)
                     return "killed \(command.split(separator: " ").first.map(String.init) ?? "?")"
                 }
@@ -472,8 +504,9 @@ extension ClustersAsRoot {
                 let spec = try? LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("chaos")
                 // The third fault lands on the delete: the delete-cluster process itself (then a second delete
                 // must finish the job) or a member of the cluster (the delete must not mind).
-                let deleting = try ClustersAsRoot.start([Self.binary, "delete-cluster", "-n", "chaos", "--wait"],
-                                                        environment: environment, in: work.path)
+                let deleting = try ClustersAsRoot.start(
+                    [Self.binary, "delete-cluster", "-n", "chaos", "--wait"],
+                    environment: environment, in: work.path)
                 let third: String
                 if Bool.random() {
                     usleep(UInt32.random(in: 0...1_000_000))
@@ -500,7 +533,9 @@ extension ClustersAsRoot {
                 let ports = spec.map { [$0.controllerPort] + $0.nodes.map(\.port) } ?? []
                 let busy = ports.filter { !PortAllocator.isFree($0) }
                 if !busy.isEmpty { problems.append("ports still in use: \(busy)") }
-                print("chaos cluster trial \(trial): create (\(first)), scale (\(second)), delete (\(third)): \(problems.isEmpty ? "deleted whole" : problems.joined(separator: "; "))")
+                print(
+                    "chaos cluster trial \(trial): create (\(first)), scale (\(second)), delete (\(third)): \(problems.isEmpty ? "deleted whole" : problems.joined(separator: "; "))"
+                )
                 if !problems.isEmpty { failures.append("trial \(trial): \(problems.joined(separator: "; "))") }
             }
             print("chaos cluster: trials \(trials), failures \(failures.count)")

@@ -1,7 +1,9 @@
 import Foundation
+import Testing
+
 @testable import LocalCluster
 @testable import SlurmHeadNode
-import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,7 +37,8 @@ struct NodeAgentPassTests {
         return (try NodeAgent(clusterDirectory: root.path, launcher: launcher), layout, root)
     }
 
-    static let states = SlurmNodeState.parse("""
+    static let states = SlurmNodeState.parse(
+        """
         NodeName=c6i-dy-compute-1 State=IDLE+CLOUD+NOT_RESPONDING+POWERING_UP ThreadsPerCore=1
         NodeName=c6i-dy-compute-2 State=IDLE+CLOUD ThreadsPerCore=1
         """)
@@ -64,9 +67,11 @@ struct NodeAgentPassTests {
             let parts = state.split(separator: "+").map(String.init)
             return (name, SlurmNodeState(name: name, base: parts[0], flags: Set(parts.dropFirst()), reason: nil))
         }
-        let states = Dictionary(uniqueKeysWithValues: [node("a", "MIXED+CLOUD"), node("b", "IDLE+CLOUD+POWERED_DOWN"),
-                                                        node("c", "IDLE+CLOUD+POWERING_UP"), node("d", "ALLOCATED+CLOUD"),
-                                                        node("e", "IDLE+CLOUD+NOT_RESPONDING")])
+        let states = Dictionary(uniqueKeysWithValues: [
+            node("a", "MIXED+CLOUD"), node("b", "IDLE+CLOUD+POWERED_DOWN"),
+            node("c", "IDLE+CLOUD+POWERING_UP"), node("d", "ALLOCATED+CLOUD"),
+            node("e", "IDLE+CLOUD+NOT_RESPONDING"),
+        ])
         #expect(NodeAgent.newlyReady(previously: [], now: states) == ["a", "d"])
         #expect(NodeAgent.newlyReady(previously: ["a"], now: states) == ["d"])
         #expect(NodeAgent.newlyReady(previously: ["a", "d"], now: states).isEmpty)

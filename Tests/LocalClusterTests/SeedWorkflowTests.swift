@@ -1,9 +1,11 @@
 import Foundation
 import JSONOutput
+import TestSupport
+import Testing
+
 @testable import LocalCluster
 @testable import SlurmHeadNode
-import Testing
-import TestSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,8 +82,9 @@ extension ClustersAsRoot {
                 // The moto server is the S3 (and SQS) of this test; the FSx service and the CLI both use it.
                 environment["AWS_ENDPOINT_URL_S3"] = moto.endpoint
                 environment["AWS_ENDPOINT_URL_SQS"] = moto.endpoint
-                fsxdPid = try ProcessControl.spawn([SeedWorkflowTests.binaries + "/fsxd", "--port", String(port), "--state-directory", root + "/fsx-state"],
-                                                   environment: environment, logPath: root + "/fsxd.log")
+                fsxdPid = try ProcessControl.spawn(
+                    [SeedWorkflowTests.binaries + "/fsxd", "--port", String(port), "--state-directory", root + "/fsx-state"],
+                    environment: environment, logPath: root + "/fsxd.log")
                 // pcluster finds the service here; the workshop's aws commands get --endpoint-url.
                 environment["AWS_ENDPOINT_URL_FSX"] = endpoint
                 environment["CLUSTER_NAME"] = name
@@ -98,9 +101,11 @@ extension ClustersAsRoot {
             }
         }
 
-        @Test(.enabled(if: getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/fuse"),
-                       "the local provider runs slurmctld and slurmd and the FSx service mounts with FUSE, which need root"),
-              .timeLimit(.minutes(6)))
+        @Test(
+            .enabled(
+                if: getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/fuse"),
+                "the local provider runs slurmctld and slurmd and the FSx service mounts with FUSE, which need root"),
+            .timeLimit(.minutes(6)))
         func theWorkshopRunsEndToEnd() async throws {
             let bench = try await Bench(name: "seed")
             defer { bench.stop() }
@@ -117,7 +122,9 @@ extension ClustersAsRoot {
             try payload.write(to: URL(fileURLWithPath: work + "/input.dat"))
             let uploaded = try run("aws s3 mb s3://$S3_BUCKET_NAME && aws s3 cp input.dat s3://$S3_BUCKET_NAME/$FILE")
             #expect(uploaded.status == 0, "\(uploaded.stderr)")
-            let fileSystem = try run("aws fsx create-file-system --file-system-type LUSTRE --storage-capacity 1200 --subnet-ids $SUBNET_ID --lustre-configuration DeploymentType=SCRATCH_2 --endpoint-url \(endpoint) --query FileSystem.FileSystemId --output text")
+            let fileSystem = try run(
+                "aws fsx create-file-system --file-system-type LUSTRE --storage-capacity 1200 --subnet-ids $SUBNET_ID --lustre-configuration DeploymentType=SCRATCH_2 --endpoint-url \(endpoint) --query FileSystem.FileSystemId --output text"
+            )
             let fsId = fileSystem.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try #require(fileSystem.status == 0 && fsId.hasPrefix("fs-"), "\(fileSystem.stderr)")
             environment["FSX_FS_ID"] = fsId
@@ -132,8 +139,9 @@ extension ClustersAsRoot {
             try config.write(toFile: work + "/cluster.yaml", atomically: true, encoding: .utf8)
 
             // The FileSystemId validator asks the service: an id it does not know is an error at its line.
-            let unknown = try Self.bash("pcluster create-cluster --cluster-name $CLUSTER_NAME --cluster-configuration cluster.yaml --dryrun true",
-                                        environment: seeded.merging(["FSX_FS_ID": "fs-0123456789abcdef0"]) { $1 }, in: work)
+            let unknown = try Self.bash(
+                "pcluster create-cluster --cluster-name $CLUSTER_NAME --cluster-configuration cluster.yaml --dryrun true",
+                environment: seeded.merging(["FSX_FS_ID": "fs-0123456789abcdef0"]) { $1 }, in: work)
             let finding = unknown.json?["configurationValidationErrors"]?.arrayValue?.first { $0["level"] == "ERROR" }
             #expect(unknown.status == 1 && finding?["type"] == "ExistingFsxNetworkingValidator", "\(unknown.stdout)")
             #expect(finding?["message"]?.stringValue?.contains("fs-0123456789abcdef0 does not exist (asked the FSx service at \(endpoint))") == true)
@@ -145,16 +153,18 @@ extension ClustersAsRoot {
             let created = try seed("pcluster create-cluster --cluster-name $CLUSTER_NAME --cluster-configuration cluster.yaml")
             #expect(created.status == 0, "\(created.stdout)\(created.stderr)")
             #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_IN_PROGRESS")
-            #expect(try Self.eventually(120) {
-                try seed("pcluster describe-cluster --cluster-name $CLUSTER_NAME").json?["clusterStatus"]?.stringValue != "CREATE_IN_PROGRESS"
-            })
+            #expect(
+                try Self.eventually(120) {
+                    try seed("pcluster describe-cluster --cluster-name $CLUSTER_NAME").json?["clusterStatus"]?.stringValue != "CREATE_IN_PROGRESS"
+                })
             #expect(try seed("pcluster describe-cluster --cluster-name $CLUSTER_NAME").json?["clusterStatus"] == "CREATE_COMPLETE")
             let listed = try seed("pcluster list-clusters").json?["clusters"]?.arrayValue ?? []
             #expect(listed.contains { $0["clusterName"] == "seed" && $0["clusterStatus"] == "CREATE_COMPLETE" })
             #expect((procFile("/proc/self/mounts")).contains(" \(mountDir) fuse.lustrefs "))
 
             // The association, with the workshop's arguments.
-            let association = try seed("""
+            let association = try seed(
+                """
                 aws fsx create-data-repository-association \\
                     --file-system-id $FSX_ID \\
                     --file-system-path "/dra" \\
@@ -165,14 +175,17 @@ extension ClustersAsRoot {
                 """)
             #expect(association.status == 0, "\(association.stderr)")
             let draId = try #require(association.json?["Association"]?["AssociationId"]?.stringValue, "\(association.stdout)")
-            #expect(try Self.eventually(60) {
-                try seed("aws fsx describe-data-repository-associations --association-ids \(draId) --endpoint-url \(endpoint)")
-                    .json?["Associations"]?.arrayValue?.first?["Lifecycle"] == "AVAILABLE"
-            })
+            #expect(
+                try Self.eventually(60) {
+                    try seed("aws fsx describe-data-repository-associations --association-ids \(draId) --endpoint-url \(endpoint)")
+                        .json?["Associations"]?.arrayValue?.first?["Lifecycle"] == "AVAILABLE"
+                })
 
             // Lazy loading: the name is there, the data is not.
             #expect(try Self.eventually(10) { try seed("ls \(mountDir)/dra").stdout == "input.dat\n" })
-            #expect(try seed("lfs hsm_state \(mountDir)/dra/$FILE").stdout == "\(mountDir)/dra/input.dat: (0x0000000d) released exists archived, archive_id:1\n")
+            #expect(
+                try seed("lfs hsm_state \(mountDir)/dra/$FILE").stdout
+                    == "\(mountDir)/dra/input.dat: (0x0000000d) released exists archived, archive_id:1\n")
             let dfBefore = try seed("lfs df \(mountDir)").stdout
             let first = try seed("time cat \(mountDir)/dra/$FILE > \(shm)")
             #expect(first.status == 0, "\(first.stderr)")
@@ -183,7 +196,8 @@ extension ClustersAsRoot {
             let secondSeconds = try #require(Self.realSeconds(second.stderr), "\(second.stderr)")
             // The first read fetched 48 MiB from the bucket; the second comes from the kernel's page cache.
             #expect(secondSeconds < firstSeconds, "first \(firstSeconds) s, second \(secondSeconds) s")
-            #expect(try seed("lfs hsm_state \(mountDir)/dra/$FILE").stdout == "\(mountDir)/dra/input.dat: (0x00000009) exists archived, archive_id:1\n")
+            #expect(
+                try seed("lfs hsm_state \(mountDir)/dra/$FILE").stdout == "\(mountDir)/dra/input.dat: (0x00000009) exists archived, archive_id:1\n")
             let dfHuman = try seed("lfs df -h \(mountDir)")
             #expect(dfHuman.status == 0 && dfHuman.stdout.contains("filesystem_summary:"), "\(dfHuman.stdout)\(dfHuman.stderr)")
             let usedBefore = try #require(Self.usedKilobytes(dfBefore), "\(dfBefore)")
@@ -192,16 +206,21 @@ extension ClustersAsRoot {
             #expect(usedAfter - usedBefore >= payload.count / 1024, "\(dfBefore)\n\(dfAfter)")
             let released = try seed("lfs hsm_release \(mountDir)/dra/$FILE")
             #expect(released.status == 0, "\(released.stderr)")
-            #expect(try seed("lfs hsm_state \(mountDir)/dra/$FILE").stdout == "\(mountDir)/dra/input.dat: (0x0000000d) released exists archived, archive_id:1\n")
+            #expect(
+                try seed("lfs hsm_state \(mountDir)/dra/$FILE").stdout
+                    == "\(mountDir)/dra/input.dat: (0x0000000d) released exists archived, archive_id:1\n")
             #expect(Self.usedKilobytes(try seed("lfs df \(mountDir)").stdout) == usedBefore)
 
             // A job on a dynamic compute node reads the data repository and writes a result into it.
-            let job = try seed("pcluster ssh --cluster-name $CLUSTER_NAME sbatch --parsable -N 1 --wrap 'md5sum \(mountDir)/dra/input.dat > \(mountDir)/dra/result.txt; echo $SLURMD_NODENAME >> \(mountDir)/dra/result.txt'")
+            let job = try seed(
+                "pcluster ssh --cluster-name $CLUSTER_NAME sbatch --parsable -N 1 --wrap 'md5sum \(mountDir)/dra/input.dat > \(mountDir)/dra/result.txt; echo $SLURMD_NODENAME >> \(mountDir)/dra/result.txt'"
+            )
             let jobId = job.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(job.status == 0 && !jobId.isEmpty, "\(job.stderr)")
-            #expect(try Self.eventually(90) {
-                try seed("pcluster ssh --cluster-name $CLUSTER_NAME scontrol show job \(jobId)").stdout.contains("JobState=COMPLETED")
-            })
+            #expect(
+                try Self.eventually(90) {
+                    try seed("pcluster ssh --cluster-name $CLUSTER_NAME scontrol show job \(jobId)").stdout.contains("JobState=COMPLETED")
+                })
             #expect(try seed("pcluster ssh --cluster-name $CLUSTER_NAME scontrol show job \(jobId)").stdout.contains("NodeList=c6i-dy-compute-"))
             let expectedSum = try seed("md5sum < input.dat").stdout.split(separator: " ").first.map(String.init) ?? "?"
 
@@ -218,12 +237,14 @@ extension ClustersAsRoot {
             #expect(try Self.eventually(60) { try seed("cat \(mountDir)/dra/incoming/new.txt").stdout == "from the bucket\n" })
 
             // Delete the association (and its data on the file system), then the cluster: nothing is left.
-            let deleted = try seed("aws fsx delete-data-repository-association --association-id \(draId) --delete-data-in-file-system --endpoint-url \(endpoint)")
+            let deleted = try seed(
+                "aws fsx delete-data-repository-association --association-id \(draId) --delete-data-in-file-system --endpoint-url \(endpoint)")
             #expect(deleted.status == 0, "\(deleted.stderr)")
-            #expect(try Self.eventually(60) {
-                try seed("aws fsx describe-data-repository-associations --association-ids \(draId) --endpoint-url \(endpoint)").stderr
-                    .contains("DataRepositoryAssociationNotFound")
-            })
+            #expect(
+                try Self.eventually(60) {
+                    try seed("aws fsx describe-data-repository-associations --association-ids \(draId) --endpoint-url \(endpoint)").stderr
+                        .contains("DataRepositoryAssociationNotFound")
+                })
             #expect(!FileManager.default.fileExists(atPath: mountDir + "/dra"))
             let queues = try seed("aws sqs list-queues --output text").stdout
             #expect(!queues.contains("fsx-\(draId)"), "\(queues)")
@@ -239,16 +260,20 @@ extension ClustersAsRoot {
             #expect(try seed("pcluster list-clusters").json?["clusters"]?.arrayValue?.isEmpty == true)
             let fsDeleted = try seed("aws fsx delete-file-system --file-system-id $FSX_ID --endpoint-url \(endpoint)")
             #expect(fsDeleted.status == 0, "\(fsDeleted.stderr)")
-            #expect(try Self.eventually(30) {
-                try seed("aws fsx describe-file-systems --file-system-ids $FSX_ID --endpoint-url \(endpoint)").stderr.contains("FileSystemNotFound")
-            })
+            #expect(
+                try Self.eventually(30) {
+                    try seed("aws fsx describe-file-systems --file-system-ids $FSX_ID --endpoint-url \(endpoint)").stderr.contains(
+                        "FileSystemNotFound")
+                })
             #expect(!FileManager.default.fileExists(atPath: root + "/fsx-state/filesystems/\(fsId)"))
         }
         /// Without FileSystemId the cluster creates its file system from FsxLustreSettings, with the
         /// DataRepositoryAssociations it lists, and (DeletionPolicy Delete, the default) deletes it with itself.
-        @Test(.enabled(if: getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/fuse"),
-                       "the local provider runs slurmctld and slurmd and the FSx service mounts with FUSE, which need root"),
-              .timeLimit(.minutes(4)))
+        @Test(
+            .enabled(
+                if: getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/fuse"),
+                "the local provider runs slurmctld and slurmd and the FSx service mounts with FUSE, which need root"),
+            .timeLimit(.minutes(4)))
         func aManagedFileSystemComesAndGoesWithTheCluster() async throws {
             let bench = try await Bench(name: "managed")
             defer { bench.stop() }
@@ -256,23 +281,25 @@ extension ClustersAsRoot {
             let run = { (script: String) throws -> Outcome in try Self.bash(script, environment: bench.environment, in: bench.work) }
             #expect(try run("aws s3 mb s3://$S3_BUCKET_NAME && echo hello | aws s3 cp - s3://$S3_BUCKET_NAME/inputs/hello.txt").status == 0)
             let config = try String(contentsOfFile: Self.repository.path + "/examples/cluster.yaml", encoding: .utf8)
-                .replacingOccurrences(of: """
-                        MountDir: /fsx
-                        FsxLustreSettings:
-                          FileSystemId: $FSX_FS_ID
-                    """, with: """
-                        MountDir: \(mountDir)
-                        FsxLustreSettings:
-                          StorageCapacity: 1200
-                          DeploymentType: PERSISTENT_2
-                          PerUnitStorageThroughput: 125
-                          DataRepositoryAssociations:
-                            - Name: inputs
-                              FileSystemPath: /inputs
-                              DataRepositoryPath: s3://\(bench.bucket)/inputs
-                              BatchImportMetaDataOnCreate: true
-                              AutoImportPolicy: [NEW, CHANGED, DELETED]
-                    """)
+                .replacingOccurrences(
+                    of: """
+                            MountDir: /fsx
+                            FsxLustreSettings:
+                              FileSystemId: $FSX_FS_ID
+                        """,
+                    with: """
+                            MountDir: \(mountDir)
+                            FsxLustreSettings:
+                              StorageCapacity: 1200
+                              DeploymentType: PERSISTENT_2
+                              PerUnitStorageThroughput: 125
+                              DataRepositoryAssociations:
+                                - Name: inputs
+                                  FileSystemPath: /inputs
+                                  DataRepositoryPath: s3://\(bench.bucket)/inputs
+                                  BatchImportMetaDataOnCreate: true
+                                  AutoImportPolicy: [NEW, CHANGED, DELETED]
+                        """)
             #expect(config.contains("StorageCapacity: 1200"))
             try config.write(toFile: bench.work + "/managed.yaml", atomically: true, encoding: .utf8)
 
@@ -283,16 +310,19 @@ extension ClustersAsRoot {
             #expect(systems.count == 1)
             let id = try #require(systems.first?["FileSystemId"]?.stringValue)
             #expect(systems.first?["Tags"]?.arrayValue?.contains { $0["Key"] == "parallelcluster:cluster-name" && $0["Value"] == "managed" } == true)
-            let associations = try run("aws fsx describe-data-repository-associations --endpoint-url $AWS_ENDPOINT_URL_FSX").json?["Associations"]?.arrayValue ?? []
+            let associations =
+                try run("aws fsx describe-data-repository-associations --endpoint-url $AWS_ENDPOINT_URL_FSX").json?["Associations"]?.arrayValue ?? []
             #expect(associations.map { $0["FileSystemPath"]?.stringValue ?? "" } == ["/inputs"])
             #expect(associations.first?["Lifecycle"] == "AVAILABLE")
             #expect(try run("cat \(mountDir)/inputs/hello.txt").stdout == "hello\n")
 
             let deleted = try run("pcluster delete-cluster --cluster-name $CLUSTER_NAME --wait")
             #expect(deleted.json?["cluster"]?["clusterStatus"] == "DELETE_COMPLETE", "\(deleted.stdout)\(deleted.stderr)")
-            #expect(try Self.eventually(30) {
-                try run("aws fsx describe-file-systems --file-system-ids \(id) --endpoint-url $AWS_ENDPOINT_URL_FSX").stderr.contains("FileSystemNotFound")
-            })
+            #expect(
+                try Self.eventually(30) {
+                    try run("aws fsx describe-file-systems --file-system-ids \(id) --endpoint-url $AWS_ENDPOINT_URL_FSX").stderr.contains(
+                        "FileSystemNotFound")
+                })
             #expect(!FileManager.default.fileExists(atPath: mountDir))
             // The bucket keeps its data.
             #expect(try run("aws s3 ls s3://$S3_BUCKET_NAME/inputs/").stdout.contains("hello.txt"))

@@ -1,12 +1,14 @@
 import ClusterConfig
 import Foundation
+import Testing
+
 @testable import LocalCluster
 @testable import SlurmHeadNode
-import Testing
 
 @Suite struct HostlistTests {
     @Test func expandsAndCompressesSlurmHostLists() {
-        #expect(Hostlist.expand("c6i-dy-compute-[1-3,7],gpu-st-a100-1")
+        #expect(
+            Hostlist.expand("c6i-dy-compute-[1-3,7],gpu-st-a100-1")
                 == ["c6i-dy-compute-1", "c6i-dy-compute-2", "c6i-dy-compute-3", "c6i-dy-compute-7", "gpu-st-a100-1"])
         #expect(Hostlist.expand("n[08-10]") == ["n08", "n09", "n10"])
         #expect(Hostlist.expand("plain") == ["plain"])
@@ -43,12 +45,14 @@ import Testing
     /// when Slurm said its node is powered down, so a resume racing the pass never loses its new instance.
     @Test func onlyInstancesOlderThanSlurmsAnswerAreOrphans() throws {
         let (spec, _) = try SlurmConfTests().spec()
-        let states = SlurmNodeState.parse("""
+        let states = SlurmNodeState.parse(
+            """
             NodeName=c6i-dy-compute-1 State=IDLE+CLOUD+POWERED_DOWN ThreadsPerCore=1
             NodeName=c6i-dy-compute-2 State=IDLE+CLOUD+POWERED_DOWN+POWER_UP ThreadsPerCore=1
             """)
         // compute-1 had an instance before Slurm answered: an orphan. compute-2 is asked to power up.
-        #expect(NodeAgent.orphans(spec.nodes, states: states, runningBefore: ["c6i-dy-compute-1", "c6i-dy-compute-2"], keepNone: false)
+        #expect(
+            NodeAgent.orphans(spec.nodes, states: states, runningBefore: ["c6i-dy-compute-1", "c6i-dy-compute-2"], keepNone: false)
                 == ["c6i-dy-compute-1"])
         // An instance the resume launched after Slurm's answer is not in the snapshot, so it stays.
         #expect(NodeAgent.orphans(spec.nodes, states: states, runningBefore: [], keepNone: false).isEmpty)
@@ -87,11 +91,12 @@ import Testing
         let config = try #require(result.config)
         var ports = Array(30001...30100)
         let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
-        let spec = LocalClusterSpec(clusterName: "demo", slurmClusterName: "demo", controllerHost: "head", controllerPort: 30000,
-                                    agentExecutable: "/x/pcluster-agent", headNodeInstanceId: "i-0123456789abcdef0",
-                                    headNodeInstanceType: config.headNode.instanceType,
-                                    scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
-                                    queues: config.scheduling.queues.map(\.name), createdAt: Date(), fastJobStart: true)
+        let spec = LocalClusterSpec(
+            clusterName: "demo", slurmClusterName: "demo", controllerHost: "head", controllerPort: 30000,
+            agentExecutable: "/x/pcluster-agent", headNodeInstanceId: "i-0123456789abcdef0",
+            headNodeInstanceType: config.headNode.instanceType,
+            scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
+            queues: config.scheduling.queues.map(\.name), createdAt: Date(), fastJobStart: true)
         return (spec, LocalLayout(root: URL(fileURLWithPath: "/state/clusters/demo")))
     }
 
@@ -99,7 +104,10 @@ import Testing
         let (spec, layout) = try spec()
         let text = SlurmConf.render(spec: spec, layout: layout)
         #expect(spec.nodes.map(\.name) == ["c6i-dy-compute-1", "c6i-dy-compute-2"])
-        #expect(text.contains("NodeName=c6i-dy-compute-1 NodeAddr=127.0.0.1 NodeHostname=c6i-dy-compute-1 Port=30001 CPUs=128 RealMemory=262144 State=CLOUD Feature=dynamic,c6i.32xlarge,compute,efa Weight=1000"))
+        #expect(
+            text.contains(
+                "NodeName=c6i-dy-compute-1 NodeAddr=127.0.0.1 NodeHostname=c6i-dy-compute-1 Port=30001 CPUs=128 RealMemory=262144 State=CLOUD Feature=dynamic,c6i.32xlarge,compute,efa Weight=1000"
+            ))
         #expect(text.contains("PartitionName=c6i Nodes=c6i-dy-compute-[1-2] Default=YES MaxTime=INFINITE State=UP"))
         #expect(text.contains("SuspendTime=600"))  // ScaledownIdletime defaults to 10 minutes
         #expect(text.contains("SlurmctldHost=head(127.0.0.1)\nSlurmctldPort=30000"))
@@ -151,11 +159,16 @@ import Testing
         #expect(spec.nodes.map(\.name) == ["cpu-st-small-1", "cpu-st-small-2", "cpu-dy-small-1", "cpu-dy-small-2", "cpu-dy-small-3", "mem-dy-big-1"])
         #expect(text.contains("SuspendExcNodes=cpu-st-small-[1-2]"))
         #expect(text.contains("SuspendTime=180"))
-        #expect(text.contains("NodeName=cpu-st-small-1 NodeAddr=127.0.0.1 NodeHostname=cpu-st-small-1 Port=30001 CPUs=4 RealMemory=8192 State=CLOUD Feature=static,c5.xlarge,small Weight=7"))
+        #expect(
+            text.contains(
+                "NodeName=cpu-st-small-1 NodeAddr=127.0.0.1 NodeHostname=cpu-st-small-1 Port=30001 CPUs=4 RealMemory=8192 State=CLOUD Feature=static,c5.xlarge,small Weight=7"
+            ))
         #expect(text.contains("Feature=dynamic,c5.xlarge,small Weight=9"))
         // Multithreading off: the cores, not the vCPUs.
         #expect(text.contains("NodeName=mem-dy-big-1 NodeAddr=127.0.0.1 NodeHostname=mem-dy-big-1 Port=30006 CPUs=4 RealMemory=65536"))
-        #expect(text.contains("PartitionName=cpu Nodes=cpu-st-small-[1-2],cpu-dy-small-[1-3] Default=YES") || text.contains("PartitionName=cpu Nodes=cpu-dy-small-[1-3],cpu-st-small-[1-2] Default=YES"))
+        #expect(
+            text.contains("PartitionName=cpu Nodes=cpu-st-small-[1-2],cpu-dy-small-[1-3] Default=YES")
+                || text.contains("PartitionName=cpu Nodes=cpu-dy-small-[1-3],cpu-st-small-[1-2] Default=YES"))
         #expect(text.contains("PartitionName=mem Nodes=mem-dy-big-1 Default=NO"))
         #expect(Set(spec.nodes.map(\.port)).count == spec.nodes.count)
     }

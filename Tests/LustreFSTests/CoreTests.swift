@@ -3,6 +3,7 @@ import Foundation
 import HSM
 import LustreFS
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,8 +15,11 @@ import Glibc
         let scratch = Scratch()
         let repo = scratch.sub("repo")
         let big = randomData(3_000_000)
-        try putLocal(repo, "a.txt", Data("hello\n".utf8), metadata: [
-            "file-permissions": "0100640", "file-owner": "500", "file-group": "501", "file-mtime": "1595002920000000000ns"])
+        try putLocal(
+            repo, "a.txt", Data("hello\n".utf8),
+            metadata: [
+                "file-permissions": "0100640", "file-owner": "500", "file-group": "501", "file-mtime": "1595002920000000000ns",
+            ])
         try putLocal(repo, "sub/big.bin", big)
         chmod(repo + "/sub/big.bin", 0o600)
         try putLocal(repo, "sub/deep/c", Data("c".utf8))
@@ -64,8 +68,9 @@ import Glibc
             }
         })
         let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
-        let association = try await fs.associate("/dra", "file://\(repo)", autoImport: [.new, .changed, .deleted],
-                                                 autoExport: [.new, .changed, .deleted])
+        let association = try await fs.associate(
+            "/dra", "file://\(repo)", autoImport: [.new, .changed, .deleted],
+            autoExport: [.new, .changed, .deleted])
         try await fs.mkdir("/dra/copy")
         try await fs.writeFile("/dra/copy/blob", Data("kept".utf8))
         #expect(try await fs.waitForExports())
@@ -259,8 +264,12 @@ import Glibc
 
         let patientHandle = try await fs.open(try await fs.resolve("/patient/big").ino, mode: .read)
         #expect(try await fs.read(patientHandle, offset: 0, count: 4096) == data.prefix(4096))
-        #expect(await errno { _ = try await fs.createAssociation(AssociationRequest(
-            fileSystemPath: "/zero", dataRepositoryPath: "file://\(scratch.path)/strict", readTimeoutSeconds: 0)) } == -1)
+        #expect(
+            await errno {
+                _ = try await fs.createAssociation(
+                    AssociationRequest(
+                        fileSystemPath: "/zero", dataRepositoryPath: "file://\(scratch.path)/strict", readTimeoutSeconds: 0))
+            } == -1)
         await fs.close()
     }
 
@@ -353,19 +362,41 @@ import Glibc
             }
         }
         _ = try await fs.associate("/a", "file://\(repo)/")
-        #expect(await code(AssociationRequest(fileSystemPath: "relative", dataRepositoryPath: "s3://bucket")).map { $0.hasPrefix("BadRequest: FileSystemPath 'relative' must start with '/'") } == true)
-        #expect(await code(AssociationRequest(fileSystemPath: "/a/b", dataRepositoryPath: "file://\(scratch.sub("r2"))")).map { $0.contains("overlaps /a") } == true)
-        #expect(await code(AssociationRequest(fileSystemPath: "/", dataRepositoryPath: "file://\(scratch.sub("r3"))")).map { $0.contains("sole association") } == true)
-        #expect(await code(AssociationRequest(fileSystemPath: "/b", dataRepositoryPath: "file://\(repo)")).map { $0.contains("DataRepositoryPath") } == true)
-        #expect(await code(AssociationRequest(fileSystemPath: "/b", dataRepositoryPath: "s3://Bad_Bucket")).map { $0.contains("valid S3 bucket") } == true)
-        #expect(await code(AssociationRequest(fileSystemPath: "/b", dataRepositoryPath: "ftp://x")).map { $0.contains("not a data repository path") } == true)
-        #expect(await code(AssociationRequest(fileSystemPath: "/b\n", dataRepositoryPath: "s3://bucket")).map { $0.contains("NUL, CR or LF") } == true)
-        #expect(await code(AssociationRequest(fileSystemPath: "/b", dataRepositoryPath: "s3://bucket", importedFileChunkSize: 0)).map { $0.contains("ImportedFileChunkSize") } == true)
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "relative", dataRepositoryPath: "s3://bucket")).map {
+                $0.hasPrefix("BadRequest: FileSystemPath 'relative' must start with '/'")
+            } == true)
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "/a/b", dataRepositoryPath: "file://\(scratch.sub("r2"))")).map {
+                $0.contains("overlaps /a")
+            } == true)
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "/", dataRepositoryPath: "file://\(scratch.sub("r3"))")).map {
+                $0.contains("sole association")
+            } == true)
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "/b", dataRepositoryPath: "file://\(repo)")).map { $0.contains("DataRepositoryPath") }
+                == true)
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "/b", dataRepositoryPath: "s3://Bad_Bucket")).map { $0.contains("valid S3 bucket") } == true
+        )
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "/b", dataRepositoryPath: "ftp://x")).map { $0.contains("not a data repository path") }
+                == true)
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "/b\n", dataRepositoryPath: "s3://bucket")).map { $0.contains("NUL, CR or LF") } == true)
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "/b", dataRepositoryPath: "s3://bucket", importedFileChunkSize: 0)).map {
+                $0.contains("ImportedFileChunkSize")
+            } == true)
         for index in 0..<7 { _ = try await fs.associate("/m\(index)", "file://\(scratch.sub("m\(index)"))", batch: false) }
-        #expect(await code(AssociationRequest(fileSystemPath: "/nine", dataRepositoryPath: "file://\(scratch.sub("nine"))")).map { $0.hasPrefix("ServiceLimitExceeded") } == true)
+        #expect(
+            await code(AssociationRequest(fileSystemPath: "/nine", dataRepositoryPath: "file://\(scratch.sub("nine"))")).map {
+                $0.hasPrefix("ServiceLimitExceeded")
+            } == true)
         // A repository that does not exist: FAILED with the reason, nothing imported.
         let missing = try await fs.deleteAssociation(fs.associations().first { $0.fileSystemPath == "/m6" }!.id, deleteData: true)
-        _ = try await fs.waitForAssociation(missing.id, until: { _ in false }) // gone
+        _ = try await fs.waitForAssociation(missing.id, until: { _ in false })  // gone
         let failed = try await fs.associate("/gone", "file:///nonexistent/dir")
         #expect(failed.lifecycle == .failed)
         #expect(failed.failureMessage?.contains("/nonexistent/dir is not a directory") == true)
@@ -399,9 +430,11 @@ import Glibc
         #expect(again.totalCount == 1 && again.failedCount == 1 && again.lifecycle == .succeeded)
 
         // Release: DurationSinceLastAccess in days; only exported files.
-        let none = try await fs.waitForTask(try await fs.createTask(kind: .releaseData, paths: ["/"], report: .init(enabled: false), releaseAfterDays: 1).id)
+        let none = try await fs.waitForTask(
+            try await fs.createTask(kind: .releaseData, paths: ["/"], report: .init(enabled: false), releaseAfterDays: 1).id)
         #expect(none.totalCount == 0)
-        let all = try await fs.waitForTask(try await fs.createTask(kind: .releaseData, paths: ["/"], report: .init(enabled: false), releaseAfterDays: 0).id)
+        let all = try await fs.waitForTask(
+            try await fs.createTask(kind: .releaseData, paths: ["/"], report: .init(enabled: false), releaseAfterDays: 0).id)
         #expect(all.totalCount == 2 && all.succeededCount == 2)
         #expect(try await fs.state("/dra/a") == "/dra/a: (0x0000000d) released exists archived, archive_id:1")
         #expect(try await fs.state("/dra/blocked") == "/dra/blocked: (0x00000020) never_archive")
@@ -414,7 +447,9 @@ import Glibc
         #expect(try await fs.names("/dra") == ["a", "b", "blocked", "fresh"])
 
         // Bad requests fail at once with FSx's codes; a missing path fails the task with the reason.
-        await #expect(throws: TaskError.self) { _ = try await fs.createTask(kind: .exportToRepository, paths: Array(repeating: "x", count: 101), report: .init(enabled: false)) }
+        await #expect(throws: TaskError.self) {
+            _ = try await fs.createTask(kind: .exportToRepository, paths: Array(repeating: "x", count: 101), report: .init(enabled: false))
+        }
         await #expect(throws: TaskError.self) { _ = try await fs.createTask(kind: .exportToRepository, paths: [], report: .init(enabled: true)) }
         let bad = try await fs.waitForTask(try await fs.createTask(kind: .exportToRepository, paths: ["nope"], report: .init(enabled: false)).id)
         #expect(bad.lifecycle == .failed && bad.failureMessage == "the path /nope does not exist in the file system")
@@ -448,11 +483,16 @@ import Glibc
         #expect(await errno { try await fs.writeFile("/huge", randomData(2 << 20)) } == ENOSPC)
         #expect(try await fs.usage().usedBytes == used)
         #expect(await errno { _ = try await fs.makeNode(parent: root.ino, name: "a/b", type: .regular, perm: 0o644, uid: 0, gid: 0) } == EINVAL)
-        #expect(await errno { _ = try await fs.makeNode(parent: root.ino, name: String(repeating: "n", count: 256), type: .regular, perm: 0o644, uid: 0, gid: 0) } == ENAMETOOLONG)
+        #expect(
+            await errno {
+                _ = try await fs.makeNode(parent: root.ino, name: String(repeating: "n", count: 256), type: .regular, perm: 0o644, uid: 0, gid: 0)
+            } == ENAMETOOLONG)
         await fs.close()
         // A second process (or open) on the same directory is refused while the first has it.
         let first = try await FileSystem.open(directory: scratch.path + "/fs", options: testOptions(), repositories: TestRepositories())
-        #expect(await errno { _ = try await FileSystem.open(directory: scratch.path + "/fs", options: testOptions(), repositories: TestRepositories()) } == EBUSY)
+        #expect(
+            await errno { _ = try await FileSystem.open(directory: scratch.path + "/fs", options: testOptions(), repositories: TestRepositories()) }
+                == EBUSY)
         // And the namespace survived the reopen.
         #expect(try await first.readFile("/hard") == Data("g".utf8))
         await first.close()

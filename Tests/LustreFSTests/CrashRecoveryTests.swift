@@ -3,6 +3,7 @@ import AWSS3
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,8 +81,9 @@ import Glibc
         let (admin, s3, bucket, scratch) = try await Self.setUp()
         _ = scratch
         let payload = randomData(192 << 20)
-        _ = try await s3.putObject(bucket: bucket, key: "big.bin", data: payload,
-                                   metadata: ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"])
+        _ = try await s3.putObject(
+            bucket: bucket, key: "big.bin", data: payload,
+            metadata: ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"])
         let created = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)", "--batch-import")
         #expect(created.status == 0, "\(created.stderr)")
 
@@ -108,8 +110,9 @@ import Glibc
     @Test func killedMidExportResumesAndLeavesNoPartialUpload() async throws {
         let (admin, s3, bucket, scratch) = try await Self.setUp()
         _ = scratch
-        let created = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)/out",
-                                    "--auto-export", "NEW,CHANGED,DELETED")
+        let created = try admin.run(
+            "create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)/out",
+            "--auto-export", "NEW,CHANGED,DELETED")
         #expect(created.status == 0, "\(created.stderr)")
         // The export must be caught while its multipart upload is open; on a loaded machine a small file can
         // finish first, so each miss retries with a new file twice the size.
@@ -149,14 +152,17 @@ import Glibc
         let object = try await s3.getObject(bucket: bucket, key: "out/\(name)", maxBytes: 512 << 20)
         #expect(object.body == payload)
         #expect(object.head.metadata["file-permissions"] == "0100644")
-        #expect(String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000009) exists archived, archive_id:1\n")
+        #expect(
+            String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self)
+                == "/dra/\(name): (0x00000009) exists archived, archive_id:1\n")
     }
 
     @Test func killedMidWriteKeepsWhatReachedTheFileSystem() async throws {
         let (admin, _, bucket, scratch) = try await Self.setUp()
         _ = scratch
-        _ = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)",
-                          "--auto-export", "NEW,CHANGED")
+        _ = try admin.run(
+            "create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)",
+            "--auto-export", "NEW,CHANGED")
         let input = Pipe()
         let writer = try admin.start("write", "/dra/log.txt", stdin: input)
         let chunk = randomData(3 << 20)
@@ -171,7 +177,9 @@ import Glibc
         #expect(listing == "100644 \(getuid()) \(getgid()) \(chunk.count) log.txt\n")
         // And the export its last close would have queued is queued by the recovery.
         #expect(try admin.run("export").status == 0)
-        #expect(String(decoding: try admin.run("hsm_state", "/dra/log.txt").stdout, as: UTF8.self) == "/dra/log.txt: (0x00000009) exists archived, archive_id:1\n")
+        #expect(
+            String(decoding: try admin.run("hsm_state", "/dra/log.txt").stdout, as: UTF8.self)
+                == "/dra/log.txt: (0x00000009) exists archived, archive_id:1\n")
         #expect(try admin.run("cat", "/dra/log.txt").stdout == chunk)
     }
 }

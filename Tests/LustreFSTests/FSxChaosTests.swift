@@ -3,6 +3,7 @@ import AWSS3
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,8 +33,10 @@ import Glibc
         let objects = 120
         let id = try await FSxServiceHardeningTests.createFileSystem(try FSxServiceHardeningTests.client(service))
         let mountPoint = scratch.path + "/fsx"
-        _ = try await FSxServiceHardeningTests.call(try FSxServiceHardeningTests.client(service), "LocalMountFileSystem",
-                                                   ["FileSystemId": id, "MountPoint": mountPoint]).get()
+        _ = try await FSxServiceHardeningTests.call(
+            try FSxServiceHardeningTests.client(service), "LocalMountFileSystem",
+            ["FileSystemId": id, "MountPoint": mountPoint]
+        ).get()
         var failures: [String] = []
         var live: [String: String] = [:]  // association id → its directory
         for trial in 0..<Self.trials {
@@ -43,8 +46,11 @@ import Glibc
             // Creates until three associations live, then deletes (a file system holds at most eight).
             if live.count >= 3 || (trial % 3 == 2 && !live.isEmpty), let victim = live.keys.sorted().first {
                 action = "delete \(victim)"
-                request = Task { _ = await FSxServiceHardeningTests.call(client, "DeleteDataRepositoryAssociation",
-                                                                        ["AssociationId": victim, "DeleteDataInFileSystem": false]) }
+                request = Task {
+                    _ = await FSxServiceHardeningTests.call(
+                        client, "DeleteDataRepositoryAssociation",
+                        ["AssociationId": victim, "DeleteDataInFileSystem": false])
+                }
             } else {
                 let prefix = "t\(trial)/"
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -54,10 +60,15 @@ import Glibc
                     try await group.waitForAll()
                 }
                 action = "create /t\(trial)"
-                request = Task { _ = await FSxServiceHardeningTests.call(client, "CreateDataRepositoryAssociation", [
-                    "FileSystemId": id, "FileSystemPath": "/t\(trial)", "DataRepositoryPath": "s3://\(bucket)/\(prefix)",
-                    "BatchImportMetaDataOnCreate": true, "ClientRequestToken": "chaos-\(trial)",
-                    "S3": ["AutoImportPolicy": ["Events": ["NEW", "CHANGED", "DELETED"]]]]) }
+                request = Task {
+                    _ = await FSxServiceHardeningTests.call(
+                        client, "CreateDataRepositoryAssociation",
+                        [
+                            "FileSystemId": id, "FileSystemPath": "/t\(trial)", "DataRepositoryPath": "s3://\(bucket)/\(prefix)",
+                            "BatchImportMetaDataOnCreate": true, "ClientRequestToken": "chaos-\(trial)",
+                            "S3": ["AutoImportPolicy": ["Events": ["NEW", "CHANGED", "DELETED"]]],
+                        ])
+                }
             }
             let delay = UInt64.random(in: 0...400_000_000)
             try await Task.sleep(nanoseconds: delay)
@@ -70,8 +81,9 @@ import Glibc
             var associations: [[String: Any]] = []
             let deadline = Date().addingTimeInterval(60)
             repeat {
-                associations = (try await FSxServiceHardeningTests.call(restarted, "DescribeDataRepositoryAssociations", [:]).get()["Associations"]
-                    as? [[String: Any]]) ?? []
+                associations =
+                    (try await FSxServiceHardeningTests.call(restarted, "DescribeDataRepositoryAssociations", [:]).get()["Associations"]
+                        as? [[String: Any]]) ?? []
                 if associations.allSatisfy({ !["CREATING", "DELETING"].contains($0["Lifecycle"] as? String ?? "") }) { break }
                 try await Task.sleep(nanoseconds: 200_000_000)
             } while Date() < deadline
@@ -89,14 +101,20 @@ import Glibc
             let entries = Set(try await s3.getBucketNotificationConfiguration(bucket: bucket).targets.compactMap(\.id))
             let expected = Set(live.keys.map { "fsx-\($0)" })
             if entries != expected { problems.append("notification entries \(entries.sorted()) instead of \(expected.sorted())") }
-            let queues = try runCommand(["aws", "sqs", "list-queues", "--endpoint-url", moto.endpoint, "--output", "text",
-                                         "--query", "QueueUrls[]"], environment: service.environment)
-            let queueNames = Set(String(decoding: queues.stdout, as: UTF8.self).split(whereSeparator: { $0 == "\t" || $0 == "\n" })
-                .map { String($0.split(separator: "/").last ?? "") }.filter { $0.hasPrefix("fsx-dra-") })
+            let queues = try runCommand(
+                [
+                    "aws", "sqs", "list-queues", "--endpoint-url", moto.endpoint, "--output", "text",
+                    "--query", "QueueUrls[]",
+                ], environment: service.environment)
+            let queueNames = Set(
+                String(decoding: queues.stdout, as: UTF8.self).split(whereSeparator: { $0 == "\t" || $0 == "\n" })
+                    .map { String($0.split(separator: "/").last ?? "") }.filter { $0.hasPrefix("fsx-dra-") })
             if queueNames != expected { problems.append("queues \(queueNames.sorted()) instead of \(expected.sorted())") }
             let directories = Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/state/filesystems"))
             if directories != [id] { problems.append("file system directories \(directories.sorted())") }
-            print("chaos fsxd trial \(trial): \(action), killed after \(delay / 1_000_000) ms: \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))")
+            print(
+                "chaos fsxd trial \(trial): \(action), killed after \(delay / 1_000_000) ms: \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))"
+            )
             if !problems.isEmpty { failures.append("trial \(trial) (\(action), \(delay / 1_000_000) ms): \(problems.joined(separator: "; "))") }
         }
         print("chaos fsxd: trials \(Self.trials), failures \(failures.count)")

@@ -3,6 +3,7 @@ import AWSS3
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,9 +16,10 @@ import Glibc
 
     /// A client for calls the AWS CLI cannot make as they are (it loads `file://` values as parameter files).
     static func client(_ service: Service) throws -> AWSClient {
-        let settings = AWSSettings(region: "us-east-1",
-                                   credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIAFSXLOCALTEST", secretAccessKey: "fsx-local-secret")),
-                                   environment: ["AWS_ENDPOINT_URL_FSX": service.endpoint])
+        let settings = AWSSettings(
+            region: "us-east-1",
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIAFSXLOCALTEST", secretAccessKey: "fsx-local-secret")),
+            environment: ["AWS_ENDPOINT_URL_FSX": service.endpoint])
         return try AWSClient(service: .fsx, settings: settings, wireProtocol: .json11(targetPrefix: "AWSSimbaAPIService_v20180301"))
     }
 
@@ -61,16 +63,22 @@ import Glibc
         let client = try Self.client(service)
         let id = try await Self.createFileSystem(client)
         // A local directory as a repository is an administrator's tool, never the API's.
-        let local = await Self.call(client, "CreateDataRepositoryAssociation",
-                                    ["FileSystemId": id, "FileSystemPath": "/etc", "DataRepositoryPath": "file:///etc"])
+        let local = await Self.call(
+            client, "CreateDataRepositoryAssociation",
+            ["FileSystemId": id, "FileSystemPath": "/etc", "DataRepositoryPath": "file:///etc"])
         guard case .failure(let refusal) = local else { Issue.record("file:///etc was accepted"); return }
         #expect(refusal.code == "BadRequest" && refusal.message.contains("is not an S3 path"))
         let associations = try await Self.call(client, "DescribeDataRepositoryAssociations", [:]).get()
         #expect((associations["Associations"] as? [Any])?.isEmpty == true)
-        let report = await Self.call(client, "CreateDataRepositoryTask",
-                                     ["FileSystemId": id, "Type": "EXPORT_TO_REPOSITORY",
-                                      "Report": ["Enabled": true, "Path": "file://\(service.scratch.path)/reports", "Format": "REPORT_CSV_20191124",
-                                                 "Scope": "FAILED_FILES_ONLY"]])
+        let report = await Self.call(
+            client, "CreateDataRepositoryTask",
+            [
+                "FileSystemId": id, "Type": "EXPORT_TO_REPOSITORY",
+                "Report": [
+                    "Enabled": true, "Path": "file://\(service.scratch.path)/reports", "Format": "REPORT_CSV_20191124",
+                    "Scope": "FAILED_FILES_ONLY",
+                ],
+            ])
         guard case .failure(let reportRefusal) = report else { Issue.record("a file:// report path was accepted"); return }
         #expect(reportRefusal.message.contains("Report.Path"))
         #expect(!FileManager.default.fileExists(atPath: service.scratch.path + "/reports"))
@@ -78,9 +86,11 @@ import Glibc
         // Mount points: never over files that are there, never with '..', never the service's own state.
         let full = service.scratch.sub("full")
         FileManager.default.createFile(atPath: full + "/precious", contents: Data("keep\n".utf8))
-        for (mountPoint, expected) in [(full, "is not empty"), (service.scratch.path + "/a/../full", "'..'"),
-                                       (service.scratch.path + "/state/filesystems", "state directory"),
-                                       (full + "/precious", "is not a directory")] {
+        for (mountPoint, expected) in [
+            (full, "is not empty"), (service.scratch.path + "/a/../full", "'..'"),
+            (service.scratch.path + "/state/filesystems", "state directory"),
+            (full + "/precious", "is not a directory"),
+        ] {
             let answer = await Self.call(client, "LocalMountFileSystem", ["FileSystemId": id, "MountPoint": mountPoint])
             guard case .failure(let error) = answer else { Issue.record("\(mountPoint) was mounted"); continue }
             #expect(error.message.contains(expected), "\(mountPoint): \(error.message)")
@@ -104,8 +114,10 @@ import Glibc
         let moto = service.moto
         let bucket = "fsx-token-\(UInt32.random(in: 0...UInt32.max))"
         _ = try runCommand(["aws", "s3", "mb", "s3://\(bucket)", "--endpoint-url", moto.endpoint], environment: service.environment)
-        let request: [String: Any] = ["FileSystemId": id, "FileSystemPath": "/dra", "DataRepositoryPath": "s3://\(bucket)/",
-                                      "ClientRequestToken": "dra-token"]
+        let request: [String: Any] = [
+            "FileSystemId": id, "FileSystemPath": "/dra", "DataRepositoryPath": "s3://\(bucket)/",
+            "ClientRequestToken": "dra-token",
+        ]
         let requestBody = try JSONSerialization.data(withJSONObject: request)
         let associationIds = await withTaskGroup(of: String.self) { group in
             for _ in 0..<12 { group.addTask { Self.associationId(await Self.send(client, "CreateDataRepositoryAssociation", requestBody)) } }
@@ -113,8 +125,10 @@ import Glibc
         }
         #expect(Set(associationIds).count == 1 && associationIds.first?.hasPrefix("dra-") == true, "\(associationIds)")
         // Without a token, two requests for one path: one association, and the other an FSx error, not a 500.
-        let untokened = try JSONSerialization.data(withJSONObject: ["FileSystemId": id, "FileSystemPath": "/other",
-                                                                    "DataRepositoryPath": "s3://\(bucket)-missing/"])
+        let untokened = try JSONSerialization.data(withJSONObject: [
+            "FileSystemId": id, "FileSystemPath": "/other",
+            "DataRepositoryPath": "s3://\(bucket)-missing/",
+        ])
         let outcomes = await withTaskGroup(of: String.self) { group in
             for _ in 0..<2 { group.addTask { Self.associationId(await Self.send(client, "CreateDataRepositoryAssociation", untokened)) } }
             return await group.reduce(into: [String]()) { $0.append($1) }
@@ -182,12 +196,20 @@ import Glibc
             ("DescribeFileSystems", "[1, 2]", "SerializationException", "not a JSON object"),
             ("DescribeFileSystems", "{\"MaxResults\": 1", "SerializationException", "not a JSON object"),
             ("DescribeFileSystems", "{\"FileSystemIds\": \"\(id)\"}", "BadRequest", "FileSystemIds must be a list."),
-            ("CreateDataRepositoryTask", "{\"FileSystemId\": \"\(id)\", \"Type\": \"EXPORT_TO_REPOSITORY\", \"Report\": {\"Enabled\": \"yes\"}}",
-             "BadRequest", "Report.Enabled must be a boolean."),
-            ("CreateDataRepositoryAssociation", "{\"FileSystemId\": \"\(id)\", \"FileSystemPath\": \"/a\", \"DataRepositoryPath\": \"s3://b/a/\", "
-             + "\"Tags\": [{\"Key\": \"k\", \"Value\": \"v\"}, {\"Value\": \"x\"}]}", "BadRequest", "Tags[1].Key is required."),
-            ("CreateDataRepositoryAssociation", "{\"FileSystemId\": \"\(id)\", \"FileSystemPath\": \"/a\", \"DataRepositoryPath\": \"s3://b/a/\", "
-             + "\"ImportedFileChunkSize\": 1.5}", "BadRequest", "a field holds a value of the wrong kind"),
+            (
+                "CreateDataRepositoryTask", "{\"FileSystemId\": \"\(id)\", \"Type\": \"EXPORT_TO_REPOSITORY\", \"Report\": {\"Enabled\": \"yes\"}}",
+                "BadRequest", "Report.Enabled must be a boolean."
+            ),
+            (
+                "CreateDataRepositoryAssociation",
+                "{\"FileSystemId\": \"\(id)\", \"FileSystemPath\": \"/a\", \"DataRepositoryPath\": \"s3://b/a/\", "
+                    + "\"Tags\": [{\"Key\": \"k\", \"Value\": \"v\"}, {\"Value\": \"x\"}]}", "BadRequest", "Tags[1].Key is required."
+            ),
+            (
+                "CreateDataRepositoryAssociation",
+                "{\"FileSystemId\": \"\(id)\", \"FileSystemPath\": \"/a\", \"DataRepositoryPath\": \"s3://b/a/\", "
+                    + "\"ImportedFileChunkSize\": 1.5}", "BadRequest", "a field holds a value of the wrong kind"
+            ),
             ("CreateFileSystem", "{\"FileSystemType\": \"LUSTRE\", \"SubnetIds\": [\"subnet-1\"]}", "BadRequest", "StorageCapacity is required."),
         ]
         for (operation, body, code, message) in cases {
@@ -211,36 +233,36 @@ import Glibc
         let service = try await FSxServiceTests.start(arguments: ["--header-timeout", "4", "--body-timeout", "2"])
         defer { service.stop() }
         let script = """
-        import socket, sys, time
-        port = int(sys.argv[1])
-        def read_all(s, limit):
-            s.settimeout(limit)
-            data = b''
+            import socket, sys, time
+            port = int(sys.argv[1])
+            def read_all(s, limit):
+                s.settimeout(limit)
+                data = b''
+                try:
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk: break
+                        data += chunk
+                except Exception as e:
+                    data += ('<%s>' % type(e).__name__).encode()
+                return data
+            s = socket.create_connection(('127.0.0.1', port))
+            s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nX-Amz-Target: AWSSimbaAPIService_v20180301.DescribeFileSystems\\r\\n')
+            start = time.time()
+            data = read_all(s, 15)
+            print('slow-head %.1f %r' % (time.time() - start, data[:40]))
+            s = socket.create_connection(('127.0.0.1', port))
             try:
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk: break
-                    data += chunk
-            except Exception as e:
-                data += ('<%s>' % type(e).__name__).encode()
-            return data
-        s = socket.create_connection(('127.0.0.1', port))
-        s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nX-Amz-Target: AWSSimbaAPIService_v20180301.DescribeFileSystems\\r\\n')
-        start = time.time()
-        data = read_all(s, 15)
-        print('slow-head %.1f %r' % (time.time() - start, data[:40]))
-        s = socket.create_connection(('127.0.0.1', port))
-        try:
-            s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nX-Big: ' + b'a' * (20 << 20) + b'\\r\\n\\r\\n')
-        except OSError:
-            pass
-        print('big-header %r' % read_all(s, 10)[:200])
-        s = socket.create_connection(('127.0.0.1', port))
-        s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 100\\r\\n\\r\\n{"a":')
-        start = time.time()
-        data = read_all(s, 15)
-        print('slow-body %.1f %r' % (time.time() - start, data[:500]))
-        """
+                s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nX-Big: ' + b'a' * (20 << 20) + b'\\r\\n\\r\\n')
+            except OSError:
+                pass
+            print('big-header %r' % read_all(s, 10)[:200])
+            s = socket.create_connection(('127.0.0.1', port))
+            s.sendall(b'POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 100\\r\\n\\r\\n{"a":')
+            start = time.time()
+            data = read_all(s, 15)
+            print('slow-body %.1f %r' % (time.time() - start, data[:500]))
+            """
         let result = try runCommand(["python3", "-c", script, String(service.port)])
         let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
         #expect(lines.count == 3, "\(lines) \(result.stderr)")
@@ -249,8 +271,9 @@ import Glibc
         #expect(slowHead.count >= 3 && (3.5...8).contains(Double(slowHead[1]) ?? 99) && slowHead[2] == "b''", "\(lines[0])")
         #expect(lines[1].contains("431") && lines[1].contains("RequestHeaderFieldsTooLarge"), "\(lines[1])")
         let slowBody = lines[2].split(separator: " ")
-        #expect(slowBody.count >= 3 && (Double(slowBody[1]) ?? 99) < 8 && lines[2].contains("408") && lines[2].contains("RequestTimeout"),
-                "\(lines[2])")
+        #expect(
+            slowBody.count >= 3 && (Double(slowBody[1]) ?? 99) < 8 && lines[2].contains("408") && lines[2].contains("RequestTimeout"),
+            "\(lines[2])")
         // Still serving.
         #expect((try service.json(["describe-file-systems"])["FileSystems"] as? [Any]) != nil)
     }
@@ -280,11 +303,15 @@ import Glibc
         let pieces = (0..<trials).map { _ in randomData(1 << 20) }
         for (index, piece) in pieces.enumerated() { _ = try await s3.putObject(bucket: bucket, key: "r\(index).bin", data: piece) }
         _ = try await s3.putObject(bucket: bucket, key: "small.txt", data: Data("small\n".utf8))
-        let created = try service.json(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
-                                        "--subnet-ids", "subnet-0123456789abcdef0"])
+        let created = try service.json([
+            "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
+            "--subnet-ids", "subnet-0123456789abcdef0",
+        ])
         let id = try #require((created["FileSystem"] as? [String: Any])?["FileSystemId"] as? String)
-        _ = try service.json(["create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
-                              "--data-repository-path", "s3://\(bucket)", "--batch-import-meta-data-on-create"])
+        _ = try service.json([
+            "create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
+            "--data-repository-path", "s3://\(bucket)", "--batch-import-meta-data-on-create",
+        ])
         let client = try FSxServiceHardeningTests.client(service)
         let mountPoint = service.scratch.path + "/fsx"
         _ = try await FSxServiceHardeningTests.call(client, "LocalMountFileSystem", ["FileSystemId": id, "MountPoint": mountPoint]).get()
@@ -315,8 +342,12 @@ import Glibc
             if !(outcome.exited && outcome.status != 0 && outcome.waited >= 5 && outcome.waited < 10 && errors.contains("Input/output error")) {
                 problems.append("reader: exited \(outcome.exited) status \(outcome.status) after \(outcome.waited) s: \(errors)")
             }
-            if FileManager.default.contents(atPath: dra + "/r\(trial).bin") != pieces[trial] { problems.append("r\(trial).bin did not read whole afterwards") }
-            print("chaos frozen endpoint trial \(trial): reader waited \(String(format: "%.1f", outcome.waited)) s: \(problems.isEmpty ? "EIO in time" : problems.joined(separator: "; "))")
+            if FileManager.default.contents(atPath: dra + "/r\(trial).bin") != pieces[trial] {
+                problems.append("r\(trial).bin did not read whole afterwards")
+            }
+            print(
+                "chaos frozen endpoint trial \(trial): reader waited \(String(format: "%.1f", outcome.waited)) s: \(problems.isEmpty ? "EIO in time" : problems.joined(separator: "; "))"
+            )
             if !problems.isEmpty { failures.append("trial \(trial): \(problems.joined(separator: "; "))") }
         }
         print("chaos frozen endpoint: trials \(trials), failures \(failures.count), longest wait \(String(format: "%.1f", longest)) s")
@@ -343,8 +374,9 @@ import Glibc
         let stopping = Date()
         kill(service.process.processIdentifier, SIGTERM)
         while service.process.isRunning && Date().timeIntervalSince(stopping) < 20 { usleep(50_000) }
-        #expect(!service.process.isRunning && Date().timeIntervalSince(stopping) < 12,
-                "fsxd took \(Date().timeIntervalSince(stopping)) s to stop")
+        #expect(
+            !service.process.isRunning && Date().timeIntervalSince(stopping) < 12,
+            "fsxd took \(Date().timeIntervalSince(stopping)) s to stop")
         let released = stuck.wait(upTo: 10)
         #expect(released.exited && released.status != 0)
         kill(frozen, SIGCONT)

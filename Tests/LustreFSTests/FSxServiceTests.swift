@@ -3,6 +3,7 @@ import AWSS3
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,8 +45,10 @@ import Glibc
     }
 
     /// Starts fsxd; `endpoint` (S3 and SQS) is the moto server's unless given (a relay in front of it).
-    static func start(scratch: Scratch? = nil, port: Int? = nil, arguments: [String] = [], log: String? = nil,
-                      moto given: MotoServer.Running? = nil, endpoint: String? = nil) async throws -> Service {
+    static func start(
+        scratch: Scratch? = nil, port: Int? = nil, arguments: [String] = [], log: String? = nil,
+        moto given: MotoServer.Running? = nil, endpoint: String? = nil
+    ) async throws -> Service {
         let moto: MotoServer.Running
         if let given { moto = given } else { moto = try await MotoServer.unchecked.start() }
         let scratch = scratch ?? Scratch()
@@ -82,23 +85,23 @@ import Glibc
     /// Keys of an output shape that botocore's FSx model does not know, and required keys it misses.
     static func modelProblems(_ operation: String, _ output: String) throws -> String {
         let script = """
-        import json, sys, botocore.session
-        model = botocore.session.get_session().get_service_model('fsx')
-        shape = model.operation_model(sys.argv[1]).output_shape
-        problems = []
-        def check(value, shape, where):
-            if shape.type_name == 'structure':
-                for key in value:
-                    if key not in shape.members: problems.append(f'{where}.{key} unknown')
-                for key in shape.required_members:
-                    if key not in value: problems.append(f'{where}.{key} missing')
-                for key, item in value.items():
-                    if key in shape.members: check(item, shape.members[key], f'{where}.{key}')
-            elif shape.type_name == 'list':
-                for index, item in enumerate(value): check(item, shape.member, f'{where}[{index}]')
-        check(json.loads(sys.stdin.read()), shape, sys.argv[1])
-        print('\\n'.join(problems))
-        """
+            import json, sys, botocore.session
+            model = botocore.session.get_session().get_service_model('fsx')
+            shape = model.operation_model(sys.argv[1]).output_shape
+            problems = []
+            def check(value, shape, where):
+                if shape.type_name == 'structure':
+                    for key in value:
+                        if key not in shape.members: problems.append(f'{where}.{key} unknown')
+                    for key in shape.required_members:
+                        if key not in value: problems.append(f'{where}.{key} missing')
+                    for key, item in value.items():
+                        if key in shape.members: check(item, shape.members[key], f'{where}.{key}')
+                elif shape.type_name == 'list':
+                    for index, item in enumerate(value): check(item, shape.member, f'{where}[{index}]')
+            check(json.loads(sys.stdin.read()), shape, sys.argv[1])
+            print('\\n'.join(problems))
+            """
         let result = try runCommand(["python3", "-c", script, operation], input: Data(output.utf8))
         guard result.status == 0 else { throw TestSetupError(description: result.stderr) }
         return String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -110,29 +113,40 @@ import Glibc
         let s3 = try S3Client(settings: service.moto.settings())
         let bucket = "fsx-seed-\(UInt32.random(in: 0...UInt32.max))"
         try await s3.createBucket(bucket)
-        _ = try await s3.putObject(bucket: bucket, key: "data/hello.txt", data: Data("hello\n".utf8),
-                                   metadata: ["file-permissions": "0100644", "file-owner": "1000", "file-group": "1000"])
+        _ = try await s3.putObject(
+            bucket: bucket, key: "data/hello.txt", data: Data("hello\n".utf8),
+            metadata: ["file-permissions": "0100644", "file-owner": "1000", "file-group": "1000"])
 
-        let created = try service.json(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
-                                        "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=SCRATCH_2",
-                                        "--tags", "Key=Name,Value=seed", "--client-request-token", "token-1"])
+        let created = try service.json([
+            "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
+            "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=SCRATCH_2",
+            "--tags", "Key=Name,Value=seed", "--client-request-token", "token-1",
+        ])
         let fileSystem = try #require(created["FileSystem"] as? [String: Any])
         let id = try #require(fileSystem["FileSystemId"] as? String)
         #expect(id.range(of: "^fs-[0-9a-f]{17}$", options: .regularExpression) != nil)
         #expect(fileSystem["Lifecycle"] as? String == "AVAILABLE")
         // The same ClientRequestToken returns the same file system; with other parameters it is refused.
-        let again = try service.json(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
-                                      "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=SCRATCH_2",
-                                      "--tags", "Key=Name,Value=seed", "--client-request-token", "token-1"])
+        let again = try service.json([
+            "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
+            "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=SCRATCH_2",
+            "--tags", "Key=Name,Value=seed", "--client-request-token", "token-1",
+        ])
         #expect((again["FileSystem"] as? [String: Any])?["FileSystemId"] as? String == id)
-        let mismatch = try service.aws(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "2400",
-                                        "--subnet-ids", "subnet-0123456789abcdef0", "--client-request-token", "token-1"])
+        let mismatch = try service.aws([
+            "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "2400",
+            "--subnet-ids", "subnet-0123456789abcdef0", "--client-request-token", "token-1",
+        ])
         #expect(mismatch.status != 0 && mismatch.err.contains("IncompatibleParameterError"))
-        let badCapacity = try service.aws(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1000",
-                                           "--subnet-ids", "subnet-0123456789abcdef0"])
+        let badCapacity = try service.aws([
+            "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1000",
+            "--subnet-ids", "subnet-0123456789abcdef0",
+        ])
         #expect(badCapacity.err.contains("(InvalidParameterValue) when calling the CreateFileSystem operation: StorageCapacity 1000 GiB"))
-        let persistent = try service.aws(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
-                                          "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=PERSISTENT_2"])
+        let persistent = try service.aws([
+            "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
+            "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=PERSISTENT_2",
+        ])
         #expect(persistent.err.contains("InvalidPerUnitStorageThroughput"))
 
         // The seed's command, verbatim but for the endpoint and the bucket.
@@ -140,7 +154,8 @@ import Glibc
             "create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
             "--data-repository-path", "s3://\(bucket)",
             "--s3", "AutoImportPolicy={Events=[NEW,CHANGED,DELETED]},AutoExportPolicy={Events=[NEW,CHANGED,DELETED]}",
-            "--batch-import-meta-data-on-create", "--region", "us-east-1"])
+            "--batch-import-meta-data-on-create", "--region", "us-east-1",
+        ])
         let draId = try #require((association["Association"] as? [String: Any])?["AssociationId"] as? String)
         #expect(draId.range(of: "^dra-[0-9a-f]{17}$", options: .regularExpression) != nil)
         var lifecycle = ""
@@ -160,17 +175,22 @@ import Glibc
         let notification = try await s3.getBucketNotificationConfiguration(bucket: bucket)
         #expect(notification.targets.map(\.id) == ["fsx-\(draId)"])
         // Errors the CLI prints cleanly.
-        let overlap = try service.aws(["create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra/sub",
-                                       "--data-repository-path", "s3://\(bucket)/other/"])
-        #expect(overlap.err.contains("(BadRequest) when calling the CreateDataRepositoryAssociation operation: FileSystemPath /dra/sub overlaps /dra"))
+        let overlap = try service.aws([
+            "create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra/sub",
+            "--data-repository-path", "s3://\(bucket)/other/",
+        ])
+        #expect(
+            overlap.err.contains("(BadRequest) when calling the CreateDataRepositoryAssociation operation: FileSystemPath /dra/sub overlaps /dra"))
         let missing = try service.aws(["describe-file-systems", "--file-system-ids", "fs-00000000000000000"])
         #expect(missing.err.contains("(FileSystemNotFound)"))
         let noDRA = try service.aws(["delete-data-repository-association", "--association-id", "dra-00000000000000000"])
         #expect(noDRA.err.contains("(DataRepositoryAssociationNotFound)"))
 
         // A task through the API.
-        let task = try service.json(["create-data-repository-task", "--file-system-id", id, "--type", "EXPORT_TO_REPOSITORY",
-                                     "--report", "Enabled=false"])
+        let task = try service.json([
+            "create-data-repository-task", "--file-system-id", id, "--type", "EXPORT_TO_REPOSITORY",
+            "--report", "Enabled=false",
+        ])
         let taskId = try #require((task["DataRepositoryTask"] as? [String: Any])?["TaskId"] as? String)
         #expect(taskId.hasPrefix("task-"))
         let tasks = try service.aws(["describe-data-repository-tasks", "--task-ids", taskId])
@@ -198,15 +218,20 @@ import Glibc
         let bucket = "fsx-mount-\(UInt32.random(in: 0...UInt32.max))"
         try await s3.createBucket(bucket)
         _ = try await s3.putObject(bucket: bucket, key: "input.txt", data: Data("lazy\n".utf8))
-        let created = try service.json(["create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
-                                        "--subnet-ids", "subnet-0123456789abcdef0"])
+        let created = try service.json([
+            "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
+            "--subnet-ids", "subnet-0123456789abcdef0",
+        ])
         let id = try #require((created["FileSystem"] as? [String: Any])?["FileSystemId"] as? String)
-        _ = try service.json(["create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
-                              "--data-repository-path", "s3://\(bucket)", "--batch-import-meta-data-on-create"])
+        _ = try service.json([
+            "create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
+            "--data-repository-path", "s3://\(bucket)", "--batch-import-meta-data-on-create",
+        ])
         // The local provider's mount call (not part of the FSx API), signed like every other request.
-        let settings = AWSSettings(region: "us-east-1",
-                                   credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIAFSXLOCALTEST", secretAccessKey: "fsx-local-secret")),
-                                   environment: ["AWS_ENDPOINT_URL_FSX": service.endpoint])
+        let settings = AWSSettings(
+            region: "us-east-1",
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIAFSXLOCALTEST", secretAccessKey: "fsx-local-secret")),
+            environment: ["AWS_ENDPOINT_URL_FSX": service.endpoint])
         let client = try AWSClient(service: .fsx, settings: settings, wireProtocol: .json11(targetPrefix: "AWSSimbaAPIService_v20180301"))
         let mountPoint = service.scratch.path + "/fsx"
         _ = try await client.json("LocalMountFileSystem", Data("{\"FileSystemId\":\"\(id)\",\"MountPoint\":\"\(mountPoint)\"}".utf8))
@@ -222,9 +247,11 @@ import Glibc
         let service = try await Self.start()
         defer { service.stop() }
         func post(_ headers: [String: String], body: String = "{}") throws -> (status: Int32, out: String) {
-            var arguments = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "\(service.endpoint)/",
-                             "-H", "X-Amz-Target: AWSSimbaAPIService_v20180301.DescribeFileSystems",
-                             "-H", "Content-Type: application/x-amz-json-1.1", "--data", body]
+            var arguments = [
+                "curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "\(service.endpoint)/",
+                "-H", "X-Amz-Target: AWSSimbaAPIService_v20180301.DescribeFileSystems",
+                "-H", "Content-Type: application/x-amz-json-1.1", "--data", body,
+            ]
             for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
             let result = try runCommand(arguments)
             return (result.status, String(decoding: result.stdout, as: UTF8.self))
@@ -233,14 +260,19 @@ import Glibc
         #expect(unsigned.out.hasSuffix("403") && unsigned.out.contains("MissingAuthenticationTokenException"))
         // Signed 20 minutes ago with the right key: expired.
         func signed(at date: Date, secret: String) -> [String: String] {
-            var request = SignableRequest(method: "POST", host: "127.0.0.1:\(service.port)", path: "/",
-                                          headers: [("X-Amz-Target", "AWSSimbaAPIService_v20180301.DescribeFileSystems"),
-                                                    ("Content-Type", "application/x-amz-json-1.1")])
-            let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: "AKIAFSXLOCALTEST", secretAccessKey: secret),
-                                     region: "us-east-1", service: "fsx")
+            var request = SignableRequest(
+                method: "POST", host: "127.0.0.1:\(service.port)", path: "/",
+                headers: [
+                    ("X-Amz-Target", "AWSSimbaAPIService_v20180301.DescribeFileSystems"),
+                    ("Content-Type", "application/x-amz-json-1.1"),
+                ])
+            let signer = SigV4Signer(
+                credentials: AWSCredentials(accessKeyId: "AKIAFSXLOCALTEST", secretAccessKey: secret),
+                region: "us-east-1", service: "fsx")
             signer.sign(&request, payload: .of(Data("{}".utf8)), date: date)
-            return Dictionary(request.headers.filter { ["authorization", "x-amz-date"].contains($0.name.lowercased()) }
-                .map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+            return Dictionary(
+                request.headers.filter { ["authorization", "x-amz-date"].contains($0.name.lowercased()) }
+                    .map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         }
         let expired = try post(signed(at: Date().addingTimeInterval(-1200), secret: "fsx-local-secret"))
         #expect(expired.out.hasSuffix("403") && expired.out.contains("Signature expired"))
@@ -251,8 +283,9 @@ import Glibc
         // A body changed after signing no longer matches.
         let tampered = try post(signed(at: Date(), secret: "fsx-local-secret"), body: "{\"MaxResults\": 1}")
         #expect(tampered.out.contains("InvalidSignatureException"))
-        let unknownKey = try runCommand(["aws", "fsx", "describe-file-systems", "--endpoint-url", service.endpoint],
-                                        environment: service.environment.merging(["AWS_ACCESS_KEY_ID": "AKIAUNKNOWN"]) { $1 })
+        let unknownKey = try runCommand(
+            ["aws", "fsx", "describe-file-systems", "--endpoint-url", service.endpoint],
+            environment: service.environment.merging(["AWS_ACCESS_KEY_ID": "AKIAUNKNOWN"]) { $1 })
         #expect(unknownKey.stderr.contains("UnrecognizedClientException"))
     }
 }

@@ -3,6 +3,7 @@ import AWSS3
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,8 @@ import Glibc
     /// The HSM flags `lfs hsm_state` prints for `path`, or nil when it fails.
     static func hsmFlags(_ path: String) -> UInt32? {
         guard let result = try? runCommand([lfs, "hsm_state", path]), result.status == 0,
-              let open = String(decoding: result.stdout, as: UTF8.self).range(of: "(0x") else { return nil }
+            let open = String(decoding: result.stdout, as: UTF8.self).range(of: "(0x")
+        else { return nil }
         let text = String(decoding: result.stdout, as: UTF8.self)
         return UInt32(text[open.upperBound...].prefix(8), radix: 16)
     }
@@ -54,11 +56,17 @@ import Glibc
         let id = try await FSxServiceHardeningTests.createFileSystem(try FSxServiceHardeningTests.client(service))
         let mountPoint = scratch.path + "/fsx"
         let directory = mountPoint + "/d"
-        _ = try await FSxServiceHardeningTests.call(try FSxServiceHardeningTests.client(service), "LocalMountFileSystem",
-                                                   ["FileSystemId": id, "MountPoint": mountPoint]).get()
-        _ = try await FSxServiceHardeningTests.call(try FSxServiceHardeningTests.client(service), "CreateDataRepositoryAssociation", [
-            "FileSystemId": id, "FileSystemPath": "/d", "DataRepositoryPath": "s3://\(bucket)/d/",
-            "BatchImportMetaDataOnCreate": true]).get()
+        _ = try await FSxServiceHardeningTests.call(
+            try FSxServiceHardeningTests.client(service), "LocalMountFileSystem",
+            ["FileSystemId": id, "MountPoint": mountPoint]
+        ).get()
+        _ = try await FSxServiceHardeningTests.call(
+            try FSxServiceHardeningTests.client(service), "CreateDataRepositoryAssociation",
+            [
+                "FileSystemId": id, "FileSystemPath": "/d", "DataRepositoryPath": "s3://\(bucket)/d/",
+                "BatchImportMetaDataOnCreate": true,
+            ]
+        ).get()
         let client = try FSxServiceHardeningTests.client(service)
         #expect(await Self.settle(client), "the association did not become AVAILABLE")
 
@@ -94,8 +102,10 @@ import Glibc
             case .restore:
                 _ = try? runCommand([Self.lfs, "hsm_release"] + model.keys.sorted().map { directory + "/" + $0 })
             }
-            let kind = ["import": "IMPORT_METADATA_FROM_REPOSITORY", "export": "EXPORT_TO_REPOSITORY",
-                        "release": "RELEASE_DATA_FROM_FILESYSTEM"][action.rawValue]
+            let kind = [
+                "import": "IMPORT_METADATA_FROM_REPOSITORY", "export": "EXPORT_TO_REPOSITORY",
+                "release": "RELEASE_DATA_FROM_FILESYSTEM",
+            ][action.rawValue]
             let request: [String: Any] = ["FileSystemId": id, "Type": kind ?? "", "Paths": ["/d"], "Report": ["Enabled": false]]
             let first = try FSxServiceHardeningTests.client(service)
             let body = try JSONSerialization.data(withJSONObject: request)
@@ -129,11 +139,13 @@ import Glibc
             let restarted = try FSxServiceHardeningTests.client(service)
 
             var problems: [String] = []
-            let tasks = (try await FSxServiceHardeningTests.call(restarted, "DescribeDataRepositoryTasks", [:]).get()["DataRepositoryTasks"]
-                as? [[String: Any]]) ?? []
+            let tasks =
+                (try await FSxServiceHardeningTests.call(restarted, "DescribeDataRepositoryTasks", [:]).get()["DataRepositoryTasks"]
+                    as? [[String: Any]]) ?? []
             let unfinished = tasks.filter { ["PENDING", "EXECUTING"].contains($0["Lifecycle"] as? String ?? "") }
             if !unfinished.isEmpty { problems.append("\(unfinished.count) tasks still PENDING or EXECUTING after the restart") }
-            for task in tasks where task["Lifecycle"] as? String == "FAILED" && ((task["FailureDetails"] as? [String: Any])?["Message"] as? String ?? "").isEmpty {
+            for task in tasks
+            where task["Lifecycle"] as? String == "FAILED" && ((task["FailureDetails"] as? [String: Any])?["Message"] as? String ?? "").isEmpty {
                 problems.append("task \(task["TaskId"] ?? "?") FAILED without saying why")
             }
             // Where the kill landed: before the task was recorded, while it ran, or after it ended.
@@ -144,17 +156,23 @@ import Glibc
                 landed = "\(restored) of \(model.count) files restored"
             }
             // The same task again, to its end (a restore trial reads every file below).
-            if kind != nil { switch await FSxServiceHardeningTests.call(restarted, "CreateDataRepositoryTask", request) {
-            case .success(let answer):
-                let taskId = (answer["DataRepositoryTask"] as? [String: Any])?["TaskId"] as? String ?? "?"
-                let lifecycle = await Self.finish(restarted, task: taskId)
-                if lifecycle != "SUCCEEDED" { problems.append("the \(action.rawValue) task run again ended \(lifecycle)") }
-            case .failure(let error):
-                problems.append("the \(action.rawValue) task could not be created again: \(error.code) \(error.message)")
-            } }
+            if kind != nil {
+                switch await FSxServiceHardeningTests.call(restarted, "CreateDataRepositoryTask", request) {
+                case .success(let answer):
+                    let taskId = (answer["DataRepositoryTask"] as? [String: Any])?["TaskId"] as? String ?? "?"
+                    let lifecycle = await Self.finish(restarted, task: taskId)
+                    if lifecycle != "SUCCEEDED" { problems.append("the \(action.rawValue) task run again ended \(lifecycle)") }
+                case .failure(let error):
+                    problems.append("the \(action.rawValue) task could not be created again: \(error.code) \(error.message)")
+                }
+            }
             problems += try await Self.inconsistencies(s3: s3, bucket: bucket, directory: directory, model: model, action: action)
-            print("chaos fsxd task trial \(trial): \(action.rawValue), killed after \(delay / 1_000_000) ms (\(landed)): \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))")
-            if !problems.isEmpty { failures.append("trial \(trial) (\(action.rawValue), \(delay / 1_000_000) ms): \(problems.joined(separator: "; "))") }
+            print(
+                "chaos fsxd task trial \(trial): \(action.rawValue), killed after \(delay / 1_000_000) ms (\(landed)): \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))"
+            )
+            if !problems.isEmpty {
+                failures.append("trial \(trial) (\(action.rawValue), \(delay / 1_000_000) ms): \(problems.joined(separator: "; "))")
+            }
         }
         print("chaos fsxd task: trials \(trials), failures \(failures.count)")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
@@ -164,8 +182,9 @@ import Glibc
     static func settle(_ client: AWSClient) async -> Bool {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            let associations = ((try? await FSxServiceHardeningTests.call(client, "DescribeDataRepositoryAssociations", [:]).get())?["Associations"]
-                as? [[String: Any]]) ?? []
+            let associations =
+                ((try? await FSxServiceHardeningTests.call(client, "DescribeDataRepositoryAssociations", [:]).get())?["Associations"]
+                    as? [[String: Any]]) ?? []
             if !associations.isEmpty && associations.allSatisfy({ $0["Lifecycle"] as? String == "AVAILABLE" }) { return true }
             try? await Task.sleep(nanoseconds: 100_000_000)
         }
@@ -202,7 +221,9 @@ import Glibc
             }
             if released && (dirty || !archived) { problems.append("\(name) is released without an archived copy (0x\(String(flags, radix: 16)))") }
             if action == .release && !released { problems.append("\(name) not released after the release task (0x\(String(flags, radix: 16)))") }
-            if action == .export && (dirty || !archived) { problems.append("\(name) not archived after the export task (0x\(String(flags, radix: 16)))") }
+            if action == .export && (dirty || !archived) {
+                problems.append("\(name) not archived after the export task (0x\(String(flags, radix: 16)))")
+            }
             if FileManager.default.contents(atPath: path) != model[name] { problems.append("\(name) reads other bytes than the model") }
         }
         let uploads = try await s3.listMultipartUploads(bucket: bucket)

@@ -67,8 +67,9 @@ final class FaultyRepository: DataRepository, Sendable {
         switch fault {
         case .error: throw RepositoryError(.io, "injected failure of \(operation.rawValue)")
         case .throttle:
-            throw AWSServiceError(service: "S3", operation: operation.rawValue, code: "SlowDown",
-                                  message: "injected: please reduce your request rate", statusCode: 503)
+            throw AWSServiceError(
+                service: "S3", operation: operation.rawValue, code: "SlowDown",
+                message: "injected: please reduce your request rate", statusCode: 503)
         case .cut, nil: return fault
         }
     }
@@ -86,8 +87,10 @@ final class FaultyRepository: DataRepository, Sendable {
         return try await base.head(key: key)
     }
 
-    func read(key: String, range: Range<Int64>, etag: String?,
-              sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws {
+    func read(
+        key: String, range: Range<Int64>, etag: String?,
+        sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void
+    ) async throws {
         guard try await enter(.read) == .cut, range.count > 1 else {
             return try await base.read(key: key, range: range, etag: etag, sink: sink)
         }

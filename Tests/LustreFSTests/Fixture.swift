@@ -3,6 +3,7 @@ import Foundation
 import HSM
 import LustreFS
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,10 +60,12 @@ final class InstrumentedRepository: DataRepository, @unchecked Sendable {
 
     var displayName: String { base.displayName }
     func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> {
-        guard let hook = lock.withLock({ () -> (@Sendable () async throws -> Void)? in
-            defer { listingHook = nil }
-            return listingHook
-        }) else { return base.list(prefix: prefix) }
+        guard
+            let hook = lock.withLock({ () -> (@Sendable () async throws -> Void)? in
+                defer { listingHook = nil }
+                return listingHook
+            })
+        else { return base.list(prefix: prefix) }
         let base = self.base
         return AsyncThrowingStream { continuation in
             let task = Task {
@@ -82,7 +85,8 @@ final class InstrumentedRepository: DataRepository, @unchecked Sendable {
     func head(key: String) async throws -> RepositoryObjectHead? { try await base.head(key: key) }
     /// Counts the call; with a delay, the range is handed on 1 MiB at a time, each piece after that long
     /// (a slow link; the wait suspends, it blocks no thread).
-    func read(key: String, range: Range<Int64>, etag: String?, sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws {
+    func read(key: String, range: Range<Int64>, etag: String?, sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void) async throws
+    {
         lock.withLock { readCount += 1 }
         guard delayNanoseconds > 0 else { return try await base.read(key: key, range: range, etag: etag, sink: sink) }
         var start = range.lowerBound
@@ -195,12 +199,16 @@ extension FileSystem {
         try await readDirectory(try await resolve(path).ino).map(\.name)
     }
 
-    func associate(_ path: String, _ repository: String, batch: Bool = true, autoImport: Set<RepositoryEventType> = [],
-                   autoExport: Set<RepositoryEventType> = [.new, .changed, .deleted], readTimeout: Double? = nil) async throws -> Association {
-        let created = try await createAssociation(AssociationRequest(fileSystemPath: path, dataRepositoryPath: repository,
-                                                                     batchImportMetaDataOnCreate: batch,
-                                                                     autoImport: autoImport, autoExport: autoExport,
-                                                                     readTimeoutSeconds: readTimeout))
+    func associate(
+        _ path: String, _ repository: String, batch: Bool = true, autoImport: Set<RepositoryEventType> = [],
+        autoExport: Set<RepositoryEventType> = [.new, .changed, .deleted], readTimeout: Double? = nil
+    ) async throws -> Association {
+        let created = try await createAssociation(
+            AssociationRequest(
+                fileSystemPath: path, dataRepositoryPath: repository,
+                batchImportMetaDataOnCreate: batch,
+                autoImport: autoImport, autoExport: autoExport,
+                readTimeoutSeconds: readTimeout))
         return try await waitForAssociation(created.id) ?? created
     }
 }

@@ -3,6 +3,7 @@ import AWSS3
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,10 +67,13 @@ struct MountTests {
         environment["AWS_REGION"] = "us-east-1"
         environment.removeValue(forKey: "AWS_PROFILE")
         let fsDirectory = scratch.path + "/fs"
-        let created = try runCommand([admin, "create-association", "--fs-dir", fsDirectory, "--file-system-path", "/dra",
-                                      "--data-repository-path", "s3://\(bucket)", "--batch-import",
-                                      "--auto-import", "NEW,CHANGED,DELETED", "--auto-export", "NEW,CHANGED,DELETED"],
-                                     environment: environment)
+        let created = try runCommand(
+            [
+                admin, "create-association", "--fs-dir", fsDirectory, "--file-system-path", "/dra",
+                "--data-repository-path", "s3://\(bucket)", "--batch-import",
+                "--auto-import", "NEW,CHANGED,DELETED", "--auto-export", "NEW,CHANGED,DELETED",
+            ],
+            environment: environment)
         guard created.status == 0 else { throw TestSetupError(description: "create-association failed: \(created.stderr)") }
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: admin)
@@ -98,10 +102,14 @@ struct MountTests {
 
     @Test func theSeedSequenceOnTheMount() async throws {
         let payload = randomData(12 << 20)
-        let metadata = ["file-permissions": "0100640", "file-owner": "1234", "file-group": "4321",
-                        "file-mtime": "1595002920000000000ns", "file-atime": "1595002920000000000ns"]
-        let mounted = try await Self.mount(objects: ["data/sample.bin": (payload, metadata),
-                                                     "data/readme.txt": (Data("read me\n".utf8), metadata)])
+        let metadata = [
+            "file-permissions": "0100640", "file-owner": "1234", "file-group": "4321",
+            "file-mtime": "1595002920000000000ns", "file-atime": "1595002920000000000ns",
+        ]
+        let mounted = try await Self.mount(objects: [
+            "data/sample.bin": (payload, metadata),
+            "data/readme.txt": (Data("read me\n".utf8), metadata),
+        ])
         let file = mounted.mountpoint + "/dra/data/sample.bin"
         // Listed with owners and modes before any data moved.
         let listing = try mounted.shell("stat -c '%a %u %g %s %Y' \(file)")
@@ -123,10 +131,11 @@ struct MountTests {
         #expect(Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out) == before)
         #expect(try mounted.lfs("hsm_action", file).out == "\(file): NOOP\n")
         // The kernel's cached pages went with the release: reading again restores the file from the bucket.
-        #expect(try await eventually(10) {
-            FileManager.default.contents(atPath: file) == payload
-                && (try? mounted.lfs("hsm_state", file).out) == "\(file): (0x00000009) exists archived, archive_id:1\n"
-        })
+        #expect(
+            try await eventually(10) {
+                FileManager.default.contents(atPath: file) == payload
+                    && (try? mounted.lfs("hsm_state", file).out) == "\(file): (0x00000009) exists archived, archive_id:1\n"
+            })
         #expect(try mounted.lfs("hsm_release", file).status == 0)
         // Lustre's errors and exit codes: releasing a never-archived file is EPERM; a missing file ENOENT.
         _ = try mounted.shell("echo local > \(mounted.mountpoint)/dra/local-only; echo x > \(mounted.mountpoint)/outside")
@@ -137,10 +146,12 @@ struct MountTests {
         let readme = mounted.mountpoint + "/dra/data/readme.txt"
         let list = mounted.scratch.path + "/filelist"
         try "\(file)\n\(readme)\n".write(toFile: list, atomically: true, encoding: .utf8)
-        #expect(try mounted.lfs("hsm_state", "--filelist", list).out
+        #expect(
+            try mounted.lfs("hsm_state", "--filelist", list).out
                 == "\(file): (0x0000000d) released exists archived, archive_id:1\n\(readme): (0x0000000d) released exists archived, archive_id:1\n")
         #expect(try mounted.lfs("hsm_set", "--norelease", "--noarchive", file, readme).status == 0)
-        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x0000003d) released exists archived never_release never_archive, archive_id:1\n")
+        #expect(
+            try mounted.lfs("hsm_state", file).out == "\(file): (0x0000003d) released exists archived never_release never_archive, archive_id:1\n")
         #expect(try mounted.lfs("hsm_clear", "--noarchive", "--filelist", list).status == 0)
         #expect(try mounted.lfs("hsm_state", readme).out == "\(readme): (0x0000001d) released exists archived never_release, archive_id:1\n")
         #expect(try mounted.lfs("hsm_set", "--released", file).status == EINVAL)
@@ -151,9 +162,10 @@ struct MountTests {
         #expect(try mounted.lfs("hsm_release", file).status == 0)
         // A new file written through the mount appears in the bucket with FSx's headers.
         _ = try mounted.shell("printf 'from the mount' > \(mounted.mountpoint)/dra/new.txt; chmod 604 \(mounted.mountpoint)/dra/new.txt")
-        #expect(try await eventually(20) {
-            (try? await mounted.s3.headObject(bucket: mounted.bucket, key: "new.txt"))?.metadata["file-permissions"] == "0100604"
-        })
+        #expect(
+            try await eventually(20) {
+                (try? await mounted.s3.headObject(bucket: mounted.bucket, key: "new.txt"))?.metadata["file-permissions"] == "0100604"
+            })
         #expect(try await mounted.s3.getObject(bucket: mounted.bucket, key: "new.txt").body == Data("from the mount".utf8))
         // A file changed in the bucket is seen changed through the mount (events, or the sweep).
         _ = try await mounted.s3.putObject(bucket: mounted.bucket, key: "data/readme.txt", data: Data("changed in S3\n".utf8))
@@ -165,38 +177,39 @@ struct MountTests {
         let mounted = try await Self.mount(objects: [:])
         let root = mounted.mountpoint + "/dra"
         let script = """
-        cd \(root)
-        mkdir -p a/b/c
-        printf 'one\\n' > a/b/c/one.txt
-        dd if=/dev/urandom of=a/blob bs=1M count=3 status=none
-        cp -a a copy
-        cmp a/blob copy/blob
-        mv copy moved
-        ln -s b/c/one.txt a/link
-        cat a/link
-        chmod 751 a/b
-        chown 4242:4343 a/b/c/one.txt
-        truncate -s 10 a/b/c/one.txt
-        TZ=UTC touch -d '2021-02-03 04:05:06' a/b/c/one.txt
-        stat -c '%a' a/b
-        stat -c '%u %g %s %Y' a/b/c/one.txt
-        tar cf ../archive.tar a
-        mkdir untar && tar xf ../archive.tar -C untar && diff -r a untar/a
-        python3 -c "import os; os.setxattr('a/blob', 'user.note', b'kept'); print(os.getxattr('a/blob', 'user.note').decode(), os.listxattr('a/blob'))"
-        cp -a a/blob blob-copy && python3 -c "import os; print(os.getxattr('blob-copy', 'user.note').decode())" && rm blob-copy
-        git init -q repo && cd repo && echo hi > f && git add f
-        git -c user.email=t@e -c user.name=t commit -qm first && git log --format=%s
-        cd .. && rm -r moved untar && ls
-        """
+            cd \(root)
+            mkdir -p a/b/c
+            printf 'one\\n' > a/b/c/one.txt
+            dd if=/dev/urandom of=a/blob bs=1M count=3 status=none
+            cp -a a copy
+            cmp a/blob copy/blob
+            mv copy moved
+            ln -s b/c/one.txt a/link
+            cat a/link
+            chmod 751 a/b
+            chown 4242:4343 a/b/c/one.txt
+            truncate -s 10 a/b/c/one.txt
+            TZ=UTC touch -d '2021-02-03 04:05:06' a/b/c/one.txt
+            stat -c '%a' a/b
+            stat -c '%u %g %s %Y' a/b/c/one.txt
+            tar cf ../archive.tar a
+            mkdir untar && tar xf ../archive.tar -C untar && diff -r a untar/a
+            python3 -c "import os; os.setxattr('a/blob', 'user.note', b'kept'); print(os.getxattr('a/blob', 'user.note').decode(), os.listxattr('a/blob'))"
+            cp -a a/blob blob-copy && python3 -c "import os; print(os.getxattr('blob-copy', 'user.note').decode())" && rm blob-copy
+            git init -q repo && cd repo && echo hi > f && git add f
+            git -c user.email=t@e -c user.name=t commit -qm first && git log --format=%s
+            cd .. && rm -r moved untar && ls
+            """
         let result = try mounted.shell(script)
         #expect(result.status == 0, "\(result.err)")
         #expect(result.out == "one\n751\n4242 4343 10 1612325106\nkept ['user.note']\nkept\nfirst\na\nrepo\n", "\(result.out)")
         // Exported: the bucket has what the tools made (and not what they removed).
-        #expect(try await eventually(20) {
-            let keys = try await mounted.s3.listAllObjects(bucket: mounted.bucket).objects.map(\.key)
-            return keys.contains("a/b/c/one.txt") && keys.contains("a/blob") && keys.contains("a/link")
-                && !keys.contains { $0.hasPrefix("moved/") }
-        })
+        #expect(
+            try await eventually(20) {
+                let keys = try await mounted.s3.listAllObjects(bucket: mounted.bucket).objects.map(\.key)
+                return keys.contains("a/b/c/one.txt") && keys.contains("a/blob") && keys.contains("a/link")
+                    && !keys.contains { $0.hasPrefix("moved/") }
+            })
         let link = try await mounted.s3.headObject(bucket: mounted.bucket, key: "a/link")
         #expect(link.metadata["file-permissions"] == "0120777")
         #expect(await mounted.stop())

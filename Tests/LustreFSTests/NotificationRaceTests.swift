@@ -3,6 +3,7 @@ import AWSS3
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,8 +18,9 @@ import Glibc
         let writers = 6
         let processes = try (0..<writers).map { index in
             let own = CrashRecoveryTests.Admin(directory: scratch.path + "/fs\(index)", environment: admin.environment)
-            return try own.start("create-association", "--file-system-path", "/p\(index)", "--data-repository-path", "s3://\(bucket)/p\(index)/",
-                                 "--auto-import", "NEW,CHANGED,DELETED")
+            return try own.start(
+                "create-association", "--file-system-path", "/p\(index)", "--data-repository-path", "s3://\(bucket)/p\(index)/",
+                "--auto-import", "NEW,CHANGED,DELETED")
         }
         for process in processes { process.waitUntilExit() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(processes.map(\.terminationStatus))")

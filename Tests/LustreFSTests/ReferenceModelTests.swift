@@ -3,6 +3,7 @@ import Foundation
 import HSM
 import LustreFS
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,11 +20,14 @@ import Glibc
 @Suite struct ReferenceModelTests {
     @Test func theCoreAgreesWithTheModel() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let seeds: [UInt64] = environment["MODEL_SEED"].flatMap(UInt64.init).map { [$0] }
+        let seeds: [UInt64] =
+            environment["MODEL_SEED"].flatMap(UInt64.init).map { [$0] }
             ?? Array(1...UInt64(environment["MODEL_TRIALS"].flatMap(Int.init) ?? 3))
         for seed in seeds {
             // Seed 1 runs without faults: the model alone decides every answer.
-            let plan = seed == 1 ? FaultyRepository.Plan.none
+            let plan =
+                seed == 1
+                ? FaultyRepository.Plan.none
                 : FaultyRepository.Plan(errorRate: 0.15, throttleRate: 0.05, cutRate: 0.1)
             try await ModelRun(seed: seed, steps: 60, plan: plan).run()
         }
@@ -109,10 +113,13 @@ struct ModelRun {
         for _ in 0..<steps {
             let step = Self.nextStep(model, &generator)
             history.append(step.description)
-            try await apply(step, to: fs, model: &model, faultsOn: plan.errorRate + plan.throttleRate + plan.cutRate > 0,
-                            context: context())
+            try await apply(
+                step, to: fs, model: &model, faultsOn: plan.errorRate + plan.throttleRate + plan.cutRate > 0,
+                context: context())
             let listing = try await Self.listing(fs)
-            #expect(listing == model.listing, """
+            #expect(
+                listing == model.listing,
+                """
                 core has \(listing.filter { model.listing[$0.key] != $0.value }.sorted { $0.key < $1.key }) where the model has \
                 \(model.listing.filter { listing[$0.key] != $0.value }.sorted { $0.key < $1.key }); \(context())
                 """)
@@ -125,7 +132,9 @@ struct ModelRun {
         try await expectContents(fs, model, context())
         let inRepository = try Self.repositoryListing(repo)
         let expected = model.listing.mapValues { $0 == "dir" ? "dir" : "file" }
-        #expect(inRepository == expected, """
+        #expect(
+            inRepository == expected,
+            """
             repository has \(inRepository.filter { expected[$0.key] != $0.value }.keys.sorted()) beyond the model and lacks \
             \(expected.filter { inRepository[$0.key] != $0.value }.keys.sorted()); \(context())
             """)
@@ -176,7 +185,9 @@ struct ModelRun {
         case .unlink(let path):
             let (parent, name) = try await parentAndName(path)
             if model.files[path] == nil {
-                #expect(await errno { try await fs.remove(parent: parent, name: name, directory: false) } == (model.exists(path) ? EISDIR : ENOENT), context)
+                #expect(
+                    await errno { try await fs.remove(parent: parent, name: name, directory: false) } == (model.exists(path) ? EISDIR : ENOENT),
+                    context)
             } else {
                 try await fs.remove(parent: parent, name: name, directory: false)
                 model.files[path] = nil
@@ -285,8 +296,9 @@ struct ModelRun {
             // A new file, or a rewrite of an existing one; never over a directory.
             let path = !files.isEmpty && roll < 8 ? pick(files) : newPath()
             if model.directories.contains(path) { return .read(files.first ?? path).fallback(model) }
-            return .write(path, size: Int(generator.next() % 3) == 0 ? Int(generator.next() % 300_000) : Int(generator.next() % 5000),
-                          fill: UInt8(generator.next() % 256))
+            return .write(
+                path, size: Int(generator.next() % 3) == 0 ? Int(generator.next() % 300_000) : Int(generator.next() % 5000),
+                fill: UInt8(generator.next() % 256))
         case 22..<30:
             let path = newPath()
             return model.files[path] != nil ? .unlink(path) : .mkdir(path)

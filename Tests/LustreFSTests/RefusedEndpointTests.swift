@@ -3,6 +3,7 @@ import AWSS3
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,8 +38,9 @@ import Glibc
         let moto = try await MotoServer.unchecked.start()
         let relay = try TCPRelay(upstream: moto.port)
         let scratch = Scratch()
-        let service = try await FSxServiceTests.start(scratch: scratch, arguments: ["--read-timeout", "5"], log: scratch.path + "/fsxd.log",
-                                                      moto: moto, endpoint: relay.endpoint)
+        let service = try await FSxServiceTests.start(
+            scratch: scratch, arguments: ["--read-timeout", "5"], log: scratch.path + "/fsxd.log",
+            moto: moto, endpoint: relay.endpoint)
         defer { service.stop() }
         let client = try FSxServiceHardeningTests.client(service)
         let s3 = try S3Client(settings: moto.settings())
@@ -50,9 +52,15 @@ import Glibc
         let id = try await FSxServiceHardeningTests.createFileSystem(client)
         let mountPoint = scratch.path + "/fsx"
         _ = try await FSxServiceHardeningTests.call(client, "LocalMountFileSystem", ["FileSystemId": id, "MountPoint": mountPoint]).get()
-        _ = try await FSxServiceHardeningTests.call(client, "CreateDataRepositoryAssociation", [
-            "FileSystemId": id, "FileSystemPath": "/d", "DataRepositoryPath": "s3://\(bucket)/d/", "BatchImportMetaDataOnCreate": true,
-            "S3": ["AutoImportPolicy": ["Events": ["NEW", "CHANGED", "DELETED"]], "AutoExportPolicy": ["Events": ["NEW", "CHANGED", "DELETED"]]]]).get()
+        _ = try await FSxServiceHardeningTests.call(
+            client, "CreateDataRepositoryAssociation",
+            [
+                "FileSystemId": id, "FileSystemPath": "/d", "DataRepositoryPath": "s3://\(bucket)/d/", "BatchImportMetaDataOnCreate": true,
+                "S3": [
+                    "AutoImportPolicy": ["Events": ["NEW", "CHANGED", "DELETED"]], "AutoExportPolicy": ["Events": ["NEW", "CHANGED", "DELETED"]],
+                ],
+            ]
+        ).get()
         #expect(await FSxTaskChaosTests.settle(client), "the association did not become AVAILABLE")
         let directory = mountPoint + "/d"
         #expect(Self.timed(["cat", directory + "/small"]).out == String(decoding: small, as: UTF8.self))
@@ -85,7 +93,9 @@ import Glibc
                 Self.timed([FSxTaskChaosTests.lfs, "hsm_action", directory + "/" + name], bound: 10).out.contains("ARCHIVE waiting")
             }
             if !waiting { problems.append("hsm_action never showed the export waiting") }
-            if FSxTaskChaosTests.hsmFlags(directory + "/" + name).map({ $0 & 0x8 == 0 }) != true { problems.append("\(name) claims an archived copy") }
+            if FSxTaskChaosTests.hsmFlags(directory + "/" + name).map({ $0 & 0x8 == 0 }) != true {
+                problems.append("\(name) claims an archived copy")
+            }
 
             try relay.restore()
             let returned = Date()
@@ -104,14 +114,16 @@ import Glibc
             if whole.status != 0 || FileManager.default.contents(atPath: directory + "/big") != big {
                 problems.append("the released file does not read whole once the endpoint returned (\(whole.status))")
             }
-            let associations = (try await FSxServiceHardeningTests.call(client, "DescribeDataRepositoryAssociations", [:]).get()["Associations"]
-                as? [[String: Any]]) ?? []
+            let associations =
+                (try await FSxServiceHardeningTests.call(client, "DescribeDataRepositoryAssociations", [:]).get()["Associations"]
+                    as? [[String: Any]]) ?? []
             let lifecycles = associations.map { $0["Lifecycle"] as? String ?? "?" }
             if lifecycles != ["AVAILABLE"] { problems.append("associations \(lifecycles)") }
             if !(try await s3.listMultipartUploads(bucket: bucket).isEmpty) { problems.append("multipart uploads left open") }
-            print("chaos refused trial \(trial): the released read failed after \(String(format: "%.1f", refusedRead.seconds)) s; "
-                  + "export caught up \(String(format: "%.1f", exportCaughtUp)) s and import \(String(format: "%.1f", importCaughtUp)) s "
-                  + "after the endpoint returned: \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))")
+            print(
+                "chaos refused trial \(trial): the released read failed after \(String(format: "%.1f", refusedRead.seconds)) s; "
+                    + "export caught up \(String(format: "%.1f", exportCaughtUp)) s and import \(String(format: "%.1f", importCaughtUp)) s "
+                    + "after the endpoint returned: \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))")
             if !problems.isEmpty { failures.append("trial \(trial): \(problems.joined(separator: "; "))") }
         }
         print("chaos refused: trials \(trials), failures \(failures.count), longest wait of a reader \(String(format: "%.1f", longestWait)) s")

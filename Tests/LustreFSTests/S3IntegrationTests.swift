@@ -7,6 +7,7 @@ import HSM
 import LustreFS
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,19 +36,23 @@ import Glibc
         let bucket = "lfs-import-\(UInt32.random(in: 0...UInt32.max))"
         let (_, s3, repositories) = try await Self.setUp(bucket)
         let payload = randomData(5 << 20)
-        _ = try await s3.putObject(bucket: bucket, key: "data/ro/file.bin", data: payload,
-                                   metadata: Self.fsxMetadata(mode: "0100444", uid: 1001, gid: 1002))
+        _ = try await s3.putObject(
+            bucket: bucket, key: "data/ro/file.bin", data: payload,
+            metadata: Self.fsxMetadata(mode: "0100444", uid: 1001, gid: 1002))
         _ = try await s3.putObject(bucket: bucket, key: "data/plain.txt", data: Data("plain".utf8))
         _ = try await s3.putObject(bucket: bucket, key: "data/dir/", data: Data(), metadata: Self.fsxMetadata(mode: "040700", uid: 5, gid: 6))
-        _ = try await s3.putObject(bucket: bucket, key: "data/sym", data: Data("ro/file.bin".utf8),
-                                   metadata: Self.fsxMetadata(mode: "0120777", uid: 0, gid: 0))
+        _ = try await s3.putObject(
+            bucket: bucket, key: "data/sym", data: Data("ro/file.bin".utf8),
+            metadata: Self.fsxMetadata(mode: "0120777", uid: 0, gid: 0))
         _ = try await s3.putObject(bucket: bucket, key: "data/bad/../x", data: Data("x".utf8))
         _ = try await s3.putObject(bucket: bucket, key: "elsewhere/not-imported", data: Data("no".utf8))
 
         let scratch = Scratch()
         let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
-        let association = try await fs.createAssociation(AssociationRequest(fileSystemPath: "/dra", dataRepositoryPath: "s3://\(bucket)/data",
-                                                                            batchImportMetaDataOnCreate: true, autoExport: [.new, .changed, .deleted]))
+        let association = try await fs.createAssociation(
+            AssociationRequest(
+                fileSystemPath: "/dra", dataRepositoryPath: "s3://\(bucket)/data",
+                batchImportMetaDataOnCreate: true, autoExport: [.new, .changed, .deleted]))
         #expect(association.dataRepositoryPath == "s3://\(bucket)/data/")
         let ready = try #require(try await fs.waitForAssociation(association.id))
         #expect(ready.lifecycle == .available)
@@ -106,8 +111,9 @@ import Glibc
         #expect(configuration.targets.map(\.id) == [association.feedName])
 
         // NEW
-        _ = try await s3.putObject(bucket: bucket, key: "arrived/one.txt", data: Data("one".utf8),
-                                   metadata: Self.fsxMetadata(mode: "0100600", uid: 77, gid: 78))
+        _ = try await s3.putObject(
+            bucket: bucket, key: "arrived/one.txt", data: Data("one".utf8),
+            metadata: Self.fsxMetadata(mode: "0100600", uid: 77, gid: 78))
         #expect(try await eventually { (try? await fs.resolve("/dra/arrived/one.txt")) != nil })
         let arrived = try await fs.resolve("/dra/arrived/one.txt")
         #expect(arrived.uid == 77 && arrived.mode == 0o100600)
@@ -169,8 +175,10 @@ import Glibc
         try await fs.writeFile("/dra/result.txt", Data("result".utf8))
         let blocked = try await fs.writeFile("/dra/blocked.txt", Data("x".utf8))
         _ = try await fs.hsmSet(blocked.ino, setting: [.noArchive], clearing: [])
-        let export = try await fs.waitForTask(try await fs.createTask(
-            kind: .exportToRepository, paths: ["/dra"], report: .init(enabled: true, path: "s3://\(bucket)/reports")).id)
+        let export = try await fs.waitForTask(
+            try await fs.createTask(
+                kind: .exportToRepository, paths: ["/dra"], report: .init(enabled: true, path: "s3://\(bucket)/reports")
+            ).id)
         #expect(export.lifecycle == .succeeded && export.succeededCount == 1 && export.failedCount == 1)
         #expect(try await s3.getObject(bucket: bucket, key: "in/result.txt").body == Data("result".utf8))
         #expect(export.reportLocation == "s3://\(bucket)/reports/task-\(export.id)/failures.csv")
@@ -181,7 +189,8 @@ import Glibc
         #expect(try await fs.state("/dra/result.txt") == "/dra/result.txt: (0x0000000d) released exists archived, archive_id:1")
         _ = try await s3.putObject(bucket: bucket, key: "in/new.txt", data: Data("new".utf8))
         try await s3.deleteObject(bucket: bucket, key: "in/old.txt")
-        let imported = try await fs.waitForTask(try await fs.createTask(kind: .importMetadata, paths: ["s3://\(bucket)/in/"], report: .init(enabled: false)).id)
+        let imported = try await fs.waitForTask(
+            try await fs.createTask(kind: .importMetadata, paths: ["s3://\(bucket)/in/"], report: .init(enabled: false)).id)
         #expect(imported.lifecycle == .succeeded && imported.succeededCount == 2)
         #expect(try await fs.names("/dra") == ["blocked.txt", "new.txt", "result.txt"])
         #expect(try await fs.readFile("/dra/result.txt") == Data("result".utf8))

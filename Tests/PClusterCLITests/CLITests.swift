@@ -1,10 +1,11 @@
 import ClusterConfig
 import Foundation
 import JSONOutput
-@testable import PClusterCLI
 import Provisioning
-import Testing
 import TestSupport
+import Testing
+
+@testable import PClusterCLI
 
 @Suite("The pcluster command line")
 struct CLITests {
@@ -22,8 +23,10 @@ struct CLITests {
     var env: [String: String] {
         // The FSx endpoint is a loopback port nothing listens on, so these tests never reach a service this
         // machine may run; the workshop test checks FileSystemId against a real one.
-        ["SUBNET_ID": "subnet-0123456789abcdef0", "FSX_FS_ID": "fs-0123456789abcdef0", "PCLUSTER_STATE_DIR": stateDir.path, "HOME": "/root",
-         "AWS_ENDPOINT_URL_FSX": "http://127.0.0.1:\(Self.closedPort)"]
+        [
+            "SUBNET_ID": "subnet-0123456789abcdef0", "FSX_FS_ID": "fs-0123456789abcdef0", "PCLUSTER_STATE_DIR": stateDir.path, "HOME": "/root",
+            "AWS_ENDPOINT_URL_FSX": "http://127.0.0.1:\(Self.closedPort)",
+        ]
     }
 
     func run(_ args: String..., env extra: [String: String] = [:]) async throws -> (json: JSONValue?, result: PClusterCLI.Result) {
@@ -44,15 +47,20 @@ struct CLITests {
 
     @Test func seedDryRunGivesWarningsAndNoError() async throws {
         let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true")
-        #expect(r.exitCode == 1)   // as the original: a dry run that would succeed is reported as an error
+        #expect(r.exitCode == 1)  // as the original: a dry run that would succeed is reported as an error
         #expect(json?["message"] == "Request would have succeeded, but DryRun flag is set.")
         let messages = try #require(json?["validationMessages"]?.arrayValue)
         #expect(messages.allSatisfy { $0["level"] == "WARNING" })
-        #expect(Set(messages.compactMap { $0["type"]?.stringValue })
+        #expect(
+            Set(messages.compactMap { $0["type"]?.stringValue })
                 == ["DeprecatedOsValidator", "AllowedIpsValidator", "ImdsSecuredValidator", "ExistingFsxNetworkingValidator"])
         // The FileSystemId could not be asked about, and the warning says so where it is.
         let unchecked = messages.first { $0["type"] == "ExistingFsxNetworkingValidator" }
-        #expect(unchecked?["message"] == .string("Could not check the FSx file systems with the FSx service at http://127.0.0.1:\(Self.closedPort): nothing listens at http://127.0.0.1:\(Self.closedPort)"))
+        #expect(
+            unchecked?["message"]
+                == .string(
+                    "Could not check the FSx file systems with the FSx service at http://127.0.0.1:\(Self.closedPort): nothing listens at http://127.0.0.1:\(Self.closedPort)"
+                ))
         #expect(unchecked?["location"]?.stringValue?.hasSuffix("cluster.yaml:49:21") == true)
         #expect(messages.allSatisfy { $0["location"]?.stringValue?.hasPrefix(Self.example + ":") == true })
     }
@@ -85,7 +93,8 @@ struct CLITests {
     @Test func theAWSProvidersTemplateFromADryRun() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-template-\(UUID().uuidString).json").path
         defer { unlink(file) }
-        let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", "--dryrun", "true", "--template-output", file)
+        let (json, r) = try await run(
+            "create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", "--dryrun", "true", "--template-output", file)
         #expect(r.exitCode == 1 && json?["message"] == "Request would have succeeded, but DryRun flag is set.")
         let template = try JSONValue.parse(String(contentsOfFile: file, encoding: .utf8))
         #expect(template["Resources"]?["HeadNode"]?["Type"] == "AWS::EC2::Instance")
@@ -99,9 +108,10 @@ struct CLITests {
         #expect(r.exitCode == 1)
         #expect(json?["message"] == "Invalid cluster configuration.")
         #expect(json?["configurationValidationErrors"]?.arrayValue?.count == 4)
-        let (quiet, _) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING",
-                                 "--suppress-validators", "type:DeprecatedOsValidator", "type:AllowedIpsValidator", "--suppress-validators", "type:ImdsSecuredValidator",
-                                 "type:ExistingFsxNetworkingValidator")
+        let (quiet, _) = try await run(
+            "create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING",
+            "--suppress-validators", "type:DeprecatedOsValidator", "type:AllowedIpsValidator", "--suppress-validators", "type:ImdsSecuredValidator",
+            "type:ExistingFsxNetworkingValidator")
         #expect(quiet?["message"] == "Request would have succeeded, but DryRun flag is set.")
         #expect(quiet?["validationMessages"] == nil)
     }
@@ -128,7 +138,7 @@ struct CLITests {
         #expect(r2.exitCode == 1)
         #expect(bad?["message"] == "Invalid query string.")
         let (_, empty) = try await run("list-clusters", "--query", "clusters")
-        #expect(empty.exitCode == 0 && empty.stdout.isEmpty)   // an empty result prints nothing, as the original
+        #expect(empty.exitCode == 0 && empty.stdout.isEmpty)  // an empty result prints nothing, as the original
     }
 
     @Test func usageErrorsExitTwoOnStderr() async throws {
@@ -168,8 +178,10 @@ struct CLITests {
             let json = try JSONValue.parse(result.stdout)
             #expect(json["message"]?.stringValue?.contains("'ghost' does not exist") == true, "\(args)")
         }
-        for args in [["list-images", "--image-status", "AVAILABLE"], ["describe-image", "-i", "x"], ["build-image", "-c", "f", "-i", "x"],
-                     ["list-official-images"]] {
+        for args in [
+            ["list-images", "--image-status", "AVAILABLE"], ["describe-image", "-i", "x"], ["build-image", "-c", "f", "-i", "x"],
+            ["list-official-images"],
+        ] {
             let result = await PClusterCLI.run(args, environment: env)
             #expect(result.exitCode == 1, "\(args)")
             #expect((try JSONValue.parse(result.stdout))["message"]?.stringValue?.contains("not available") == true)
@@ -179,16 +191,23 @@ struct CLITests {
     /// With AWS out of reach (an endpoint nothing listens on), the AWS provider says so and makes nothing,
     /// whether chosen by flag or by PCLUSTER_PROVIDER; the region comes from the config.
     @Test func theAWSProviderWithoutAWSFailsClearlyAndCreatesNothing() async throws {
-        let unreachable = ["AWS_ENDPOINT_URL": "http://127.0.0.1:\(Self.closedPort)", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-                           "AWS_SECRET_ACCESS_KEY": "secret"]
+        let unreachable = [
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:\(Self.closedPort)", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+        ]
         let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "aws", env: unreachable)
         #expect(r.exitCode == 1)
-        #expect(json?["message"]?.stringValue?.contains("Cannot tell whether cluster 'demo' exists: Cannot reach http://127.0.0.1:\(Self.closedPort)") == true,
-                "\(String(describing: json))")
+        #expect(
+            json?["message"]?.stringValue?.contains("Cannot tell whether cluster 'demo' exists: Cannot reach http://127.0.0.1:\(Self.closedPort)")
+                == true,
+            "\(String(describing: json))")
         #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
-        let viaEnvironment = await PClusterCLI.run(["describe-cluster", "-n", "demo"],
-                                             environment: env.merging(unreachable.merging(["PCLUSTER_PROVIDER": "aws", "AWS_REGION": "us-east-1"]) { $1 }) { $1 })
-        #expect(viaEnvironment.exitCode == 1 && viaEnvironment.stdout.contains("Cannot reach http://127.0.0.1:\(Self.closedPort)"), "\(viaEnvironment.stdout)")
+        let viaEnvironment = await PClusterCLI.run(
+            ["describe-cluster", "-n", "demo"],
+            environment: env.merging(unreachable.merging(["PCLUSTER_PROVIDER": "aws", "AWS_REGION": "us-east-1"]) { $1 }) { $1 })
+        #expect(
+            viaEnvironment.exitCode == 1 && viaEnvironment.stdout.contains("Cannot reach http://127.0.0.1:\(Self.closedPort)"),
+            "\(viaEnvironment.stdout)")
         let listed = await PClusterCLI.run(["list-clusters"], environment: env.merging(["PCLUSTER_PROVIDER": "gcp"]) { $1 })
         #expect(listed.exitCode == 1 && listed.stdout.contains("unknown provider 'gcp' in PCLUSTER_PROVIDER"), "\(listed.stdout)")
         let (unknown, _) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "gcp")
@@ -201,9 +220,11 @@ struct CLITests {
         let store = ClusterStore(root: stateDir)
         let now = Date()
         // As a crash during create would leave it: a record and a directory, no processes.
-        try store.save(ClusterRecord(name: "half", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createInProgress,
-                                     computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
-                       configuration: "Region: us-east-1\n")
+        try store.save(
+            ClusterRecord(
+                name: "half", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createInProgress,
+                computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
+            configuration: "Region: us-east-1\n")
         let (described, _) = try await run("describe-cluster", "-n", "half")
         #expect(described?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown")
         let (json, r) = try await run("delete-cluster", "-n", "half")
@@ -218,9 +239,11 @@ struct CLITests {
         let store = ClusterStore(root: stateDir)
         let now = Date()
         let current = try String(contentsOfFile: Self.example, encoding: .utf8)
-        try store.save(ClusterRecord(name: "demo", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createComplete,
-                                     computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
-                       configuration: current)
+        try store.save(
+            ClusterRecord(
+                name: "demo", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createComplete,
+                computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
+            configuration: current)
         let newConfig = stateDir.appendingPathComponent("new.yaml")
         try current.replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 4").write(to: newConfig, atomically: true, encoding: .utf8)
         let (json, r) = try await run("update-cluster", "-n", "demo", "-c", newConfig.path, "--dryrun", "true")
@@ -279,7 +302,9 @@ struct CLITests {
         // Defaults only (end of input), and an existing file is never overwritten.
         let defaults = stateDir.appendingPathComponent("defaults.yaml").path
         #expect(try configure(defaults, answers: "").0 == 0)
-        await #expect(PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", defaults, "--dryrun", "true"], environment: env).stdout.contains("Request would have succeeded"))
+        await #expect(
+            PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", defaults, "--dryrun", "true"], environment: env).stdout.contains(
+                "Request would have succeeded"))
         let (again, message, _) = try configure(defaults, answers: "")
         #expect(again == 1 && message.contains("already exists"))
     }

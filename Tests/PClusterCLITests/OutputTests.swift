@@ -65,11 +65,11 @@ struct OutputTests {
     /// with the AWS CLI), on the same document.
     @Test func jmespathAgreesWithTheReferenceImplementation() throws {
         let program = """
-        import json, sys, jmespath
-        data = json.loads(sys.stdin.readline())
-        for line in sys.stdin:
-            print(json.dumps(jmespath.search(json.loads(line), data), sort_keys=True))
-        """
+            import json, sys, jmespath
+            data = json.loads(sys.stdin.readline())
+            for line in sys.stdin:
+                print(json.dumps(jmespath.search(json.loads(line), data), sort_keys=True))
+            """
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-c", program]

@@ -23,16 +23,19 @@ import Testing
 
     @Test func writesTheOriginalsFormatAndDropsSetuid() {
         let metadata = PosixMetadata(mode: 0o104755, uid: 1000, gid: 100, atimeNanoseconds: 5, mtimeNanoseconds: 1_700_000_000_000_000_000)
-        #expect(metadata.userMetadata == [
-            "file-permissions": "0100755", "file-owner": "1000", "file-group": "100",
-            "file-atime": "5ns", "file-mtime": "1700000000000000000ns", "user-agent": "aws-fsx-lustre",
-        ])
+        #expect(
+            metadata.userMetadata == [
+                "file-permissions": "0100755", "file-owner": "1000", "file-group": "100",
+                "file-atime": "5ns", "file-mtime": "1700000000000000000ns", "user-agent": "aws-fsx-lustre",
+            ])
         let roundTrip = try? PosixMetadata.parse(metadata.userMetadata).get()
         #expect(roundTrip?.mode == 0o100755 && roundTrip?.uid == 1000 && roundTrip?.mtimeNanoseconds == 1_700_000_000_000_000_000)
     }
 
-    @Test(arguments: [("file-permissions", "rwxr-xr-x"), ("file-permissions", "0200000000"), ("file-owner", "-1"),
-                      ("file-group", "root"), ("file-mtime", "yesterday"), ("file-atime", "99999999999999999999")])
+    @Test(arguments: [
+        ("file-permissions", "rwxr-xr-x"), ("file-permissions", "0200000000"), ("file-owner", "-1"),
+        ("file-group", "root"), ("file-mtime", "yesterday"), ("file-atime", "99999999999999999999"),
+    ])
     func malformedValuesAreReportedWithTheirHeader(_ key: String, _ value: String) {
         #expect(PosixMetadata.parse([key: value]) == .failure(.malformed(key, value)))
         #expect(MetadataError.malformed(key, value).description == "x-amz-meta-\(key) '\(value)' is not in the FSx format")

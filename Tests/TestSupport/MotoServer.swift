@@ -1,5 +1,6 @@
 import AWSCore
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -137,8 +138,9 @@ public actor MotoServer {
         public func settings(region: String = "us-east-1", secret: String? = nil, retry: RetryPolicy = RetryPolicy()) -> AWSSettings {
             var credentials = self.credentials
             if let secret { credentials.secretAccessKey = secret }
-            return AWSSettings(region: region, credentials: StaticCredentialProvider(credentials),
-                               environment: ["AWS_ENDPOINT_URL": endpoint], retry: retry, requestTimeout: 60)
+            return AWSSettings(
+                region: region, credentials: StaticCredentialProvider(credentials),
+                environment: ["AWS_ENDPOINT_URL": endpoint], retry: retry, requestTimeout: 60)
         }
     }
 
@@ -195,7 +197,8 @@ public actor MotoServer {
             }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        let credentials = checksSignatures
+        let credentials =
+            checksSignatures
             ? try await createUser(endpoint: "http://127.0.0.1:\(port)")
             : AWSCredentials(accessKeyId: "AKIAUNCHECKED", secretAccessKey: "unchecked", source: "unchecked moto")
         return Running(port: port, pid: process.processIdentifier, credentials: credentials, recording: recording)
@@ -203,17 +206,23 @@ public actor MotoServer {
 
     /// The three unchecked calls: CreateUser, CreateAccessKey, PutUserPolicy (allow everything).
     private static func createUser(endpoint: String) async throws -> AWSCredentials {
-        let bootstrap = AWSSettings(region: "us-east-1",
-                                    credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "bootstrap", secretAccessKey: "bootstrap")),
-                                    environment: ["AWS_ENDPOINT_URL": endpoint], retry: RetryPolicy(maxAttempts: 1))
+        let bootstrap = AWSSettings(
+            region: "us-east-1",
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "bootstrap", secretAccessKey: "bootstrap")),
+            environment: ["AWS_ENDPOINT_URL": endpoint], retry: RetryPolicy(maxAttempts: 1))
         let iam = try AWSClient(service: .iam, settings: bootstrap, wireProtocol: .query(version: "2010-05-08"))
         _ = try await iam.query("CreateUser", [QueryItem("UserName", "tester")], isIdempotent: false)
         let key = try await iam.query("CreateAccessKey", [QueryItem("UserName", "tester")], isIdempotent: false)
         let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
-        _ = try await iam.query("PutUserPolicy", [QueryItem("UserName", "tester"), QueryItem("PolicyName", "all"),
-                                                  QueryItem("PolicyDocument", policy)], isIdempotent: false)
+        _ = try await iam.query(
+            "PutUserPolicy",
+            [
+                QueryItem("UserName", "tester"), QueryItem("PolicyName", "all"),
+                QueryItem("PolicyDocument", policy),
+            ], isIdempotent: false)
         guard let access = key.path("CreateAccessKeyResult", "AccessKey"),
-              let id = access.string("AccessKeyId"), let secret = access.string("SecretAccessKey") else {
+            let id = access.string("AccessKeyId"), let secret = access.string("SecretAccessKey")
+        else {
             throw TestSetupError(description: "CreateAccessKey answered without a key")
         }
         return AWSCredentials(accessKeyId: id, secretAccessKey: secret, source: "moto test user")
@@ -230,7 +239,9 @@ public func which(_ name: String) -> String? {
 }
 
 /// Runs a command and returns its standard output (the test fails on a non-zero exit).
-public func runCommand(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
+public func runCommand(
+    _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil
+) throws -> (status: Int32, stdout: Data, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments

@@ -15,18 +15,31 @@ public struct WorkshopOnMoto: Sendable {
         let ec2 = try AWSClient(service: .ec2, settings: moto.settings(), wireProtocol: .ec2Query(version: "2016-11-15"))
         let cidr = "10.\(Int.random(in: 0...250)).0.0/16"
         guard let vpc = try await ec2.query("CreateVpc", [QueryItem("CidrBlock", cidr)], isIdempotent: false).path("vpc", "vpcId")?.text,
-              let subnet = try await ec2.query("CreateSubnet", [QueryItem("VpcId", vpc), QueryItem("CidrBlock", cidr)], isIdempotent: false)
-                  .path("subnet", "subnetId")?.text,
-              let base = try await ec2.query("DescribeImages").child("imagesSet")?.children("item").first?.string("imageId") else {
+            let subnet = try await ec2.query("CreateSubnet", [QueryItem("VpcId", vpc), QueryItem("CidrBlock", cidr)], isIdempotent: false)
+                .path("subnet", "subnetId")?.text,
+            let base = try await ec2.query("DescribeImages").child("imagesSet")?.children("item").first?.string("imageId")
+        else {
             throw TestSetupError(description: "moto did not make the VPC, subnet or base image")
         }
         _ = try? await ec2.query("CreateKeyPair", [QueryItem("KeyName", "ws-default-keypair")], isIdempotent: false)
-        guard let builder = try await ec2.query("RunInstances", [QueryItem("ImageId", base), QueryItem("MinCount", "1"),
-                                                                 QueryItem("MaxCount", "1"), QueryItem("InstanceType", "t3.micro")],
-                                                isIdempotent: false).child("instancesSet")?.children("item").first?.string("instanceId"),
-              let image = try await ec2.query("CreateImage", [QueryItem("InstanceId", builder),
-                                                              QueryItem("Name", "aws-parallelcluster-3.16.1-amzn2-hvm-x86_64-\(UUID().uuidString.prefix(8))")],
-                                              isIdempotent: false).string("imageId") else {
+        guard
+            let builder = try await ec2.query(
+                "RunInstances",
+                [
+                    QueryItem("ImageId", base), QueryItem("MinCount", "1"),
+                    QueryItem("MaxCount", "1"), QueryItem("InstanceType", "t3.micro"),
+                ],
+                isIdempotent: false
+            ).child("instancesSet")?.children("item").first?.string("instanceId"),
+            let image = try await ec2.query(
+                "CreateImage",
+                [
+                    QueryItem("InstanceId", builder),
+                    QueryItem("Name", "aws-parallelcluster-3.16.1-amzn2-hvm-x86_64-\(UUID().uuidString.prefix(8))"),
+                ],
+                isIdempotent: false
+            ).string("imageId")
+        else {
             throw TestSetupError(description: "moto did not make the AMI")
         }
         _ = try await ec2.query("TerminateInstances", [QueryItem("InstanceId.1", builder)])
@@ -35,11 +48,13 @@ public struct WorkshopOnMoto: Sendable {
 
     /// The environment of a user with PCLUSTER_PROVIDER=aws pointed at this moto server.
     public func environment(home: String) -> [String: String] {
-        ["AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyId,
-         "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1", "HOME": home,
-         "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-         "PCLUSTER_PROVIDER": "aws", "PCLUSTER_OFFICIAL_AMI_OWNER": "self", "PCLUSTER_STATE_DIR": home + "/state",
-         "SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"]
+        [
+            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyId,
+            "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1", "HOME": home,
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "PCLUSTER_PROVIDER": "aws", "PCLUSTER_OFFICIAL_AMI_OWNER": "self", "PCLUSTER_STATE_DIR": home + "/state",
+            "SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0",
+        ]
     }
 
     /// The workshop's config with two changes moto needs: a root volume size for the compute nodes (EC2 takes
@@ -47,16 +62,23 @@ public struct WorkshopOnMoto: Sendable {
     /// a group the stack made would have no name there).
     public static func config(placementGroup: String) throws -> String {
         try String(contentsOfFile: TestPaths.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
-            .replacingOccurrences(of: "    - Name: c6i\n", with: "    - Name: c6i\n      ComputeSettings:\n        LocalStorage:\n          RootVolume:\n            Size: 40\n")
-            .replacingOccurrences(of: "        PlacementGroup:\n          Enabled: true\n",
-                                  with: "        PlacementGroup:\n          Enabled: true\n          Name: \(placementGroup)\n")
+            .replacingOccurrences(
+                of: "    - Name: c6i\n",
+                with: "    - Name: c6i\n      ComputeSettings:\n        LocalStorage:\n          RootVolume:\n            Size: 40\n"
+            )
+            .replacingOccurrences(
+                of: "        PlacementGroup:\n          Enabled: true\n",
+                with: "        PlacementGroup:\n          Enabled: true\n          Name: \(placementGroup)\n")
     }
 
     /// The cluster's compute instances that run, by node name.
     public func computeInstances(cluster: String) async throws -> [String: (id: String, type: String, address: String)] {
-        let answer = try await ec2.query("DescribeInstances", [
-            QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", cluster),
-            QueryItem("Filter.2.Name", "instance-state-name"), QueryItem("Filter.2.Value.1", "running"), QueryItem("Filter.2.Value.2", "pending")])
+        let answer = try await ec2.query(
+            "DescribeInstances",
+            [
+                QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", cluster),
+                QueryItem("Filter.2.Name", "instance-state-name"), QueryItem("Filter.2.Value.1", "running"), QueryItem("Filter.2.Value.2", "pending"),
+            ])
         var found: [String: (id: String, type: String, address: String)] = [:]
         for reservation in answer.child("reservationSet")?.children("item") ?? [] {
             for item in reservation.child("instancesSet")?.children("item") ?? [] {

@@ -4,32 +4,44 @@ import Foundation
 extension Validators {
     static let keyPair = Validator("KeyPairValidator") { c, s in
         if c.config.headNode.keyName == nil {
-            s.add(.warning, "No Ssh KeyName is set on the head node: you will not be able to SSH into it with a key pair.", at: c.config.headNode.path)
+            s.add(
+                .warning, "No Ssh KeyName is set on the head node: you will not be able to SSH into it with a key pair.", at: c.config.headNode.path)
         }
     }
 
     static let allowedIps = Validator("AllowedIpsValidator") { c, s in
         let h = c.config.headNode
         if let ssh = h.sshAllowedIps, IPv4CIDR(ssh)?.isEverything == true {
-            s.add(.warning, "Ssh AllowedIps is \(ssh): SSH on the head node is open to the whole internet. Restrict it to your network's CIDR.", at: h.path / "Ssh" / "AllowedIps")
+            s.add(
+                .warning, "Ssh AllowedIps is \(ssh): SSH on the head node is open to the whole internet. Restrict it to your network's CIDR.",
+                at: h.path / "Ssh" / "AllowedIps")
         }
         if h.dcvEnabled, IPv4CIDR(h.dcvAllowedIps)?.isEverything == true {
             let explicit = c.document.root["HeadNode"]?["Dcv"]?["AllowedIps"] != nil
-            s.add(.warning, "Dcv AllowedIps is \(h.dcvAllowedIps)\(explicit ? "" : " (the default)"): the DCV remote desktop on port \(h.dcvPort) is open to the whole internet. Restrict it to your network's CIDR.", at: explicit ? h.path / "Dcv" / "AllowedIps" : h.path / "Dcv")
+            s.add(
+                .warning,
+                "Dcv AllowedIps is \(h.dcvAllowedIps)\(explicit ? "" : " (the default)"): the DCV remote desktop on port \(h.dcvPort) is open to the whole internet. Restrict it to your network's CIDR.",
+                at: explicit ? h.path / "Dcv" / "AllowedIps" : h.path / "Dcv")
         }
         for p in c.config.loginNodePools {
             if let ssh = p.sshAllowedIps, IPv4CIDR(ssh)?.isEverything == true {
-                s.add(.warning, "Ssh AllowedIps is \(ssh) on login node pool '\(p.name)': open to the whole internet.", at: p.path / "Ssh" / "AllowedIps")
+                s.add(
+                    .warning, "Ssh AllowedIps is \(ssh) on login node pool '\(p.name)': open to the whole internet.",
+                    at: p.path / "Ssh" / "AllowedIps")
             }
         }
     }
 
     static let imdsSecured = Validator("ImdsSecuredValidator") { c, s in
         if !c.config.headNode.imdsSecured {
-            s.add(.warning, "Imds Secured is false: every user on the head node can read the instance role's credentials from the instance metadata service. Leave it true unless a tool needs IMDS access.", at: c.config.headNode.path / "Imds" / "Secured")
+            s.add(
+                .warning,
+                "Imds Secured is false: every user on the head node can read the instance role's credentials from the instance metadata service. Leave it true unless a tool needs IMDS access.",
+                at: c.config.headNode.path / "Imds" / "Secured")
         }
         if c.config.imdsSupport == "v1.0" {
-            s.add(.warning, "ImdsSupport v1.0 allows IMDSv1, which is open to SSRF credential theft; prefer v2.0.", at: .root / "Imds" / "ImdsSupport")
+            s.add(
+                .warning, "ImdsSupport v1.0 allows IMDSv1, which is open to SSRF credential theft; prefer v2.0.", at: .root / "Imds" / "ImdsSupport")
         }
     }
 
@@ -37,10 +49,14 @@ extension Validators {
         let h = c.config.headNode
         guard h.dcvEnabled else { return }
         if h.instanceType.contains("micro") || h.instanceType.contains("nano") {
-            s.add(.warning, "DCV on '\(h.instanceType)' may make the instance unstable: the desktop packages need at least 1.7 GB of memory.", at: h.path / "InstanceType")
+            s.add(
+                .warning, "DCV on '\(h.instanceType)' may make the instance unstable: the desktop packages need at least 1.7 GB of memory.",
+                at: h.path / "InstanceType")
         }
         if let info = c.instanceTypes.info(for: h.instanceType), info.gpus == 0, ["rocky9", "rhel9"].contains(c.config.os) {
-            s.add(.error, "DCV on \(c.config.os) needs a GPU instance type for the head node; '\(h.instanceType)' has none.", at: h.path / "Dcv" / "Enabled")
+            s.add(
+                .error, "DCV on \(c.config.os) needs a GPU instance type for the head node; '\(h.instanceType)' has none.",
+                at: h.path / "Dcv" / "Enabled")
         }
         if h.dcvPort == 22 || h.dcvPort < 1024 && h.dcvPort != 443 {
             s.add(.warning, "Dcv Port \(h.dcvPort) is a privileged or reserved port; the default is 8443.", at: h.path / "Dcv" / "Port")
@@ -50,7 +66,10 @@ extension Validators {
     static let headNodeMemorySize = Validator("HeadNodeMemorySizeValidator") { c, s in
         guard let info = c.instanceTypes.info(for: c.config.headNode.instanceType) else { return }
         if info.memoryMiB < 4096 {
-            s.add(.warning, "Head node instance type '\(info.name)' has \(info.memoryMiB) MiB of memory; slurmctld, the node agent and shared storage services want at least 4 GiB.", at: c.config.headNode.path / "InstanceType")
+            s.add(
+                .warning,
+                "Head node instance type '\(info.name)' has \(info.memoryMiB) MiB of memory; slurmctld, the node agent and shared storage services want at least 4 GiB.",
+                at: c.config.headNode.path / "InstanceType")
         }
     }
 

@@ -9,11 +9,13 @@ extension Validators {
     }
 
     /// Fields that only make sense when the cluster creates the file system.
-    static let creationOnlyFsxFields = ["StorageCapacity", "DeploymentType", "ImportedFileChunkSize", "ExportPath", "ImportPath",
-                                        "WeeklyMaintenanceStartTime", "AutomaticBackupRetentionDays", "CopyTagsToBackups",
-                                        "DailyAutomaticBackupStartTime", "PerUnitStorageThroughput", "BackupId", "KmsKeyId",
-                                        "AutoImportPolicy", "DriveCacheType", "DataCompressionType", "StorageType",
-                                        "DataRepositoryAssociations", "DeletionPolicy"]
+    static let creationOnlyFsxFields = [
+        "StorageCapacity", "DeploymentType", "ImportedFileChunkSize", "ExportPath", "ImportPath",
+        "WeeklyMaintenanceStartTime", "AutomaticBackupRetentionDays", "CopyTagsToBackups",
+        "DailyAutomaticBackupStartTime", "PerUnitStorageThroughput", "BackupId", "KmsKeyId",
+        "AutoImportPolicy", "DriveCacheType", "DataCompressionType", "StorageType",
+        "DataRepositoryAssociations", "DeletionPolicy",
+    ]
 
     static let fsxS3 = Validator("FsxS3Validator") { c, s in
         forEachFsx(c) { st, f in
@@ -35,7 +37,10 @@ extension Validators {
             if f.fileSystemId != nil {
                 let node = c.document.root.deepest(f.path).node
                 for k in creationOnlyFsxFields where node[k] != nil {
-                    s.add(.error, "\(k) cannot be used with FileSystemId in '\(st.name)': it configures a new file system, and FileSystemId mounts an existing one.", at: f.path / k)
+                    s.add(
+                        .error,
+                        "\(k) cannot be used with FileSystemId in '\(st.name)': it configures a new file system, and FileSystemId mounts an existing one.",
+                        at: f.path / k)
                 }
             }
         }
@@ -46,10 +51,14 @@ extension Validators {
             let dras = f.dataRepositoryAssociations
             guard !dras.isEmpty else { return }
             if f.importPath != nil || f.exportPath != nil {
-                s.add(.error, "DataRepositoryAssociations cannot be used with ImportPath or ExportPath on the same file system ('\(st.name)').", at: f.path / "DataRepositoryAssociations")
+                s.add(
+                    .error, "DataRepositoryAssociations cannot be used with ImportPath or ExportPath on the same file system ('\(st.name)').",
+                    at: f.path / "DataRepositoryAssociations")
             }
             if f.deploymentType != "PERSISTENT_2" {
-                s.add(.error, "DataRepositoryAssociations need DeploymentType PERSISTENT_2 ('\(st.name)' is \(f.deploymentType)).", at: f.path / "DataRepositoryAssociations")
+                s.add(
+                    .error, "DataRepositoryAssociations need DeploymentType PERSISTENT_2 ('\(st.name)' is \(f.deploymentType)).",
+                    at: f.path / "DataRepositoryAssociations")
             }
             for (d, n) in duplicates(dras, { $0.name }) {
                 s.add(.error, "Data repository association name '\(n)' is used more than once.", at: d.path / "Name")
@@ -57,7 +66,9 @@ extension Validators {
             let paths = dras.map { ($0, normalized($0.fileSystemPath)) }
             for (i, (a, pa)) in paths.enumerated() {
                 for (b, pb) in paths[(i + 1)...] where pa == pb || pb.hasPrefix(pa + "/") || pa.hasPrefix(pb + "/") || pa == "/" || pb == "/" {
-                    s.add(.error, "FileSystemPath '\(pb)' of '\(b.name)' overlaps '\(pa)' of '\(a.name)'; data repository associations may not nest.", at: b.path / "FileSystemPath")
+                    s.add(
+                        .error, "FileSystemPath '\(pb)' of '\(b.name)' overlaps '\(pa)' of '\(a.name)'; data repository associations may not nest.",
+                        at: b.path / "FileSystemPath")
                 }
             }
         }
@@ -68,7 +79,10 @@ extension Validators {
             guard f.fileSystemId == nil else { return }
             guard let cap = f.storageCapacity else {
                 if f.backupId == nil {
-                    s.add(.error, "'\(st.name)' creates a new FSx for Lustre file system, so StorageCapacity is required (or give FileSystemId to mount an existing one).", at: f.path)
+                    s.add(
+                        .error,
+                        "'\(st.name)' creates a new FSx for Lustre file system, so StorageCapacity is required (or give FileSystemId to mount an existing one).",
+                        at: f.path)
                 }
                 return
             }
@@ -84,7 +98,9 @@ extension Validators {
                 ok = cap == 1200 || cap % 2400 == 0; rule = "1200 or a multiple of 2400 GiB"
             }
             if !ok {
-                s.add(.error, "StorageCapacity \(cap) is not valid for \(f.deploymentType) \(f.storageType): use \(rule).", at: f.path / "StorageCapacity")
+                s.add(
+                    .error, "StorageCapacity \(cap) is not valid for \(f.deploymentType) \(f.storageType): use \(rule).",
+                    at: f.path / "StorageCapacity")
             }
         }
     }
@@ -97,7 +113,9 @@ extension Validators {
                 s.add(.error, "PerUnitStorageThroughput is required for \(f.deploymentType) in '\(st.name)'.", at: f.path)
             }
             if !persistent && f.perUnitStorageThroughput != nil {
-                s.add(.error, "PerUnitStorageThroughput applies only to PERSISTENT deployment types ('\(st.name)' is \(f.deploymentType)).", at: f.path / "PerUnitStorageThroughput")
+                s.add(
+                    .error, "PerUnitStorageThroughput applies only to PERSISTENT deployment types ('\(st.name)' is \(f.deploymentType)).",
+                    at: f.path / "PerUnitStorageThroughput")
             }
             if let t = f.perUnitStorageThroughput, persistent {
                 let allowed: [Int]
@@ -107,7 +125,10 @@ extension Validators {
                 default: allowed = [125, 250, 500, 1000]
                 }
                 if !allowed.contains(t) {
-                    s.add(.error, "PerUnitStorageThroughput \(t) is not valid for \(f.deploymentType) \(f.storageType): use one of \(allowed.map(String.init).joined(separator: ", ")).", at: f.path / "PerUnitStorageThroughput")
+                    s.add(
+                        .error,
+                        "PerUnitStorageThroughput \(t) is not valid for \(f.deploymentType) \(f.storageType): use one of \(allowed.map(String.init).joined(separator: ", ")).",
+                        at: f.path / "PerUnitStorageThroughput")
                 }
             }
             if f.storageType == "HDD" && f.deploymentType != "PERSISTENT_1" {
@@ -123,13 +144,17 @@ extension Validators {
         forEachFsx(c) { st, f in
             guard f.fileSystemId == nil else { return }
             let persistent = f.deploymentType.hasPrefix("PERSISTENT")
-            for (key, set) in [("AutomaticBackupRetentionDays", f.automaticBackupRetentionDays != nil),
-                               ("DailyAutomaticBackupStartTime", f.dailyAutomaticBackupStartTime != nil),
-                               ("CopyTagsToBackups", f.copyTagsToBackups != nil)] where set && !persistent {
+            for (key, set) in [
+                ("AutomaticBackupRetentionDays", f.automaticBackupRetentionDays != nil),
+                ("DailyAutomaticBackupStartTime", f.dailyAutomaticBackupStartTime != nil),
+                ("CopyTagsToBackups", f.copyTagsToBackups != nil),
+            ] where set && !persistent {
                 s.add(.error, "\(key) needs a PERSISTENT deployment type ('\(st.name)' is \(f.deploymentType)).", at: f.path / key)
             }
             if f.backupId != nil, f.importPath != nil || f.storageCapacity != nil {
-                s.add(.error, "BackupId restores a file system from a backup and cannot be combined with StorageCapacity or ImportPath.", at: f.path / "BackupId")
+                s.add(
+                    .error, "BackupId restores a file system from a backup and cannot be combined with StorageCapacity or ImportPath.",
+                    at: f.path / "BackupId")
             }
         }
     }
@@ -138,7 +163,10 @@ extension Validators {
         for st in c.config.sharedStorage where !st.isExisting {
             let policy = st.fsxLustre?.deletionPolicy ?? st.efsDeletionPolicy ?? st.ebs?.deletionPolicy
             if policy == "Retain" {
-                s.add(.info, "The DeletionPolicy of '\(st.name)' is Retain: it will outlive the cluster and keep costing money until you delete it yourself.", at: st.path)
+                s.add(
+                    .info,
+                    "The DeletionPolicy of '\(st.name)' is Retain: it will outlive the cluster and keep costing money until you delete it yourself.",
+                    at: st.path)
             }
         }
     }

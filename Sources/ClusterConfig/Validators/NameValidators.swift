@@ -5,12 +5,15 @@ extension Validators {
     static let clusterName = Validator("ClusterNameValidator") { c, s in
         guard let name = c.clusterName else { return }
         let limit = c.config.scheduling.hasDatabase ? 40 : 60
-        let ok = name.first.map { $0.isASCII && $0.isLetter } == true
+        let ok =
+            name.first.map { $0.isASCII && $0.isLetter } == true
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         if !ok {
             s.add(.error, "Invalid cluster name '\(name)': it must start with a letter and contain only letters, digits and hyphens.", at: .root)
         } else if name.count > limit {
-            s.add(.error, "Invalid cluster name '\(name)': at most \(limit) characters\(limit == 40 ? " when Slurm accounting is configured" : "").", at: .root)
+            s.add(
+                .error, "Invalid cluster name '\(name)': at most \(limit) characters\(limit == 40 ? " when Slurm accounting is configured" : "").",
+                at: .root)
         }
     }
 
@@ -25,7 +28,10 @@ extension Validators {
 
     static let deprecatedOs = Validator("DeprecatedOsValidator") { c, s in
         if let why = ClusterSchema.endOfLifeOses[c.config.os] {
-            s.add(.warning, "Os '\(c.config.os)' is end of life (\(why)): it gets no security updates and the original pcluster refuses it. Consider alinux2023, ubuntu2404 or rocky9.", at: .root / "Image" / "Os")
+            s.add(
+                .warning,
+                "Os '\(c.config.os)' is end of life (\(why)): it gets no security updates and the original pcluster refuses it. Consider alinux2023, ubuntu2404 or rocky9.",
+                at: .root / "Image" / "Os")
         }
     }
 
@@ -41,7 +47,10 @@ extension Validators {
                 s.add(.error, "It is forbidden to use 'default' as a \(what) name.", at: path)
             } else if !isValidQueueName(n) {
                 let hint = isValidQueueName(n.lowercased()) ? " Did you mean '\(n.lowercased())'?" : ""
-                s.add(.error, "Invalid \(what) name '\(n)': it must begin with a lowercase letter and contain only lowercase letters, digits and hyphens (Slurm node names are built from it).\(hint)", at: path)
+                s.add(
+                    .error,
+                    "Invalid \(what) name '\(n)': it must begin with a lowercase letter and contain only lowercase letters, digits and hyphens (Slurm node names are built from it).\(hint)",
+                    at: path)
             } else if n.count > 25 {
                 s.add(.error, "Invalid \(what) name '\(n)': at most 25 characters.", at: path)
             }
@@ -83,10 +92,14 @@ extension Validators {
     static let maxCount = Validator("MaxCountValidator") { c, s in
         let queues = c.config.scheduling.queues
         if queues.count > 50 {
-            s.add(.error, "Invalid number of queues (\(queues.count)) specified. Up to 50 queues are supported.", at: c.config.scheduling.path / "SlurmQueues")
+            s.add(
+                .error, "Invalid number of queues (\(queues.count)) specified. Up to 50 queues are supported.",
+                at: c.config.scheduling.path / "SlurmQueues")
         }
         for q in queues where q.computeResources.count > 50 {
-            s.add(.error, "Invalid number of compute resources (\(q.computeResources.count)) in queue '\(q.name)'. Up to 50 per queue are supported.", at: q.path / "ComputeResources")
+            s.add(
+                .error, "Invalid number of compute resources (\(q.computeResources.count)) in queue '\(q.name)'. Up to 50 per queue are supported.",
+                at: q.path / "ComputeResources")
         }
         // The original also caps the whole cluster at 50 compute resources; that limit comes from
         // its CloudFormation template size, not from Slurm, so it is not enforced here.
@@ -95,14 +108,21 @@ extension Validators {
     static let computeResourceSize = Validator("ComputeResourceSizeValidator") { c, s in
         forEachComputeResource(c) { q, cr in
             if cr.maxCount < cr.minCount {
-                s.add(.error, "MaxCount (\(cr.maxCount)) must be greater than or equal to MinCount (\(cr.minCount)) in compute resource '\(cr.name)' of queue '\(q.name)'.", at: cr.path / "MaxCount")
+                s.add(
+                    .error,
+                    "MaxCount (\(cr.maxCount)) must be greater than or equal to MinCount (\(cr.minCount)) in compute resource '\(cr.name)' of queue '\(q.name)'.",
+                    at: cr.path / "MaxCount")
             }
             if q.capacityType == "CAPACITY_BLOCK" {
                 if cr.minCount != cr.maxCount {
-                    s.add(.error, "MaxCount must equal MinCount when using a Capacity Block reservation (compute resource '\(cr.name)').", at: cr.path / "MaxCount")
+                    s.add(
+                        .error, "MaxCount must equal MinCount when using a Capacity Block reservation (compute resource '\(cr.name)').",
+                        at: cr.path / "MaxCount")
                 }
                 if cr.minCount == 0 {
-                    s.add(.error, "MinCount must be greater than 0 when using a Capacity Block reservation (compute resource '\(cr.name)').", at: cr.path / "MinCount")
+                    s.add(
+                        .error, "MinCount must be greater than 0 when using a Capacity Block reservation (compute resource '\(cr.name)').",
+                        at: cr.path / "MinCount")
                 }
             }
         }

@@ -13,13 +13,17 @@ extension Validators {
         for st in c.config.sharedStorage {
             let d = normalized(st.mountDir)
             if let other = seen[d] {
-                s.add(.error, "Mount directory '\(d)' is used by both '\(other)' and '\(st.name)'; each shared storage needs its own.", at: st.path / "MountDir")
+                s.add(
+                    .error, "Mount directory '\(d)' is used by both '\(other)' and '\(st.name)'; each shared storage needs its own.",
+                    at: st.path / "MountDir")
             } else {
                 seen[d] = st.name
             }
         }
         if let eph = c.config.headNode.ephemeralMountDir, let other = seen[normalized(eph)] {
-            s.add(.warning, "Mount directory '\(normalized(eph))' of shared storage '\(other)' clashes with the head node's ephemeral volume.", at: c.config.headNode.path / "LocalStorage" / "EphemeralVolume" / "MountDir")
+            s.add(
+                .warning, "Mount directory '\(normalized(eph))' of shared storage '\(other)' clashes with the head node's ephemeral volume.",
+                at: c.config.headNode.path / "LocalStorage" / "EphemeralVolume" / "MountDir")
         }
     }
 
@@ -27,7 +31,9 @@ extension Validators {
         let dirs = c.config.sharedStorage.map { ($0, normalized($0.mountDir)) }
         for (i, (a, da)) in dirs.enumerated() {
             for (b, db) in dirs[(i + 1)...] where da != db && (db.hasPrefix(da + "/") || da.hasPrefix(db + "/") || da == "/" || db == "/") {
-                s.add(.error, "Mount directories '\(da)' (\(a.name)) and '\(db)' (\(b.name)) overlap; one would hide the other.", at: b.path / "MountDir")
+                s.add(
+                    .error, "Mount directories '\(da)' (\(a.name)) and '\(db)' (\(b.name)) overlap; one would hide the other.",
+                    at: b.path / "MountDir")
             }
         }
     }
@@ -44,16 +50,20 @@ extension Validators {
         }
     }
 
-    static let reservedDirs: Set<String> = ["/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt",
-                                            "/opt/parallelcluster", "/opt/slurm", "/proc", "/root", "/run", "/sbin", "/srv", "/sys",
-                                            "/tmp", "/usr", "/var", "/var/log"]
+    static let reservedDirs: Set<String> = [
+        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt",
+        "/opt/parallelcluster", "/opt/slurm", "/proc", "/root", "/run", "/sbin", "/srv", "/sys",
+        "/tmp", "/usr", "/var", "/var/log",
+    ]
 
     static let sharedStorageMountDir = Validator("SharedStorageMountDirValidator") { c, s in
         for st in c.config.sharedStorage {
             let d = normalized(st.mountDir)
             if d == "/home" && st.storageType != "FileCache" { continue }  // a shared /home is a supported setup
             if reservedDirs.contains(d) {
-                s.add(.error, "Mount directory '\(d)' of '\(st.name)' is a system directory; choose another (for example /shared or /fsx).", at: st.path / "MountDir")
+                s.add(
+                    .error, "Mount directory '\(d)' of '\(st.name)' is a system directory; choose another (for example /shared or /fsx).",
+                    at: st.path / "MountDir")
             }
         }
     }
@@ -66,15 +76,25 @@ extension Validators {
         if raid.count > 1 { s.add(.error, "Too many RAID shared storage (\(raid.count)); only 1 is supported.", at: raid[1].path) }
         for (type, label) in [("Efs", "Efs"), ("FsxLustre", "FsxLustre")] {
             let new = st.filter { $0.storageType == type && !$0.isExisting }
-            if new.count > 1 { s.add(.error, "Too many new \(label) file systems (\(new.count)); only one can be created with the cluster. Mount the others by id.", at: new[1].path) }
+            if new.count > 1 {
+                s.add(
+                    .error, "Too many new \(label) file systems (\(new.count)); only one can be created with the cluster. Mount the others by id.",
+                    at: new[1].path)
+            }
             let existing = st.filter { $0.storageType == type && $0.isExisting }
-            if existing.count > 20 { s.add(.error, "Too many existing \(label) file systems (\(existing.count)); up to 20 are supported.", at: existing[20].path) }
+            if existing.count > 20 {
+                s.add(.error, "Too many existing \(label) file systems (\(existing.count)); up to 20 are supported.", at: existing[20].path)
+            }
         }
         let fsx = st.filter { ["FsxOntap", "FsxOpenZfs", "FileCache"].contains($0.storageType) }
-        if fsx.count > 20 { s.add(.error, "Too many FSx ONTAP / OpenZFS / File Cache storages (\(fsx.count)); up to 20 are supported.", at: fsx[20].path) }
+        if fsx.count > 20 {
+            s.add(.error, "Too many FSx ONTAP / OpenZFS / File Cache storages (\(fsx.count)); up to 20 are supported.", at: fsx[20].path)
+        }
         for x in st {
-            let settingsKey: [String: String] = ["Ebs": "EbsSettings", "Efs": "EfsSettings", "FsxLustre": "FsxLustreSettings",
-                                                 "FsxOntap": "FsxOntapSettings", "FsxOpenZfs": "FsxOpenZfsSettings", "FileCache": "FileCacheSettings"]
+            let settingsKey: [String: String] = [
+                "Ebs": "EbsSettings", "Efs": "EfsSettings", "FsxLustre": "FsxLustreSettings",
+                "FsxOntap": "FsxOntapSettings", "FsxOpenZfs": "FsxOpenZfsSettings", "FileCache": "FileCacheSettings",
+            ]
             let node = c.document.root.deepest(x.path).node
             for (type, key) in settingsKey where type != x.storageType && node[key] != nil {
                 s.add(.error, "\(key) does not belong to StorageType \(x.storageType) in '\(x.name)'.", at: x.path / key)

@@ -21,7 +21,9 @@ public enum Validators {
         "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-gov-east-1", "us-gov-west-1",
     ]
 
-    static func forEachComputeResource(_ c: ValidationContext, _ body: (ClusterConfiguration.SlurmQueue, ClusterConfiguration.ComputeResource) -> Void) {
+    static func forEachComputeResource(
+        _ c: ValidationContext, _ body: (ClusterConfiguration.SlurmQueue, ClusterConfiguration.ComputeResource) -> Void
+    ) {
         for q in c.config.scheduling.queues { for cr in q.computeResources { body(q, cr) } }
     }
 

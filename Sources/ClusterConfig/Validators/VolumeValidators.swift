@@ -2,14 +2,18 @@ import Foundation
 
 // Validators of the configuration's EBS and root volumes (one of the sections `Validators.all` lists).
 extension Validators {
-    static let ebsSizeRanges: [String: ClosedRange<Int>] = ["gp2": 1...16384, "gp3": 1...16384, "io1": 4...16384, "io2": 4...65536,
-                                                            "sc1": 125...16384, "st1": 125...16384, "standard": 1...1024]
+    static let ebsSizeRanges: [String: ClosedRange<Int>] = [
+        "gp2": 1...16384, "gp3": 1...16384, "io1": 4...16384, "io2": 4...65536,
+        "sc1": 125...16384, "st1": 125...16384, "standard": 1...1024,
+    ]
 
     static let ebsVolumeTypeSize = Validator("EbsVolumeTypeSizeValidator") { c, s in
         for st in c.config.sharedStorage {
             guard let e = st.ebs, let size = e.size, let range = ebsSizeRanges[e.volumeType] else { continue }
             if !range.contains(size) {
-                s.add(.error, "Size \(size) GiB is out of range for \(e.volumeType) volumes (\(range.lowerBound)-\(range.upperBound) GiB).", at: e.path / "Size")
+                s.add(
+                    .error, "Size \(size) GiB is out of range for \(e.volumeType) volumes (\(range.lowerBound)-\(range.upperBound) GiB).",
+                    at: e.path / "Size")
             }
         }
     }
