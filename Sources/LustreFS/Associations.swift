@@ -29,6 +29,7 @@ extension FileSystem {
                 state.associations.append(association)
             }
         }
+        recordsChanged.fire()
     }
 
     func repository(for association: Association) throws -> any DataRepository {
@@ -140,10 +141,12 @@ extension FileSystem {
     ) async throws -> Association? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
+            let seen = recordsChanged.current
             guard let current = state.withLock({ $0.associations.first { $0.id == id } }) else { return nil }
             if condition(current) { return current }
             if Date() >= deadline { return current }
-            try await Task.sleep(nanoseconds: 20_000_000)
+            try Task.checkCancellation()
+            await recordsChanged.wait(after: seen, until: deadline)
         }
     }
 
@@ -212,6 +215,7 @@ extension FileSystem {
         if association.deleteDataInFileSystem == true, let root = try? await resolve(association.fileSystemPath) {
             // Forget the association first, so the removals are not exported as deletes.
             state.withLock { $0.associations.removeAll { $0.id == id } }
+            recordsChanged.fire()
             // The association's directory goes as well (unless it is the file system's root): it was made for it.
             _ = try? await store.write { db in
                 let members = try db.subtree(root.ino).filter { $0.ino != MetadataStore.rootInode }
@@ -220,11 +224,16 @@ extension FileSystem {
             }
             freeReleasedSpace()
         }
-        _ = try? await store.write { db in try db.deleteDocument(id: id, .association) }
+        do {
+            try await store.write { db in try db.deleteDocument(id: id, .association) }
+        } catch {
+            logger.error("association \(id): its record could not be removed (it is deleted again at the next start): \(error)")
+        }
         state.withLock { state in
             state.associations.removeAll { $0.id == id }
             state.repositories[id] = nil
         }
+        recordsChanged.fire()
     }
 
     /// After a crash: associations caught CREATING are linked again, DELETING ones finish deleting.

@@ -15,7 +15,7 @@ extension FileSystem {
 
     func queueSync(_ db: MetadataTransaction, _ ino: InodeNumber, forced: Bool = false) throws {
         let waiting = try db.untriedSyncs(of: ino, forced: forced)
-        let running = state.withLock { $0.runningExports }
+        let running = movements.runningEntries
         // An entry not yet started will see this change; one already running may have read the inode before it.
         guard waiting.allSatisfy({ running.contains($0) }) else { return }
         let entry = ExportEntry(seq: nil, operation: .sync, ino: ino, key: nil, association: nil, forced: forced, attempts: 0, notBefore: 0)
@@ -134,14 +134,14 @@ extension FileSystem {
 
     func run(_ entry: ExportEntry) async {
         guard let seq = entry.seq else { return }
-        defer { state.withLock { _ = $0.runningExports.remove(seq) } }
+        defer { movements.entryEnded(seq) }
         do {
             // Marked running inside a write transaction, which SQLite orders against the transaction of any
             // change: a change that committed before sees the entry as not started and leaves its export to it,
             // and this run's snapshot (read after) includes that change; a change after sees it running and
             // queues an entry of its own. Marked outside a transaction, a change could commit after this run
             // read its snapshot yet count on it, and its export would be lost until the next restart.
-            try await store.write { _ in self.state.withLock { _ = $0.runningExports.insert(seq) } }
+            try await store.write { _ in self.movements.entryStarted(seq) }
             switch entry.operation {
             case .sync:
                 if let ino = entry.ino { _ = try await sync(ino, forced: entry.forced) }
@@ -149,9 +149,9 @@ extension FileSystem {
                 try await performDelete(entry)
             }
             try await store.write { db in try db.dequeueExport(seq) }
-            if let ino = entry.ino { state.withLock { _ = $0.exportsWaiting.remove(ino) } }
+            if let ino = entry.ino { movements.archiveWaits(ino, false) }
         } catch {
-            if let ino = entry.ino, entry.operation == .sync { state.withLock { _ = $0.exportsWaiting.insert(ino) } }
+            if let ino = entry.ino, entry.operation == .sync { movements.archiveWaits(ino, true) }
             let attempts = entry.attempts + 1
             let delay = Int64(min(60, 1 << min(attempts, 6))) * 1_000_000_000
             logger.warning(
@@ -179,10 +179,10 @@ extension FileSystem {
             // file or a rename onto the name): the object is that file's copy.
             return
         }
-        begin(key: key)
-        defer { end(key: key) }
+        echoes.begin(key)
+        defer { echoes.end(key) }
         try await repository.delete(key: key)
-        remember(deleted: key)
+        echoes.remember(deleted: key)
     }
 
     /// Whether the entry at the path `key` stands for in `association` has that key as its archived copy.
@@ -228,8 +228,8 @@ extension FileSystem {
         // Held through the commit below, so a delete of this key decides on what this export recorded.
         await keyLocks.lock(key)
         defer { keyLocks.unlock(key) }
-        begin(key: key)
-        defer { end(key: key) }
+        echoes.begin(key)
+        defer { echoes.end(key) }
         var dataVersion = inode.dataVersion
         let etag: String
         switch inode.type {
@@ -259,18 +259,16 @@ extension FileSystem {
                 } else {
                     // The next write after this snapshot bumps the version again, so a file written during
                     // the upload stays dirty.
-                    state.withLock { state in
-                        state.openFiles[ino]?.versionBumped = false
-                        state.exports[ino] = 0
-                    }
-                    defer { _ = state.withLock { $0.exports.removeValue(forKey: ino) } }
+                    state.withLock { $0.openFiles[ino]?.versionBumped = false }
+                    movements.archiveStarted(ino)
+                    defer { movements.archiveEnded(ino) }
                     dataVersion = try await store.read { db in try db.inode(ino)?.dataVersion } ?? dataVersion
                     etag = try await repository.write(key: key, contentsOf: cache.path(of: ino), userMetadata: metadata)
-                    state.withLock { state in state.exports[ino] = inode.size }
+                    movements.archiveMoved(ino, bytes: inode.size)
                 }
             }
         }
-        remember(wrote: key, etag: etag)
+        echoes.remember(wrote: key, etag: etag)
         let now = nowNanoseconds()
         let exportedVersion = dataVersion
         try await store.write { db in
@@ -297,65 +295,6 @@ extension FileSystem {
     }
 
     /// Records an object this process wrote, so its echo (event or listing) is not taken for a change.
-    func remember(wrote key: String, etag: String) {
-        state.withLock { state in
-            state.recentWrites[key] = (etag, Date())
-            state.recentDeletes[key] = nil
-            Self.prune(&state)
-        }
-    }
-
-    func remember(deleted key: String) {
-        state.withLock { state in
-            state.recentDeletes[key] = Date()
-            state.recentWrites[key] = nil
-            Self.prune(&state)
-        }
-    }
-
-    /// Echoes arrive within seconds (events) or by the next sweep; an hour of memory, 100,000 keys at most.
-    static func prune(_ state: inout RuntimeState) {
-        guard state.recentWrites.count + state.recentDeletes.count > 100_000 else { return }
-        let cutoff = Date().addingTimeInterval(-3600)
-        state.recentWrites = state.recentWrites.filter { $0.value.at > cutoff }
-        state.recentDeletes = state.recentDeletes.filter { $0.value > cutoff }
-    }
-
-    /// Whether a listed or headed object is nothing new from the repository: the one this process wrote
-    /// (same key and ETag), or one a listing still shows although this process wrote or deleted the key after
-    /// it was last modified. A sweep lists first and applies later, and an export or a rename's delete can
-    /// land in between; taking the listing's object for news would bring back a renamed or removed file, or an
-    /// older version of a written one. (A repository write by someone else in the same second as ours, after
-    /// it, looks the same and waits for the key's next change.)
-    func isOwnEcho(_ object: RepositoryObject) -> Bool {
-        state.withLock { state in
-            if let write = state.recentWrites[object.key] {
-                return write.etag == object.etag || object.lastModifiedNanoseconds <= Self.nanoseconds(write.at)
-            }
-            if let deleted = state.recentDeletes[object.key] {
-                return object.lastModifiedNanoseconds <= Self.nanoseconds(deleted)
-            }
-            return false
-        }
-    }
-
-    static func nanoseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1_000_000_000) }
-
-    func isOwnDelete(_ key: String) -> Bool {
-        state.withLock { $0.recentDeletes[key] != nil }
-    }
-
-    func begin(key: String) {
-        state.withLock { $0.inFlightKeys[key, default: 0] += 1 }
-    }
-
-    func end(key: String) {
-        state.withLock { state in
-            let count = (state.inFlightKeys[key] ?? 1) - 1
-            state.inFlightKeys[key] = count > 0 ? count : nil
-        }
-    }
-
     /// Waits until the export queue is empty (or `timeout` seconds passed); returns whether it is.
     @discardableResult
     public func waitForExports(timeout: Double = 120) async throws -> Bool {

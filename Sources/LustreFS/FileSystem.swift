@@ -101,7 +101,15 @@ public final class FileSystem: Sendable {
     let exportSignal = Signal()
     /// Writes and deletes of one repository key, one at a time (see `KeyLocks`).
     let keyLocks = KeyLocks()
+    /// This process's own recent changes to the repository, which auto-import must not take for news.
+    let echoes = EchoFilter()
+    /// StorageCapacity and what local data holds of it.
+    let space: SpaceAccounting
+    /// Archives and removals in progress, and the export entries being run.
+    let movements = DataMovements()
     let exportDrained = Signal()
+    /// Fired when an association or a data repository task record changes, for the calls that wait on them.
+    let recordsChanged = Signal()
     let associationSerial = SerialRunner()
     let associationRequests = RequestQueue()
     let taskSerial = SerialRunner()
@@ -131,23 +139,10 @@ public final class FileSystem: Sendable {
         var nextHandle: HandleID = 1
         var openFiles: [InodeNumber: OpenFile] = [:]
         var restores: [InodeNumber: RestoreJob] = [:]
-        /// Inodes whose export failed and waits for its next attempt (`lfs hsm_action` says ARCHIVE waiting).
-        var exportsWaiting: Set<InodeNumber> = []
         /// Restores abandoned for a stall, with when: the kernel retries a failed read at once, and that retry
         /// fails at once too (for half a second) rather than wait a second bound.
         var stalled: [InodeNumber: (at: ContinuousClock.Instant, error: FileSystemError)] = [:]
-        var exports: [InodeNumber: Int64] = [:]
-        var removals: Set<InodeNumber> = []
-        /// Export queue entries being run now (a new change must queue another entry, not ride on these).
-        var runningExports: Set<Int64> = []
-        var inFlightKeys: [String: Int] = [:]
-        /// What this process wrote (key → ETag) and deleted lately: those objects' events and listings are
-        /// our own changes coming back, whatever has happened to the file since (a rename, say).
-        var recentWrites: [String: (etag: String, at: Date)] = [:]
-        var recentDeletes: [String: Date] = [:]
         var attributeFetches: [InodeNumber: Task<Void, Never>] = [:]
-        var usedBytes: Int64 = 0
-        var pendingFreedBytes: Int64 = 0
         /// Whether any extended attribute was ever stored (most file systems have none: `ls -l` asks for ACLs
         /// on every file, and the mount answers those without a query).
         var hasExtendedAttributes = false
@@ -210,6 +205,7 @@ public final class FileSystem: Sendable {
         self.repositories = repositories
         self.logger = logger
         self.lockDescriptor = lockDescriptor
+        space = SpaceAccounting(capacity: options.capacityBytes)
     }
 
     /// Stops the data mover and event feeds and releases the directory. Queued exports stay queued in the
@@ -332,8 +328,8 @@ public final class FileSystem: Sendable {
         let used = try await store.read { db in try db.localBytes() }
         let associations = try await loadAssociations()
         let anyXattr = try await store.read { db in try db.anyExtendedAttribute() }
+        space.start(used: used)
         state.withLock { state in
-            state.usedBytes = used
             state.associations = associations
             state.hasExtendedAttributes = anyXattr
         }

@@ -72,7 +72,7 @@ extension FileSystem {
             return inode.size
         }
         if freed > 0 {
-            state.withLock { $0.usedBytes -= freed }
+            space.free(freed)
             // The kernel's page cache still holds the data; drop it too, so the next read restores from the
             // repository as it does on Lustre (where release revokes the clients' layout lock).
             noteExternal(.inode(ino))
@@ -94,12 +94,12 @@ extension FileSystem {
         guard let key = inode.archivedKey else { return }
         let filePath = try await store.read { db in try db.path(of: ino) }
         if let association = associationOwning(key: key, at: filePath, type: inode.type) {
-            state.withLock { _ = $0.removals.insert(ino) }
-            defer { state.withLock { _ = $0.removals.remove(ino) } }
-            begin(key: key)
-            defer { end(key: key) }
+            movements.removalStarted(ino)
+            defer { movements.removalEnded(ino) }
+            echoes.begin(key)
+            defer { echoes.end(key) }
             try await repository(for: association).delete(key: key)
-            remember(deleted: key)
+            echoes.remember(deleted: key)
         } else if state.withLock({ $0.associations.contains { key.hasPrefix($0.location.prefix) } }) {
             throw FileSystemError.io("\(path): more than one data repository could hold its archived copy \(key); nothing was removed")
         }
@@ -133,12 +133,7 @@ extension FileSystem {
 
     /// hsm_action: what is moving for the file now.
     public func hsmAction(_ ino: InodeNumber) -> HSMAction {
-        state.withLock { state in
-            if let job = state.restores[ino] { return .restore(bytesMoved: job.progress) }
-            if let bytes = state.exports[ino] { return .archive(bytesMoved: bytes) }
-            if state.exportsWaiting.contains(ino) { return .archiveWaiting }
-            if state.removals.contains(ino) { return .remove(bytesMoved: 0) }
-            return .noop
-        }
+        if let job = state.withLock({ $0.restores[ino] }) { return .restore(bytesMoved: job.progress) }
+        return movements.action(for: ino) ?? .noop
     }
 }

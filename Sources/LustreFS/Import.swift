@@ -120,7 +120,7 @@ extension FileSystem {
         }
         // Our own export seen again, or a listing older than our last write or delete of the key (the file
         // may have been renamed or removed since): nothing to import.
-        if isOwnEcho(object) { return .unchanged }
+        if echoes.isOwnEcho(object) { return .unchanged }
         let now = nowNanoseconds()
         var components = relative.split(separator: "/").map(String.init)
         let name = components.removeLast()
@@ -200,7 +200,7 @@ extension FileSystem {
         if inode.type == .regular && !inode.isReleased {
             retireLocalData(inode.ino)
             removeCacheFileAfterCommit(db, inode.ino)
-            pendingFree(inode.size)
+            space.freeAfterCommit(inode.size)
         }
         inode.type = .regular
         inode.target = nil
@@ -233,17 +233,11 @@ extension FileSystem {
         }
     }
 
-    /// Space of local copies dropped inside a transaction, returned once it committed.
-    func pendingFree(_ bytes: Int64) {
-        state.withLock { $0.pendingFreedBytes += bytes }
-    }
-
     /// After a transaction that changed the namespace from the repository's side committed: returns the
     /// space of dropped local copies and tells the observer (the mount) what changed.
     func freeReleasedSpace() {
+        space.commitFreed()
         let (changes, observer) = state.withLock { state -> ([ExternalChange], (@Sendable ([ExternalChange]) -> Void)?) in
-            state.usedBytes -= state.pendingFreedBytes
-            state.pendingFreedBytes = 0
             defer { state.pendingChanges.removeAll() }
             return (state.pendingChanges, state.changeObserver)
         }
@@ -322,7 +316,7 @@ extension FileSystem {
             try db.deleteInode(inode.ino)
             if inode.type == .regular {
                 removeCacheFileAfterCommit(db, inode.ino)
-                if !inode.isReleased { pendingFree(inode.size) }
+                if !inode.isReleased { space.freeAfterCommit(inode.size) }
             }
         }
         return true
@@ -446,7 +440,7 @@ extension FileSystem {
         var report = ImportReport()
         var fetch: [InodeNumber] = []
         for event in events where !event.key.isEmpty && event.key.hasPrefix(association.location.prefix) {
-            if state.withLock({ $0.inFlightKeys[event.key] != nil }) { continue }
+            if echoes.isInFlight(event.key) { continue }
             switch event.kind {
             case .created:
                 guard allowed.contains(.new) || allowed.contains(.changed) else { continue }
@@ -461,7 +455,7 @@ extension FileSystem {
                 if case .created(let ino) = outcome { fetch.append(ino) }
                 if case .updated(let ino) = outcome { fetch.append(ino) }
             case .removed:
-                guard allowed.contains(.deleted), !isOwnDelete(event.key) else { continue }
+                guard allowed.contains(.deleted), !echoes.isOwnDelete(event.key) else { continue }
                 // A delete event may arrive after the key was written again: only act if it is really gone.
                 if try await repository.head(key: event.key) != nil { continue }
                 let removed = try await store.write { db -> Bool in

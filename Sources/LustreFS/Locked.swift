@@ -42,6 +42,19 @@ final class Signal: Sendable {
         }
     }
 
+    /// Returns at the next signal after `seen`, or at `deadline`, whichever comes first.
+    func wait(after seen: UInt64, until deadline: Date) async {
+        let remaining = deadline.timeIntervalSinceNow
+        guard remaining > 0 else { return }
+        // The timer's signal wakes other waiters too; each checks its own condition again.
+        let timer = Task { [self] in
+            try? await Task.sleep(nanoseconds: UInt64(remaining * 1e9))
+            fire()
+        }
+        await wait(after: seen)
+        timer.cancel()
+    }
+
     func fire() {
         let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.generation &+= 1

@@ -183,7 +183,7 @@ extension FileSystem {
             try db.update(inode)
             return 0
         }
-        if freed > 0 { state.withLock { $0.usedBytes -= freed } }
+        if freed > 0 { space.free(freed) }
         exportSignal.fire()
     }
 
@@ -294,7 +294,7 @@ extension FileSystem {
             try db.update(moving)
             return freed
         }
-        if freed > 0 { state.withLock { $0.usedBytes -= freed } }
+        if freed > 0 { space.free(freed) }
         exportSignal.fire()
     }
 
@@ -343,7 +343,7 @@ extension FileSystem {
             }
         }
         let current = overlay(try await attributes(ino))
-        try reserve(size - current.size, for: "truncating inode \(ino)")
+        try space.reserve(size - current.size, for: "truncating inode \(ino)")
         try cache.truncate(ino, to: size)
         let now = nowNanoseconds()
         try await store.write { db in

@@ -12,21 +12,10 @@ extension FileSystem {
     // MARK: Space
 
     /// Claims `bytes` of capacity (negative frees), failing with ENOSPC when the file system is full.
-    func reserve(_ bytes: Int64, for what: String) throws {
-        try state.withLock { state in
-            if bytes > 0 && state.usedBytes + bytes > options.capacityBytes {
-                throw FileSystemError.noSpace(
-                    "\(what) needs \(bytes) bytes; the file system has \(max(0, options.capacityBytes - state.usedBytes)) of \(options.capacityBytes) left"
-                )
-            }
-            state.usedBytes += bytes
-        }
-    }
 
     public func usage() async throws -> Usage {
         let inodes = try await store.read { db in try db.inodeCount() }
-        let used = state.withLock { $0.usedBytes }
-        return Usage(capacityBytes: options.capacityBytes, usedBytes: max(0, used), inodes: inodes)
+        return Usage(capacityBytes: options.capacityBytes, usedBytes: space.used, inodes: inodes)
     }
 
     // MARK: Open files
@@ -129,27 +118,26 @@ extension FileSystem {
         }
         guard fd >= 0 else { throw FileSystemError.io("inode \(ino) has no local data to write to") }
         let end = offset + Int64(data.count)
-        if end > size { try reserve(end - size, for: "writing inode \(ino)") }
+        if end > size { try space.reserve(end - size, for: "writing inode \(ino)") }
         do {
             try data.withUnsafeBytes { bytes in try PositionalIO.write(fd, bytes, at: offset) }
         } catch {
-            if end > size { try? reserve(size - end, for: "") }
+            if end > size { space.free(end - size) }
             throw error
         }
         let now = nowNanoseconds()
-        state.withLock { state in
-            guard var file = state.openFiles[ino] else { return }
-            if end > size {
-                // Another writer may have grown the file meanwhile: give back what it already claimed.
-                let grown = max(0, end - max(file.size, size))
-                state.usedBytes -= (end - size) - grown
-            }
+        let overclaimed = state.withLock { state -> Int64 in
+            guard var file = state.openFiles[ino] else { return 0 }
+            // Another writer may have grown the file meanwhile: give back what it already claimed.
+            let overclaimed = end > size ? (end - size) - max(0, end - max(file.size, size)) : 0
             if end > file.size { file.size = end }
             file.mtime = now
             file.changed = true
             file.versionBumped = true
             state.openFiles[ino] = file
+            return overclaimed
         }
+        if overclaimed > 0 { space.free(overclaimed) }
         if !bumped {
             try await store.write { db in
                 guard var inode = try db.inode(ino) else { return }
@@ -209,7 +197,7 @@ extension FileSystem {
                 if last.changed { try self.queueSync(db, ino) }
                 return 0
             }
-            if freed > 0 { state.withLock { $0.usedBytes -= freed } }
+            if freed > 0 { space.free(freed) }
         } catch {
             logger.error("closing inode \(ino) failed: \(error)")
         }

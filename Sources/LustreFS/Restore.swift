@@ -261,7 +261,7 @@ extension FileSystem {
     func runRestore(_ job: RestoreJob, inode: Inode, key: String, repository: any DataRepository, readTimeout: Double) async {
         let ino = job.ino
         do {
-            try reserve(inode.size, for: "restoring inode \(ino)")
+            try space.reserve(inode.size, for: "restoring inode \(ino)")
         } catch {
             job.fail(error)
             cache.remove(ino)
@@ -325,7 +325,7 @@ extension FileSystem {
             for side in running { await side.value }
             // Nothing local is trusted: the file stays released, the partial data goes, unless a newer restore
             // of the file (started after this one was abandoned for a stall) owns the cache file by now.
-            try? reserve(-inode.size, for: "")
+            space.free(inode.size)
             let ours = state.withLock { state -> Bool in
                 guard state.restores[ino] === job || state.restores[ino] == nil else { return false }
                 state.restores.removeValue(forKey: ino)

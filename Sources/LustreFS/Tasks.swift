@@ -65,6 +65,7 @@ extension FileSystem {
         try await store.write { db in
             try db.saveDocument(document, id: task.id, .task)
         }
+        recordsChanged.fire()
     }
 
     public func tasks() async throws -> [DataRepositoryTask] {
@@ -152,9 +153,11 @@ extension FileSystem {
     public func waitForTask(_ id: String, timeout: Double = 300) async throws -> DataRepositoryTask {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
+            let seen = recordsChanged.current
             let task = try await self.task(id)
             if [.succeeded, .failed, .canceled].contains(task.lifecycle) || Date() >= deadline { return task }
-            try await Task.sleep(nanoseconds: 25_000_000)
+            try Task.checkCancellation()
+            await recordsChanged.wait(after: seen, until: deadline)
         }
     }
 
