@@ -90,10 +90,12 @@ let package = Package(
         // libfuse3's low-level API (Debian's libfuse3-dev) and the calls libfuse names by macro.
         .target(name: "CFuseShim", linkerSettings: [.linkedLibrary("fuse3")]),
         // The mount: kernel requests of libfuse3's low-level API onto the core, and lfs's virtual xattrs.
-        .target(name: "LustreMount", dependencies: ["CFuseShim", "LustreFS", "HSM",
+        .target(name: "LustreMount", dependencies: ["CFuseShim", "LustreFS", "HSM", "LfsProtocol",
             .product(name: "Logging", package: "swift-log")]),
+        // The `lfs` ↔ mount protocol: the virtual attribute names and their value formats, shared by both sides.
+        .target(name: "LfsProtocol", dependencies: ["HSM"]),
         // `lfs`: Lustre's hsm_* and df commands over a mount, with Lustre's output and exit codes.
-        .executableTarget(name: "lfs", dependencies: ["HSM", "LustreMount", "CFuseShim",
+        .executableTarget(name: "lfs", dependencies: ["HSM", "LfsProtocol", "CFuseShim",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The FSx API (JSON 1.1) on the file system core: file systems, associations, tasks; SigV4-checked.
         .target(name: "FSxService", dependencies: ["LustreFS", "LustreMount", "DataRepository", "AWSCore", "AWSFSx",
@@ -112,7 +114,7 @@ let package = Package(
         .executableTarget(name: "fsx-admin", dependencies: ["LustreFS", "LustreMount", "DataRepository", "HSM", "AWSCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "AWSCore", "AWSS3", "AWSSQS",
+        .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "LfsProtocol", "AWSCore", "AWSS3", "AWSSQS",
             "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs", "FSxService", "fsxd"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
         .testTarget(name: "AWSProviderTests", dependencies: ["AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI",

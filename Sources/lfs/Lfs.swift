@@ -1,7 +1,7 @@
 import CFuseShim
 import Foundation
 import HSM
-import LustreMount
+import LfsProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -135,11 +135,7 @@ struct Lfs {
         for path in paths {
             switch getAttribute(path, LfsAttribute.state) {
             case .success(let text):
-                let parts = text.split(separator: " ")
-                let state = HSMState(
-                    flags: HSMFlags(rawValue: UInt32(parts.first ?? "0") ?? 0),
-                    archiveId: UInt32(parts.count > 1 ? parts[1] : "0") ?? 0)
-                print(state.line(for: path))
+                print(LfsValue.state(text).line(for: path))
             case .failure(let error):
                 let code = error.code
                 status = fail("hsm_state", "cannot get HSM state of '\(path)': \(message(code)) (\(code))", code)
@@ -155,17 +151,7 @@ struct Lfs {
         for path in paths {
             switch getAttribute(path, LfsAttribute.action) {
             case .success(let text):
-                let parts = text.split(separator: " ")
-                let bytes = Int64(parts.count > 1 ? parts[1] : "0") ?? 0
-                let action: HSMAction
-                switch parts.first {
-                case "ARCHIVE": action = .archive(bytesMoved: bytes)
-                case "RESTORE": action = .restore(bytesMoved: bytes)
-                case "REMOVE": action = .remove(bytesMoved: bytes)
-                case "ARCHIVE_WAITING": action = .archiveWaiting
-                default: action = .noop
-                }
-                print(action.line(for: path))
+                print(LfsValue.action(text).line(for: path))
             case .failure(let error):
                 let code = error.code
                 status = fail("hsm_action", "cannot get HSM action of '\(path)': \(message(code)) (\(code))", code)
@@ -202,13 +188,13 @@ struct Lfs {
         else { return EINVAL }
         var flags: HSMFlags = []
         for (name, flag) in names where options[name] != nil { flags.insert(flag) }
-        var archiveId: String?
+        var archiveId: UInt32?
         if let given = options["--archive-id"] ?? nil {
-            guard UInt32(given) != nil else { return fail(command, "invalid archive id '\(given)'", EINVAL) }
-            archiveId = given
+            guard let id = UInt32(given) else { return fail(command, "invalid archive id '\(given)'", EINVAL) }
+            archiveId = id
         }
         guard !flags.isEmpty || archiveId != nil else { return fail(command, "no flag given", EINVAL) }
-        let request = "set \(set ? flags.rawValue : 0) \(set ? 0 : flags.rawValue)" + (archiveId.map { " \($0)" } ?? "")
+        let request = LfsRequest.set(setting: set ? flags : [], clearing: set ? [] : flags, archiveId: archiveId).encoded
         var status: Int32 = 0
         for path in paths {
             let code = setAttribute(path, LfsAttribute.request, request)
@@ -276,9 +262,8 @@ struct Lfs {
                 status = fail("df", "cannot read the space of \(mount.path)", EIO)
                 continue
             }
-            let numbers = text.split(separator: " ").compactMap { Int64($0) }
-            guard numbers.count == 4 else { continue }
-            let (capacity, used, inodes, freeInodes) = (numbers[0], numbers[1], numbers[2], numbers[3])
+            guard let space = LfsValue.Space(text) else { continue }
+            let (capacity, used, inodes, freeInodes) = (space.capacityBytes, space.usedBytes, space.inodes, space.freeInodes)
             let fsname = mount.device
             print(
                 pad("UUID", 20, left: true) + " " + pad(human ? "bytes" : "1K-blocks", width) + " " + pad("Used", width) + " "
