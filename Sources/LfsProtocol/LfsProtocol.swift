@@ -102,9 +102,12 @@ public enum LfsRequest: Sendable, Equatable {
         case "restore": self = .restore
         case "remove": self = .remove
         case "set":
-            guard words.count >= 3, let setting = UInt32(words[1]), let clearing = UInt32(words[2]) else { return nil }
-            let archiveId = words.count > 3 ? UInt32(words[3]) : nil
-            if words.count > 3 && archiveId == nil { return nil }
+            guard (3...4).contains(words.count), let setting = UInt32(words[1]), let clearing = UInt32(words[2]) else { return nil }
+            var archiveId: UInt32?
+            if words.count == 4 {
+                guard let id = UInt32(words[3]) else { return nil }
+                archiveId = id
+            }
             self = .set(setting: HSMFlags(rawValue: setting), clearing: HSMFlags(rawValue: clearing), archiveId: archiveId)
         default: return nil
         }

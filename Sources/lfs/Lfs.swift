@@ -27,10 +27,10 @@ struct Lfs {
         switch command {
         case "hsm_state": status = hsmState(arguments)
         case "hsm_action": status = hsmAction(arguments)
-        case "hsm_archive": status = hsmRequest("archive", arguments)
-        case "hsm_release": status = hsmRequest("release", arguments)
-        case "hsm_restore": status = hsmRequest("restore", arguments)
-        case "hsm_remove": status = hsmRequest("remove", arguments)
+        case "hsm_archive": status = hsmRequest(.archive, arguments)
+        case "hsm_release": status = hsmRequest(.release, arguments)
+        case "hsm_restore": status = hsmRequest(.restore, arguments)
+        case "hsm_remove": status = hsmRequest(.remove, arguments)
         case "hsm_set": status = hsmFlags(set: true, arguments)
         case "hsm_clear": status = hsmFlags(set: false, arguments)
         case "df": status = df(arguments)
@@ -160,9 +160,10 @@ struct Lfs {
         return status
     }
 
-    static func hsmRequest(_ request: String, _ arguments: [String]) -> Int32 {
+    static func hsmRequest(_ hsmRequest: LfsRequest, _ arguments: [String]) -> Int32 {
+        let request = hsmRequest.encoded
         var options: [String: String?] = [:]
-        let known: Set<String> = request == "archive" ? ["-a", "--archive"] : []
+        let known: Set<String> = hsmRequest == .archive ? ["-a", "--archive"] : []
         guard let paths = files(arguments, command: "hsm_\(request)", options: &options, known: known) else { return EINVAL }
         var status: Int32 = 0
         for path in paths {
