@@ -47,10 +47,12 @@ let package = Package(
                                                     "Provisioning", "SlurmHeadNode"]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
-            "ClusterConfig", "JSONOutput", "Provisioning", "LocalCluster", "AWSProvider", "AWSCore",
+            "ClusterConfig", "JSONOutput", "Provisioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "pcluster", dependencies: ["PClusterCLI"]),
+        // The providers this build has, the only place that knows them by type.
+        .target(name: "ClusterProviders", dependencies: ["ClusterConfig", "Provisioning", "LocalCluster", "AWSProvider"]),
+        .executableTarget(name: "pcluster", dependencies: ["PClusterCLI", "ClusterProviders"]),
         // Lustre's HSM states and rules, pure (the file system core applies them).
         .target(name: "HSM"),
         .testTarget(name: "HSMTests", dependencies: ["HSM"]),
@@ -117,7 +119,7 @@ let package = Package(
         .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "LfsProtocol", "AWSCore", "AWSS3", "AWSSQS",
             "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs", "FSxService", "fsxd"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
-        .testTarget(name: "AWSProviderTests", dependencies: ["AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI",
+        .testTarget(name: "AWSProviderTests", dependencies: ["ClusterProviders", "AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI",
                                                         "SlurmHeadNode", "pcluster-agent"]),
         // What the integration tests share: a moto server of their own on 127.0.0.1, free ports, commands.
         .target(name: "TestSupport", dependencies: ["AWSCore"], path: "Tests/TestSupport"),
@@ -126,9 +128,9 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "SlurmHeadNode", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster",
+        .testTarget(name: "LocalClusterTests", dependencies: ["ClusterProviders", "LocalCluster", "SlurmHeadNode", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster",
                                                          "AWSCore", "pcluster-agent"]),
-        .testTarget(name: "PClusterCLITests", dependencies: ["PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "TestSupport", "pcluster"]),
+        .testTarget(name: "PClusterCLITests", dependencies: ["ClusterProviders", "PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "TestSupport", "pcluster"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -24,6 +24,12 @@ public struct AWSClusterProvider: ClusterProvider {
     }
 
     public var kind: ProviderKind { .aws }
+    public var creationPolling: StatusPolling { StatusPolling(timeout: 7200, first: 0.2, longest: 10) }
+    public var catalogIsOffline: Bool { false }
+    public var catalogScope: String { "in AWS; unset PCLUSTER_PROVIDER to look on this machine" }
+    public func headNodeDownAdvice(of name: String) -> String {
+        "The head node of '\(name)' is not running; `pcluster describe-cluster -n \(name)` shows the cluster's state."
+    }
     public var catalog: any ClusterCatalog { StackCatalog(provider: self) }
 
     func settings() throws -> AWSSettings { try AWSSettings.resolve(environment: environment, region: region) }

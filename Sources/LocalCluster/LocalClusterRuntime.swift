@@ -238,6 +238,12 @@ public struct LocalClusterRuntime: Sendable {
 
 extension LocalClusterRuntime: ClusterProvider {
     public var kind: ProviderKind { .local }
+    public var creationPolling: StatusPolling { StatusPolling(timeout: 900, first: 0.2, longest: 0.2) }
+    public var catalogIsOffline: Bool { true }
+    public var catalogScope: String { "on this machine; PCLUSTER_PROVIDER=aws looks in AWS" }
+    public func headNodeDownAdvice(of name: String) -> String {
+        "The head node of '\(name)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(name) --status START_REQUESTED` restarts it."
+    }
     public var catalog: any ClusterCatalog { StoreCatalog(store: store) }
 
     /// A local creation that fails stops what it started (there is nothing to inspect in half a local

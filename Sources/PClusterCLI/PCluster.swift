@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSONOutput
+import Provisioning
 
 struct PCluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +29,7 @@ public enum PClusterCLI {
 
     /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
     public static func run(
-        _ arguments: [String], environment: [String: String],
+        _ arguments: [String], environment: [String: String], providers: any ProviderDirectory,
         progress: (@Sendable (String) -> Void)? = nil
     ) async -> Result {
         // `pcluster SUBCOMMAND --help` shows that subcommand's help (with its flags), as argparse does.
@@ -53,7 +54,7 @@ public enum PClusterCLI {
             return Result(stdout: PCluster.helpMessage() + "\n", stderr: "", exitCode: 0)
         }
         let started = Date()
-        var env = CommandEnvironment(variables: environment)
+        var env = CommandEnvironment(variables: environment, providers: providers)
         if let progress { env.progress = progress }
         var outcome: CommandOutcome
         do {

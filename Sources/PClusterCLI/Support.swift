@@ -29,17 +29,21 @@ public struct ExecPlan: Sendable, Equatable {
 public struct CommandEnvironment: Sendable {
     public var variables: [String: String]
     public var store: ClusterStore
+    /// The providers this build has (the CLI knows none by type).
+    public var providers: any ProviderDirectory
     /// Progress lines of --wait, shown as they happen (stderr by default).
     public var progress: @Sendable (String) -> Void
 
     public init(
         variables: [String: String],
+        providers: any ProviderDirectory,
         progress: @escaping @Sendable (String) -> Void = { line in
             FileHandle.standardError.write(Data("\(line)\n".utf8))
         }
     ) {
         self.variables = variables
         self.store = ClusterStore.defaultStore(environment: variables)
+        self.providers = providers
         self.progress = progress
     }
 
@@ -119,11 +123,8 @@ extension ValidationMessage {
 }
 
 enum Responses {
-    static func notFound(_ name: String, provider: ProviderKind = .local) -> CommandOutcome {
-        let elsewhere =
-            provider == .local
-            ? " (on this machine; PCLUSTER_PROVIDER=aws looks in AWS)" : " (in AWS; unset PCLUSTER_PROVIDER to look on this machine)"
-        return .failure(message: "Cluster '\(name)' does not exist\(elsewhere). `pcluster list-clusters` shows the clusters there are.")
+    static func notFound(_ name: String, provider: any ClusterProvider) -> CommandOutcome {
+        .failure(message: "Cluster '\(name)' does not exist (\(provider.catalogScope)). `pcluster list-clusters` shows the clusters there are.")
     }
 
     /// For commands whose backend is a later piece of work: a clear refusal, never a pretend success.

@@ -107,6 +107,16 @@ public protocol ClusterProvider: Sendable {
     /// Which provider this is (kept in cluster records).
     var kind: ProviderKind { get }
     var catalog: any ClusterCatalog { get }
+    /// How --wait polls this provider's creations.
+    var creationPolling: StatusPolling { get }
+    /// Where the catalog looks, and how to look elsewhere, for "does not exist" answers.
+    var catalogScope: String { get }
+    /// Whether the catalog answers without network or credentials. A dry run looks for an existing cluster of
+    /// the same name only then: the original always looks, but an AWS dry run here may render its template
+    /// offline.
+    var catalogIsOffline: Bool { get }
+    /// What to tell a user whose head node cannot be reached, and how to bring it back.
+    func headNodeDownAdvice(of name: String) -> String
     /// Why the provider cannot work here now (missing packages, privileges, credentials), or nil.
     func preconditions() -> String?
     /// Keeps the record and the configuration text, then brings the cluster up; the record stays

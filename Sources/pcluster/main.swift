@@ -1,3 +1,4 @@
+import ClusterProviders
 import Foundation
 import PClusterCLI
 
@@ -8,7 +9,9 @@ import Glibc
 // Output is written whole after the command finishes; a closed pipe (`pcluster ... | head`)
 // must not kill us with SIGPIPE.
 signal(SIGPIPE, SIG_IGN)
-let result = await PClusterCLI.run(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+let result = await PClusterCLI.run(
+    Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment,
+    providers: StandardProviders(originalVersion: PClusterVersion.original))
 FileHandle.standardOutput.write(Data(result.stdout.utf8))
 FileHandle.standardError.write(Data(result.stderr.utf8))
 if let plan = result.exec {

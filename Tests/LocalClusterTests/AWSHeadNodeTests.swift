@@ -1,4 +1,5 @@
 import AWSCore
+import ClusterProviders
 import Foundation
 import JSONOutput
 import PClusterCLI
@@ -37,7 +38,7 @@ extension ClustersAsRoot {
                 [
                     "create-cluster", "-n", name, "-c", file, "--wait",
                     "--suppress-validators", "type:ExistingFsxNetworkingValidator",
-                ], environment: env
+                ], environment: env, providers: StandardProviders(originalVersion: PClusterVersion.original)
             ) { _ in }
             #expect(created.exitCode == 0, "\(created.stdout)")
 
@@ -123,7 +124,7 @@ extension ClustersAsRoot {
                 [
                     "update-cluster", "-n", name, "-c", file, "--wait",
                     "--suppress-validators", "type:ExistingFsxNetworkingValidator",
-                ], environment: env
+                ], environment: env, providers: StandardProviders(originalVersion: PClusterVersion.original)
             ) { _ in }
             #expect(updated.exitCode == 0, "\(updated.stdout)")
             try await waitFor("the third node in Slurm", seconds: 90) {

@@ -1,0 +1,37 @@
+import ArgumentParser
+import ClusterConfig
+import Foundation
+import JSONOutput
+import Provisioning
+
+struct DescribeCluster: PClusterCommand {
+    static let configuration = CommandConfiguration(commandName: "describe-cluster", abstract: "Get detailed information about an existing cluster.")
+    @Option(name: [.customShort("n"), .customLong("cluster-name")], help: "Name of the cluster.") var clusterName: String
+    @Option(name: [.customShort("r"), .long], help: "AWS Region.") var region: String?
+    @OptionGroup var common: CommonOptions
+
+    func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
+        let provider: any ClusterProvider, r: ClusterRecord
+        switch await Providers.find(clusterName, env: env, region: region) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let found): (provider, r) = found
+        }
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let o: JSONObject = await [
+            "clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
+            "cloudFormationStackStatus": .string(r.stackStatus ?? r.clusterStatus.rawValue), "clusterStatus": .string(r.clusterStatus.rawValue),
+            "scheduler": ["type": "slurm"],
+            "cloudformationStackArn": .string(stackArn(r)),
+            "creationTime": .string(iso.string(from: r.creationTime)), "lastUpdatedTime": .string(iso.string(from: r.lastUpdatedTime)),
+            "clusterConfiguration": ["url": .string(provider.catalog.configurationURL(of: r.name))],
+            "computeFleetStatus": .string(r.computeFleetStatus.rawValue),
+            "tags": .array((r.tags ?? [:]).sorted { $0.key < $1.key }.map { ["key": .string($0.key), "value": .string($0.value)] }),
+        ]
+        var described = o
+        let (head, failures) = await Providers.describe(r, provider: provider)
+        if let head { described["headNode"] = .object(head) }
+        if !failures.isEmpty { described["failures"] = .array(failures) }
+        return .ok(.object(described))
+    }
+}

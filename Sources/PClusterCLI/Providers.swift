@@ -1,0 +1,98 @@
+import ArgumentParser
+import ClusterConfig
+import Foundation
+import JSONOutput
+import Provisioning
+
+/// Chooses the cluster provider for a record or a create request. Only this type knows the concrete
+/// providers; commands work through `ClusterProvider`.
+enum Providers {
+    /// The provider of a kind.
+    static func named(_ kind: ProviderKind, env: CommandEnvironment, region: String? = nil) -> any ClusterProvider {
+        env.providers.provider(kind, environment: env.variables, store: env.store, region: region)
+    }
+
+    /// The kind --provider or PCLUSTER_PROVIDER names (local when neither is given).
+    static func selectedKind(_ env: CommandEnvironment, flag: String? = nil) throws -> ProviderKind {
+        let name = flag ?? env.variables["PCLUSTER_PROVIDER"] ?? "local"
+        guard let kind = ProviderKind(name: name) else {
+            throw ProviderChoiceError(name: name, source: flag == nil ? "PCLUSTER_PROVIDER" : "--provider")
+        }
+        return kind
+    }
+
+    /// The provider the commands work with: PCLUSTER_PROVIDER, else local. Clusters are looked up in that
+    /// provider's catalog (the local store, or CloudFormation for aws).
+    static func selected(_ env: CommandEnvironment, region: String?) throws -> any ClusterProvider {
+        named(try selectedKind(env), env: env, region: region)
+    }
+
+    /// A command's answer when the cluster cannot be found (or asked for).
+    struct Refusal: Error {
+        let outcome: CommandOutcome
+    }
+
+    /// The selected provider and its record of the cluster, or the command's answer why not.
+    static func find(_ name: String, env: CommandEnvironment, region: String?) async -> Result<(any ClusterProvider, ClusterRecord), Refusal> {
+        do {
+            let provider = try selected(env, region: env.region(region))
+            guard let record = try await provider.catalog.record(named: name) else {
+                return .failure(Refusal(outcome: Responses.notFound(name, provider: provider)))
+            }
+            return .success((provider, record))
+        } catch {
+            return .failure(Refusal(outcome: .failure(message: "\(error)")))
+        }
+    }
+
+    struct ProviderChoiceError: Error, CustomStringConvertible {
+        let name: String
+        let source: String
+        var description: String { "Bad Request: unknown provider '\(name)' in \(source); use local or aws." }
+    }
+
+    /// What the provider's resource validators ask (nil: none for this provider yet).
+    static func inventory(_ kind: ProviderKind, env: CommandEnvironment, region: String?) -> (any ResourceInventory)? {
+        env.providers.inventory(kind, environment: env.variables, region: region)
+    }
+
+    static var iso: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+
+    static func instanceJSON(_ instance: ProvisionedInstance) -> JSONObject {
+        var o: JSONObject = [
+            "instanceId": .string(instance.instanceId), "instanceType": .string(instance.instanceType),
+            "launchTime": .string(iso.string(from: instance.launchTime)),
+            "privateIpAddress": .string(instance.privateIpAddress),
+        ]
+        if let ip = instance.publicIpAddress { o["publicIpAddress"] = .string(ip) }
+        o["state"] = .string(instance.state)
+        o["nodeType"] = .string(instance.nodeType)
+        if let queue = instance.queueName { o["queueName"] = .string(queue) }
+        return o
+    }
+
+    /// describe-cluster's headNode and failures.
+    static func describe(_ record: ClusterRecord, provider: any ClusterProvider) async -> (head: JSONObject?, failures: [JSONValue]) {
+        var head = await provider.instances(of: record.name).first { $0.nodeType == "HeadNode" }.map(instanceJSON)
+        head?["nodeType"] = nil
+        var failures: [JSONValue] = []
+        if record.clusterStatus == .createFailed || record.clusterStatus == .updateFailed {
+            await failures.append([
+                "failureCode": "ClusterCreationFailure",
+                "failureReason": .string(provider.creationFailure(of: record.name) ?? "see `pcluster get-cluster-stack-events -n \(record.name)`"),
+            ])
+        } else if !record.clusterStatus.isDeleting {
+            for problem in await provider.headNodeProblems(of: record.name) {
+                failures.append([
+                    "failureCode": "HeadNodeDown",
+                    "failureReason": .string("\(problem); `pcluster update-compute-fleet -n \(record.name) --status START_REQUESTED` restarts it"),
+                ])
+            }
+        }
+        return (head, failures)
+    }
+}
