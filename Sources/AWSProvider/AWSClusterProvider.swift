@@ -1,5 +1,6 @@
 import AWSCloudFormation
 import AWSCore
+import AWSEC2
 import AWSS3
 import AWSSTS
 import ClusterConfig
@@ -34,7 +35,7 @@ public struct AWSClusterProvider: ClusterProvider {
 
     func settings() throws -> AWSSettings { try AWSSettings.resolve(environment: environment, region: region) }
     func cloudFormation() throws -> CloudFormation { try CloudFormation(settings: settings()) }
-    func ec2() throws -> AWSClient { try AWSClient(service: .ec2, settings: settings(), wireProtocol: .ec2Query(version: "2016-11-15")) }
+    func ec2() throws -> EC2Client { try EC2Client(settings: settings()) }
 
     public func preconditions() -> String? {
         do { _ = try settings(); return nil } catch {
@@ -241,39 +242,16 @@ public struct AWSClusterProvider: ClusterProvider {
     }
 
     func clusterInstances(_ name: String) async throws -> [ProvisionedInstance] {
-        let client = try ec2()
-        var found: [ProvisionedInstance] = []
-        var token: String?
-        repeat {
-            var query = [
-                QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", name),
-                QueryItem("Filter.2.Name", "instance-state-name"),
-            ]
-            for (index, state) in ["pending", "running", "stopping", "stopped"].enumerated() {
-                query.append(QueryItem("Filter.2.Value.\(index + 1)", state))
-            }
-            if let token { query.append(QueryItem("NextToken", token)) }
-            let answer = try await client.query("DescribeInstances", query)
-            for reservation in answer.child("reservationSet")?.children("item") ?? [] {
-                for item in reservation.child("instancesSet")?.children("item") ?? [] {
-                    var tags: [String: String] = [:]
-                    for tag in item.child("tagSet")?.children("item") ?? [] {
-                        if let key = tag.string("key") { tags[key] = tag.string("value") ?? "" }
-                    }
-                    let isHead = tags["parallelcluster:node-type"] == "HeadNode"
-                    found.append(
-                        ProvisionedInstance(
-                            instanceId: item.string("instanceId") ?? "", nodeType: isHead ? "HeadNode" : "ComputeNode",
-                            instanceType: item.string("instanceType") ?? "",
-                            launchTime: CloudFormation.parseDate(item.string("launchTime")) ?? Date(timeIntervalSince1970: 0),
-                            privateIpAddress: item.string("privateIpAddress") ?? "",
-                            publicIpAddress: item.string("ipAddress")?.nonEmpty,
-                            queueName: isHead ? nil : tags["parallelcluster:queue-name"],
-                            state: item.child("instanceState")?.string("name") ?? ""))
-                }
-            }
-            token = answer.string("nextToken")?.nonEmpty
-        } while token != nil
+        let found = try await ec2().describeInstances(filters: [
+            EC2Filter("tag:parallelcluster:cluster-name", [name]), EC2Filter("instance-state-name", ["pending", "running", "stopping", "stopped"]),
+        ]).map { instance in
+            let isHead = instance.tags["parallelcluster:node-type"] == "HeadNode"
+            return ProvisionedInstance(
+                instanceId: instance.instanceId, nodeType: isHead ? "HeadNode" : "ComputeNode", instanceType: instance.instanceType,
+                launchTime: instance.launchTime ?? Date(timeIntervalSince1970: 0), privateIpAddress: instance.privateIpAddress ?? "",
+                publicIpAddress: instance.publicIpAddress, queueName: isHead ? nil : instance.tags["parallelcluster:queue-name"],
+                state: instance.state)
+        }
         return found.sorted { ($0.nodeType, $0.launchTime, $0.instanceId) < ($1.nodeType, $1.launchTime, $1.instanceId) }
     }
 
@@ -389,13 +367,8 @@ struct StackCatalog: ClusterCatalog {
     /// The head node's tag; RUNNING for a cluster whose fleet was never stopped, UNKNOWN before the head node exists.
     func fleetStatus(_ stack: StackDescription) async throws -> ComputeFleetStatus {
         guard let head = stack.outputs["HeadNodeInstanceId"] else { return .unknown }
-        let answer = try await provider.ec2().query(
-            "DescribeTags",
-            [
-                QueryItem("Filter.1.Name", "resource-id"), QueryItem("Filter.1.Value.1", head),
-                QueryItem("Filter.2.Name", "key"), QueryItem("Filter.2.Value.1", Self.fleetStatusTag),
-            ])
-        guard let tag = answer.child("tagSet")?.children("item").first?.string("value") else { return .running }
+        let tags = try await provider.ec2().describeTags(filters: [EC2Filter("resource-id", [head]), EC2Filter("key", [Self.fleetStatusTag])])
+        guard let tag = tags.first?.value else { return .running }
         return ComputeFleetStatus(rawValue: tag) ?? .unknown
     }
 
@@ -424,12 +397,7 @@ struct StackCatalog: ClusterCatalog {
             guard let head = try await CloudFormation(settings: settings).describeStack(name)?.outputs["HeadNodeInstanceId"] else {
                 throw AWSProviderError("cluster \(name) has no head node yet; wait for CREATE_COMPLETE")
             }
-            _ = try await provider.ec2().query(
-                "CreateTags",
-                [
-                    QueryItem("ResourceId.1", head), QueryItem("Tag.1.Key", Self.fleetStatusTag),
-                    QueryItem("Tag.1.Value", current.computeFleetStatus.rawValue),
-                ])
+            try await provider.ec2().createTags(resources: [head], tags: [EC2Tag(Self.fleetStatusTag, current.computeFleetStatus.rawValue)])
             current.lastUpdatedTime = Date()
         }
         return current

@@ -1,4 +1,5 @@
 import AWSCore
+import AWSEC2
 import AWSFSx
 import AWSS3
 import ClusterConfig
@@ -26,53 +27,27 @@ public struct AWSResourceInventory: ResourceInventory {
 
     public var source: String { (try? resolved.get()).map { "AWS in \($0.region)" } ?? "AWS" }
 
-    func ec2() throws -> AWSClient {
-        try AWSClient(service: .ec2, settings: settings, wireProtocol: .ec2Query(version: "2016-11-15"))
-    }
-
-    static func filter(_ name: String, _ values: [String]) -> [QueryItem] {
-        [QueryItem("Filter.1.Name", name)] + values.enumerated().map { QueryItem("Filter.1.Value.\($0.offset + 1)", $0.element) }
-    }
-
-    /// Items of an EC2 Describe answer (`<set><item>...`), following NextToken.
-    func describe(_ action: String, _ parameters: [QueryItem], set: String) async throws -> [XMLElement] {
-        let client = try ec2()
-        var items: [XMLElement] = []
-        var token: String?
-        repeat {
-            var query = parameters
-            if let token { query.append(QueryItem("NextToken", token)) }
-            let answer = try await client.query(action, query)
-            items += answer.child(set)?.children("item") ?? []
-            token = answer.string("nextToken").flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
-        return items
-    }
+    func ec2() throws -> EC2Client { try EC2Client(settings: settings) }
 
     public func subnetVpcs(_ ids: [String]) async throws -> [String: String]? {
-        let items = try await describe("DescribeSubnets", Self.filter("subnet-id", ids), set: "subnetSet")
-        return Dictionary(items.compactMap { item in item.string("subnetId").map { ($0, item.string("vpcId") ?? "") } }) { a, _ in a }
+        try await ec2().subnetVpcs(ids: ids)
     }
 
     public func securityGroupVpcs(_ ids: [String]) async throws -> [String: String]? {
-        let items = try await describe("DescribeSecurityGroups", Self.filter("group-id", ids), set: "securityGroupInfo")
-        return Dictionary(items.compactMap { item in item.string("groupId").map { ($0, item.string("vpcId") ?? "") } }) { a, _ in a }
+        try await ec2().securityGroupVpcs(ids: ids)
     }
 
     public func keyPairExists(_ name: String) async throws -> Bool? {
-        let items = try await describe("DescribeKeyPairs", Self.filter("key-name", [name]), set: "keySet")
-        return items.contains { $0.string("keyName") == name }
+        try await ec2().keyPairNames(filters: [EC2Filter("key-name", [name])]).contains(name)
     }
 
     public func imageOs(_ id: String) async throws -> String?? {
-        let items = try await describe("DescribeImages", Self.filter("image-id", [id]), set: "imagesSet")
-        let tags = items.first { $0.string("imageId") == id }?.child("tagSet")?.children("item") ?? []
-        return .some(tags.first { $0.string("key") == "parallelcluster:os" }?.string("value"))
+        let image = try await ec2().describeImages(filters: [EC2Filter("image-id", [id])]).first { $0.imageId == id }
+        return .some(image?.tags["parallelcluster:os"])
     }
 
     public func imageArchitecture(_ id: String) async throws -> String?? {
-        let items = try await describe("DescribeImages", Self.filter("image-id", [id]), set: "imagesSet")
-        return .some(items.first { $0.string("imageId") == id }?.string("architecture"))
+        .some(try await ec2().describeImages(filters: [EC2Filter("image-id", [id])]).first { $0.imageId == id }?.architecture)
     }
 
     public func fileSystem(_ id: String) async throws -> FileSystemLookup? {
@@ -82,29 +57,19 @@ public struct AWSResourceInventory: ResourceInventory {
 
     /// Images whose name matches the pattern (`*` wildcards), of one owner ("amazon", "self" or an account).
     public func describeImages(namePattern: String, owner: String) async throws -> [(imageId: String, creationDate: String)] {
-        let items = try await describe("DescribeImages", Self.filter("name", [namePattern]) + [QueryItem("Owner.1", owner)], set: "imagesSet")
-        return items.compactMap { item in item.string("imageId").map { ($0, item.string("creationDate") ?? "") } }
+        try await ec2().describeImages(filters: [EC2Filter("name", [namePattern])], owners: [owner]).map { ($0.imageId, $0.creationDate) }
     }
 
     public func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? {
         guard !names.isEmpty else { return [:] }
-        let offered = try await describe(
-            "DescribeInstanceTypeOfferings",
-            [QueryItem("LocationType", "region")] + Self.filter("instance-type", names),
-            set: "instanceTypeOfferingSet"
-        ).compactMap { $0.string("instanceType") }
+        let client = try ec2()
+        let offered = try await client.offeredInstanceTypes(names)
         guard !offered.isEmpty else { return [:] }
-        let items = try await describe(
-            "DescribeInstanceTypes",
-            offered.enumerated().map { QueryItem("InstanceType.\($0.offset + 1)", $0.element) },
-            set: "instanceTypeSet")
         var found: [String: OfferedInstanceType] = [:]
-        for item in items {
-            guard let name = item.string("instanceType") else { continue }
-            found[name] = OfferedInstanceType(
-                name: name, efaSupported: item.child("networkInfo")?.string("efaSupported") == "true",
-                placementGroupStrategies: (item.child("placementGroupInfo")?.child("supportedStrategies")?.children("item") ?? []).map(\.text),
-                architectures: (item.child("processorInfo")?.child("supportedArchitectures")?.children("item") ?? []).map(\.text))
+        for type in try await client.describeInstanceTypes(offered) {
+            found[type.name] = OfferedInstanceType(
+                name: type.name, efaSupported: type.efaSupported, placementGroupStrategies: type.placementGroupStrategies,
+                architectures: type.architectures)
         }
         return found
     }

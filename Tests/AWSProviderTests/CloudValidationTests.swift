@@ -166,10 +166,11 @@ struct TemplateStackTests {
         let running = try await fleet.instances()
         #expect(Set(running.compactMap(\.nodeName)) == Set(nodes))
         #expect(running.allSatisfy { ["c6i.32xlarge", "c6in.32xlarge"].contains($0.instanceType) && $0.state == "running" }, "\(running)")
-        let request = Dictionary(fleet.createFleetParameters(count: 2, spec, allOrNothing: true).map { ($0.name, $0.value) }) { a, _ in a }
+        let request = Dictionary(fleet.createFleetRequest(count: 2, spec, allOrNothing: true).queryItems.map { ($0.name, $0.value) }) { a, _ in a }
         #expect(request["OnDemandOptions.MinTargetCapacity"] == "2" && request["OnDemandOptions.SingleInstanceType"] == "true")
         #expect(request["LaunchTemplateConfigs.1.Overrides.2.InstanceType"] == "c6in.32xlarge")
-        let bestEffort = Dictionary(fleet.createFleetParameters(count: 2, spec, allOrNothing: false).map { ($0.name, $0.value) }) { a, _ in a }
+        let bestEffort = Dictionary(fleet.createFleetRequest(count: 2, spec, allOrNothing: false).queryItems.map { ($0.name, $0.value) }) { a, _ in a
+        }
         #expect(bestEffort["OnDemandOptions.MinTargetCapacity"] == nil && bestEffort["TargetCapacitySpecification.TotalTargetCapacity"] == "2")
         let terminated = try await fleet.terminate(nodes: nodes)
         #expect(Set(terminated) == Set(outcome.launched.values))

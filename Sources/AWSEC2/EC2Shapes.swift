@@ -1,0 +1,225 @@
+import AWSCore
+import Foundation
+
+// The EC2 requests and answers the providers use, typed. EC2 speaks its own query protocol (numbered
+// `Name.N.Field` parameters, `<set><item>` answers), which no Codable coder here writes, so each request
+// renders its own parameters and each answer reads its own items.
+
+/// A Describe* filter: `Filter.N.Name` with its values.
+public struct EC2Filter: Sendable, Equatable {
+    public var name: String
+    public var values: [String]
+
+    public init(_ name: String, _ values: [String]) {
+        self.name = name
+        self.values = values
+    }
+
+    static func items(_ filters: [EC2Filter]) -> [QueryItem] {
+        filters.enumerated().flatMap { index, filter in
+            [QueryItem("Filter.\(index + 1).Name", filter.name)]
+                + filter.values.enumerated().map { QueryItem("Filter.\(index + 1).Value.\($0.offset + 1)", $0.element) }
+        }
+    }
+}
+
+public struct EC2Tag: Sendable, Equatable, Codable {
+    public var key: String
+    public var value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A tag as DescribeTags lists it, with the resource it is on.
+public struct EC2ResourceTag: Sendable, Equatable {
+    public var resourceId: String
+    public var key: String
+    public var value: String
+}
+
+/// An instance as DescribeInstances reports it.
+public struct EC2Instance: Sendable, Equatable {
+    public var instanceId: String
+    public var instanceType: String
+    /// pending, running, stopping, stopped, shutting-down, terminated.
+    public var state: String
+    public var privateIpAddress: String?
+    public var publicIpAddress: String?
+    public var launchTime: Date?
+    public var tags: [String: String]
+    public var placementGroup: String?
+    /// Each network interface's type: "interface", or "efa".
+    public var networkInterfaceTypes: [String]
+
+    init(_ item: XMLElement) {
+        instanceId = item.string("instanceId") ?? ""
+        instanceType = item.string("instanceType") ?? ""
+        state = item.child("instanceState")?.string("name") ?? ""
+        privateIpAddress = item.string("privateIpAddress").flatMap { $0.isEmpty ? nil : $0 }
+        publicIpAddress = item.string("ipAddress").flatMap { $0.isEmpty ? nil : $0 }
+        launchTime = EC2Client.parseDate(item.string("launchTime"))
+        var tags: [String: String] = [:]
+        for tag in item.child("tagSet")?.children("item") ?? [] {
+            if let key = tag.string("key") { tags[key] = tag.string("value") ?? "" }
+        }
+        self.tags = tags
+        placementGroup = item.child("placement")?.string("groupName").flatMap { $0.isEmpty ? nil : $0 }
+        networkInterfaceTypes = (item.child("networkInterfaceSet")?.children("item") ?? []).map { $0.string("interfaceType") ?? "interface" }
+    }
+}
+
+public struct EC2Image: Sendable, Equatable {
+    public var imageId: String
+    public var name: String?
+    public var creationDate: String
+    public var architecture: String?
+    public var tags: [String: String]
+}
+
+/// What DescribeInstanceTypes says of a type that the validators need.
+public struct EC2InstanceTypeInfo: Sendable, Equatable {
+    public var name: String
+    public var efaSupported: Bool
+    public var placementGroupStrategies: [String]
+    public var architectures: [String]
+}
+
+/// A launch template by name and version ("$Latest", "$Default" or a number).
+public struct EC2LaunchTemplateReference: Sendable, Equatable {
+    public var name: String
+    public var version: String
+
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+}
+
+/// RunInstances from a launch template, with the primary network interface given per launch (the subnet is
+/// chosen per launch) and the instances' tags.
+public struct RunInstancesRequest: Sendable, Equatable {
+    public var launchTemplate: EC2LaunchTemplateReference
+    public var instanceType: String
+    public var minCount: Int
+    public var maxCount: Int
+    public var subnetId: String
+    public var securityGroupIds: [String]
+    public var efa: Bool
+    public var placementGroup: String?
+    public var spot: Bool
+    public var tags: [EC2Tag]
+
+    public init(
+        launchTemplate: EC2LaunchTemplateReference, instanceType: String, minCount: Int, maxCount: Int, subnetId: String,
+        securityGroupIds: [String], efa: Bool, placementGroup: String?, spot: Bool, tags: [EC2Tag]
+    ) {
+        self.launchTemplate = launchTemplate
+        self.instanceType = instanceType
+        self.minCount = minCount
+        self.maxCount = maxCount
+        self.subnetId = subnetId
+        self.securityGroupIds = securityGroupIds
+        self.efa = efa
+        self.placementGroup = placementGroup
+        self.spot = spot
+        self.tags = tags
+    }
+
+    public var queryItems: [QueryItem] {
+        var items = [
+            QueryItem("LaunchTemplate.LaunchTemplateName", launchTemplate.name),
+            QueryItem("LaunchTemplate.Version", launchTemplate.version),
+            QueryItem("InstanceType", instanceType),
+            QueryItem("MinCount", String(minCount)),
+            QueryItem("MaxCount", String(maxCount)),
+            QueryItem("NetworkInterface.1.DeviceIndex", "0"),
+            QueryItem("NetworkInterface.1.SubnetId", subnetId),
+            QueryItem("NetworkInterface.1.DeleteOnTermination", "true"),
+        ]
+        if efa {
+            items.append(QueryItem("NetworkInterface.1.InterfaceType", "efa"))
+            items.append(QueryItem("NetworkInterface.1.NetworkCardIndex", "0"))
+        }
+        for (index, group) in securityGroupIds.enumerated() {
+            items.append(QueryItem("NetworkInterface.1.SecurityGroupId.\(index + 1)", group))
+        }
+        if let placementGroup { items.append(QueryItem("Placement.GroupName", placementGroup)) }
+        if spot { items.append(QueryItem("InstanceMarketOptions.MarketType", "spot")) }
+        return items + EC2Client.instanceTagSpecification(tags)
+    }
+}
+
+/// An instant fleet (CreateFleet Type=instant) from one launch template with overrides.
+public struct CreateFleetRequest: Sendable, Equatable {
+    public struct Override: Sendable, Equatable {
+        public var instanceType: String
+        public var subnetId: String
+        public var placementGroup: String?
+
+        public init(instanceType: String, subnetId: String, placementGroup: String?) {
+            self.instanceType = instanceType
+            self.subnetId = subnetId
+            self.placementGroup = placementGroup
+        }
+    }
+
+    public var launchTemplate: EC2LaunchTemplateReference
+    public var overrides: [Override]
+    public var totalCapacity: Int
+    public var spot: Bool
+    /// All or nothing: the whole capacity in one instance type and one zone.
+    public var minTargetCapacity: Int?
+    public var tags: [EC2Tag]
+
+    public init(
+        launchTemplate: EC2LaunchTemplateReference, overrides: [Override], totalCapacity: Int, spot: Bool, minTargetCapacity: Int?,
+        tags: [EC2Tag]
+    ) {
+        self.launchTemplate = launchTemplate
+        self.overrides = overrides
+        self.totalCapacity = totalCapacity
+        self.spot = spot
+        self.minTargetCapacity = minTargetCapacity
+        self.tags = tags
+    }
+
+    public var queryItems: [QueryItem] {
+        let market = spot ? "spot" : "on-demand"
+        var items = [
+            QueryItem("Type", "instant"),
+            QueryItem("TargetCapacitySpecification.TotalTargetCapacity", String(totalCapacity)),
+            QueryItem("TargetCapacitySpecification.DefaultTargetCapacityType", market),
+            QueryItem("LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateName", launchTemplate.name),
+            QueryItem("LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version", launchTemplate.version),
+        ]
+        for (offset, override) in overrides.enumerated() {
+            let prefix = "LaunchTemplateConfigs.1.Overrides.\(offset + 1)"
+            items.append(QueryItem("\(prefix).InstanceType", override.instanceType))
+            items.append(QueryItem("\(prefix).SubnetId", override.subnetId))
+            if let group = override.placementGroup { items.append(QueryItem("\(prefix).Placement.GroupName", group)) }
+        }
+        let options = spot ? "SpotOptions" : "OnDemandOptions"
+        items.append(QueryItem("\(options).AllocationStrategy", spot ? "capacity-optimized" : "lowest-price"))
+        if let minTargetCapacity {
+            items += [
+                QueryItem("\(options).SingleInstanceType", "true"), QueryItem("\(options).SingleAvailabilityZone", "true"),
+                QueryItem("\(options).MinTargetCapacity", String(minTargetCapacity)),
+            ]
+        }
+        return items + EC2Client.instanceTagSpecification(tags)
+    }
+}
+
+/// What an instant fleet launched, and the capacity errors it reports beside it.
+public struct CreateFleetResult: Sendable, Equatable {
+    public struct Failure: Sendable, Equatable {
+        public var code: String
+        public var message: String
+    }
+
+    public var instanceIds: [String]
+    public var errors: [Failure]
+}
