@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.8.0"),
     ],
     targets: [
         // Ordered JSON values, the original's output formatting, and the --query (JMESPath) evaluator.
@@ -94,6 +95,7 @@ let package = Package(
         .target(name: "CFuseShim", linkerSettings: [.linkedLibrary("fuse3")]),
         // The mount: kernel requests of libfuse3's low-level API onto the core, and lfs's virtual xattrs.
         .target(name: "LustreMount", dependencies: ["CFuseShim", "LustreFS", "HSM", "LfsProtocol",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log")]),
         // The `lfs` ↔ mount protocol: the virtual attribute names and their value formats, shared by both sides.
         .target(name: "LfsProtocol", dependencies: ["HSM"]),
@@ -108,13 +110,16 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log")]),
         // `fsxd`: the FSx service on 127.0.0.1:7800.
         .executableTarget(name: "fsxd", dependencies: ["FSxService", "AWSCore", "DataRepository", "LustreFS",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log")]),
         // `fsx-admin`: the core as a command over a file system directory (import, cat, write, hsm_*, tasks).
         .executableTarget(name: "fsx-admin", dependencies: ["LustreFS", "LustreMount", "DataRepository", "HSM", "AWSCore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "LfsProtocol", "AWSCore", "AWSS3", "AWSSQS",

@@ -3,6 +3,7 @@ import DataRepository
 import Foundation
 import LustreFS
 import LustreMount
+import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -581,5 +582,14 @@ public actor FSxService {
             throw FSxError("ResourceNotFound", "Resource '\(arn)' does not exist.")
         }
         return FSxListTagsAnswer(Tags: record.fsxTags)
+    }
+}
+
+/// The service in a ServiceGroup, listed before the HTTP server: it runs until the group shuts down, and then
+/// (after the server, shut down first, stopped taking requests) unmounts and closes every file system.
+extension FSxService: Service {
+    public nonisolated func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
     }
 }

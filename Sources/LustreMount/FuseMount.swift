@@ -38,6 +38,8 @@ public final class FuseMount: @unchecked Sendable {
     private var session: OpaquePointer?
     private var loopThread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// A latch: signalled when `unmount` has done all it will do, for its other callers to wait on.
+    private let tornDown = DispatchSemaphore(value: 0)
     let directories = Locked<[UInt64: [DirectoryListing]]>([:])
     let directoryHandles = Locked<(next: UInt64, open: [UInt64: [DirectoryListing]])>((1, [:]))
     /// The data version each inode had when the kernel last cached its pages (keep_cache only if unchanged).
@@ -137,13 +139,20 @@ public final class FuseMount: @unchecked Sendable {
         }
     }
 
-    /// Unmounts and waits for the request loop to end. In-flight requests finish first.
+    /// Unmounts and waits for the request loop to end. In-flight requests finish first. A second caller waits
+    /// for the first one's unmount to be done.
     public func unmount() {
         let first = unmounted.withLock { done -> Bool in
             defer { done = true }
             return !done
         }
-        guard first, let session else { return }
+        guard first else {
+            tornDown.wait()
+            tornDown.signal()
+            return
+        }
+        defer { tornDown.signal() }
+        guard let session else { return }
         fs.observeExternalChanges(nil)
         // A notification can wait on the kernel, for a page a reader holds locked while it waits for us: give
         // the queue a moment, and if it does not drain, the connection's abort below releases it.
@@ -222,5 +231,15 @@ public final class FuseMount: @unchecked Sendable {
     public func wait() {
         finished.wait()
         finished.signal()
+    }
+
+    /// `wait()` for async callers, on a thread of its own.
+    public func ended() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                self.wait()
+                continuation.resume()
+            }.start()
+        }
     }
 }

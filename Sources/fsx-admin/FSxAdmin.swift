@@ -6,6 +6,7 @@ import HSM
 import Logging
 import LustreFS
 import LustreMount
+import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -354,31 +355,22 @@ struct Mount: AsyncParsableCommand {
         } catch {
             throw AdminFailure(message: "\(error)", code: 1)
         }
-        let mount: FuseMount
+        // Served until unmounted or sent SIGTERM/SIGINT, which unmount cleanly: queued exports stay queued in the MDT.
+        let directory = fs.directory
+        let mountpoint = mountpoint
+        let service = FuseMountService(fs: system, mountpoint: mountpoint) { _ in
+            FileHandle.standardError.write(Data("fsx-admin: \(directory) mounted on \(mountpoint)\n".utf8))
+        }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [ServiceGroupConfiguration.ServiceConfiguration(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "fsx-admin")))
         do {
-            mount = try FuseMount.mount(system, at: mountpoint)
+            try await group.run()
         } catch {
             await system.close()
             throw AdminFailure(message: "\(error)", code: 1)
         }
-        // A clean unmount on SIGTERM and SIGINT: the loop ends, queued exports stay queued in the MDT.
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { mount.unmount() }
-            source.resume()
-            return source
-        }
-        FileHandle.standardError.write(Data("fsx-admin: \(fs.directory) mounted on \(mountpoint)\n".utf8))
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                mount.wait()
-                continuation.resume()
-            }
-        }
-        mount.unmount()
-        for source in sources { source.cancel() }
         _ = try? await system.waitForExports(timeout: 10)
         await system.close()
     }

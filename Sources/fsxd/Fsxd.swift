@@ -5,6 +5,7 @@ import FSxService
 import Foundation
 import Logging
 import LustreFS
+import ServiceLifecycle
 
 @main
 struct Fsxd: AsyncParsableCommand {
@@ -50,7 +51,15 @@ struct Fsxd: AsyncParsableCommand {
         let limits = RequestLimits(headerTimeout: .seconds(headerTimeout), bodyTimeout: .seconds(bodyTimeout))
         let server = FSxServer(service: service, credentials: [credentials], port: port, limits: limits)
         FileHandle.standardError.write(Data("fsxd: listening on 127.0.0.1:\(port), state in \(stateDirectory)\n".utf8))
-        try await server.application(logger: logger).runService()
-        await service.stop()
+        // SIGTERM and SIGINT shut the group down in reverse order: the server stops taking requests, then the
+        // service unmounts and closes its file systems.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    ServiceGroupConfiguration.ServiceConfiguration(service: service),
+                    ServiceGroupConfiguration.ServiceConfiguration(service: server.application(logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
