@@ -5,7 +5,8 @@ import FoundationXML
 #endif
 
 /// A small element tree over Foundation's XMLParser: AWS responses are small documents read by path,
-/// which a tree answers more plainly than SAX callbacks.
+/// which a tree answers more plainly than SAX callbacks. Unchecked Sendable: the tree is built by `parse`
+/// alone and never changes once returned (its setters are fileprivate to this file).
 public final class XMLElement: @unchecked Sendable {
     public let name: String
     public fileprivate(set) var text: String = ""

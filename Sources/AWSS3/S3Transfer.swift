@@ -59,16 +59,17 @@ extension S3Client {
             throw S3TransferError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))")
         }
         let file = FileDescriptor(fd)
+        var closed = false
         do {
             let result = try await downloadParts(bucket: bucket, key: key, into: file, options: options)
             guard close(fd) == 0 else { throw S3TransferError(description: "writing \(path) failed: \(String(cString: strerror(errno)))") }
-            file.closed = true
+            closed = true
             guard rename(temporary, path) == 0 else {
                 throw S3TransferError(description: "cannot move the download into \(path): \(String(cString: strerror(errno)))")
             }
             return result
         } catch {
-            if !file.closed { close(fd) }
+            if !closed { close(fd) }
             unlink(temporary)
             throw error
         }
@@ -290,8 +291,8 @@ func forEachAdaptively<T: Sendable>(
     _ items: [T], maximum: Int,
     _ body: @escaping @Sendable (T) async throws -> Int64
 ) async throws {
-    let controller = ConcurrencyController(maximum: maximum)
     try await withThrowingTaskGroup(of: Int64.self) { group in
+        var controller = ConcurrencyController(maximum: maximum)
         var iterator = items.makeIterator()
         var running = 0
         func fill() {
@@ -309,8 +310,8 @@ func forEachAdaptively<T: Sendable>(
     }
 }
 
-/// The hill-climb behind `forEachAdaptively`; used from one task only.
-final class ConcurrencyController: @unchecked Sendable {
+/// The hill-climb behind `forEachAdaptively`.
+struct ConcurrencyController {
     let maximum: Int
     private(set) var limit: Int
     private var settled = false
@@ -325,7 +326,7 @@ final class ConcurrencyController: @unchecked Sendable {
         settled = self.limit == self.maximum
     }
 
-    func completed(bytes: Int64) {
+    mutating func completed(bytes: Int64) {
         guard !settled else { return }
         windowBytes += bytes
         windowCount += 1
@@ -347,9 +348,8 @@ final class ConcurrencyController: @unchecked Sendable {
 }
 
 /// An open file descriptor shared by the parallel parts of one transfer; positional I/O needs no lock.
-public final class FileDescriptor: @unchecked Sendable {
+public final class FileDescriptor: Sendable {
     public let raw: Int32
-    var closed = false
     /// Told of every range written (offset, count), for callers that serve reads while the transfer runs.
     let onWrite: (@Sendable (Int64, Int) -> Void)?
 

@@ -22,29 +22,20 @@ extension FileSystem {
         try await store.write { db in
             try db.saveDocument(document, id: association.id, .association)
         }
-        state.withLock { state in
-            if let index = state.associations.firstIndex(where: { $0.id == association.id }) {
-                state.associations[index] = association
-            } else {
-                state.associations.append(association)
-            }
-        }
+        associationTable.keep(association)
         recordsChanged.fire()
     }
 
     func repository(for association: Association) throws -> any DataRepository {
-        if let known = state.withLock({ $0.repositories[association.id] }) { return known }
-        let made = try repositories.repository(for: association.location)
-        state.withLock { $0.repositories[association.id] = made }
-        return made
+        try associationTable.repository(for: association.id) { try repositories.repository(for: association.location) }
     }
 
     public func associations() -> [Association] {
-        state.withLock { $0.associations }
+        associationTable.all
     }
 
     public func association(_ id: String) throws -> Association {
-        guard let found = state.withLock({ $0.associations.first { $0.id == id } }) else {
+        guard let found = associationTable.find(id) else {
             throw AssociationError(.notFound, "data repository association \(id) does not exist")
         }
         return found
@@ -78,7 +69,7 @@ extension FileSystem {
         _ = try await makeDirectories(association.fileSystemPath)
         try await save(association)
         let task = Task { await self.associationSerial.run { await self.link(association.id) } }
-        state.withLock { $0.background.append(task) }
+        background.withLock { $0.background.append(task) }
         return association
     }
 
@@ -142,7 +133,7 @@ extension FileSystem {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let seen = recordsChanged.current
-            guard let current = state.withLock({ $0.associations.first { $0.id == id } }) else { return nil }
+            guard let current = associationTable.find(id) else { return nil }
             if condition(current) { return current }
             if Date() >= deadline { return current }
             try Task.checkCancellation()
@@ -185,7 +176,7 @@ extension FileSystem {
                     try? await self.save(next)
                 }
             }
-            state.withLock { $0.background.append(task) }
+            background.withLock { $0.background.append(task) }
             return association
         }
         try await save(association)
@@ -201,7 +192,7 @@ extension FileSystem {
         association.deleteDataInFileSystem = deleteData
         try await save(association)
         let task = Task { await self.associationSerial.run { await self.finishDelete(id) } }
-        state.withLock { $0.background.append(task) }
+        background.withLock { $0.background.append(task) }
         return association
     }
 
@@ -214,7 +205,7 @@ extension FileSystem {
         }
         if association.deleteDataInFileSystem == true, let root = try? await resolve(association.fileSystemPath) {
             // Forget the association first, so the removals are not exported as deletes.
-            state.withLock { $0.associations.removeAll { $0.id == id } }
+            associationTable.forget(id, andItsRepository: false)
             recordsChanged.fire()
             // The association's directory goes as well (unless it is the file system's root): it was made for it.
             _ = try? await store.write { db in
@@ -229,10 +220,7 @@ extension FileSystem {
         } catch {
             logger.error("association \(id): its record could not be removed (it is deleted again at the next start): \(error)")
         }
-        state.withLock { state in
-            state.associations.removeAll { $0.id == id }
-            state.repositories[id] = nil
-        }
+        associationTable.forget(id, andItsRepository: true)
         recordsChanged.fire()
     }
 
@@ -242,10 +230,10 @@ extension FileSystem {
             switch association.lifecycle {
             case .creating:
                 let task = Task { await self.associationSerial.run { await self.link(association.id) } }
-                state.withLock { $0.background.append(task) }
+                background.withLock { $0.background.append(task) }
             case .deleting:
                 let task = Task { await self.associationSerial.run { await self.finishDelete(association.id) } }
-                state.withLock { $0.background.append(task) }
+                background.withLock { $0.background.append(task) }
             case .updating:
                 var fixed = association
                 fixed.lifecycle = .available
@@ -276,7 +264,7 @@ extension FileSystem {
         guard options.background, !isClosed else { return }
         let id = association.id
         let task = Task { await self.poll(feed, association: id) }
-        let previous = state.withLock { state -> Task<Void, Never>? in
+        let previous = background.withLock { state -> Task<Void, Never>? in
             let old = state.feeds[id]
             state.feeds[id] = task
             return old
@@ -285,7 +273,7 @@ extension FileSystem {
     }
 
     func stopFeed(for association: Association, removeConfiguration: Bool) async {
-        let task = state.withLock { $0.feeds.removeValue(forKey: association.id) }
+        let task = background.withLock { $0.feeds.removeValue(forKey: association.id) }
         task?.cancel()
         if removeConfiguration, let repository = try? repository(for: association) {
             do {

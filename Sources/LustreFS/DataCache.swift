@@ -123,9 +123,7 @@ extension FileSystem {
     /// file of its own, under the same lock, and that one stays.
     func removeCacheFileAfterCommit(_ db: MetadataTransaction, _ ino: InodeNumber) {
         db.afterCommit { [self] in
-            state.withLock { state in
-                if state.restores[ino] == nil { cache.remove(ino) }
-            }
+            restores.unlessRunning(ino) { cache.remove(ino) }
         }
     }
 }

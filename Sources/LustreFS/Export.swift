@@ -164,7 +164,7 @@ extension FileSystem {
 
     func performDelete(_ entry: ExportEntry) async throws {
         guard let key = entry.key, let associationId = entry.association,
-            let association = state.withLock({ $0.associations.first { $0.id == associationId } })
+            let association = associationTable.find(associationId)
         else { return }
         if let ino = entry.ino, let inode = try await store.read({ db in try db.inode(ino) }), inode.archivedKey == key {
             // The rename's put under the new key did not happen (the policy has no NEW, or the file is
@@ -215,7 +215,7 @@ extension FileSystem {
         let isNew = inode.archivedEtag == nil || inode.archivedKey != key
         if !forced {
             guard association.autoExport.contains(isNew ? .new : .changed) else { return .skipped("not in the AutoExportPolicy") }
-            if inode.type == .regular && state.withLock({ ($0.openFiles[ino]?.writers ?? 0) > 0 }) {
+            if inode.type == .regular && openTable.withLock({ ($0.openFiles[ino]?.writers ?? 0) > 0 }) {
                 return .skipped("still open for writing; exported at its last close")
             }
         }
@@ -259,7 +259,7 @@ extension FileSystem {
                 } else {
                     // The next write after this snapshot bumps the version again, so a file written during
                     // the upload stays dirty.
-                    state.withLock { $0.openFiles[ino]?.versionBumped = false }
+                    openTable.withLock { $0.openFiles[ino]?.versionBumped = false }
                     movements.archiveStarted(ino)
                     defer { movements.archiveEnded(ino) }
                     dataVersion = try await store.read { db in try db.inode(ino)?.dataVersion } ?? dataVersion

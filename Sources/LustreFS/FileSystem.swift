@@ -107,6 +107,16 @@ public final class FileSystem: Sendable {
     let space: SpaceAccounting
     /// Archives and removals in progress, and the export entries being run.
     let movements = DataMovements()
+    /// The restores of released files running now.
+    let restores = Restores()
+    /// The data repository associations and their repository clients.
+    let associationTable = AssociationTable()
+    /// Changes from the repository's side, for the mount to drop from the kernel's caches.
+    let externalChanges = ExternalChanges()
+    /// Open handles and the files they refer to.
+    let openTable = OpenFileTable()
+    /// The export worker, sweeps and event feeds, which `close` cancels.
+    let background = BackgroundTasks()
     let exportDrained = Signal()
     /// Fired when an association or a data repository task record changes, for the calls that wait on them.
     let recordsChanged = Signal()
@@ -114,47 +124,15 @@ public final class FileSystem: Sendable {
     let associationRequests = RequestQueue()
     let taskSerial = SerialRunner()
 
-    struct OpenFile {
-        var fd: Int32
-        var opens = 0
-        var writers = 0
-        /// Size and mtime of writes not yet in the MDT (written back on flush and close).
-        var size: Int64
-        var mtime: Int64?
-        /// Whether this write session already bumped the data version (reset when an export snapshots it).
-        var versionBumped = false
-        /// Written or created since the last close, so the last close queues an export.
-        var changed = false
-        /// Descriptors of local data replaced by a newer object, closed with the file's last handle.
-        var retired: [Int32] = []
-    }
-
-    struct Handle {
-        var ino: InodeNumber
-        var writable: Bool
-    }
+    typealias OpenFile = OpenFileTable.OpenFile
+    typealias Handle = OpenFileTable.Handle
 
     struct RuntimeState {
-        var handles: [HandleID: Handle] = [:]
-        var nextHandle: HandleID = 1
-        var openFiles: [InodeNumber: OpenFile] = [:]
-        var restores: [InodeNumber: RestoreJob] = [:]
-        /// Restores abandoned for a stall, with when: the kernel retries a failed read at once, and that retry
-        /// fails at once too (for half a second) rather than wait a second bound.
-        var stalled: [InodeNumber: (at: ContinuousClock.Instant, error: FileSystemError)] = [:]
+        /// Attribute fetches of lazily imported files in flight, so concurrent lookups share one.
         var attributeFetches: [InodeNumber: Task<Void, Never>] = [:]
         /// Whether any extended attribute was ever stored (most file systems have none: `ls -l` asks for ACLs
         /// on every file, and the mount answers those without a query).
         var hasExtendedAttributes = false
-        /// Changes made behind the kernel's back (imports, sweeps, events), told to `changeObserver` once
-        /// their transaction committed, so a mount can drop what the kernel cached.
-        var pendingChanges: [ExternalChange] = []
-        var changeObserver: (@Sendable ([ExternalChange]) -> Void)?
-        var background: [Task<Void, Never>] = []
-        var feeds: [String: Task<Void, Never>] = [:]
-        var repositories: [String: any DataRepository] = [:]
-        var associations: [Association] = []
-        var closed = false
     }
 
     // MARK: Opening and closing
@@ -211,22 +189,24 @@ public final class FileSystem: Sendable {
     /// Stops the data mover and event feeds and releases the directory. Queued exports stay queued in the
     /// MDT and run at the next open.
     public func close() async {
-        let (tasks, finishing) = state.withLock { state -> ([Task<Void, Never>], [Task<Void, Never>]) in
+        let running = background.withLock { state -> [Task<Void, Never>] in
             state.closed = true
-            // A restore whose data all arrived only has its commit left: let it finish rather than waste it.
-            let finishing = state.restores.values.filter(\.allArrived).map(\.task)
-            let all = state.background + Array(state.feeds.values) + state.restores.values.filter { !$0.allArrived }.map(\.task)
+            let all = state.background + Array(state.feeds.values)
             state.background.removeAll()
             state.feeds.removeAll()
-            return (all, finishing)
+            return all
         }
+        // A restore whose data all arrived only has its commit left: let it finish rather than waste it.
+        let jobs = restores.all
+        let finishing = jobs.filter(\.allArrived).compactMap(\.task)
+        let tasks = running + jobs.filter { !$0.allArrived }.compactMap(\.task)
         for task in finishing { await task.value }
         for task in tasks { task.cancel() }
         exportSignal.fire()
         // Cancelled work normally ends at once; a call stuck on an endpoint that stopped answering may not, and
         // must not hold an unmount or a service's shutdown.
         await Self.waitForAll(tasks, upTo: options.closeGraceSeconds, logger: logger)
-        state.withLock { state in
+        openTable.withLock { state in
             for file in state.openFiles.values where file.fd >= 0 { Glibc.close(file.fd) }
             state.openFiles.removeAll()
             state.handles.removeAll()
@@ -329,10 +309,8 @@ public final class FileSystem: Sendable {
         let associations = try await loadAssociations()
         let anyXattr = try await store.read { db in try db.anyExtendedAttribute() }
         space.start(used: used)
-        state.withLock { state in
-            state.associations = associations
-            state.hasExtendedAttributes = anyXattr
-        }
+        associationTable.load(associations)
+        state.withLock { $0.hasExtendedAttributes = anyXattr }
         try await cleanUpIncompleteAssociations()
     }
 
@@ -344,9 +322,9 @@ public final class FileSystem: Sendable {
         if let interval = options.sweepIntervalSeconds {
             tasks.append(Task { await self.runSweeps(every: interval) })
         }
-        state.withLock { $0.background += tasks }
+        background.withLock { $0.background += tasks }
         startEventFeeds()
     }
 
-    var isClosed: Bool { state.withLock { $0.closed } }
+    var isClosed: Bool { background.withLock { $0.closed } }
 }

@@ -100,7 +100,7 @@ extension FileSystem {
             defer { echoes.end(key) }
             try await repository(for: association).delete(key: key)
             echoes.remember(deleted: key)
-        } else if state.withLock({ $0.associations.contains { key.hasPrefix($0.location.prefix) } }) {
+        } else if associationTable.contains { key.hasPrefix($0.location.prefix) } {
             throw FileSystemError.io("\(path): more than one data repository could hold its archived copy \(key); nothing was removed")
         }
         // The archive state goes (where no association holds the key any more, there was nothing to delete).
@@ -133,7 +133,7 @@ extension FileSystem {
 
     /// hsm_action: what is moving for the file now.
     public func hsmAction(_ ino: InodeNumber) -> HSMAction {
-        if let job = state.withLock({ $0.restores[ino] }) { return .restore(bytesMoved: job.progress) }
+        if let job = restores.running(ino) { return .restore(bytesMoved: job.progress) }
         return movements.action(for: ino) ?? .noop
     }
 }

@@ -36,7 +36,7 @@ extension FileSystem {
     /// Imports (or reconciles) an association with its repository: `allowed` says which kinds of changes
     /// apply (an import task takes all three; a sweep takes the AutoImportPolicy).
     public func reconcile(_ associationId: String, allowed: Set<RepositoryEventType>, subpath: String? = nil) async throws -> ImportReport {
-        guard let association = state.withLock({ $0.associations.first { $0.id == associationId } }) else {
+        guard let association = associationTable.find(associationId) else {
             throw AssociationError(.notFound, "data repository association \(associationId) does not exist")
         }
         let repository = try repository(for: association)
@@ -191,7 +191,7 @@ extension FileSystem {
         guard inode.type != .directory else { return .skipped("\(path) is a directory in the file system") }
         if inode.archivedEtag == object.etag && inode.archivedKey == object.key { return .unchanged }
         guard allowed.contains(.changed) else { return .unchanged }
-        let writers = state.withLock { $0.openFiles[inode.ino]?.writers ?? 0 }
+        let writers = openTable.withLock { $0.openFiles[inode.ino]?.writers ?? 0 }
         let flags = inode.hsm.flags
         if inode.type == .regular && (writers > 0 || flags.contains(.dirty) || !flags.contains(.exists)) {
             logger.warning("conflict: \(association.fileSystemPath)\(path) changed in \(object.key) and in the file system; the local file is kept")
@@ -225,7 +225,7 @@ extension FileSystem {
     /// An open file whose object changed: readers holding it keep the old descriptor until they close,
     /// the next read restores the new data.
     func retireLocalData(_ ino: InodeNumber) {
-        state.withLock { state in
+        openTable.withLock { state in
             guard var file = state.openFiles[ino], file.fd >= 0 else { return }
             file.retired.append(file.fd)
             file.fd = -1
@@ -237,22 +237,16 @@ extension FileSystem {
     /// space of dropped local copies and tells the observer (the mount) what changed.
     func freeReleasedSpace() {
         space.commitFreed()
-        let (changes, observer) = state.withLock { state -> ([ExternalChange], (@Sendable ([ExternalChange]) -> Void)?) in
-            defer { state.pendingChanges.removeAll() }
-            return (state.pendingChanges, state.changeObserver)
-        }
-        if let observer, !changes.isEmpty { observer(changes) }
+        externalChanges.tell()
     }
 
     func noteExternal(_ change: ExternalChange) {
-        state.withLock { state in
-            if state.changeObserver != nil { state.pendingChanges.append(change) }
-        }
+        externalChanges.note(change)
     }
 
     /// Registers who is told of changes the kernel did not see (one observer: the mount).
     public func observeExternalChanges(_ observer: (@Sendable ([ExternalChange]) -> Void)?) {
-        state.withLock { $0.changeObserver = observer }
+        externalChanges.observe(observer)
     }
 
     /// Removes files and directories whose objects are gone: only what was imported or exported, is clean,
@@ -300,7 +294,7 @@ extension FileSystem {
 
     /// Removes every name of an inode that vanished from the repository (not exported as a delete).
     func drop(_ db: MetadataTransaction, _ inode: Inode) throws -> Bool {
-        let writers = state.withLock { $0.openFiles[inode.ino]?.writers ?? 0 }
+        let writers = openTable.withLock { $0.openFiles[inode.ino]?.writers ?? 0 }
         guard writers == 0 else { return false }
         for link in try db.links(of: inode.ino) {
             try db.unlinkEntry(parent: link.parent, name: link.name)
@@ -309,7 +303,7 @@ extension FileSystem {
                 try db.adjustLinkCount(link.parent, by: -1)
             }
         }
-        let open = state.withLock { $0.openFiles[inode.ino] != nil }
+        let open = openTable.withLock { $0.openFiles[inode.ino] != nil }
         if open {
             try db.setLinkCount(inode.ino, to: 0)
         } else {
@@ -431,7 +425,7 @@ extension FileSystem {
     /// Applies events of an association's feed per its AutoImportPolicy. Events for keys this process is
     /// writing are ours coming back and are ignored (the export's result is what counts).
     public func apply(_ events: [RepositoryEvent], to associationId: String) async throws -> ImportReport {
-        guard let association = state.withLock({ $0.associations.first { $0.id == associationId } }) else {
+        guard let association = associationTable.find(associationId) else {
             throw AssociationError(.notFound, "data repository association \(associationId) does not exist")
         }
         let allowed = association.autoImport

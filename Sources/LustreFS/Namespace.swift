@@ -26,7 +26,7 @@ extension FileSystem {
 
     func overlay(_ inode: Inode) -> Inode {
         guard inode.type == .regular else { return inode }
-        return state.withLock { state in
+        return openTable.withLock { state in
             var copy = inode
             if let open = state.openFiles[inode.ino], open.fd >= 0, open.writers > 0 {
                 copy.size = open.size
@@ -171,7 +171,7 @@ extension FileSystem {
             }
             inode.nlink -= inode.type == .directory ? 2 : 1
             inode.ctime = now
-            let stillOpen = self.state.withLock { $0.openFiles[inode.ino] != nil }
+            let stillOpen = self.openTable.withLock { $0.openFiles[inode.ino] != nil }
             if inode.nlink <= 0 && !stillOpen {
                 try db.deleteInode(inode.ino)
                 if inode.type == .regular {
@@ -264,7 +264,7 @@ extension FileSystem {
                     if replaced.type == .directory {
                         try db.adjustLinkCount(newParent, by: -1)
                     }
-                    let open = self.state.withLock { $0.openFiles[replaced.ino] != nil }
+                    let open = self.openTable.withLock { $0.openFiles[replaced.ino] != nil }
                     if replaced.nlink <= 0 && !open {
                         try db.deleteInode(replaced.ino)
                         if replaced.type == .regular {
@@ -315,7 +315,7 @@ extension FileSystem {
             if let atime = changes.atime { inode.atime = atime }
             if let mtime = changes.mtime {
                 inode.mtime = mtime
-                self.state.withLock { state in state.openFiles[ino]?.mtime = nil }
+                self.openTable.withLock { state in state.openFiles[ino]?.mtime = nil }
             }
             inode.ctime = now
             if metadataChanged {
@@ -354,9 +354,9 @@ extension FileSystem {
             fresh.dataVersion += 1
             fresh.hsm = try HSMRules.dataChanged(fresh.hsm)
             try db.update(fresh)
-            if self.state.withLock({ $0.openFiles[ino] == nil }) { try self.queueSync(db, ino) }
+            if self.openTable.withLock({ $0.openFiles[ino] == nil }) { try self.queueSync(db, ino) }
         }
-        state.withLock { state in
+        openTable.withLock { state in
             if var open = state.openFiles[ino] {
                 open.size = size
                 open.mtime = now
@@ -382,7 +382,7 @@ extension FileSystem {
             return true
         }
         guard discarded else { return }
-        if let restore = state.withLock({ $0.restores[ino] })?.task {
+        if let restore = restores.running(ino)?.task {
             restore.cancel()
             await restore.value
         }
@@ -393,15 +393,15 @@ extension FileSystem {
 
     /// The association whose directory is exactly `ino`, if any.
     func associationRoot(_ db: MetadataTransaction, _ ino: InodeNumber) throws -> Association? {
-        guard ino != MetadataStore.rootInode || state.withLock({ $0.associations.contains { $0.fileSystemPath == "/" } }) else { return nil }
+        guard ino != MetadataStore.rootInode || associationTable.contains(where: { $0.fileSystemPath == "/" }) else { return nil }
         guard let path = try db.path(of: ino) else { return nil }
-        return state.withLock { $0.associations.first { $0.fileSystemPath == path && $0.lifecycle != .failed } }
+        return associationTable.first { $0.fileSystemPath == path && $0.lifecycle != .failed }
     }
 
     /// The association containing `path` and the path's repository key (nil outside every association and
     /// for the association's own directory).
     func association(containing path: String, type: FileType) -> (Association, String)? {
-        let associations = state.withLock { $0.associations }
+        let associations = associationTable.all
         for association in associations where association.lifecycle != .failed && association.lifecycle != .deleting {
             let base = association.fileSystemPath
             let relative: String

@@ -30,13 +30,13 @@ extension FileSystem {
         if mode.write && inode.isReleased {
             if mode.truncate {
                 try await discardReleasedData(ino)
-                state.withLock { $0.openFiles[ino]?.size = 0 }
+                openTable.withLock { $0.openFiles[ino]?.size = 0 }
             } else {
                 try await restore(ino, wait: true)
             }
             inode = try await attributes(ino)
         }
-        let handle = try state.withLock { state -> HandleID in
+        let handle = try openTable.withLock { state -> HandleID in
             var file = state.openFiles[ino] ?? OpenFile(fd: -1, size: inode.size)
             if file.fd < 0 && !inode.isReleased {
                 file.fd = try cache.open(ino, create: true)
@@ -62,7 +62,7 @@ extension FileSystem {
     }
 
     func handle(_ id: HandleID) throws -> Handle {
-        guard let handle = state.withLock({ $0.handles[id] }) else { throw FileSystemError(EBADF, "file handle \(id) is not open") }
+        guard let handle = openTable.withLock({ $0.handles[id] }) else { throw FileSystemError(EBADF, "file handle \(id) is not open") }
         return handle
     }
 
@@ -71,9 +71,10 @@ extension FileSystem {
     public func read(_ id: HandleID, offset: Int64, count: Int) async throws -> Data {
         let handle = try handle(id)
         let ino = handle.ino
-        let (fd, size, running) = state.withLock { state in
-            (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.restores[ino])
-        }
+        // The running restore is read first: one that ends in between has attached its descriptor before it
+        // is forgotten, so a miss of both falls through to the MDT, which says the file is restored.
+        let running = restores.running(ino)
+        let (fd, size) = openTable.withLock { state in (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0) }
         if fd < 0, let job = running {
             // A restore is running: no need to look at the MDT for every read of it.
             guard offset < job.size else { return Data() }
@@ -101,7 +102,7 @@ extension FileSystem {
 
     /// Opens the cache file of a restored file for its handles.
     func attachDescriptor(_ ino: InodeNumber) throws {
-        try state.withLock { state in
+        try openTable.withLock { state in
             guard var file = state.openFiles[ino], file.fd < 0 else { return }
             file.fd = try cache.open(ino, create: false)
             state.openFiles[ino] = file
@@ -113,7 +114,7 @@ extension FileSystem {
         let handle = try handle(id)
         guard handle.writable else { throw FileSystemError(EBADF, "file handle \(id) is not open for writing") }
         let ino = handle.ino
-        let (fd, size, bumped) = state.withLock { state in
+        let (fd, size, bumped) = openTable.withLock { state in
             (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.openFiles[ino]?.versionBumped ?? true)
         }
         guard fd >= 0 else { throw FileSystemError.io("inode \(ino) has no local data to write to") }
@@ -126,7 +127,7 @@ extension FileSystem {
             throw error
         }
         let now = nowNanoseconds()
-        let overclaimed = state.withLock { state -> Int64 in
+        let overclaimed = openTable.withLock { state -> Int64 in
             guard var file = state.openFiles[ino] else { return 0 }
             // Another writer may have grown the file meanwhile: give back what it already claimed.
             let overclaimed = end > size ? (end - size) - max(0, end - max(file.size, size)) : 0
@@ -152,7 +153,7 @@ extension FileSystem {
     /// Writes the size and mtime of writes so far to the MDT (flush and fsync).
     public func flush(_ id: HandleID, sync: Bool = false) async throws {
         let handle = try handle(id)
-        let snapshot = state.withLock { $0.openFiles[handle.ino] }
+        let snapshot = openTable.withLock { $0.openFiles[handle.ino] }
         guard let snapshot, snapshot.changed || sync else { return }
         if sync && snapshot.fd >= 0 { fdatasync(snapshot.fd) }
         try await store.write { db in
@@ -165,9 +166,9 @@ extension FileSystem {
 
     /// Closes a handle. The last close of a file that was written queues its export.
     public func release(_ id: HandleID) async {
-        guard let handle = state.withLock({ $0.handles.removeValue(forKey: id) }) else { return }
+        guard let handle = openTable.withLock({ $0.handles.removeValue(forKey: id) }) else { return }
         let ino = handle.ino
-        let last = state.withLock { state -> OpenFile? in
+        let last = openTable.withLock { state -> OpenFile? in
             guard var file = state.openFiles[ino] else { return nil }
             file.opens -= 1
             if handle.writable { file.writers -= 1 }
@@ -179,7 +180,7 @@ extension FileSystem {
             return nil
         }
         // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
-        let snapshot = last ?? state.withLock { $0.openFiles[ino] }
+        let snapshot = last ?? openTable.withLock { $0.openFiles[ino] }
         do {
             let freed = try await store.write { db -> Int64 in
                 guard var inode = try db.inode(ino) else { return 0 }
@@ -209,6 +210,6 @@ extension FileSystem {
     }
 
     func openCount(_ ino: InodeNumber) -> Int {
-        state.withLock { $0.openFiles[ino]?.opens ?? 0 }
+        openTable.withLock { $0.openFiles[ino]?.opens ?? 0 }
     }
 }

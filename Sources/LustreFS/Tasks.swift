@@ -130,7 +130,7 @@ extension FileSystem {
             releaseAfterDays: releaseAfterDays, creationTime: Date(), tags: tags)
         try await saveTask(task)
         let runner = Task { await self.taskSerial.run { await self.execute(task.id) } }
-        state.withLock { $0.background.append(runner) }
+        background.withLock { $0.background.append(runner) }
         return task
     }
 

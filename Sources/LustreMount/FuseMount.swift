@@ -30,6 +30,10 @@ public struct MountError: Error, Sendable, CustomStringConvertible {
 /// A libfuse3 low-level session mapping kernel requests onto the file system core. Requests are answered
 /// from tasks (libfuse allows replies from any thread), so a read waiting for its range to arrive from the
 /// repository holds no FUSE thread.
+///
+/// Unchecked Sendable: `session`, `loopThread` and `connection` are written by `mount` before the mount is
+/// handed to anyone, and `session` again only by `unmount` after the loop ended and every request finished;
+/// the rest is immutable or behind its own lock.
 public final class FuseMount: @unchecked Sendable {
     public let fs: FileSystem
     public let mountpoint: String

@@ -2,6 +2,7 @@ import CFuseShim
 import Foundation
 import HSM
 import LustreFS
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -454,7 +455,8 @@ extension FuseMount {
     }
 }
 
-/// A C pointer handed to a task (the kernel request stays valid until it is answered).
+/// A C pointer handed to a task (the kernel request stays valid until it is answered). Unchecked because a C
+/// pointer is not Sendable to the compiler; libfuse allows a request to be answered from any thread.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
@@ -462,50 +464,46 @@ struct UnsafeSendable<T>: @unchecked Sendable {
 
 /// The kernel's FUSE_INTERRUPT for one request (or the unmount's), delivered to the task that serves it (which
 /// may not exist yet when the interrupt arrives).
-final class RequestInterrupt: @unchecked Sendable {
-    private let lock = NSLock()
-    private var fired = false
-    private var task: Task<Void, Never>?
+final class RequestInterrupt: Sendable {
+    private let state = Mutex<(fired: Bool, task: Task<Void, Never>?)>((false, nil))
 
     func fire() {
-        let target = lock.withLock { () -> Task<Void, Never>? in
-            fired = true
-            return task
+        let target = state.withLock { state -> Task<Void, Never>? in
+            state.fired = true
+            return state.task
         }
         target?.cancel()
     }
 
     func attach(_ task: Task<Void, Never>) {
-        let alreadyFired = lock.withLock { () -> Bool in
-            self.task = task
-            return fired
+        let alreadyFired = state.withLock { state -> Bool in
+            state.task = task
+            return state.fired
         }
         if alreadyFired { task.cancel() }
     }
 }
 
 /// The requests being answered, so an unmount can interrupt them and wait until none will use the session.
-final class InFlightRequests: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next: UInt64 = 0
-    private var requests: [UInt64: RequestInterrupt] = [:]
+final class InFlightRequests: Sendable {
+    private let state = Mutex<(next: UInt64, requests: [UInt64: RequestInterrupt])>((0, [:]))
 
     func begin(_ request: RequestInterrupt) -> UInt64 {
-        lock.withLock {
-            next += 1
-            requests[next] = request
-            return next
+        state.withLock { state in
+            state.next += 1
+            state.requests[state.next] = request
+            return state.next
         }
     }
 
     func end(_ id: UInt64) {
-        lock.withLock { _ = requests.removeValue(forKey: id) }
+        state.withLock { _ = $0.requests.removeValue(forKey: id) }
     }
 
-    var count: Int { lock.withLock { requests.count } }
+    var count: Int { state.withLock { $0.requests.count } }
 
     /// Cancels every request's task; a read waiting for a restore answers EINTR.
     func interruptAll() {
-        for request in lock.withLock({ Array(requests.values) }) { request.fire() }
+        for request in state.withLock({ Array($0.requests.values) }) { request.fire() }
     }
 }

@@ -1,0 +1,52 @@
+/// Open handles and the open files they refer to: each file's descriptor on its local data, the size and
+/// mtime of writes not yet in the MDT, and what its last close must do. `OpenFiles.swift` holds the
+/// operations; this table holds their state, behind a lock of its own.
+final class OpenFileTable: Sendable {
+    struct OpenFile {
+        var fd: Int32
+        var opens = 0
+        var writers = 0
+        /// Size and mtime of writes not yet in the MDT (written back on flush and close).
+        var size: Int64
+        var mtime: Int64?
+        /// Whether this write session already bumped the data version (reset when an export snapshots it).
+        var versionBumped = false
+        /// Written or created since the last close, so the last close queues an export.
+        var changed = false
+        /// Descriptors of local data replaced by a newer object, closed with the file's last handle.
+        var retired: [Int32] = []
+    }
+
+    struct Handle {
+        var ino: InodeNumber
+        var writable: Bool
+    }
+
+    struct Entries {
+        var handles: [HandleID: Handle] = [:]
+        var nextHandle: HandleID = 1
+        var openFiles: [InodeNumber: OpenFile] = [:]
+    }
+
+    private let entries = Locked(Entries())
+
+    func withLock<Result>(_ body: (inout sending Entries) throws -> sending Result) rethrows -> sending Result {
+        try entries.withLock(body)
+    }
+}
+
+/// The file system's own long-running work: the export worker, sweeps and association work (`background`)
+/// and one auto-import event feed per association (`feeds`). `close` marks it closed and cancels them all.
+final class BackgroundTasks: Sendable {
+    struct Tasks {
+        var background: [Task<Void, Never>] = []
+        var feeds: [String: Task<Void, Never>] = [:]
+        var closed = false
+    }
+
+    private let tasks = Locked(Tasks())
+
+    func withLock<Result>(_ body: (inout sending Tasks) throws -> sending Result) rethrows -> sending Result {
+        try tasks.withLock(body)
+    }
+}
