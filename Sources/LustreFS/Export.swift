@@ -271,8 +271,12 @@ extension FileSystem {
         echoes.remember(wrote: key, etag: etag)
         let now = nowNanoseconds()
         let exportedVersion = dataVersion
-        try await store.write { db in
-            guard var fresh = try db.inode(ino) else { return }
+        let recorded = try await store.write { db -> Bool in
+            // Unlinked or renamed while its data was on the way: the unlink queued no delete and the rename no
+            // delete of this key (neither knew of an archived copy yet), so the object is nobody's.
+            guard var fresh = try db.inode(ino), let current = try db.path(of: ino),
+                self.association(containing: current, type: fresh.type)?.1 == key
+            else { return false }
             fresh.archivedKey = key
             fresh.archivedEtag = etag
             fresh.archivedMetaVersion = inode.metaVersion
@@ -290,6 +294,19 @@ extension FileSystem {
                 }
             }
             try db.update(fresh)
+            return true
+        }
+        guard recorded else {
+            if try await !liveFileOwns(key, in: association) {
+                do {
+                    try await repository.delete(key: key)
+                    echoes.remember(deleted: key)
+                } catch {
+                    // Retried from the queue like any delete.
+                    try await store.write { db in try self.queueDelete(db, key: key, association: association.id, forced: false) }
+                }
+            }
+            return .skipped("\(path) was removed or renamed while it was exported")
         }
         return .exported
     }
