@@ -167,7 +167,10 @@ public actor FSxService {
             open[record.id] = try await openFileSystem(record)
         } catch {
             state.fileSystems.removeAll { $0.id == record.id }
-            try? save()
+            do { try save() } catch {
+                // The record stays on disk; the next start finds its directory gone and drops it again.
+                FileHandle.standardError.write(Data("fsxd: cannot drop the record of \(record.id), whose creation failed: \(error)\n".utf8))
+            }
             try? FileManager.default.removeItem(atPath: "\(stateDirectory)/filesystems/\(record.id)")
             throw error
         }
@@ -364,8 +367,14 @@ public actor FSxService {
         if let fs = open.removeValue(forKey: id) {
             // Associations' queues and bucket notification entries go with the file system.
             for association in fs.associations() {
-                _ = try? await fs.deleteAssociation(association.id, deleteData: false)
-                _ = try? await fs.waitForAssociation(association.id, timeout: 30, until: { _ in false })
+                do {
+                    _ = try await fs.deleteAssociation(association.id, deleteData: false)
+                    _ = try await fs.waitForAssociation(association.id, timeout: 30, until: { _ in false })
+                } catch {
+                    // The file system goes anyway; what is left is the association's queue or bucket notification.
+                    FileHandle.standardError.write(
+                        Data("fsxd: deleting \(id): association \(association.id) was not cleaned up: \(error)\n".utf8))
+                }
             }
             await fs.close()
         }

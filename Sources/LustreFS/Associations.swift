@@ -10,9 +10,14 @@ import Glibc
 /// (an event feed per association, periodic sweeps). One association request runs at a time.
 extension FileSystem {
     func loadAssociations() async throws -> [Association] {
-        try await store.read { db in
-            try db.documents(.association).compactMap {
-                try? JSONDecoder().decode(Association.self, from: Data($0.utf8))
+        let documents = try await store.read { db in try db.documents(.association) }
+        return documents.compactMap { document in
+            do {
+                return try JSONDecoder().decode(Association.self, from: Data(document.utf8))
+            } catch {
+                // One unreadable record must not take the file system's other associations with it.
+                logger.error("an association record in the MDT cannot be read and is ignored: \(error)")
+                return nil
             }
         }
     }
@@ -98,7 +103,7 @@ extension FileSystem {
         } catch {
             association.lifecycle = .failed
             association.failureMessage = "the data repository \(association.dataRepositoryPath) cannot be used: \(error)"
-            try? await save(association)
+            await logFailure(of: "recording association \(id) as FAILED") { try await save(association) }
             logger.error("\(association.failureMessage ?? "")")
             return
         }
@@ -122,7 +127,7 @@ extension FileSystem {
                 association.failureMessage = "the import from \(association.dataRepositoryPath) failed: \(error)"
             }
         }
-        try? await save(association)
+        await logFailure(of: "recording association \(id) as \(association.lifecycle.rawValue)") { try await save(association) }
     }
 
     /// Waits until the association satisfies `condition` (or `timeout` seconds passed); returns it.
@@ -173,7 +178,7 @@ extension FileSystem {
                         next.lifecycle = .misconfigured
                         next.failureMessage = "auto-import cannot receive events: \(error)"
                     }
-                    try? await self.save(next)
+                    await self.logFailure(of: "recording association \(next.id) as \(next.lifecycle.rawValue)") { try await self.save(next) }
                 }
             }
             background.withLock { $0.background.append(task) }
@@ -200,18 +205,21 @@ extension FileSystem {
         guard let association = try? self.association(id), association.lifecycle == .deleting else { return }
         await stopFeed(for: association, removeConfiguration: true)
         // Queued exports of this association cannot run any more.
-        _ = try? await store.write { db in
-            try db.dequeueExports(ofAssociation: id)
+        // Left queued, they are dropped at the next start (their association is gone).
+        await logFailure(of: "dropping the queued exports of association \(id)") {
+            try await store.write { db in try db.dequeueExports(ofAssociation: id) }
         }
         if association.deleteDataInFileSystem == true, let root = try? await resolve(association.fileSystemPath) {
             // Forget the association first, so the removals are not exported as deletes.
             associationTable.forget(id, andItsRepository: false)
             recordsChanged.fire()
             // The association's directory goes as well (unless it is the file system's root): it was made for it.
-            _ = try? await store.write { db in
-                let members = try db.subtree(root.ino).filter { $0.ino != MetadataStore.rootInode }
-                for inode in members where inode.type != .directory { _ = try self.drop(db, inode) }
-                _ = try self.dropEmptyDirectories(db, members.filter { $0.type == .directory })
+            await logFailure(of: "removing the files of association \(id)") {
+                try await store.write { db in
+                    let members = try db.subtree(root.ino).filter { $0.ino != MetadataStore.rootInode }
+                    for inode in members where inode.type != .directory { _ = try self.drop(db, inode) }
+                    _ = try self.dropEmptyDirectories(db, members.filter { $0.type == .directory })
+                }
             }
             freeReleasedSpace()
         }
@@ -242,7 +250,10 @@ extension FileSystem {
                 break
             }
             if let repository = try? repository(for: association) {
-                try? await repository.abortIncompleteWrites(prefix: association.location.prefix)
+                // Left behind, S3's lifecycle rules or the next start abort them.
+                await logFailure(of: "aborting incomplete uploads under \(association.dataRepositoryPath)") {
+                    try await repository.abortIncompleteWrites(prefix: association.location.prefix)
+                }
             }
         }
     }
@@ -254,7 +265,11 @@ extension FileSystem {
         where !association.autoImport.isEmpty
             && (association.lifecycle == .available || association.lifecycle == .misconfigured)
         {
-            Task { try? await self.startFeed(for: association) }
+            Task {
+                await self.logFailure(of: "starting the auto-import events of association \(association.id)") {
+                    try await self.startFeed(for: association)
+                }
+            }
         }
     }
 
@@ -323,7 +338,7 @@ extension FileSystem {
                 if failures == 3, var association = try? self.association(id), association.lifecycle == .available {
                     association.lifecycle = .misconfigured
                     association.failureMessage = "auto-import stopped: \(error)"
-                    try? await save(association)
+                    await logFailure(of: "recording association \(id) as MISCONFIGURED") { try await save(association) }
                 }
                 try? await Task.sleep(nanoseconds: UInt64(min(30, failures * 2)) * 1_000_000_000)
             }
@@ -367,7 +382,7 @@ extension FileSystem {
         else { return }
         association.lifecycle = .available
         association.failureMessage = nil
-        try? await save(association)
+        await logFailure(of: "recording association \(id) as AVAILABLE") { try await save(association) }
         logger.info("auto-import of \(id) is receiving events again")
     }
 

@@ -156,8 +156,9 @@ extension FileSystem {
             let delay = Int64(min(60, 1 << min(attempts, 6))) * 1_000_000_000
             logger.warning(
                 "export of \(entry.key ?? "inode \(entry.ino ?? 0)") failed (attempt \(attempts)), retrying in \(delay / 1_000_000_000) s: \(error)")
-            _ = try? await store.write { db in
-                try db.postponeExport(seq, attempts: attempts, notBefore: nowNanoseconds() + delay)
+            // Not postponed, the entry is retried at once.
+            await logFailure(of: "postponing export entry \(seq)") {
+                try await store.write { db in try db.postponeExport(seq, attempts: attempts, notBefore: nowNanoseconds() + delay) }
             }
         }
     }

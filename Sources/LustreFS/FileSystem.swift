@@ -211,7 +211,7 @@ public final class FileSystem: Sendable {
             state.openFiles.removeAll()
             state.handles.removeAll()
         }
-        try? store.close()
+        do { try store.close() } catch { logger.error("closing the MDT of \(directory) failed (the next open recovers it): \(error)") }
         Glibc.close(lockDescriptor)
     }
 
@@ -284,7 +284,9 @@ public final class FileSystem: Sendable {
                     inode.hsmFlags |= HSMFlags.released.rawValue
                     try db.update(inode)
                 } else {
-                    try? cache.createEmpty(inode.ino)
+                    do { try cache.createEmpty(inode.ino) } catch {
+                        self.logger.error("recovery of \(self.directory): cannot give inode \(inode.ino) an empty cache file: \(error)")
+                    }
                     if inode.size != 0 {
                         inode.size = 0
                         inode.hsmFlags |= HSMFlags.lost.rawValue

@@ -132,6 +132,7 @@ extension FileSystem {
             guard restored else {
                 throw FileSystemError.io("inode \(ino) changed in the repository during its restore; read it again")
             }
+            // A descriptor that cannot be attached now is attached by the next read, which finds the file local.
             try? attachDescriptor(ino)
             restores.end(ino)
             job.finish()

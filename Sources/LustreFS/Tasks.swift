@@ -69,9 +69,13 @@ extension FileSystem {
     }
 
     public func tasks() async throws -> [DataRepositoryTask] {
-        try await store.read { db in
-            try db.documents(.task).compactMap {
-                try? JSONDecoder().decode(DataRepositoryTask.self, from: Data($0.utf8))
+        let documents = try await store.read { db in try db.documents(.task) }
+        return documents.compactMap { document in
+            do {
+                return try JSONDecoder().decode(DataRepositoryTask.self, from: Data(document.utf8))
+            } catch {
+                logger.error("a data repository task record in the MDT cannot be read and is ignored: \(error)")
+                return nil
             }
         }
     }
@@ -167,7 +171,7 @@ extension FileSystem {
         guard var task = try? await self.task(id), task.lifecycle == .pending else { return }
         task.lifecycle = .executing
         task.startTime = Date()
-        try? await saveTask(task)
+        await logFailure(of: "recording task \(id) as EXECUTING") { try await saveTask(task) }
         var failures: [TaskFailure] = []
         do {
             switch task.kind {
@@ -193,7 +197,7 @@ extension FileSystem {
         }
         task.endTime = Date()
         task.lastUpdatedTime = Date()
-        try? await saveTask(task)
+        await logFailure(of: "recording task \(id) as \(task.lifecycle.rawValue)") { try await saveTask(task) }
     }
 
     func isCanceling(_ id: String) async -> Bool {

@@ -127,6 +127,16 @@ enum Responses {
         .failure(message: "Cluster '\(name)' does not exist (\(provider.catalogScope)). `pcluster list-clusters` shows the clusters there are.")
     }
 
+    /// Records a failed status; what to add to the failure's message when that could not be recorded either.
+    static func statusNotRecorded(_ record: () async throws -> ClusterRecord?) async -> String {
+        do {
+            _ = try await record()
+            return ""
+        } catch {
+            return " (and its status could not be recorded as failed: \(error))"
+        }
+    }
+
     /// For commands whose backend is a later piece of work: a clear refusal, never a pretend success.
     static func unavailable(_ command: String, _ what: String) -> CommandOutcome {
         .failure(message: "\(command) is not available yet: \(what)")

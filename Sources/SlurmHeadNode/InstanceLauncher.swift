@@ -116,11 +116,14 @@ public struct SlurmdLauncher: InstanceLauncher {
         if let pid = ProcessControl.readPid(layout.slurmdPid(name)), ProcessControl.isAlive(pid, commandContains: "slurmd") {
             pids.insert(pid)
         }
-        _ = try? registry.update { instances in
-            for index in instances.indices where instances[index].nodeName == name && instances[index].state == .running {
-                if let pid = instances[index].pid { pids.insert(pid) }
-                instances[index].state = .terminated
-                instances[index].stateReason = reason
+        // Unrecorded, the instance is found terminated by the agent's next pass (its slurmd is gone).
+        AgentLog.attempt("recording node \(name) as terminated") {
+            try registry.update { instances in
+                for index in instances.indices where instances[index].nodeName == name && instances[index].state == .running {
+                    if let pid = instances[index].pid { pids.insert(pid) }
+                    instances[index].state = .terminated
+                    instances[index].stateReason = reason
+                }
             }
         }
         for pid in pids where ProcessControl.isAlive(pid, commandContains: "slurmd") {

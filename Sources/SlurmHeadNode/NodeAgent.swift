@@ -113,7 +113,9 @@ public struct NodeAgent: Sendable {
     func recordCapacityHolds(_ resources: Set<String>) {
         var holds = capacityHolds()
         for resource in resources { holds[resource] = Date().addingTimeInterval(Self.insufficientCapacityHold) }
-        try? JSONEncoder().encode(holds).write(to: URL(fileURLWithPath: layout.capacityHolds), options: .atomic)
+        AgentLog.attempt("recording capacity holds in \(layout.capacityHolds)") {
+            try JSONEncoder().encode(holds).write(to: URL(fileURLWithPath: layout.capacityHolds), options: .atomic)
+        }
     }
 
     func capacityHolds() -> [String: Date] {
@@ -137,7 +139,9 @@ public struct NodeAgent: Sendable {
             events.record(resource: resource, status: "CAPACITY_HOLD_ENDED", reason: "nodes returned to the pool")
         }
         let remaining = holds.filter { $0.value > Date() }
-        try? JSONEncoder().encode(remaining).write(to: URL(fileURLWithPath: layout.capacityHolds), options: .atomic)
+        AgentLog.attempt("recording capacity holds in \(layout.capacityHolds)") {
+            try JSONEncoder().encode(remaining).write(to: URL(fileURLWithPath: layout.capacityHolds), options: .atomic)
+        }
     }
 
     /// SuspendProgram (and ResumeFailProgram): stops the instances of each node of the host list.
@@ -187,13 +191,17 @@ public struct NodeAgent: Sendable {
         switch record.computeFleetStatus {
         case .stopRequested, .stopping:
             await stopFleet(states)
-            _ = try? await catalog.update(spec.clusterName) { $0.computeFleetStatus = .stopped }
+            await AgentLog.attempt("recording the compute fleet as STOPPED") {
+                try await catalog.update(spec.clusterName) { $0.computeFleetStatus = .stopped }
+            }
             return states
         case .startRequested, .starting:
             // The static nodes are powered up below, once per pass: a second power-up request for a node on its
             // way up makes Slurm wait for a boot after that request.
             for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=up") }
-            _ = try? await catalog.update(spec.clusterName) { $0.computeFleetStatus = .running }
+            await AgentLog.attempt("recording the compute fleet as RUNNING") {
+                try await catalog.update(spec.clusterName) { $0.computeFleetStatus = .running }
+            }
             events.record(resource: spec.clusterName, status: "RUNNING", reason: "compute fleet started")
         case .stopped:
             await cleanOrphans(states, keepNone: true, running: running)
@@ -220,14 +228,18 @@ public struct NodeAgent: Sendable {
             let fresh = nodeStates()
             let late = statics.filter { !(fresh[$0.name]?.isReady ?? false) }.map(\.name)
             if !late.isEmpty, Date().timeIntervalSince(record.creationTime) > Self.createTimeout {
-                _ = try? await catalog.update(spec.clusterName) { $0.clusterStatus = .createFailed }
+                await AgentLog.attempt("recording the cluster as CREATE_FAILED") {
+                    try await catalog.update(spec.clusterName) { $0.clusterStatus = .createFailed }
+                }
                 events.record(
                     resource: spec.clusterName, status: "CREATE_FAILED",
                     reason: "static nodes \(Hostlist.compress(late)) did not come up within \(Int(Self.createTimeout)) s; see their slurmd logs")
                 return states
             }
             if late.isEmpty {
-                _ = try? await catalog.update(spec.clusterName) { $0.clusterStatus = .createComplete }
+                await AgentLog.attempt("recording the cluster as CREATE_COMPLETE") {
+                    try await catalog.update(spec.clusterName) { $0.clusterStatus = .createComplete }
+                }
                 events.record(resource: spec.clusterName, status: "CREATE_COMPLETE", reason: "head node and \(statics.count) static nodes are up")
             }
         }
@@ -337,11 +349,13 @@ public struct NodeAgent: Sendable {
         // Instances no node owns (a launch cut off before its tag, a node an update removed).
         await launcher.terminateStrays(knownNodes: Set(spec.nodes.map(\.name)))
         // Instances recorded running whose process has gone.
-        _ = try? registry.update { instances in
-            for index in instances.indices where instances[index].role == .computeNode && instances[index].state == .running {
-                if let pid = instances[index].pid, !ProcessControl.isAlive(pid, commandContains: "slurmd") {
-                    instances[index].state = .terminated
-                    instances[index].stateReason = "slurmd exited"
+        AgentLog.attempt("marking instances whose slurmd exited as terminated") {
+            try registry.update { instances in
+                for index in instances.indices where instances[index].role == .computeNode && instances[index].state == .running {
+                    if let pid = instances[index].pid, !ProcessControl.isAlive(pid, commandContains: "slurmd") {
+                        instances[index].state = .terminated
+                        instances[index].stateReason = "slurmd exited"
+                    }
                 }
             }
         }
@@ -397,7 +411,9 @@ public struct NodeAgent: Sendable {
     /// The loop: a pass every `interval` seconds until SIGTERM or until the cluster's directory is gone.
     /// `afterPass` may hand back a replacement agent (the cluster's nodes changed under it: an AWS update).
     public func manage(interval: TimeInterval, afterPass: (() async -> NodeAgent?)? = nil) async {
-        try? "\(getpid())\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
+        AgentLog.attempt("writing the agent's pid to \(layout.agentPid)") {
+            try "\(getpid())\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
+        }
         signal(SIGTERM) { _ in exit(0) }
         events.record(resource: "agent", status: "STARTED", reason: "cluster manager pid \(getpid()), every \(Int(interval)) s")
         var current = self

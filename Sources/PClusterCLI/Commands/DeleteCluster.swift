@@ -23,8 +23,8 @@ extension DeleteCluster {
         do {
             try await provider.delete(name: clusterName, wait: wait, progress: say)
         } catch {
-            _ = try? await provider.catalog.update(clusterName) { $0.clusterStatus = .deleteFailed }
-            return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)")
+            let unrecorded = await Responses.statusNotRecorded { try await provider.catalog.update(clusterName) { $0.clusterStatus = .deleteFailed } }
+            return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)\(unrecorded)")
         }
         var done = deleting
         if wait {

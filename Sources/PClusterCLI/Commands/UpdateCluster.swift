@@ -100,8 +100,8 @@ struct UpdateCluster: PClusterCommand {
         do {
             try await provider.update(name: clusterName, config: config, configuration: text, progress: say)
         } catch {
-            _ = try? await provider.catalog.update(clusterName) { $0.clusterStatus = .updateFailed }
-            return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)")
+            let unrecorded = await Responses.statusNotRecorded { try await provider.catalog.update(clusterName) { $0.clusterStatus = .updateFailed } }
+            return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)\(unrecorded)")
         }
         var updated = try await provider.catalog.update(clusterName) { $0.clusterStatus = .updateComplete } ?? record
         updated.clusterStatus = wait ? .updateComplete : .updateInProgress
