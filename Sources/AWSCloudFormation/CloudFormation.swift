@@ -2,47 +2,47 @@ import AWSCore
 import Foundation
 
 /// A stack as DescribeStacks reports it.
-public struct StackDescription: Sendable, Equatable {
-    public var stackId: String
-    public var name: String
-    public var status: String
-    public var statusReason: String?
-    public var creationTime: Date
-    public var lastUpdatedTime: Date?
-    public var tags: [String: String]
-    public var outputs: [String: String]
+package struct StackDescription: Sendable, Equatable {
+    package var stackId: String
+    package var name: String
+    package var status: String
+    package var statusReason: String?
+    package var creationTime: Date
+    package var lastUpdatedTime: Date?
+    package var tags: [String: String]
+    package var outputs: [String: String]
 }
 
-public struct StackEvent: Sendable, Equatable {
-    public var eventId: String
-    public var stackId: String
-    public var stackName: String
-    public var logicalResourceId: String
-    public var physicalResourceId: String
-    public var resourceType: String
-    public var resourceStatus: String
-    public var resourceStatusReason: String?
-    public var timestamp: Date
+package struct StackEvent: Sendable, Equatable {
+    package var eventId: String
+    package var stackId: String
+    package var stackName: String
+    package var logicalResourceId: String
+    package var physicalResourceId: String
+    package var resourceType: String
+    package var resourceStatus: String
+    package var resourceStatusReason: String?
+    package var timestamp: Date
 }
 
-public struct StackResource: Sendable, Equatable {
-    public var logicalId: String
-    public var physicalId: String
-    public var type: String
-    public var status: String
+package struct StackResource: Sendable, Equatable {
+    package var logicalId: String
+    package var physicalId: String
+    package var type: String
+    package var status: String
 }
 
 /// The CloudFormation calls the AWS provider makes, over the AWS-query protocol of our wire layer.
 /// CloudFormation over the query protocol: the stack calls a cluster needs, typed.
-public struct CloudFormation: Sendable {
+package struct CloudFormation: Sendable {
     let client: AWSClient
 
-    public init(settings: AWSSettings) throws {
+    package init(settings: AWSSettings) throws {
         client = try AWSClient(service: .cloudFormation, settings: settings, wireProtocol: .query(version: "2010-05-15"))
     }
 
     /// An ISO 8601 time as AWS query APIs write it, with or without fractional seconds.
-    public static func parseDate(_ text: String?) -> Date? {
+    package static func parseDate(_ text: String?) -> Date? {
         guard let text else { return nil }
         let withFraction = ISO8601DateFormatter()
         withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -57,7 +57,7 @@ public struct CloudFormation: Sendable {
 
     /// CreateStack; returns the stack id. `rollbackOnFailure` false keeps a failed stack's resources for
     /// inspection (OnFailure DO_NOTHING), as `--rollback-on-failure false` asks.
-    public func createStack(
+    package func createStack(
         name: String, templateBody: String, parameters: [(String, String)], tags: [(String, String)],
         rollbackOnFailure: Bool
     ) async throws -> String {
@@ -73,7 +73,7 @@ public struct CloudFormation: Sendable {
     }
 
     /// The stack, or nil when there is none of that name (CloudFormation answers ValidationError "does not exist").
-    public func describeStack(_ name: String) async throws -> StackDescription? {
+    package func describeStack(_ name: String) async throws -> StackDescription? {
         do {
             let answer = try await client.query("DescribeStacks", [QueryItem("StackName", name)])
             return answer.path("DescribeStacksResult", "Stacks")?.children("member").first.map(Self.stack)
@@ -83,7 +83,7 @@ public struct CloudFormation: Sendable {
     }
 
     /// Every live stack of the account and region (deleted ones are not listed by DescribeStacks).
-    public func describeStacks() async throws -> [StackDescription] {
+    package func describeStacks() async throws -> [StackDescription] {
         var stacks: [StackDescription] = []
         var token: String?
         repeat {
@@ -113,7 +113,7 @@ public struct CloudFormation: Sendable {
     }
 
     /// Newest first, as CloudFormation returns them.
-    public func events(_ name: String) async throws -> [StackEvent] {
+    package func events(_ name: String) async throws -> [StackEvent] {
         var events: [StackEvent] = []
         var token: String?
         repeat {
@@ -137,7 +137,7 @@ public struct CloudFormation: Sendable {
         return events
     }
 
-    public func resources(_ name: String) async throws -> [StackResource] {
+    package func resources(_ name: String) async throws -> [StackResource] {
         var resources: [StackResource] = []
         var token: String?
         repeat {
@@ -157,13 +157,13 @@ public struct CloudFormation: Sendable {
         return resources
     }
 
-    public func deleteStack(_ name: String) async throws {
+    package func deleteStack(_ name: String) async throws {
         _ = try await client.query("DeleteStack", [QueryItem("StackName", name)])
     }
 
     /// An update as a change set: created, waited for, then executed. Returns the logical ids it changes; an
     /// update that changes no resource is not executed (CloudFormation would refuse it).
-    public func update(
+    package func update(
         name: String, templateBody: String, parameters: [(String, String)], tags: [(String, String)],
         changeSetName: String
     ) async throws -> [String] {
@@ -207,7 +207,7 @@ public struct CloudFormation: Sendable {
     }
 
     /// Polls until the stack leaves *_IN_PROGRESS (nil: it is gone, as a deleted stack is).
-    public func waitWhileInProgress(_ name: String, timeout: TimeInterval, progress: (String) -> Void = { _ in }) async throws -> StackDescription? {
+    package func waitWhileInProgress(_ name: String, timeout: TimeInterval, progress: (String) -> Void = { _ in }) async throws -> StackDescription? {
         let deadline = Date().addingTimeInterval(timeout)
         var shown = ""
         var delay = 0.1

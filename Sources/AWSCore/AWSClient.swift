@@ -6,7 +6,7 @@ import NIOFoundationCompat
 import NIOHTTP1
 
 /// How a service frames requests and errors.
-public enum AWSWireProtocol: Sendable, Equatable {
+package enum AWSWireProtocol: Sendable, Equatable {
     /// Form-encoded Action/Version bodies, XML answers, `<ErrorResponse><Error>` errors (STS, SQS, IAM, CloudFormation).
     case query(version: String)
     /// The same framing with EC2's `<Response><Errors><Error>` errors.
@@ -16,28 +16,28 @@ public enum AWSWireProtocol: Sendable, Equatable {
     /// POST / with X-Amz-Target and a JSON body; `__type` errors. Version "1.1" (FSx) or "1.0" (SQS).
     case json(version: String, targetPrefix: String)
 
-    public static func json11(targetPrefix: String) -> AWSWireProtocol { .json(version: "1.1", targetPrefix: targetPrefix) }
+    package static func json11(targetPrefix: String) -> AWSWireProtocol { .json(version: "1.1", targetPrefix: targetPrefix) }
 }
 
-public struct AWSRequest: Sendable {
-    public var operation: String
-    public var method: HTTPMethod
+package struct AWSRequest: Sendable {
+    package var operation: String
+    package var method: HTTPMethod
     /// Percent-encoded path below the endpoint's base path, starting with "/".
-    public var path: String
-    public var query: [QueryItem]
-    public var headers: HTTPHeaders
-    public var body: ByteBuffer?
+    package var path: String
+    package var query: [QueryItem]
+    package var headers: HTTPHeaders
+    package var body: ByteBuffer?
     /// False sends UNSIGNED-PAYLOAD (S3 only), so large bodies are not hashed before they are sent.
-    public var signsPayload: Bool
+    package var signsPayload: Bool
     /// Whether sending it twice is harmless. A call that is not is retried only when the service provably
     /// did not act on it (it was never sent, or the service answered that it throttled the call).
-    public var isIdempotent: Bool
+    package var isIdempotent: Bool
     /// Prepended to the endpoint host (virtual-hosted S3 buckets).
-    public var hostPrefix: String?
+    package var hostPrefix: String?
     /// Per-attempt time limit; the settings' requestTimeout when nil.
-    public var timeout: Double?
+    package var timeout: Double?
 
-    public init(
+    package init(
         operation: String, method: HTTPMethod = .POST, path: String = "/", query: [QueryItem] = [],
         headers: HTTPHeaders = [:], body: ByteBuffer? = nil, signsPayload: Bool = true,
         isIdempotent: Bool = true, hostPrefix: String? = nil, timeout: Double? = nil
@@ -55,25 +55,25 @@ public struct AWSRequest: Sendable {
     }
 }
 
-public struct AWSResponse: Sendable {
-    public var status: Int
-    public var headers: HTTPHeaders
-    public var body: ByteBuffer
+package struct AWSResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: ByteBuffer
 
-    public func xml() throws -> XMLElement { try XMLElement.parse(Data(buffer: body)) }
-    public var data: Data { Data(buffer: body) }
+    package func xml() throws -> XMLElement { try XMLElement.parse(Data(buffer: body)) }
+    package var data: Data { Data(buffer: body) }
 }
 
 /// One service at one endpoint: signs, sends, decodes errors, retries. Service clients are thin layers over it.
-public final class AWSClient: Sendable {
-    public let service: AWSServiceID
-    public let settings: AWSSettings
-    public let endpoint: AWSEndpoint
-    public let wireProtocol: AWSWireProtocol
-    public let http: HTTPClient
+package final class AWSClient: Sendable {
+    package let service: AWSServiceID
+    package let settings: AWSSettings
+    package let endpoint: AWSEndpoint
+    package let wireProtocol: AWSWireProtocol
+    package let http: HTTPClient
     let logger: Logger
 
-    public init(
+    package init(
         service: AWSServiceID, settings: AWSSettings, wireProtocol: AWSWireProtocol,
         http: HTTPClient = AWSHTTP.shared
     ) throws(AWSConfigurationError) {
@@ -87,7 +87,7 @@ public final class AWSClient: Sendable {
         self.logger = logger
     }
 
-    public var serviceName: String {
+    package var serviceName: String {
         switch service.signingName {
         case "s3": return "S3"
         case "sqs": return "SQS"
@@ -103,7 +103,7 @@ public final class AWSClient: Sendable {
     // MARK: Sending
 
     /// Sends the request (retrying as the policy allows) and returns the whole answer, at most `maxBody` bytes.
-    public func send(_ request: AWSRequest, maxBody: Int = 64 << 20) async throws -> AWSResponse {
+    package func send(_ request: AWSRequest, maxBody: Int = 64 << 20) async throws -> AWSResponse {
         try await withRetries(request) {
             let response = try await self.execute(request)
             let body = try await self.collect(response, limit: maxBody, request: request)
@@ -113,7 +113,7 @@ public final class AWSClient: Sendable {
 
     /// Sends the request and hands the successful response, body unread, to `consume`. Errors before
     /// `consume` starts are retried; a failure inside it is the caller's to retry (it knows what arrived).
-    public func stream<T: Sendable>(
+    package func stream<T: Sendable>(
         _ request: AWSRequest,
         _ consume: @Sendable (HTTPClientResponse) async throws -> T
     ) async throws -> T {
@@ -122,7 +122,7 @@ public final class AWSClient: Sendable {
     }
 
     /// A presigned GET/PUT URL that any HTTP client can use for `expires` seconds.
-    public func presignedURL(
+    package func presignedURL(
         method: HTTPMethod, path: String, query: [QueryItem] = [], hostPrefix: String? = nil,
         expires: Int = 3600
     ) async throws -> String {
@@ -326,7 +326,7 @@ public final class AWSClient: Sendable {
     // MARK: Protocol helpers
 
     /// An AWS-query or EC2-query call; returns the parsed answer document.
-    public func query(
+    package func query(
         _ action: String, _ parameters: [QueryItem] = [], isIdempotent: Bool = true,
         timeout: Double? = nil
     ) async throws -> XMLElement {
@@ -352,7 +352,7 @@ public final class AWSClient: Sendable {
     }
 
     /// A JSON 1.0 / 1.1 call; `body` and the answer are JSON documents.
-    public func json(_ operation: String, _ body: Data, isIdempotent: Bool = true, timeout: Double? = nil) async throws -> Data {
+    package func json(_ operation: String, _ body: Data, isIdempotent: Bool = true, timeout: Double? = nil) async throws -> Data {
         guard case .json(let version, let prefix) = wireProtocol else { preconditionFailure("json() on a \(wireProtocol) client") }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/x-amz-json-\(version)")
@@ -364,7 +364,7 @@ public final class AWSClient: Sendable {
     }
 
     /// A JSON call with Codable input and output.
-    public func json<Input: Encodable, Output: Decodable>(
+    package func json<Input: Encodable, Output: Decodable>(
         _ operation: String, _ input: Input, as output: Output.Type,
         isIdempotent: Bool = true, timeout: Double? = nil
     ) async throws -> Output {

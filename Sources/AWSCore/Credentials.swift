@@ -1,14 +1,14 @@
 import Foundation
 
-public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible {
-    public var accessKeyId: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
-    public var expiration: Date?
+package struct AWSCredentials: Sendable, Equatable, CustomStringConvertible {
+    package var accessKeyId: String
+    package var secretAccessKey: String
+    package var sessionToken: String?
+    package var expiration: Date?
     /// Where they came from, for messages ("environment", "profile 'dev' in /root/.aws/credentials", ...).
-    public var source: String
+    package var source: String
 
-    public init(
+    package init(
         accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
         expiration: Date? = nil, source: String = "static"
     ) {
@@ -20,29 +20,29 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Never prints the secret or the token.
-    public var description: String { "AWSCredentials(\(accessKeyId), from \(source))" }
+    package var description: String { "AWSCredentials(\(accessKeyId), from \(source))" }
 
-    public func isExpired(at now: Date = Date(), margin: TimeInterval = 0) -> Bool {
+    package func isExpired(at now: Date = Date(), margin: TimeInterval = 0) -> Bool {
         guard let expiration else { return false }
         return expiration.timeIntervalSince(now) <= margin
     }
 }
 
 /// The seam every client asks for credentials; implementations refresh on their own schedule.
-public protocol CredentialProvider: Sendable {
+package protocol CredentialProvider: Sendable {
     func credentials() async throws -> AWSCredentials
 }
 
-public struct StaticCredentialProvider: CredentialProvider {
-    public let value: AWSCredentials
-    public init(_ value: AWSCredentials) { self.value = value }
-    public func credentials() async throws -> AWSCredentials { value }
+package struct StaticCredentialProvider: CredentialProvider {
+    package let value: AWSCredentials
+    package init(_ value: AWSCredentials) { self.value = value }
+    package func credentials() async throws -> AWSCredentials { value }
 }
 
 /// Resolves the first source that has credentials, the way the AWS CLI orders them: the environment,
 /// the shared files' profile, then the EC2 instance role. The choice is made once; an instance-role
 /// provider then refreshes itself.
-public actor CredentialChain: CredentialProvider {
+package actor CredentialChain: CredentialProvider {
     private let environment: [String: String]
     private let files: SharedFiles
     private let profile: String
@@ -59,7 +59,7 @@ public actor CredentialChain: CredentialProvider {
         self.instanceRole = instanceRole
     }
 
-    public func credentials() async throws -> AWSCredentials {
+    package func credentials() async throws -> AWSCredentials {
         if let chosen { return try await chosen.credentials() }
         var tried: [String] = []
         if let fromEnvironment = try Self.environmentCredentials(environment) {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Something about the local AWS settings is wrong; the message says what to set.
-public enum AWSConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum AWSConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
     case noCredentials(triedSources: [String])
     case profileNotFound(profile: String, files: [String])
     case incompleteProfile(profile: String, file: String, missing: String)
@@ -10,7 +10,7 @@ public enum AWSConfigurationError: Error, Equatable, Sendable, CustomStringConve
     case noRegion
     case invalidSetting(setting: String, value: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noCredentials(let tried):
             return "No AWS credentials found (looked in: \(tried.joined(separator: ", "))). "
@@ -36,15 +36,15 @@ public enum AWSConfigurationError: Error, Equatable, Sendable, CustomStringConve
 }
 
 /// The service answered with an error document (or an error status without one).
-public struct AWSServiceError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var service: String
-    public var operation: String
-    public var code: String
-    public var message: String
-    public var statusCode: Int
-    public var requestId: String?
+package struct AWSServiceError: Error, Equatable, Sendable, CustomStringConvertible {
+    package var service: String
+    package var operation: String
+    package var code: String
+    package var message: String
+    package var statusCode: Int
+    package var requestId: String?
 
-    public init(service: String, operation: String, code: String, message: String, statusCode: Int, requestId: String? = nil) {
+    package init(service: String, operation: String, code: String, message: String, statusCode: Int, requestId: String? = nil) {
         self.service = service
         self.operation = operation
         self.code = code
@@ -53,7 +53,7 @@ public struct AWSServiceError: Error, Equatable, Sendable, CustomStringConvertib
         self.requestId = requestId
     }
 
-    public var description: String {
+    package var description: String {
         var text = "\(service) \(operation) failed: \(code) (HTTP \(statusCode))"
         if !message.isEmpty {
             text += ": \(message)"
@@ -65,7 +65,7 @@ public struct AWSServiceError: Error, Equatable, Sendable, CustomStringConvertib
     }
 
     /// What a user should change, for the errors that are about their own settings rather than the request.
-    public var hint: String? {
+    package var hint: String? {
         switch code {
         case "SignatureDoesNotMatch", "AuthFailure", "IncompleteSignature":
             return "The secret key does not match the access key: check AWS_SECRET_ACCESS_KEY or the profile's aws_secret_access_key"
@@ -82,21 +82,21 @@ public struct AWSServiceError: Error, Equatable, Sendable, CustomStringConvertib
 }
 
 /// The request never got an answer: the endpoint is unreachable, the connection broke, or time ran out.
-public struct AWSTransportError: Error, Sendable, CustomStringConvertible {
-    public enum Reason: Sendable, Equatable { case unreachable, timedOut, connectionLost, malformedResponse }
-    public var reason: Reason
-    public var endpoint: String
-    public var detail: String
-    public var attempts: Int
+package struct AWSTransportError: Error, Sendable, CustomStringConvertible {
+    package enum Reason: Sendable, Equatable { case unreachable, timedOut, connectionLost, malformedResponse }
+    package var reason: Reason
+    package var endpoint: String
+    package var detail: String
+    package var attempts: Int
 
-    public init(reason: Reason, endpoint: String, detail: String, attempts: Int = 1) {
+    package init(reason: Reason, endpoint: String, detail: String, attempts: Int = 1) {
         self.reason = reason
         self.endpoint = endpoint
         self.detail = detail
         self.attempts = attempts
     }
 
-    public var description: String {
+    package var description: String {
         let tries = attempts > 1 ? " after \(attempts) attempts" : ""
         switch reason {
         case .unreachable:

@@ -3,8 +3,8 @@ import NIOCore
 
 /// The process-wide HTTP client: one connection pool shared by every AWS client, so parallel ranged GETs
 /// and many small calls reuse connections instead of paying a handshake each.
-public enum AWSHTTP {
-    public static let shared: HTTPClient = {
+package enum AWSHTTP {
+    package static let shared: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(5)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)

@@ -4,15 +4,15 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 
-public struct InstanceMetadataError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct InstanceMetadataError: Error, Sendable, CustomStringConvertible {
+    package var description: String
 }
 
 /// Instance-role credentials from the EC2 instance metadata service, IMDSv2 (a session token first).
 /// Refreshes five minutes before expiry; concurrent callers share one refresh; if a refresh fails while the
 /// old credentials are still valid, the old ones are used, so a metadata hiccup does not fail a transfer.
-public actor InstanceMetadataCredentialProvider: CredentialProvider {
-    public var endpoint: String { metadata.endpoint }
+package actor InstanceMetadataCredentialProvider: CredentialProvider {
+    package var endpoint: String { metadata.endpoint }
     private let metadata: InstanceMetadataClient
     private let refreshMargin: TimeInterval
     private var cached: AWSCredentials?
@@ -21,9 +21,9 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
     /// prefer, and a caller that blocks the global pool while waiting (a synchronous CLI path) would wait forever.
     private var waiters: [CheckedContinuation<AWSCredentials, any Error>]?
     /// How many times credentials were fetched; tests read it to see refreshes happen.
-    public private(set) var fetchCount = 0
+    package private(set) var fetchCount = 0
 
-    public init(
+    package init(
         endpoint: String = InstanceMetadataClient.defaultEndpoint, http: HTTPClient = AWSHTTP.shared,
         timeout: TimeAmount = .seconds(1), refreshMargin: TimeInterval = 300
     ) {
@@ -31,7 +31,7 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
         self.refreshMargin = refreshMargin
     }
 
-    public func credentials() async throws -> AWSCredentials {
+    package func credentials() async throws -> AWSCredentials {
         if let cached, !cached.isExpired(margin: refreshMargin) { return cached }
         if waiters != nil {
             return try await withCheckedThrowingContinuation { waiters?.append($0) }
@@ -78,13 +78,13 @@ public actor InstanceMetadataCredentialProvider: CredentialProvider {
 
 /// The EC2 instance metadata service, IMDSv2: a session token first, then reads with it. A service that
 /// is IMDSv1-only (it answers 404 or 405 to the token request) is read without one.
-public struct InstanceMetadataClient: Sendable {
-    public static let defaultEndpoint = "http://169.254.169.254"
-    public let endpoint: String
+package struct InstanceMetadataClient: Sendable {
+    package static let defaultEndpoint = "http://169.254.169.254"
+    package let endpoint: String
     let http: HTTPClient
     let timeout: TimeAmount
 
-    public init(
+    package init(
         endpoint: String = InstanceMetadataClient.defaultEndpoint, http: HTTPClient = AWSHTTP.shared,
         timeout: TimeAmount = .seconds(1)
     ) {
@@ -94,16 +94,16 @@ public struct InstanceMetadataClient: Sendable {
     }
 
     /// The endpoint AWS_EC2_METADATA_SERVICE_ENDPOINT names, as the AWS SDKs read it.
-    public init(environment: [String: String]) {
+    package init(environment: [String: String]) {
         self.init(endpoint: environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? Self.defaultEndpoint)
     }
 
     /// Reads under /latest/ with a session token of its own ("meta-data/local-ipv4").
-    public func read(_ path: String) async throws -> String {
+    package func read(_ path: String) async throws -> String {
         try await session().read(path)
     }
 
-    public func session() async throws -> Session {
+    package func session() async throws -> Session {
         var headers = HTTPHeaders()
         headers.add(name: "X-aws-ec2-metadata-token-ttl-seconds", value: "21600")
         do {
@@ -114,11 +114,11 @@ public struct InstanceMetadataClient: Sendable {
     }
 
     /// Reads that share one session token.
-    public struct Session: Sendable {
+    package struct Session: Sendable {
         let client: InstanceMetadataClient
         let token: String?
 
-        public func read(_ path: String) async throws -> String {
+        package func read(_ path: String) async throws -> String {
             var headers = HTTPHeaders()
             if let token { headers.add(name: "X-aws-ec2-metadata-token", value: token) }
             return try await client.call("GET", "\(client.endpoint)/latest/\(path)", headers: headers)

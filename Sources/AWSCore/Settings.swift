@@ -1,52 +1,52 @@
 import Foundation
 
 /// A service as the settings and the signer know it.
-public struct AWSServiceID: Sendable, Hashable {
+package struct AWSServiceID: Sendable, Hashable {
     /// SigV4's service name ("s3", "sqs", ...).
-    public var signingName: String
+    package var signingName: String
     /// The host prefix of the public endpoint.
-    public var endpointPrefix: String
+    package var endpointPrefix: String
     /// The name in AWS_ENDPOINT_URL_<NAME> and in a profile's services section.
-    public var settingName: String
+    package var settingName: String
     /// IAM and similar services have one endpoint for all regions.
-    public var isGlobal: Bool
+    package var isGlobal: Bool
 
-    public init(signingName: String, endpointPrefix: String? = nil, settingName: String, isGlobal: Bool = false) {
+    package init(signingName: String, endpointPrefix: String? = nil, settingName: String, isGlobal: Bool = false) {
         self.signingName = signingName
         self.endpointPrefix = endpointPrefix ?? signingName
         self.settingName = settingName
         self.isGlobal = isGlobal
     }
 
-    public static let s3 = AWSServiceID(signingName: "s3", settingName: "S3")
-    public static let sqs = AWSServiceID(signingName: "sqs", settingName: "SQS")
-    public static let sts = AWSServiceID(signingName: "sts", settingName: "STS")
-    public static let iam = AWSServiceID(signingName: "iam", settingName: "IAM", isGlobal: true)
-    public static let ec2 = AWSServiceID(signingName: "ec2", settingName: "EC2")
-    public static let fsx = AWSServiceID(signingName: "fsx", settingName: "FSX")
-    public static let cloudFormation = AWSServiceID(signingName: "cloudformation", settingName: "CLOUDFORMATION")
+    package static let s3 = AWSServiceID(signingName: "s3", settingName: "S3")
+    package static let sqs = AWSServiceID(signingName: "sqs", settingName: "SQS")
+    package static let sts = AWSServiceID(signingName: "sts", settingName: "STS")
+    package static let iam = AWSServiceID(signingName: "iam", settingName: "IAM", isGlobal: true)
+    package static let ec2 = AWSServiceID(signingName: "ec2", settingName: "EC2")
+    package static let fsx = AWSServiceID(signingName: "fsx", settingName: "FSX")
+    package static let cloudFormation = AWSServiceID(signingName: "cloudformation", settingName: "CLOUDFORMATION")
 }
 
 /// Where requests go: scheme, host, port, and any base path an override URL carries.
-public struct AWSEndpoint: Sendable, Equatable, CustomStringConvertible {
-    public var scheme: String
-    public var host: String
-    public var port: Int
-    public var basePath: String
+package struct AWSEndpoint: Sendable, Equatable, CustomStringConvertible {
+    package var scheme: String
+    package var host: String
+    package var port: Int
+    package var basePath: String
     /// True when a setting chose it; S3 then uses path-style addressing.
-    public var isCustom: Bool
+    package var isCustom: Bool
 
-    public var isTLS: Bool { scheme == "https" }
+    package var isTLS: Bool { scheme == "https" }
     /// The Host header: the port only when it is not the scheme's default.
-    public var hostHeader: String {
+    package var hostHeader: String {
         let defaultPort = isTLS ? 443 : 80
         let name = host.contains(":") ? "[\(host)]" : host
         return port == defaultPort ? name : "\(name):\(port)"
     }
-    public var description: String { "\(scheme)://\(hostHeader)\(basePath)" }
+    package var description: String { "\(scheme)://\(hostHeader)\(basePath)" }
 
     /// Parses an endpoint setting; `setting` names it in the error.
-    public init(parsing text: String, setting: String) throws(AWSConfigurationError) {
+    package init(parsing text: String, setting: String) throws(AWSConfigurationError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased() else {
             throw .invalidEndpoint(setting: setting, value: text, reason: "it is not a URL")
@@ -72,7 +72,7 @@ public struct AWSEndpoint: Sendable, Equatable, CustomStringConvertible {
         self.isCustom = true
     }
 
-    public init(scheme: String, host: String, port: Int? = nil, basePath: String = "", isCustom: Bool) {
+    package init(scheme: String, host: String, port: Int? = nil, basePath: String = "", isCustom: Bool) {
         self.scheme = scheme
         self.host = host
         self.port = port ?? (scheme == "https" ? 443 : 80)
@@ -82,37 +82,37 @@ public struct AWSEndpoint: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Retry behaviour: standard mode's three attempts unless AWS_MAX_ATTEMPTS or max_attempts says otherwise.
-public struct RetryPolicy: Sendable, Equatable {
-    public var maxAttempts: Int
+package struct RetryPolicy: Sendable, Equatable {
+    package var maxAttempts: Int
     /// The first backoff's ceiling; each later one doubles, up to `maxBackoff` (full jitter below the ceiling).
-    public var baseDelay: Double
-    public var maxBackoff: Double
+    package var baseDelay: Double
+    package var maxBackoff: Double
 
-    public init(maxAttempts: Int = 3, baseDelay: Double = 0.1, maxBackoff: Double = 20) {
+    package init(maxAttempts: Int = 3, baseDelay: Double = 0.1, maxBackoff: Double = 20) {
         self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxBackoff = maxBackoff
     }
 
     /// Full jitter: uniformly random in [0, min(maxBackoff, baseDelay · 2^retry)].
-    public func delay(beforeRetry retry: Int, random: Double = Double.random(in: 0...1)) -> Double {
+    package func delay(beforeRetry retry: Int, random: Double = Double.random(in: 0...1)) -> Double {
         let ceiling = min(maxBackoff, baseDelay * pow(2, Double(max(0, retry - 1))))
         return ceiling * random
     }
 }
 
 /// Everything resolved from the environment and the shared files, once, as the AWS CLI resolves it.
-public struct AWSSettings: Sendable {
-    public var profile: String
-    public var region: String
-    public var credentials: any CredentialProvider
-    public var retry: RetryPolicy
+package struct AWSSettings: Sendable {
+    package var profile: String
+    package var region: String
+    package var credentials: any CredentialProvider
+    package var retry: RetryPolicy
     /// Per-attempt time limit for ordinary calls.
-    public var requestTimeout: Double
+    package var requestTimeout: Double
     let environment: [String: String]
     let files: SharedFiles
 
-    public static func resolve(
+    package static func resolve(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         profile explicitProfile: String? = nil,
         region explicitRegion: String? = nil
@@ -158,7 +158,7 @@ public struct AWSSettings: Sendable {
     }
 
     /// For tests and embedding: fixed credentials and region, endpoints from `environment` only.
-    public init(
+    package init(
         region: String, credentials: any CredentialProvider, environment: [String: String] = [:],
         retry: RetryPolicy = RetryPolicy(), requestTimeout: Double = 60
     ) {
@@ -186,7 +186,7 @@ public struct AWSSettings: Sendable {
 
     /// The endpoint for a service: AWS_ENDPOINT_URL_<SERVICE>, the profile's services section,
     /// AWS_ENDPOINT_URL, the profile's endpoint_url, then the public AWS endpoint.
-    public func endpoint(for service: AWSServiceID) throws(AWSConfigurationError) -> AWSEndpoint {
+    package func endpoint(for service: AWSServiceID) throws(AWSConfigurationError) -> AWSEndpoint {
         let ignoreConfigured = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
         if !ignoreConfigured {
             let specific = "AWS_ENDPOINT_URL_\(service.settingName)"

@@ -5,14 +5,14 @@ import Foundation
 /// Written by hand because no available package reads the AWS shared-file dialect of INI: `[profile NAME]`
 /// sections in the config file, bare `[NAME]` in the credentials file, and indented sub-keys under a key
 /// with an empty value (`s3 =` followed by `  addressing_style = path`), which are stored as `s3.addressing_style`.
-public struct SharedConfigFile: Sendable, Equatable {
-    public enum Kind: Sendable { case config, credentials }
+package struct SharedConfigFile: Sendable, Equatable {
+    package enum Kind: Sendable { case config, credentials }
 
-    public let path: String
+    package let path: String
     /// Section name (already stripped of the `profile ` prefix in config files) → key → value.
-    public private(set) var sections: [String: [String: String]]
+    package private(set) var sections: [String: [String: String]]
 
-    public init(path: String, kind: Kind, contents: String) throws(AWSConfigurationError) {
+    package init(path: String, kind: Kind, contents: String) throws(AWSConfigurationError) {
         self.path = path
         self.sections = [:]
         var current: String?
@@ -67,7 +67,7 @@ public struct SharedConfigFile: Sendable, Equatable {
     }
 
     /// Reads the file if it exists; a missing file is simply no file (the CLI behaves the same way).
-    public static func load(path: String, kind: Kind) throws(AWSConfigurationError) -> SharedConfigFile? {
+    package static func load(path: String, kind: Kind) throws(AWSConfigurationError) -> SharedConfigFile? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .malformedFile(path: path, line: 0, reason: "the file cannot be read (check its permissions)")
@@ -78,5 +78,5 @@ public struct SharedConfigFile: Sendable, Equatable {
         return try SharedConfigFile(path: path, kind: kind, contents: text)
     }
 
-    public func section(_ name: String) -> [String: String]? { sections[name] }
+    package func section(_ name: String) -> [String: String]? { sections[name] }
 }

@@ -3,14 +3,14 @@ import Foundation
 
 /// A request as SigV4 sees it. `path` is the path as sent on the wire (already percent-encoded);
 /// `query` holds decoded names and values, which the signer and `URLEncoding.query` encode the same way.
-public struct SignableRequest: Sendable, Equatable {
-    public var method: String
-    public var host: String  // "host" or "host:port", exactly the Host header
-    public var path: String
-    public var query: [QueryItem]
-    public var headers: [(name: String, value: String)]
+package struct SignableRequest: Sendable, Equatable {
+    package var method: String
+    package var host: String  // "host" or "host:port", exactly the Host header
+    package var path: String
+    package var query: [QueryItem]
+    package var headers: [(name: String, value: String)]
 
-    public init(method: String, host: String, path: String, query: [QueryItem] = [], headers: [(name: String, value: String)] = []) {
+    package init(method: String, host: String, path: String, query: [QueryItem] = [], headers: [(name: String, value: String)] = []) {
         self.method = method
         self.host = host
         self.path = path
@@ -18,40 +18,40 @@ public struct SignableRequest: Sendable, Equatable {
         self.headers = headers
     }
 
-    public static func == (lhs: SignableRequest, rhs: SignableRequest) -> Bool {
+    package static func == (lhs: SignableRequest, rhs: SignableRequest) -> Bool {
         lhs.method == rhs.method && lhs.host == rhs.host && lhs.path == rhs.path && lhs.query == rhs.query
             && lhs.headers.map { "\($0.name):\($0.value)" } == rhs.headers.map { "\($0.name):\($0.value)" }
     }
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
     }
 
-    public mutating func setHeader(_ name: String, _ value: String) {
+    package mutating func setHeader(_ name: String, _ value: String) {
         headers.removeAll { $0.name.caseInsensitiveCompare(name) == .orderedSame }
         headers.append((name, value))
     }
 }
 
-public struct QueryItem: Sendable, Equatable, Hashable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
+package struct QueryItem: Sendable, Equatable, Hashable {
+    package var name: String
+    package var value: String
+    package init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
     }
 }
 
 /// What stands in the canonical request for the body.
-public enum PayloadHash: Sendable, Equatable {
+package enum PayloadHash: Sendable, Equatable {
     case unsigned
     case hex(String)
 
-    public static let empty = PayloadHash.hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    package static let empty = PayloadHash.hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 
-    public static func of<D: DataProtocol>(_ bytes: D) -> PayloadHash { .hex(SHA256.hash(data: bytes).hexString) }
+    package static func of<D: DataProtocol>(_ bytes: D) -> PayloadHash { .hex(SHA256.hash(data: bytes).hexString) }
 
-    public var headerValue: String {
+    package var headerValue: String {
         switch self {
         case .unsigned: return "UNSIGNED-PAYLOAD"
         case .hex(let hex): return hex
@@ -63,19 +63,19 @@ public enum PayloadHash: Sendable, Equatable {
 ///
 /// Written by hand: no Swift AWS SDK is available here. The rules follow the published SigV4 description;
 /// the tests check the published test-suite vectors and compare with botocore on generated requests.
-public struct SigV4Signer: Sendable {
+package struct SigV4Signer: Sendable {
     /// S3 signs the path exactly as sent; every other service signs it with dot segments and repeated
     /// slashes removed and percent-encoded once more.
-    public enum PathRule: Sendable { case asSent, normalizedAndEncoded }
+    package enum PathRule: Sendable { case asSent, normalizedAndEncoded }
 
-    public var credentials: AWSCredentials
-    public var region: String
-    public var service: String
-    public var pathRule: PathRule
+    package var credentials: AWSCredentials
+    package var region: String
+    package var service: String
+    package var pathRule: PathRule
     /// Whether to add x-amz-content-sha256 (S3 requires it; others do not need it).
-    public var sendsContentHashHeader: Bool
+    package var sendsContentHashHeader: Bool
 
-    public init(
+    package init(
         credentials: AWSCredentials, region: String, service: String,
         pathRule: PathRule? = nil, sendsContentHashHeader: Bool? = nil
     ) {
@@ -92,7 +92,7 @@ public struct SigV4Signer: Sendable {
     ]
 
     /// Adds X-Amz-Date, X-Amz-Security-Token, (for S3) X-Amz-Content-SHA256 and Authorization.
-    public func sign(_ request: inout SignableRequest, payload: PayloadHash, date: Date = Date()) {
+    package func sign(_ request: inout SignableRequest, payload: PayloadHash, date: Date = Date()) {
         let stamp = AmzDate(date)
         request.headers.removeAll { $0.name.caseInsensitiveCompare("authorization") == .orderedSame }
         request.setHeader("X-Amz-Date", stamp.full)
@@ -109,7 +109,7 @@ public struct SigV4Signer: Sendable {
 
     /// A presigned URL's query (everything after `?`), valid for `expires` seconds; the payload is UNSIGNED-PAYLOAD
     /// and only the Host header is signed, so any HTTP client can use the URL as is.
-    public func presignedQuery(_ request: SignableRequest, expires: Int, date: Date = Date()) -> String {
+    package func presignedQuery(_ request: SignableRequest, expires: Int, date: Date = Date()) -> String {
         let stamp = AmzDate(date)
         var request = request
         request.headers = [("Host", request.host)]
@@ -128,7 +128,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The canonical request and the signed-header list, exposed for tests and debugging.
-    public func canonicalRequest(_ request: SignableRequest, payload: PayloadHash) -> (String, String) {
+    package func canonicalRequest(_ request: SignableRequest, payload: PayloadHash) -> (String, String) {
         var grouped: [String: [String]] = [:]
         for header in request.headers {
             let name = header.name.lowercased()
@@ -150,7 +150,7 @@ public struct SigV4Signer: Sendable {
         return (lines.joined(separator: "\n"), signedHeaders)
     }
 
-    public func stringToSign(canonicalRequest: String, date: Date) -> String {
+    package func stringToSign(canonicalRequest: String, date: Date) -> String {
         stringToSign(canonicalRequest: canonicalRequest, stamp: AmzDate(date))
     }
 
@@ -233,7 +233,7 @@ struct AmzDate {
 }
 
 /// Percent-encoding as AWS defines it: everything but A-Z a-z 0-9 - _ . ~ is encoded, byte by byte in UTF-8.
-public enum URLEncoding {
+package enum URLEncoding {
     private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
     private static let unreserved: [Bool] = (0..<256).map { value in
         let byte = UInt8(value)
@@ -242,7 +242,7 @@ public enum URLEncoding {
         return isLetter || isDigit || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x7E
     }
 
-    public static func encode(_ text: String, keepingSlash: Bool = false) -> String {
+    package static func encode(_ text: String, keepingSlash: Bool = false) -> String {
         var out = [UInt8]()
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
@@ -258,13 +258,13 @@ public enum URLEncoding {
     }
 
     /// `name=value&...` in the given order, each part encoded as `encode` does.
-    public static func queryString(_ items: [QueryItem]) -> String {
+    package static func queryString(_ items: [QueryItem]) -> String {
         items.map { "\(encode($0.name))=\(encode($0.value))" }.joined(separator: "&")
     }
 
     /// Decodes `%XX` sequences (and, when `plusIsSpace`, `+`), as S3 event notifications and list
     /// responses with encoding-type=url need. Invalid sequences are kept literally.
-    public static func decode(_ text: String, plusIsSpace: Bool = false) -> String {
+    package static func decode(_ text: String, plusIsSpace: Bool = false) -> String {
         var bytes = [UInt8]()
         let utf8 = Array(text.utf8)
         var index = 0

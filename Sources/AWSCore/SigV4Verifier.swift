@@ -2,21 +2,21 @@ import Crypto
 import Foundation
 
 /// Why a request's signature was refused, with the error code AWS services answer with.
-public struct SigV4Failure: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-    public var description: String { "\(code): \(message)" }
+package struct SigV4Failure: Error, Sendable, Equatable, CustomStringConvertible {
+    package var code: String
+    package var message: String
+    package var description: String { "\(code): \(message)" }
 }
 
 /// The server side of SigV4 (header form): checks that a request was signed, recently, for this service,
 /// by a key this service knows, and that the signature matches. Written by hand beside the signer it
 /// mirrors; the tests sign with `SigV4Signer` and with the AWS CLI.
-public enum SigV4Verifier {
+package enum SigV4Verifier {
     /// How far a request's X-Amz-Date may be from now (AWS allows 15 minutes).
-    public static let allowedSkew: TimeInterval = 15 * 60
+    package static let allowedSkew: TimeInterval = 15 * 60
 
     /// Returns the access key id that signed the request, or why the request is refused.
-    public static func verify(
+    package static func verify(
         method: String, path: String, query: [QueryItem], headers: [(name: String, value: String)],
         body: Data, service: String, now: Date = Date(),
         credentials: (String) -> AWSCredentials?

@@ -7,25 +7,25 @@ import FoundationXML
 /// A small element tree over Foundation's XMLParser: AWS responses are small documents read by path,
 /// which a tree answers more plainly than SAX callbacks. Unchecked Sendable: the tree is built by `parse`
 /// alone and never changes once returned (its setters are fileprivate to this file).
-public final class XMLElement: @unchecked Sendable {
-    public let name: String
-    public fileprivate(set) var text: String = ""
-    public fileprivate(set) var children: [XMLElement] = []
+package final class XMLElement: @unchecked Sendable {
+    package let name: String
+    package fileprivate(set) var text: String = ""
+    package fileprivate(set) var children: [XMLElement] = []
 
     init(name: String) { self.name = name }
 
-    public func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
-    public func children(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
+    package func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
+    package func children(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
     /// Text of the first child with that name (nil when absent).
-    public func string(_ name: String) -> String? { child(name)?.text }
+    package func string(_ name: String) -> String? { child(name)?.text }
     /// Follows a path of child names: `root.path("Error", "Code")`.
-    public func path(_ names: String...) -> XMLElement? {
+    package func path(_ names: String...) -> XMLElement? {
         var node: XMLElement? = self
         for name in names { node = node?.child(name) }
         return node
     }
 
-    public static func parse(_ data: Data) throws -> XMLElement {
+    package static func parse(_ data: Data) throws -> XMLElement {
         let delegate = TreeBuilder()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = false
@@ -38,9 +38,9 @@ public final class XMLElement: @unchecked Sendable {
     }
 }
 
-public struct XMLDecodingError: Error, Sendable, CustomStringConvertible {
-    public var reason: String
-    public var description: String { reason }
+package struct XMLDecodingError: Error, Sendable, CustomStringConvertible {
+    package var reason: String
+    package var description: String { reason }
 }
 
 private final class TreeBuilder: NSObject, XMLParserDelegate {
@@ -66,24 +66,24 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
 }
 
 /// Builds request documents with the escaping XML needs.
-public struct XMLWriter: Sendable {
-    public private(set) var text = ""
+package struct XMLWriter: Sendable {
+    package private(set) var text = ""
 
-    public init(declaration: Bool = true) {
+    package init(declaration: Bool = true) {
         if declaration { text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" }
     }
 
-    public mutating func open(_ name: String, namespace: String? = nil) {
+    package mutating func open(_ name: String, namespace: String? = nil) {
         text += namespace.map { "<\(name) xmlns=\"\($0)\">" } ?? "<\(name)>"
     }
 
-    public mutating func close(_ name: String) { text += "</\(name)>" }
+    package mutating func close(_ name: String) { text += "</\(name)>" }
 
-    public mutating func element(_ name: String, _ value: String) {
+    package mutating func element(_ name: String, _ value: String) {
         text += "<\(name)>\(Self.escape(value))</\(name)>"
     }
 
-    public static func escape(_ value: String) -> String {
+    package static func escape(_ value: String) -> String {
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for character in value.unicodeScalars {

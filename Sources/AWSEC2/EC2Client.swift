@@ -4,22 +4,22 @@ import Foundation
 
 /// EC2 over its query protocol: the calls the providers and their validators make, typed. Describe calls
 /// follow NextToken to the end.
-public struct EC2Client: Sendable {
-    public let client: AWSClient
+package struct EC2Client: Sendable {
+    package let client: AWSClient
 
-    public init(settings: AWSSettings, http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
+    package init(settings: AWSSettings, http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
         client = try AWSClient(service: .ec2, settings: settings, wireProtocol: .ec2Query(version: "2016-11-15"), http: http)
     }
 
     // MARK: Instances
 
     /// Launches instances; returns their ids in launch order.
-    public func runInstances(_ request: RunInstancesRequest) async throws -> [String] {
+    package func runInstances(_ request: RunInstancesRequest) async throws -> [String] {
         let answer = try await client.query("RunInstances", request.queryItems, isIdempotent: false)
         return (answer.child("instancesSet")?.children("item") ?? []).compactMap { $0.string("instanceId") }
     }
 
-    public func createFleet(_ request: CreateFleetRequest) async throws -> CreateFleetResult {
+    package func createFleet(_ request: CreateFleetRequest) async throws -> CreateFleetResult {
         let answer = try await client.query("CreateFleet", request.queryItems, isIdempotent: false)
         let ids = (answer.child("fleetInstanceSet")?.children("item") ?? []).flatMap { item in
             (item.child("instanceIds")?.children("item") ?? []).map(\.text)
@@ -31,7 +31,7 @@ public struct EC2Client: Sendable {
     }
 
     /// Instances by id, by filters, or both.
-    public func describeInstances(ids: [String] = [], filters: [EC2Filter] = []) async throws -> [EC2Instance] {
+    package func describeInstances(ids: [String] = [], filters: [EC2Filter] = []) async throws -> [EC2Instance] {
         let parameters = ids.enumerated().map { QueryItem("InstanceId.\($0.offset + 1)", $0.element) } + EC2Filter.items(filters)
         return try await pages("DescribeInstances", parameters) { answer in
             (answer.child("reservationSet")?.children("item") ?? []).flatMap { reservation in
@@ -41,7 +41,7 @@ public struct EC2Client: Sendable {
     }
 
     /// Terminates instances, up to 1,000 per call as EC2 takes them.
-    public func terminateInstances(ids: [String]) async throws {
+    package func terminateInstances(ids: [String]) async throws {
         for start in stride(from: 0, to: ids.count, by: 1000) {
             let batch = ids[start..<min(start + 1000, ids.count)]
             _ = try await client.query("TerminateInstances", batch.enumerated().map { QueryItem("InstanceId.\($0.offset + 1)", $0.element) })
@@ -50,7 +50,7 @@ public struct EC2Client: Sendable {
 
     // MARK: Tags
 
-    public func createTags(resources: [String], tags: [EC2Tag]) async throws {
+    package func createTags(resources: [String], tags: [EC2Tag]) async throws {
         let items =
             resources.enumerated().map { QueryItem("ResourceId.\($0.offset + 1)", $0.element) }
             + tags.enumerated().flatMap { index, tag in
@@ -59,7 +59,7 @@ public struct EC2Client: Sendable {
         _ = try await client.query("CreateTags", items, isIdempotent: true)
     }
 
-    public func describeTags(filters: [EC2Filter]) async throws -> [EC2ResourceTag] {
+    package func describeTags(filters: [EC2Filter]) async throws -> [EC2ResourceTag] {
         try await pages("DescribeTags", EC2Filter.items(filters)) { answer in
             (answer.child("tagSet")?.children("item") ?? []).map {
                 EC2ResourceTag(resourceId: $0.string("resourceId") ?? "", key: $0.string("key") ?? "", value: $0.string("value") ?? "")
@@ -70,7 +70,7 @@ public struct EC2Client: Sendable {
     // MARK: What the validators look up
 
     /// Subnet id → its VPC.
-    public func subnetVpcs(ids: [String]) async throws -> [String: String] {
+    package func subnetVpcs(ids: [String]) async throws -> [String: String] {
         let pairs = try await pages("DescribeSubnets", EC2Filter.items([EC2Filter("subnet-id", ids)])) { answer in
             (answer.child("subnetSet")?.children("item") ?? []).compactMap { item in item.string("subnetId").map { ($0, item.string("vpcId") ?? "") }
             }
@@ -79,7 +79,7 @@ public struct EC2Client: Sendable {
     }
 
     /// Security group id → its VPC.
-    public func securityGroupVpcs(ids: [String]) async throws -> [String: String] {
+    package func securityGroupVpcs(ids: [String]) async throws -> [String: String] {
         let pairs = try await pages("DescribeSecurityGroups", EC2Filter.items([EC2Filter("group-id", ids)])) { answer in
             (answer.child("securityGroupInfo")?.children("item") ?? []).compactMap { item in
                 item.string("groupId").map { ($0, item.string("vpcId") ?? "") }
@@ -88,14 +88,14 @@ public struct EC2Client: Sendable {
         return Dictionary(pairs) { first, _ in first }
     }
 
-    public func keyPairNames(filters: [EC2Filter]) async throws -> [String] {
+    package func keyPairNames(filters: [EC2Filter]) async throws -> [String] {
         try await pages("DescribeKeyPairs", EC2Filter.items(filters)) { answer in
             (answer.child("keySet")?.children("item") ?? []).compactMap { $0.string("keyName") }
         }
     }
 
     /// Images matching the filters, of the given owners ("amazon", "self" or account ids; none: any).
-    public func describeImages(filters: [EC2Filter], owners: [String] = []) async throws -> [EC2Image] {
+    package func describeImages(filters: [EC2Filter], owners: [String] = []) async throws -> [EC2Image] {
         let parameters = EC2Filter.items(filters) + owners.enumerated().map { QueryItem("Owner.\($0.offset + 1)", $0.element) }
         return try await pages("DescribeImages", parameters) { answer in
             (answer.child("imagesSet")?.children("item") ?? []).compactMap { item in
@@ -112,14 +112,14 @@ public struct EC2Client: Sendable {
     }
 
     /// Which of these types the region offers.
-    public func offeredInstanceTypes(_ names: [String]) async throws -> [String] {
+    package func offeredInstanceTypes(_ names: [String]) async throws -> [String] {
         try await pages("DescribeInstanceTypeOfferings", [QueryItem("LocationType", "region")] + EC2Filter.items([EC2Filter("instance-type", names)]))
         {
             answer in (answer.child("instanceTypeOfferingSet")?.children("item") ?? []).compactMap { $0.string("instanceType") }
         }
     }
 
-    public func describeInstanceTypes(_ names: [String]) async throws -> [EC2InstanceTypeInfo] {
+    package func describeInstanceTypes(_ names: [String]) async throws -> [EC2InstanceTypeInfo] {
         let parameters = names.enumerated().map { QueryItem("InstanceType.\($0.offset + 1)", $0.element) }
         return try await pages("DescribeInstanceTypes", parameters) { answer in
             (answer.child("instanceTypeSet")?.children("item") ?? []).compactMap { item in

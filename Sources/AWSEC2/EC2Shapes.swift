@@ -6,11 +6,11 @@ import Foundation
 // renders its own parameters and each answer reads its own items.
 
 /// A Describe* filter: `Filter.N.Name` with its values.
-public struct EC2Filter: Sendable, Equatable {
-    public var name: String
-    public var values: [String]
+package struct EC2Filter: Sendable, Equatable {
+    package var name: String
+    package var values: [String]
 
-    public init(_ name: String, _ values: [String]) {
+    package init(_ name: String, _ values: [String]) {
         self.name = name
         self.values = values
     }
@@ -23,36 +23,36 @@ public struct EC2Filter: Sendable, Equatable {
     }
 }
 
-public struct EC2Tag: Sendable, Equatable, Codable {
-    public var key: String
-    public var value: String
+package struct EC2Tag: Sendable, Equatable, Codable {
+    package var key: String
+    package var value: String
 
-    public init(_ key: String, _ value: String) {
+    package init(_ key: String, _ value: String) {
         self.key = key
         self.value = value
     }
 }
 
 /// A tag as DescribeTags lists it, with the resource it is on.
-public struct EC2ResourceTag: Sendable, Equatable {
-    public var resourceId: String
-    public var key: String
-    public var value: String
+package struct EC2ResourceTag: Sendable, Equatable {
+    package var resourceId: String
+    package var key: String
+    package var value: String
 }
 
 /// An instance as DescribeInstances reports it.
-public struct EC2Instance: Sendable, Equatable {
-    public var instanceId: String
-    public var instanceType: String
+package struct EC2Instance: Sendable, Equatable {
+    package var instanceId: String
+    package var instanceType: String
     /// pending, running, stopping, stopped, shutting-down, terminated.
-    public var state: String
-    public var privateIpAddress: String?
-    public var publicIpAddress: String?
-    public var launchTime: Date?
-    public var tags: [String: String]
-    public var placementGroup: String?
+    package var state: String
+    package var privateIpAddress: String?
+    package var publicIpAddress: String?
+    package var launchTime: Date?
+    package var tags: [String: String]
+    package var placementGroup: String?
     /// Each network interface's type: "interface", or "efa".
-    public var networkInterfaceTypes: [String]
+    package var networkInterfaceTypes: [String]
 
     init(_ item: XMLElement) {
         instanceId = item.string("instanceId") ?? ""
@@ -71,28 +71,28 @@ public struct EC2Instance: Sendable, Equatable {
     }
 }
 
-public struct EC2Image: Sendable, Equatable {
-    public var imageId: String
-    public var name: String?
-    public var creationDate: String
-    public var architecture: String?
-    public var tags: [String: String]
+package struct EC2Image: Sendable, Equatable {
+    package var imageId: String
+    package var name: String?
+    package var creationDate: String
+    package var architecture: String?
+    package var tags: [String: String]
 }
 
 /// What DescribeInstanceTypes says of a type that the validators need.
-public struct EC2InstanceTypeInfo: Sendable, Equatable {
-    public var name: String
-    public var efaSupported: Bool
-    public var placementGroupStrategies: [String]
-    public var architectures: [String]
+package struct EC2InstanceTypeInfo: Sendable, Equatable {
+    package var name: String
+    package var efaSupported: Bool
+    package var placementGroupStrategies: [String]
+    package var architectures: [String]
 }
 
 /// A launch template by name and version ("$Latest", "$Default" or a number).
-public struct EC2LaunchTemplateReference: Sendable, Equatable {
-    public var name: String
-    public var version: String
+package struct EC2LaunchTemplateReference: Sendable, Equatable {
+    package var name: String
+    package var version: String
 
-    public init(name: String, version: String) {
+    package init(name: String, version: String) {
         self.name = name
         self.version = version
     }
@@ -100,19 +100,19 @@ public struct EC2LaunchTemplateReference: Sendable, Equatable {
 
 /// RunInstances from a launch template, with the primary network interface given per launch (the subnet is
 /// chosen per launch) and the instances' tags.
-public struct RunInstancesRequest: Sendable, Equatable {
-    public var launchTemplate: EC2LaunchTemplateReference
-    public var instanceType: String
-    public var minCount: Int
-    public var maxCount: Int
-    public var subnetId: String
-    public var securityGroupIds: [String]
-    public var efa: Bool
-    public var placementGroup: String?
-    public var spot: Bool
-    public var tags: [EC2Tag]
+package struct RunInstancesRequest: Sendable, Equatable {
+    package var launchTemplate: EC2LaunchTemplateReference
+    package var instanceType: String
+    package var minCount: Int
+    package var maxCount: Int
+    package var subnetId: String
+    package var securityGroupIds: [String]
+    package var efa: Bool
+    package var placementGroup: String?
+    package var spot: Bool
+    package var tags: [EC2Tag]
 
-    public init(
+    package init(
         launchTemplate: EC2LaunchTemplateReference, instanceType: String, minCount: Int, maxCount: Int, subnetId: String,
         securityGroupIds: [String], efa: Bool, placementGroup: String?, spot: Bool, tags: [EC2Tag]
     ) {
@@ -128,7 +128,7 @@ public struct RunInstancesRequest: Sendable, Equatable {
         self.tags = tags
     }
 
-    public var queryItems: [QueryItem] {
+    package var queryItems: [QueryItem] {
         var items = [
             QueryItem("LaunchTemplate.LaunchTemplateName", launchTemplate.name),
             QueryItem("LaunchTemplate.Version", launchTemplate.version),
@@ -153,28 +153,28 @@ public struct RunInstancesRequest: Sendable, Equatable {
 }
 
 /// An instant fleet (CreateFleet Type=instant) from one launch template with overrides.
-public struct CreateFleetRequest: Sendable, Equatable {
-    public struct Override: Sendable, Equatable {
-        public var instanceType: String
-        public var subnetId: String
-        public var placementGroup: String?
+package struct CreateFleetRequest: Sendable, Equatable {
+    package struct Override: Sendable, Equatable {
+        package var instanceType: String
+        package var subnetId: String
+        package var placementGroup: String?
 
-        public init(instanceType: String, subnetId: String, placementGroup: String?) {
+        package init(instanceType: String, subnetId: String, placementGroup: String?) {
             self.instanceType = instanceType
             self.subnetId = subnetId
             self.placementGroup = placementGroup
         }
     }
 
-    public var launchTemplate: EC2LaunchTemplateReference
-    public var overrides: [Override]
-    public var totalCapacity: Int
-    public var spot: Bool
+    package var launchTemplate: EC2LaunchTemplateReference
+    package var overrides: [Override]
+    package var totalCapacity: Int
+    package var spot: Bool
     /// All or nothing: the whole capacity in one instance type and one zone.
-    public var minTargetCapacity: Int?
-    public var tags: [EC2Tag]
+    package var minTargetCapacity: Int?
+    package var tags: [EC2Tag]
 
-    public init(
+    package init(
         launchTemplate: EC2LaunchTemplateReference, overrides: [Override], totalCapacity: Int, spot: Bool, minTargetCapacity: Int?,
         tags: [EC2Tag]
     ) {
@@ -186,7 +186,7 @@ public struct CreateFleetRequest: Sendable, Equatable {
         self.tags = tags
     }
 
-    public var queryItems: [QueryItem] {
+    package var queryItems: [QueryItem] {
         let market = spot ? "spot" : "on-demand"
         var items = [
             QueryItem("Type", "instant"),
@@ -214,12 +214,12 @@ public struct CreateFleetRequest: Sendable, Equatable {
 }
 
 /// What an instant fleet launched, and the capacity errors it reports beside it.
-public struct CreateFleetResult: Sendable, Equatable {
-    public struct Failure: Sendable, Equatable {
-        public var code: String
-        public var message: String
+package struct CreateFleetResult: Sendable, Equatable {
+    package struct Failure: Sendable, Equatable {
+        package var code: String
+        package var message: String
     }
 
-    public var instanceIds: [String]
-    public var errors: [Failure]
+    package var instanceIds: [String]
+    package var errors: [Failure]
 }

@@ -3,11 +3,11 @@ import Foundation
 
 /// The FSx API over JSON 1.1 (target prefix `AWSSimbaAPIService_v20180301.`): what the cluster needs of it,
 /// plus the local service's mount calls. Works against AWS and against `fsxd`.
-public final class FSxClient: Sendable {
-    public static let targetPrefix = "AWSSimbaAPIService_v20180301"
-    public let client: AWSClient
+package final class FSxClient: Sendable {
+    package static let targetPrefix = "AWSSimbaAPIService_v20180301"
+    package let client: AWSClient
 
-    public init(settings: AWSSettings) throws(AWSConfigurationError) {
+    package init(settings: AWSSettings) throws(AWSConfigurationError) {
         client = try AWSClient(service: .fsx, settings: settings, wireProtocol: .json11(targetPrefix: Self.targetPrefix))
     }
 
@@ -28,12 +28,12 @@ public final class FSxClient: Sendable {
     }
 
     /// The file system's Lifecycle, or nil when there is no such file system.
-    public func lifecycle(of fileSystemId: String) async throws -> String? {
+    package func lifecycle(of fileSystemId: String) async throws -> String? {
         try await describe(fileSystemId)?.lifecycle
     }
 
     /// The file system's Lifecycle and subnets, or nil when there is no such file system.
-    public func describe(_ fileSystemId: String) async throws -> (lifecycle: String, subnetIds: [String])? {
+    package func describe(_ fileSystemId: String) async throws -> (lifecycle: String, subnetIds: [String])? {
         do {
             let answer = try await call(
                 "DescribeFileSystems", FSxDescribeFileSystemsRequest(FileSystemIds: [fileSystemId]),
@@ -46,7 +46,7 @@ public final class FSxClient: Sendable {
     }
 
     /// Creates a Lustre file system; returns its id.
-    public func createFileSystem(
+    package func createFileSystem(
         storageCapacity: Int, deploymentType: String, perUnitStorageThroughput: Int?,
         subnetId: String, tags: [String: String], clientRequestToken: String
     ) async throws -> String {
@@ -58,7 +58,7 @@ public final class FSxClient: Sendable {
     }
 
     /// Creates a data repository association; returns its id.
-    public func createDataRepositoryAssociation(
+    package func createDataRepositoryAssociation(
         fileSystemId: String, fileSystemPath: String, dataRepositoryPath: String,
         batchImportMetaDataOnCreate: Bool, importedFileChunkSize: Int?,
         autoImportEvents: [String], autoExportEvents: [String],
@@ -74,7 +74,7 @@ public final class FSxClient: Sendable {
     }
 
     /// An association's Lifecycle and, when FAILED or MISCONFIGURED, the reason; nil when it does not exist.
-    public func associationLifecycle(_ associationId: String) async throws -> (lifecycle: String, message: String?)? {
+    package func associationLifecycle(_ associationId: String) async throws -> (lifecycle: String, message: String?)? {
         do {
             let answer = try await call(
                 "DescribeDataRepositoryAssociations", FSxDescribeAssociationsRequest(AssociationIds: [associationId]),
@@ -86,17 +86,17 @@ public final class FSxClient: Sendable {
         }
     }
 
-    public func deleteFileSystem(_ fileSystemId: String) async throws {
+    package func deleteFileSystem(_ fileSystemId: String) async throws {
         _ = try await call("DeleteFileSystem", FSxDeleteFileSystemRequest(FileSystemId: fileSystemId), idempotent: false)
     }
 
     /// Local service only: mounts the file system at `mountPoint` on this machine.
-    public func mount(_ fileSystemId: String, at mountPoint: String) async throws {
+    package func mount(_ fileSystemId: String, at mountPoint: String) async throws {
         _ = try await call("LocalMountFileSystem", FSxLocalMountRequest(FileSystemId: fileSystemId, MountPoint: mountPoint))
     }
 
     /// Local service only.
-    public func unmount(_ mountPoint: String) async throws {
+    package func unmount(_ mountPoint: String) async throws {
         _ = try await call("LocalUnmountFileSystem", FSxLocalMountRequest(FileSystemId: nil, MountPoint: mountPoint))
     }
 }

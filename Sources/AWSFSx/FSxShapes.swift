@@ -4,55 +4,55 @@ import Foundation
 // service (`FSxService`) so the two cannot drift apart. Property names are the wire names, as in AWSSQS.
 // Request fields are optional: the service itself says which one is missing, with FSx's error codes.
 
-public struct FSxTag: Codable, Sendable, Hashable {
-    public var Key: String
-    public var Value: String?
-    public init(Key: String, Value: String?) {
+package struct FSxTag: Codable, Sendable, Hashable {
+    package var Key: String
+    package var Value: String?
+    package init(Key: String, Value: String?) {
         self.Key = Key
         self.Value = Value
     }
 
     /// Tags from a dictionary, sorted by key (a dictionary has no order of its own).
-    public static func list(_ tags: [String: String]) -> [FSxTag] {
+    package static func list(_ tags: [String: String]) -> [FSxTag] {
         tags.sorted { $0.key < $1.key }.map { FSxTag(Key: $0.key, Value: $0.value) }
     }
 }
 
-public struct FSxFilter: Codable, Sendable, Hashable {
-    public var Name: String?
-    public var Values: [String]?
-    public init(Name: String?, Values: [String]?) {
+package struct FSxFilter: Codable, Sendable, Hashable {
+    package var Name: String?
+    package var Values: [String]?
+    package init(Name: String?, Values: [String]?) {
         self.Name = Name
         self.Values = Values
     }
 }
 
-public struct FSxFailureDetails: Codable, Sendable, Hashable {
-    public var Message: String?
-    public init(Message: String?) { self.Message = Message }
+package struct FSxFailureDetails: Codable, Sendable, Hashable {
+    package var Message: String?
+    package init(Message: String?) { self.Message = Message }
 }
 
 // MARK: File systems
 
-public struct FSxLustreConfigurationRequest: Codable, Sendable, Hashable {
-    public var DeploymentType: String?
-    public var PerUnitStorageThroughput: Int?
-    public init(DeploymentType: String?, PerUnitStorageThroughput: Int? = nil) {
+package struct FSxLustreConfigurationRequest: Codable, Sendable, Hashable {
+    package var DeploymentType: String?
+    package var PerUnitStorageThroughput: Int?
+    package init(DeploymentType: String?, PerUnitStorageThroughput: Int? = nil) {
         self.DeploymentType = DeploymentType
         self.PerUnitStorageThroughput = PerUnitStorageThroughput
     }
 }
 
-public struct FSxCreateFileSystemRequest: Codable, Sendable, Hashable {
-    public var FileSystemType: String?
-    public var StorageCapacity: Int?
-    public var StorageType: String?
-    public var SubnetIds: [String]?
-    public var SecurityGroupIds: [String]?
-    public var LustreConfiguration: FSxLustreConfigurationRequest?
-    public var Tags: [FSxTag]?
-    public var ClientRequestToken: String?
-    public init(
+package struct FSxCreateFileSystemRequest: Codable, Sendable, Hashable {
+    package var FileSystemType: String?
+    package var StorageCapacity: Int?
+    package var StorageType: String?
+    package var SubnetIds: [String]?
+    package var SecurityGroupIds: [String]?
+    package var LustreConfiguration: FSxLustreConfigurationRequest?
+    package var Tags: [FSxTag]?
+    package var ClientRequestToken: String?
+    package init(
         FileSystemType: String?, StorageCapacity: Int?, SubnetIds: [String]?, SecurityGroupIds: [String]? = nil,
         LustreConfiguration: FSxLustreConfigurationRequest? = nil, Tags: [FSxTag]? = nil, ClientRequestToken: String? = nil
     ) {
@@ -66,14 +66,14 @@ public struct FSxCreateFileSystemRequest: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxLustreConfiguration: Codable, Sendable, Hashable {
-    public var DeploymentType: String
-    public var MountName: String
-    public var WeeklyMaintenanceStartTime: String
-    public var DataCompressionType: String
-    public var CopyTagsToBackups: Bool
-    public var PerUnitStorageThroughput: Int?
-    public init(
+package struct FSxLustreConfiguration: Codable, Sendable, Hashable {
+    package var DeploymentType: String
+    package var MountName: String
+    package var WeeklyMaintenanceStartTime: String
+    package var DataCompressionType: String
+    package var CopyTagsToBackups: Bool
+    package var PerUnitStorageThroughput: Int?
+    package init(
         DeploymentType: String, MountName: String, WeeklyMaintenanceStartTime: String, DataCompressionType: String,
         CopyTagsToBackups: Bool, PerUnitStorageThroughput: Int?
     ) {
@@ -86,23 +86,23 @@ public struct FSxLustreConfiguration: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxFileSystem: Codable, Sendable, Hashable {
-    public var OwnerId: String?
-    public var CreationTime: Double?
-    public var FileSystemId: String
-    public var FileSystemType: String?
-    public var Lifecycle: String?
-    public var StorageCapacity: Int?
-    public var StorageType: String?
-    public var VpcId: String?
-    public var SubnetIds: [String]?
-    public var NetworkInterfaceIds: [String]?
-    public var DNSName: String?
-    public var ResourceARN: String?
-    public var Tags: [FSxTag]?
-    public var LustreConfiguration: FSxLustreConfiguration?
-    public var FileSystemTypeVersion: String?
-    public init(
+package struct FSxFileSystem: Codable, Sendable, Hashable {
+    package var OwnerId: String?
+    package var CreationTime: Double?
+    package var FileSystemId: String
+    package var FileSystemType: String?
+    package var Lifecycle: String?
+    package var StorageCapacity: Int?
+    package var StorageType: String?
+    package var VpcId: String?
+    package var SubnetIds: [String]?
+    package var NetworkInterfaceIds: [String]?
+    package var DNSName: String?
+    package var ResourceARN: String?
+    package var Tags: [FSxTag]?
+    package var LustreConfiguration: FSxLustreConfiguration?
+    package var FileSystemTypeVersion: String?
+    package init(
         OwnerId: String?, CreationTime: Double?, FileSystemId: String, FileSystemType: String?, Lifecycle: String?,
         StorageCapacity: Int?, StorageType: String?, VpcId: String?, SubnetIds: [String]?, NetworkInterfaceIds: [String]?,
         DNSName: String?, ResourceARN: String?, Tags: [FSxTag]?, LustreConfiguration: FSxLustreConfiguration?,
@@ -126,85 +126,85 @@ public struct FSxFileSystem: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxFileSystemAnswer: Codable, Sendable, Hashable {
-    public var FileSystem: FSxFileSystem
-    public init(FileSystem: FSxFileSystem) { self.FileSystem = FileSystem }
+package struct FSxFileSystemAnswer: Codable, Sendable, Hashable {
+    package var FileSystem: FSxFileSystem
+    package init(FileSystem: FSxFileSystem) { self.FileSystem = FileSystem }
 }
 
-public struct FSxDescribeFileSystemsRequest: Codable, Sendable, Hashable {
-    public var FileSystemIds: [String]?
-    public var MaxResults: Int?
-    public var NextToken: String?
-    public init(FileSystemIds: [String]?, MaxResults: Int? = nil, NextToken: String? = nil) {
+package struct FSxDescribeFileSystemsRequest: Codable, Sendable, Hashable {
+    package var FileSystemIds: [String]?
+    package var MaxResults: Int?
+    package var NextToken: String?
+    package init(FileSystemIds: [String]?, MaxResults: Int? = nil, NextToken: String? = nil) {
         self.FileSystemIds = FileSystemIds
         self.MaxResults = MaxResults
         self.NextToken = NextToken
     }
 }
 
-public struct FSxDescribeFileSystemsAnswer: Codable, Sendable, Hashable {
-    public var FileSystems: [FSxFileSystem]
-    public var NextToken: String?
-    public init(FileSystems: [FSxFileSystem], NextToken: String?) {
+package struct FSxDescribeFileSystemsAnswer: Codable, Sendable, Hashable {
+    package var FileSystems: [FSxFileSystem]
+    package var NextToken: String?
+    package init(FileSystems: [FSxFileSystem], NextToken: String?) {
         self.FileSystems = FileSystems
         self.NextToken = NextToken
     }
 }
 
-public struct FSxDeleteFileSystemRequest: Codable, Sendable, Hashable {
-    public var FileSystemId: String?
-    public var ClientRequestToken: String?
-    public init(FileSystemId: String?, ClientRequestToken: String? = nil) {
+package struct FSxDeleteFileSystemRequest: Codable, Sendable, Hashable {
+    package var FileSystemId: String?
+    package var ClientRequestToken: String?
+    package init(FileSystemId: String?, ClientRequestToken: String? = nil) {
         self.FileSystemId = FileSystemId
         self.ClientRequestToken = ClientRequestToken
     }
 }
 
-public struct FSxDeleteFileSystemAnswer: Codable, Sendable, Hashable {
-    public var FileSystemId: String
-    public var Lifecycle: String
-    public init(FileSystemId: String, Lifecycle: String) {
+package struct FSxDeleteFileSystemAnswer: Codable, Sendable, Hashable {
+    package var FileSystemId: String
+    package var Lifecycle: String
+    package init(FileSystemId: String, Lifecycle: String) {
         self.FileSystemId = FileSystemId
         self.Lifecycle = Lifecycle
     }
 }
 
-public struct FSxListTagsRequest: Codable, Sendable, Hashable {
-    public var ResourceARN: String?
-    public init(ResourceARN: String?) { self.ResourceARN = ResourceARN }
+package struct FSxListTagsRequest: Codable, Sendable, Hashable {
+    package var ResourceARN: String?
+    package init(ResourceARN: String?) { self.ResourceARN = ResourceARN }
 }
 
-public struct FSxListTagsAnswer: Codable, Sendable, Hashable {
-    public var Tags: [FSxTag]
-    public init(Tags: [FSxTag]) { self.Tags = Tags }
+package struct FSxListTagsAnswer: Codable, Sendable, Hashable {
+    package var Tags: [FSxTag]
+    package init(Tags: [FSxTag]) { self.Tags = Tags }
 }
 
 // MARK: Data repository associations
 
-public struct FSxEventPolicy: Codable, Sendable, Hashable {
-    public var Events: [String]?
-    public init(Events: [String]?) { self.Events = Events }
+package struct FSxEventPolicy: Codable, Sendable, Hashable {
+    package var Events: [String]?
+    package init(Events: [String]?) { self.Events = Events }
 }
 
-public struct FSxS3Configuration: Codable, Sendable, Hashable {
-    public var AutoImportPolicy: FSxEventPolicy?
-    public var AutoExportPolicy: FSxEventPolicy?
-    public init(AutoImportPolicy: FSxEventPolicy?, AutoExportPolicy: FSxEventPolicy?) {
+package struct FSxS3Configuration: Codable, Sendable, Hashable {
+    package var AutoImportPolicy: FSxEventPolicy?
+    package var AutoExportPolicy: FSxEventPolicy?
+    package init(AutoImportPolicy: FSxEventPolicy?, AutoExportPolicy: FSxEventPolicy?) {
         self.AutoImportPolicy = AutoImportPolicy
         self.AutoExportPolicy = AutoExportPolicy
     }
 }
 
-public struct FSxCreateAssociationRequest: Codable, Sendable, Hashable {
-    public var FileSystemId: String?
-    public var FileSystemPath: String?
-    public var DataRepositoryPath: String?
-    public var BatchImportMetaDataOnCreate: Bool?
-    public var ImportedFileChunkSize: Int?
-    public var S3: FSxS3Configuration?
-    public var Tags: [FSxTag]?
-    public var ClientRequestToken: String?
-    public init(
+package struct FSxCreateAssociationRequest: Codable, Sendable, Hashable {
+    package var FileSystemId: String?
+    package var FileSystemPath: String?
+    package var DataRepositoryPath: String?
+    package var BatchImportMetaDataOnCreate: Bool?
+    package var ImportedFileChunkSize: Int?
+    package var S3: FSxS3Configuration?
+    package var Tags: [FSxTag]?
+    package var ClientRequestToken: String?
+    package init(
         FileSystemId: String?, FileSystemPath: String?, DataRepositoryPath: String?, BatchImportMetaDataOnCreate: Bool?,
         ImportedFileChunkSize: Int?, S3: FSxS3Configuration?, Tags: [FSxTag]? = nil, ClientRequestToken: String?
     ) {
@@ -219,20 +219,20 @@ public struct FSxCreateAssociationRequest: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxAssociation: Codable, Sendable, Hashable {
-    public var AssociationId: String
-    public var FileSystemId: String?
-    public var Lifecycle: String?
-    public var ResourceARN: String?
-    public var FileSystemPath: String?
-    public var DataRepositoryPath: String?
-    public var BatchImportMetaDataOnCreate: Bool?
-    public var ImportedFileChunkSize: Int?
-    public var S3: FSxS3Configuration?
-    public var Tags: [FSxTag]?
-    public var CreationTime: Double?
-    public var FailureDetails: FSxFailureDetails?
-    public init(
+package struct FSxAssociation: Codable, Sendable, Hashable {
+    package var AssociationId: String
+    package var FileSystemId: String?
+    package var Lifecycle: String?
+    package var ResourceARN: String?
+    package var FileSystemPath: String?
+    package var DataRepositoryPath: String?
+    package var BatchImportMetaDataOnCreate: Bool?
+    package var ImportedFileChunkSize: Int?
+    package var S3: FSxS3Configuration?
+    package var Tags: [FSxTag]?
+    package var CreationTime: Double?
+    package var FailureDetails: FSxFailureDetails?
+    package init(
         AssociationId: String, FileSystemId: String?, Lifecycle: String?, ResourceARN: String?, FileSystemPath: String?,
         DataRepositoryPath: String?, BatchImportMetaDataOnCreate: Bool?, ImportedFileChunkSize: Int?,
         S3: FSxS3Configuration?, Tags: [FSxTag]?, CreationTime: Double?, FailureDetails: FSxFailureDetails?
@@ -252,17 +252,17 @@ public struct FSxAssociation: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxAssociationAnswer: Codable, Sendable, Hashable {
-    public var Association: FSxAssociation
-    public init(Association: FSxAssociation) { self.Association = Association }
+package struct FSxAssociationAnswer: Codable, Sendable, Hashable {
+    package var Association: FSxAssociation
+    package init(Association: FSxAssociation) { self.Association = Association }
 }
 
-public struct FSxDescribeAssociationsRequest: Codable, Sendable, Hashable {
-    public var AssociationIds: [String]?
-    public var Filters: [FSxFilter]?
-    public var MaxResults: Int?
-    public var NextToken: String?
-    public init(AssociationIds: [String]?, Filters: [FSxFilter]? = nil, MaxResults: Int? = nil, NextToken: String? = nil) {
+package struct FSxDescribeAssociationsRequest: Codable, Sendable, Hashable {
+    package var AssociationIds: [String]?
+    package var Filters: [FSxFilter]?
+    package var MaxResults: Int?
+    package var NextToken: String?
+    package init(AssociationIds: [String]?, Filters: [FSxFilter]? = nil, MaxResults: Int? = nil, NextToken: String? = nil) {
         self.AssociationIds = AssociationIds
         self.Filters = Filters
         self.MaxResults = MaxResults
@@ -270,33 +270,33 @@ public struct FSxDescribeAssociationsRequest: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxDescribeAssociationsAnswer: Codable, Sendable, Hashable {
-    public var Associations: [FSxAssociation]
-    public var NextToken: String?
-    public init(Associations: [FSxAssociation], NextToken: String?) {
+package struct FSxDescribeAssociationsAnswer: Codable, Sendable, Hashable {
+    package var Associations: [FSxAssociation]
+    package var NextToken: String?
+    package init(Associations: [FSxAssociation], NextToken: String?) {
         self.Associations = Associations
         self.NextToken = NextToken
     }
 }
 
-public struct FSxUpdateAssociationRequest: Codable, Sendable, Hashable {
-    public var AssociationId: String?
-    public var ImportedFileChunkSize: Int?
-    public var S3: FSxS3Configuration?
-    public var ClientRequestToken: String?
+package struct FSxUpdateAssociationRequest: Codable, Sendable, Hashable {
+    package var AssociationId: String?
+    package var ImportedFileChunkSize: Int?
+    package var S3: FSxS3Configuration?
+    package var ClientRequestToken: String?
 }
 
-public struct FSxDeleteAssociationRequest: Codable, Sendable, Hashable {
-    public var AssociationId: String?
-    public var DeleteDataInFileSystem: Bool?
-    public var ClientRequestToken: String?
+package struct FSxDeleteAssociationRequest: Codable, Sendable, Hashable {
+    package var AssociationId: String?
+    package var DeleteDataInFileSystem: Bool?
+    package var ClientRequestToken: String?
 }
 
-public struct FSxDeleteAssociationAnswer: Codable, Sendable, Hashable {
-    public var AssociationId: String
-    public var Lifecycle: String
-    public var DeleteDataInFileSystem: Bool
-    public init(AssociationId: String, Lifecycle: String, DeleteDataInFileSystem: Bool) {
+package struct FSxDeleteAssociationAnswer: Codable, Sendable, Hashable {
+    package var AssociationId: String
+    package var Lifecycle: String
+    package var DeleteDataInFileSystem: Bool
+    package init(AssociationId: String, Lifecycle: String, DeleteDataInFileSystem: Bool) {
         self.AssociationId = AssociationId
         self.Lifecycle = Lifecycle
         self.DeleteDataInFileSystem = DeleteDataInFileSystem
@@ -305,12 +305,12 @@ public struct FSxDeleteAssociationAnswer: Codable, Sendable, Hashable {
 
 // MARK: Data repository tasks
 
-public struct FSxTaskReport: Codable, Sendable, Hashable {
-    public var Enabled: Bool?
-    public var Path: String?
-    public var Format: String?
-    public var Scope: String?
-    public init(Enabled: Bool?, Path: String? = nil, Format: String? = nil, Scope: String? = nil) {
+package struct FSxTaskReport: Codable, Sendable, Hashable {
+    package var Enabled: Bool?
+    package var Path: String?
+    package var Format: String?
+    package var Scope: String?
+    package init(Enabled: Bool?, Path: String? = nil, Format: String? = nil, Scope: String? = nil) {
         self.Enabled = Enabled
         self.Path = Path
         self.Format = Format
@@ -318,37 +318,37 @@ public struct FSxTaskReport: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxDuration: Codable, Sendable, Hashable {
-    public var Unit: String?
-    public var Value: Int?
-    public init(Unit: String?, Value: Int?) {
+package struct FSxDuration: Codable, Sendable, Hashable {
+    package var Unit: String?
+    package var Value: Int?
+    package init(Unit: String?, Value: Int?) {
         self.Unit = Unit
         self.Value = Value
     }
 }
 
-public struct FSxReleaseConfiguration: Codable, Sendable, Hashable {
-    public var DurationSinceLastAccess: FSxDuration?
-    public init(DurationSinceLastAccess: FSxDuration?) { self.DurationSinceLastAccess = DurationSinceLastAccess }
+package struct FSxReleaseConfiguration: Codable, Sendable, Hashable {
+    package var DurationSinceLastAccess: FSxDuration?
+    package init(DurationSinceLastAccess: FSxDuration?) { self.DurationSinceLastAccess = DurationSinceLastAccess }
 }
 
-public struct FSxCreateTaskRequest: Codable, Sendable, Hashable {
-    public var `Type`: String?
-    public var FileSystemId: String?
-    public var Paths: [String]?
-    public var Report: FSxTaskReport?
-    public var ReleaseConfiguration: FSxReleaseConfiguration?
-    public var Tags: [FSxTag]?
-    public var ClientRequestToken: String?
+package struct FSxCreateTaskRequest: Codable, Sendable, Hashable {
+    package var `Type`: String?
+    package var FileSystemId: String?
+    package var Paths: [String]?
+    package var Report: FSxTaskReport?
+    package var ReleaseConfiguration: FSxReleaseConfiguration?
+    package var Tags: [FSxTag]?
+    package var ClientRequestToken: String?
 }
 
-public struct FSxTaskStatus: Codable, Sendable, Hashable {
-    public var TotalCount: Int64
-    public var SucceededCount: Int64
-    public var FailedCount: Int64
-    public var LastUpdatedTime: Double
-    public var ReleasedCapacity: Int64
-    public init(TotalCount: Int64, SucceededCount: Int64, FailedCount: Int64, LastUpdatedTime: Double, ReleasedCapacity: Int64) {
+package struct FSxTaskStatus: Codable, Sendable, Hashable {
+    package var TotalCount: Int64
+    package var SucceededCount: Int64
+    package var FailedCount: Int64
+    package var LastUpdatedTime: Double
+    package var ReleasedCapacity: Int64
+    package init(TotalCount: Int64, SucceededCount: Int64, FailedCount: Int64, LastUpdatedTime: Double, ReleasedCapacity: Int64) {
         self.TotalCount = TotalCount
         self.SucceededCount = SucceededCount
         self.FailedCount = FailedCount
@@ -357,22 +357,22 @@ public struct FSxTaskStatus: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxTask: Codable, Sendable, Hashable {
-    public var TaskId: String
-    public var Lifecycle: String
-    public var `Type`: String
-    public var CreationTime: Double
-    public var FileSystemId: String
-    public var Paths: [String]
-    public var ResourceARN: String
-    public var Status: FSxTaskStatus
-    public var Report: FSxTaskReport
-    public var Tags: [FSxTag]
-    public var StartTime: Double?
-    public var EndTime: Double?
-    public var FailureDetails: FSxFailureDetails?
-    public var ReleaseConfiguration: FSxReleaseConfiguration?
-    public init(
+package struct FSxTask: Codable, Sendable, Hashable {
+    package var TaskId: String
+    package var Lifecycle: String
+    package var `Type`: String
+    package var CreationTime: Double
+    package var FileSystemId: String
+    package var Paths: [String]
+    package var ResourceARN: String
+    package var Status: FSxTaskStatus
+    package var Report: FSxTaskReport
+    package var Tags: [FSxTag]
+    package var StartTime: Double?
+    package var EndTime: Double?
+    package var FailureDetails: FSxFailureDetails?
+    package var ReleaseConfiguration: FSxReleaseConfiguration?
+    package init(
         TaskId: String, Lifecycle: String, Type: String, CreationTime: Double, FileSystemId: String, Paths: [String],
         ResourceARN: String, Status: FSxTaskStatus, Report: FSxTaskReport, Tags: [FSxTag], StartTime: Double?,
         EndTime: Double?, FailureDetails: FSxFailureDetails?, ReleaseConfiguration: FSxReleaseConfiguration?
@@ -394,35 +394,35 @@ public struct FSxTask: Codable, Sendable, Hashable {
     }
 }
 
-public struct FSxTaskAnswer: Codable, Sendable, Hashable {
-    public var DataRepositoryTask: FSxTask
-    public init(DataRepositoryTask: FSxTask) { self.DataRepositoryTask = DataRepositoryTask }
+package struct FSxTaskAnswer: Codable, Sendable, Hashable {
+    package var DataRepositoryTask: FSxTask
+    package init(DataRepositoryTask: FSxTask) { self.DataRepositoryTask = DataRepositoryTask }
 }
 
-public struct FSxDescribeTasksRequest: Codable, Sendable, Hashable {
-    public var TaskIds: [String]?
-    public var Filters: [FSxFilter]?
-    public var MaxResults: Int?
-    public var NextToken: String?
+package struct FSxDescribeTasksRequest: Codable, Sendable, Hashable {
+    package var TaskIds: [String]?
+    package var Filters: [FSxFilter]?
+    package var MaxResults: Int?
+    package var NextToken: String?
 }
 
-public struct FSxDescribeTasksAnswer: Codable, Sendable, Hashable {
-    public var DataRepositoryTasks: [FSxTask]
-    public var NextToken: String?
-    public init(DataRepositoryTasks: [FSxTask], NextToken: String?) {
+package struct FSxDescribeTasksAnswer: Codable, Sendable, Hashable {
+    package var DataRepositoryTasks: [FSxTask]
+    package var NextToken: String?
+    package init(DataRepositoryTasks: [FSxTask], NextToken: String?) {
         self.DataRepositoryTasks = DataRepositoryTasks
         self.NextToken = NextToken
     }
 }
 
-public struct FSxCancelTaskRequest: Codable, Sendable, Hashable {
-    public var TaskId: String?
+package struct FSxCancelTaskRequest: Codable, Sendable, Hashable {
+    package var TaskId: String?
 }
 
-public struct FSxCancelTaskAnswer: Codable, Sendable, Hashable {
-    public var Lifecycle: String
-    public var TaskId: String
-    public init(Lifecycle: String, TaskId: String) {
+package struct FSxCancelTaskAnswer: Codable, Sendable, Hashable {
+    package var Lifecycle: String
+    package var TaskId: String
+    package init(Lifecycle: String, TaskId: String) {
         self.Lifecycle = Lifecycle
         self.TaskId = TaskId
     }
@@ -430,25 +430,25 @@ public struct FSxCancelTaskAnswer: Codable, Sendable, Hashable {
 
 // MARK: The local service's mount calls (not FSx operations)
 
-public struct FSxLocalMountRequest: Codable, Sendable, Hashable {
-    public var FileSystemId: String?
-    public var MountPoint: String?
-    public init(FileSystemId: String?, MountPoint: String?) {
+package struct FSxLocalMountRequest: Codable, Sendable, Hashable {
+    package var FileSystemId: String?
+    package var MountPoint: String?
+    package init(FileSystemId: String?, MountPoint: String?) {
         self.FileSystemId = FileSystemId
         self.MountPoint = MountPoint
     }
 }
 
-public struct FSxLocalMountAnswer: Codable, Sendable, Hashable {
-    public var FileSystemId: String
-    public var MountPoint: String
-    public init(FileSystemId: String, MountPoint: String) {
+package struct FSxLocalMountAnswer: Codable, Sendable, Hashable {
+    package var FileSystemId: String
+    package var MountPoint: String
+    package init(FileSystemId: String, MountPoint: String) {
         self.FileSystemId = FileSystemId
         self.MountPoint = MountPoint
     }
 }
 
 /// An answer with nothing in it (calls whose caller needs only success).
-public struct FSxEmptyAnswer: Codable, Sendable, Hashable {
-    public init() {}
+package struct FSxEmptyAnswer: Codable, Sendable, Hashable {
+    package init() {}
 }

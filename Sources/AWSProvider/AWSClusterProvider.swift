@@ -12,32 +12,32 @@ import Provisioning
 /// its configuration an object in the account's ParallelCluster bucket, its compute nodes EC2 instances the
 /// node agent launches. Nothing is kept on the user's machine: every command reads the stack, as the
 /// original does, so two machines (or a lost laptop) see the same clusters.
-public struct AWSClusterProvider: ClusterProvider {
+package struct AWSClusterProvider: ClusterProvider {
     let environment: [String: String]
     let region: String?
     /// The version in the stack's `parallelcluster:version` tag and the config's key.
     let version: String
 
-    public init(environment: [String: String], region: String?, version: String) {
+    package init(environment: [String: String], region: String?, version: String) {
         self.environment = environment
         self.region = region
         self.version = version
     }
 
-    public var kind: ProviderKind { .aws }
-    public var creationPolling: StatusPolling { StatusPolling(timeout: 7200, first: 0.2, longest: 10) }
-    public var catalogIsOffline: Bool { false }
-    public var catalogScope: String { "in AWS; unset PCLUSTER_PROVIDER to look on this machine" }
-    public func headNodeDownAdvice(of name: String) -> String {
+    package var kind: ProviderKind { .aws }
+    package var creationPolling: StatusPolling { StatusPolling(timeout: 7200, first: 0.2, longest: 10) }
+    package var catalogIsOffline: Bool { false }
+    package var catalogScope: String { "in AWS; unset PCLUSTER_PROVIDER to look on this machine" }
+    package func headNodeDownAdvice(of name: String) -> String {
         "The head node of '\(name)' is not running; `pcluster describe-cluster -n \(name)` shows the cluster's state."
     }
-    public var catalog: any ClusterCatalog { StackCatalog(provider: self) }
+    package var catalog: any ClusterCatalog { StackCatalog(provider: self) }
 
     func settings() throws -> AWSSettings { try AWSSettings.resolve(environment: environment, region: region) }
     func cloudFormation() throws -> CloudFormation { try CloudFormation(settings: settings()) }
     func ec2() throws -> EC2Client { try EC2Client(settings: settings()) }
 
-    public func preconditions() -> String? {
+    package func preconditions() -> String? {
         do { _ = try settings(); return nil } catch {
             return "The AWS provider cannot work here: \(error)"
         }
@@ -84,7 +84,7 @@ public struct AWSClusterProvider: ClusterProvider {
     }
 
     /// The head node's munge key, for its compute nodes (which may read only this object of the bucket).
-    public func publishMungeKey(_ key: Data, of name: String) async throws {
+    package func publishMungeKey(_ key: Data, of name: String) async throws {
         let settings = try settings()
         let bucket = try await configBucket(settings)
         _ = try await S3Client(settings: settings).putObject(bucket: bucket, key: "parallelcluster/\(version)/clusters/\(name)/munge.key", data: key)
@@ -144,7 +144,7 @@ public struct AWSClusterProvider: ClusterProvider {
 
     // MARK: Lifecycle
 
-    public func create(
+    package func create(
         name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
         rollbackOnFailure: Bool, progress: @Sendable (String) -> Void
     ) async throws {
@@ -170,7 +170,7 @@ public struct AWSClusterProvider: ClusterProvider {
         progress("stack \(name) created; CloudFormation is creating its resources")
     }
 
-    public func update(
+    package func update(
         name: String, config: ClusterConfiguration, configuration: String,
         progress: @Sendable (String) -> Void
     ) async throws {
@@ -198,7 +198,7 @@ public struct AWSClusterProvider: ClusterProvider {
 
     /// Compute instances first (they are not in the stack: the node agent made them), then the stack, then
     /// the configuration object.
-    public func delete(name: String, wait: Bool, progress: @Sendable (String) -> Void) async throws {
+    package func delete(name: String, wait: Bool, progress: @Sendable (String) -> Void) async throws {
         let cfn = try cloudFormation()
         let fleet = try EC2Fleet(settings: settings(), clusterName: name)
         let terminated = try await fleet.terminateOrphans(knownNodes: [])
@@ -212,17 +212,17 @@ public struct AWSClusterProvider: ClusterProvider {
         }
     }
 
-    public func recover(name: String) async throws -> [String] { [] }
+    package func recover(name: String) async throws -> [String] { [] }
 
     /// The node agent's launch plan and the configuration, from the stack and the configuration object
     /// (what `pcluster-agent bootstrap` writes on the head node).
-    public func fleetPlan(of name: String) async throws -> (plan: AWSFleetPlan, config: ClusterConfiguration) {
+    package func fleetPlan(of name: String) async throws -> (plan: AWSFleetPlan, config: ClusterConfiguration) {
         let (plan, config, _) = try await fleetPlanAndConfiguration(of: name)
         return (plan, config)
     }
 
     /// The plan, the configuration and the configuration's text as stored.
-    public func fleetPlanAndConfiguration(of name: String) async throws -> (plan: AWSFleetPlan, config: ClusterConfiguration, text: String) {
+    package func fleetPlanAndConfiguration(of name: String) async throws -> (plan: AWSFleetPlan, config: ClusterConfiguration, text: String) {
         let settings = try settings()
         let text = try await downloadConfiguration(of: name)
         let resources = try await CloudFormation(settings: settings).resources(name)
@@ -237,7 +237,7 @@ public struct AWSClusterProvider: ClusterProvider {
         return (AWSFleetPlan(clusterName: name, region: settings.region, version: version, config: config, physicalIds: physicalIds), config, text)
     }
 
-    public func instances(of name: String) async -> [ProvisionedInstance] {
+    package func instances(of name: String) async -> [ProvisionedInstance] {
         (try? await clusterInstances(name)) ?? []
     }
 
@@ -255,7 +255,7 @@ public struct AWSClusterProvider: ClusterProvider {
         return found.sorted { ($0.nodeType, $0.launchTime, $0.instanceId) < ($1.nodeType, $1.launchTime, $1.instanceId) }
     }
 
-    public func headNodeProblems(of name: String) async -> [String] {
+    package func headNodeProblems(of name: String) async -> [String] {
         guard let record = try? await catalog.record(named: name), record.clusterStatus.isComplete else { return [] }
         let head = await instances(of: name).first { $0.nodeType == "HeadNode" }
         guard let head else { return ["the head node instance does not exist"] }
@@ -263,18 +263,18 @@ public struct AWSClusterProvider: ClusterProvider {
     }
 
     /// The first resource that failed, as CloudFormation said it.
-    public func creationFailure(of name: String) async -> String? {
+    package func creationFailure(of name: String) async -> String? {
         guard let events = try? await cloudFormation().events(name) else { return nil }
         let failed = events.reversed().first { $0.resourceStatus.hasSuffix("FAILED") && $0.resourceStatusReason != nil }
         return failed.map { "\($0.logicalResourceId) (\($0.resourceType)): \($0.resourceStatusReason ?? "")" }
     }
 
-    public func terminateComputeNodes(of name: String) async throws {
+    package func terminateComputeNodes(of name: String) async throws {
         let fleet = try EC2Fleet(settings: settings(), clusterName: name)
         _ = try await fleet.terminateOrphans(knownNodes: [])
     }
 
-    public func events(of name: String) async -> [ClusterEvent] {
+    package func events(of name: String) async -> [ClusterEvent] {
         guard let events = try? await cloudFormation().events(name) else { return [] }
         // Oldest first, as the protocol has it.
         return events.reversed().map { event in
@@ -288,13 +288,13 @@ public struct AWSClusterProvider: ClusterProvider {
     }
 
     /// The cluster's logs are in CloudWatch Logs, which this build does not read yet.
-    public func logsUnavailable() -> String? {
+    package func logsUnavailable() -> String? {
         "the AWS provider does not read CloudWatch Logs yet; on the head node the cluster's logs are in /opt/parallelcluster/cluster/log"
     }
-    public func logStreams(of name: String) -> [ClusterLogStream] { [] }
-    public func logLines(of name: String, stream: String) -> [String]? { nil }
+    package func logStreams(of name: String) -> [ClusterLogStream] { [] }
+    package func logLines(of name: String, stream: String) -> [String]? { nil }
 
-    public func headNodeShell(of name: String) async -> HeadNodeShell? {
+    package func headNodeShell(of name: String) async -> HeadNodeShell? {
         guard let head = await instances(of: name).first(where: { $0.nodeType == "HeadNode" && $0.state == "running" }) else { return nil }
         let user: String
         let configuration = (try? await catalog.configuration(of: name)) ?? nil
@@ -404,7 +404,7 @@ struct StackCatalog: ClusterCatalog {
     }
 }
 
-public struct AWSProviderError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct AWSProviderError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

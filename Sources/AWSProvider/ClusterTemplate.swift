@@ -6,21 +6,21 @@ import JSONOutput
 /// keys and lists come in the config's order and nothing depends on time or randomness, so the same config
 /// gives the same bytes (diffable, cacheable, reviewable). What only AWS knows when the stack is created
 /// (the VPC of the subnets, the AMI of the OS) are template parameters the provider fills in.
-public struct ClusterTemplate: Sendable {
-    public let clusterName: String
-    public let config: ClusterConfiguration
-    public let version: String
+package struct ClusterTemplate: Sendable {
+    package let clusterName: String
+    package let config: ClusterConfiguration
+    package let version: String
 
-    public init(clusterName: String, config: ClusterConfiguration, version: String) {
+    package init(clusterName: String, config: ClusterConfiguration, version: String) {
         self.clusterName = clusterName
         self.config = config
         self.version = version
     }
 
     /// The template as JSON text (CloudFormation reads JSON and YAML alike).
-    public func render() -> String { JSONPrinter.render(.object(document()), indent: 2) + "\n" }
+    package func render() -> String { JSONPrinter.render(.object(document()), indent: 2) + "\n" }
 
-    public func document() -> JSONObject {
+    package func document() -> JSONObject {
         var resources = JSONObject()
         securityGroups(into: &resources)
         iam(into: &resources)
@@ -264,7 +264,7 @@ public struct ClusterTemplate: Sendable {
 
     /// The placement group's name for launches: the one the config names, else the group the stack made for
     /// the queue or compute resource (nil when the stack has none, or its endpoint made none).
-    public func placementGroupName(
+    package func placementGroupName(
         _ queue: ClusterConfiguration.SlurmQueue, _ resource: ClusterConfiguration.ComputeResource,
         physicalIds: [String: String]
     ) -> String? {
@@ -277,7 +277,7 @@ public struct ClusterTemplate: Sendable {
         }
     }
 
-    public func launchTemplateName(_ queue: String, _ resource: String) -> String { "\(clusterName)-\(queue)-\(resource)" }
+    package func launchTemplateName(_ queue: String, _ resource: String) -> String { "\(clusterName)-\(queue)-\(resource)" }
 
     // MARK: Launch templates
 

@@ -3,45 +3,45 @@ import AWSEC2
 import Foundation
 
 /// A compute instance of a cluster as EC2 reports it.
-public struct EC2ComputeInstance: Sendable, Equatable {
-    public var instanceId: String
-    public var nodeName: String?
-    public var instanceType: String
-    public var state: String
-    public var placementGroup: String?
-    public var networkInterfaceTypes: [String]
-    public var launchTime: Date?
+package struct EC2ComputeInstance: Sendable, Equatable {
+    package var instanceId: String
+    package var nodeName: String?
+    package var instanceType: String
+    package var state: String
+    package var placementGroup: String?
+    package var networkInterfaceTypes: [String]
+    package var launchTime: Date?
 }
 
 /// Why a launch did not give every node an instance.
-public struct EC2LaunchError: Error, Sendable, CustomStringConvertible {
-    public var code: String
-    public var message: String
+package struct EC2LaunchError: Error, Sendable, CustomStringConvertible {
+    package var code: String
+    package var message: String
     /// EC2 has no capacity for this instance type now: the node agent holds the compute resource down and
     /// tries the next one, as the original does.
-    public var isInsufficientCapacity: Bool {
+    package var isInsufficientCapacity: Bool {
         [
             "InsufficientInstanceCapacity", "InsufficientHostCapacity", "InsufficientReservedInstanceCapacity",
             "InsufficientCapacity", "MaxSpotInstanceCountExceeded", "SpotMaxPriceTooLow",
         ].contains(code)
     }
-    public var description: String { "\(code): \(message)" }
+    package var description: String { "\(code): \(message)" }
 }
 
 /// What one compute resource's nodes are launched with.
-public struct ComputeLaunch: Sendable, Codable, Equatable {
-    public var queue: String
-    public var computeResource: String
+package struct ComputeLaunch: Sendable, Codable, Equatable {
+    package var queue: String
+    package var computeResource: String
     /// One type: RunInstances. Several (`Instances:` with more than one): CreateFleet, which picks among them.
-    public var instanceTypes: [String]
-    public var launchTemplateName: String
-    public var subnetIds: [String]
-    public var securityGroupIds: [String]
-    public var efa: Bool
-    public var placementGroup: String?
-    public var capacityType: String
+    package var instanceTypes: [String]
+    package var launchTemplateName: String
+    package var subnetIds: [String]
+    package var securityGroupIds: [String]
+    package var efa: Bool
+    package var placementGroup: String?
+    package var capacityType: String
 
-    public init(
+    package init(
         queue: String, computeResource: String, instanceTypes: [String], launchTemplateName: String, subnetIds: [String],
         securityGroupIds: [String], efa: Bool, placementGroup: String?, capacityType: String = "ONDEMAND"
     ) {
@@ -60,18 +60,19 @@ public struct ComputeLaunch: Sendable, Codable, Equatable {
 /// The node agent's EC2 side: RunInstances for the nodes of a compute resource (all-or-nothing or best effort),
 /// the instance ↔ node mapping in the `parallelcluster:node-name` tag, and termination. The instances of a
 /// cluster are found by its `parallelcluster:cluster-name` tag, so nothing else in the account is touched.
-public struct EC2Fleet: Sendable {
+package struct EC2Fleet: Sendable {
     let ec2: EC2Client
-    public let clusterName: String
+    package let clusterName: String
 
-    public init(settings: AWSSettings, clusterName: String) throws {
+    package init(settings: AWSSettings, clusterName: String) throws {
         ec2 = try EC2Client(settings: settings)
         self.clusterName = clusterName
     }
 
     /// Launches one instance per node. All-or-nothing asks EC2 for exactly that many (MinCount = MaxCount),
     /// best effort for at least one; the nodes that got no instance are returned too.
-    public func launch(_ nodes: [String], _ spec: ComputeLaunch, allOrNothing: Bool) async throws -> (launched: [String: String], missing: [String]) {
+    package func launch(_ nodes: [String], _ spec: ComputeLaunch, allOrNothing: Bool) async throws -> (launched: [String: String], missing: [String])
+    {
         guard !nodes.isEmpty else { return ([:], []) }
         let ids: [String]
         do {
@@ -100,7 +101,7 @@ public struct EC2Fleet: Sendable {
 
     /// The RunInstances request for `count` nodes of a compute resource: the newest version of its launch
     /// template (what the last update-cluster made, not the template's first, default version).
-    public func runInstancesRequest(count: Int, _ spec: ComputeLaunch, allOrNothing: Bool) -> RunInstancesRequest {
+    package func runInstancesRequest(count: Int, _ spec: ComputeLaunch, allOrNothing: Bool) -> RunInstancesRequest {
         RunInstancesRequest(
             launchTemplate: EC2LaunchTemplateReference(name: spec.launchTemplateName, version: "$Latest"),
             instanceType: spec.instanceTypes.first ?? "", minCount: allOrNothing ? count : 1, maxCount: count,
@@ -111,7 +112,7 @@ public struct EC2Fleet: Sendable {
     /// The CreateFleet request (an instant fleet) for `count` nodes of a compute resource with several instance
     /// types: every type in every subnet as overrides of the launch template. All-or-nothing asks for the whole
     /// count in one type and one zone (MinTargetCapacity), as the original does.
-    public func createFleetRequest(count: Int, _ spec: ComputeLaunch, allOrNothing: Bool) -> CreateFleetRequest {
+    package func createFleetRequest(count: Int, _ spec: ComputeLaunch, allOrNothing: Bool) -> CreateFleetRequest {
         CreateFleetRequest(
             launchTemplate: EC2LaunchTemplateReference(name: spec.launchTemplateName, version: "$Latest"),
             overrides: spec.instanceTypes.flatMap { type in
@@ -129,14 +130,14 @@ public struct EC2Fleet: Sendable {
     }
 
     /// The private addresses of instances, for Slurm's NodeAddr.
-    public func privateAddresses(_ ids: [String]) async throws -> [String: String] {
+    package func privateAddresses(_ ids: [String]) async throws -> [String: String] {
         guard !ids.isEmpty else { return [:] }
         let found = try await ec2.describeInstances(ids: ids)
         return Dictionary(found.compactMap { instance in instance.privateIpAddress.map { (instance.instanceId, $0) } }) { first, _ in first }
     }
 
     /// The cluster's compute instances that are pending or running.
-    public func instances() async throws -> [EC2ComputeInstance] {
+    package func instances() async throws -> [EC2ComputeInstance] {
         try await ec2.describeInstances(filters: [
             EC2Filter("tag:parallelcluster:cluster-name", [clusterName]), EC2Filter("tag:parallelcluster:node-type", ["Compute"]),
             EC2Filter("instance-state-name", ["pending", "running"]),
@@ -150,7 +151,7 @@ public struct EC2Fleet: Sendable {
 
     /// Terminates the instances of these nodes (suspend, power-down); returns the instance ids.
     @discardableResult
-    public func terminate(nodes: [String]) async throws -> [String] {
+    package func terminate(nodes: [String]) async throws -> [String] {
         let wanted = Set(nodes)
         let ids = try await instances().filter { $0.nodeName.map(wanted.contains) ?? false }.map(\.instanceId)
         try await ec2.terminateInstances(ids: ids)
@@ -161,7 +162,7 @@ public struct EC2Fleet: Sendable {
     /// renamed by an update): terminated by the agent's orphan pass. Those younger than `grace` are left
     /// alone: a launch tags its instances just after RunInstances answers.
     @discardableResult
-    public func terminateOrphans(knownNodes: Set<String>, grace: TimeInterval = 0) async throws -> [String] {
+    package func terminateOrphans(knownNodes: Set<String>, grace: TimeInterval = 0) async throws -> [String] {
         let cutoff = Date().addingTimeInterval(-grace)
         let ids = try await instances().filter { instance in
             guard instance.nodeName.map({ !knownNodes.contains($0) }) ?? true else { return false }

@@ -6,25 +6,25 @@ import SlurmHeadNode
 
 /// What the node agent of an AWS cluster needs to launch compute nodes, written on the head node by
 /// `pcluster-agent bootstrap` from the stack's resources and the cluster's configuration.
-public struct AWSFleetPlan: Codable, Sendable, Equatable {
-    public var clusterName: String
-    public var region: String
+package struct AWSFleetPlan: Codable, Sendable, Equatable {
+    package var clusterName: String
+    package var region: String
     /// The ParallelCluster version of the stack (where its configuration is kept).
-    public var version: String
+    package var version: String
     /// Scheduling.ScalingStrategy: all-or-nothing launches a resume's nodes of a compute resource together or not at all.
-    public var allOrNothing: Bool
+    package var allOrNothing: Bool
     /// Most nodes one launch call asks for (the original's max_batch_size).
-    public var maxBatchSize: Int
+    package var maxBatchSize: Int
     /// The address compute nodes reach slurmctld at (set by bootstrap on the head node).
-    public var headNodeAddress: String?
-    public var computeResources: [ComputeLaunch]
+    package var headNodeAddress: String?
+    package var computeResources: [ComputeLaunch]
 
-    public func launch(queue: String, computeResource: String) -> ComputeLaunch? {
+    package func launch(queue: String, computeResource: String) -> ComputeLaunch? {
         computeResources.first { $0.queue == queue && $0.computeResource == computeResource }
     }
 
     /// The plan for a cluster from its configuration and its stack's physical resource ids (by logical id).
-    public init(
+    package init(
         clusterName: String, region: String, version: String, config: ClusterConfiguration, physicalIds: [String: String],
         maxBatchSize: Int = 500
     ) {
@@ -52,22 +52,22 @@ public struct AWSFleetPlan: Codable, Sendable, Equatable {
 /// The node agent's launcher on an AWS cluster: a resume's nodes grouped by compute resource and launched
 /// in batches (RunInstances, or CreateFleet for several instance types); each instance carries its node's
 /// name in a tag, which is how suspend, the orphan pass and describe-cluster-instances find it again.
-public struct EC2NodeLauncher: InstanceLauncher {
-    public let plan: AWSFleetPlan
+package struct EC2NodeLauncher: InstanceLauncher {
+    package let plan: AWSFleetPlan
     let fleet: EC2Fleet
     let events: EventLog
 
-    public init(plan: AWSFleetPlan, settings: AWSSettings, layout: LocalLayout) throws {
+    package init(plan: AWSFleetPlan, settings: AWSSettings, layout: LocalLayout) throws {
         self.plan = plan
         fleet = try EC2Fleet(settings: settings, clusterName: plan.clusterName)
         events = EventLog(layout: layout)
     }
 
-    public func launch(_ node: LocalNode) async throws {
+    package func launch(_ node: LocalNode) async throws {
         if case .failure(let error) = await launch([node])[node.name] { throw error }
     }
 
-    public func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
+    package func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
         var outcome: [String: Result<String?, any Error>] = [:]
         let groups = Dictionary(grouping: nodes) { "\($0.queue)/\($0.computeResource)" }
         for key in groups.keys.sorted() {
@@ -103,9 +103,9 @@ public struct EC2NodeLauncher: InstanceLauncher {
         return outcome
     }
 
-    public func terminate(_ name: String, reason: String) async { await terminate([name], reason: reason) }
+    package func terminate(_ name: String, reason: String) async { await terminate([name], reason: reason) }
 
-    public func terminate(_ names: [String], reason: String) async {
+    package func terminate(_ names: [String], reason: String) async {
         guard !names.isEmpty else { return }
         do {
             let ids = try await fleet.terminate(nodes: names)
@@ -118,18 +118,18 @@ public struct EC2NodeLauncher: InstanceLauncher {
         }
     }
 
-    public func runningNodes() async -> Set<String>? {
+    package func runningNodes() async -> Set<String>? {
         guard let instances = try? await fleet.instances() else { return nil }
         return Set(instances.compactMap(\.nodeName))
     }
 
-    public func terminateStrays(knownNodes: Set<String>) async {
+    package func terminateStrays(knownNodes: Set<String>) async {
         if let ids = try? await fleet.terminateOrphans(knownNodes: knownNodes, grace: 120), !ids.isEmpty {
             events.record(resource: plan.clusterName, status: "TERMINATED", reason: "\(ids.joined(separator: ",")): no node owns them")
         }
     }
 
-    public func isRunning(_ name: String) async -> Bool {
+    package func isRunning(_ name: String) async -> Bool {
         // Unknown (EC2 not answering) counts as running: relaunching a node that has an instance would pay twice.
         guard let instances = try? await fleet.instances() else { return true }
         return instances.contains { $0.nodeName == name }

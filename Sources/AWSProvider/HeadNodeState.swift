@@ -8,13 +8,13 @@ import SlurmHeadNode
 /// configuration they were made from. `pcluster-agent bootstrap` writes it once; the cluster-manager loop
 /// rewrites it when `update-cluster` stored a new configuration (the original's head node learns that
 /// through cfn-hup) and puts it into effect in Slurm.
-public struct HeadNodeState: Sendable {
-    public let provider: AWSClusterProvider
-    public let clusterName: String
-    public let layout: LocalLayout
-    public let agentExecutable: String
+package struct HeadNodeState: Sendable {
+    package let provider: AWSClusterProvider
+    package let clusterName: String
+    package let layout: LocalLayout
+    package let agentExecutable: String
 
-    public init(provider: AWSClusterProvider, clusterName: String, layout: LocalLayout, agentExecutable: String) {
+    package init(provider: AWSClusterProvider, clusterName: String, layout: LocalLayout, agentExecutable: String) {
         self.provider = provider
         self.clusterName = clusterName
         self.layout = layout
@@ -30,7 +30,7 @@ public struct HeadNodeState: Sendable {
 
     /// Writes the state for the configuration stored now; returns it with the configuration's digest.
     @discardableResult
-    public func write(
+    package func write(
         headNodeAddress: String?, headNodeInstanceId: String, createdAt: Date
     ) async throws -> (spec: LocalClusterSpec, plan: AWSFleetPlan) {
         var (plan, config, text) = try await provider.fleetPlanAndConfiguration(of: clusterName)
@@ -53,14 +53,14 @@ public struct HeadNodeState: Sendable {
     }
 
     /// slurm.conf for this head node's nodes: the controller at the address compute nodes reach it at.
-    public func slurmConf(_ spec: LocalClusterSpec, _ plan: AWSFleetPlan) -> String {
+    package func slurmConf(_ spec: LocalClusterSpec, _ plan: AWSFleetPlan) -> String {
         SlurmConf.render(spec: spec, layout: layout, target: .ec2(headNodeAddress: plan.headNodeAddress ?? "127.0.0.1"))
     }
 
     /// When the stored configuration is not the one applied: rewrites the state and puts it into effect
     /// (slurmctld restarted when the node set changed, reconfigured otherwise; instances of nodes that are gone
     /// are terminated by the next orphan pass). Returns what changed, or nil when nothing did.
-    public func applyIfChanged() async throws -> String? {
+    package func applyIfChanged() async throws -> String? {
         guard let text = try await provider.catalog.configuration(of: clusterName) else { return nil }
         let applied = try? String(contentsOfFile: appliedDigestPath, encoding: .utf8)
         guard Self.digest(text) != applied else { return nil }

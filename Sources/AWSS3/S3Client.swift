@@ -8,10 +8,10 @@ import NIOHTTP1
 
 /// S3 over REST-XML. Path-style addressing for custom endpoints (moto, MinIO) and for bucket names that
 /// cannot be host names; virtual-hosted addressing on AWS.
-public final class S3Client: Sendable {
-    public let client: AWSClient
+package final class S3Client: Sendable {
+    package let client: AWSClient
 
-    public init(settings: AWSSettings, http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
+    package init(settings: AWSSettings, http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
         client = try AWSClient(service: .s3, settings: settings, wireProtocol: .restXML, http: http)
     }
 
@@ -44,7 +44,7 @@ public final class S3Client: Sendable {
 
     // MARK: Buckets
 
-    public func createBucket(_ bucket: String) async throws {
+    package func createBucket(_ bucket: String) async throws {
         var body: ByteBuffer?
         if client.settings.region != "us-east-1" {
             var xml = XMLWriter()
@@ -56,13 +56,13 @@ public final class S3Client: Sendable {
         _ = try await client.send(request("CreateBucket", .PUT, bucket: bucket, body: body))
     }
 
-    public func deleteBucket(_ bucket: String) async throws {
+    package func deleteBucket(_ bucket: String) async throws {
         _ = try await client.send(request("DeleteBucket", .DELETE, bucket: bucket))
     }
 
     // MARK: Listing
 
-    public func listObjectsV2(
+    package func listObjectsV2(
         bucket: String, prefix: String? = nil, delimiter: String? = nil,
         continuationToken: String? = nil, startAfter: String? = nil,
         maxKeys: Int? = nil
@@ -92,7 +92,7 @@ public final class S3Client: Sendable {
     }
 
     /// Every page under `prefix`, one after another, handed to `page` as it arrives.
-    public func listAllObjects(
+    package func listAllObjects(
         bucket: String, prefix: String? = nil, delimiter: String? = nil,
         page: (S3ListPage) async throws -> Void
     ) async throws {
@@ -110,7 +110,7 @@ public final class S3Client: Sendable {
     }
 
     /// Convenience: all keys and common prefixes under `prefix`.
-    public func listAllObjects(
+    package func listAllObjects(
         bucket: String, prefix: String? = nil, delimiter: String? = nil
     ) async throws
         -> (objects: [S3ObjectSummary], commonPrefixes: [String])
@@ -126,7 +126,7 @@ public final class S3Client: Sendable {
 
     // MARK: Objects
 
-    public func headObject(bucket: String, key: String) async throws -> S3ObjectHead {
+    package func headObject(bucket: String, key: String) async throws -> S3ObjectHead {
         let response = try await client.send(request("HeadObject", .HEAD, bucket: bucket, key: key))
         return Self.head(from: response.headers)
     }
@@ -147,7 +147,7 @@ public final class S3Client: Sendable {
     }
 
     /// The object (or the byte range, inclusive as HTTP's Range is) in memory. For large objects use `download`.
-    public func getObject(
+    package func getObject(
         bucket: String, key: String, range: ClosedRange<Int64>? = nil,
         maxBytes: Int = 256 << 20
     ) async throws -> (head: S3ObjectHead, body: Data) {
@@ -161,7 +161,7 @@ public final class S3Client: Sendable {
 
     /// Streams the object (or range) chunk by chunk to `sink`; memory stays at one chunk. Returns the head.
     @discardableResult
-    public func getObject(
+    package func getObject(
         bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil,
         sink: @escaping @Sendable (ByteBuffer) async throws -> Void
     ) async throws -> S3ObjectHead {
@@ -175,7 +175,7 @@ public final class S3Client: Sendable {
         }
     }
 
-    public func putObject(
+    package func putObject(
         bucket: String, key: String, body: ByteBuffer, metadata: [String: String] = [:],
         contentType: String? = nil
     ) async throws -> String {
@@ -190,7 +190,7 @@ public final class S3Client: Sendable {
         return response.headers.first(name: "ETag") ?? ""
     }
 
-    public func putObject(
+    package func putObject(
         bucket: String, key: String, data: Data, metadata: [String: String] = [:],
         contentType: String? = nil
     ) async throws -> String {
@@ -207,7 +207,7 @@ public final class S3Client: Sendable {
 
     /// Server-side copy; with `metadata` the destination's metadata is replaced (MetadataDirective REPLACE),
     /// which is also how an object's metadata is changed in place.
-    public func copyObject(
+    package func copyObject(
         sourceBucket: String, sourceKey: String, bucket: String, key: String,
         metadata: [String: String]? = nil, contentType: String? = nil
     ) async throws -> String {
@@ -221,12 +221,12 @@ public final class S3Client: Sendable {
         return root.string("ETag") ?? ""
     }
 
-    public func deleteObject(bucket: String, key: String) async throws {
+    package func deleteObject(bucket: String, key: String) async throws {
         _ = try await client.send(request("DeleteObject", .DELETE, bucket: bucket, key: key))
     }
 
     /// Deletes in batches of 1000 (the API's limit); returns the keys S3 refused, with its reasons.
-    public func deleteObjects(bucket: String, keys: [String]) async throws -> [S3DeleteFailure] {
+    package func deleteObjects(bucket: String, keys: [String]) async throws -> [S3DeleteFailure] {
         var failures: [S3DeleteFailure] = []
         var start = 0
         while start < keys.count {
@@ -261,14 +261,14 @@ public final class S3Client: Sendable {
         return failures
     }
 
-    public func presignedGetURL(bucket: String, key: String, expires: Int = 3600) async throws -> String {
+    package func presignedGetURL(bucket: String, key: String, expires: Int = 3600) async throws -> String {
         let place = location(bucket, key)
         return try await client.presignedURL(method: .GET, path: place.path, hostPrefix: place.hostPrefix, expires: expires)
     }
 
     // MARK: Multipart
 
-    public func createMultipartUpload(
+    package func createMultipartUpload(
         bucket: String, key: String, metadata: [String: String] = [:],
         contentType: String? = nil
     ) async throws -> String {
@@ -288,7 +288,7 @@ public final class S3Client: Sendable {
         return id
     }
 
-    public func uploadPart(bucket: String, key: String, uploadId: String, number: Int, body: ByteBuffer) async throws -> S3CompletedPart {
+    package func uploadPart(bucket: String, key: String, uploadId: String, number: Int, body: ByteBuffer) async throws -> S3CompletedPart {
         let response = try await client.send(
             request(
                 "UploadPart", .PUT, bucket: bucket, key: key,
@@ -297,7 +297,7 @@ public final class S3Client: Sendable {
         return S3CompletedPart(number: number, etag: response.headers.first(name: "ETag") ?? "")
     }
 
-    public func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [S3CompletedPart]) async throws -> String {
+    package func completeMultipartUpload(bucket: String, key: String, uploadId: String, parts: [S3CompletedPart]) async throws -> String {
         var xml = XMLWriter()
         xml.open("CompleteMultipartUpload", namespace: "http://s3.amazonaws.com/doc/2006-03-01/")
         for part in parts.sorted(by: { $0.number < $1.number }) {
@@ -318,7 +318,7 @@ public final class S3Client: Sendable {
         return root.string("ETag") ?? ""
     }
 
-    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
+    package func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws {
         _ = try await client.send(
             request(
                 "AbortMultipartUpload", .DELETE, bucket: bucket, key: key,
@@ -326,7 +326,7 @@ public final class S3Client: Sendable {
     }
 
     /// Upload ids in progress under `prefix` (to find and abort what a crash left).
-    public func listMultipartUploads(bucket: String, prefix: String? = nil) async throws -> [(key: String, uploadId: String)] {
+    package func listMultipartUploads(bucket: String, prefix: String? = nil) async throws -> [(key: String, uploadId: String)] {
         var query = [QueryItem("uploads", "")]
         if let prefix { query.append(QueryItem("prefix", prefix)) }
         let root = try await client.send(request("ListMultipartUploads", .GET, bucket: bucket, query: query)).xml()
@@ -341,7 +341,7 @@ public final class S3Client: Sendable {
 
     // MARK: Notifications
 
-    public func getBucketNotificationConfiguration(bucket: String) async throws -> S3NotificationConfiguration {
+    package func getBucketNotificationConfiguration(bucket: String) async throws -> S3NotificationConfiguration {
         let root = try await client.send(
             request(
                 "GetBucketNotificationConfiguration", .GET, bucket: bucket,
@@ -368,7 +368,7 @@ public final class S3Client: Sendable {
     }
 
     /// Replaces the bucket's whole notification configuration (read, change, write back to add one target).
-    public func putBucketNotificationConfiguration(bucket: String, _ configuration: S3NotificationConfiguration) async throws {
+    package func putBucketNotificationConfiguration(bucket: String, _ configuration: S3NotificationConfiguration) async throws {
         var xml = XMLWriter()
         xml.open("NotificationConfiguration", namespace: "http://s3.amazonaws.com/doc/2006-03-01/")
         for kind in [S3NotificationTarget.Kind.topic, .queue, .lambda] {

@@ -2,28 +2,28 @@ import AWSCore
 import Foundation
 
 /// One record of an S3 event notification, as delivered to SQS.
-public struct S3EventRecord: Sendable, Equatable {
-    public var eventName: String  // "ObjectCreated:Put", "ObjectRemoved:Delete", ...
-    public var bucket: String
+package struct S3EventRecord: Sendable, Equatable {
+    package var eventName: String  // "ObjectCreated:Put", "ObjectRemoved:Delete", ...
+    package var bucket: String
     /// The object key, decoded (S3 sends it form-encoded: "dir%2Fa+b" is "dir/a b").
-    public var key: String
-    public var size: Int64?
-    public var etag: String?
-    public var sequencer: String?
-    public var eventTime: String?
+    package var key: String
+    package var size: Int64?
+    package var etag: String?
+    package var sequencer: String?
+    package var eventTime: String?
 
-    public var isCreation: Bool { eventName.hasPrefix("ObjectCreated") }
-    public var isRemoval: Bool { eventName.hasPrefix("ObjectRemoved") }
+    package var isCreation: Bool { eventName.hasPrefix("ObjectCreated") }
+    package var isRemoval: Bool { eventName.hasPrefix("ObjectRemoved") }
 }
 
-public struct S3EventParseError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct S3EventParseError: Error, Sendable, CustomStringConvertible {
+    package var description: String
 }
 
-public enum S3EventNotification {
+package enum S3EventNotification {
     /// The records in an SQS message body; a test event (sent when a configuration is written) has none.
     /// Throws when the body is not an S3 notification at all.
-    public static func records(in body: String) throws -> [S3EventRecord] {
+    package static func records(in body: String) throws -> [S3EventRecord] {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] else {
             throw S3EventParseError(description: "the message is not a JSON S3 event notification")
         }

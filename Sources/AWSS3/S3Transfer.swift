@@ -9,20 +9,20 @@ import SystemPackage
 import Glibc
 #endif
 
-public struct S3TransferOptions: Sendable {
+package struct S3TransferOptions: Sendable {
     /// Bytes per ranged GET or uploaded part.
-    public var partSize: Int
+    package var partSize: Int
     /// Ranged GETs or part uploads in flight at once; memory use is about partSize × concurrency for uploads
     /// and a few network chunks per request for downloads.
-    public var concurrency: Int
+    package var concurrency: Int
     /// Files above this size are uploaded in parts.
-    public var multipartThreshold: Int
+    package var multipartThreshold: Int
 
     /// A download's first stream is split into parallel ranges only when it runs slower than this
     /// (bytes per second) after a 100 ms probe. Infinity always splits, zero never does.
-    public var splitBelowBytesPerSecond: Double
+    package var splitBelowBytesPerSecond: Double
 
-    public init(
+    package init(
         partSize: Int = 8 << 20, concurrency: Int = 8, multipartThreshold: Int = 16 << 20,
         splitBelowBytesPerSecond: Double = 250e6
     ) {
@@ -34,9 +34,9 @@ public struct S3TransferOptions: Sendable {
 }
 
 /// What a download fetched, and how: `parallelRanges` is 0 when one stream carried the whole object.
-public struct S3Download: Sendable {
-    public var head: S3ObjectHead
-    public var parallelRanges: Int
+package struct S3Download: Sendable {
+    package var head: S3ObjectHead
+    package var parallelRanges: Int
 }
 
 extension S3Client {
@@ -47,7 +47,7 @@ extension S3Client {
     /// removes it. Every range after the first is asked with If-Match, so an object replaced mid-transfer
     /// fails the download instead of mixing two versions.
     @discardableResult
-    public func download(
+    package func download(
         bucket: String, key: String, toFile path: String,
         options: S3TransferOptions = S3TransferOptions()
     ) async throws -> S3Download {
@@ -82,7 +82,7 @@ extension S3Client {
     /// object is split into ranges fetched in parallel and the first stream stops where they begin. An
     /// endpoint that serves one stream fast (a local one, where each ranged GET costs a pass over the
     /// whole object) is left to that one stream. Used by `download` and by callers that own their files.
-    public func downloadParts(
+    package func downloadParts(
         bucket: String, key: String, into file: FileDescriptor, ifMatch: String? = nil,
         options: S3TransferOptions = S3TransferOptions()
     ) async throws -> S3Download {
@@ -215,7 +215,7 @@ extension S3Client {
     /// Uploads a file: one PutObject up to `multipartThreshold`, otherwise parts uploaded in parallel.
     /// A failed multipart upload is aborted, so no invisible parts are left to pay for.
     @discardableResult
-    public func upload(
+    package func upload(
         file path: String, bucket: String, key: String, metadata: [String: String] = [:],
         contentType: String? = nil, options: S3TransferOptions = S3TransferOptions()
     ) async throws -> String {
@@ -239,7 +239,7 @@ extension S3Client {
     }
 
     /// Multipart upload of `size` bytes that `read(offset, count)` supplies.
-    public func uploadMultipart(
+    package func uploadMultipart(
         bucket: String, key: String, size: Int64, metadata: [String: String] = [:],
         contentType: String? = nil, options: S3TransferOptions = S3TransferOptions(),
         read: @escaping @Sendable (Int64, Int) throws -> ByteBuffer
@@ -348,17 +348,17 @@ struct ConcurrencyController {
 }
 
 /// An open file descriptor shared by the parallel parts of one transfer; positional I/O needs no lock.
-public final class FileDescriptor: Sendable {
-    public let raw: Int32
+package final class FileDescriptor: Sendable {
+    package let raw: Int32
     /// Told of every range written (offset, count), for callers that serve reads while the transfer runs.
     let onWrite: (@Sendable (Int64, Int) -> Void)?
 
-    public init(_ raw: Int32, onWrite: (@Sendable (Int64, Int) -> Void)? = nil) {
+    package init(_ raw: Int32, onWrite: (@Sendable (Int64, Int) -> Void)? = nil) {
         self.raw = raw
         self.onWrite = onWrite
     }
 
-    public func write(_ buffer: ByteBuffer, at offset: Int64) throws {
+    package func write(_ buffer: ByteBuffer, at offset: Int64) throws {
         let total = buffer.readableBytes
         try buffer.withUnsafeReadableBytes { bytes in
             do {
@@ -370,7 +370,7 @@ public final class FileDescriptor: Sendable {
         onWrite?(offset, total)
     }
 
-    public func read(at offset: Int64, count: Int) throws -> ByteBuffer {
+    package func read(at offset: Int64, count: Int) throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: max(1, count))
         var done = 0
         while done < count {

@@ -1,41 +1,41 @@
 import AWSCore
 import Foundation
 
-public struct S3ObjectSummary: Sendable, Equatable {
-    public var key: String
-    public var size: Int64
-    public var etag: String
-    public var lastModified: Date?
+package struct S3ObjectSummary: Sendable, Equatable {
+    package var key: String
+    package var size: Int64
+    package var etag: String
+    package var lastModified: Date?
 }
 
-public struct S3ListPage: Sendable, Equatable {
-    public var objects: [S3ObjectSummary]
-    public var commonPrefixes: [String]
-    public var isTruncated: Bool
-    public var nextContinuationToken: String?
+package struct S3ListPage: Sendable, Equatable {
+    package var objects: [S3ObjectSummary]
+    package var commonPrefixes: [String]
+    package var isTruncated: Bool
+    package var nextContinuationToken: String?
 }
 
-public struct S3ObjectHead: Sendable, Equatable {
-    public var size: Int64
-    public var etag: String
-    public var lastModified: Date?
-    public var contentType: String?
+package struct S3ObjectHead: Sendable, Equatable {
+    package var size: Int64
+    package var etag: String
+    package var lastModified: Date?
+    package var contentType: String?
     /// User metadata, names lowercased and without the `x-amz-meta-` prefix.
-    public var metadata: [String: String]
+    package var metadata: [String: String]
 }
 
 /// Where one notification goes and for which events (a bucket's NotificationConfiguration entry).
-public struct S3NotificationTarget: Sendable, Equatable {
-    public enum Kind: String, Sendable { case queue = "Queue", topic = "Topic", lambda = "CloudFunction" }
-    public var kind: Kind
-    public var id: String?
-    public var arn: String
-    public var events: [String]
+package struct S3NotificationTarget: Sendable, Equatable {
+    package enum Kind: String, Sendable { case queue = "Queue", topic = "Topic", lambda = "CloudFunction" }
+    package var kind: Kind
+    package var id: String?
+    package var arn: String
+    package var events: [String]
     /// Filter rules by name ("prefix", "suffix").
-    public var prefix: String?
-    public var suffix: String?
+    package var prefix: String?
+    package var suffix: String?
 
-    public init(kind: Kind, id: String? = nil, arn: String, events: [String], prefix: String? = nil, suffix: String? = nil) {
+    package init(kind: Kind, id: String? = nil, arn: String, events: [String], prefix: String? = nil, suffix: String? = nil) {
         self.kind = kind
         self.id = id
         self.arn = arn
@@ -45,31 +45,31 @@ public struct S3NotificationTarget: Sendable, Equatable {
     }
 }
 
-public struct S3NotificationConfiguration: Sendable, Equatable {
-    public var targets: [S3NotificationTarget]
-    public var eventBridgeEnabled: Bool
+package struct S3NotificationConfiguration: Sendable, Equatable {
+    package var targets: [S3NotificationTarget]
+    package var eventBridgeEnabled: Bool
 
-    public init(targets: [S3NotificationTarget] = [], eventBridgeEnabled: Bool = false) {
+    package init(targets: [S3NotificationTarget] = [], eventBridgeEnabled: Bool = false) {
         self.targets = targets
         self.eventBridgeEnabled = eventBridgeEnabled
     }
 }
 
-public struct S3DeleteFailure: Sendable, Equatable {
-    public var key: String
-    public var code: String
-    public var message: String
+package struct S3DeleteFailure: Sendable, Equatable {
+    package var key: String
+    package var code: String
+    package var message: String
 }
 
-public struct S3CompletedPart: Sendable, Equatable {
-    public var number: Int
-    public var etag: String
+package struct S3CompletedPart: Sendable, Equatable {
+    package var number: Int
+    package var etag: String
 }
 
 /// A transfer could not be completed; nothing partial was left behind (the upload was aborted, the
 /// partial download removed).
-public struct S3TransferError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct S3TransferError: Error, Sendable, CustomStringConvertible {
+    package var description: String
 }
 
 enum HTTPDate {

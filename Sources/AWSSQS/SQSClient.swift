@@ -3,26 +3,26 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 
-public struct SQSMessage: Sendable, Equatable {
-    public var messageId: String
-    public var receiptHandle: String
-    public var body: String
-    public var attributes: [String: String]
+package struct SQSMessage: Sendable, Equatable {
+    package var messageId: String
+    package var receiptHandle: String
+    package var body: String
+    package var attributes: [String: String]
 }
 
-public struct SQSBatchFailure: Sendable, Equatable {
-    public var id: String
-    public var code: String
-    public var message: String
-    public var senderFault: Bool
+package struct SQSBatchFailure: Sendable, Equatable {
+    package var id: String
+    package var code: String
+    package var message: String
+    package var senderFault: Bool
 }
 
 /// SQS over the AWS JSON 1.0 protocol, which SQS has spoken since 2023 and current botocore uses. (The older
 /// query protocol still works on AWS, but moto's signature check mangles non-ASCII form bodies.)
-public final class SQSClient: Sendable {
-    public let client: AWSClient
+package final class SQSClient: Sendable {
+    package let client: AWSClient
 
-    public init(settings: AWSSettings, http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
+    package init(settings: AWSSettings, http: HTTPClient = AWSHTTP.shared) throws(AWSConfigurationError) {
         client = try AWSClient(
             service: .sqs, settings: settings, wireProtocol: .json(version: "1.0", targetPrefix: "AmazonSQS"),
             http: http)
@@ -65,7 +65,7 @@ public final class SQSClient: Sendable {
     struct Empty: Decodable {}
 
     /// Creates the queue, or returns the existing one's URL when its attributes match (SQS's own rule).
-    public func createQueue(name: String, attributes: [String: String] = [:]) async throws -> String {
+    package func createQueue(name: String, attributes: [String: String] = [:]) async throws -> String {
         let answer = try await client.json(
             "CreateQueue", QueueName(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes),
             as: QueueURLAnswer.self)
@@ -77,29 +77,29 @@ public final class SQSClient: Sendable {
         return url
     }
 
-    public func getQueueUrl(name: String) async throws -> String {
+    package func getQueueUrl(name: String) async throws -> String {
         try await client.json("GetQueueUrl", QueueName(QueueName: name), as: QueueURLAnswer.self).QueueUrl ?? ""
     }
 
-    public func deleteQueue(url: String) async throws {
+    package func deleteQueue(url: String) async throws {
         _ = try await client.json("DeleteQueue", QueueURLOnly(QueueUrl: url), as: Empty.self)
     }
 
     /// All attributes, or the named ones (QueueArn, ApproximateNumberOfMessages, Policy, ...).
-    public func getQueueAttributes(url: String, names: [String] = ["All"]) async throws -> [String: String] {
+    package func getQueueAttributes(url: String, names: [String] = ["All"]) async throws -> [String: String] {
         try await client.json(
             "GetQueueAttributes", AttributesRequest(QueueUrl: url, AttributeNames: names),
             as: AttributesAnswer.self
         ).Attributes ?? [:]
     }
 
-    public func setQueueAttributes(url: String, attributes: [String: String]) async throws {
+    package func setQueueAttributes(url: String, attributes: [String: String]) async throws {
         _ = try await client.json("SetQueueAttributes", SetAttributes(QueueUrl: url, Attributes: attributes), as: Empty.self)
     }
 
     /// Not idempotent: a repeat would deliver the message twice, so it is retried only when provably unsent.
     @discardableResult
-    public func sendMessage(url: String, body: String) async throws -> String {
+    package func sendMessage(url: String, body: String) async throws -> String {
         let answer = try await client.json(
             "SendMessage", Send(QueueUrl: url, MessageBody: body), as: SendAnswer.self,
             isIdempotent: false)
@@ -113,7 +113,7 @@ public final class SQSClient: Sendable {
 
     /// Long-polls up to `waitSeconds` (0...20) for up to `maxMessages` (1...10) messages. Each body is checked
     /// against the MD5 SQS sends with it.
-    public func receiveMessages(
+    package func receiveMessages(
         url: String, maxMessages: Int = 10, waitSeconds: Int = 20,
         visibilityTimeout: Int? = nil
     ) async throws -> [SQSMessage] {
@@ -138,7 +138,7 @@ public final class SQSClient: Sendable {
 
     /// Deletes up to 10 messages per call (more are sent in several calls); returns those SQS refused, with
     /// ids "m0", "m1", ... in the order of `receiptHandles`.
-    public func deleteMessageBatch(url: String, receiptHandles: [String]) async throws -> [SQSBatchFailure] {
+    package func deleteMessageBatch(url: String, receiptHandles: [String]) async throws -> [SQSBatchFailure] {
         var failures: [SQSBatchFailure] = []
         var start = 0
         while start < receiptHandles.count {

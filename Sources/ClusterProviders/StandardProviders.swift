@@ -6,13 +6,13 @@ import Provisioning
 
 /// The providers this build has: local (this machine, real Slurm) and aws. The only place that knows them
 /// by type; the CLI works through `ProviderDirectory` and `ClusterProvider`.
-public struct StandardProviders: ProviderDirectory {
+package struct StandardProviders: ProviderDirectory {
     /// The original version the AWS provider presents itself as (its AMIs, its template's tags).
     let originalVersion: String
 
-    public init(originalVersion: String) { self.originalVersion = originalVersion }
+    package init(originalVersion: String) { self.originalVersion = originalVersion }
 
-    public func provider(_ kind: ProviderKind, environment: [String: String], store: ClusterStore, region: String?) -> any ClusterProvider {
+    package func provider(_ kind: ProviderKind, environment: [String: String], store: ClusterStore, region: String?) -> any ClusterProvider {
         switch kind {
         case .local:
             // PCLUSTER_SLURM_FAST_START=false keeps Slurm's own job start (for measuring the difference).
@@ -23,14 +23,14 @@ public struct StandardProviders: ProviderDirectory {
         }
     }
 
-    public func inventory(_ kind: ProviderKind, environment: [String: String], region: String?) -> (any ResourceInventory)? {
+    package func inventory(_ kind: ProviderKind, environment: [String: String], region: String?) -> (any ResourceInventory)? {
         switch kind {
         case .local: return LocalResourceInventory(environment: environment)
         case .aws: return AWSResourceInventory(lazy: environment, region: region)
         }
     }
 
-    public func cloudFormationTemplate(clusterName: String, config: ClusterConfiguration) throws -> String {
+    package func cloudFormationTemplate(clusterName: String, config: ClusterConfiguration) throws -> String {
         ClusterTemplate(clusterName: clusterName, config: config, version: originalVersion).render()
     }
 

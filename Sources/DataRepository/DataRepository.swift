@@ -7,46 +7,46 @@ import Glibc
 #endif
 
 /// One object of a listing: what ListObjectsV2 (or a directory walk) tells without a per-object request.
-public struct RepositoryObject: Sendable, Hashable {
-    public var key: String
-    public var size: Int64
+package struct RepositoryObject: Sendable, Hashable {
+    package var key: String
+    package var size: Int64
     /// The ETag without quotes (S3 event records carry it that way), so listings, heads and events compare.
-    public var etag: String
-    public var lastModifiedNanoseconds: Int64
+    package var etag: String
+    package var lastModifiedNanoseconds: Int64
 
-    public init(key: String, size: Int64, etag: String, lastModifiedNanoseconds: Int64) {
+    package init(key: String, size: Int64, etag: String, lastModifiedNanoseconds: Int64) {
         self.key = key
         self.size = size
         self.etag = RepositoryObject.normalize(etag: etag)
         self.lastModifiedNanoseconds = lastModifiedNanoseconds
     }
 
-    public static func normalize(etag: String) -> String {
+    package static func normalize(etag: String) -> String {
         etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 }
 
 /// What a HeadObject tells: the listing's facts plus the user metadata that carries POSIX attributes.
-public struct RepositoryObjectHead: Sendable, Hashable {
-    public var object: RepositoryObject
+package struct RepositoryObjectHead: Sendable, Hashable {
+    package var object: RepositoryObject
     /// Lowercased names without `x-amz-meta-`.
-    public var userMetadata: [String: String]
+    package var userMetadata: [String: String]
 
-    public init(object: RepositoryObject, userMetadata: [String: String]) {
+    package init(object: RepositoryObject, userMetadata: [String: String]) {
         self.object = object
         self.userMetadata = userMetadata
     }
 }
 
 /// A change in the repository reported by its event feed (S3 event notifications through SQS).
-public struct RepositoryEvent: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable { case created, removed }
-    public var kind: Kind
-    public var key: String
-    public var etag: String?
-    public var size: Int64?
+package struct RepositoryEvent: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable { case created, removed }
+    package var kind: Kind
+    package var key: String
+    package var etag: String?
+    package var size: Int64?
 
-    public init(kind: Kind, key: String, etag: String?, size: Int64?) {
+    package init(kind: Kind, key: String, etag: String?, size: Int64?) {
         self.kind = kind
         self.key = key
         self.etag = etag.map(RepositoryObject.normalize(etag:))
@@ -55,8 +55,8 @@ public struct RepositoryEvent: Sendable, Hashable {
 }
 
 /// Why a repository call failed, in the terms the file system reports (the FSx task error codes).
-public struct RepositoryError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+package struct RepositoryError: Error, Sendable, CustomStringConvertible {
+    package enum Code: String, Sendable {
         case notFound = "S3ObjectNotFound"
         case accessDenied = "S3AccessDenied"
         case bucketMissing = "S3BucketNotFound"
@@ -67,15 +67,15 @@ public struct RepositoryError: Error, Sendable, CustomStringConvertible {
         case feedLost = "EventFeedLost"
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Where a data repository association's data lives. The file system sees keys relative to the repository's
@@ -83,7 +83,7 @@ public struct RepositoryError: Error, Sendable, CustomStringConvertible {
 ///
 /// Implementations: `S3Repository` (any S3 endpoint) and `LocalDirectoryRepository` (`file://` paths, same
 /// layout, POSIX metadata in side files), so the core is the same whichever holds the data.
-public protocol DataRepository: Sendable {
+package protocol DataRepository: Sendable {
     /// `s3://bucket/` or `file:///path/`, for messages.
     var displayName: String { get }
 
@@ -143,7 +143,7 @@ public protocol DataRepository: Sendable {
 
 extension DataRepository {
     /// One sequential read: what a local directory does best.
-    public func download(
+    package func download(
         key: String, size: Int64, etag: String?, into fd: Int32,
         progress: @escaping @Sendable (Int64, Int) -> Void
     ) async throws {
@@ -157,12 +157,12 @@ extension DataRepository {
         }
     }
 
-    public func eventFeedConfigured(name: String) async throws -> Bool { true }
-    public func abortIncompleteWrites(prefix: String) async throws {}
+    package func eventFeedConfigured(name: String) async throws -> Bool { true }
+    package func abortIncompleteWrites(prefix: String) async throws {}
 }
 
 /// Events from the repository, at least once and in any order (the reference's delivery rules).
-public protocol RepositoryEventFeed: Sendable {
+package protocol RepositoryEventFeed: Sendable {
     /// Waits up to `seconds` for events; an empty batch is normal. Events are acknowledged by `acknowledge`.
     func receive(waitSeconds: Int) async throws -> [(event: RepositoryEvent, receipt: String)]
     func acknowledge(_ receipts: [String]) async throws
@@ -170,21 +170,21 @@ public protocol RepositoryEventFeed: Sendable {
 
 /// `s3://bucket/prefix/` or `file:///dir/prefix/`, split into the repository and the key prefix, with the
 /// trailing "/" FSx adds.
-public struct RepositoryLocation: Sendable, Hashable, CustomStringConvertible {
-    public enum Scheme: String, Sendable { case s3, file }
-    public var scheme: Scheme
+package struct RepositoryLocation: Sendable, Hashable, CustomStringConvertible {
+    package enum Scheme: String, Sendable { case s3, file }
+    package var scheme: Scheme
     /// The bucket, or the directory's absolute path.
-    public var root: String
+    package var root: String
     /// "" or a prefix ending in "/".
-    public var prefix: String
+    package var prefix: String
 
-    public init(scheme: Scheme, root: String, prefix: String) {
+    package init(scheme: Scheme, root: String, prefix: String) {
         self.scheme = scheme
         self.root = root
         self.prefix = prefix
     }
 
-    public var description: String {
+    package var description: String {
         switch scheme {
         case .s3: return "s3://\(root)/\(prefix)"
         case .file: return "file://\(root)/\(prefix)"
@@ -193,7 +193,7 @@ public struct RepositoryLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a DataRepositoryPath. For `file://` the root is the directory given and the prefix is empty,
     /// so keys are paths below it.
-    public static func parse(_ text: String) -> Result<RepositoryLocation, RepositoryError> {
+    package static func parse(_ text: String) -> Result<RepositoryLocation, RepositoryError> {
         if text.hasPrefix("s3://") {
             let rest = text.dropFirst(5)
             let bucket = String(rest.prefix { $0 != "/" })
@@ -228,12 +228,12 @@ public struct RepositoryLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether two locations overlap (one prefix contains the other in the same repository).
-    public func overlaps(_ other: RepositoryLocation) -> Bool {
+    package func overlaps(_ other: RepositoryLocation) -> Bool {
         scheme == other.scheme && root == other.root && (prefix.hasPrefix(other.prefix) || other.prefix.hasPrefix(prefix))
     }
 }
 
 /// Makes the repository an association points at (the host decides how: S3 with its settings, or a directory).
-public protocol RepositoryFactory: Sendable {
+package protocol RepositoryFactory: Sendable {
     func repository(for location: RepositoryLocation) throws -> any DataRepository
 }

@@ -9,17 +9,17 @@ import Glibc
 /// file `a/b`, key `a/` the directory `a`), with each object's user metadata in a side file under
 /// `.fsx-metadata/` (`<key>.meta` for files, `<dir>/.meta` for directories). For users without S3, and so the
 /// core's tests run without a server. It has no event feed: the periodic sweep catches outside changes.
-public struct LocalDirectoryRepository: DataRepository {
-    public let root: String
+package struct LocalDirectoryRepository: DataRepository {
+    package let root: String
     static let metadataDirectory = ".fsx-metadata"
 
-    public init(root: String) {
+    package init(root: String) {
         var path = root
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.root = path
     }
 
-    public var displayName: String { "file://\(root)/" }
+    package var displayName: String { "file://\(root)/" }
 
     func path(of key: String) -> String {
         key.hasSuffix("/") ? root + "/" + key.dropLast() : root + "/" + key
@@ -44,7 +44,7 @@ public struct LocalDirectoryRepository: DataRepository {
             etag: isDirectory ? "d" : etag(of: info), lastModifiedNanoseconds: mtime)
     }
 
-    public func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> {
+    package func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> {
         let root = self.root
         return AsyncThrowingStream { continuation in
             let task = Task.detached {
@@ -92,7 +92,7 @@ public struct LocalDirectoryRepository: DataRepository {
         }
     }
 
-    public func head(key: String) async throws -> RepositoryObjectHead? {
+    package func head(key: String) async throws -> RepositoryObjectHead? {
         var info = stat()
         guard lstat(path(of: key), &info) == 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -126,7 +126,7 @@ public struct LocalDirectoryRepository: DataRepository {
         ]
     }
 
-    public func read(
+    package func read(
         key: String, range: Range<Int64>, etag: String?,
         sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void
     ) async throws {
@@ -163,14 +163,14 @@ public struct LocalDirectoryRepository: DataRepository {
         }
     }
 
-    public func write(key: String, contentsOf source: String, userMetadata: [String: String]) async throws -> String {
+    package func write(key: String, contentsOf source: String, userMetadata: [String: String]) async throws -> String {
         guard let data = FileManager.default.contents(atPath: source) else {
             throw RepositoryError(.io, "cannot read \(source)")
         }
         return try await write(key: key, data: data, userMetadata: userMetadata)
     }
 
-    public func write(key: String, data: Data, userMetadata: [String: String]) async throws -> String {
+    package func write(key: String, data: Data, userMetadata: [String: String]) async throws -> String {
         let target = path(of: key)
         if key.hasSuffix("/") {
             try makeDirectories(target)
@@ -193,20 +193,20 @@ public struct LocalDirectoryRepository: DataRepository {
         return Self.object(key: key, info: info).etag
     }
 
-    public func replaceMetadata(key: String, userMetadata: [String: String]) async throws -> String {
+    package func replaceMetadata(key: String, userMetadata: [String: String]) async throws -> String {
         guard let head = try await head(key: key) else { throw RepositoryError(.notFound, "\(key) is not in \(root)") }
         try writeMetadata(key: key, userMetadata)
         return head.object.etag
     }
 
-    public func copy(from source: String, to destination: String, userMetadata: [String: String]) async throws -> String {
+    package func copy(from source: String, to destination: String, userMetadata: [String: String]) async throws -> String {
         guard let data = FileManager.default.contents(atPath: path(of: source)) else {
             throw RepositoryError(.notFound, "\(source) is not in \(root)")
         }
         return try await write(key: destination, data: data, userMetadata: userMetadata)
     }
 
-    public func delete(key: String) async throws {
+    package func delete(key: String) async throws {
         let target = path(of: key)
         let result = key.hasSuffix("/") ? rmdir(target) : unlink(target)
         if result != 0 && errno != ENOENT && errno != ENOTEMPTY {
@@ -231,7 +231,7 @@ public struct LocalDirectoryRepository: DataRepository {
         }
     }
 
-    public func checkAccess() async throws {
+    package func checkAccess() async throws {
         var info = stat()
         guard stat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             throw RepositoryError(.bucketMissing, "\(root) is not a directory")
@@ -241,8 +241,8 @@ public struct LocalDirectoryRepository: DataRepository {
         }
     }
 
-    public func startEventFeed(name: String, prefix: String) async throws -> (any RepositoryEventFeed)? { nil }
-    public func stopEventFeed(name: String) async throws {}
+    package func startEventFeed(name: String, prefix: String) async throws -> (any RepositoryEventFeed)? { nil }
+    package func stopEventFeed(name: String) async throws {}
 
     private func writeMetadata(key: String, _ metadata: [String: String]) throws {
         let file = metadataPath(of: key)

@@ -7,22 +7,22 @@ import Synchronization
 
 /// A bucket as a data repository, through the wire layer's S3 client. Auto-import events come the way the
 /// original gets them: a bucket notification configuration (one entry per association) sending to an SQS queue.
-public struct S3Repository: DataRepository {
-    public let bucket: String
-    public let s3: S3Client
-    public let sqs: SQSClient
-    public let transfer: S3TransferOptions
+package struct S3Repository: DataRepository {
+    package let bucket: String
+    package let s3: S3Client
+    package let sqs: SQSClient
+    package let transfer: S3TransferOptions
 
-    public init(bucket: String, settings: AWSSettings, transfer: S3TransferOptions = S3TransferOptions()) throws {
+    package init(bucket: String, settings: AWSSettings, transfer: S3TransferOptions = S3TransferOptions()) throws {
         self.bucket = bucket
         self.s3 = try S3Client(settings: settings)
         self.sqs = try SQSClient(settings: settings)
         self.transfer = transfer
     }
 
-    public var displayName: String { "s3://\(bucket)/" }
+    package var displayName: String { "s3://\(bucket)/" }
 
-    public func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> {
+    package func list(prefix: String) -> AsyncThrowingStream<[RepositoryObject], any Error> {
         let (stream, continuation) = AsyncThrowingStream<[RepositoryObject], any Error>.makeStream(bufferingPolicy: .bufferingNewest(4))
         let task = Task {
             do {
@@ -43,7 +43,7 @@ public struct S3Repository: DataRepository {
         return stream
     }
 
-    public func head(key: String) async throws -> RepositoryObjectHead? {
+    package func head(key: String) async throws -> RepositoryObjectHead? {
         do {
             let head = try await s3.headObject(bucket: bucket, key: key)
             return RepositoryObjectHead(
@@ -58,7 +58,7 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    public func read(
+    package func read(
         key: String, range: Range<Int64>, etag: String?,
         sink: @escaping @Sendable (Int64, UnsafeRawBufferPointer) throws -> Void
     ) async throws {
@@ -83,7 +83,7 @@ public struct S3Repository: DataRepository {
     /// One stream from the start, split into parallel ranged GETs only when that stream is slow (the
     /// transfer layer's adaptive download): a remote S3 gets parallel connections, a local endpoint that
     /// rereads the whole object for every range is not asked for ranges.
-    public func download(
+    package func download(
         key: String, size: Int64, etag: String?, into fd: Int32,
         progress: @escaping @Sendable (Int64, Int) -> Void
     ) async throws {
@@ -101,7 +101,7 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    public func write(key: String, contentsOf path: String, userMetadata: [String: String]) async throws -> String {
+    package func write(key: String, contentsOf path: String, userMetadata: [String: String]) async throws -> String {
         do {
             let etag = try await s3.upload(file: path, bucket: bucket, key: key, metadata: userMetadata, options: transfer)
             return RepositoryObject.normalize(etag: etag)
@@ -110,7 +110,7 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    public func write(key: String, data: Data, userMetadata: [String: String]) async throws -> String {
+    package func write(key: String, data: Data, userMetadata: [String: String]) async throws -> String {
         do {
             return RepositoryObject.normalize(etag: try await s3.putObject(bucket: bucket, key: key, data: data, metadata: userMetadata))
         } catch {
@@ -118,11 +118,11 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    public func replaceMetadata(key: String, userMetadata: [String: String]) async throws -> String {
+    package func replaceMetadata(key: String, userMetadata: [String: String]) async throws -> String {
         try await copy(from: key, to: key, userMetadata: userMetadata)
     }
 
-    public func copy(from source: String, to destination: String, userMetadata: [String: String]) async throws -> String {
+    package func copy(from source: String, to destination: String, userMetadata: [String: String]) async throws -> String {
         do {
             return RepositoryObject.normalize(
                 etag: try await s3.copyObject(
@@ -133,7 +133,7 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    public func delete(key: String) async throws {
+    package func delete(key: String) async throws {
         do {
             try await s3.deleteObject(bucket: bucket, key: key)
         } catch let error as AWSServiceError where error.code == "NoSuchKey" {
@@ -143,7 +143,7 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    public func checkAccess() async throws {
+    package func checkAccess() async throws {
         do {
             _ = try await s3.listObjectsV2(bucket: bucket, maxKeys: 1)
         } catch {
@@ -155,7 +155,7 @@ public struct S3Repository: DataRepository {
 
     /// The queue is named after the association; the notification entry has the queue's name as its Id, so
     /// several associations on one bucket each keep their own entry, and other entries are left alone.
-    public func startEventFeed(name: String, prefix: String) async throws -> (any RepositoryEventFeed)? {
+    package func startEventFeed(name: String, prefix: String) async throws -> (any RepositoryEventFeed)? {
         do {
             let url = try await sqs.createQueue(name: name, attributes: ["ReceiveMessageWaitTimeSeconds": "20"])
             let attributes = try await sqs.getQueueAttributes(url: url, names: ["QueueArn"])
@@ -178,7 +178,7 @@ public struct S3Repository: DataRepository {
         }
     }
 
-    public func stopEventFeed(name: String) async throws {
+    package func stopEventFeed(name: String) async throws {
         do {
             try await editNotifications { configuration in
                 configuration.targets.removeAll { $0.id == name }
@@ -221,11 +221,11 @@ public struct S3Repository: DataRepository {
 
     /// Whether the notification entry for `name` is still on the bucket (someone may have removed it,
     /// which makes the association MISCONFIGURED).
-    public func eventFeedConfigured(name: String) async throws -> Bool {
+    package func eventFeedConfigured(name: String) async throws -> Bool {
         try await s3.getBucketNotificationConfiguration(bucket: bucket).targets.contains { $0.id == name }
     }
 
-    public func abortIncompleteWrites(prefix: String) async throws {
+    package func abortIncompleteWrites(prefix: String) async throws {
         for upload in try await s3.listMultipartUploads(bucket: bucket, prefix: prefix.isEmpty ? nil : prefix) {
             try? await s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadId: upload.uploadId)
         }

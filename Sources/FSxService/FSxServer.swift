@@ -7,15 +7,15 @@ import NIOCore
 /// The FSx JSON 1.1 endpoint: `POST /` with `X-Amz-Target: AWSSimbaAPIService_v20180301.<Operation>`.
 /// Every request must carry a valid SigV4 signature for service `fsx` by a key in `credentials`; an unsigned,
 /// expired or wrongly signed request is refused with AWS's error code and changes nothing.
-public struct FSxServer: Sendable {
-    public static let targetPrefix = "AWSSimbaAPIService_v20180301."
-    public let service: FSxService
-    public let credentials: [String: AWSCredentials]
-    public let host: String
-    public let port: Int
-    public let limits: RequestLimits
+package struct FSxServer: Sendable {
+    package static let targetPrefix = "AWSSimbaAPIService_v20180301."
+    package let service: FSxService
+    package let credentials: [String: AWSCredentials]
+    package let host: String
+    package let port: Int
+    package let limits: RequestLimits
 
-    public init(
+    package init(
         service: FSxService, credentials: [AWSCredentials], host: String = "127.0.0.1", port: Int = 7800,
         limits: RequestLimits = RequestLimits()
     ) {
@@ -26,7 +26,7 @@ public struct FSxServer: Sendable {
         self.limits = limits
     }
 
-    public func application(logger: Logger) -> some ApplicationProtocol {
+    package func application(logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         let service = self.service
         let known = self.credentials

@@ -10,18 +10,18 @@ import Glibc
 #endif
 
 /// An FSx API error: the code the AWS CLI prints (`__type`), the message, and the HTTP status.
-public struct FSxError: Error, Sendable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-    public var status: Int
+package struct FSxError: Error, Sendable, CustomStringConvertible {
+    package var code: String
+    package var message: String
+    package var status: Int
 
-    public init(_ code: String, _ message: String, status: Int = 400) {
+    package init(_ code: String, _ message: String, status: Int = 400) {
         self.code = code
         self.message = message
         self.status = status
     }
 
-    public var description: String { "\(code): \(message)" }
+    package var description: String { "\(code): \(message)" }
 
     static func badRequest(_ message: String) -> FSxError { FSxError("BadRequest", message) }
 }
@@ -58,8 +58,8 @@ struct ServiceState: Codable, Sendable {
 /// The FSx API on the file system core: file systems, data repository associations and tasks, in the
 /// FSx JSON 1.1 shapes. Holds every file system it created open (their data movers run here) and keeps
 /// its records under `stateDirectory` (root-only), so it comes back as it was after a restart.
-public actor FSxService {
-    public let stateDirectory: String
+package actor FSxService {
+    package let stateDirectory: String
     let repositories: any RepositoryFactory
     let region: String
     let accountId = "123456789012"
@@ -74,12 +74,12 @@ public actor FSxService {
     /// (a retry with the same ClientRequestToken included) waits for the same outcome.
     var openings: [String: Task<Void, any Error>] = [:]
     /// What the startup sweep removed: file system directories without a record (a crash between the two).
-    public private(set) var reconciled: [String] = []
+    package private(set) var reconciled: [String] = []
 
     /// Seconds a restore may receive nothing before its readers get EIO (`FileSystemOptions.readStallSeconds`).
     let readStallSeconds: Double
 
-    public init(
+    package init(
         stateDirectory: String, repositories: any RepositoryFactory, region: String, background: Bool = true,
         readStallSeconds: Double = 60
     ) throws {
@@ -120,7 +120,7 @@ public actor FSxService {
     }
 
     /// Opens every file system of the state and remakes its mounts (after a restart).
-    public func start() async throws {
+    package func start() async throws {
         for record in state.fileSystems where open[record.id] == nil {
             open[record.id] = try await openFileSystem(record)
         }
@@ -136,7 +136,7 @@ public actor FSxService {
     }
 
     /// Unmounts (the records stay, so a restart mounts again) and closes every file system.
-    public func stop() async {
+    package func stop() async {
         let mounts = Array(mounted.values)
         mounted.removeAll()
         await withTaskGroup(of: Void.self) { group in
@@ -147,7 +147,7 @@ public actor FSxService {
     }
 
     /// The open file system with this id (the mount and the cluster use it).
-    public func fileSystem(_ id: String) throws -> FileSystem {
+    package func fileSystem(_ id: String) throws -> FileSystem {
         guard let fs = open[id] else { throw FSxError("FileSystemNotFound", "File system '\(id)' does not exist.") }
         return fs
     }
@@ -201,7 +201,7 @@ public actor FSxService {
     // MARK: Dispatch
 
     /// Runs one operation (the part of X-Amz-Target after the prefix) on a JSON body; returns the JSON answer.
-    public func handle(operation: String, body: Data) async -> (status: Int, body: Data) {
+    package func handle(operation: String, body: Data) async -> (status: Int, body: Data) {
         do {
             let output: Data
             switch operation {
@@ -235,7 +235,7 @@ public actor FSxService {
 
     /// `{"__type": ..., "Message": ...}` with `__type` first, as AWS writes it. Put together from two encoded
     /// strings because a JSON encoder orders keys either sorted (Message first) or not at all.
-    public static func errorBody(_ error: FSxError) -> Data {
+    package static func errorBody(_ error: FSxError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         guard let code = try? encoder.encode(error.code), let message = try? encoder.encode(error.message) else { return Data() }
@@ -597,7 +597,7 @@ public actor FSxService {
 /// The service in a ServiceGroup, listed before the HTTP server: it runs until the group shuts down, and then
 /// (after the server, shut down first, stopped taking requests) unmounts and closes every file system.
 extension FSxService: Service {
-    public nonisolated func run() async throws {
+    package nonisolated func run() async throws {
         try? await gracefulShutdown()
         await stop()
     }

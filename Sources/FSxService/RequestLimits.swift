@@ -8,12 +8,12 @@ import NIOHTTPTypes
 /// How long a client may take to send what it sends: the whole request head within `headerTimeout` of the
 /// connection opening or of its previous response (Hummingbird's idle timeout, which only counts completed
 /// HTTP parts, so a head dripped byte by byte still runs out), and the body within `bodyTimeout`.
-public struct RequestLimits: Sendable {
-    public var headerTimeout: Duration
-    public var bodyTimeout: Duration
-    public var maximumBody: Int
+package struct RequestLimits: Sendable {
+    package var headerTimeout: Duration
+    package var bodyTimeout: Duration
+    package var maximumBody: Int
 
-    public init(headerTimeout: Duration = .seconds(20), bodyTimeout: Duration = .seconds(30), maximumBody: Int = 4 << 20) {
+    package init(headerTimeout: Duration = .seconds(20), bodyTimeout: Duration = .seconds(30), maximumBody: Int = 4 << 20) {
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.maximumBody = maximumBody

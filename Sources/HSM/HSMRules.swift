@@ -1,12 +1,12 @@
 /// What an HSM request needs to know about the file besides its flags.
-public struct HSMFileFacts: Sendable, Hashable {
-    public var isRegularFile: Bool
+package struct HSMFileFacts: Sendable, Hashable {
+    package var isRegularFile: Bool
     /// Opens by processes other than the one asking (release refuses with EBUSY while there are any).
-    public var otherOpens: Int
+    package var otherOpens: Int
     /// Whether the archived copy (key, ETag, size, mtime) still matches the local data.
-    public var archiveMatchesData: Bool
+    package var archiveMatchesData: Bool
 
-    public init(isRegularFile: Bool = true, otherOpens: Int = 0, archiveMatchesData: Bool = true) {
+    package init(isRegularFile: Bool = true, otherOpens: Int = 0, archiveMatchesData: Bool = true) {
         self.isRegularFile = isRegularFile
         self.otherOpens = otherOpens
         self.archiveMatchesData = archiveMatchesData
@@ -14,18 +14,18 @@ public struct HSMFileFacts: Sendable, Hashable {
 }
 
 /// What a request leads to: a new state, and whether data must move to or from the archive.
-public struct HSMOutcome: Sendable, Hashable {
-    public enum DataMovement: Sendable, Hashable { case none, copyToArchive, copyFromArchive, dropLocalData, deleteArchiveCopy }
-    public var state: HSMState
-    public var movement: DataMovement
+package struct HSMOutcome: Sendable, Hashable {
+    package enum DataMovement: Sendable, Hashable { case none, copyToArchive, copyFromArchive, dropLocalData, deleteArchiveCopy }
+    package var state: HSMState
+    package var movement: DataMovement
 }
 
 /// Lustre's HSM rules as pure functions (../shared/reference/fsx-dra-hsm.md), so every transition and error
 /// is tested without a file system. The file system core applies an outcome only after its data movement
 /// has succeeded, so a failure never leaves a state that lies about where the data is.
-public enum HSMRules {
+package enum HSMRules {
     /// `hsm_archive`: copies the file to the archive when it is dirty or not yet archived.
-    public static func archive(_ state: HSMState, _ facts: HSMFileFacts, archiveId: UInt32 = 1) throws(HSMError) -> HSMOutcome {
+    package static func archive(_ state: HSMState, _ facts: HSMFileFacts, archiveId: UInt32 = 1) throws(HSMError) -> HSMOutcome {
         guard facts.isRegularFile else { throw .invalid("only regular files are archived") }
         if state.flags.contains(.noArchive) { throw .notPermitted("the file is marked never_archive") }
         let needsCopy = state.flags.contains(.dirty) || !state.flags.contains(.archived) || state.flags.contains(.lost)
@@ -42,7 +42,7 @@ public enum HSMRules {
     }
 
     /// `hsm_release`: drops the local data of a file whose archived copy is current.
-    public static func release(_ state: HSMState, _ facts: HSMFileFacts) throws(HSMError) -> HSMOutcome {
+    package static func release(_ state: HSMState, _ facts: HSMFileFacts) throws(HSMError) -> HSMOutcome {
         guard facts.isRegularFile else { throw .invalid("only regular files are released") }
         if state.flags.contains(.released) { return HSMOutcome(state: state, movement: .none) }
         // ARCHIVED without EXISTS (possible through hsm_clear) says the copy is gone: not releasable.
@@ -59,7 +59,7 @@ public enum HSMRules {
 
     /// `hsm_restore` (and the implicit restore of a first read): brings a released file's data back.
     /// A file that is not released has nothing to restore.
-    public static func restore(_ state: HSMState, _ facts: HSMFileFacts) throws(HSMError) -> HSMOutcome {
+    package static func restore(_ state: HSMState, _ facts: HSMFileFacts) throws(HSMError) -> HSMOutcome {
         guard facts.isRegularFile else { throw .invalid("only regular files are restored") }
         guard state.flags.contains(.released) else { return HSMOutcome(state: state, movement: .none) }
         guard state.flags.contains(.archived) else { throw .notPermitted("the file is released but not archived") }
@@ -71,7 +71,7 @@ public enum HSMRules {
     }
 
     /// `hsm_remove`: deletes the archived copy of a file whose data is local.
-    public static func remove(_ state: HSMState, _ facts: HSMFileFacts) throws(HSMError) -> HSMOutcome {
+    package static func remove(_ state: HSMState, _ facts: HSMFileFacts) throws(HSMError) -> HSMOutcome {
         guard facts.isRegularFile else { throw .invalid("only regular files have archived copies") }
         if state.flags.contains(.released) { throw .notPermitted("the file is released: its only data is the archived copy") }
         guard state.flags.contains(.archived) || state.flags.contains(.exists) else {
@@ -84,7 +84,7 @@ public enum HSMRules {
 
     /// `hsm_set` / `hsm_clear`: flags change directly (an administrator's tool); RELEASED cannot be set or
     /// cleared this way, and a released file must stay archived and existing.
-    public static func set(
+    package static func set(
         _ state: HSMState, setting: HSMFlags, clearing: HSMFlags, archiveId: UInt32? = nil,
         _ facts: HSMFileFacts
     ) throws(HSMError) -> HSMState {
@@ -106,7 +106,7 @@ public enum HSMRules {
 
     /// A write, truncate, append or O_TRUNC open that changed data: a file with an archived copy becomes
     /// dirty; a file never archived stays as it is. Released files must be restored before they are written.
-    public static func dataChanged(_ state: HSMState) throws(HSMError) -> HSMState {
+    package static func dataChanged(_ state: HSMState) throws(HSMError) -> HSMState {
         if state.flags.contains(.released) { throw .notPermitted("restore a released file before writing it") }
         var next = state
         if next.flags.contains(.exists) { next.flags.insert(.dirty) }
@@ -115,7 +115,7 @@ public enum HSMRules {
 }
 
 /// `lfs hsm_action`: what is running on a file now.
-public enum HSMAction: Sendable, Hashable {
+package enum HSMAction: Sendable, Hashable {
     case noop
     case archive(bytesMoved: Int64)
     case restore(bytesMoved: Int64)
@@ -124,7 +124,7 @@ public enum HSMAction: Sendable, Hashable {
     /// failed attempt (Lustre's "waiting" state of a request).
     case archiveWaiting
 
-    public func line(for path: String) -> String {
+    package func line(for path: String) -> String {
         switch self {
         case .noop: return "\(path): NOOP"
         case .archiveWaiting: return "\(path): ARCHIVE waiting (0 bytes moved)"

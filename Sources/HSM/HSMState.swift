@@ -1,43 +1,43 @@
 /// Lustre's HSM flags (lustre_user.h's `hsm_states`), bit for bit.
-public struct HSMFlags: OptionSet, Sendable, Hashable {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+package struct HSMFlags: OptionSet, Sendable, Hashable {
+    package let rawValue: UInt32
+    package init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let exists = HSMFlags(rawValue: 0x01)
-    public static let dirty = HSMFlags(rawValue: 0x02)
-    public static let released = HSMFlags(rawValue: 0x04)
-    public static let archived = HSMFlags(rawValue: 0x08)
-    public static let noRelease = HSMFlags(rawValue: 0x10)
-    public static let noArchive = HSMFlags(rawValue: 0x20)
-    public static let lost = HSMFlags(rawValue: 0x40)
+    package static let exists = HSMFlags(rawValue: 0x01)
+    package static let dirty = HSMFlags(rawValue: 0x02)
+    package static let released = HSMFlags(rawValue: 0x04)
+    package static let archived = HSMFlags(rawValue: 0x08)
+    package static let noRelease = HSMFlags(rawValue: 0x10)
+    package static let noArchive = HSMFlags(rawValue: 0x20)
+    package static let lost = HSMFlags(rawValue: 0x40)
 
     /// What `hsm_set` / `hsm_clear` may change (RELEASED only changes through release and restore).
-    public static let userSettable: HSMFlags = [.exists, .dirty, .archived, .noRelease, .noArchive, .lost]
+    package static let userSettable: HSMFlags = [.exists, .dirty, .archived, .noRelease, .noArchive, .lost]
 }
 
 /// A file's HSM state: its flags and the archive (data repository) it belongs to.
-public struct HSMState: Sendable, Hashable {
-    public var flags: HSMFlags
-    public var archiveId: UInt32
+package struct HSMState: Sendable, Hashable {
+    package var flags: HSMFlags
+    package var archiveId: UInt32
 
-    public init(flags: HSMFlags = [], archiveId: UInt32 = 0) {
+    package init(flags: HSMFlags = [], archiveId: UInt32 = 0) {
         self.flags = flags
         self.archiveId = archiveId
     }
 
     /// A file imported from the data repository: names and attributes here, data still in S3.
-    public static func imported(archiveId: UInt32 = 1) -> HSMState {
+    package static func imported(archiveId: UInt32 = 1) -> HSMState {
         HSMState(flags: [.exists, .archived, .released], archiveId: archiveId)
     }
 
     /// A file whose data and metadata were just exported (or restored): a clean copy on both sides.
-    public static func archived(archiveId: UInt32 = 1) -> HSMState {
+    package static func archived(archiveId: UInt32 = 1) -> HSMState {
         HSMState(flags: [.exists, .archived], archiveId: archiveId)
     }
 
     /// `lfs hsm_state`'s line: `FILE: (0x%08x)` then the set flags in Lustre's order, then
     /// `, archive_id:N` when N is not zero.
-    public func line(for path: String) -> String {
+    package func line(for path: String) -> String {
         var text = "\(path): (0x\(Self.hex8(flags.rawValue)))"
         let names: [(HSMFlags, String)] = [
             (.released, "released"), (.exists, "exists"), (.dirty, "dirty"), (.archived, "archived"),
@@ -55,7 +55,7 @@ public struct HSMState: Sendable, Hashable {
 }
 
 /// Why an HSM request is refused, as Lustre's errno.
-public enum HSMError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum HSMError: Error, Sendable, Hashable, CustomStringConvertible {
     /// EPERM: the state does not allow it (the message says which rule).
     case notPermitted(String)
     /// EBUSY: another process holds the file open.
@@ -63,7 +63,7 @@ public enum HSMError: Error, Sendable, Hashable, CustomStringConvertible {
     /// EINVAL: not a regular file, or a flag combination Lustre rejects.
     case invalid(String)
 
-    public var errno: Int32 {
+    package var errno: Int32 {
         switch self {
         case .notPermitted: return 1
         case .busy: return 16
@@ -72,7 +72,7 @@ public enum HSMError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// strerror's text, which `lfs` prints.
-    public var systemMessage: String {
+    package var systemMessage: String {
         switch self {
         case .notPermitted: return "Operation not permitted"
         case .busy: return "Device or resource busy"
@@ -80,7 +80,7 @@ public enum HSMError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notPermitted(let why): return "\(systemMessage): \(why)"
         case .busy: return "\(systemMessage): the file is open elsewhere"

@@ -4,25 +4,25 @@ import HSM
 /// access as for any file operation and no socket or daemon address is needed. They are not listed by
 /// listxattr, so copying tools never see them. The mount (LustreMount) answers them and `lfs` asks; both use
 /// the names and value formats here, so neither side can drift from the other.
-public enum LfsAttribute {
+package enum LfsAttribute {
     /// get: `LfsValue.state`.
-    public static let state = "user.lfs.hsm_state"
+    package static let state = "user.lfs.hsm_state"
     /// get: `LfsValue.action`.
-    public static let action = "user.lfs.hsm_action"
+    package static let action = "user.lfs.hsm_action"
     /// get, on any inode: `LfsValue.Space`.
-    public static let df = "user.lfs.df"
+    package static let df = "user.lfs.df"
     /// set: `LfsRequest`.
-    public static let request = "user.lfs.hsm_request"
+    package static let request = "user.lfs.hsm_request"
     /// The prefix of every virtual attribute (none of them can be set except `request`).
-    public static let prefix = "user.lfs."
+    package static let prefix = "user.lfs."
 }
 
 /// The attribute values, as text.
-public enum LfsValue {
+package enum LfsValue {
     /// "<flags> <archive id>" in decimal.
-    public static func encode(_ state: HSMState) -> String { "\(state.flags.rawValue) \(state.archiveId)" }
+    package static func encode(_ state: HSMState) -> String { "\(state.flags.rawValue) \(state.archiveId)" }
 
-    public static func state(_ text: String) -> HSMState {
+    package static func state(_ text: String) -> HSMState {
         let parts = text.split(separator: " ")
         return HSMState(
             flags: HSMFlags(rawValue: UInt32(parts.first ?? "0") ?? 0),
@@ -30,7 +30,7 @@ public enum LfsValue {
     }
 
     /// "NOOP" or "<ACTION> <bytes moved>".
-    public static func encode(_ action: HSMAction) -> String {
+    package static func encode(_ action: HSMAction) -> String {
         switch action {
         case .noop: "NOOP"
         case .archive(let bytes): "ARCHIVE \(bytes)"
@@ -40,7 +40,7 @@ public enum LfsValue {
         }
     }
 
-    public static func action(_ text: String) -> HSMAction {
+    package static func action(_ text: String) -> HSMAction {
         let parts = text.split(separator: " ")
         let bytes = Int64(parts.count > 1 ? parts[1] : "0") ?? 0
         switch parts.first {
@@ -53,22 +53,22 @@ public enum LfsValue {
     }
 
     /// Space and inodes for `lfs df`: "<capacity bytes> <used bytes> <inodes> <free inodes>".
-    public struct Space: Sendable, Equatable {
-        public var capacityBytes: Int64
-        public var usedBytes: Int64
-        public var inodes: Int64
-        public var freeInodes: Int64
+    package struct Space: Sendable, Equatable {
+        package var capacityBytes: Int64
+        package var usedBytes: Int64
+        package var inodes: Int64
+        package var freeInodes: Int64
 
-        public init(capacityBytes: Int64, usedBytes: Int64, inodes: Int64, freeInodes: Int64) {
+        package init(capacityBytes: Int64, usedBytes: Int64, inodes: Int64, freeInodes: Int64) {
             self.capacityBytes = capacityBytes
             self.usedBytes = usedBytes
             self.inodes = inodes
             self.freeInodes = freeInodes
         }
 
-        public var encoded: String { "\(capacityBytes) \(usedBytes) \(inodes) \(freeInodes)" }
+        package var encoded: String { "\(capacityBytes) \(usedBytes) \(inodes) \(freeInodes)" }
 
-        public init?(_ text: String) {
+        package init?(_ text: String) {
             let numbers = text.split(separator: " ").compactMap { Int64($0) }
             guard numbers.count == 4 else { return nil }
             self.init(capacityBytes: numbers[0], usedBytes: numbers[1], inodes: numbers[2], freeInodes: numbers[3])
@@ -77,12 +77,12 @@ public enum LfsValue {
 }
 
 /// What `lfs` asks the mount to do through `LfsAttribute.request`.
-public enum LfsRequest: Sendable, Equatable {
+package enum LfsRequest: Sendable, Equatable {
     case archive, release, restore, remove
     case set(setting: HSMFlags, clearing: HSMFlags, archiveId: UInt32?)
 
     /// "archive", "release", "restore", "remove", or "set <flags to set> <flags to clear> [archive id]" (decimal).
-    public var encoded: String {
+    package var encoded: String {
         switch self {
         case .archive: "archive"
         case .release: "release"
@@ -94,7 +94,7 @@ public enum LfsRequest: Sendable, Equatable {
     }
 
     /// nil for text that is no request (a `set` without its two flag words is none).
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let words = text.split(separator: " ").map(String.init)
         switch words.first {
         case "archive": self = .archive

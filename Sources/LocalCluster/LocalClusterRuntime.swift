@@ -9,27 +9,27 @@ import Glibc
 
 /// Brings a local cluster up and down: the head node (munged, slurmctld and the node agent) as processes
 /// on this machine, compute nodes as slurmd processes the agent starts when Slurm asks.
-public struct LocalClusterRuntime: Sendable {
-    public let store: ClusterStore
-    public let agentExecutable: String
-    public let fastJobStart: Bool
+package struct LocalClusterRuntime: Sendable {
+    package let store: ClusterStore
+    package let agentExecutable: String
+    package let fastJobStart: Bool
 
-    public init(store: ClusterStore, agentExecutable: String, fastJobStart: Bool = true) {
+    package init(store: ClusterStore, agentExecutable: String, fastJobStart: Bool = true) {
         self.store = store
         self.agentExecutable = agentExecutable
         self.fastJobStart = fastJobStart
     }
 
     /// The head node's daemons of a cluster of this provider.
-    public func headNode(_ name: String) -> HeadNode { HeadNode(layout: layout(name), agentExecutable: agentExecutable) }
+    package func headNode(_ name: String) -> HeadNode { HeadNode(layout: layout(name), agentExecutable: agentExecutable) }
 
-    public func layout(_ name: String) -> LocalLayout {
+    package func layout(_ name: String) -> LocalLayout {
         LocalLayout(root: store.root.appendingPathComponent("clusters").appendingPathComponent(name))
     }
 
-    public func preconditions() -> String? { Self.preconditions() }
+    package func preconditions() -> String? { Self.preconditions() }
 
-    public static func preconditions() -> String? {
+    package static func preconditions() -> String? {
         if getuid() != 0 {
             return "The local provider runs munged, slurmctld and slurmd, which need root: run pcluster as root (or with sudo)."
         }
@@ -49,7 +49,7 @@ public struct LocalClusterRuntime: Sendable {
         return ports
     }
 
-    public func loadSpec(_ name: String) throws -> LocalClusterSpec {
+    package func loadSpec(_ name: String) throws -> LocalClusterSpec {
         let layout = layout(name)
         guard let data = FileManager.default.contents(atPath: layout.spec) else {
             throw LocalClusterError("cluster '\(name)' has no local.json")
@@ -61,7 +61,7 @@ public struct LocalClusterRuntime: Sendable {
     /// agent marks it CREATE_COMPLETE when the static nodes are up. On failure everything started is
     /// stopped again and the record says CREATE_FAILED with the reason.
     @discardableResult
-    public func createCluster(
+    package func createCluster(
         name: String, config: ClusterConfiguration, record: ClusterRecord,
         progress: (String) -> Void
     ) async throws -> LocalClusterSpec {
@@ -142,7 +142,7 @@ public struct LocalClusterRuntime: Sendable {
     /// stopped, slurm.conf is rewritten, and slurmctld restarts when the node set changed (Slurm 22.05
     /// cannot add nodes on reconfigure) or reconfigures otherwise. Jobs survive in its saved state.
     @discardableResult
-    public func updateCluster(name: String, config: ClusterConfiguration, progress: (String) -> Void) async throws -> LocalClusterSpec {
+    package func updateCluster(name: String, config: ClusterConfiguration, progress: (String) -> Void) async throws -> LocalClusterSpec {
         let layout = layout(name)
         let headNode = headNode(name)
         let old = try loadSpec(name)
@@ -181,7 +181,7 @@ public struct LocalClusterRuntime: Sendable {
 
     /// Stops everything and removes the cluster's directory. Works on half-created clusters too.
     /// Always synchronous: a local cluster is gone when this returns.
-    public func delete(name: String, wait: Bool = true, progress: @Sendable (String) -> Void = { _ in }) async throws {
+    package func delete(name: String, wait: Bool = true, progress: @Sendable (String) -> Void = { _ in }) async throws {
         let layout = layout(name)
         let headNode = headNode(name)
         let survivors = headNode.stopAll()
@@ -214,7 +214,7 @@ public struct LocalClusterRuntime: Sendable {
     }
 
     /// Restarts head-node daemons that died (after a reboot or a kill), keeping the cluster's identity.
-    public func recover(name: String) async throws -> [String] {
+    package func recover(name: String) async throws -> [String] {
         let layout = layout(name)
         let headNode = headNode(name)
         var restarted: [String] = []
@@ -237,18 +237,18 @@ public struct LocalClusterRuntime: Sendable {
 }
 
 extension LocalClusterRuntime: ClusterProvider {
-    public var kind: ProviderKind { .local }
-    public var creationPolling: StatusPolling { StatusPolling(timeout: 900, first: 0.2, longest: 0.2) }
-    public var catalogIsOffline: Bool { true }
-    public var catalogScope: String { "on this machine; PCLUSTER_PROVIDER=aws looks in AWS" }
-    public func headNodeDownAdvice(of name: String) -> String {
+    package var kind: ProviderKind { .local }
+    package var creationPolling: StatusPolling { StatusPolling(timeout: 900, first: 0.2, longest: 0.2) }
+    package var catalogIsOffline: Bool { true }
+    package var catalogScope: String { "on this machine; PCLUSTER_PROVIDER=aws looks in AWS" }
+    package func headNodeDownAdvice(of name: String) -> String {
         "The head node of '\(name)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(name) --status START_REQUESTED` restarts it."
     }
-    public var catalog: any ClusterCatalog { StoreCatalog(store: store) }
+    package var catalog: any ClusterCatalog { StoreCatalog(store: store) }
 
     /// A local creation that fails stops what it started (there is nothing to inspect in half a local
     /// cluster), so `rollbackOnFailure` makes no difference here.
-    public func create(
+    package func create(
         name: String, config: ClusterConfiguration, configuration: String, record: ClusterRecord,
         rollbackOnFailure: Bool, progress: @Sendable (String) -> Void
     ) async throws {
@@ -256,12 +256,12 @@ extension LocalClusterRuntime: ClusterProvider {
         try await createCluster(name: name, config: config, record: record, progress: progress)
     }
 
-    public func update(name: String, config: ClusterConfiguration, configuration: String, progress: @Sendable (String) -> Void) async throws {
+    package func update(name: String, config: ClusterConfiguration, configuration: String, progress: @Sendable (String) -> Void) async throws {
         try await updateCluster(name: name, config: config, progress: progress)
         if let record = try store.record(named: name) { try store.save(record, configuration: configuration) }
     }
 
-    public func instances(of name: String) -> [ProvisionedInstance] {
+    package func instances(of name: String) -> [ProvisionedInstance] {
         let headRunning = headNode(name).health().headNodeRunning
         return InstanceRegistry(layout: layout(name)).read().compactMap { instance in
             let running: Bool
@@ -278,27 +278,27 @@ extension LocalClusterRuntime: ClusterProvider {
         }
     }
 
-    public func headNodeProblems(of name: String) -> [String] {
+    package func headNodeProblems(of name: String) -> [String] {
         let now = headNode(name).health()
         let down = [("slurmctld", now.controller), ("munged", now.munge), ("node agent", now.agent)].filter { !$0.1 }.map(\.0)
         return down.isEmpty ? [] : ["\(down.joined(separator: ", ")) not running on the head node"]
     }
 
-    public func creationFailure(of name: String) -> String? {
+    package func creationFailure(of name: String) -> String? {
         EventLog(layout: layout(name)).all().last { $0.status == "CREATE_FAILED" }?.reason
     }
 
-    public func terminateComputeNodes(of name: String) async throws {
+    package func terminateComputeNodes(of name: String) async throws {
         try await NodeAgent(clusterDirectory: layout(name).root.path).terminateAllComputeNodes(reason: "delete-cluster-instances")
     }
 
-    public func events(of name: String) -> [ClusterEvent] {
+    package func events(of name: String) -> [ClusterEvent] {
         EventLog(layout: layout(name)).all().map {
             ClusterEvent(timestamp: $0.timestamp, resource: $0.resource, status: $0.status, reason: $0.reason)
         }
     }
 
-    public func logStreams(of name: String) -> [ClusterLogStream] {
+    package func logStreams(of name: String) -> [ClusterLogStream] {
         let logs = layout(name).logs
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? []).filter { $0.hasSuffix(".log") }.sorted()
         return files.map { file in
@@ -307,14 +307,14 @@ extension LocalClusterRuntime: ClusterProvider {
         }
     }
 
-    public func logLines(of name: String, stream: String) -> [String]? {
+    package func logLines(of name: String, stream: String) -> [String]? {
         guard !stream.contains("/"), !stream.hasPrefix("."),
             let text = try? String(contentsOfFile: "\(layout(name).logs)/\(stream).log", encoding: .utf8)
         else { return nil }
         return text.split(separator: "\n").map(String.init)
     }
 
-    public func headNodeShell(of name: String) -> HeadNodeShell? {
+    package func headNodeShell(of name: String) -> HeadNodeShell? {
         headNode(name).health().controller ? .local(environment: layout(name).slurmEnvironment) : nil
     }
 }

@@ -5,16 +5,16 @@ import SlurmHeadNode
 
 /// The resource validators' questions answered on this machine: file systems by the FSx service that
 /// would mount them (AWS_ENDPOINT_URL_FSX, else the local service on 127.0.0.1:7800).
-public struct LocalResourceInventory: ResourceInventory {
+package struct LocalResourceInventory: ResourceInventory {
     let environment: [String: String]
 
-    public init(environment: [String: String]) { self.environment = environment }
+    package init(environment: [String: String]) { self.environment = environment }
 
     var endpoint: String { environment["AWS_ENDPOINT_URL_FSX"] ?? LocalSharedStorage.defaultEndpoint }
 
-    public var source: String { "the FSx service at \(endpoint)" }
+    package var source: String { "the FSx service at \(endpoint)" }
 
-    public func fileSystem(_ id: String) async throws -> FileSystemLookup? {
+    package func fileSystem(_ id: String) async throws -> FileSystemLookup? {
         if let url = URL(string: endpoint), ["127.0.0.1", "localhost"].contains(url.host ?? ""),
             !PortAllocator.isListening(url.port ?? 80)
         {

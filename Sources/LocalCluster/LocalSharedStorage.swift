@@ -9,26 +9,26 @@ import Glibc
 #endif
 
 /// What a local cluster attached at one MountDir, so delete-cluster undoes exactly that.
-public struct SharedMount: Codable, Sendable, Hashable {
-    public var name: String
-    public var storageType: String
-    public var mountDir: String
-    public var fileSystemId: String?
+package struct SharedMount: Codable, Sendable, Hashable {
+    package var name: String
+    package var storageType: String
+    package var mountDir: String
+    package var fileSystemId: String?
     /// Created by this cluster (no FileSystemId in the config): deleted with it when DeletionPolicy is Delete.
-    public var managed: Bool
-    public var deleteWithCluster: Bool
+    package var managed: Bool
+    package var deleteWithCluster: Bool
     /// The directory did not exist before: removed at delete when empty.
-    public var createdDirectory: Bool
+    package var createdDirectory: Bool
     /// Mounted at MountDir: false only while a managed file system is being set up (nil in records
     /// written before this field existed, all of them mounted).
-    public var mounted: Bool?
+    package var mounted: Bool?
 }
 
 /// Shared storage on one machine. FsxLustre is mounted by the local FSx service (`fsxd` on 127.0.0.1:7800,
 /// started when first needed) at MountDir, where every compute node's jobs see it; without a FileSystemId
 /// the cluster creates a file system from FsxLustreSettings. Ebs and Efs become plain directories.
-public enum LocalSharedStorage {
-    public static let defaultEndpoint = "http://127.0.0.1:7800"
+package enum LocalSharedStorage {
+    package static let defaultEndpoint = "http://127.0.0.1:7800"
 
     /// The FSx endpoint: AWS_ENDPOINT_URL_FSX (or the profile's), else the local service.
     static func settings(_ environment: [String: String]) throws -> AWSSettings {

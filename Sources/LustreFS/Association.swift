@@ -2,67 +2,67 @@ import DataRepository
 import Foundation
 
 /// S3 event kinds of the AutoImportPolicy and AutoExportPolicy.
-public enum RepositoryEventType: String, Codable, Sendable, Hashable, CaseIterable {
+package enum RepositoryEventType: String, Codable, Sendable, Hashable, CaseIterable {
     case new = "NEW", changed = "CHANGED", deleted = "DELETED"
 }
 
 /// A data repository association, as FSx describes it.
-public struct Association: Codable, Sendable, Hashable {
-    public enum Lifecycle: String, Codable, Sendable {
+package struct Association: Codable, Sendable, Hashable {
+    package enum Lifecycle: String, Codable, Sendable {
         case creating = "CREATING", available = "AVAILABLE", misconfigured = "MISCONFIGURED", updating = "UPDATING"
         case deleting = "DELETING", failed = "FAILED"
     }
 
-    public var id: String
-    public var fileSystemPath: String
-    public var dataRepositoryPath: String
-    public var lifecycle: Lifecycle
-    public var failureMessage: String?
-    public var batchImportMetaDataOnCreate: Bool
+    package var id: String
+    package var fileSystemPath: String
+    package var dataRepositoryPath: String
+    package var lifecycle: Lifecycle
+    package var failureMessage: String?
+    package var batchImportMetaDataOnCreate: Bool
     /// MiB.
-    public var importedFileChunkSize: Int
-    public var autoImport: Set<RepositoryEventType>
-    public var autoExport: Set<RepositoryEventType>
-    public var tags: [String: String]
-    public var creationTime: Date
+    package var importedFileChunkSize: Int
+    package var autoImport: Set<RepositoryEventType>
+    package var autoExport: Set<RepositoryEventType>
+    package var tags: [String: String]
+    package var creationTime: Date
     /// Lustre's archive id of this association's files (`archive_id:N` in hsm_state).
-    public var archiveId: UInt32
+    package var archiveId: UInt32
     /// Set while a delete is in progress: whether the files go too.
-    public var deleteDataInFileSystem: Bool?
+    package var deleteDataInFileSystem: Bool?
     /// The create request's ClientRequestToken and what it asked for: a retry with the token gets this
     /// association back (kept in the association's own record, so it holds across restarts).
-    public var clientRequestToken: String?
-    public var requestFingerprint: String?
+    package var clientRequestToken: String?
+    package var requestFingerprint: String?
     /// Seconds a restore of this association's files may receive nothing before its readers get EIO; nil
     /// means the file system's `readStallSeconds`. Not an FSx field (FSx has no such bound), so only
     /// `fsx-admin create-association --read-timeout` sets it.
-    public var readTimeoutSeconds: Double?
+    package var readTimeoutSeconds: Double?
 
-    public var location: RepositoryLocation {
+    package var location: RepositoryLocation {
         // Validated when the association was created.
         (try? RepositoryLocation.parse(dataRepositoryPath).get()) ?? RepositoryLocation(scheme: .file, root: "/", prefix: "")
     }
 
     /// The event-feed (queue) name for this association.
-    public var feedName: String { "fsx-\(id)" }
+    package var feedName: String { "fsx-\(id)" }
 }
 
 /// What a create request asks for, before the file system checks it.
-public struct AssociationRequest: Sendable, Hashable {
-    public var fileSystemPath: String
-    public var dataRepositoryPath: String
-    public var batchImportMetaDataOnCreate: Bool
-    public var importedFileChunkSize: Int
-    public var autoImport: Set<RepositoryEventType>
-    public var autoExport: Set<RepositoryEventType>
-    public var tags: [String: String]
+package struct AssociationRequest: Sendable, Hashable {
+    package var fileSystemPath: String
+    package var dataRepositoryPath: String
+    package var batchImportMetaDataOnCreate: Bool
+    package var importedFileChunkSize: Int
+    package var autoImport: Set<RepositoryEventType>
+    package var autoExport: Set<RepositoryEventType>
+    package var tags: [String: String]
     /// Idempotency: the same token with the same request returns the association it made.
-    public var clientRequestToken: String?
+    package var clientRequestToken: String?
     /// See `Association.readTimeoutSeconds`.
-    public var readTimeoutSeconds: Double?
+    package var readTimeoutSeconds: Double?
 
     /// Everything the request asks for, in one text, to tell a retry from another request under the same token.
-    public var fingerprint: String {
+    package var fingerprint: String {
         [
             fileSystemPath, dataRepositoryPath, String(batchImportMetaDataOnCreate), String(importedFileChunkSize),
             autoImport.map(\.rawValue).sorted().joined(separator: ","), autoExport.map(\.rawValue).sorted().joined(separator: ","),
@@ -71,7 +71,7 @@ public struct AssociationRequest: Sendable, Hashable {
             + (readTimeoutSeconds.map { "|read-timeout=\($0)" } ?? "")
     }
 
-    public init(
+    package init(
         fileSystemPath: String, dataRepositoryPath: String, batchImportMetaDataOnCreate: Bool = false,
         importedFileChunkSize: Int = 1024, autoImport: Set<RepositoryEventType> = [],
         autoExport: Set<RepositoryEventType> = [], tags: [String: String] = [:], readTimeoutSeconds: Double? = nil
@@ -88,30 +88,30 @@ public struct AssociationRequest: Sendable, Hashable {
 }
 
 /// Why an association request is refused; `code` is the FSx error the API answers with.
-public struct AssociationError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+package struct AssociationError: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Code: String, Sendable {
         case badRequest = "BadRequest"
         case notFound = "DataRepositoryAssociationNotFound"
         case limitExceeded = "ServiceLimitExceeded"
         case incompatibleParameter = "IncompatibleParameterError"
     }
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// The FSx rules for FileSystemPath and DataRepositoryPath (../shared/reference/fsx-dra-hsm.md), pure.
-public enum AssociationRules {
-    public static let maximumPerFileSystem = 8
+package enum AssociationRules {
+    package static let maximumPerFileSystem = 8
 
     /// The normalized FileSystemPath ("/dra", never a trailing "/" except for "/").
-    public static func fileSystemPath(_ path: String) throws(AssociationError) -> String {
+    package static func fileSystemPath(_ path: String) throws(AssociationError) -> String {
         guard path.hasPrefix("/") else {
             throw AssociationError(.badRequest, "FileSystemPath '\(path)' must start with '/'")
         }
@@ -131,7 +131,7 @@ public enum AssociationRules {
         return "/" + components.joined(separator: "/")
     }
 
-    public static func chunkSize(_ mebibytes: Int) throws(AssociationError) -> Int {
+    package static func chunkSize(_ mebibytes: Int) throws(AssociationError) -> Int {
         guard (1...512_000).contains(mebibytes) else {
             throw AssociationError(.badRequest, "ImportedFileChunkSize \(mebibytes) is outside 1 to 512000 (MiB)")
         }
@@ -139,13 +139,13 @@ public enum AssociationRules {
     }
 
     /// Whether one file system path contains the other (at a component boundary).
-    public static func overlaps(_ a: String, _ b: String) -> Bool {
+    package static func overlaps(_ a: String, _ b: String) -> Bool {
         if a == "/" || b == "/" { return true }
         return a == b || a.hasPrefix(b + "/") || b.hasPrefix(a + "/")
     }
 
     /// Checks a new association against the existing ones; returns the normalized request.
-    public static func check(_ request: AssociationRequest, existing: [Association]) throws(AssociationError) -> AssociationRequest {
+    package static func check(_ request: AssociationRequest, existing: [Association]) throws(AssociationError) -> AssociationRequest {
         var checked = request
         checked.fileSystemPath = try fileSystemPath(request.fileSystemPath)
         checked.importedFileChunkSize = try chunkSize(request.importedFileChunkSize)
@@ -182,8 +182,8 @@ public enum AssociationRules {
 }
 
 /// FSx-style ids: a prefix and 17 lowercase hex digits.
-public enum ResourceId {
-    public static func make(_ prefix: String) -> String {
+package enum ResourceId {
+    package static func make(_ prefix: String) -> String {
         var generator = SystemRandomNumberGenerator()
         let digits = Array("0123456789abcdef")
         return prefix + "-" + String((0..<17).map { _ in digits[Int(generator.next() % 16)] })

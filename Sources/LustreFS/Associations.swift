@@ -35,11 +35,11 @@ extension FileSystem {
         try associationTable.repository(for: association.id) { try repositories.repository(for: association.location) }
     }
 
-    public func associations() -> [Association] {
+    package func associations() -> [Association] {
         associationTable.all
     }
 
-    public func association(_ id: String) throws -> Association {
+    package func association(_ id: String) throws -> Association {
         guard let found = associationTable.find(id) else {
             throw AssociationError(.notFound, "data repository association \(id) does not exist")
         }
@@ -51,7 +51,7 @@ extension FileSystem {
     /// Requests are checked and recorded one at a time (`associationRequests`): two concurrent creates for one
     /// path would otherwise both pass the overlap check. A ClientRequestToken already used returns the
     /// association it made, or IncompatibleParameterError if it was used for another request.
-    public func createAssociation(_ request: AssociationRequest) async throws -> Association {
+    package func createAssociation(_ request: AssociationRequest) async throws -> Association {
         try await associationRequests.perform { try await self.recordAssociation(request) }
     }
 
@@ -131,7 +131,7 @@ extension FileSystem {
     }
 
     /// Waits until the association satisfies `condition` (or `timeout` seconds passed); returns it.
-    public func waitForAssociation(
+    package func waitForAssociation(
         _ id: String, timeout: Double = 120,
         until condition: @Sendable (Association) -> Bool = { $0.lifecycle != .creating && $0.lifecycle != .deleting && $0.lifecycle != .updating }
     ) async throws -> Association? {
@@ -147,7 +147,7 @@ extension FileSystem {
     }
 
     /// UpdateDataRepositoryAssociation: only the chunk size and the S3 policies change.
-    public func updateAssociation(
+    package func updateAssociation(
         _ id: String, importedFileChunkSize: Int? = nil, autoImport: Set<RepositoryEventType>? = nil,
         autoExport: Set<RepositoryEventType>? = nil
     ) async throws -> Association {
@@ -190,7 +190,7 @@ extension FileSystem {
 
     /// DeleteDataRepositoryAssociation: stops the feed and removes the bucket's notification entry; with
     /// `deleteData`, the association's files go too (the repository keeps its objects either way).
-    public func deleteAssociation(_ id: String, deleteData: Bool) async throws -> Association {
+    package func deleteAssociation(_ id: String, deleteData: Bool) async throws -> Association {
         var association = try self.association(id)
         if association.lifecycle == .deleting { return association }
         association.lifecycle = .deleting
@@ -388,7 +388,7 @@ extension FileSystem {
 
     /// One reconciliation of every association with an AutoImportPolicy, for events that were lost. It also
     /// notices a removed notification configuration (MISCONFIGURED) and a restored one (AVAILABLE again).
-    public func sweep() async {
+    package func sweep() async {
         for association in associations()
         where !association.autoImport.isEmpty
             && (association.lifecycle == .available || association.lifecycle == .misconfigured)

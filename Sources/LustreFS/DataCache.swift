@@ -7,10 +7,10 @@ import Glibc
 
 /// The local data of files (Lustre's OSTs): one sparse file per inode under `<fs>/data/`, spread over 256
 /// directories. A released file has no cache file; a restore fills a sparse file range by range.
-public struct DataCache: Sendable {
-    public let directory: String
+package struct DataCache: Sendable {
+    package let directory: String
 
-    public init(directory: String) throws {
+    package init(directory: String) throws {
         self.directory = directory
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw FileSystemError.io("cannot create the data cache directory \(directory): \(String(cString: strerror(errno)))")
@@ -28,12 +28,12 @@ public struct DataCache: Sendable {
         return String([digits[(value >> 4) & 15], digits[value & 15]])
     }
 
-    public func path(of ino: InodeNumber) -> String {
+    package func path(of ino: InodeNumber) -> String {
         "\(directory)/\(Self.hex2(Int(ino & 255)))/\(ino)"
     }
 
     /// Opens (creating when asked) the cache file of an inode for positional reads and writes.
-    public func open(_ ino: InodeNumber, create: Bool) throws(FileSystemError) -> Int32 {
+    package func open(_ ino: InodeNumber, create: Bool) throws(FileSystemError) -> Int32 {
         let fd = Glibc.open(path(of: ino), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0o600)
         guard fd >= 0 else {
             throw FileSystemError(
@@ -44,36 +44,36 @@ public struct DataCache: Sendable {
     }
 
     /// The cache file's size, or nil when there is none.
-    public func size(of ino: InodeNumber) -> Int64? {
+    package func size(of ino: InodeNumber) -> Int64? {
         var info = stat()
         return stat(path(of: ino), &info) == 0 ? Int64(info.st_size) : nil
     }
 
     /// Bytes the cache file occupies on disk (a partly restored sparse file counts what arrived).
-    public func allocated(_ ino: InodeNumber) -> Int64 {
+    package func allocated(_ ino: InodeNumber) -> Int64 {
         var info = stat()
         return stat(path(of: ino), &info) == 0 ? Int64(info.st_blocks) * 512 : 0
     }
 
-    public func remove(_ ino: InodeNumber) {
+    package func remove(_ ino: InodeNumber) {
         unlink(path(of: ino))
     }
 
     /// Creates an empty cache file (a new file, or the target of an O_TRUNC open of a released file).
-    public func createEmpty(_ ino: InodeNumber) throws(FileSystemError) {
+    package func createEmpty(_ ino: InodeNumber) throws(FileSystemError) {
         let fd = Glibc.open(path(of: ino), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot create the local data of inode \(ino): \(String(cString: strerror(errno)))") }
         close(fd)
     }
 
-    public func truncate(_ ino: InodeNumber, to size: Int64) throws(FileSystemError) {
+    package func truncate(_ ino: InodeNumber, to size: Int64) throws(FileSystemError) {
         guard Glibc.truncate(path(of: ino), off_t(size)) == 0 else {
             throw FileSystemError(errno, "cannot truncate the local data of inode \(ino): \(String(cString: strerror(errno)))")
         }
     }
 
     /// Every inode number that has a cache file (for recovery).
-    public func inodes() -> [InodeNumber] {
+    package func inodes() -> [InodeNumber] {
         var result: [InodeNumber] = []
         for bucket in 0..<256 {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + Self.hex2(bucket))) ?? []

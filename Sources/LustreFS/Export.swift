@@ -197,7 +197,7 @@ extension FileSystem {
     }
 
     /// What an export did to one inode.
-    public enum SyncOutcome: Sendable, Hashable { case unchanged, exported, skipped(String) }
+    package enum SyncOutcome: Sendable, Hashable { case unchanged, exported, skipped(String) }
 
     /// Brings the repository in line with one inode: writes what changed since its last export under its
     /// current key. Returns what it did; throws when the repository refused.
@@ -315,7 +315,7 @@ extension FileSystem {
     /// Records an object this process wrote, so its echo (event or listing) is not taken for a change.
     /// Waits until the export queue is empty (or `timeout` seconds passed); returns whether it is.
     @discardableResult
-    public func waitForExports(timeout: Double = 120) async throws -> Bool {
+    package func waitForExports(timeout: Double = 120) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let seen = exportDrained.current
@@ -333,7 +333,7 @@ extension FileSystem {
     }
 
     /// Runs queued exports in this task (the admin tool without background work); failures stay queued.
-    public func drainExports() async throws {
+    package func drainExports() async throws {
         while true {
             let batch = try await runnableExports(limit: options.exportConcurrency * 4)
             if batch.isEmpty { return }
@@ -348,7 +348,7 @@ extension FileSystem {
     }
 
     /// Pending exports (for describe and the admin tool).
-    public func pendingExports() async throws -> Int {
+    package func pendingExports() async throws -> Int {
         try await store.read { db in try db.queuedExportCount() }
     }
 }

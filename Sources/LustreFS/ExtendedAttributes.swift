@@ -7,13 +7,13 @@ import Glibc
 /// Extended attributes kept in the MDT. POSIX ACLs (`system.*`) are not supported: the mount checks
 /// permissions by mode bits (default_permissions).
 extension FileSystem {
-    public struct XattrFlags: OptionSet, Sendable {
-        public let rawValue: Int32
-        public init(rawValue: Int32) { self.rawValue = rawValue }
+    package struct XattrFlags: OptionSet, Sendable {
+        package let rawValue: Int32
+        package init(rawValue: Int32) { self.rawValue = rawValue }
         /// XATTR_CREATE: fail if it exists.
-        public static let create = XattrFlags(rawValue: 1)
+        package static let create = XattrFlags(rawValue: 1)
         /// XATTR_REPLACE: fail if it does not.
-        public static let replace = XattrFlags(rawValue: 2)
+        package static let replace = XattrFlags(rawValue: 2)
     }
 
     static func checkXattrName(_ name: String) throws {
@@ -27,16 +27,16 @@ extension FileSystem {
     }
 
     /// False while no extended attribute was ever stored, so lookups can be answered without a query.
-    public var mayHaveExtendedAttributes: Bool { state.withLock { $0.hasExtendedAttributes } }
+    package var mayHaveExtendedAttributes: Bool { state.withLock { $0.hasExtendedAttributes } }
 
-    public func extendedAttribute(_ ino: InodeNumber, _ name: String) async throws -> Data? {
+    package func extendedAttribute(_ ino: InodeNumber, _ name: String) async throws -> Data? {
         try await store.read { db in
             guard try db.inode(ino) != nil else { throw FileSystemError.notFound("inode \(ino)") }
             return try db.extendedAttribute(ino, name: name)
         }
     }
 
-    public func setExtendedAttribute(_ ino: InodeNumber, _ name: String, _ value: Data, flags: XattrFlags = []) async throws {
+    package func setExtendedAttribute(_ ino: InodeNumber, _ name: String, _ value: Data, flags: XattrFlags = []) async throws {
         try Self.checkXattrName(name)
         guard value.count <= 65536 else { throw FileSystemError(E2BIG, "\(name): values are limited to 64 KiB") }
         try await store.write { db in
@@ -50,13 +50,13 @@ extension FileSystem {
         }
     }
 
-    public func extendedAttributeNames(_ ino: InodeNumber) async throws -> [String] {
+    package func extendedAttributeNames(_ ino: InodeNumber) async throws -> [String] {
         try await store.read { db in
             try db.extendedAttributeNames(ino)
         }
     }
 
-    public func removeExtendedAttribute(_ ino: InodeNumber, _ name: String) async throws {
+    package func removeExtendedAttribute(_ ino: InodeNumber, _ name: String) async throws {
         try await store.write { db in
             guard try db.removeExtendedAttribute(ino, name: name) else { throw FileSystemError(ENODATA, "\(name): No data available") }
         }

@@ -7,34 +7,34 @@ import Logging
 import Glibc
 #endif
 
-public struct FileSystemOptions: Sendable {
+package struct FileSystemOptions: Sendable {
     /// StorageCapacity in bytes; writes and restores beyond it fail with ENOSPC.
-    public var capacityBytes: Int64
+    package var capacityBytes: Int64
     /// The size of a side fetch for a reader far ahead of a running restore (the bulk moves by the
     /// repository's own download, see `DataRepository.download`).
-    public var restoreChunkBytes: Int64 = 8 << 20
+    package var restoreChunkBytes: Int64 = 8 << 20
     /// HeadObject calls in flight while importing.
-    public var headConcurrency: Int = 64
-    public var exportConcurrency: Int = 8
+    package var headConcurrency: Int = 64
+    package var exportConcurrency: Int = 8
     /// Long-poll wait of the auto-import event feed.
-    public var eventWaitSeconds: Int = 20
+    package var eventWaitSeconds: Int = 20
     /// Seconds between reconciliation sweeps of associations with an AutoImportPolicy (nil: none).
-    public var sweepIntervalSeconds: Double? = 300
+    package var sweepIntervalSeconds: Double? = 300
     /// Starts the export worker, event feeds and sweeps (the admin tool's one-shot commands turn them off).
-    public var background: Bool = true
+    package var background: Bool = true
     /// Seconds a restore may go without receiving a byte before it fails and its readers get EIO (the
     /// endpoint stopped answering with its connections open). Other files and metadata are not affected.
-    public var readStallSeconds: Double = 60
+    package var readStallSeconds: Double = 60
     /// Seconds `close` waits for cancelled background work (an upload to a frozen endpoint) before it goes on.
-    public var closeGraceSeconds: Double = 5
+    package var closeGraceSeconds: Double = 5
 
-    public init(capacityBytes: Int64) {
+    package init(capacityBytes: Int64) {
         self.capacityBytes = capacityBytes
     }
 }
 
 /// A change the kernel did not see happen (it came from the data repository).
-public enum ExternalChange: Sendable, Hashable {
+package enum ExternalChange: Sendable, Hashable {
     /// A name appeared in or vanished from a directory.
     case entry(parent: InodeNumber, name: String)
     /// An inode's attributes or data changed.
@@ -42,27 +42,27 @@ public enum ExternalChange: Sendable, Hashable {
 }
 
 /// What an open file handle refers to.
-public typealias HandleID = UInt64
+package typealias HandleID = UInt64
 
-public struct OpenMode: Sendable, Hashable {
-    public var write: Bool
-    public var truncate: Bool
-    public init(write: Bool = false, truncate: Bool = false) {
+package struct OpenMode: Sendable, Hashable {
+    package var write: Bool
+    package var truncate: Bool
+    package init(write: Bool = false, truncate: Bool = false) {
         self.write = write
         self.truncate = truncate
     }
-    public static let read = OpenMode()
+    package static let read = OpenMode()
 }
 
 /// Changes of a setattr call; nil leaves the attribute alone.
-public struct AttributeChanges: Sendable, Hashable {
-    public var perm: UInt32?
-    public var uid: UInt32?
-    public var gid: UInt32?
-    public var size: Int64?
-    public var atime: Int64?
-    public var mtime: Int64?
-    public init(perm: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: Int64? = nil, atime: Int64? = nil, mtime: Int64? = nil) {
+package struct AttributeChanges: Sendable, Hashable {
+    package var perm: UInt32?
+    package var uid: UInt32?
+    package var gid: UInt32?
+    package var size: Int64?
+    package var atime: Int64?
+    package var mtime: Int64?
+    package init(perm: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: Int64? = nil, atime: Int64? = nil, mtime: Int64? = nil) {
         self.perm = perm
         self.uid = uid
         self.gid = gid
@@ -73,11 +73,11 @@ public struct AttributeChanges: Sendable, Hashable {
 }
 
 /// Space and inode counts for statfs and `lfs df`.
-public struct Usage: Sendable, Hashable {
-    public var capacityBytes: Int64
-    public var usedBytes: Int64
-    public var inodes: Int64
-    public var availableBytes: Int64 { max(0, capacityBytes - usedBytes) }
+package struct Usage: Sendable, Hashable {
+    package var capacityBytes: Int64
+    package var usedBytes: Int64
+    package var inodes: Int64
+    package var availableBytes: Int64 { max(0, capacityBytes - usedBytes) }
 }
 
 /// The file system core: one MDT, one data cache, and the data mover between them and the data
@@ -89,9 +89,9 @@ public struct Usage: Sendable, Hashable {
 /// - A file not RELEASED has all its data in its cache file; the cache file's size is the file's size.
 /// - ARCHIVED without DIRTY is set only by a finished export or import, for the data version it copied.
 /// - Exports to do are rows of the MDT's export queue, committed with the change that caused them.
-public final class FileSystem: Sendable {
-    public let directory: String
-    public let options: FileSystemOptions
+package final class FileSystem: Sendable {
+    package let directory: String
+    package let options: FileSystemOptions
     let store: MetadataStore
     let cache: DataCache
     let repositories: any RepositoryFactory
@@ -139,7 +139,7 @@ public final class FileSystem: Sendable {
 
     /// Opens the file system in `directory` (created on first use), recovering from a crash if the last
     /// process died, and starts the data mover. One process at a time: a second open fails with EBUSY.
-    public static func open(
+    package static func open(
         directory: String, options: FileSystemOptions, repositories: any RepositoryFactory,
         logger: Logger = Logger(label: "lustrefs")
     ) async throws -> FileSystem {
@@ -188,7 +188,7 @@ public final class FileSystem: Sendable {
 
     /// Stops the data mover and event feeds and releases the directory. Queued exports stay queued in the
     /// MDT and run at the next open.
-    public func close() async {
+    package func close() async {
         let running = background.withLock { state -> [Task<Void, Never>] in
             state.closed = true
             let all = state.background + Array(state.feeds.values)

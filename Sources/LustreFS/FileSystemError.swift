@@ -7,16 +7,16 @@ import Glibc
 
 /// A refused or failed file system operation: the errno the kernel (or `lfs`) reports, and a sentence that
 /// says what and where for logs and the admin tool.
-public struct FileSystemError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var errno: Int32
-    public var message: String
+package struct FileSystemError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var errno: Int32
+    package var message: String
 
-    public init(_ errno: Int32, _ message: String) {
+    package init(_ errno: Int32, _ message: String) {
         self.errno = errno
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 
     static func notFound(_ what: String) -> FileSystemError { FileSystemError(ENOENT, "\(what): No such file or directory") }
     static func exists(_ what: String) -> FileSystemError { FileSystemError(EEXIST, "\(what): File exists") }

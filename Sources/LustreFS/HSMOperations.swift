@@ -19,14 +19,14 @@ extension FileSystem {
         (try? await store.read { db in try db.path(of: ino) }) ?? "inode \(ino)"
     }
 
-    public func hsmState(_ ino: InodeNumber) async throws -> HSMState {
+    package func hsmState(_ ino: InodeNumber) async throws -> HSMState {
         let inode = try await attributes(ino)
         return inode.type == .regular ? inode.hsm : HSMState()
     }
 
     /// hsm_archive: queues the export of a dirty or never-archived file (forced past the AutoExportPolicy);
     /// with `wait`, returns when it is archived.
-    public func hsmArchive(_ ino: InodeNumber, wait: Bool = false) async throws {
+    package func hsmArchive(_ ino: InodeNumber, wait: Bool = false) async throws {
         let inode = try await attributes(ino)
         let path = await displayPath(ino)
         let outcome: HSMOutcome
@@ -50,7 +50,7 @@ extension FileSystem {
     }
 
     /// hsm_release: drops the local data of a file whose archived copy is current.
-    public func hsmRelease(_ ino: InodeNumber) async throws {
+    package func hsmRelease(_ ino: InodeNumber) async throws {
         let path = await displayPath(ino)
         let freed = try await store.write { db -> Int64 in
             guard let inode = try db.inode(ino) else { throw FileSystemError.notFound(path) }
@@ -81,7 +81,7 @@ extension FileSystem {
     }
 
     /// hsm_remove: deletes the archived copy; the file keeps its local data and forgets it was archived.
-    public func hsmRemove(_ ino: InodeNumber) async throws {
+    package func hsmRemove(_ ino: InodeNumber) async throws {
         let inode = try await attributes(ino)
         let path = await displayPath(ino)
         let outcome: HSMOutcome
@@ -117,7 +117,7 @@ extension FileSystem {
     }
 
     /// hsm_set / hsm_clear.
-    public func hsmSet(_ ino: InodeNumber, setting: HSMFlags, clearing: HSMFlags, archiveId: UInt32? = nil) async throws -> HSMState {
+    package func hsmSet(_ ino: InodeNumber, setting: HSMFlags, clearing: HSMFlags, archiveId: UInt32? = nil) async throws -> HSMState {
         let path = await displayPath(ino)
         return try await store.write { db in
             guard var inode = try db.inode(ino) else { throw FileSystemError.notFound(path) }
@@ -132,7 +132,7 @@ extension FileSystem {
     }
 
     /// hsm_action: what is moving for the file now.
-    public func hsmAction(_ ino: InodeNumber) -> HSMAction {
+    package func hsmAction(_ ino: InodeNumber) -> HSMAction {
         if let job = restores.running(ino) { return .restore(bytesMoved: job.progress) }
         return movements.action(for: ino) ?? .noop
     }

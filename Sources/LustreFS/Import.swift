@@ -8,23 +8,23 @@ import Glibc
 #endif
 
 /// What an import, sweep or batch of events did.
-public struct ImportReport: Sendable, Hashable {
-    public var created = 0
-    public var updated = 0
-    public var deleted = 0
-    public var unchanged = 0
+package struct ImportReport: Sendable, Hashable {
+    package var created = 0
+    package var updated = 0
+    package var deleted = 0
+    package var unchanged = 0
     /// Paths changed in the repository and locally; the local file was kept (see `applyObject`).
-    public var conflicts: [String] = []
+    package var conflicts: [String] = []
     /// Keys that cannot be files (not POSIX names, too long, a file where a directory must be) and why.
-    public var skipped: [String: String] = [:]
+    package var skipped: [String: String] = [:]
     /// Paths whose attributes could not be read, with the FSx error code.
-    public var failed: [String: String] = [:]
+    package var failed: [String: String] = [:]
     /// Seconds until every listed name was in the namespace (the attributes may still be arriving).
-    public var namespaceSeconds: Double = 0
+    package var namespaceSeconds: Double = 0
     /// Seconds until the attributes of every imported entry had arrived too.
-    public var totalSeconds: Double = 0
+    package var totalSeconds: Double = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// Import: listings become released stubs at once, POSIX attributes follow from HeadObject with bounded
@@ -35,7 +35,7 @@ extension FileSystem {
 
     /// Imports (or reconciles) an association with its repository: `allowed` says which kinds of changes
     /// apply (an import task takes all three; a sweep takes the AutoImportPolicy).
-    public func reconcile(_ associationId: String, allowed: Set<RepositoryEventType>, subpath: String? = nil) async throws -> ImportReport {
+    package func reconcile(_ associationId: String, allowed: Set<RepositoryEventType>, subpath: String? = nil) async throws -> ImportReport {
         guard let association = associationTable.find(associationId) else {
             throw AssociationError(.notFound, "data repository association \(associationId) does not exist")
         }
@@ -245,7 +245,7 @@ extension FileSystem {
     }
 
     /// Registers who is told of changes the kernel did not see (one observer: the mount).
-    public func observeExternalChanges(_ observer: (@Sendable ([ExternalChange]) -> Void)?) {
+    package func observeExternalChanges(_ observer: (@Sendable ([ExternalChange]) -> Void)?) {
         externalChanges.observe(observer)
     }
 
@@ -424,7 +424,7 @@ extension FileSystem {
 
     /// Applies events of an association's feed per its AutoImportPolicy. Events for keys this process is
     /// writing are ours coming back and are ignored (the export's result is what counts).
-    public func apply(_ events: [RepositoryEvent], to associationId: String) async throws -> ImportReport {
+    package func apply(_ events: [RepositoryEvent], to associationId: String) async throws -> ImportReport {
         guard let association = associationTable.find(associationId) else {
             throw AssociationError(.notFound, "data repository association \(associationId) does not exist")
         }

@@ -3,12 +3,12 @@ import Synchronization
 
 /// A value shared between threads (FUSE's and the data mover's) behind the standard library's `Mutex`, as a
 /// class so closures and tasks can share one.
-public final class Locked<Value>: Sendable {
+package final class Locked<Value>: Sendable {
     private let mutex: Mutex<Value>
 
-    public init(_ value: sending Value) { mutex = Mutex(value) }
+    package init(_ value: sending Value) { mutex = Mutex(value) }
 
-    public func withLock<Result>(_ body: (inout sending Value) throws -> sending Result) rethrows -> sending Result {
+    package func withLock<Result>(_ body: (inout sending Value) throws -> sending Result) rethrows -> sending Result {
         try mutex.withLock { value throws -> sending Result in try body(&value) }
     }
 }

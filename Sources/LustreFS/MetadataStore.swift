@@ -2,10 +2,10 @@ import Foundation
 import GRDB
 import HSM
 
-public typealias InodeNumber = Int64
+package typealias InodeNumber = Int64
 
 /// The kind of a namespace entry, with the st_mode type bits it reports.
-public enum FileType: Int, Codable, Sendable, Hashable, DatabaseValueConvertible {
+package enum FileType: Int, Codable, Sendable, Hashable, DatabaseValueConvertible {
     case regular = 0o100000
     case directory = 0o040000
     case symlink = 0o120000
@@ -13,48 +13,48 @@ public enum FileType: Int, Codable, Sendable, Hashable, DatabaseValueConvertible
 
 /// One inode of the MDT: POSIX attributes, the HSM state, and what was last archived, so the file system
 /// always knows whether the local data, the repository's copy, or both are current.
-public struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "inode"
+package struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "inode"
 
-    public var ino: InodeNumber
-    public var type: FileType
+    package var ino: InodeNumber
+    package var type: FileType
     /// Permission bits (07777).
-    public var perm: UInt32
-    public var uid: UInt32
-    public var gid: UInt32
-    public var size: Int64
+    package var perm: UInt32
+    package var uid: UInt32
+    package var gid: UInt32
+    package var size: Int64
     /// Nanoseconds since the epoch.
-    public var atime: Int64
-    public var mtime: Int64
-    public var ctime: Int64
-    public var nlink: Int
+    package var atime: Int64
+    package var mtime: Int64
+    package var ctime: Int64
+    package var nlink: Int
     /// A symlink's target.
-    public var target: String?
-    public var hsmFlags: UInt32
-    public var archiveId: UInt32
+    package var target: String?
+    package var hsmFlags: UInt32
+    package var archiveId: UInt32
     /// Bumped by every change to the data; the archived copy is current when `archivedDataVersion` equals it.
-    public var dataVersion: Int64
+    package var dataVersion: Int64
     /// Bumped by every change to exported attributes (mode, owner, times).
-    public var metaVersion: Int64
+    package var metaVersion: Int64
     /// The repository key, ETag and versions of the last successful export or import.
-    public var archivedKey: String?
-    public var archivedEtag: String?
-    public var archivedDataVersion: Int64?
-    public var archivedMetaVersion: Int64?
+    package var archivedKey: String?
+    package var archivedEtag: String?
+    package var archivedDataVersion: Int64?
+    package var archivedMetaVersion: Int64?
     /// When the archived copy was written or imported (ns), so a sweep never deletes what it could not have seen.
-    public var archivedAt: Int64?
+    package var archivedAt: Int64?
     /// Imported from a listing; the POSIX attributes arrive with the object's HeadObject.
-    public var attributesPending: Bool
+    package var attributesPending: Bool
 
-    public var hsm: HSMState {
+    package var hsm: HSMState {
         get { HSMState(flags: HSMFlags(rawValue: hsmFlags), archiveId: archiveId) }
         set { hsmFlags = newValue.flags.rawValue; archiveId = newValue.archiveId }
     }
 
-    public var isReleased: Bool { HSMFlags(rawValue: hsmFlags).contains(.released) }
-    public var mode: UInt32 { UInt32(type.rawValue) | perm }
+    package var isReleased: Bool { HSMFlags(rawValue: hsmFlags).contains(.released) }
+    package var mode: UInt32 { UInt32(type.rawValue) | perm }
 
-    public init(
+    package init(
         ino: InodeNumber = 0, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32, size: Int64 = 0,
         time: Int64, nlink: Int = 1, target: String? = nil
     ) {
@@ -83,11 +83,11 @@ public struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableRe
 }
 
 /// A name in a directory.
-public struct DirectoryEntry: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "dentry"
-    public var parent: InodeNumber
-    public var name: String
-    public var ino: InodeNumber
+package struct DirectoryEntry: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "dentry"
+    package var parent: InodeNumber
+    package var name: String
+    package var ino: InodeNumber
 }
 
 /// A queued export: the inode to bring in line with the repository, or a key to delete there. Kept in the
@@ -112,11 +112,11 @@ struct ExportEntry: Codable, Sendable, Hashable, FetchableRecord, PersistableRec
 /// Every SQL statement of the file system lives in this file and in `MetadataTransaction`: callers run named
 /// operations inside `read` or `write`, so a change and what it implies (the export it queues, the links it
 /// counts) commit together or not at all.
-public final class MetadataStore: Sendable {
-    public static let rootInode: InodeNumber = 1
+package final class MetadataStore: Sendable {
+    package static let rootInode: InodeNumber = 1
     private let pool: DatabasePool
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // WAL with NORMAL: a crashed process loses nothing committed; only a power cut may lose the last

@@ -13,7 +13,7 @@ extension FileSystem {
 
     /// The inode, with its POSIX attributes fetched first if it was imported from a listing only, and with
     /// the size and mtime of writes still in flight.
-    public func attributes(_ ino: InodeNumber) async throws -> Inode {
+    package func attributes(_ ino: InodeNumber) async throws -> Inode {
         guard var inode = try await store.read({ db in try db.inode(ino) }) else {
             throw FileSystemError.notFound("inode \(ino)")
         }
@@ -36,7 +36,7 @@ extension FileSystem {
         }
     }
 
-    public func lookup(parent: InodeNumber, name: String) async throws -> Inode {
+    package func lookup(parent: InodeNumber, name: String) async throws -> Inode {
         let entry = try await store.read { db -> DirectoryEntry? in
             guard let directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
             guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
@@ -47,7 +47,7 @@ extension FileSystem {
     }
 
     /// Resolves an absolute path (symlinks are not followed).
-    public func resolve(_ path: String) async throws -> Inode {
+    package func resolve(_ path: String) async throws -> Inode {
         guard path.hasPrefix("/") else { throw FileSystemError.invalid("'\(path)' is not an absolute path") }
         var current = try await attributes(MetadataStore.rootInode)
         for component in path.split(separator: "/") where component != "." {
@@ -62,7 +62,7 @@ extension FileSystem {
     }
 
     /// The entries of a directory, in name order, with their attributes.
-    public func readDirectory(_ ino: InodeNumber) async throws -> [(name: String, inode: Inode)] {
+    package func readDirectory(_ ino: InodeNumber) async throws -> [(name: String, inode: Inode)] {
         let (entries, pending) = try await store.read { db -> ([(String, Inode)], [InodeNumber]) in
             guard let directory = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
             guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(ino)") }
@@ -79,14 +79,14 @@ extension FileSystem {
         }
     }
 
-    public func readLink(_ ino: InodeNumber) async throws -> String {
+    package func readLink(_ ino: InodeNumber) async throws -> String {
         let inode = try await attributes(ino)
         guard inode.type == .symlink, let target = inode.target else { throw FileSystemError.invalid("inode \(ino) is not a symbolic link") }
         return target
     }
 
     /// Creates a regular file, directory or symlink under `parent`.
-    public func makeNode(
+    package func makeNode(
         parent: InodeNumber, name: String, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32,
         target: String? = nil
     ) async throws -> Inode {
@@ -120,7 +120,7 @@ extension FileSystem {
     }
 
     /// A hard link: another name for a regular file (exported as a separate object, as FSx does).
-    public func link(_ ino: InodeNumber, parent: InodeNumber, name: String) async throws -> Inode {
+    package func link(_ ino: InodeNumber, parent: InodeNumber, name: String) async throws -> Inode {
         try checkName(name)
         let now = nowNanoseconds()
         let inode = try await store.write { db -> Inode in
@@ -141,7 +141,7 @@ extension FileSystem {
 
     /// Removes a name; `directory` selects rmdir's rules. The object of an exported file is deleted from the
     /// repository when the association's AutoExportPolicy has DELETED.
-    public func remove(parent: InodeNumber, name: String, directory: Bool) async throws {
+    package func remove(parent: InodeNumber, name: String, directory: Bool) async throws {
         let now = nowNanoseconds()
         let freed = try await store.write { db -> Int64 in
             guard let entry = try db.entry(parent: parent, name: name) else { throw FileSystemError.notFound(name) }
@@ -187,18 +187,18 @@ extension FileSystem {
         exportSignal.fire()
     }
 
-    public struct RenameFlags: OptionSet, Sendable {
-        public let rawValue: UInt32
-        public init(rawValue: UInt32) { self.rawValue = rawValue }
+    package struct RenameFlags: OptionSet, Sendable {
+        package let rawValue: UInt32
+        package init(rawValue: UInt32) { self.rawValue = rawValue }
         /// RENAME_NOREPLACE
-        public static let noReplace = RenameFlags(rawValue: 1)
+        package static let noReplace = RenameFlags(rawValue: 1)
         /// RENAME_EXCHANGE
-        public static let exchange = RenameFlags(rawValue: 2)
+        package static let exchange = RenameFlags(rawValue: 2)
     }
 
     /// rename(2): replaces a target of the same kind (an empty directory for a directory), or exchanges the
     /// two names. Every moved object is exported anew and its old object deleted (a directory's whole subtree).
-    public func rename(parent: InodeNumber, name: String, newParent: InodeNumber, newName: String, flags: RenameFlags = []) async throws {
+    package func rename(parent: InodeNumber, name: String, newParent: InodeNumber, newName: String, flags: RenameFlags = []) async throws {
         try checkName(newName)
         let now = nowNanoseconds()
         let freed = try await store.write { db -> Int64 in
@@ -300,7 +300,7 @@ extension FileSystem {
 
     /// chmod, chown, utimens and truncate. Metadata changes export as metadata updates; a truncate is a data
     /// change (a released file is restored first unless it is truncated to zero).
-    public func setAttributes(_ ino: InodeNumber, _ changes: AttributeChanges) async throws -> Inode {
+    package func setAttributes(_ ino: InodeNumber, _ changes: AttributeChanges) async throws -> Inode {
         if let size = changes.size {
             guard size >= 0 else { throw FileSystemError.invalid("a size cannot be negative") }
             try await truncate(ino, to: size)

@@ -13,7 +13,7 @@ extension FileSystem {
 
     /// Claims `bytes` of capacity (negative frees), failing with ENOSPC when the file system is full.
 
-    public func usage() async throws -> Usage {
+    package func usage() async throws -> Usage {
         let inodes = try await store.read { db in try db.inodeCount() }
         return Usage(capacityBytes: options.capacityBytes, usedBytes: space.used, inodes: inodes)
     }
@@ -21,7 +21,7 @@ extension FileSystem {
     // MARK: Open files
 
     /// Opens a regular file. Opening for write restores a released file first (O_TRUNC discards it instead).
-    public func open(_ ino: InodeNumber, mode: OpenMode) async throws -> HandleID {
+    package func open(_ ino: InodeNumber, mode: OpenMode) async throws -> HandleID {
         var inode = try await attributes(ino)
         guard inode.type == .regular else {
             if inode.type == .directory { throw FileSystemError.isDirectory("inode \(ino)") }
@@ -68,7 +68,7 @@ extension FileSystem {
 
     /// Reads from the local data; a released file's data is restored first, and the read returns as soon as
     /// its own range has arrived.
-    public func read(_ id: HandleID, offset: Int64, count: Int) async throws -> Data {
+    package func read(_ id: HandleID, offset: Int64, count: Int) async throws -> Data {
         let handle = try handle(id)
         let ino = handle.ino
         // The running restore is read first: one that ends in between has attached its descriptor before it
@@ -110,7 +110,7 @@ extension FileSystem {
     }
 
     /// Writes to the local data. The first write of a session makes an archived file dirty.
-    public func write(_ id: HandleID, offset: Int64, data: Data) async throws -> Int {
+    package func write(_ id: HandleID, offset: Int64, data: Data) async throws -> Int {
         let handle = try handle(id)
         guard handle.writable else { throw FileSystemError(EBADF, "file handle \(id) is not open for writing") }
         let ino = handle.ino
@@ -151,7 +151,7 @@ extension FileSystem {
     }
 
     /// Writes the size and mtime of writes so far to the MDT (flush and fsync).
-    public func flush(_ id: HandleID, sync: Bool = false) async throws {
+    package func flush(_ id: HandleID, sync: Bool = false) async throws {
         let handle = try handle(id)
         let snapshot = openTable.withLock { $0.openFiles[handle.ino] }
         guard let snapshot, snapshot.changed || sync else { return }
@@ -165,7 +165,7 @@ extension FileSystem {
     }
 
     /// Closes a handle. The last close of a file that was written queues its export.
-    public func release(_ id: HandleID) async {
+    package func release(_ id: HandleID) async {
         guard let handle = openTable.withLock({ $0.handles.removeValue(forKey: id) }) else { return }
         let ino = handle.ino
         let last = openTable.withLock { state -> OpenFile? in

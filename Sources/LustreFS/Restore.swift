@@ -8,7 +8,7 @@ import Glibc
 
 extension FileSystem {
     /// hsm_restore and the implicit restore of a first read. With `wait`, returns when the data is local.
-    public func restore(_ ino: InodeNumber, wait: Bool) async throws {
+    package func restore(_ ino: InodeNumber, wait: Bool) async throws {
         let inode = try await attributes(ino)
         let path = (try? await store.read { db in try db.path(of: ino) }) ?? "inode \(ino)"
         do {

@@ -7,56 +7,56 @@ import Glibc
 #endif
 
 /// A data repository task as FSx describes it.
-public struct DataRepositoryTask: Codable, Sendable, Hashable {
-    public enum Kind: String, Codable, Sendable {
+package struct DataRepositoryTask: Codable, Sendable, Hashable {
+    package enum Kind: String, Codable, Sendable {
         case exportToRepository = "EXPORT_TO_REPOSITORY"
         case importMetadata = "IMPORT_METADATA_FROM_REPOSITORY"
         case releaseData = "RELEASE_DATA_FROM_FILESYSTEM"
     }
-    public enum Lifecycle: String, Codable, Sendable {
+    package enum Lifecycle: String, Codable, Sendable {
         case pending = "PENDING", executing = "EXECUTING", failed = "FAILED", succeeded = "SUCCEEDED"
         case canceled = "CANCELED", canceling = "CANCELING"
     }
-    public struct Report: Codable, Sendable, Hashable {
-        public var enabled: Bool
+    package struct Report: Codable, Sendable, Hashable {
+        package var enabled: Bool
         /// s3://bucket/prefix (or file:///dir) under which `task-<id>/failures.csv` is written.
-        public var path: String?
-        public init(enabled: Bool, path: String? = nil) {
+        package var path: String?
+        package init(enabled: Bool, path: String? = nil) {
             self.enabled = enabled
             self.path = path
         }
     }
 
-    public var id: String
-    public var kind: Kind
-    public var lifecycle: Lifecycle
-    public var paths: [String]
-    public var report: Report
+    package var id: String
+    package var kind: Kind
+    package var lifecycle: Lifecycle
+    package var paths: [String]
+    package var report: Report
     /// RELEASE_DATA_FROM_FILESYSTEM: only files not accessed for this many days.
-    public var releaseAfterDays: Int?
-    public var creationTime: Date
-    public var startTime: Date?
-    public var endTime: Date?
-    public var failureMessage: String?
-    public var totalCount: Int64 = 0
-    public var succeededCount: Int64 = 0
-    public var failedCount: Int64 = 0
-    public var releasedBytes: Int64 = 0
-    public var lastUpdatedTime: Date?
-    public var tags: [String: String] = [:]
+    package var releaseAfterDays: Int?
+    package var creationTime: Date
+    package var startTime: Date?
+    package var endTime: Date?
+    package var failureMessage: String?
+    package var totalCount: Int64 = 0
+    package var succeededCount: Int64 = 0
+    package var failedCount: Int64 = 0
+    package var releasedBytes: Int64 = 0
+    package var lastUpdatedTime: Date?
+    package var tags: [String: String] = [:]
     /// Where the failure report was written.
-    public var reportLocation: String?
+    package var reportLocation: String?
 }
 
-public struct TaskError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Code: String, Sendable { case badRequest = "BadRequest", notFound = "DataRepositoryTaskNotFound", ended = "DataRepositoryTaskEnded" }
-    public var code: Code
-    public var message: String
-    public init(_ code: Code, _ message: String) {
+package struct TaskError: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Code: String, Sendable { case badRequest = "BadRequest", notFound = "DataRepositoryTaskNotFound", ended = "DataRepositoryTaskEnded" }
+    package var code: Code
+    package var message: String
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
-    public var description: String { message }
+    package var description: String { message }
 }
 
 extension FileSystem {
@@ -68,7 +68,7 @@ extension FileSystem {
         recordsChanged.fire()
     }
 
-    public func tasks() async throws -> [DataRepositoryTask] {
+    package func tasks() async throws -> [DataRepositoryTask] {
         let documents = try await store.read { db in try db.documents(.task) }
         return documents.compactMap { document in
             do {
@@ -80,7 +80,7 @@ extension FileSystem {
         }
     }
 
-    public func task(_ id: String) async throws -> DataRepositoryTask {
+    package func task(_ id: String) async throws -> DataRepositoryTask {
         guard let found = try await tasks().first(where: { $0.id == id }) else {
             throw TaskError(.notFound, "data repository task \(id) does not exist")
         }
@@ -107,7 +107,7 @@ extension FileSystem {
 
     /// CreateDataRepositoryTask: checks the request, records the task PENDING and runs it after the tasks
     /// before it (one at a time).
-    public func createTask(
+    package func createTask(
         kind: DataRepositoryTask.Kind, paths: [String], report: DataRepositoryTask.Report,
         releaseAfterDays: Int? = nil, tags: [String: String] = [:]
     ) async throws -> DataRepositoryTask {
@@ -138,7 +138,7 @@ extension FileSystem {
         return task
     }
 
-    public func cancelTask(_ id: String) async throws -> DataRepositoryTask {
+    package func cancelTask(_ id: String) async throws -> DataRepositoryTask {
         var task = try await self.task(id)
         switch task.lifecycle {
         case .pending:
@@ -154,7 +154,7 @@ extension FileSystem {
     }
 
     /// Waits until a task ended (SUCCEEDED, FAILED or CANCELED).
-    public func waitForTask(_ id: String, timeout: Double = 300) async throws -> DataRepositoryTask {
+    package func waitForTask(_ id: String, timeout: Double = 300) async throws -> DataRepositoryTask {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let seen = recordsChanged.current

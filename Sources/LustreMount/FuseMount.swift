@@ -8,23 +8,23 @@ import LustreFS
 import Glibc
 #endif
 
-public struct MountOptions: Sendable {
+package struct MountOptions: Sendable {
     /// Lets other users (jobs of the cluster's users) use the mount; needs root (or user_allow_other).
-    public var allowOther: Bool
+    package var allowOther: Bool
     /// Seconds the kernel may cache attributes and names. Changes from the data repository (imports,
     /// events, sweeps) invalidate the kernel's copies at once, so this only bounds staleness of st_blocks
     /// after a restore or release.
-    public var attributeTimeout: Double = 10
-    public var maxIdleThreads: UInt32 = 16
-    public var name: String = "lustrefs"
+    package var attributeTimeout: Double = 10
+    package var maxIdleThreads: UInt32 = 16
+    package var name: String = "lustrefs"
 
-    public init(allowOther: Bool = getuid() == 0) {
+    package init(allowOther: Bool = getuid() == 0) {
         self.allowOther = allowOther
     }
 }
 
-public struct MountError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct MountError: Error, Sendable, CustomStringConvertible {
+    package var description: String
 }
 
 /// A libfuse3 low-level session mapping kernel requests onto the file system core. Requests are answered
@@ -34,9 +34,9 @@ public struct MountError: Error, Sendable, CustomStringConvertible {
 /// Unchecked Sendable: `session`, `loopThread` and `connection` are written by `mount` before the mount is
 /// handed to anyone, and `session` again only by `unmount` after the loop ended and every request finished;
 /// the rest is immutable or behind its own lock.
-public final class FuseMount: @unchecked Sendable {
-    public let fs: FileSystem
-    public let mountpoint: String
+package final class FuseMount: @unchecked Sendable {
+    package let fs: FileSystem
+    package let mountpoint: String
     let options: MountOptions
     let logger = Logger(label: "lustrefs.fuse")
     private var session: OpaquePointer?
@@ -67,7 +67,7 @@ public final class FuseMount: @unchecked Sendable {
 
     /// Mounts the file system at `mountpoint` (clearing a stale mount a dead daemon left there) and serves
     /// it on a thread of its own until `unmount`.
-    public static func mount(_ fs: FileSystem, at mountpoint: String, options: MountOptions = MountOptions()) throws -> FuseMount {
+    package static func mount(_ fs: FileSystem, at mountpoint: String, options: MountOptions = MountOptions()) throws -> FuseMount {
         try clearStaleMount(mountpoint)
         var info = stat()
         guard stat(mountpoint, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
@@ -134,7 +134,7 @@ public final class FuseMount: @unchecked Sendable {
     /// `unmount()` on a thread of its own, for async callers: it waits (for seconds, when requests are in flight)
     /// on the kernel and on the request loop, which must hold neither a thread of Swift's cooperative pool nor
     /// the actor that asked.
-    public func unmountWithoutBlocking() async {
+    package func unmountWithoutBlocking() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread {
                 self.unmount()
@@ -145,7 +145,7 @@ public final class FuseMount: @unchecked Sendable {
 
     /// Unmounts and waits for the request loop to end. In-flight requests finish first. A second caller waits
     /// for the first one's unmount to be done.
-    public func unmount() {
+    package func unmount() {
         let first = unmounted.withLock { done -> Bool in
             defer { done = true }
             return !done
@@ -232,13 +232,13 @@ public final class FuseMount: @unchecked Sendable {
     }
 
     /// Blocks until the session ends (unmounted from outside with fusermount3 -u, or `unmount`).
-    public func wait() {
+    package func wait() {
         finished.wait()
         finished.signal()
     }
 
     /// `wait()` for async callers, on a thread of its own.
-    public func ended() async {
+    package func ended() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread {
                 self.wait()

@@ -18,17 +18,17 @@ struct PCluster: AsyncParsableCommand {
         ])
 }
 
-public enum PClusterCLI {
-    public struct Result: Sendable {
-        public var stdout: String
-        public var stderr: String
-        public var exitCode: Int32
+package enum PClusterCLI {
+    package struct Result: Sendable {
+        package var stdout: String
+        package var stderr: String
+        package var exitCode: Int32
         /// When set, the caller replaces itself with this program (after writing stdout and stderr).
-        public var exec: ExecPlan? = nil
+        package var exec: ExecPlan? = nil
     }
 
     /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
-    public static func run(
+    package static func run(
         _ arguments: [String], environment: [String: String], providers: any ProviderDirectory,
         progress: (@Sendable (String) -> Void)? = nil
     ) async -> Result {

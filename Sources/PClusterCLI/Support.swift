@@ -6,35 +6,35 @@ import Provisioning
 
 /// What a command produced: a JSON document for stdout (nil prints nothing, like the original
 /// for an empty result), text for stderr, and the exit code.
-public struct CommandOutcome: Sendable {
-    public var json: JSONValue?
-    public var stderr: String = ""
-    public var exitCode: Int32
+package struct CommandOutcome: Sendable {
+    package var json: JSONValue?
+    package var stderr: String = ""
+    package var exitCode: Int32
     /// A program to replace pcluster with (ssh: a shell or command on the head node).
-    public var exec: ExecPlan?
+    package var exec: ExecPlan?
 
-    public static func ok(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 0) }
-    public static func failure(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 1) }
-    public static func failure(message: String) -> CommandOutcome { failure(["message": .string(message)]) }
+    package static func ok(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 0) }
+    package static func failure(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 1) }
+    package static func failure(message: String) -> CommandOutcome { failure(["message": .string(message)]) }
 }
 
 /// A program for the caller to exec in place of pcluster, with its arguments and environment.
-public struct ExecPlan: Sendable, Equatable {
-    public var path: String
-    public var arguments: [String]
-    public var environment: [String: String]
+package struct ExecPlan: Sendable, Equatable {
+    package var path: String
+    package var arguments: [String]
+    package var environment: [String: String]
 }
 
 /// The world a command runs in, passed explicitly so tests run commands in-process.
-public struct CommandEnvironment: Sendable {
-    public var variables: [String: String]
-    public var store: ClusterStore
+package struct CommandEnvironment: Sendable {
+    package var variables: [String: String]
+    package var store: ClusterStore
     /// The providers this build has (the CLI knows none by type).
-    public var providers: any ProviderDirectory
+    package var providers: any ProviderDirectory
     /// Progress lines of --wait, shown as they happen (stderr by default).
-    public var progress: @Sendable (String) -> Void
+    package var progress: @Sendable (String) -> Void
 
-    public init(
+    package init(
         variables: [String: String],
         providers: any ProviderDirectory,
         progress: @escaping @Sendable (String) -> Void = { line in
@@ -106,12 +106,12 @@ enum ImageStatusArgument: String, ExpressibleByArgument, CaseIterable {
     case AVAILABLE, PENDING, FAILED
 }
 
-public enum PClusterVersion {
+package enum PClusterVersion {
     /// The original's API version this tool is compatible with, plus ours as build metadata
     /// (ignored when versions are compared, so `version >= 3.x` checks in scripts keep working).
-    public static let string = "\(original)+swift.0.1.0"
+    package static let string = "\(original)+swift.0.1.0"
     /// The original's version alone (the `parallelcluster:version` tag).
-    public static let original = "3.16.1"
+    package static let original = "3.16.1"
 }
 
 extension ValidationMessage {

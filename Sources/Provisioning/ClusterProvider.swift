@@ -2,17 +2,17 @@ import ClusterConfig
 import Foundation
 
 /// One machine (head node or compute node) of a cluster, as describe-cluster-instances shows it.
-public struct ProvisionedInstance: Sendable, Equatable {
-    public var instanceId: String
-    public var nodeType: String  // "HeadNode" | "ComputeNode"
-    public var instanceType: String
-    public var launchTime: Date
-    public var privateIpAddress: String
-    public var publicIpAddress: String?
-    public var queueName: String?
-    public var state: String  // "running" | "stopped" | ...
+package struct ProvisionedInstance: Sendable, Equatable {
+    package var instanceId: String
+    package var nodeType: String  // "HeadNode" | "ComputeNode"
+    package var instanceType: String
+    package var launchTime: Date
+    package var privateIpAddress: String
+    package var publicIpAddress: String?
+    package var queueName: String?
+    package var state: String  // "running" | "stopped" | ...
 
-    public init(
+    package init(
         instanceId: String, nodeType: String, instanceType: String, launchTime: Date, privateIpAddress: String,
         publicIpAddress: String?, queueName: String?, state: String
     ) {
@@ -28,15 +28,15 @@ public struct ProvisionedInstance: Sendable, Equatable {
 }
 
 /// Something that happened to a cluster (get-cluster-stack-events).
-public struct ClusterEvent: Sendable, Equatable {
-    public var timestamp: Date
-    public var resource: String
-    public var status: String
-    public var reason: String
+package struct ClusterEvent: Sendable, Equatable {
+    package var timestamp: Date
+    package var resource: String
+    package var status: String
+    package var reason: String
     /// What a CloudFormation stack event also has (the AWS provider); nil for the local provider's events.
-    public var stackEvent: StackEventDetail?
+    package var stackEvent: StackEventDetail?
 
-    public init(timestamp: Date, resource: String, status: String, reason: String, stackEvent: StackEventDetail? = nil) {
+    package init(timestamp: Date, resource: String, status: String, reason: String, stackEvent: StackEventDetail? = nil) {
         self.timestamp = timestamp
         self.resource = resource
         self.status = status
@@ -45,13 +45,13 @@ public struct ClusterEvent: Sendable, Equatable {
     }
 }
 
-public struct StackEventDetail: Sendable, Equatable {
-    public var eventId: String
-    public var stackId: String
-    public var physicalResourceId: String
-    public var resourceType: String
+package struct StackEventDetail: Sendable, Equatable {
+    package var eventId: String
+    package var stackId: String
+    package var physicalResourceId: String
+    package var resourceType: String
 
-    public init(eventId: String, stackId: String, physicalResourceId: String, resourceType: String) {
+    package init(eventId: String, stackId: String, physicalResourceId: String, resourceType: String) {
         self.eventId = eventId
         self.stackId = stackId
         self.physicalResourceId = physicalResourceId
@@ -59,12 +59,12 @@ public struct StackEventDetail: Sendable, Equatable {
     }
 }
 
-public struct ClusterLogStream: Sendable, Equatable {
-    public var name: String
-    public var lastEventTime: Date
-    public var location: String
+package struct ClusterLogStream: Sendable, Equatable {
+    package var name: String
+    package var lastEventTime: Date
+    package var location: String
 
-    public init(name: String, lastEventTime: Date, location: String) {
+    package init(name: String, lastEventTime: Date, location: String) {
         self.name = name
         self.lastEventTime = lastEventTime
         self.location = location
@@ -74,7 +74,7 @@ public struct ClusterLogStream: Sendable, Equatable {
 /// Where a provider keeps what it knows of its clusters: the local provider in the `ClusterStore` on this
 /// machine, the AWS provider in CloudFormation (the stack, its status and tags) and S3 (the configuration),
 /// where the original keeps them too, so it needs no state on the user's machine.
-public protocol ClusterCatalog: Sendable {
+package protocol ClusterCatalog: Sendable {
     func record(named name: String) async throws -> ClusterRecord?
     /// Every cluster of this provider (in the region, for AWS).
     func records() async throws -> [ClusterRecord]
@@ -88,22 +88,22 @@ public protocol ClusterCatalog: Sendable {
 }
 
 /// Where clusters run: this machine (the default) or AWS.
-public enum ProviderKind: String, Codable, Sendable, CaseIterable {
+package enum ProviderKind: String, Codable, Sendable, CaseIterable {
     case local, aws
 
     /// A name as PCLUSTER_PROVIDER or --provider gives it (any case); nil for one this build does not have.
-    public init?(name: String) { self.init(rawValue: name.lowercased()) }
+    package init?(name: String) { self.init(rawValue: name.lowercased()) }
 }
 
 extension ClusterProvider {
     /// The provider's name, for messages.
-    public var providerName: String { kind.rawValue }
+    package var providerName: String { kind.rawValue }
 }
 
 /// The seam between the commands and where clusters run: the local provider (this machine, real Slurm) and
 /// the AWS provider (CloudFormation and EC2). Commands hold `any ClusterProvider` chosen by PCLUSTER_PROVIDER
 /// (or create-cluster's --provider) and never reach past this protocol.
-public protocol ClusterProvider: Sendable {
+package protocol ClusterProvider: Sendable {
     /// Which provider this is (kept in cluster records).
     var kind: ProviderKind { get }
     var catalog: any ClusterCatalog { get }
@@ -150,10 +150,10 @@ public protocol ClusterProvider: Sendable {
 /// A shell on the head node: the local provider's is this machine with the cluster's Slurm environment, the
 /// AWS provider's is ssh to the head node's address.
 extension ClusterProvider {
-    public func logsUnavailable() -> String? { nil }
+    package func logsUnavailable() -> String? { nil }
 }
 
-public enum HeadNodeShell: Sendable, Equatable {
+package enum HeadNodeShell: Sendable, Equatable {
     case local(environment: [String: String])
     case ssh(user: String, host: String)
 }

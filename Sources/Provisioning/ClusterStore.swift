@@ -1,44 +1,44 @@
 import Foundation
 
 /// A cluster's status as the original reports it (describe-cluster's clusterStatus, list-clusters' filter).
-public enum ClusterStatus: String, Codable, Sendable, CaseIterable {
+package enum ClusterStatus: String, Codable, Sendable, CaseIterable {
     case createInProgress = "CREATE_IN_PROGRESS", createFailed = "CREATE_FAILED", createComplete = "CREATE_COMPLETE"
     case deleteInProgress = "DELETE_IN_PROGRESS", deleteFailed = "DELETE_FAILED", deleteComplete = "DELETE_COMPLETE"
     case updateInProgress = "UPDATE_IN_PROGRESS", updateComplete = "UPDATE_COMPLETE", updateFailed = "UPDATE_FAILED"
 
-    public var isFailed: Bool { self == .createFailed || self == .updateFailed || self == .deleteFailed }
-    public var isDeleting: Bool { self == .deleteInProgress || self == .deleteFailed || self == .deleteComplete }
-    public var isComplete: Bool { self == .createComplete || self == .updateComplete || self == .deleteComplete }
+    package var isFailed: Bool { self == .createFailed || self == .updateFailed || self == .deleteFailed }
+    package var isDeleting: Bool { self == .deleteInProgress || self == .deleteFailed || self == .deleteComplete }
+    package var isComplete: Bool { self == .createComplete || self == .updateComplete || self == .deleteComplete }
 }
 
 /// The compute fleet's status as the original reports it (describe-compute-fleet, update-compute-fleet).
-public enum ComputeFleetStatus: String, Codable, Sendable, CaseIterable {
+package enum ComputeFleetStatus: String, Codable, Sendable, CaseIterable {
     case startRequested = "START_REQUESTED", starting = "STARTING", running = "RUNNING", protected = "PROTECTED"
     case stopRequested = "STOP_REQUESTED", stopping = "STOPPING", stopped = "STOPPED", unknown = "UNKNOWN"
     case enabled = "ENABLED", disabled = "DISABLED"
 
     /// Stopped or on its way there: what an update that needs the fleet stopped accepts.
-    public var isStopped: Bool { self == .stopped || self == .stopRequested || self == .stopping }
+    package var isStopped: Bool { self == .stopped || self == .stopRequested || self == .stopping }
 }
 
 /// What is known about one cluster, kept on disk so every `pcluster` invocation (and a restarted
 /// node agent) sees the same truth.
-public struct ClusterRecord: Codable, Sendable, Equatable {
-    public var name: String
-    public var region: String
-    public var version: String
-    public var clusterStatus: ClusterStatus
-    public var computeFleetStatus: ComputeFleetStatus
-    public var creationTime: Date
-    public var lastUpdatedTime: Date
-    public var provider: ProviderKind
+package struct ClusterRecord: Codable, Sendable, Equatable {
+    package var name: String
+    package var region: String
+    package var version: String
+    package var clusterStatus: ClusterStatus
+    package var computeFleetStatus: ComputeFleetStatus
+    package var creationTime: Date
+    package var lastUpdatedTime: Date
+    package var provider: ProviderKind
     /// The CloudFormation stack (AWS provider): its id and raw status, which describe-cluster reports beside
     /// the cluster status derived from it.
-    public var stackArn: String?
-    public var stackStatus: String?
-    public var tags: [String: String]?
+    package var stackArn: String?
+    package var stackStatus: String?
+    package var tags: [String: String]?
 
-    public init(
+    package init(
         name: String, region: String, version: String, clusterStatus: ClusterStatus, computeFleetStatus: ComputeFleetStatus,
         creationTime: Date, lastUpdatedTime: Date, provider: ProviderKind
     ) {
@@ -55,13 +55,13 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
 
 /// A directory per cluster under the state root: `cluster.json` (the record) and
 /// `cluster-config.yaml` (the configuration the cluster runs with).
-public struct ClusterStore: Sendable {
-    public let root: URL
+package struct ClusterStore: Sendable {
+    package let root: URL
 
-    public init(root: URL) { self.root = root }
+    package init(root: URL) { self.root = root }
 
     /// `PCLUSTER_STATE_DIR`, else /var/lib/pcluster-swift for root, else ~/.pcluster-swift.
-    public static func defaultStore(environment: [String: String]) -> ClusterStore {
+    package static func defaultStore(environment: [String: String]) -> ClusterStore {
         if let dir = environment["PCLUSTER_STATE_DIR"], !dir.isEmpty { return ClusterStore(root: URL(fileURLWithPath: dir)) }
         if getuid() == 0 { return ClusterStore(root: URL(fileURLWithPath: "/var/lib/pcluster-swift")) }
         let home = environment["HOME"] ?? NSHomeDirectory()
@@ -83,7 +83,7 @@ public struct ClusterStore: Sendable {
         return d
     }()
 
-    public func record(named name: String) throws -> ClusterRecord? {
+    package func record(named name: String) throws -> ClusterRecord? {
         let file = directory(name).appendingPathComponent("cluster.json")
         guard FileManager.default.fileExists(atPath: file.path) else { return nil }
         do {
@@ -93,16 +93,16 @@ public struct ClusterStore: Sendable {
         }
     }
 
-    public func configurationPath(of name: String) -> String { directory(name).appendingPathComponent("cluster-config.yaml").path }
+    package func configurationPath(of name: String) -> String { directory(name).appendingPathComponent("cluster-config.yaml").path }
 
-    public func list() throws -> [ClusterRecord] {
+    package func list() throws -> [ClusterRecord] {
         let dir = root.appendingPathComponent("clusters")
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
         return try names.sorted().compactMap { try record(named: $0) }
     }
 
     /// Writes the record (and optionally the config) atomically: a crash leaves the old or the new file, never half of one.
-    public func save(_ record: ClusterRecord, configuration: String? = nil) throws {
+    package func save(_ record: ClusterRecord, configuration: String? = nil) throws {
         let dir = directory(record.name)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         if let configuration {
@@ -114,7 +114,7 @@ public struct ClusterStore: Sendable {
     /// Reads, changes and writes a record under an exclusive lock, so pcluster and the node agent never
     /// overwrite each other's changes. Returns the new record; nil when the cluster does not exist.
     @discardableResult
-    public func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
+    package func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
         let dir = directory(name)
         guard FileManager.default.fileExists(atPath: dir.path) else { return nil }
         return try FileLock.withExclusiveLock(dir.appendingPathComponent("cluster.lock").path) {
@@ -128,7 +128,7 @@ public struct ClusterStore: Sendable {
 
     /// Removes a cluster's directory, its record last: a removal cut short (the process killed) leaves the
     /// cluster listed, so deleting it again finishes the job instead of leaving files nobody owns.
-    public func remove(_ name: String) throws {
+    package func remove(_ name: String) throws {
         let dir = directory(name)
         let record = "cluster.json"
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
@@ -138,29 +138,29 @@ public struct ClusterStore: Sendable {
         try FileManager.default.removeItem(at: dir)
     }
 
-    public struct StoreError: Error, CustomStringConvertible {
-        public init(message: String) { self.message = message }
-        public let message: String
-        public var description: String { message }
+    package struct StoreError: Error, CustomStringConvertible {
+        package init(message: String) { self.message = message }
+        package let message: String
+        package var description: String { message }
     }
 }
 
 /// The local provider's catalog: the store's records and configuration files.
-public struct StoreCatalog: ClusterCatalog {
-    public let store: ClusterStore
+package struct StoreCatalog: ClusterCatalog {
+    package let store: ClusterStore
 
-    public init(store: ClusterStore) { self.store = store }
+    package init(store: ClusterStore) { self.store = store }
 
-    public func record(named name: String) throws -> ClusterRecord? { try store.record(named: name) }
-    public func records() throws -> [ClusterRecord] { try store.list() }
-    public func configuration(of name: String) throws -> String? {
+    package func record(named name: String) throws -> ClusterRecord? { try store.record(named: name) }
+    package func records() throws -> [ClusterRecord] { try store.list() }
+    package func configuration(of name: String) throws -> String? {
         let path = store.configurationPath(of: name)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         return try String(contentsOfFile: path, encoding: .utf8)
     }
-    public func configurationURL(of name: String) -> String { "file://" + store.configurationPath(of: name) }
+    package func configurationURL(of name: String) -> String { "file://" + store.configurationPath(of: name) }
     @discardableResult
-    public func update(_ name: String, _ change: @Sendable (inout ClusterRecord) -> Void) async throws -> ClusterRecord? {
+    package func update(_ name: String, _ change: @Sendable (inout ClusterRecord) -> Void) async throws -> ClusterRecord? {
         try store.update(name, change)
     }
 }

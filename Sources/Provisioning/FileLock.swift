@@ -7,12 +7,12 @@ import Glibc
 /// An exclusive flock(2) on a lock file for the length of a read-modify-write, for the records that pcluster
 /// and the node agent both change (the cluster record, the instance registry). A lock that cannot be taken
 /// is an error: the write never happens without it. The wait retries when a signal interrupts it.
-public enum FileLock {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
+package enum FileLock {
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
     }
 
-    public static func withExclusiveLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    package static func withExclusiveLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw Failure(description: "cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

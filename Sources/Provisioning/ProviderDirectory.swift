@@ -5,7 +5,7 @@ import Foundation
 /// of a kind, what its resource validators ask, and the CloudFormation template the AWS provider deploys
 /// (create-cluster --dryrun --template-output). The `pcluster` executable passes the standard directory;
 /// tests may pass their own.
-public protocol ProviderDirectory: Sendable {
+package protocol ProviderDirectory: Sendable {
     func provider(_ kind: ProviderKind, environment: [String: String], store: ClusterStore, region: String?) -> any ClusterProvider
     /// nil: the provider has no resource validators yet.
     func inventory(_ kind: ProviderKind, environment: [String: String], region: String?) -> (any ResourceInventory)?
@@ -14,19 +14,19 @@ public protocol ProviderDirectory: Sendable {
 
 /// How long a provider's work takes, for the commands that wait on it: a local cluster is up in seconds, an
 /// AWS stack in minutes.
-public struct StatusPolling: Sendable, Equatable {
+package struct StatusPolling: Sendable, Equatable {
     /// How long --wait waits for a creation before giving up.
-    public var timeout: TimeInterval
+    package var timeout: TimeInterval
     /// The first interval between polls; each later one is 1.5 times longer, up to `longest`.
-    public var first: TimeInterval
-    public var longest: TimeInterval
+    package var first: TimeInterval
+    package var longest: TimeInterval
 
-    public init(timeout: TimeInterval, first: TimeInterval, longest: TimeInterval) {
+    package init(timeout: TimeInterval, first: TimeInterval, longest: TimeInterval) {
         self.timeout = timeout
         self.first = first
         self.longest = longest
     }
 
     /// The interval after `delay`.
-    public func next(after delay: TimeInterval) -> TimeInterval { min(delay * 1.5, longest) }
+    package func next(after delay: TimeInterval) -> TimeInterval { min(delay * 1.5, longest) }
 }

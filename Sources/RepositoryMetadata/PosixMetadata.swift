@@ -1,15 +1,15 @@
 /// POSIX attributes as FSx for Lustre keeps them in S3 user metadata (the `x-amz-meta-file-*` headers),
 /// read and written in exactly the original's format.
-public struct PosixMetadata: Sendable, Hashable {
+package struct PosixMetadata: Sendable, Hashable {
     /// st_mode with the file type bits (0100644 for a regular file); setuid and setgid are not kept.
-    public var mode: UInt32
-    public var uid: UInt32
-    public var gid: UInt32
+    package var mode: UInt32
+    package var uid: UInt32
+    package var gid: UInt32
     /// Nanoseconds since the epoch.
-    public var atimeNanoseconds: Int64?
-    public var mtimeNanoseconds: Int64?
+    package var atimeNanoseconds: Int64?
+    package var mtimeNanoseconds: Int64?
 
-    public init(mode: UInt32, uid: UInt32, gid: UInt32, atimeNanoseconds: Int64? = nil, mtimeNanoseconds: Int64? = nil) {
+    package init(mode: UInt32, uid: UInt32, gid: UInt32, atimeNanoseconds: Int64? = nil, mtimeNanoseconds: Int64? = nil) {
         self.mode = mode
         self.uid = uid
         self.gid = gid
@@ -17,22 +17,22 @@ public struct PosixMetadata: Sendable, Hashable {
         self.mtimeNanoseconds = mtimeNanoseconds
     }
 
-    public static let regularFileType: UInt32 = 0o100000
-    public static let directoryType: UInt32 = 0o040000
-    public static let symlinkType: UInt32 = 0o120000
+    package static let regularFileType: UInt32 = 0o100000
+    package static let directoryType: UInt32 = 0o040000
+    package static let symlinkType: UInt32 = 0o120000
     static let typeMask: UInt32 = 0o170000
     static let kept: UInt32 = 0o170000 | 0o1777  // type, sticky and permission bits; not setuid/setgid
 
     /// What an object without FSx metadata imports as: owner root, group root, 0755 (the reference's rule).
-    public static func defaults(type: UInt32 = regularFileType) -> PosixMetadata {
+    package static func defaults(type: UInt32 = regularFileType) -> PosixMetadata {
         PosixMetadata(mode: type | 0o755, uid: 0, gid: 0)
     }
 
-    public var fileType: UInt32 { mode & Self.typeMask }
-    public var permissions: UInt32 { mode & 0o7777 }
+    package var fileType: UInt32 { mode & Self.typeMask }
+    package var permissions: UInt32 { mode & 0o7777 }
 
     /// The user-metadata entries for an export (names without `x-amz-meta-`, as S3 clients take them).
-    public var userMetadata: [String: String] {
+    package var userMetadata: [String: String] {
         var entries = [
             "file-permissions": "0" + String(mode & Self.kept, radix: 8),
             "file-owner": String(uid),
@@ -46,7 +46,7 @@ public struct PosixMetadata: Sendable, Hashable {
 
     /// Reads the entries of an object's user metadata (names lowercased, without `x-amz-meta-`).
     /// Missing entries take the defaults; a malformed entry is reported, not guessed at.
-    public static func parse(_ metadata: [String: String], type: UInt32 = regularFileType) -> Result<PosixMetadata, MetadataError> {
+    package static func parse(_ metadata: [String: String], type: UInt32 = regularFileType) -> Result<PosixMetadata, MetadataError> {
         var result = defaults(type: type)
         if let text = metadata["file-permissions"] {
             guard let value = UInt32(text, radix: 8), value <= 0o177777 else { return .failure(.malformed("file-permissions", text)) }
@@ -76,10 +76,10 @@ public struct PosixMetadata: Sendable, Hashable {
     }
 }
 
-public enum MetadataError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum MetadataError: Error, Sendable, Hashable, CustomStringConvertible {
     case malformed(String, String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let key, let value): return "x-amz-meta-\(key) '\(value)' is not in the FSx format"
         }
@@ -88,11 +88,11 @@ public enum MetadataError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// Which S3 keys can be files of the file system: UTF-8 (always, in Swift strings), at most 1024 bytes,
 /// and no `.` or `..` path components, which are not POSIX names.
-public enum RepositoryKey {
-    public enum Kind: Sendable, Hashable { case file, directory }
+package enum RepositoryKey {
+    package enum Kind: Sendable, Hashable { case file, directory }
 
     /// The path below the association's prefix, or nil when the key cannot be a file of the file system.
-    public static func relativePath(of key: String, under prefix: String) -> (path: String, kind: Kind)? {
+    package static func relativePath(of key: String, under prefix: String) -> (path: String, kind: Kind)? {
         guard key.utf8.count <= 1024, key.hasPrefix(prefix) else { return nil }
         var rest = String(key.dropFirst(prefix.count))
         let kind: Kind = rest.hasSuffix("/") ? .directory : .file

@@ -9,14 +9,14 @@ import Glibc
 /// born). A process the cluster's pid files do not know, such as a job's slurmstepd after its slurmd was
 /// killed, is still found here, so `delete-cluster` can end all of them. Nil where no cgroup2 hierarchy is
 /// mounted or it is not writable (then delete falls back to the recorded pids).
-public struct ClusterCgroup: Sendable, Equatable {
-    public let path: String
+package struct ClusterCgroup: Sendable, Equatable {
+    package let path: String
 
-    public var procsFile: String { path + "/cgroup.procs" }
+    package var procsFile: String { path + "/cgroup.procs" }
 
     /// The cgroup of the cluster whose files are in `clusterDirectory`: named after the directory (hashed), so
     /// two stores' clusters of the same name never share one.
-    public init?(clusterDirectory: String, hierarchy: String? = ClusterCgroup.hierarchy) {
+    package init?(clusterDirectory: String, hierarchy: String? = ClusterCgroup.hierarchy) {
         guard let hierarchy, access(hierarchy, W_OK) == 0 else { return nil }
         var hash: UInt64 = 14695981039346656037
         for byte in clusterDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 1099511628211 }
@@ -26,7 +26,7 @@ public struct ClusterCgroup: Sendable, Equatable {
 
     /// Where the cgroup2 file system is mounted (/sys/fs/cgroup on a unified system, /sys/fs/cgroup/unified
     /// on a hybrid one), read from /proc/self/mounts.
-    public static let hierarchy: String? = {
+    package static let hierarchy: String? = {
         // Through FileHandle: Foundation's String(contentsOfFile:) stops at 4 KiB of a /proc file, whose size is 0.
         guard let data = try? FileHandle(forReadingAtPath: "/proc/self/mounts")?.readToEnd() else { return nil }
         let mounts = String(decoding: data, as: UTF8.self)
@@ -38,7 +38,7 @@ public struct ClusterCgroup: Sendable, Equatable {
     }()
 
     /// Makes the cgroup (and its parent) if needed.
-    public func create() throws {
+    package func create() throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -47,7 +47,7 @@ public struct ClusterCgroup: Sendable, Equatable {
     }
 
     /// The pids in the cgroup now.
-    public func members() -> [pid_t] {
+    package func members() -> [pid_t] {
         guard let text = try? String(contentsOfFile: procsFile, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { pid_t($0) }
     }
@@ -56,7 +56,7 @@ public struct ClusterCgroup: Sendable, Equatable {
     /// one kill per pid on kernels before 5.14), then waits up to `timeout` seconds for it to empty and removes
     /// it. Returns the pids still there.
     @discardableResult
-    public func killAll(timeout: TimeInterval = 20) -> [pid_t] {
+    package func killAll(timeout: TimeInterval = 20) -> [pid_t] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         let deadline = Date().addingTimeInterval(timeout)
         var remaining = members()

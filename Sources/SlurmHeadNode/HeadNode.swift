@@ -8,12 +8,12 @@ import Glibc
 /// and the node agent's cluster-manager loop, all born in the cluster's cgroup. Both providers run it: the local
 /// provider for every cluster it creates, and an AWS cluster's head node once `pcluster-agent bootstrap` wrote
 /// its state.
-public struct HeadNode: Sendable {
-    public let layout: LocalLayout
+package struct HeadNode: Sendable {
+    package let layout: LocalLayout
     /// The `pcluster-agent` Slurm's resume, suspend and prolog scripts run, and the manage loop is.
-    public let agentExecutable: String
+    package let agentExecutable: String
 
-    public init(layout: LocalLayout, agentExecutable: String) {
+    package init(layout: LocalLayout, agentExecutable: String) {
         self.layout = layout
         self.agentExecutable = agentExecutable
     }
@@ -87,7 +87,7 @@ public struct HeadNode: Sendable {
 
     /// Stops every process of the cluster, by the pids it recorded: agent, compute nodes, slurmctld, munged.
     @discardableResult
-    public func stopAll() -> [String] {
+    package func stopAll() -> [String] {
         var survivors: [String] = []
         func stop(_ pid: Int32?, _ command: String, _ label: String) {
             guard let pid, ProcessControl.isAlive(pid, commandContains: command) else { return }
@@ -114,14 +114,14 @@ public struct HeadNode: Sendable {
         return survivors
     }
 
-    public struct Health: Sendable {
-        public var controller: Bool
-        public var munge: Bool
-        public var agent: Bool
-        public var headNodeRunning: Bool { controller && munge && agent }
+    package struct Health: Sendable {
+        package var controller: Bool
+        package var munge: Bool
+        package var agent: Bool
+        package var headNodeRunning: Bool { controller && munge && agent }
     }
 
-    public func health() -> Health {
+    package func health() -> Health {
         Health(
             controller: ProcessControl.readPid(layout.slurmctldPid).map { ProcessControl.isAlive($0, commandContains: "slurmctld") } ?? false,
             munge: ProcessControl.readPid(layout.mungePid).map { ProcessControl.isAlive($0, commandContains: "munged") } ?? false,
@@ -131,7 +131,7 @@ public struct HeadNode: Sendable {
     /// Starts the head node's daemons in a cluster directory another provider prepared (an AWS head node,
     /// after `pcluster-agent bootstrap` wrote its spec and launch plan): Slurm's programs, munged with a new
     /// key, slurmctld with `slurmConf`, and the cluster-manager loop. Stopped with `stopAll()`.
-    public func start(slurmConf: String, startAgentLoop: Bool = true) async throws {
+    package func start(slurmConf: String, startAgentLoop: Bool = true) async throws {
         for directory in [
             layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
             layout.root.appendingPathComponent("etc").path,
@@ -154,7 +154,7 @@ public struct HeadNode: Sendable {
     /// Puts a new spec into effect on a running head node: local.json and slurm.conf rewritten, slurmctld
     /// restarted when the node set changed (Slurm 22.05 cannot add nodes on reconfigure), reconfigured
     /// otherwise. Jobs survive in slurmctld's saved state.
-    public func apply(
+    package func apply(
         _ spec: LocalClusterSpec, nodeSetChanged: Bool, slurmConf: String,
         progress: (String) -> Void = { _ in }
     ) async throws {

@@ -3,8 +3,8 @@ import Foundation
 /// Slurm's compressed host lists ("c6i-dy-compute-[1-3,7],gpu-st-a100-1"), expanded and compressed.
 /// Hand-written: it is a few lines, and calling `scontrol show hostnames` for it would need a running
 /// controller.
-public enum Hostlist {
-    public static func expand(_ text: String) -> [String] {
+package enum Hostlist {
+    package static func expand(_ text: String) -> [String] {
         var names: [String] = []
         var current = ""
         var depth = 0
@@ -44,7 +44,7 @@ public enum Hostlist {
     }
 
     /// "q-dy-c-1,q-dy-c-2,q-dy-c-3" → "q-dy-c-[1-3]" (names with a trailing number, grouped by prefix).
-    public static func compress(_ names: [String]) -> String {
+    package static func compress(_ names: [String]) -> String {
         var groups: [(prefix: String, numbers: [Int])] = []
         var plain: [String] = []
         for name in names {
@@ -84,20 +84,20 @@ public enum Hostlist {
 }
 
 /// `<queue>-st|dy-<compute resource>-<n>`, the original's node names.
-public struct NodeName: Sendable, Hashable, CustomStringConvertible {
-    public var queue: String
-    public var isStatic: Bool
-    public var computeResource: String
-    public var index: Int
+package struct NodeName: Sendable, Hashable, CustomStringConvertible {
+    package var queue: String
+    package var isStatic: Bool
+    package var computeResource: String
+    package var index: Int
 
-    public init(queue: String, isStatic: Bool, computeResource: String, index: Int) {
+    package init(queue: String, isStatic: Bool, computeResource: String, index: Int) {
         self.queue = queue
         self.isStatic = isStatic
         self.computeResource = computeResource
         self.index = index
     }
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         // Queue and compute resource names cannot contain "-st-"/"-dy-" ambiguously: queue names are
         // [a-z][a-z0-9-]*, so take the first "-st-" or "-dy-" as the separator, as the original's regex does.
         guard let match = text.range(of: "-(st|dy)-", options: .regularExpression),
@@ -110,5 +110,5 @@ public struct NodeName: Sendable, Hashable, CustomStringConvertible {
         self.index = index
     }
 
-    public var description: String { "\(queue)-\(isStatic ? "st" : "dy")-\(computeResource)-\(index)" }
+    package var description: String { "\(queue)-\(isStatic ? "st" : "dy")-\(computeResource)-\(index)" }
 }

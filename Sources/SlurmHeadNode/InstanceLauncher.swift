@@ -2,7 +2,7 @@ import Foundation
 
 /// The seam between the node agent and where compute nodes run. The local provider starts slurmd
 /// processes on this machine; the AWS provider's EC2 launcher runs instances that start slurmd.
-public protocol InstanceLauncher: Sendable {
+package protocol InstanceLauncher: Sendable {
     /// Starts (or restarts) the node and records it as a running instance.
     func launch(_ node: LocalNode) async throws
     /// Starts several nodes at once (Slurm resumes them in host lists); per node, the address Slurm should
@@ -25,10 +25,10 @@ public protocol InstanceLauncher: Sendable {
 }
 
 extension InstanceLauncher {
-    public func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] { await launchEach(nodes) }
+    package func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] { await launchEach(nodes) }
 
     /// `launch(_:)` node by node, each at its configured address.
-    public func launchEach(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
+    package func launchEach(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
         var outcome: [String: Result<String?, any Error>] = [:]
         for node in nodes {
             do { try await launch(node); outcome[node.name] = .success(nil) } catch { outcome[node.name] = .failure(error) }
@@ -36,18 +36,18 @@ extension InstanceLauncher {
         return outcome
     }
 
-    public func terminate(_ names: [String], reason: String) async {
+    package func terminate(_ names: [String], reason: String) async {
         for name in names { await terminate(name, reason: reason) }
     }
 
-    public func runningNodes() async -> Set<String>? { nil }
-    public func terminateStrays(knownNodes: Set<String>) async {}
-    public var registrationDeadline: TimeInterval? { nil }
-    public func launchTime(of name: String) -> Date? { nil }
+    package func runningNodes() async -> Set<String>? { nil }
+    package func terminateStrays(knownNodes: Set<String>) async {}
+    package var registrationDeadline: TimeInterval? { nil }
+    package func launchTime(of name: String) -> Date? { nil }
 }
 
 /// A launch failure with a code for Slurm's node reason, `(Code:...)` as the original writes it.
-public protocol NodeLaunchFailure: Error {
+package protocol NodeLaunchFailure: Error {
     var code: String { get }
     /// No capacity for the compute resource now: the agent holds its other nodes down for a while, so Slurm
     /// places jobs on other compute resources instead.
@@ -55,12 +55,12 @@ public protocol NodeLaunchFailure: Error {
 }
 
 /// Compute nodes as slurmd processes on 127.0.0.1, one port each.
-public struct SlurmdLauncher: InstanceLauncher {
+package struct SlurmdLauncher: InstanceLauncher {
     let layout: LocalLayout
     let registry: InstanceRegistry
     let events: EventLog
 
-    public init(layout: LocalLayout) {
+    package init(layout: LocalLayout) {
         self.layout = layout
         registry = InstanceRegistry(layout: layout)
         events = EventLog(layout: layout)
@@ -69,9 +69,9 @@ public struct SlurmdLauncher: InstanceLauncher {
     var environment: [String: String] { layout.daemonEnvironment }
 
     /// A slurmd here registers within a second of starting; one still unregistered after this was ignored.
-    public var registrationDeadline: TimeInterval? { 30 }
+    package var registrationDeadline: TimeInterval? { 30 }
 
-    public func launchTime(of name: String) -> Date? {
+    package func launchTime(of name: String) -> Date? {
         registry.read().last { $0.nodeName == name && $0.state == .running }?.launchTime
     }
 
@@ -80,7 +80,7 @@ public struct SlurmdLauncher: InstanceLauncher {
     /// uptime from the kernel's whole-second uptime, which ticks at its own fraction of the wall-clock second,
     /// so a slurmd started in the same second can come out one second "older" than the request and is then
     /// ignored until ResumeTimeout. Starting the slurmds in the next wall-clock second rules that out.
-    public func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
+    package func launch(_ nodes: [LocalNode]) async -> [String: Result<String?, any Error>] {
         guard !nodes.isEmpty else { return [:] }
         let second = floor(Date().timeIntervalSince1970)
         let wait = second + 1.02 - Date().timeIntervalSince1970
@@ -89,7 +89,7 @@ public struct SlurmdLauncher: InstanceLauncher {
     }
 
     /// Starts (or restarts) the slurmd of one node and records it as a running instance.
-    public func launch(_ node: LocalNode) throws {
+    package func launch(_ node: LocalNode) throws {
         terminate(node.name, reason: "replaced by a new launch")
         guard PortAllocator.isFree(node.port) else {
             throw LocalClusterError("port \(node.port) of \(node.name) on 127.0.0.1 is in use by another program")
@@ -111,7 +111,7 @@ public struct SlurmdLauncher: InstanceLauncher {
 
     /// Stops every running instance of a node, by the pid we recorded (and the pid file, for a slurmd
     /// whose launch was interrupted before it was recorded).
-    public func terminate(_ name: String, reason: String) {
+    package func terminate(_ name: String, reason: String) {
         var pids = Set<Int32>()
         if let pid = ProcessControl.readPid(layout.slurmdPid(name)), ProcessControl.isAlive(pid, commandContains: "slurmd") {
             pids.insert(pid)
@@ -135,14 +135,14 @@ public struct SlurmdLauncher: InstanceLauncher {
     /// A recorded running instance, or a slurmd whose launch is still being recorded: slurmd writes its pid
     /// file before it registers with slurmctld, and `launch` records the instance only after that, so in
     /// between the agent's loop would otherwise take a node that just registered for a dead one.
-    public func isRunning(_ name: String) -> Bool {
+    package func isRunning(_ name: String) -> Bool {
         if runningPid(name) != nil { return true }
         guard let pid = ProcessControl.readPid(layout.slurmdPid(name)) else { return false }
         return ProcessControl.isAlive(pid, commandContains: "slurmd")
     }
 
     /// `isRunning` of every node at once: one read of the registry and of the pid files' directory.
-    public func runningNodes() async -> Set<String>? {
+    package func runningNodes() async -> Set<String>? {
         let recorded = registry.read().filter { $0.state == .running && $0.role == .computeNode }
         var running = Set(
             recorded.compactMap { instance in

@@ -6,20 +6,20 @@ import Glibc
 #endif
 
 /// One "instance" of a local cluster: the head node (munged + slurmctld + agent) or a compute node (a slurmd).
-public struct LocalInstance: Codable, Sendable, Equatable {
-    public enum Role: String, Codable, Sendable { case headNode = "HeadNode", computeNode = "ComputeNode" }
-    public enum State: String, Codable, Sendable { case pending, running, stopping, stopped, terminated }
+package struct LocalInstance: Codable, Sendable, Equatable {
+    package enum Role: String, Codable, Sendable { case headNode = "HeadNode", computeNode = "ComputeNode" }
+    package enum State: String, Codable, Sendable { case pending, running, stopping, stopped, terminated }
 
-    public var instanceId: String
-    public var role: Role
-    public var nodeName: String?
-    public var queue: String?
-    public var computeResource: String?
-    public var instanceType: String
-    public var launchTime: Date
-    public var pid: Int32?
-    public var state: State
-    public var stateReason: String?
+    package var instanceId: String
+    package var role: Role
+    package var nodeName: String?
+    package var queue: String?
+    package var computeResource: String?
+    package var instanceType: String
+    package var launchTime: Date
+    package var pid: Int32?
+    package var state: State
+    package var stateReason: String?
 
     package init(
         instanceId: String, role: Role, nodeName: String? = nil, queue: String? = nil, computeResource: String? = nil,
@@ -37,17 +37,17 @@ public struct LocalInstance: Codable, Sendable, Equatable {
         self.stateReason = stateReason
     }
 
-    public static func newId() -> String {
+    package static func newId() -> String {
         "i-" + (0..<17).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
     }
 }
 
 /// instances.json, read and changed under an exclusive lock: the resume and suspend programs, the agent
 /// loop and pcluster itself all change it, possibly at the same moment.
-public struct InstanceRegistry: Sendable {
-    public let layout: LocalLayout
+package struct InstanceRegistry: Sendable {
+    package let layout: LocalLayout
 
-    public init(layout: LocalLayout) { self.layout = layout }
+    package init(layout: LocalLayout) { self.layout = layout }
 
     package static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -61,13 +61,13 @@ public struct InstanceRegistry: Sendable {
         return decoder
     }()
 
-    public func read() -> [LocalInstance] {
+    package func read() -> [LocalInstance] {
         guard let data = FileManager.default.contents(atPath: layout.instances) else { return [] }
         return (try? Self.decoder.decode([LocalInstance].self, from: data)) ?? []
     }
 
     @discardableResult
-    public func update<T>(_ body: (inout [LocalInstance]) throws -> T) throws -> T {
+    package func update<T>(_ body: (inout [LocalInstance]) throws -> T) throws -> T {
         try FileLock.withExclusiveLock(layout.instancesLock) {
             var instances = read()
             let result = try body(&instances)
@@ -78,19 +78,19 @@ public struct InstanceRegistry: Sendable {
 }
 
 /// events.log: what happened to the cluster, one JSON object per line (get-cluster-stack-events reads it).
-public struct EventLog: Sendable {
-    public let layout: LocalLayout
+package struct EventLog: Sendable {
+    package let layout: LocalLayout
 
-    public init(layout: LocalLayout) { self.layout = layout }
+    package init(layout: LocalLayout) { self.layout = layout }
 
-    public struct Event: Codable, Sendable {
-        public var timestamp: Date
-        public var resource: String
-        public var status: String
-        public var reason: String
+    package struct Event: Codable, Sendable {
+        package var timestamp: Date
+        package var resource: String
+        package var status: String
+        package var reason: String
     }
 
-    public func record(resource: String, status: String, reason: String) {
+    package func record(resource: String, status: String, reason: String) {
         let event = Event(timestamp: Date(), resource: resource, status: status, reason: reason)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
@@ -103,7 +103,7 @@ public struct EventLog: Sendable {
         _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
-    public func all() -> [Event] {
+    package func all() -> [Event] {
         guard let text = try? String(contentsOfFile: layout.events, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { try? InstanceRegistry.decoder.decode(Event.self, from: Data($0.utf8)) }
     }

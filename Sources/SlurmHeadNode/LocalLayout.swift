@@ -3,100 +3,100 @@ import Foundation
 
 /// Where everything of one local cluster lives, all under its directory in the cluster store, so that
 /// delete-cluster removes one tree and several clusters never share a file.
-public struct LocalLayout: Sendable {
-    public let root: URL
+package struct LocalLayout: Sendable {
+    package let root: URL
 
-    public init(root: URL) { self.root = root }
+    package init(root: URL) { self.root = root }
 
     func path(_ parts: String...) -> String { parts.reduce(root) { $0.appendingPathComponent($1) }.path }
 
-    public var spec: String { path("local.json") }
-    public var instances: String { path("instances.json") }
-    public var instancesLock: String { path("instances.lock") }
-    public var events: String { path("events.log") }
-    public var slurmConf: String { path("etc", "slurm.conf") }
-    public var bin: String { path("bin") }
-    public var resumeProgram: String { path("bin", "resume") }
-    public var suspendProgram: String { path("bin", "suspend") }
-    public var prologProgram: String { path("bin", "prolog-slurmctld") }
-    public var mungeDirectory: String { path("munge") }
-    public var mungeKey: String { path("munge", "munge.key") }
-    public var mungeSocket: String { path("munge", "munge.sock") }
-    public var mungePid: String { path("munge", "munged.pid") }
-    public var mungeLog: String { path("munge", "munged.log") }
-    public var mungeSeed: String { path("munge", "munged.seed") }
-    public var stateSave: String { path("slurm", "state") }
+    package var spec: String { path("local.json") }
+    package var instances: String { path("instances.json") }
+    package var instancesLock: String { path("instances.lock") }
+    package var events: String { path("events.log") }
+    package var slurmConf: String { path("etc", "slurm.conf") }
+    package var bin: String { path("bin") }
+    package var resumeProgram: String { path("bin", "resume") }
+    package var suspendProgram: String { path("bin", "suspend") }
+    package var prologProgram: String { path("bin", "prolog-slurmctld") }
+    package var mungeDirectory: String { path("munge") }
+    package var mungeKey: String { path("munge", "munge.key") }
+    package var mungeSocket: String { path("munge", "munge.sock") }
+    package var mungePid: String { path("munge", "munged.pid") }
+    package var mungeLog: String { path("munge", "munged.log") }
+    package var mungeSeed: String { path("munge", "munged.seed") }
+    package var stateSave: String { path("slurm", "state") }
     /// slurmd's spool directories, kept short under /run: slurmstepd puts a Unix socket there named
     /// after the node, job and step, and socket paths are limited to 107 bytes.
-    public var spool: String {
+    package var spool: String {
         var hash: UInt32 = 2166136261
         for byte in root.path.utf8 { hash = (hash ^ UInt32(byte)) &* 16777619 }
         return "/run/pcs-" + String(hash, radix: 16)
     }
 
     /// The longest node name whose step sockets fit: spool + "/" + node + "/" + node + "_" + job.step (up to 21).
-    public var longestNodeName: Int { (107 - spool.utf8.count - 2 - 1 - 21) / 2 }
+    package var longestNodeName: Int { (107 - spool.utf8.count - 2 - 1 - 21) / 2 }
     /// The cgroup every process of the cluster starts in (nil where cgroup2 is not available).
-    public var cgroup: ClusterCgroup? { ClusterCgroup(clusterDirectory: root.path) }
-    public var run: String { path("run") }
-    public var logs: String { path("log") }
-    public var slurmctldPid: String { path("run", "slurmctld.pid") }
-    public var slurmctldLog: String { path("log", "slurmctld.log") }
-    public var agentPid: String { path("run", "agent.pid") }
-    public var agentLog: String { path("log", "agent.log") }
-    public var heartbeat: String { path("run", "agent.heartbeat") }
+    package var cgroup: ClusterCgroup? { ClusterCgroup(clusterDirectory: root.path) }
+    package var run: String { path("run") }
+    package var logs: String { path("log") }
+    package var slurmctldPid: String { path("run", "slurmctld.pid") }
+    package var slurmctldLog: String { path("log", "slurmctld.log") }
+    package var agentPid: String { path("run", "agent.pid") }
+    package var agentLog: String { path("log", "agent.log") }
+    package var heartbeat: String { path("run", "agent.heartbeat") }
     /// Compute resources held down after insufficient capacity, with when each hold ends.
-    public var capacityHolds: String { path("run", "capacity-holds.json") }
+    package var capacityHolds: String { path("run", "capacity-holds.json") }
     /// The AWS provider's launch plan (per compute resource: launch template, subnets, placement group).
-    public var awsFleetPlan: String { path("aws-fleet.json") }
+    package var awsFleetPlan: String { path("aws-fleet.json") }
     /// The AWS settings `pcluster-agent bootstrap` ran with (root-only), for the programs Slurm runs.
-    public var awsEnvironment: String { path("aws-environment.json") }
-    public func slurmdPid(_ node: String) -> String { path("run", "slurmd-\(node).pid") }
-    public func slurmdLog(_ node: String) -> String { path("log", "slurmd-\(node).log") }
+    package var awsEnvironment: String { path("aws-environment.json") }
+    package func slurmdPid(_ node: String) -> String { path("run", "slurmd-\(node).pid") }
+    package func slurmdLog(_ node: String) -> String { path("log", "slurmd-\(node).log") }
 
     /// Environment for Slurm's commands (sbatch, sinfo, scontrol) to talk to this cluster.
-    public var slurmEnvironment: [String: String] { ["SLURM_CONF": slurmConf] }
+    package var slurmEnvironment: [String: String] { ["SLURM_CONF": slurmConf] }
 
     /// What the cluster's daemons and the agent's Slurm commands run with: this cluster's slurm.conf and
     /// a PATH with the Debian packages' programs, whatever the caller's environment was.
-    public var daemonEnvironment: [String: String] {
+    package var daemonEnvironment: [String: String] {
         slurmEnvironment.merging(["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]) { $1 }
     }
 }
 
 /// One compute node of the local cluster as slurm.conf declares it.
-public struct LocalNode: Codable, Sendable, Hashable {
-    public var name: String
-    public var queue: String
-    public var computeResource: String
-    public var isStatic: Bool
-    public var instanceType: String
-    public var cpus: Int
-    public var memoryMiB: Int
-    public var features: [String]
-    public var weight: Int
-    public var port: Int
+package struct LocalNode: Codable, Sendable, Hashable {
+    package var name: String
+    package var queue: String
+    package var computeResource: String
+    package var isStatic: Bool
+    package var instanceType: String
+    package var cpus: Int
+    package var memoryMiB: Int
+    package var features: [String]
+    package var weight: Int
+    package var port: Int
 }
 
 /// What create-cluster decided for this cluster and every later command reads: ports, nodes, programs.
-public struct LocalClusterSpec: Codable, Sendable {
-    public var clusterName: String
-    public var slurmClusterName: String
-    public var controllerHost: String
-    public var controllerPort: Int
-    public var agentExecutable: String
-    public var headNodeInstanceId: String
-    public var headNodeInstanceType: String
-    public var scaledownIdletimeMinutes: Int
-    public var nodes: [LocalNode]
-    public var queues: [String]
-    public var createdAt: Date
+package struct LocalClusterSpec: Codable, Sendable {
+    package var clusterName: String
+    package var slurmClusterName: String
+    package var controllerHost: String
+    package var controllerPort: Int
+    package var agentExecutable: String
+    package var headNodeInstanceId: String
+    package var headNodeInstanceType: String
+    package var scaledownIdletimeMinutes: Int
+    package var nodes: [LocalNode]
+    package var queues: [String]
+    package var createdAt: Date
     /// The PrologSlurmctld that starts jobs as soon as their nodes are up (off only to measure Slurm's default).
-    public var fastJobStart: Bool
+    package var fastJobStart: Bool
 
-    public func node(_ name: String) -> LocalNode? { nodes.first { $0.name == name } }
+    package func node(_ name: String) -> LocalNode? { nodes.first { $0.name == name } }
 
-    public init(
+    package init(
         clusterName: String, slurmClusterName: String, controllerHost: String, controllerPort: Int,
         agentExecutable: String, headNodeInstanceId: String, headNodeInstanceType: String,
         scaledownIdletimeMinutes: Int, nodes: [LocalNode], queues: [String], createdAt: Date, fastJobStart: Bool
@@ -116,7 +116,7 @@ public struct LocalClusterSpec: Codable, Sendable {
     }
 
     /// Fields added later default, so clusters created by an earlier build keep working.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         clusterName = try container.decode(String.self, forKey: .clusterName)
         slurmClusterName = try container.decode(String.self, forKey: .slurmClusterName)
@@ -133,14 +133,14 @@ public struct LocalClusterSpec: Codable, Sendable {
     }
 }
 
-public struct LocalClusterError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct LocalClusterError: Error, Sendable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Builds the node list of a cluster from its configuration and the instance-type catalogue.
-public enum LocalNodePlanner {
-    public static func nodes(
+package enum LocalNodePlanner {
+    package static func nodes(
         for config: ClusterConfiguration, ports: inout [Int],
         catalogue: any InstanceTypeProvider = InstanceTypeCatalogue.shipped
     ) throws -> [LocalNode] {
@@ -176,7 +176,7 @@ public enum LocalNodePlanner {
 
 extension LocalClusterSpec {
     /// Writes the spec where the node agent reads it (`local.json`), creating the cluster's directories.
-    public func write(to layout: LocalLayout) throws {
+    package func write(to layout: LocalLayout) throws {
         for directory in [layout.root.path, layout.run, layout.logs] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }

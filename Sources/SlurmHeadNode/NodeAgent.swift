@@ -8,9 +8,9 @@ import Glibc
 /// The node agent of one local cluster: Slurm's resume and suspend programs, the PrologSlurmctld that
 /// lets a job start as soon as its nodes are up, and the cluster-manager loop. Each entry point is a
 /// short-lived process except `manage`; all share state through the cluster's directory.
-public struct NodeAgent: Sendable {
-    public let layout: LocalLayout
-    public let spec: LocalClusterSpec
+package struct NodeAgent: Sendable {
+    package let layout: LocalLayout
+    package let spec: LocalClusterSpec
     let registry: InstanceRegistry
     let events: EventLog
     /// Where compute nodes come from: slurmd processes here; EC2 instances for the AWS provider.
@@ -18,7 +18,7 @@ public struct NodeAgent: Sendable {
     /// Where the cluster's record (the compute fleet status) is: the state store here, the stack for AWS.
     let catalog: any ClusterCatalog
 
-    public init(clusterDirectory: String, launcher: (any InstanceLauncher)? = nil, catalog: (any ClusterCatalog)? = nil) throws {
+    package init(clusterDirectory: String, launcher: (any InstanceLauncher)? = nil, catalog: (any ClusterCatalog)? = nil) throws {
         layout = LocalLayout(root: URL(fileURLWithPath: clusterDirectory))
         guard let data = FileManager.default.contents(atPath: layout.spec) else {
             throw LocalClusterError("\(clusterDirectory) is not a local cluster (no local.json)")
@@ -45,7 +45,7 @@ public struct NodeAgent: Sendable {
         return ProcessControl.run([SlurmTools.scontrol] + arguments, environment: environment)
     }
 
-    public func nodeStates() -> [String: SlurmNodeState] {
+    package func nodeStates() -> [String: SlurmNodeState] {
         let result = scontrol("show", "node", "-o")
         return result.status == 0 ? SlurmNodeState.parse(result.output) : [:]
     }
@@ -54,7 +54,7 @@ public struct NodeAgent: Sendable {
 
     /// ResumeProgram: starts an instance (a slurmd here, an EC2 instance for the AWS provider) for each node
     /// of the host list, all at once.
-    public func resume(_ hostlist: String) async {
+    package func resume(_ hostlist: String) async {
         events.record(resource: hostlist, status: "RESUME", reason: "Slurm asked to power up \(hostlist)")
         var nodes: [LocalNode] = []
         for name in Hostlist.expand(hostlist) {
@@ -145,14 +145,14 @@ public struct NodeAgent: Sendable {
     }
 
     /// SuspendProgram (and ResumeFailProgram): stops the instances of each node of the host list.
-    public func suspend(_ hostlist: String) async {
+    package func suspend(_ hostlist: String) async {
         events.record(resource: hostlist, status: "SUSPEND", reason: "Slurm powered down \(hostlist)")
         await launcher.terminate(Hostlist.expand(hostlist), reason: "powered down by Slurm")
     }
 
     /// Every compute node down now (delete-cluster-instances); Slurm powers them down and may relaunch
     /// dynamic ones on demand and the agent relaunches static ones.
-    public func terminateAllComputeNodes(reason: String) async {
+    package func terminateAllComputeNodes(reason: String) async {
         for node in spec.nodes { await terminate(node.name, reason: reason) }
         let names = spec.nodes.map(\.name)
         if !names.isEmpty {
@@ -164,7 +164,7 @@ public struct NodeAgent: Sendable {
 
     /// Waits until every node of the job answers, then exits: slurmctld launches a job whose
     /// PrologSlurmctld has finished on ready nodes at once, instead of at its next 30 s check.
-    public func prolog(nodes hostlist: String, timeout: TimeInterval = 600) async {
+    package func prolog(nodes hostlist: String, timeout: TimeInterval = 600) async {
         let names = Hostlist.expand(hostlist)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -181,7 +181,7 @@ public struct NodeAgent: Sendable {
 
     /// One pass of the cluster-manager loop; returns Slurm's node states as the pass saw them.
     @discardableResult
-    public func manageOnce() async -> [String: SlurmNodeState] {
+    package func manageOnce() async -> [String: SlurmNodeState] {
         try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
         guard let record = (try? await catalog.record(named: spec.clusterName)) ?? nil else { return [:] }
         // Instances first, then Slurm's view: see `orphans`.
@@ -410,7 +410,7 @@ public struct NodeAgent: Sendable {
 
     /// The loop: a pass every `interval` seconds until SIGTERM or until the cluster's directory is gone.
     /// `afterPass` may hand back a replacement agent (the cluster's nodes changed under it: an AWS update).
-    public func manage(interval: TimeInterval, afterPass: (() async -> NodeAgent?)? = nil) async {
+    package func manage(interval: TimeInterval, afterPass: (() async -> NodeAgent?)? = nil) async {
         AgentLog.attempt("writing the agent's pid to \(layout.agentPid)") {
             try "\(getpid())\n".write(toFile: layout.agentPid, atomically: true, encoding: .utf8)
         }

@@ -8,16 +8,16 @@ import Glibc
 /// Starting and stopping the cluster's daemons. Hand-written over posix_spawn because Foundation's
 /// Process cannot start a daemon in its own session with a clean signal mask and stdin on /dev/null,
 /// which slurmd needs (see slurm-scaling.md: a resume program inherits SIGTERM blocked and stdin closed).
-public enum ProcessControl {
-    public struct SpawnError: Error, CustomStringConvertible {
-        public var description: String
+package enum ProcessControl {
+    package struct SpawnError: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Spawns `arguments[0]` (an absolute path) in a new session, stdin from /dev/null, stdout and stderr
     /// appended to `logPath`, every signal unblocked and at its default action. Returns its pid.
     /// With `cgroup`, the program starts inside it (see `ClusterCgroup.wrapping`).
     @discardableResult
-    public static func spawn(
+    package static func spawn(
         _ arguments: [String], environment: [String: String], logPath: String,
         cgroup: ClusterCgroup? = nil
     ) throws -> pid_t {
@@ -79,7 +79,7 @@ public enum ProcessControl {
 
     /// Runs a program that daemonizes itself (munged, slurmctld, slurmd): waits for the foreground part
     /// to exit, then reads the daemon's pid from its pid file.
-    public static func startDaemon(
+    package static func startDaemon(
         _ arguments: [String], environment: [String: String], logPath: String,
         pidFile: String, timeout: TimeInterval = 10, label: String? = nil,
         cgroup: ClusterCgroup? = nil
@@ -108,7 +108,7 @@ public enum ProcessControl {
     }
 
     /// Alive and, when `commandContains` is given, still the program we started (pids are reused).
-    public static func isAlive(_ pid: pid_t, commandContains: String? = nil) -> Bool {
+    package static func isAlive(_ pid: pid_t, commandContains: String? = nil) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
         if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
@@ -125,7 +125,7 @@ public enum ProcessControl {
 
     /// SIGTERM, then SIGKILL after `grace` seconds; true when the process is gone.
     @discardableResult
-    public static func terminate(_ pid: pid_t, commandContains: String? = nil, grace: TimeInterval = 10) -> Bool {
+    package static func terminate(_ pid: pid_t, commandContains: String? = nil, grace: TimeInterval = 10) -> Bool {
         guard isAlive(pid, commandContains: commandContains) else { return true }
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(grace)
@@ -149,7 +149,7 @@ public enum ProcessControl {
         _ = waitpid(pid, &status, WNOHANG)
     }
 
-    public static func readPid(_ path: String) -> pid_t? {
+    package static func readPid(_ path: String) -> pid_t? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
@@ -157,7 +157,7 @@ public enum ProcessControl {
     /// Runs a command to completion and returns its exit status and output (for scontrol, sinfo, runuser).
     /// Our own spawn and wait rather than Foundation's Process, whose exit notification can be lost when
     /// the command's children outlive it.
-    public static func run(_ arguments: [String], environment: [String: String]? = nil) -> (status: Int32, output: String) {
+    package static func run(_ arguments: [String], environment: [String: String]? = nil) -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
         // The child gets the write end as stdout and stderr; every other descriptor is closed in it.
         guard pipe(&fds) == 0 else { return (127, "cannot create a pipe: \(String(cString: strerror(errno)))") }
@@ -189,10 +189,10 @@ public enum ProcessControl {
 }
 
 /// Free TCP ports on 127.0.0.1, checked by binding them.
-public enum PortAllocator {
+package enum PortAllocator {
     /// Free to listen on: nobody listens there (connections of a dead listener lingering in TIME_WAIT do
     /// not count, as they do not stop a server that sets SO_REUSEADDR, as slurmd and slurmctld do).
-    public static func isFree(_ port: Int) -> Bool {
+    package static func isFree(_ port: Int) -> Bool {
         withLoopbackSocket(port) { fd, address, length in
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -201,7 +201,7 @@ public enum PortAllocator {
     }
 
     /// Whether something accepts connections on 127.0.0.1:`port`.
-    public static func isListening(_ port: Int) -> Bool {
+    package static func isListening(_ port: Int) -> Bool {
         withLoopbackSocket(port) { fd, address, length in connect(fd, address, length) == 0 }
     }
 
@@ -221,14 +221,14 @@ public enum PortAllocator {
     /// Where cluster daemons listen: 20000 up to the kernel's ephemeral range. A port inside that range can be
     /// taken at any moment as the local end of some program's outgoing connection, and a slurmd or slurmctld
     /// then fails to bind it; on a machine whose ephemeral range starts too low for that, 20000–39999.
-    public static func listeningRange(ephemeral: ClosedRange<Int>? = ephemeralRange()) -> ClosedRange<Int> {
+    package static func listeningRange(ephemeral: ClosedRange<Int>? = ephemeralRange()) -> ClosedRange<Int> {
         let low = 20000
         if let ephemeral, ephemeral.lowerBound - low >= 2000 { return low...min(39999, ephemeral.lowerBound - 1) }
         return low...39999
     }
 
     /// The kernel's ip_local_port_range, nil when it cannot be read.
-    public static func ephemeralRange() -> ClosedRange<Int>? {
+    package static func ephemeralRange() -> ClosedRange<Int>? {
         guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8) else { return nil }
         let bounds = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
         guard bounds.count == 2, bounds[0] <= bounds[1] else { return nil }
@@ -236,7 +236,7 @@ public enum PortAllocator {
     }
 
     /// `count` free ports from a random starting point in `listeningRange()`, skipping `taken` (other clusters').
-    public static func allocate(_ count: Int, avoiding taken: Set<Int>) throws -> [Int] {
+    package static func allocate(_ count: Int, avoiding taken: Set<Int>) throws -> [Int] {
         let range = listeningRange()
         var ports: [Int] = []
         var candidate = Int.random(in: range)

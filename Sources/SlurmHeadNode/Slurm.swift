@@ -1,16 +1,16 @@
 import Foundation
 
 /// The Debian packages' programs, and the check that they are there.
-public enum SlurmTools {
-    public static let slurmctld = "/usr/sbin/slurmctld"
-    public static let slurmd = "/usr/sbin/slurmd"
-    public static let scontrol = "/usr/bin/scontrol"
-    public static let sinfo = "/usr/bin/sinfo"
-    public static let munged = "/usr/sbin/munged"
-    public static let runuser = "/usr/sbin/runuser"
+package enum SlurmTools {
+    package static let slurmctld = "/usr/sbin/slurmctld"
+    package static let slurmd = "/usr/sbin/slurmd"
+    package static let scontrol = "/usr/bin/scontrol"
+    package static let sinfo = "/usr/bin/sinfo"
+    package static let munged = "/usr/sbin/munged"
+    package static let runuser = "/usr/sbin/runuser"
 
     /// Names what is missing and how to install it; nil when everything is in place.
-    public static func missing() -> String? {
+    package static func missing() -> String? {
         var absent: [String] = []
         for (path, package) in [(slurmctld, "slurmctld"), (slurmd, "slurmd"), (scontrol, "slurm-client"), (munged, "munge")]
         where !FileManager.default.isExecutableFile(atPath: path) {
@@ -24,25 +24,25 @@ public enum SlurmTools {
 }
 
 /// Node states as `scontrol show node -o` reports them.
-public struct SlurmNodeState: Sendable, Equatable {
-    public var name: String
+package struct SlurmNodeState: Sendable, Equatable {
+    package var name: String
     /// "IDLE", "ALLOCATED", "MIXED", "DOWN", ...
-    public var base: String
+    package var base: String
     /// "CLOUD", "POWERED_DOWN", "POWERING_UP", "POWERING_DOWN", "NOT_RESPONDING", "DRAIN", ...
-    public var flags: Set<String>
-    public var reason: String?
+    package var flags: Set<String>
+    package var reason: String?
 
-    public var isPoweredDown: Bool { flags.contains("POWERED_DOWN") }
+    package var isPoweredDown: Bool { flags.contains("POWERED_DOWN") }
     /// Powering up, or asked to and not yet started (POWER_UP, until slurmctld's power-save pass runs the
     /// ResumeProgram).
-    public var isPoweringUp: Bool { flags.contains("POWERING_UP") || flags.contains("POWER_UP") }
-    public var isPoweringDown: Bool { flags.contains("POWERING_DOWN") || flags.contains("POWER_DOWN") }
+    package var isPoweringUp: Bool { flags.contains("POWERING_UP") || flags.contains("POWER_UP") }
+    package var isPoweringDown: Bool { flags.contains("POWERING_DOWN") || flags.contains("POWER_DOWN") }
     /// Up and answering: what a job needs before it can start.
-    public var isReady: Bool {
+    package var isReady: Bool {
         !isPoweredDown && !isPoweringUp && !isPoweringDown && !flags.contains("NOT_RESPONDING") && base != "DOWN"
     }
 
-    public static func parse(_ output: String) -> [String: SlurmNodeState] {
+    package static func parse(_ output: String) -> [String: SlurmNodeState] {
         var states: [String: SlurmNodeState] = [:]
         for line in output.split(separator: "\n") {
             var fields: [String: String] = [:]

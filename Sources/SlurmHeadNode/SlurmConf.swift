@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where the cluster's nodes run.
-public enum SlurmTarget: Sendable, Equatable {
+package enum SlurmTarget: Sendable, Equatable {
     /// Every daemon on 127.0.0.1 at its own port (the local provider).
     case thisMachine
     /// Compute nodes are EC2 instances: the controller at the head node's address, each node's address set by
@@ -13,16 +13,16 @@ public enum SlurmTarget: Sendable, Equatable {
 /// slurm.conf for a cluster: the original's scaling settings (one partition per queue, CLOUD nodes with the
 /// instance type's CPUs and memory, power saving from ScaledownIdletime), every file under the cluster's
 /// directory.
-public enum SlurmConf {
+package enum SlurmConf {
     /// This machine's short host name, SlurmctldHost's name part (slurmctld checks it against its own).
-    public static func controllerHostName() -> String {
+    package static func controllerHostName() -> String {
         var hostname = [CChar](repeating: 0, count: 256)
         gethostname(&hostname, 255)
         let full = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return full.split(separator: ".").first.map(String.init) ?? "localhost"
     }
 
-    public static func render(spec: LocalClusterSpec, layout: LocalLayout, target: SlurmTarget = .thisMachine) -> String {
+    package static func render(spec: LocalClusterSpec, layout: LocalLayout, target: SlurmTarget = .thisMachine) -> String {
         let controllerAddress: String
         switch target {
         case .thisMachine: controllerAddress = "127.0.0.1"

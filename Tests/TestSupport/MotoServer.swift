@@ -5,30 +5,30 @@ import Foundation
 import Glibc
 #endif
 
-public enum TestPaths {
-    public static let repository: URL = URL(fileURLWithPath: #filePath)
+package enum TestPaths {
+    package static let repository: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    public static let childOf = repository.appendingPathComponent("Tests/Support/child-of.py").path
-    public static let tcpRelay = repository.appendingPathComponent("Tests/Support/tcp-relay.py").path
+    package static let childOf = repository.appendingPathComponent("Tests/Support/child-of.py").path
+    package static let tcpRelay = repository.appendingPathComponent("Tests/Support/tcp-relay.py").path
 }
 
 /// An endpoint the test can take away and give back: a relay process on its own port in front of a server.
 /// `refuse()` kills the relay (open connections drop, new ones are refused), `restore()` starts it again on
 /// the same port; the server behind it keeps its state throughout.
-public final class TCPRelay: @unchecked Sendable {
-    public let port: Int
+package final class TCPRelay: @unchecked Sendable {
+    package let port: Int
     let upstream: Int
     private var process: Process?
 
-    public init(upstream: Int) throws {
+    package init(upstream: Int) throws {
         self.port = freeLocalPort()
         self.upstream = upstream
         try restore()
     }
 
-    public var endpoint: String { "http://127.0.0.1:\(port)" }
+    package var endpoint: String { "http://127.0.0.1:\(port)" }
 
-    public func restore() throws {
+    package func restore() throws {
         guard process == nil else { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -44,7 +44,7 @@ public final class TCPRelay: @unchecked Sendable {
         self.process = process
     }
 
-    public func refuse() {
+    package func refuse() {
         guard let process else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -55,7 +55,7 @@ public final class TCPRelay: @unchecked Sendable {
 }
 
 /// A free TCP port on 127.0.0.1 (bound to 0, read back, released).
-public func freeLocalPort() -> Int {
+package func freeLocalPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -68,7 +68,7 @@ public func freeLocalPort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-public func canConnect(port: Int) -> Bool {
+package func canConnect(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -82,60 +82,60 @@ public func canConnect(port: Int) -> Bool {
 
 /// A /proc file whole: Foundation's String(contentsOfFile:) and FileManager stop at 4 KiB of a file whose
 /// size reads 0, and /proc/self/mounts or /proc/net/tcp are often longer.
-public func procFile(_ path: String) -> String {
+package func procFile(_ path: String) -> String {
     String(decoding: (try? FileHandle(forReadingAtPath: path)?.readToEnd()) ?? Data(), as: UTF8.self)
 }
 
-public struct TestSetupError: Error, CustomStringConvertible {
-    public let description: String
-    public init(description: String) { self.description = description }
+package struct TestSetupError: Error, CustomStringConvertible {
+    package let description: String
+    package init(description: String) { self.description = description }
 }
 
 /// One moto server for the whole test process, started with signature checking on: its first three
 /// (unchecked) requests create an IAM user with an allow-all policy and an access key, and every later
 /// request must be signed with that key. Stopped by PID through child-of.py when the test process ends.
-public actor MotoServer {
-    public static let shared = MotoServer(checksSignatures: true)
+package actor MotoServer {
+    package static let shared = MotoServer(checksSignatures: true)
     /// A second server with signature checking off, only for what moto 5.2's checker cannot verify although
     /// the request is right: it rebuilds the URL with "/" and non-ASCII characters decoded in the query (so a
     /// ListObjectsV2 prefix "a/" fails for the AWS CLI too), and it answers presigned URLs with HTTP 500.
-    public static let unchecked = MotoServer(checksSignatures: false)
+    package static let unchecked = MotoServer(checksSignatures: false)
     /// An unchecked server that records every request (to a file removed when the test process ends), for
     /// tests that check what was sent where moto keeps less than EC2 would (an instance's EFA interface, its
     /// placement group). Its own server, so other tests' traffic stays out of the recording.
-    public static let recording = MotoServer(checksSignatures: false, records: true)
+    package static let recording = MotoServer(checksSignatures: false, records: true)
 
     /// One recording server per test process, so one file, named after the process.
     static var recordingPath: String { FileManager.default.temporaryDirectory.appendingPathComponent("moto-recording-\(getpid())").path }
 
-    public let checksSignatures: Bool
+    package let checksSignatures: Bool
     let records: Bool
     init(checksSignatures: Bool, records: Bool = false) {
         self.checksSignatures = checksSignatures
         self.records = records
     }
 
-    public struct Running: Sendable {
-        public let port: Int
-        public let pid: Int32
-        public let credentials: AWSCredentials
+    package struct Running: Sendable {
+        package let port: Int
+        package let pid: Int32
+        package let credentials: AWSCredentials
         /// The recorder's file (the `recording` server only).
-        public var recording: String? = nil
-        public var endpoint: String { "http://127.0.0.1:\(port)" }
+        package var recording: String? = nil
+        package var endpoint: String { "http://127.0.0.1:\(port)" }
 
         /// moto's own process (`pid` is child-of.py's, which watches it): the one to SIGSTOP to freeze the endpoint.
-        public var serverPid: pid_t? {
+        package var serverPid: pid_t? {
             guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else { return nil }
             return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.first
         }
 
         /// Ends a dedicated server (child-of.py stops moto by its pid).
-        public func stop() {
+        package func stop() {
             if let server = serverPid { kill(server, SIGCONT) }
             kill(pid, SIGTERM)
         }
 
-        public func settings(region: String = "us-east-1", secret: String? = nil, retry: RetryPolicy = RetryPolicy()) -> AWSSettings {
+        package func settings(region: String = "us-east-1", secret: String? = nil, retry: RetryPolicy = RetryPolicy()) -> AWSSettings {
             var credentials = self.credentials
             if let secret { credentials.secretAccessKey = secret }
             return AWSSettings(
@@ -146,14 +146,14 @@ public actor MotoServer {
 
     /// A server of the caller's own (unchecked), for a test that stops, freezes or restarts it; the caller ends
     /// it with `stop()`.
-    public static func dedicated() async throws -> Running {
+    package static func dedicated() async throws -> Running {
         try await launch(checksSignatures: false, recording: nil)
     }
 
     private var running: Running?
     private var starting: Task<Running, any Error>?
 
-    public func start() async throws -> Running {
+    package func start() async throws -> Running {
         if let running { return running }
         if let starting { return try await starting.value }
         let checks = checksSignatures
@@ -229,7 +229,7 @@ public actor MotoServer {
     }
 }
 
-public func which(_ name: String) -> String? {
+package func which(_ name: String) -> String? {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
     for directory in path.split(separator: ":") {
         let candidate = "\(directory)/\(name)"
@@ -239,7 +239,7 @@ public func which(_ name: String) -> String? {
 }
 
 /// Runs a command and returns its standard output (the test fails on a non-zero exit).
-public func runCommand(
+package func runCommand(
     _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil
 ) throws -> (status: Int32, stdout: Data, stderr: String) {
     let process = Process()

@@ -4,13 +4,13 @@ import Foundation
 /// What the workshop's config needs of an AWS account, made in a moto server: a VPC and subnet, the
 /// workshop's key pair and a ParallelCluster-named AMI owned by the test account (which
 /// PCLUSTER_OFFICIAL_AMI_OWNER=self makes the official owner).
-public struct WorkshopOnMoto: Sendable {
-    public let moto: MotoServer.Running
-    public let ec2: AWSClient
-    public let subnet: String
-    public let image: String
+package struct WorkshopOnMoto: Sendable {
+    package let moto: MotoServer.Running
+    package let ec2: AWSClient
+    package let subnet: String
+    package let image: String
 
-    public static func prepare(on server: MotoServer = .recording) async throws -> WorkshopOnMoto {
+    package static func prepare(on server: MotoServer = .recording) async throws -> WorkshopOnMoto {
         let moto = try await server.start()
         let ec2 = try AWSClient(service: .ec2, settings: moto.settings(), wireProtocol: .ec2Query(version: "2016-11-15"))
         let cidr = "10.\(Int.random(in: 0...250)).0.0/16"
@@ -47,7 +47,7 @@ public struct WorkshopOnMoto: Sendable {
     }
 
     /// The environment of a user with PCLUSTER_PROVIDER=aws pointed at this moto server.
-    public func environment(home: String) -> [String: String] {
+    package func environment(home: String) -> [String: String] {
         [
             "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyId,
             "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1", "HOME": home,
@@ -60,7 +60,7 @@ public struct WorkshopOnMoto: Sendable {
     /// The workshop's config with two changes moto needs: a root volume size for the compute nodes (EC2 takes
     /// the AMI's, moto's RunInstances insists on one) and a named placement group (moto implements none, so
     /// a group the stack made would have no name there).
-    public static func config(placementGroup: String) throws -> String {
+    package static func config(placementGroup: String) throws -> String {
         try String(contentsOfFile: TestPaths.repository.appendingPathComponent("examples/cluster.yaml").path, encoding: .utf8)
             .replacingOccurrences(
                 of: "    - Name: c6i\n",
@@ -72,7 +72,7 @@ public struct WorkshopOnMoto: Sendable {
     }
 
     /// The cluster's compute instances that run, by node name.
-    public func computeInstances(cluster: String) async throws -> [String: (id: String, type: String, address: String)] {
+    package func computeInstances(cluster: String) async throws -> [String: (id: String, type: String, address: String)] {
         let answer = try await ec2.query(
             "DescribeInstances",
             [
