@@ -234,6 +234,8 @@ extension FileSystem {
         var dataVersion = inode.dataVersion
         let etag: String
         switch inode.type {
+        case .fifo, .characterDevice, .blockDevice, .socket:
+            return .skipped("a \(inode.type.name) stays in the file system (FSx exports files, directories and symbolic links)")
         case .directory:
             guard isNew || inode.archivedMetaVersion != inode.metaVersion else { return .unchanged }
             etag = try await repository.write(key: key, data: Data(), userMetadata: metadata)

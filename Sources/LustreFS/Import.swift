@@ -193,7 +193,7 @@ extension FileSystem {
         guard allowed.contains(.changed) else { return .unchanged }
         let writers = openTable.withLock { $0.openFiles[inode.ino]?.writers ?? 0 }
         let flags = inode.hsm.flags
-        if inode.type == .regular && (writers > 0 || flags.contains(.dirty) || !flags.contains(.exists)) {
+        if inode.type.isSpecial || (inode.type == .regular && (writers > 0 || flags.contains(.dirty) || !flags.contains(.exists))) {
             logger.warning("conflict: \(association.fileSystemPath)\(path) changed in \(object.key) and in the file system; the local file is kept")
             return .conflict(association.fileSystemPath + path)
         }

@@ -9,6 +9,34 @@ package enum FileType: Int, Codable, Sendable, Hashable, DatabaseValueConvertibl
     case regular = 0o100000
     case directory = 0o040000
     case symlink = 0o120000
+    case fifo = 0o010000
+    case characterDevice = 0o020000
+    case blockDevice = 0o060000
+    case socket = 0o140000
+
+    /// The type of a mode's S_IFMT bits; nil for bits that name none.
+    package init?(mode: UInt32) { self.init(rawValue: Int(mode & 0o170000)) }
+
+    /// FIFOs, devices and sockets: they live in the file system only. FSx exports files, directories and
+    /// symbolic links, and says nothing of the others, so they are never exported or imported.
+    package var isSpecial: Bool {
+        switch self {
+        case .fifo, .characterDevice, .blockDevice, .socket: true
+        case .regular, .directory, .symlink: false
+        }
+    }
+
+    package var name: String {
+        switch self {
+        case .regular: "regular file"
+        case .directory: "directory"
+        case .symlink: "symbolic link"
+        case .fifo: "FIFO"
+        case .characterDevice: "character device"
+        case .blockDevice: "block device"
+        case .socket: "socket"
+        }
+    }
 }
 
 /// One inode of the MDT: POSIX attributes, the HSM state, and what was last archived, so the file system
@@ -30,6 +58,8 @@ package struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableR
     package var nlink: Int
     /// A symlink's target.
     package var target: String?
+    /// A device's number (st_rdev); 0 for every other type.
+    package var rdev: UInt64
     package var hsmFlags: UInt32
     package var archiveId: UInt32
     /// Bumped by every change to the data; the archived copy is current when `archivedDataVersion` equals it.
@@ -56,7 +86,7 @@ package struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableR
 
     package init(
         ino: InodeNumber = 0, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32, size: Int64 = 0,
-        time: Int64, nlink: Int = 1, target: String? = nil
+        time: Int64, nlink: Int = 1, target: String? = nil, rdev: UInt64 = 0
     ) {
         self.ino = ino
         self.type = type
@@ -69,6 +99,7 @@ package struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableR
         self.ctime = time
         self.nlink = nlink
         self.target = target
+        self.rdev = rdev
         self.hsmFlags = 0
         self.archiveId = 0
         self.dataVersion = 0
@@ -209,6 +240,10 @@ package final class MetadataStore: Sendable {
                 t.primaryKey(["ino", "name"])
             }
             try db.execute(sql: "CREATE TRIGGER inode_xattrs AFTER DELETE ON inode BEGIN DELETE FROM xattr WHERE ino = old.ino; END")
+        }
+        migrator.registerMigration("v3-special-files") { db in
+            // FIFOs, devices and sockets: a device's number.
+            try db.alter(table: "inode") { t in t.add(column: "rdev", .integer).notNull().defaults(to: 0) }
         }
         return migrator
     }

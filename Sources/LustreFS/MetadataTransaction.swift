@@ -32,13 +32,13 @@ struct MetadataTransaction {
             sql: """
                 INSERT INTO inode (type, perm, uid, gid, size, atime, mtime, ctime, nlink, target, hsmFlags, archiveId,
                   dataVersion, metaVersion, archivedKey, archivedEtag, archivedDataVersion, archivedMetaVersion, archivedAt,
-                  attributesPending) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  attributesPending, rdev) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """,
             arguments: [
                 inode.type, inode.perm, inode.uid, inode.gid, inode.size, inode.atime, inode.mtime, inode.ctime,
                 inode.nlink, inode.target, inode.hsmFlags, inode.archiveId, inode.dataVersion, inode.metaVersion,
                 inode.archivedKey, inode.archivedEtag, inode.archivedDataVersion, inode.archivedMetaVersion,
-                inode.archivedAt, inode.attributesPending,
+                inode.archivedAt, inode.attributesPending, inode.rdev,
             ])
         copy.ino = db.lastInsertedRowID
         return copy

@@ -85,10 +85,10 @@ extension FileSystem {
         return target
     }
 
-    /// Creates a regular file, directory or symlink under `parent`.
+    /// Creates a regular file, directory, symlink, FIFO, device or socket under `parent`.
     package func makeNode(
         parent: InodeNumber, name: String, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32,
-        target: String? = nil
+        target: String? = nil, rdev: UInt64 = 0
     ) async throws -> Inode {
         try checkName(name)
         if type == .symlink {
@@ -103,7 +103,8 @@ extension FileSystem {
             if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
             var inode = Inode(
                 type: type, perm: perm, uid: uid, gid: gid, size: type == .symlink ? Int64(target!.utf8.count) : 0,
-                time: now, nlink: type == .directory ? 2 : 1, target: target)
+                time: now, nlink: type == .directory ? 2 : 1, target: target,
+                rdev: type == .characterDevice || type == .blockDevice ? rdev : 0)
             inode = try db.insertInode(inode)
             try db.link(parent: parent, name: name, ino: inode.ino)
             directory.mtime = now
@@ -111,11 +112,17 @@ extension FileSystem {
             if type == .directory { directory.nlink += 1 }
             try db.update(directory)
             if type == .regular { try self.cache.createEmpty(inode.ino) }
-            // Directories and symlinks are complete at creation; regular files export when last closed.
-            if type != .regular { try self.queueSync(db, inode.ino) }
+            // Directories and symlinks are complete at creation; regular files export when last closed;
+            // special files are never exported.
+            if type == .directory || type == .symlink { try self.queueSync(db, inode.ino) }
             return inode
         }
-        if type != .regular { exportSignal.fire() }
+        if type == .directory || type == .symlink { exportSignal.fire() }
+        if type.isSpecial, let path = try? await store.read({ db in try db.path(of: inode.ino) }),
+            let (association, _) = association(containing: path, type: type)
+        {
+            logger.info("\(path): a \(type.name) stays in the file system; association \(association.id) does not export it")
+        }
         return inode
     }
 
@@ -334,7 +341,10 @@ extension FileSystem {
 
     func truncate(_ ino: InodeNumber, to size: Int64) async throws {
         let inode = try await attributes(ino)
-        guard inode.type == .regular else { throw FileSystemError.isDirectory("inode \(ino)") }
+        guard inode.type == .regular else {
+            if inode.type == .directory { throw FileSystemError.isDirectory("inode \(ino)") }
+            throw FileSystemError.invalid("inode \(ino) is a \(inode.type.name), which has no size to set")
+        }
         if inode.isReleased {
             if size == 0 {
                 try await discardReleasedData(ino)

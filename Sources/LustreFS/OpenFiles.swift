@@ -25,7 +25,9 @@ extension FileSystem {
         var inode = try await attributes(ino)
         guard inode.type == .regular else {
             if inode.type == .directory { throw FileSystemError.isDirectory("inode \(ino)") }
-            throw FileSystemError(ELOOP, "inode \(ino) is a symbolic link")
+            if inode.type == .symlink { throw FileSystemError(ELOOP, "inode \(ino) is a symbolic link") }
+            // The kernel opens FIFOs, devices and sockets itself; only a direct request of the core gets here.
+            throw FileSystemError(ENXIO, "inode \(ino) is a \(inode.type.name), which the kernel opens, not the file system")
         }
         if mode.write && inode.isReleased {
             if mode.truncate {

@@ -77,6 +77,9 @@ package final class FuseMount: @unchecked Sendable {
         var ops = FuseOperations.table()
         var settings = ["default_permissions", "fsname=\(options.name)", "subtype=lustrefs"]
         if options.allowOther { settings.append("allow_other") }
+        // Device nodes open their devices, as on a local file system (libfuse mounts nodev otherwise). Only a
+        // caller with CAP_MKNOD can make one: the kernel checks before it asks us.
+        if getuid() == 0 { settings.append("dev") }
         let userdata = Unmanaged.passRetained(mount).toOpaque()
         guard let session = lfs_fuse_session_new(settings.joined(separator: ","), &ops, userdata) else {
             Unmanaged<FuseMount>.fromOpaque(userdata).release()

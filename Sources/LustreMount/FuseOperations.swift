@@ -65,6 +65,7 @@ enum FuseOperations {
         info.st_ino = UInt(inode.ino)
         info.st_mode = inode.mode
         info.st_nlink = UInt(max(1, inode.nlink))
+        info.st_rdev = UInt(inode.rdev)
         info.st_uid = inode.uid
         info.st_gid = inode.gid
         info.st_size = Int(inode.size)
@@ -145,15 +146,17 @@ enum FuseOperations {
                 fuse_reply_readlink(req, target)
             }
         }
-        ops.mknod = { req, parent, name, mode, _ in
+        ops.mknod = { req, parent, name, mode, rdev in
             let name = String(cString: name!)
             let who = FuseOperations.caller(req)
             FuseOperations.serve(req) { mount, req in
-                // Regular files only: devices, FIFOs and sockets have no place in a data repository.
-                guard mode & S_IFMT == S_IFREG else { throw FileSystemError(EPERM, "only regular files can be created with mknod") }
+                // Regular files, FIFOs, devices and sockets (bind). The kernel itself checks CAP_MKNOD for devices.
+                guard let type = FileType(mode: mode), type == .regular || type.isSpecial else {
+                    throw FileSystemError(EINVAL, "mknod of mode \(String(mode, radix: 8)) names no file type it can create")
+                }
                 let inode = try await mount.fs.makeNode(
-                    parent: InodeNumber(parent), name: name, type: .regular,
-                    perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
+                    parent: InodeNumber(parent), name: name, type: type,
+                    perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid, rdev: UInt64(rdev))
                 FuseOperations.replyEntry(req, inode, mount)
             }
         }
