@@ -101,6 +101,12 @@ extension FileSystem {
             guard var directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
             guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
             if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
+            // A setgid directory gives what is made in it its group, and a directory its setgid bit too.
+            var (perm, gid) = (perm, gid)
+            if directory.perm & UInt32(S_ISGID) != 0 {
+                gid = directory.gid
+                if type == .directory { perm |= UInt32(S_ISGID) }
+            }
             var inode = Inode(
                 type: type, perm: perm, uid: uid, gid: gid, size: type == .symlink ? Int64(target!.utf8.count) : 0,
                 time: now, nlink: type == .directory ? 2 : 1, target: target,

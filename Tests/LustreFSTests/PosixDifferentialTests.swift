@@ -1,0 +1,78 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The mount against a local file system: the same random operations on a tmpfs directory (the reference),
+/// on the mount inside a data repository association, and on the mount outside one; every call's errno and
+/// the type, mode, link count and size of what it touched must agree. A failure names its seed and a shrunk
+/// sequence. `POSIX_DIFF_SEED` replays one seed, `POSIX_DIFF_SEEDS` and `POSIX_DIFF_OPS` size the run.
+@Suite(.serialized, .enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 && access("/usr/bin/fusermount3", X_OK) == 0))
+struct PosixDifferentialTests {
+    @Test(.timeLimit(.minutes(10))) func theMountAnswersAsALocalFileSystem() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let seeds: [UInt64] =
+            environment["POSIX_DIFF_SEED"].flatMap(UInt64.init).map { [$0] }
+            ?? Array(1...UInt64(environment["POSIX_DIFF_SEEDS"].flatMap(Int.init) ?? 3))
+        let count = environment["POSIX_DIFF_OPS"].flatMap(Int.init) ?? 2000
+
+        let scratch = Scratch()
+        let mountpoint = scratch.sub("mnt")
+        let repo = scratch.sub("repo")
+        let fsDirectory = scratch.path + "/fs"
+        let admin = MountTests.admin
+        let created = try runCommand([
+            admin, "create-association", "--fs-dir", fsDirectory, "--file-system-path", "/dra",
+            "--data-repository-path", "file://\(repo)", "--auto-export", "NEW,CHANGED,DELETED",
+        ])
+        try #require(created.status == 0, "\(created.stderr)")
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: admin)
+        daemon.arguments = ["mount", "--fs-dir", fsDirectory, mountpoint]
+        daemon.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try daemon.run()
+        defer {
+            kill(daemon.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(20)
+            while daemon.isRunning && Date() < deadline { usleep(50_000) }
+            if daemon.isRunning {
+                kill(daemon.processIdentifier, SIGKILL)
+                umount2(mountpoint, Int32(MNT_DETACH))
+            }
+        }
+        #expect(try await eventually(20) { FileManager.default.fileExists(atPath: mountpoint + "/dra") })
+
+        var template = Array("/dev/shm/posix-reference-XXXXXX".utf8CString)
+        let referenceRoot = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { try? FileManager.default.removeItem(atPath: referenceRoot) }
+        chmod(referenceRoot, 0o755)
+        try FileManager.default.createDirectory(atPath: mountpoint + "/plain", withIntermediateDirectories: true)
+        let inside = mountpoint + "/dra/tree"
+        try FileManager.default.createDirectory(atPath: inside, withIntermediateDirectories: true)
+        let differential = PosixDifferential(trees: [
+            PosixTree(root: referenceRoot), PosixTree(root: inside), PosixTree(root: mountpoint + "/plain"),
+        ])
+
+        let previousMask = umask(0o022)
+        defer { umask(previousMask) }
+        for seed in seeds {
+            for tree in differential.trees { try tree.clear() }
+            var generator = SplitMix64(seed: seed)
+            let operations = (0..<count).map { _ in PosixOperation.random(&generator) }
+            guard let mismatch = differential.run(operations) else { continue }
+            let shrunk = try differential.shrink(Array(operations.prefix(mismatch.step + 1)))
+            for tree in differential.trees { try tree.clear() }
+            let replayed = differential.run(shrunk)
+            Issue.record(
+                """
+                seed \(seed): \(mismatch)
+                shrunk to \(shrunk.count) steps: \(shrunk.map(\.description).joined(separator: "; "))
+                which fails at \(replayed.map(\.description) ?? "nothing (the failure depends on timing)")
+                """)
+        }
+    }
+}
