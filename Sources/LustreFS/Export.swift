@@ -151,6 +151,15 @@ extension FileSystem {
             try await store.write { db in try db.dequeueExport(seq) }
             if let ino = entry.ino { movements.archiveWaits(ino, false) }
         } catch {
+            // A file unlinked while its upload ran (its local data went with it) has nothing left to export.
+            if entry.operation == .sync, let ino = entry.ino,
+                (try? await store.read({ db in try db.inode(ino) == nil || db.path(of: ino) == nil })) == true
+            {
+                logger.info("export of inode \(ino) ended: the file was removed while it was exported")
+                await logFailure(of: "dropping export entry \(seq)") { try await store.write { db in try db.dequeueExport(seq) } }
+                movements.archiveWaits(ino, false)
+                return
+            }
             if let ino = entry.ino, entry.operation == .sync { movements.archiveWaits(ino, true) }
             let attempts = entry.attempts + 1
             let delay = Int64(min(60, 1 << min(attempts, 6))) * 1_000_000_000

@@ -44,7 +44,7 @@ import Glibc
         try await Self.waitForArchiveToStart(fs, file.ino)
         let parent = try await fs.resolve("/dra")
         try await fs.remove(parent: parent.ino, name: "gone", directory: false)
-        #expect(try await fs.waitForExports(timeout: 30))
+        #expect(try await fs.waitForExports(timeout: 90))
         #expect(!FileManager.default.fileExists(atPath: repo + "/gone"), "the unlinked file's object was left in the repository")
         await fs.close()
     }
@@ -57,7 +57,7 @@ import Glibc
         try await Self.waitForArchiveToStart(fs, file.ino)
         let parent = try await fs.resolve("/dra")
         try await fs.rename(parent: parent.ino, name: "old", newParent: parent.ino, newName: "new")
-        #expect(try await fs.waitForExports(timeout: 30))
+        #expect(try await fs.waitForExports(timeout: 90))
         #expect(!FileManager.default.fileExists(atPath: repo + "/old"), "the old name's object was left in the repository")
         #expect(FileManager.default.contents(atPath: repo + "/new") == data)
         let state = try await fs.hsmState(file.ino)

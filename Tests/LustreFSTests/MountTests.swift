@@ -118,7 +118,9 @@ struct MountTests {
         let before = Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out)
         // cat reads the right bytes; the file is then archived and local; df grew by its size.
         #expect(FileManager.default.contents(atPath: file) == payload)
-        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x00000009) exists archived, archive_id:1\n")
+        // A read returns once its bytes arrived; the restore marks the file local just after (after its fsync).
+        let local = "\(file): (0x00000009) exists archived, archive_id:1\n"
+        #expect(try await eventually(10) { try mounted.lfs("hsm_state", file).out == local })
         #expect(FileManager.default.contents(atPath: file) == payload)
         let after = Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out)
         #expect(before != nil && after == before! + Int64(12 << 10))

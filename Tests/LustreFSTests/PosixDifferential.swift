@@ -108,7 +108,7 @@ struct PosixState: Equatable, CustomStringConvertible {
 }
 
 /// Runs operations with system calls under one root directory.
-struct PosixTree {
+struct PosixTree: Sendable {
     let root: String
 
     func full(_ path: String) -> String { path == "." ? root : root + "/" + path }
@@ -177,10 +177,10 @@ struct PosixTree {
 
 /// Runs a sequence on every tree and reports the first step where a tree differs from the reference (the
 /// first tree): the outcome of the call, or the state of a path it touched.
-struct PosixDifferential {
+struct PosixDifferential: Sendable {
     let trees: [PosixTree]
 
-    struct Mismatch: CustomStringConvertible {
+    struct Mismatch: CustomStringConvertible, Sendable {
         var step: Int
         var what: String
         var description: String { "step \(step): \(what)" }
