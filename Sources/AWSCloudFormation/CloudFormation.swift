@@ -41,14 +41,6 @@ package struct CloudFormation: Sendable {
         client = try AWSClient(service: .cloudFormation, settings: settings, wireProtocol: .query(version: "2010-05-15"))
     }
 
-    /// An ISO 8601 time as AWS query APIs write it, with or without fractional seconds.
-    package static func parseDate(_ text: String?) -> Date? {
-        guard let text else { return nil }
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
-    }
-
     static func members(_ items: [(String, String)], _ prefix: String, key: String, value: String) -> [QueryItem] {
         items.enumerated().flatMap { index, pair in
             [QueryItem("\(prefix).member.\(index + 1).\(key)", pair.0), QueryItem("\(prefix).member.\(index + 1).\(value)", pair.1)]
@@ -108,8 +100,8 @@ package struct CloudFormation: Sendable {
         return StackDescription(
             stackId: member.string("StackId") ?? "", name: member.string("StackName") ?? "",
             status: member.string("StackStatus") ?? "", statusReason: member.string("StackStatusReason")?.nonEmpty,
-            creationTime: parseDate(member.string("CreationTime")) ?? Date(timeIntervalSince1970: 0),
-            lastUpdatedTime: parseDate(member.string("LastUpdatedTime")), tags: tags, outputs: outputs)
+            creationTime: member.date("CreationTime") ?? Date(timeIntervalSince1970: 0),
+            lastUpdatedTime: member.date("LastUpdatedTime"), tags: tags, outputs: outputs)
     }
 
     /// Newest first, as CloudFormation returns them.
@@ -130,7 +122,7 @@ package struct CloudFormation: Sendable {
                         resourceType: member.string("ResourceType") ?? "",
                         resourceStatus: member.string("ResourceStatus") ?? "",
                         resourceStatusReason: member.string("ResourceStatusReason")?.nonEmpty,
-                        timestamp: Self.parseDate(member.string("Timestamp")) ?? Date(timeIntervalSince1970: 0)))
+                        timestamp: member.date("Timestamp") ?? Date(timeIntervalSince1970: 0)))
             }
             token = answer.path("DescribeStackEventsResult", "NextToken")?.text.nonEmpty
         } while token != nil

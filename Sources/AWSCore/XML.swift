@@ -18,6 +18,14 @@ package final class XMLElement: @unchecked Sendable {
     package func children(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
     /// Text of the first child with that name (nil when absent).
     package func string(_ name: String) -> String? { child(name)?.text }
+    /// The first child with that name as a time: ISO 8601 as the query protocols write it, with or without
+    /// fractional seconds (nil when absent or not a time).
+    package func date(_ name: String) -> Date? {
+        guard let text = string(name) else { return nil }
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
     /// Follows a path of child names: `root.path("Error", "Code")`.
     package func path(_ names: String...) -> XMLElement? {
         var node: XMLElement? = self

@@ -100,13 +100,9 @@ package struct EC2Client: Sendable {
         return try await pages("DescribeImages", parameters) { answer in
             (answer.child("imagesSet")?.children("item") ?? []).compactMap { item in
                 guard let id = item.string("imageId") else { return nil }
-                var tags: [String: String] = [:]
-                for tag in item.child("tagSet")?.children("item") ?? [] {
-                    if let key = tag.string("key") { tags[key] = tag.string("value") ?? "" }
-                }
                 return EC2Image(
                     imageId: id, name: item.string("name"), creationDate: item.string("creationDate") ?? "",
-                    architecture: item.string("architecture"), tags: tags)
+                    architecture: item.string("architecture"), tags: EC2Tag.dictionary(in: item))
             }
         }
     }
@@ -158,13 +154,5 @@ package struct EC2Client: Sendable {
                     QueryItem("TagSpecification.1.Tag.\(index + 1).Value", tag.value),
                 ]
             }
-    }
-
-    /// An ISO 8601 time as EC2 writes it, with or without fractional seconds.
-    static func parseDate(_ text: String?) -> Date? {
-        guard let text else { return nil }
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
     }
 }

@@ -31,6 +31,15 @@ package struct EC2Tag: Sendable, Equatable, Codable {
         self.key = key
         self.value = value
     }
+
+    /// A resource's `<tagSet>` as key → value.
+    static func dictionary(in item: XMLElement) -> [String: String] {
+        var tags: [String: String] = [:]
+        for tag in item.child("tagSet")?.children("item") ?? [] {
+            if let key = tag.string("key") { tags[key] = tag.string("value") ?? "" }
+        }
+        return tags
+    }
 }
 
 /// A tag as DescribeTags lists it, with the resource it is on.
@@ -60,12 +69,8 @@ package struct EC2Instance: Sendable, Equatable {
         state = item.child("instanceState")?.string("name") ?? ""
         privateIpAddress = item.string("privateIpAddress").flatMap { $0.isEmpty ? nil : $0 }
         publicIpAddress = item.string("ipAddress").flatMap { $0.isEmpty ? nil : $0 }
-        launchTime = EC2Client.parseDate(item.string("launchTime"))
-        var tags: [String: String] = [:]
-        for tag in item.child("tagSet")?.children("item") ?? [] {
-            if let key = tag.string("key") { tags[key] = tag.string("value") ?? "" }
-        }
-        self.tags = tags
+        launchTime = item.date("launchTime")
+        tags = EC2Tag.dictionary(in: item)
         placementGroup = item.child("placement")?.string("groupName").flatMap { $0.isEmpty ? nil : $0 }
         networkInterfaceTypes = (item.child("networkInterfaceSet")?.children("item") ?? []).map { $0.string("interfaceType") ?? "interface" }
     }

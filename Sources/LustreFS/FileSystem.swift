@@ -114,9 +114,9 @@ package final class FileSystem: Sendable {
     /// Changes from the repository's side, for the mount to drop from the kernel's caches.
     let externalChanges = ExternalChanges()
     /// Open handles and the files they refer to.
-    let openTable = OpenFileTable()
+    let openTable = Locked(OpenFileTable.Entries())
     /// The export worker, sweeps and event feeds, which `close` cancels.
-    let background = BackgroundTasks()
+    let background = Locked(BackgroundTasks())
     let exportDrained = Signal()
     /// Fired when an association or a data repository task record changes, for the calls that wait on them.
     let recordsChanged = Signal()

@@ -1,7 +1,7 @@
 /// Open handles and the open files they refer to: each file's descriptor on its local data, the size and
 /// mtime of writes not yet in the MDT, and what its last close must do. `OpenFiles.swift` holds the
-/// operations; this table holds their state, behind a lock of its own.
-final class OpenFileTable: Sendable {
+/// operations; the file system keeps these `Entries` behind a lock of their own (`openTable`).
+enum OpenFileTable {
     struct OpenFile {
         var fd: Int32
         var opens = 0
@@ -27,26 +27,12 @@ final class OpenFileTable: Sendable {
         var nextHandle: HandleID = 1
         var openFiles: [InodeNumber: OpenFile] = [:]
     }
-
-    private let entries = Locked(Entries())
-
-    func withLock<Result>(_ body: (inout sending Entries) throws -> sending Result) rethrows -> sending Result {
-        try entries.withLock(body)
-    }
 }
 
 /// The file system's own long-running work: the export worker, sweeps and association work (`background`)
 /// and one auto-import event feed per association (`feeds`). `close` marks it closed and cancels them all.
-final class BackgroundTasks: Sendable {
-    struct Tasks {
-        var background: [Task<Void, Never>] = []
-        var feeds: [String: Task<Void, Never>] = [:]
-        var closed = false
-    }
-
-    private let tasks = Locked(Tasks())
-
-    func withLock<Result>(_ body: (inout sending Tasks) throws -> sending Result) rethrows -> sending Result {
-        try tasks.withLock(body)
-    }
+struct BackgroundTasks {
+    var background: [Task<Void, Never>] = []
+    var feeds: [String: Task<Void, Never>] = [:]
+    var closed = false
 }
