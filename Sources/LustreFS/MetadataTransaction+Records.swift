@@ -69,11 +69,11 @@ extension MetadataTransaction {
     // MARK: Extended attributes
 
     func extendedAttribute(_ ino: InodeNumber, name: String) throws -> Data? {
-        try Data.fetchOne(db, sql: "SELECT value FROM xattr WHERE ino = ? AND name = ?", arguments: [ino, name])
+        try Data.fetchOne(prepared("SELECT value FROM xattr WHERE ino = ? AND name = ?"), arguments: [ino, name])
     }
 
     func hasExtendedAttribute(_ ino: InodeNumber, name: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM xattr WHERE ino = ? AND name = ?)", arguments: [ino, name]) ?? false
+        try Bool.fetchOne(prepared("SELECT EXISTS(SELECT 1 FROM xattr WHERE ino = ? AND name = ?)"), arguments: [ino, name]) ?? false
     }
 
     func setExtendedAttribute(_ ino: InodeNumber, name: String, value: Data) throws {
@@ -83,7 +83,7 @@ extension MetadataTransaction {
     }
 
     func extendedAttributeNames(_ ino: InodeNumber) throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT name FROM xattr WHERE ino = ? ORDER BY name", arguments: [ino])
+        try String.fetchAll(prepared("SELECT name FROM xattr WHERE ino = ? ORDER BY name"), arguments: [ino])
     }
 
     /// Removes one attribute; false when the inode had none of that name.

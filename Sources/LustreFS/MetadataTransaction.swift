@@ -21,8 +21,14 @@ struct MetadataTransaction {
 
     // MARK: Inodes
 
+    /// A statement prepared once per connection. For the small queries the namespace runs on every request,
+    /// preparing costs more than running (GRDB's authorizer visits every column of the statement).
+    func prepared(_ sql: String) throws -> Statement {
+        try db.cachedStatement(sql: sql)
+    }
+
     func inode(_ ino: InodeNumber) throws -> Inode? {
-        try Inode.fetchOne(db, key: ino)
+        try Inode.fetchOne(prepared("SELECT * FROM inode WHERE ino = ?"), arguments: [ino])
     }
 
     /// Inserts a new inode and returns it with its number.
@@ -54,12 +60,12 @@ struct MetadataTransaction {
     }
 
     func deleteInode(_ ino: InodeNumber) throws {
-        try db.execute(sql: "DELETE FROM inode WHERE ino = ?", arguments: [ino])
+        try prepared("DELETE FROM inode WHERE ino = ?").execute(arguments: [ino])
     }
 
     /// Adds `delta` to an inode's link count (a directory's count follows its subdirectories).
     func adjustLinkCount(_ ino: InodeNumber, by delta: Int) throws {
-        try db.execute(sql: "UPDATE inode SET nlink = nlink + ? WHERE ino = ?", arguments: [delta, ino])
+        try prepared("UPDATE inode SET nlink = nlink + ? WHERE ino = ?").execute(arguments: [delta, ino])
     }
 
     func setLinkCount(_ ino: InodeNumber, to count: Int) throws {
@@ -68,11 +74,11 @@ struct MetadataTransaction {
 
     /// A directory whose entries changed: mtime and ctime become `now`.
     func touchDirectory(_ ino: InodeNumber, at now: Int64) throws {
-        try db.execute(sql: "UPDATE inode SET mtime = ?, ctime = ? WHERE ino = ?", arguments: [now, now, ino])
+        try prepared("UPDATE inode SET mtime = ?, ctime = ? WHERE ino = ?").execute(arguments: [now, now, ino])
     }
 
     func setChangeTime(_ ino: InodeNumber, to now: Int64) throws {
-        try db.execute(sql: "UPDATE inode SET ctime = ? WHERE ino = ?", arguments: [now, ino])
+        try prepared("UPDATE inode SET ctime = ? WHERE ino = ?").execute(arguments: [now, ino])
     }
 
     func inodeCount() throws -> Int64 {
@@ -128,31 +134,31 @@ struct MetadataTransaction {
     // MARK: Names
 
     func entry(parent: InodeNumber, name: String) throws -> DirectoryEntry? {
-        try DirectoryEntry.fetchOne(db, sql: "SELECT * FROM dentry WHERE parent = ? AND name = ?", arguments: [parent, name])
+        try DirectoryEntry.fetchOne(prepared("SELECT * FROM dentry WHERE parent = ? AND name = ?"), arguments: [parent, name])
     }
 
     func children(of parent: InodeNumber) throws -> [DirectoryEntry] {
-        try DirectoryEntry.fetchAll(db, sql: "SELECT * FROM dentry WHERE parent = ? ORDER BY name", arguments: [parent])
+        try DirectoryEntry.fetchAll(prepared("SELECT * FROM dentry WHERE parent = ? ORDER BY name"), arguments: [parent])
     }
 
     /// A directory's entries with their inodes, in name order (one query for readdirplus).
     func entriesWithInodes(of parent: InodeNumber) throws -> [(name: String, inode: Inode)] {
         let rows = try Row.fetchAll(
-            db,
-            sql: """
+            prepared(
+                """
                 SELECT dentry.name AS entryName, inode.* FROM dentry JOIN inode ON inode.ino = dentry.ino
                 WHERE dentry.parent = ? ORDER BY dentry.name
-                """, arguments: [parent])
+                """), arguments: [parent])
         return try rows.map { row in (row["entryName"] as String, try Inode(row: row)) }
     }
 
     func hasChildren(_ parent: InodeNumber) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM dentry WHERE parent = ?)", arguments: [parent]) ?? false
+        try Bool.fetchOne(prepared("SELECT EXISTS(SELECT 1 FROM dentry WHERE parent = ?)"), arguments: [parent]) ?? false
     }
 
     /// The names linking to an inode (more than one for hard links).
     func links(of ino: InodeNumber) throws -> [DirectoryEntry] {
-        try DirectoryEntry.fetchAll(db, sql: "SELECT * FROM dentry WHERE ino = ? ORDER BY parent, name", arguments: [ino])
+        try DirectoryEntry.fetchAll(prepared("SELECT * FROM dentry WHERE ino = ? ORDER BY parent, name"), arguments: [ino])
     }
 
     /// The absolute path of the first link of an inode, or nil for an unlinked one.
