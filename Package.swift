@@ -89,6 +89,7 @@ let package = Package(
         // Where a file system's data lives when it is not local: an S3 prefix or a local directory, behind one
         // protocol, with the FSx metadata format and the bucket-event feed for auto-import.
         .target(name: "DataRepository", dependencies: ["AWSCore", "AWSS3", "AWSSQS", "RepositoryMetadata", .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio")]),
         // The file system core: the metadata store (MDT, SQLite in WAL mode), the local data cache (OSTs),
         // HSM operations, data repository associations, import, restore, export, auto-import and tasks.

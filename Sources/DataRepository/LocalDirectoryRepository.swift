@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SystemPackage
 
@@ -27,7 +28,13 @@ package struct LocalDirectoryRepository: DataRepository {
 
     func metadataPath(of key: String) -> String {
         // "a/b" has "a/b.meta"; the directory "a/b/" has "a/b/.meta", which no file key can produce.
-        "\(root)/\(Self.metadataDirectory)/\(key).meta"
+        let name = key.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+        // A name near the 255-byte limit has no room for ".meta" (and ".tmp" while it is written): such a
+        // side file is named by a digest of the name instead, which no name short enough to keep can produce.
+        guard name.utf8.count > 240 else { return "\(root)/\(Self.metadataDirectory)/\(key).meta" }
+        let digest = SHA256.hash(data: Data(name.utf8)).map { String(format: "%02x", $0) }.joined()
+        let directory = key.dropLast(name.count)
+        return "\(root)/\(Self.metadataDirectory)/\(directory).long-\(digest).meta"
     }
 
     /// size, mtime and inode: a write (always a new inode through rename) or an edit in place changes it.
