@@ -94,11 +94,13 @@ let package = Package(
         // The file system core: the metadata store (MDT, SQLite in WAL mode), the local data cache (OSTs),
         // HSM operations, data repository associations, import, restore, export, auto-import and tasks.
         // No FUSE in it: the mount maps the kernel onto this library.
-        .target(name: "LustreFS", dependencies: ["HSM", "RepositoryMetadata", "DataRepository", .product(name: "SystemPackage", package: "swift-system"),
+        .target(name: "LustreFS", dependencies: ["CLinux", "HSM", "RepositoryMetadata", "DataRepository", .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log")]),
         // libfuse3's low-level API (Debian's libfuse3-dev) and the calls libfuse names by macro.
         .target(name: "CFuseShim", linkerSettings: [.linkedLibrary("fuse3")]),
+        // Linux calls Swift's Glibc module leaves out (fallocate, per-thread credentials).
+        .target(name: "CLinux"),
         // The mount: kernel requests of libfuse3's low-level API onto the core, and lfs's virtual xattrs.
         .target(name: "LustreMount", dependencies: ["CFuseShim", "LustreFS", "HSM", "LfsProtocol",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -128,7 +130,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LustreFSTests", dependencies: ["LustreFS", "DataRepository", "HSM", "LfsProtocol", "AWSCore", "AWSS3", "AWSSQS",
+        .testTarget(name: "LustreFSTests", dependencies: ["CLinux", "LustreFS", "DataRepository", "HSM", "LfsProtocol", "AWSCore", "AWSS3", "AWSSQS",
             "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs", "FSxService", "fsxd"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
         .testTarget(name: "AWSProviderTests", dependencies: ["ClusterProviders", "AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI",

@@ -59,6 +59,7 @@ extension FileSystem {
     package func removeExtendedAttribute(_ ino: InodeNumber, _ name: String) async throws {
         try await store.write { db in
             guard try db.removeExtendedAttribute(ino, name: name) else { throw FileSystemError(ENODATA, "\(name): No data available") }
+            try db.setChangeTime(ino, to: nowNanoseconds())
         }
     }
 }

@@ -54,6 +54,15 @@ package struct OpenMode: Sendable, Hashable {
     package static let read = OpenMode()
 }
 
+/// The fallocate(2) modes the file system takes: those tmpfs takes (FALLOC_FL_KEEP_SIZE, and
+/// FALLOC_FL_PUNCH_HOLE with it); the kernel itself refuses a hole punched without KEEP_SIZE.
+package struct AllocateMode: OptionSet, Sendable, Hashable {
+    package let rawValue: Int32
+    package init(rawValue: Int32) { self.rawValue = rawValue }
+    package static let keepSize = AllocateMode(rawValue: 0x01)
+    package static let punchHole = AllocateMode(rawValue: 0x02)
+}
+
 /// Changes of a setattr call; nil leaves the attribute alone.
 package struct AttributeChanges: Sendable, Hashable {
     package var perm: UInt32?

@@ -40,6 +40,8 @@ extension FileSystem {
         let entry = try await store.read { db -> DirectoryEntry? in
             guard let directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
             guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
+            // As a local file system: a name no entry can have is too long, not absent.
+            if name.utf8.count > 255 { throw FileSystemError.nameTooLong(name) }
             return try db.entry(parent: parent, name: name)
         }
         guard let entry else { throw FileSystemError.notFound(name) }
@@ -83,6 +85,26 @@ extension FileSystem {
         let inode = try await attributes(ino)
         guard inode.type == .symlink, let target = inode.target else { throw FileSystemError.invalid("inode \(ino) is not a symbolic link") }
         return target
+    }
+
+    /// Moves the access time of a file read, a directory listed or a symlink followed, by relatime's rule
+    /// (the mount's default): only when it is not newer than the last change or is a day old, so reading
+    /// does not write the MDT each time. The mount decides when an access happened (a FUSE file system does
+    /// not see reads the kernel answers from its page cache). True when the time moved.
+    package func recordAccess(_ ino: InodeNumber) async throws -> Bool {
+        let now = nowNanoseconds()
+        let inode = try await attributes(ino)
+        guard Self.accessTimeDue(inode, now: now) else { return false }
+        return try await store.write { db in
+            guard var fresh = try db.inode(ino), Self.accessTimeDue(fresh, now: now) else { return false }
+            fresh.atime = now
+            try db.update(fresh)
+            return true
+        }
+    }
+
+    static func accessTimeDue(_ inode: Inode, now: Int64) -> Bool {
+        inode.atime <= inode.mtime || inode.atime <= inode.ctime || now - inode.atime >= 86_400 * 1_000_000_000
     }
 
     /// Creates a regular file, directory, symlink, FIFO, device or socket under `parent`.
@@ -139,9 +161,12 @@ extension FileSystem {
         let inode = try await store.write { db -> Inode in
             guard var inode = try db.inode(ino) else { throw FileSystemError.notFound("inode \(ino)") }
             guard inode.type != .directory else { throw FileSystemError(EPERM, "hard links to directories are not allowed") }
-            guard let directory = try db.inode(parent), directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
+            guard var directory = try db.inode(parent), directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
             if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
             try db.link(parent: parent, name: name, ino: ino)
+            directory.mtime = now
+            directory.ctime = now
+            try db.update(directory)
             inode.nlink += 1
             inode.ctime = now
             try db.update(inode)
@@ -256,6 +281,8 @@ extension FileSystem {
                 try self.queueSubtreeSync(db, moving.ino)
                 try self.queueSubtreeSync(db, other.ino)
                 try self.queue(deletes, db)
+                // Both objects moved: both changed.
+                try db.setChangeTime(other.ino, to: now)
             } else {
                 try self.checkRenameKeepsData(
                     db, moving: moving, from: try self.childPath(db, parent, name),
@@ -274,6 +301,7 @@ extension FileSystem {
                     }
                     try db.unlinkEntry(parent: newParent, name: newName)
                     replaced.nlink -= replaced.type == .directory ? 2 : 1
+                    replaced.ctime = now
                     if replaced.type == .directory {
                         try db.adjustLinkCount(newParent, by: -1)
                     }

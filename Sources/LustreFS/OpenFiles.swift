@@ -1,3 +1,4 @@
+import CLinux
 import DataRepository
 import Foundation
 import HSM
@@ -128,6 +129,38 @@ extension FileSystem {
             if end > size { space.free(end - size) }
             throw error
         }
+        try await noteWritten(ino, through: end, sizeBefore: size, versionBumped: bumped)
+        return data.count
+    }
+
+    /// fallocate(2): reserves a range, growing the file unless `.keepSize`, or punches a hole (the range
+    /// reads as zeros). Like tmpfs, either one is a change of the data: mtime moves and the file exports again.
+    package func allocate(_ id: HandleID, offset: Int64, length: Int64, mode: AllocateMode) async throws {
+        let handle = try handle(id)
+        guard handle.writable else { throw FileSystemError(EBADF, "file handle \(id) is not open for writing") }
+        guard mode.subtracting([.keepSize, .punchHole]).isEmpty, !mode.contains(.punchHole) || mode.contains(.keepSize) else {
+            throw FileSystemError(EOPNOTSUPP, "fallocate mode \(mode.rawValue) is not supported (only KEEP_SIZE and PUNCH_HOLE)")
+        }
+        guard offset >= 0, length > 0 else { throw FileSystemError.invalid("fallocate needs a positive length at a non-negative offset") }
+        let ino = handle.ino
+        let (fd, size, bumped) = openTable.withLock { state in
+            (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.openFiles[ino]?.versionBumped ?? true)
+        }
+        guard fd >= 0 else { throw FileSystemError.io("inode \(ino) has no local data to allocate in") }
+        let end = offset + length
+        let grows = !mode.contains(.keepSize) && end > size
+        if grows { try space.reserve(end - size, for: "allocating in inode \(ino)") }
+        guard clinux_fallocate(fd, mode.rawValue, off_t(offset), off_t(length)) == 0 else {
+            let code = Glibc.errno
+            if grows { space.free(end - size) }
+            throw FileSystemError(code, "fallocate of inode \(ino)")
+        }
+        try await noteWritten(ino, through: grows ? end : size, sizeBefore: size, versionBumped: bumped)
+    }
+
+    /// The bookkeeping of a change to an open file's data up to `end`: its size and mtime until the next
+    /// flush, and the data version the first change of a session bumps.
+    private func noteWritten(_ ino: InodeNumber, through end: Int64, sizeBefore size: Int64, versionBumped bumped: Bool) async throws {
         let now = nowNanoseconds()
         let overclaimed = openTable.withLock { state -> Int64 in
             guard var file = state.openFiles[ino] else { return 0 }
@@ -149,7 +182,6 @@ extension FileSystem {
                 try db.update(inode)
             }
         }
-        return data.count
     }
 
     /// Writes the size and mtime of writes so far to the MDT (flush and fsync).

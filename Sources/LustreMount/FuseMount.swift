@@ -234,6 +234,20 @@ package final class FuseMount: @unchecked Sendable {
         close(fd)
     }
 
+    /// Records an access the kernel reported (a file opened for reading, a listing, a symlink followed) and,
+    /// when the access time moved, drops the kernel's cached attributes of the inode at once: the kernel
+    /// does not know the time moved, and a stat right after must see it. Attributes only, no pages, so this
+    /// is safe from a request handler. An access time that could not be written is logged, not an error of
+    /// the read.
+    func recordAccess(_ ino: InodeNumber) async {
+        do {
+            guard try await fs.recordAccess(ino), let session, !unmounted.withLock({ $0 }) else { return }
+            _ = fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(ino), -1, 0)
+        } catch {
+            logger.warning("recording the access time of inode \(ino) failed: \(error)")
+        }
+    }
+
     /// Blocks until the session ends (unmounted from outside with fusermount3 -u, or `unmount`).
     package func wait() {
         finished.wait()

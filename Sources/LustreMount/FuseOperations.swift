@@ -143,6 +143,7 @@ enum FuseOperations {
         ops.readlink = { req, ino in
             FuseOperations.serve(req) { mount, req in
                 let target = try await mount.fs.readLink(InodeNumber(ino))
+                await mount.recordAccess(InodeNumber(ino))
                 fuse_reply_readlink(req, target)
             }
         }
@@ -222,6 +223,7 @@ enum FuseOperations {
             FuseOperations.serve(req) { mount, req in
                 let mode = OpenMode(write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0)
                 let handle = try await mount.fs.open(InodeNumber(ino), mode: mode)
+                if flags & O_ACCMODE != O_WRONLY { await mount.recordAccess(InodeNumber(ino)) }
                 let inode = try await mount.fs.attributes(InodeNumber(ino))
                 info.value!.pointee.fh = handle
                 lfs_fuse_file_info_set(info.value, mount.keepCache(inode) ? 1 : 0, 0, 0)
@@ -266,6 +268,13 @@ enum FuseOperations {
                 fuse_reply_write(req, written)
             }
         }
+        ops.fallocate = { req, _, mode, offset, length, fi in
+            let handle = fi!.pointee.fh
+            FuseOperations.serve(req) { mount, req in
+                try await mount.fs.allocate(handle, offset: Int64(offset), length: Int64(length), mode: AllocateMode(rawValue: mode))
+                fuse_reply_err(req, 0)
+            }
+        }
         ops.flush = { req, _, fi in
             let handle = fi!.pointee.fh
             FuseOperations.serve(req) { mount, req in
@@ -304,15 +313,11 @@ enum FuseOperations {
                 fuse_reply_open(req, info.value)
             }
         }
-        ops.readdir = { req, _, size, offset, fi in
-            let handle = fi!.pointee.fh
-            let mount = FuseOperations.mount(req)
-            FuseOperations.replyDirectory(req, mount, handle, size: size, offset: offset, plus: false)
+        ops.readdir = { req, ino, size, offset, fi in
+            FuseOperations.readDirectory(req, ino, fi!.pointee.fh, size: size, offset: offset, plus: false)
         }
-        ops.readdirplus = { req, _, size, offset, fi in
-            let handle = fi!.pointee.fh
-            let mount = FuseOperations.mount(req)
-            FuseOperations.replyDirectory(req, mount, handle, size: size, offset: offset, plus: true)
+        ops.readdirplus = { req, ino, size, offset, fi in
+            FuseOperations.readDirectory(req, ino, fi!.pointee.fh, size: size, offset: offset, plus: true)
         }
         ops.releasedir = { req, _, fi in
             let handle = fi!.pointee.fh
@@ -409,6 +414,19 @@ enum FuseOperations {
     }
 
     /// Answers readdir(plus) from the listing taken at opendir; `offset` is the index of the next entry.
+    /// A listing's first batch is the directory's access (relatime's rule); the rest come from the listing
+    /// taken at opendir.
+    static func readDirectory(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ handle: UInt64, size: Int, offset: off_t, plus: Bool) {
+        guard offset == 0 else {
+            replyDirectory(req, mount(req), handle, size: size, offset: offset, plus: plus)
+            return
+        }
+        serve(req) { mount, req in
+            await mount.recordAccess(InodeNumber(ino))
+            replyDirectory(req, mount, handle, size: size, offset: offset, plus: plus)
+        }
+    }
+
     static func replyDirectory(_ req: fuse_req_t?, _ mount: FuseMount, _ handle: UInt64, size: Int, offset: off_t, plus: Bool) {
         guard let listing = mount.directoryHandles.withLock({ $0.open[handle] }) else {
             fuse_reply_err(req, EBADF)
