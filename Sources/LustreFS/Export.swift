@@ -44,8 +44,19 @@ extension FileSystem {
         guard let (association, _) = association(containing: oldRoot, type: inode.type),
             association.autoExport.contains(.deleted), association.autoExport.contains(.new)
         else { return [] }
-        return try db.subtree(inode.ino).compactMap { member in
-            member.archivedKey.map { PendingDelete(key: $0, association: association.id, ino: member.ino) }
+        return try db.subtree(inode.ino).flatMap { member -> [PendingDelete] in
+            guard let archivedKey = member.archivedKey else { return [] }
+            guard member.type == .regular && member.nlink > 1 else {
+                return [PendingDelete(key: archivedKey, association: association.id, ino: member.ino)]
+            }
+            // A hard-linked file has an object per name: the names that move are those under the old root.
+            return try db.links(of: member.ino).compactMap { link -> PendingDelete? in
+                let path = try self.childPath(db, link.parent, link.name)
+                guard path == oldRoot || path.hasPrefix(oldRoot + "/"),
+                    let (owner, key) = self.association(containing: path, type: .regular)
+                else { return nil }
+                return PendingDelete(key: key, association: owner.id, ino: member.ino)
+            }
         }
     }
 
@@ -202,7 +213,11 @@ extension FileSystem {
         if relative.hasSuffix("/") { relative.removeLast() }
         let base = association.fileSystemPath == "/" ? "" : association.fileSystemPath
         let path = base + "/" + relative
-        return try await store.read { db in try db.resolve(path)?.archivedKey == key }
+        return try await store.read { db in
+            guard let inode = try db.resolve(path) else { return false }
+            // Each name of an exported hard-linked file has an object of its own.
+            return inode.archivedKey == key || (inode.type == .regular && inode.nlink > 1 && inode.archivedKey != nil)
+        }
     }
 
     /// What an export did to one inode.
@@ -212,6 +227,56 @@ extension FileSystem {
     /// current key. Returns what it did; throws when the repository refused.
     @discardableResult
     func sync(_ ino: InodeNumber, forced: Bool) async throws -> SyncOutcome {
+        let outcome = try await syncFirstName(ino, forced: forced)
+        if outcome == .exported || outcome == .unchanged { try await exportOtherNames(ino, forced: forced) }
+        return outcome
+    }
+
+    /// FSx exports every hard link inside an association as an object of its own, and a change through any
+    /// name updates all of them. Once the first name's object is current, each other name gets a copy of
+    /// it: a server-side copy within the same repository, an upload of the local data into another one.
+    /// Not recorded per name: a sync of a hard-linked file copies them all again (such files are rare).
+    func exportOtherNames(_ ino: InodeNumber, forced: Bool) async throws {
+        guard
+            let (inode, paths) = try await store.read({ db -> (Inode, [String])? in
+                guard let inode = try db.inode(ino), inode.type == .regular, inode.nlink > 1 else { return nil }
+                return (inode, try db.links(of: ino).map { try self.childPath(db, $0.parent, $0.name) })
+            }),
+            let firstKey = inode.archivedKey, inode.archivedEtag != nil, let first = paths.first,
+            let (firstAssociation, key) = association(containing: first, type: .regular), key == firstKey
+        else { return }
+        let metadata = PosixMetadata(
+            mode: inode.mode, uid: inode.uid, gid: inode.gid, atimeNanoseconds: inode.atime, mtimeNanoseconds: inode.mtime
+        ).userMetadata
+        for path in paths.dropFirst() {
+            guard let (association, key) = association(containing: path, type: .regular), key != firstKey, key.utf8.count <= 1024,
+                forced || !association.autoExport.isDisjoint(with: [.new, .changed])
+            else { continue }
+            guard association.id == firstAssociation.id || !inode.isReleased else {
+                logger.info("\(path): a hard link of a released file in another association is exported when the file is restored")
+                continue
+            }
+            let repository = try repository(for: association)
+            await keyLocks.lock(key)
+            echoes.begin(key)
+            do {
+                let written =
+                    association.id == firstAssociation.id
+                    ? try await repository.copy(from: firstKey, to: key, userMetadata: metadata)
+                    : try await repository.write(key: key, contentsOf: cache.path(of: ino), userMetadata: metadata)
+                echoes.remember(wrote: key, etag: written)
+            } catch {
+                echoes.end(key)
+                keyLocks.unlock(key)
+                throw error
+            }
+            echoes.end(key)
+            keyLocks.unlock(key)
+        }
+    }
+
+    /// Exports the object of a file's first name (the one its `archivedKey` records).
+    func syncFirstName(_ ino: InodeNumber, forced: Bool) async throws -> SyncOutcome {
         guard
             let (inode, path) = try await store.read({ db -> (Inode, String)? in
                 guard let inode = try db.inode(ino), let path = try db.path(of: ino) else { return nil }

@@ -205,7 +205,10 @@ extension FileSystem {
             if let (association, key) = key, inode.archivedEtag != nil || inode.hsm.flags.contains(.exists),
                 association.autoExport.contains(.deleted)
             {
-                try self.queueDelete(db, key: key, association: association.id, forced: false)
+                // A hard-linked file losing the name its object is recorded under is exported under the
+                // next name first; the delete waits for that (the worker runs one inode's entries in order).
+                if inode.type == .regular && inode.nlink > 1 && inode.archivedKey == key { try self.queueSync(db, inode.ino) }
+                try self.queueDelete(db, key: key, association: association.id, forced: false, after: inode.ino)
             }
             inode.nlink -= inode.type == .directory ? 2 : 1
             inode.ctime = now
