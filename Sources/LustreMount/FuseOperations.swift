@@ -219,38 +219,40 @@ enum FuseOperations {
         }
         ops.open = { req, ino, fi in
             let flags = lfs_fuse_file_info_flags(fi)
-            let info = UnsafeSendable(fi)
+            let info = UnsafeSendable(fi!.pointee)
             FuseOperations.serve(req) { mount, req in
                 let mode = OpenMode(write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0)
                 let handle = try await mount.fs.open(InodeNumber(ino), mode: mode)
                 if flags & O_ACCMODE != O_WRONLY { await mount.recordAccess(InodeNumber(ino)) }
                 let inode = try await mount.fs.attributes(InodeNumber(ino))
-                info.value!.pointee.fh = handle
-                lfs_fuse_file_info_set(info.value, mount.keepCache(inode) ? 1 : 0, 0, 0)
+                var reply = info.value
+                reply.fh = handle
+                lfs_fuse_file_info_set(&reply, mount.keepCache(inode) ? 1 : 0, 0, 0)
                 // What this handle reads into the page cache is this version. Recorded now, not only at the
                 // release: the kernel sends RELEASE after close() returns, so the next open can come first.
                 mount.remember(inode)
-                fuse_reply_open(req, info.value)
+                fuse_reply_open(req, &reply)
             }
         }
         ops.create = { req, parent, name, mode, fi in
             let name = String(cString: name!)
             let who = FuseOperations.caller(req)
-            let info = UnsafeSendable(fi)
+            let info = UnsafeSendable(fi!.pointee)
             FuseOperations.serve(req) { mount, req in
                 let inode = try await mount.fs.makeNode(
                     parent: InodeNumber(parent), name: name, type: .regular,
                     perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
                 let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true))
-                info.value!.pointee.fh = handle
-                lfs_fuse_file_info_set(info.value, 0, 0, 0)
+                var reply = info.value
+                reply.fh = handle
+                lfs_fuse_file_info_set(&reply, 0, 0, 0)
                 var entry = fuse_entry_param()
                 entry.ino = fuse_ino_t(inode.ino)
                 entry.generation = 1
                 entry.attr = FuseOperations.attributes(inode)
                 entry.attr_timeout = mount.options.attributeTimeout
                 entry.entry_timeout = mount.options.attributeTimeout
-                fuse_reply_create(req, &entry, info.value)
+                fuse_reply_create(req, &entry, &reply)
             }
         }
         ops.read = { req, _, size, offset, fi in
@@ -298,19 +300,20 @@ enum FuseOperations {
             }
         }
         ops.opendir = { req, ino, fi in
-            let info = UnsafeSendable(fi)
+            let info = UnsafeSendable(fi!.pointee)
             FuseOperations.serve(req) { mount, req in
                 let entries = try await mount.fs.readDirectory(InodeNumber(ino))
                 let parent = try await mount.fs.attributes(InodeNumber(ino))
                 var listing = [FuseMount.DirectoryListing(name: ".", inode: parent), FuseMount.DirectoryListing(name: "..", inode: parent)]
                 listing += entries.map { FuseMount.DirectoryListing(name: $0.name, inode: $0.inode) }
-                info.value!.pointee.fh = mount.directoryHandles.withLock { state in
+                var reply = info.value
+                reply.fh = mount.directoryHandles.withLock { state in
                     let id = state.next
                     state.next += 1
                     state.open[id] = listing
                     return id
                 }
-                fuse_reply_open(req, info.value)
+                fuse_reply_open(req, &reply)
             }
         }
         ops.readdir = { req, ino, size, offset, fi in
@@ -476,8 +479,11 @@ extension FuseMount {
     }
 }
 
-/// A C pointer handed to a task (the kernel request stays valid until it is answered). Unchecked because a C
-/// pointer is not Sendable to the compiler; libfuse allows a request to be answered from any thread.
+/// A C pointer or struct handed to a task (the kernel request stays valid until it is answered). Unchecked
+/// because C types are not Sendable to the compiler; libfuse allows a request to be answered from any thread.
+/// The `fuse_file_info` of open, create and opendir is not a request's: it lives on the stack of libfuse's
+/// dispatch function, which returns as soon as the handler does, so a reply sent later from a task uses a
+/// copy made in the handler, never the pointer.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
