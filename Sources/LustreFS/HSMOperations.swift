@@ -69,6 +69,9 @@ extension FileSystem {
             released.hsm = outcome.state
             try db.update(released)
             self.removeCacheFileAfterCommit(db, ino)
+            // A file just closed keeps its entry until its close is in the MDT: a session opened in that
+            // moment must not reuse the descriptor of the data released here.
+            self.retireLocalData(ino)
             return inode.size
         }
         if freed > 0 {

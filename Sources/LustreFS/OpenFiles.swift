@@ -65,7 +65,10 @@ extension FileSystem {
     }
 
     func handle(_ id: HandleID) throws -> Handle {
-        guard let handle = openTable.withLock({ $0.handles[id] }) else { throw FileSystemError(EBADF, "file handle \(id) is not open") }
+        guard let handle = openTable.withLock({ $0.handles[id] }) else {
+            logger.warning("a request named file handle \(id), which is not open")
+            throw FileSystemError(EBADF, "file handle \(id) is not open")
+        }
         return handle
     }
 
@@ -192,8 +195,12 @@ extension FileSystem {
         if sync && snapshot.fd >= 0 { fdatasync(snapshot.fd) }
         try await store.write { db in
             guard var inode = try db.inode(handle.ino) else { return }
-            inode.size = snapshot.size
-            if let mtime = snapshot.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
+            // Read again inside the transaction: flushes and closes of one file commit in writer order, and
+            // the last to commit must write the latest size (a snapshot from before the wait could be older
+            // than one another flush already wrote).
+            let latest = self.openTable.withLock { $0.openFiles[handle.ino] } ?? snapshot
+            inode.size = latest.size
+            if let mtime = latest.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
             try db.update(inode)
         }
     }
@@ -202,45 +209,54 @@ extension FileSystem {
     package func release(_ id: HandleID) async {
         guard let handle = openTable.withLock({ $0.handles.removeValue(forKey: id) }) else { return }
         let ino = handle.ino
-        let last = openTable.withLock { state -> OpenFile? in
-            guard var file = state.openFiles[ino] else { return nil }
-            file.opens -= 1
-            if handle.writable { file.writers -= 1 }
-            if file.opens <= 0 {
-                state.openFiles.removeValue(forKey: ino)
-                return file
-            }
-            state.openFiles[ino] = file
-            return nil
+        openTable.withLock { state in
+            state.openFiles[ino]?.opens -= 1
+            if handle.writable { state.openFiles[ino]?.writers -= 1 }
         }
-        // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
-        let snapshot = last ?? openTable.withLock { $0.openFiles[ino] }
+        // The file's entry stays until its state is in the MDT, and is read and dropped inside the
+        // transaction: closes and flushes of one file commit in writer order, and a close whose task ran late
+        // must neither write a size older than one already written nor miss a session opened meanwhile
+        // (which joins the entry instead of starting from the MDT's older state).
+        let last: OpenFile?
         do {
-            let freed = try await store.write { db -> Int64 in
-                guard var inode = try db.inode(ino) else { return 0 }
-                if let snapshot, snapshot.changed, snapshot.fd >= 0 {
-                    inode.size = snapshot.size
-                    if let mtime = snapshot.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
+            let (freed, closed) = try await store.write { db -> (Int64, OpenFile?) in
+                let entry = self.openTable.withLock { $0.openFiles[ino] }
+                guard var inode = try db.inode(ino) else { return (0, self.dropEntryIfUnused(ino)) }
+                // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
+                if let entry, entry.changed, entry.fd >= 0 {
+                    inode.size = entry.size
+                    if let mtime = entry.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
                     try db.update(inode)
                 }
-                guard let last else { return 0 }
+                guard let last = self.dropEntryIfUnused(ino) else { return (0, nil) }
                 if try inode.nlink <= 0 && db.links(of: ino).isEmpty {
                     try db.deleteInode(ino)
                     self.removeCacheFileAfterCommit(db, ino)
-                    return inode.isReleased ? 0 : inode.size
+                    return (inode.isReleased ? 0 : inode.size, last)
                 }
                 if last.changed { try self.queueSync(db, ino) }
-                return 0
+                return (0, last)
             }
             if freed > 0 { space.free(freed) }
+            last = closed
         } catch {
             logger.error("closing inode \(ino) failed: \(error)")
+            last = dropEntryIfUnused(ino)
         }
         if let last {
             if last.fd >= 0 { Glibc.close(last.fd) }
             for fd in last.retired { Glibc.close(fd) }
         }
         if last?.changed == true { exportSignal.fire() }
+    }
+
+    /// Removes a file's entry once no handle uses it, and returns it (its descriptors are the caller's to close).
+    private func dropEntryIfUnused(_ ino: InodeNumber) -> OpenFile? {
+        openTable.withLock { state in
+            guard let file = state.openFiles[ino], file.opens <= 0 else { return nil }
+            state.openFiles.removeValue(forKey: ino)
+            return file
+        }
     }
 
     func openCount(_ ino: InodeNumber) -> Int {
