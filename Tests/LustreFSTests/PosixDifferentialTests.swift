@@ -35,7 +35,11 @@ struct PosixDifferentialTests {
         daemon.executableURL = URL(fileURLWithPath: admin)
         daemon.arguments = ["mount", "--fs-dir", fsDirectory, mountpoint]
         daemon.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        // POSIX_DIFF_MOUNT_LOG names a file for the mount's log (to see what the file system did around a mismatch).
+        let log = environment["POSIX_DIFF_MOUNT_LOG"].flatMap { path in
+            FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil
+        }
+        daemon.standardError = log ?? FileHandle(forWritingAtPath: "/dev/null")
         try daemon.run()
         defer {
             kill(daemon.processIdentifier, SIGTERM)
@@ -51,37 +55,52 @@ struct PosixDifferentialTests {
         var template = Array("/dev/shm/posix-reference-XXXXXX".utf8CString)
         let referenceRoot = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         defer { try? FileManager.default.removeItem(atPath: referenceRoot) }
-        try FileManager.default.createDirectory(atPath: mountpoint + "/plain", withIntermediateDirectories: true)
-        let inside = mountpoint + "/dra/tree"
-        try FileManager.default.createDirectory(atPath: inside, withIntermediateDirectories: true)
-        let differential = PosixDifferential(trees: [
-            PosixTree(root: referenceRoot), PosixTree(root: inside), PosixTree(root: mountpoint + "/plain"),
-        ])
         // The unprivileged user reaches every tree and may make things at its top, under the sticky bit's rules.
         chmod(scratch.path, 0o755)
-        for tree in differential.trees { chmod(tree.root, 0o1777) }
+        chmod(referenceRoot, 0o755)
+        // Each seed has trees of its own, so the seeds run at once (the mount serves them together).
+        let differentials = try seeds.map { seed in
+            let roots = ["\(referenceRoot)/seed-\(seed)", "\(mountpoint)/dra/tree-\(seed)", "\(mountpoint)/plain/seed-\(seed)"]
+            for root in roots {
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+                chmod(root, 0o1777)
+            }
+            return (seed, PosixDifferential(trees: roots.map(PosixTree.init(root:))))
+        }
 
         let previousMask = umask(0o022)
         defer { umask(previousMask) }
-        for seed in seeds {
-            // Thousands of blocking system calls: on a thread of their own, not one of the few the other
-            // suites' tasks share.
-            let report = try await Self.onOwnThread { () throws -> String? in
-                for tree in differential.trees { try tree.clear() }
-                var generator = SplitMix64(seed: seed)
-                let operations = (0..<count).map { _ in PosixStep.random(&generator) }
-                guard let mismatch = differential.run(operations) else { return nil }
-                let shrunk = try differential.shrink(Array(operations.prefix(mismatch.step + 1)))
-                for tree in differential.trees { try tree.clear() }
-                let replayed = differential.run(shrunk)
-                return """
-                    seed \(seed): \(mismatch)
-                    shrunk to \(shrunk.count) steps: \(shrunk.map(\.description).joined(separator: "; "))
-                    which fails at \(replayed.map(\.description) ?? "nothing (the failure depends on timing)")
-                    """
+        let reports = try await withThrowingTaskGroup(of: String?.self) { group in
+            for (seed, differential) in differentials {
+                // Thousands of blocking system calls: on a thread of their own, not one of the few the other
+                // suites' tasks share.
+                group.addTask {
+                    try await Self.onOwnThread { () throws -> String? in
+                        let started = Date()
+                        var generator = SplitMix64(seed: seed)
+                        let operations = (0..<count).map { _ in PosixStep.random(&generator) }
+                        guard let mismatch = differential.run(operations) else {
+                            print("POSIX differential: seed \(seed), \(count) steps on 3 trees agree (\(Int(-started.timeIntervalSinceNow)) s)")
+                            return nil
+                        }
+                        let shrunk = try differential.shrink(Array(operations.prefix(mismatch.step + 1)))
+                        for tree in differential.trees { try tree.clear() }
+                        let replayed = differential.run(shrunk)
+                        let shown =
+                            shrunk.count > 40
+                            ? "the last 40: " + shrunk.suffix(40).map(\.description).joined(separator: "; ")
+                            : shrunk.map(\.description).joined(separator: "; ")
+                        return """
+                            seed \(seed): \(mismatch)
+                            shrunk to \(shrunk.count) steps, \(shown)
+                            which fails at \(replayed.map(\.description) ?? "nothing (the failure depends on timing)")
+                            """
+                    }
+                }
             }
-            if let report { Issue.record(Comment(rawValue: report)) }
+            return try await group.reduce(into: [String]()) { reports, report in if let report { reports.append(report) } }
         }
+        for report in reports { Issue.record(Comment(rawValue: report)) }
     }
 
     static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

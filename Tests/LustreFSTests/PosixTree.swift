@@ -57,11 +57,43 @@ struct PosixSnapshot {
     var ctime: Int64 = 0
 
     /// Which of a path's times a step changed ("amc", "-" for none), when the path names the same inode
-    /// before and after it; nil when it does not.
+    /// before and after it; nil when it does not. A change of mtime counts as one of ctime too, as POSIX ties
+    /// them: tmpfs sets both to one coarse clock reading, which now and then equals the ctime it had (set
+    /// finer by the step before), and the ctime then looks unchanged although it was set.
     static func changes(from before: PosixSnapshot, to after: PosixSnapshot) -> String? {
         guard before.state.exists, after.state.exists, before.inode == after.inode else { return nil }
-        let changed = (before.atime != after.atime ? "a" : "") + (before.mtime != after.mtime ? "m" : "") + (before.ctime != after.ctime ? "c" : "")
+        let modified = before.mtime != after.mtime
+        let changed = (before.atime != after.atime ? "a" : "") + (modified ? "m" : "") + (modified || before.ctime != after.ctime ? "c" : "")
         return changed.isEmpty ? "-" : changed
+    }
+}
+
+extension PosixSnapshot {
+    static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+
+    /// Whether a difference in which times moved is tmpfs's clock and not the mount: tmpfs stamps with a
+    /// coarse clock (a few milliseconds a tick), so a time it sets can equal the one it had when that was set
+    /// moments before, and then looks unchanged. A time the reference moved must move on the tree too; one
+    /// the tree moved and the reference did not is a difference only when the reference's time was older
+    /// than the clock's granularity could hide (50 ms before the step).
+    static func explainedByClockGranularity(
+        reference: (PosixSnapshot, PosixSnapshot), tree: (PosixSnapshot, PosixSnapshot), stepStarted: Int64
+    ) -> Bool {
+        guard reference.0.state.exists, reference.1.state.exists, reference.0.inode == reference.1.inode,
+            tree.0.state.exists, tree.1.state.exists, tree.0.inode == tree.1.inode
+        else { return false }
+        let fields: [KeyPath<PosixSnapshot, Int64>] = [\.atime, \.mtime, \.ctime]
+        for field in fields {
+            let referenceMoved = reference.0[keyPath: field] != reference.1[keyPath: field]
+            let treeMoved = tree.0[keyPath: field] != tree.1[keyPath: field]
+            if referenceMoved && !treeMoved { return false }
+            if treeMoved && !referenceMoved && stepStarted - reference.0[keyPath: field] > 50_000_000 { return false }
+        }
+        return true
     }
 }
 
