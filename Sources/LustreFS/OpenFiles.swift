@@ -22,7 +22,9 @@ extension FileSystem {
     // MARK: Open files
 
     /// Opens a regular file. Opening for write restores a released file first (O_TRUNC discards it instead).
-    package func open(_ ino: InodeNumber, mode: OpenMode) async throws -> HandleID {
+    /// `created`: the open made the file (O_CREAT); a new file is a change its last close exports, even if
+    /// nothing is written to it.
+    package func open(_ ino: InodeNumber, mode: OpenMode, created: Bool = false) async throws -> HandleID {
         var inode = try await attributes(ino)
         guard inode.type == .regular else {
             if inode.type == .directory { throw FileSystemError.isDirectory("inode \(ino)") }
@@ -47,6 +49,7 @@ extension FileSystem {
             }
             file.opens += 1
             if mode.write { file.writers += 1 }
+            if created { file.changed = true }
             state.openFiles[ino] = file
             let id = state.nextHandle
             state.nextHandle += 1

@@ -242,7 +242,7 @@ enum FuseOperations {
                 let inode = try await mount.fs.makeNode(
                     parent: InodeNumber(parent), name: name, type: .regular,
                     perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
-                let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true))
+                let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true), created: true)
                 var reply = info.value
                 reply.fh = handle
                 lfs_fuse_file_info_set(&reply, 0, 0, 0)

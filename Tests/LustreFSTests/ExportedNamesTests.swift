@@ -7,10 +7,10 @@ import Testing
 import Glibc
 #endif
 
-/// Hard links inside an association export as FSx exports them: an object per name, all of them updated
-/// by a change through any name, and each name's object deleted with the name.
+/// Which names become objects, as FSx exports them: every hard link inside an association (an object per
+/// name, all updated by a change through any name, each deleted with its name), and empty files.
 @Suite(.serialized, .enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 && access("/usr/bin/fusermount3", X_OK) == 0))
-struct HardLinkExportTests {
+struct ExportedNamesTests {
     @Test func everyNameHasItsObject() async throws {
         let mounted = try await MountTests.mount(objects: [:])
         let root = mounted.mountpoint + "/dra"
@@ -50,6 +50,20 @@ struct HardLinkExportTests {
         try await expectObjects(["moved/": "", "b": "first\nsecond\n", "moved/d": "first\nsecond\n"], "after mv of the directory")
         #expect(try mounted.shell("rm \(root)/b \(root)/moved/d").status == 0)
         try await expectObjects(["moved/": ""], "after rm of both names")
+        #expect(await mounted.stop())
+    }
+
+    @Test func emptyFilesExportToo() async throws {
+        let mounted = try await MountTests.mount(objects: [:])
+        // Created and closed without a write (touch, an empty redirect): FSx exports them as empty objects like
+        // any new file.
+        let root = mounted.mountpoint + "/dra"
+        #expect(try mounted.shell("touch \(root)/touched && : > \(root)/redirected").status == 0)
+        #expect(
+            try await eventually(20) {
+                Set(try await mounted.s3.listAllObjects(bucket: mounted.bucket).objects.map(\.key)) == ["touched", "redirected"]
+            })
+        #expect(try await mounted.s3.getObject(bucket: mounted.bucket, key: "touched").body.isEmpty)
         #expect(await mounted.stop())
     }
 }
