@@ -258,20 +258,14 @@ extension FileSystem {
             }
             let repository = try repository(for: association)
             await keyLocks.lock(key)
+            defer { keyLocks.unlock(key) }
             echoes.begin(key)
-            do {
-                let written =
-                    association.id == firstAssociation.id
-                    ? try await repository.copy(from: firstKey, to: key, userMetadata: metadata)
-                    : try await repository.write(key: key, contentsOf: cache.path(of: ino), userMetadata: metadata)
-                echoes.remember(wrote: key, etag: written)
-            } catch {
-                echoes.end(key)
-                keyLocks.unlock(key)
-                throw error
-            }
-            echoes.end(key)
-            keyLocks.unlock(key)
+            defer { echoes.end(key) }
+            let written =
+                association.id == firstAssociation.id
+                ? try await repository.copy(from: firstKey, to: key, userMetadata: metadata)
+                : try await repository.write(key: key, contentsOf: cache.path(of: ino), userMetadata: metadata)
+            echoes.remember(wrote: key, etag: written)
         }
     }
 

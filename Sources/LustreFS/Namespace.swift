@@ -90,13 +90,13 @@ extension FileSystem {
     /// Moves the access time of a file read, a directory listed or a symlink followed, by relatime's rule
     /// (the mount's default): only when it is not newer than the last change or is a day old, so reading
     /// does not write the MDT each time. The mount decides when an access happened (a FUSE file system does
-    /// not see reads the kernel answers from its page cache). True when the time moved.
-    package func recordAccess(_ ino: InodeNumber) async throws -> Bool {
+    /// not see reads the kernel answers from its page cache). `inode` is the caller's recent copy, which
+    /// spares a read when the time is not due; the write checks again. True when the time moved.
+    package func recordAccess(_ inode: Inode) async throws -> Bool {
         let now = nowNanoseconds()
-        let inode = try await attributes(ino)
         guard Self.accessTimeDue(inode, now: now) else { return false }
         return try await store.write { db in
-            guard var fresh = try db.inode(ino), Self.accessTimeDue(fresh, now: now) else { return false }
+            guard var fresh = try db.inode(inode.ino), Self.accessTimeDue(fresh, now: now) else { return false }
             fresh.atime = now
             try db.update(fresh)
             return true

@@ -239,12 +239,12 @@ package final class FuseMount: @unchecked Sendable {
     /// does not know the time moved, and a stat right after must see it. Attributes only, no pages, so this
     /// is safe from a request handler. An access time that could not be written is logged, not an error of
     /// the read.
-    func recordAccess(_ ino: InodeNumber) async {
+    func recordAccess(_ inode: Inode) async {
         do {
-            guard try await fs.recordAccess(ino), let session, !unmounted.withLock({ $0 }) else { return }
-            _ = fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(ino), -1, 0)
+            guard try await fs.recordAccess(inode), let session, !unmounted.withLock({ $0 }) else { return }
+            _ = fuse_lowlevel_notify_inval_inode(session, fuse_ino_t(inode.ino), -1, 0)
         } catch {
-            logger.warning("recording the access time of inode \(ino) failed: \(error)")
+            logger.warning("recording the access time of inode \(inode.ino) failed: \(error)")
         }
     }
 

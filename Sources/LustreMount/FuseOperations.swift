@@ -143,7 +143,7 @@ enum FuseOperations {
         ops.readlink = { req, ino in
             FuseOperations.serve(req) { mount, req in
                 let target = try await mount.fs.readLink(InodeNumber(ino))
-                await mount.recordAccess(InodeNumber(ino))
+                await mount.recordAccess(try await mount.fs.attributes(InodeNumber(ino)))
                 fuse_reply_readlink(req, target)
             }
         }
@@ -223,8 +223,8 @@ enum FuseOperations {
             FuseOperations.serve(req) { mount, req in
                 let mode = OpenMode(write: flags & O_ACCMODE != O_RDONLY, truncate: flags & O_TRUNC != 0)
                 let handle = try await mount.fs.open(InodeNumber(ino), mode: mode)
-                if flags & O_ACCMODE != O_WRONLY { await mount.recordAccess(InodeNumber(ino)) }
                 let inode = try await mount.fs.attributes(InodeNumber(ino))
+                if flags & O_ACCMODE != O_WRONLY { await mount.recordAccess(inode) }
                 var reply = info.value
                 reply.fh = handle
                 lfs_fuse_file_info_set(&reply, mount.keepCache(inode) ? 1 : 0, 0, 0)
@@ -425,7 +425,8 @@ enum FuseOperations {
             return
         }
         serve(req) { mount, req in
-            await mount.recordAccess(InodeNumber(ino))
+            // The listing's first entry ("."): the directory as opendir read it.
+            if let directory = mount.directoryHandles.withLock({ $0.open[handle]?.first?.inode }) { await mount.recordAccess(directory) }
             replyDirectory(req, mount, handle, size: size, offset: offset, plus: plus)
         }
     }
