@@ -57,34 +57,22 @@ public indirect enum ConfigNode: Sendable {
         return ["", "~", "null", "Null", "NULL"].contains(s.text)
     }
 
-    // MARK: Typed readings of scalars (YAML 1.1 core rules, as PyYAML reads them)
+    // MARK: Typed readings of scalars, as the original reads them: PyYAML's YAML 1.1 types, then
+    // marshmallow's conversions for the field's type (ScalarTypes.swift).
+
+    /// The scalar as PyYAML resolves it; nil for mappings and lists.
+    public var yamlValue: YAMLValue? { scalar?.resolved }
 
     public var string: String? {
         guard case .scalar(let s) = self, !isNull else { return nil }
         return s.text
     }
 
-    public var int: Int? {
-        guard case .scalar(let s) = self else { return nil }
-        return ConfigNode.parseInt(s.text)
-    }
+    public var int: Int? { yamlValue.flatMap(Marshmallow.integer) }
 
-    public var double: Double? {
-        guard case .scalar(let s) = self else { return nil }
-        if let i = ConfigNode.parseInt(s.text) { return Double(i) }
-        let t = s.text.filter { $0 != "_" }
-        guard !t.isEmpty, t.allSatisfy({ "0123456789.+-eE".contains($0) }) else { return nil }
-        return Double(t)
-    }
+    public var double: Double? { yamlValue.flatMap(Marshmallow.number) }
 
-    public var bool: Bool? {
-        guard case .scalar(let s) = self else { return nil }
-        switch s.text {
-        case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON": return true
-        case "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF": return false
-        default: return nil
-        }
-    }
+    public var bool: Bool? { yamlValue.flatMap(Marshmallow.boolean) }
 
     static func parseInt(_ raw: String) -> Int? {
         // Fast path: plain decimal, by far the common case (Foundation's string search is slow here).
