@@ -231,9 +231,11 @@ extension ClusterConfiguration {
         var out: [CustomAction] = []
         for event in ["OnNodeStart", "OnNodeConfigured", "OnNodeUpdated"] {
             guard let n = node?[event] else { continue }
-            if let seq = n.sequence {
+            if let seq = n["Sequence"]?.sequence {
                 for (i, item) in seq.items.enumerated() {
-                    out.append(CustomAction(script: item["Script"]?.string ?? "", args: strings(item["Args"]), path: path / event / i / "Script"))
+                    out.append(
+                        CustomAction(
+                            script: item["Script"]?.string ?? "", args: strings(item["Args"]), path: path / event / "Sequence" / i / "Script"))
                 }
             } else {
                 out.append(CustomAction(script: n["Script"]?.string ?? "", args: strings(n["Args"]), path: path / event / "Script"))

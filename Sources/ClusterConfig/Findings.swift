@@ -46,12 +46,18 @@ public struct ValidationMessage: Sendable, Hashable, CustomStringConvertible {
     public var type: String
     public var message: String
     public var location: SourceLocation?
+    /// The field the finding is about, when there is one: the key of an unknown or missing field,
+    /// the object of a rule between fields. Not printed; tests compare it with the original's paths.
+    public var path: ConfigPath?
 
-    public init(level: ValidationLevel, type: String, message: String, location: SourceLocation? = nil) {
+    public init(
+        level: ValidationLevel, type: String, message: String, location: SourceLocation? = nil, path: ConfigPath? = nil
+    ) {
         self.level = level
         self.type = type
         self.message = message
         self.location = location
+        self.path = path
     }
 
     public var description: String {

@@ -74,7 +74,7 @@ struct ValidationTests {
         let both = try Fixtures.validate(
             Fixtures.minimal.replacingOccurrences(
                 of: "InstanceType: c5.xlarge", with: "InstanceType: c5.xlarge\n          Instances:\n            - InstanceType: c5.2xlarge"))
-        #expect(both.errors.contains { $0.message.contains("InstanceType and Instances cannot be used together") })
+        #expect(both.errors.contains { $0.message.contains("give either InstanceType or Instances, not both") })
     }
 
     @Test func efaOnACapableTypeWithoutEfaIsAWarning() throws {

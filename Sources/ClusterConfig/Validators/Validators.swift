@@ -8,7 +8,8 @@ public enum Validators {
         schedulableMemory, slurmNodePriorities, customSlurmSettings, capacityType, duplicateMountDir,
         overlappingMountDir, sharedStorageName, sharedStorageMountDir, numberOfStorage, fsxS3, fsxDra,
         fsxStorageCapacity, fsxPersistentOptions, fsxBackupOptions, deletionPolicy, ebsVolumeTypeSize,
-        ebsVolumeIops, rootVolumeSize, additionalIamPolicy, tagKey, url,
+        ebsVolumeIops, rootVolumeSize, additionalIamPolicy, tagKey, url, s3BucketUri, externalSlurmdbdVsDatabase,
+        customSlurmSettingsIncludeFileOnly,
     ]
 
     public static var names: [String] { all.map(\.name) }
