@@ -132,7 +132,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LustreFSTests", dependencies: ["CLinux", "LustreFS", "DataRepository", "HSM", "LfsProtocol", "AWSCore", "AWSS3", "AWSSQS",
             "RepositoryMetadata", "TestSupport", "fsx-admin", "lfs", "FSxService", "fsxd"]),
-        .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput"]),
+        .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "JSONOutput", "TestSupport"]),
         .testTarget(name: "AWSProviderTests", dependencies: ["ClusterProviders", "AWSProvider", "ClusterConfig", "JSONOutput", "TestSupport", "AWSCore", "PClusterCLI",
                                                         "SlurmHeadNode", "pcluster-agent"]),
         // What the integration tests share: a moto server of their own on 127.0.0.1, free ports, commands.
