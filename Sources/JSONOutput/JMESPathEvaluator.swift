@@ -194,7 +194,7 @@ extension JMESPath {
             case "to_string":
                 try arity(1)
                 if case .string = args[0] { return args[0] }
-                return .string(JSONPrinter.render(args[0], indent: nil))
+                return .string(JSONPrinter.renderCompact(args[0]))
             case "to_number":
                 try arity(1)
                 switch args[0] {
@@ -251,6 +251,38 @@ extension JMESPath {
                     }
                 }
                 return allInt ? .int(itotal) : .double(total)
+            case "abs":
+                try arity(1)
+                switch args[0] {
+                case .int(let i): return .int(abs(i))
+                case .double(let d): return .double(abs(d))
+                default: throw typeError("a number")
+                }
+            case "ceil", "floor":
+                try arity(1)
+                guard let d = number(args[0]) else { throw typeError("a number") }
+                let rounded = name == "ceil" ? d.rounded(.up) : d.rounded(.down)
+                return abs(rounded) < 9e18 ? .int(Int(rounded)) : .double(rounded)
+            case "avg":
+                try arity(1)
+                guard case .array(let a) = args[0] else { throw typeError("an array of numbers") }
+                let values = try a.map { e -> Double in
+                    guard let d = number(e) else { throw typeError("an array of numbers") }
+                    return d
+                }
+                return values.isEmpty ? .null : .double(values.reduce(0, +) / Double(values.count))
+            case "merge":
+                guard !args.isEmpty else { throw EvaluationError(description: "merge() takes at least 1 argument") }
+                var merged = JSONObject()
+                for a in args {
+                    guard case .object(let o) = a else { throw typeError("objects") }
+                    for (k, value) in o.entries { merged[k] = value }
+                }
+                return .object(merged)
+            case "to_array":
+                try arity(1)
+                if case .array = args[0] { return args[0] }
+                return .array([args[0]])
             case "map":
                 try arity(2)
                 let e = try exprefArg(0)

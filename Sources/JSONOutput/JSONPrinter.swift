@@ -9,7 +9,14 @@ public enum JSONPrinter {
         return out
     }
 
-    static func write(_ value: JSONValue, into out: inout String, level: Int, indent: Int?) {
+    /// One line without spaces, as Python's `json.dumps(v, separators=(",", ":"))` (JMESPath's to_string).
+    public static func renderCompact(_ value: JSONValue) -> String {
+        var out = ""
+        write(value, into: &out, level: 0, indent: nil, compact: true)
+        return out
+    }
+
+    static func write(_ value: JSONValue, into out: inout String, level: Int, indent: Int?, compact: Bool = false) {
         switch value {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -20,9 +27,9 @@ public enum JSONPrinter {
             if a.isEmpty { out += "[]"; return }
             out += "["
             for (n, v) in a.enumerated() {
-                if n > 0 { out += indent == nil ? ", " : "," }
+                if n > 0 { out += indent == nil && !compact ? ", " : "," }
                 newline(&out, level + 1, indent)
-                write(v, into: &out, level: level + 1, indent: indent)
+                write(v, into: &out, level: level + 1, indent: indent, compact: compact)
             }
             newline(&out, level, indent)
             out += "]"
@@ -30,11 +37,11 @@ public enum JSONPrinter {
             if o.isEmpty { out += "{}"; return }
             out += "{"
             for (n, entry) in o.entries.enumerated() {
-                if n > 0 { out += indent == nil ? ", " : "," }
+                if n > 0 { out += indent == nil && !compact ? ", " : "," }
                 newline(&out, level + 1, indent)
                 writeString(entry.key, into: &out)
-                out += ": "
-                write(entry.value, into: &out, level: level + 1, indent: indent)
+                out += compact ? ":" : ": "
+                write(entry.value, into: &out, level: level + 1, indent: indent, compact: compact)
             }
             newline(&out, level, indent)
             out += "}"

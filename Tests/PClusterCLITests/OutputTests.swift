@@ -59,6 +59,9 @@ struct OutputTests {
         "clusters[?contains(clusterName, 'b')] | length(@)", "*.type", "clusters[0].*", "clusters[:2].nodes",
         "clusters[?nodes >= `3`] | [-1].nodes", "version || missing", "missing || version", "clusters[0].nodes == `3`",
         "\"version\"", "clusters[*].nodes[]", "min(clusters[*].nodes)", "starts_with(version, '3.')", "type(clusters)",
+        "avg(clusters[*].nodes)", "abs(`-3`)", "abs(`-2.5`)", "ceil(`1.2`)", "floor(`-1.2`)", "to_array(version)",
+        "to_array(clusters[*].nodes)", "merge(clusters[0], {extra: version}, {nodes: `9`})", "to_string(clusters[0])",
+        "to_string(clusters[*].nodes)", "avg(`[]`)",
     ]
 
     /// Each expression against Python's jmespath package (the reference implementation, installed
