@@ -218,13 +218,16 @@ extension ClustersAsRoot {
             #expect(try sinfo("demo") == ["c6i-dy-compute-1": "idle~", "c6i-dy-compute-2": "idle~"])
 
             // The issue's job, verbatim, on powered-down dynamic nodes.
-            let submitted = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun hostname")
+            let submitted = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "'srun hostname'")
             let jobId = try #require(
                 submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
                 "\(submitted.stdout)\(submitted.stderr)")
             #expect(try eventually(120) { try jobState("demo", jobId) == "COMPLETED" })
             let job = try pcluster("ssh", "-n", "demo", "scontrol", "show", "job", jobId).stdout
             #expect(job.contains(" NodeList=c6i-dy-compute-[1-2]"))
+            // One argument is one shell line on the head node, as over ssh.
+            let both = try pcluster("ssh", "-n", "demo", "squeue; sinfo").stdout
+            #expect(both.contains("JOBID") && both.contains("AVAIL"), "\(both)")
             let output = try String(contentsOf: work.appendingPathComponent("slurm-\(jobId).out"), encoding: .utf8)
             #expect(output.split(separator: "\n").count == 2)
             let instances = try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json
@@ -234,7 +237,7 @@ extension ClustersAsRoot {
             let mounts = { procFile("/proc/self/mounts") }
             #expect(mounts().contains(" \(demoMount) fuse.lustrefs "))
             try "shared\n".write(toFile: demoMount + "/hello.txt", atomically: false, encoding: .utf8)
-            let reader = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "srun cat \(demoMount)/hello.txt")
+            let reader = try pcluster("ssh", "-n", "demo", "sbatch", "-N", "2", "--wrap", "'srun cat \(demoMount)/hello.txt'")
             let readerId = try #require(reader.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
             // Up to 2 minutes: the suite's POSIX differential test keeps this machine's cores busy meanwhile.
             #expect(try eventually(120) { try jobState("demo", readerId) == "COMPLETED" }, "state \((try? jobState("demo", readerId)) ?? "unknown")")
@@ -389,7 +392,7 @@ extension ClustersAsRoot {
 
             // A job whose process is easy to find: a sleep of a length nothing else uses.
             let marker = String(7000 + Int.random(in: 0..<999))
-            let submitted = try pcluster("ssh", "-n", "crashed", "sbatch", "--wrap", "sleep \(marker)")
+            let submitted = try pcluster("ssh", "-n", "crashed", "sbatch", "--wrap", "'sleep \(marker)'")
             #expect(submitted.stdout.contains("Submitted batch job"), "\(submitted.stdout)\(submitted.stderr)")
             func jobProcesses() -> [pid_t] {
                 let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -444,7 +447,7 @@ extension ClustersAsRoot {
             #expect(created.json?["cluster"]?["clusterStatus"] == "CREATE_COMPLETE", "\(created.stdout)\(created.stderr)")
             var ids: [String] = []
             for _ in 0..<6 {
-                let submitted = try pcluster("ssh", "-n", "restart", "sbatch", "-n", "1", "--wrap", "sleep 45")
+                let submitted = try pcluster("ssh", "-n", "restart", "sbatch", "-n", "1", "--wrap", "'sleep 45'")
                 ids.append(submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?")
             }
             #expect(try eventually(60) { try ids.allSatisfy { try jobState("restart", $0) == "RUNNING" } }, "\(diagnostics("restart"))")
@@ -499,7 +502,7 @@ extension ClustersAsRoot {
                 _ = created.wait(timeout: .now() + 120)
                 var second = "no scale-up (create failed)"
                 if (try? pcluster("describe-cluster", "-n", "chaos").json?["clusterStatus"]) == "CREATE_COMPLETE" {
-                    _ = try? pcluster("ssh", "-n", "chaos", "sbatch", "-N", "2", "--wrap", "sleep 30")
+                    _ = try? pcluster("ssh", "-n", "chaos", "sbatch", "-N", "2", "--wrap", "'sleep 30'")
                     second = killOneAtRandom(within: 3)
                 }
                 let spec = try? LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("chaos")

@@ -16,39 +16,73 @@ struct Ssh: ExistingClusterCommand {
 }
 
 extension Ssh {
+    /// As the original: ssh to the head node with every extra argument quoted for the shell that runs
+    /// the line, so ssh receives them as given and joins the command's words for the remote shell.
+    /// `sbatch --wrap "'srun hostname'"` therefore wraps `srun hostname`, and `"squeue; sinfo"` runs both.
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
-        let shell: [String: String]
         switch await provider.headNodeShell(of: clusterName) {
         case nil:
             return .failure(message: provider.headNodeDownAdvice(of: clusterName))
         case .ssh(let user, let host):
-            // As the original: ssh to the head node with the arguments given.
-            let plan = ExecPlan(path: "/usr/bin/ssh", arguments: ["\(user)@\(host)"] + sshArguments, environment: env.variables)
-            if dryrun?.value == true { return .ok(["command": .string(([plan.path] + plan.arguments).joined(separator: " "))]) }
+            if dryrun?.value == true { return .ok(["command": .string(SshLine.original(user: user, host: host, arguments: sshArguments))]) }
             var outcome = CommandOutcome(json: nil, exitCode: 0)
-            outcome.exec = plan
+            outcome.exec = ExecPlan(path: "/usr/bin/ssh", arguments: ["\(user)@\(host)"] + sshArguments, environment: env.variables)
             return outcome
-        case .local(let environment):
-            shell = environment
+        case .local(let shell):
+            // The head node is this machine: no ssh hop. Its shell runs the words ssh would have sent.
+            if dryrun?.value == true {
+                let user = env.variables["USER"] ?? NSUserName()
+                return .ok(["command": .string(SshLine.original(user: user, host: "127.0.0.1", arguments: sshArguments))])
+            }
+            var environment = env.variables.merging(shell) { $1 }
+            environment["PCLUSTER_CLUSTER_NAME"] = clusterName
+            environment["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" + (env.variables["PATH"].map { ":" + $0 } ?? "")
+            let words = SshLine.remoteCommand(sshArguments)
+            var outcome = CommandOutcome(json: nil, exitCode: 0)
+            outcome.exec =
+                words.isEmpty
+                ? ExecPlan(path: "/bin/bash", arguments: ["-l"], environment: environment)
+                : ExecPlan(path: "/bin/bash", arguments: ["-c", words.joined(separator: " ")], environment: environment)
+            return outcome
         }
-        var environment = env.variables.merging(shell) { $1 }
-        environment["PCLUSTER_CLUSTER_NAME"] = clusterName
-        environment["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" + (env.variables["PATH"].map { ":" + $0 } ?? "")
-        let plan: ExecPlan
-        switch sshArguments.count {
-        case 0: plan = ExecPlan(path: "/bin/bash", arguments: ["-l"], environment: environment)
-        // One argument may be a shell line ("squeue; sinfo"), as ssh would run it.
-        case 1: plan = ExecPlan(path: "/bin/sh", arguments: ["-c", sshArguments[0]], environment: environment)
-        // Several are a command and its arguments, kept apart (so --wrap 'srun hostname' stays one argument).
-        default: plan = ExecPlan(path: "/usr/bin/env", arguments: sshArguments, environment: environment)
+    }
+}
+
+/// ssh's command line, as the original builds it and as ssh reads it.
+enum SshLine {
+    /// `ssh USER@HOST ARGS`, each argument quoted as Python's shlex.quote does (the original's format,
+    /// trailing space included when there are no arguments).
+    static func original(user: String, host: String, arguments: [String]) -> String {
+        "ssh \(user)@\(host) " + arguments.map(quote).joined(separator: " ")
+    }
+
+    static func quote(_ s: String) -> String {
+        if s.isEmpty { return "''" }
+        let safe = s.unicodeScalars.allSatisfy { c in
+            c.isASCII && (CharacterSet.alphanumerics.contains(c) || "_@%+=:,./-".unicodeScalars.contains(c))
         }
-        if dryrun?.value == true {
-            var o: JSONObject = ["command": .string(([plan.path] + plan.arguments).joined(separator: " "))]
-            if let conf = shell["SLURM_CONF"] { o["SLURM_CONF"] = .string(conf) }
-            return .ok(.object(o))
+        return safe ? s : "'" + s.replacingOccurrences(of: "'", with: "'\"'\"'") + "'"
+    }
+
+    /// OpenSSH's options that take a value (its getopt string); the others are flags.
+    static let optionsWithValue = Set("BbcDEeFIiJLlmOoPpQRSWw")
+
+    /// The words ssh sends as the remote command: what follows its own options (`-i key`, `-L ...`,
+    /// `-o Opt=v`, `-tt`), up to a `--`.
+    static func remoteCommand(_ arguments: [String]) -> [String] {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" { return Array(arguments[(index + 1)...]) }
+            guard argument.hasPrefix("-"), argument.count > 1 else { break }
+            // A cluster of flags may end with an option whose value is the next argument (`-vi key`).
+            var takesNext = false
+            for (offset, letter) in argument.dropFirst().enumerated() where optionsWithValue.contains(letter) {
+                takesNext = offset == argument.count - 2
+                break
+            }
+            index += takesNext ? 2 : 1
         }
-        var outcome = CommandOutcome(json: nil, exitCode: 0)
-        outcome.exec = plan
-        return outcome
+        return index < arguments.count ? Array(arguments[index...]) : []
     }
 }
