@@ -34,6 +34,7 @@ enum Providers {
 
     /// The selected provider and its record of the cluster, or the command's answer why not.
     static func find(_ name: String, env: CommandEnvironment, region: String?) async -> Result<(any ClusterProvider, ClusterRecord), Refusal> {
+        if let refusal = ClusterNameRule.refusal(name) { return .failure(Refusal(outcome: refusal)) }
         do {
             let provider = try selected(env, region: env.region(region))
             guard let record = try await provider.catalog.record(named: name) else {
@@ -94,5 +95,20 @@ enum Providers {
             }
         }
         return (head, failures)
+    }
+}
+
+/// The API's pattern for cluster names, which the original checks on every request before anything
+/// else (so no `--suppress-validators` reaches it), with its message.
+enum ClusterNameRule {
+    static let pattern = "^[a-zA-Z][a-zA-Z0-9-]+$"
+
+    static func refusal(_ name: String) -> CommandOutcome? {
+        let scalars = Array(name.unicodeScalars)
+        let letter = { (c: Unicode.Scalar) in ("a"..."z").contains(c) || ("A"..."Z").contains(c) }
+        let valid =
+            scalars.count >= 2 && letter(scalars[0])
+            && scalars.dropFirst().allSatisfy { letter($0) || ("0"..."9").contains($0) || $0 == "-" }
+        return valid ? nil : .failure(message: "Bad Request: '\(name)' does not match '\(pattern)' - 'cluster-name'")
     }
 }

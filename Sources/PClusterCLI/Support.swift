@@ -107,11 +107,11 @@ enum ImageStatusArgument: String, ExpressibleByArgument, CaseIterable {
 }
 
 package enum PClusterVersion {
-    /// The original's API version this tool is compatible with, plus ours as build metadata
-    /// (ignored when versions are compared, so `version >= 3.x` checks in scripts keep working).
-    package static let string = "\(original)+swift.0.1.0"
-    /// The original's version alone (the `parallelcluster:version` tag).
+    /// The original's version this tool matches: what `version` prints and clusters record, so
+    /// scripts that compare versions keep working.
     package static let original = "3.16.1"
+    /// This implementation's own version, printed by `version` as a separate field.
+    package static let ours = "0.1.0"
 }
 
 extension ValidationMessage {

@@ -38,7 +38,8 @@ struct CLITests {
     @Test func versionIsJSON() async throws {
         let (json, r) = try await run("version")
         #expect(r.exitCode == 0)
-        #expect(json?["version"]?.stringValue?.hasPrefix("3.16.1") == true)
+        #expect(json?["version"]?.stringValue == "3.16.1")
+        #expect(json?["swiftVersion"]?.stringValue == PClusterVersion.ours)
         #expect(r.stdout.hasPrefix("{\n  \"version\": "))
     }
 
@@ -222,7 +223,7 @@ struct CLITests {
         // As a crash during create would leave it: a record and a directory, no processes.
         try store.save(
             ClusterRecord(
-                name: "half", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createInProgress,
+                name: "half", region: "us-east-1", version: PClusterVersion.original, clusterStatus: .createInProgress,
                 computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
             configuration: "Region: us-east-1\n")
         let (described, _) = try await run("describe-cluster", "-n", "half")
@@ -241,7 +242,7 @@ struct CLITests {
         let current = try String(contentsOfFile: Self.example, encoding: .utf8)
         try store.save(
             ClusterRecord(
-                name: "demo", region: "us-east-1", version: PClusterVersion.string, clusterStatus: .createComplete,
+                name: "demo", region: "us-east-1", version: PClusterVersion.original, clusterStatus: .createComplete,
                 computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now, provider: .local),
             configuration: current)
         let newConfig = stateDir.appendingPathComponent("new.yaml")

@@ -34,6 +34,7 @@ struct CreateCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
+        if let refusal = ClusterNameRule.refusal(clusterName) { return refusal }
         let chosen: ProviderKind
         do { chosen = try Providers.selectedKind(env, flag: provider) } catch { return .failure(message: "\(error)") }
         if templateOutput != nil && dryrun?.value != true {
@@ -89,7 +90,7 @@ extension CreateCluster {
         let now = Date()
         let record = ClusterRecord(
             name: clusterName, region: config.region ?? region ?? "us-east-1",
-            version: PClusterVersion.string, clusterStatus: .createInProgress,
+            version: PClusterVersion.original, clusterStatus: .createInProgress,
             computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now,
             provider: provider.kind)
         let say = env.progress(of: clusterName, shown: wait)
