@@ -8,9 +8,13 @@ struct ValidationTests {
         let r = try Fixtures.validate(Fixtures.exampleConfigText)
         #expect(r.errors.isEmpty, "\(r.errors)")
         let warnings = Set(r.messages.filter { $0.level == .warning }.map(\.type))
-        #expect(warnings == ["DeprecatedOsValidator", "AllowedIpsValidator", "ImdsSecuredValidator"])
-        let dcv = try #require(r.messages(of: "AllowedIpsValidator").first)
-        #expect(dcv.message.contains("Dcv AllowedIps is 0.0.0.0/0"))
+        #expect(warnings == ["DeprecatedOsValidator", "DcvValidator", "ImdsSecuredValidator"])
+        // The original's two DCV warnings, in its words: open to the world, and no GPU on c6i.2xlarge.
+        let dcvWarnings = r.messages(of: "DcvValidator")
+        #expect(dcvWarnings.count == 2)
+        let dcv = try #require(dcvWarnings.first { $0.message.contains("to the world") })
+        #expect(
+            dcv.message == "With this configuration you are opening DCV port 8443 to the world (0.0.0.0/0). It is recommended to restrict access.")
         #expect(dcv.location?.line == 19 && dcv.location?.column == 17)
         let config = try #require(r.config)
         #expect(config.scheduling.queues[0].computeResources[0].instanceTypes == ["c6i.32xlarge"])
@@ -132,8 +136,9 @@ struct ValidationTests {
 
     @Test func suppressionSkipsValidatorsByNameOrAll() throws {
         let text = Fixtures.exampleConfigText
-        let some = try Fixtures.validate(text, suppression: try ValidatorSuppression(arguments: ["type:AllowedIpsValidator"]))
-        #expect(some.messages(of: "AllowedIpsValidator").isEmpty)
+        #expect(!(try Fixtures.validate(text)).messages(of: "DcvValidator").isEmpty)
+        let some = try Fixtures.validate(text, suppression: try ValidatorSuppression(arguments: ["type:DcvValidator"]))
+        #expect(some.messages(of: "DcvValidator").isEmpty)
         #expect(!some.messages(of: "ImdsSecuredValidator").isEmpty)
         let all = try Fixtures.validate(text, suppression: try ValidatorSuppression(arguments: ["ALL"]))
         #expect(all.messages.isEmpty)

@@ -54,7 +54,7 @@ struct CLITests {
         #expect(messages.allSatisfy { $0["level"] == "WARNING" })
         #expect(
             Set(messages.compactMap { $0["type"]?.stringValue })
-                == ["DeprecatedOsValidator", "AllowedIpsValidator", "ImdsSecuredValidator", "ExistingFsxNetworkingValidator"])
+                == ["DeprecatedOsValidator", "DcvValidator", "ImdsSecuredValidator", "ExistingFsxNetworkingValidator"])
         // The FileSystemId could not be asked about, and the warning says so where it is.
         let unchecked = messages.first { $0["type"] == "ExistingFsxNetworkingValidator" }
         #expect(
@@ -108,10 +108,10 @@ struct CLITests {
         let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING")
         #expect(r.exitCode == 1)
         #expect(json?["message"] == "Invalid cluster configuration.")
-        #expect(json?["configurationValidationErrors"]?.arrayValue?.count == 4)
+        #expect(json?["configurationValidationErrors"]?.arrayValue?.count == 5)
         let (quiet, _) = try await run(
             "create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING",
-            "--suppress-validators", "type:DeprecatedOsValidator", "type:AllowedIpsValidator", "--suppress-validators", "type:ImdsSecuredValidator",
+            "--suppress-validators", "type:DeprecatedOsValidator", "type:DcvValidator", "--suppress-validators", "type:ImdsSecuredValidator",
             "type:ExistingFsxNetworkingValidator")
         #expect(quiet?["message"] == "Request would have succeeded, but DryRun flag is set.")
         #expect(quiet?["validationMessages"] == nil)

@@ -16,13 +16,6 @@ extension Validators {
                 .warning, "Ssh AllowedIps is \(ssh): SSH on the head node is open to the whole internet. Restrict it to your network's CIDR.",
                 at: h.path / "Ssh" / "AllowedIps")
         }
-        if h.dcvEnabled, IPv4CIDR(h.dcvAllowedIps)?.isEverything == true {
-            let explicit = c.document.root["HeadNode"]?["Dcv"]?["AllowedIps"] != nil
-            s.add(
-                .warning,
-                "Dcv AllowedIps is \(h.dcvAllowedIps)\(explicit ? "" : " (the default)"): the DCV remote desktop on port \(h.dcvPort) is open to the whole internet. Restrict it to your network's CIDR.",
-                at: explicit ? h.path / "Dcv" / "AllowedIps" : h.path / "Dcv")
-        }
         for p in c.config.loginNodePools {
             if let ssh = p.sshAllowedIps, IPv4CIDR(ssh)?.isEverything == true {
                 s.add(
@@ -53,10 +46,19 @@ extension Validators {
                 .warning, "DCV on '\(h.instanceType)' may make the instance unstable: the desktop packages need at least 1.7 GB of memory.",
                 at: h.path / "InstanceType")
         }
-        if let info = c.instanceTypes.info(for: h.instanceType), info.gpus == 0, ["rocky9", "rhel9"].contains(c.config.os) {
+        // The original's warnings, with its words: DCV open to the world (its default AllowedIps), and no GPU.
+        if h.dcvAllowedIps == "0.0.0.0/0" {
+            let explicit = c.document.root["HeadNode"]?["Dcv"]?["AllowedIps"] != nil
             s.add(
-                .error, "DCV on \(c.config.os) needs a GPU instance type for the head node; '\(h.instanceType)' has none.",
-                at: h.path / "Dcv" / "Enabled")
+                .warning,
+                "With this configuration you are opening DCV port \(h.dcvPort) to the world (0.0.0.0/0). It is recommended to restrict access.",
+                at: explicit ? h.path / "Dcv" / "AllowedIps" : h.path / "Dcv")
+        }
+        if let info = c.instanceTypes.info(for: h.instanceType), info.gpus == 0 {
+            s.add(
+                .warning,
+                "DCV is enabled but the instance type '\(h.instanceType)' does not have a GPU. It is recommended to use DCV with a GPU-enabled instance type.",
+                at: h.path / "InstanceType")
         }
         if h.dcvPort == 22 || h.dcvPort < 1024 && h.dcvPort != 443 {
             s.add(.warning, "Dcv Port \(h.dcvPort) is a privileged or reserved port; the default is 8443.", at: h.path / "Dcv" / "Port")
