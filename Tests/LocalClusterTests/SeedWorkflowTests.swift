@@ -211,9 +211,10 @@ extension ClustersAsRoot {
                     == "\(mountDir)/dra/input.dat: (0x0000000d) released exists archived, archive_id:1\n")
             #expect(Self.usedKilobytes(try seed("lfs df \(mountDir)").stdout) == usedBefore)
 
-            // A job on a dynamic compute node reads the data repository and writes a result into it.
+            // A job on a dynamic compute node reads the data repository and writes a result into it. As over
+            // ssh, the head node's shell reads the joined words: the script is quoted once more for it.
             let job = try seed(
-                "pcluster ssh --cluster-name $CLUSTER_NAME sbatch --parsable -N 1 --wrap 'md5sum \(mountDir)/dra/input.dat > \(mountDir)/dra/result.txt; echo $SLURMD_NODENAME >> \(mountDir)/dra/result.txt'"
+                "pcluster ssh --cluster-name $CLUSTER_NAME sbatch --parsable -N 1 --wrap \"'md5sum \(mountDir)/dra/input.dat > \(mountDir)/dra/result.txt; echo \\$SLURMD_NODENAME >> \(mountDir)/dra/result.txt'\""
             )
             let jobId = job.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(job.status == 0 && !jobId.isEmpty, "\(job.stderr)")
