@@ -27,7 +27,6 @@ package struct AWSClusterProvider: ClusterProvider {
     package var kind: ProviderKind { .aws }
     package var creationPolling: StatusPolling { StatusPolling(timeout: 7200, first: 0.2, longest: 10) }
     package var catalogIsOffline: Bool { false }
-    package var catalogScope: String { "in AWS; unset PCLUSTER_PROVIDER to look on this machine" }
     package func headNodeDownAdvice(of name: String) -> String {
         "The head node of '\(name)' is not running; `pcluster describe-cluster -n \(name)` shows the cluster's state."
     }

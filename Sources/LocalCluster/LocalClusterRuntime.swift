@@ -240,7 +240,6 @@ extension LocalClusterRuntime: ClusterProvider {
     package var kind: ProviderKind { .local }
     package var creationPolling: StatusPolling { StatusPolling(timeout: 900, first: 0.2, longest: 0.2) }
     package var catalogIsOffline: Bool { true }
-    package var catalogScope: String { "on this machine; PCLUSTER_PROVIDER=aws looks in AWS" }
     package func headNodeDownAdvice(of name: String) -> String {
         "The head node of '\(name)' is not running (slurmctld is down); `pcluster update-compute-fleet -n \(name) --status START_REQUESTED` restarts it."
     }

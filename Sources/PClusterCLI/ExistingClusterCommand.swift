@@ -28,7 +28,7 @@ protocol ExistingClusterCommand: PClusterCommand {
 extension ExistingClusterCommand {
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         let provider: any ClusterProvider, record: ClusterRecord
-        switch await Providers.find(clusterName, env: env, region: region) {
+        switch await Providers.find(clusterName, env: env, region: region, command: Self.configuration.commandName ?? "") {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, record) = found
         }

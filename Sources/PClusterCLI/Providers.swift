@@ -33,12 +33,14 @@ enum Providers {
     }
 
     /// The selected provider and its record of the cluster, or the command's answer why not.
-    static func find(_ name: String, env: CommandEnvironment, region: String?) async -> Result<(any ClusterProvider, ClusterRecord), Refusal> {
+    static func find(
+        _ name: String, env: CommandEnvironment, region: String?, command: String
+    ) async -> Result<(any ClusterProvider, ClusterRecord), Refusal> {
         if let refusal = ClusterNameRule.refusal(name) { return .failure(Refusal(outcome: refusal)) }
         do {
             let provider = try selected(env, region: env.region(region))
             guard let record = try await provider.catalog.record(named: name) else {
-                return .failure(Refusal(outcome: Responses.notFound(name, provider: provider)))
+                return .failure(Refusal(outcome: Responses.notFound(name, command: command)))
             }
             return .success((provider, record))
         } catch {

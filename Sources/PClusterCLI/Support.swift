@@ -123,8 +123,30 @@ extension ValidationMessage {
 }
 
 enum Responses {
-    static func notFound(_ name: String, provider: any ClusterProvider) -> CommandOutcome {
-        .failure(message: "Cluster '\(name)' does not exist (\(provider.catalogScope)). `pcluster list-clusters` shows the clusters there are.")
+    /// The original's answer for a cluster that is not there, command by command: JSON for API
+    /// commands (describe-cluster-instances answers an empty list), `ERROR:` lines on stderr for the
+    /// commands it runs itself (ssh, dcv-connect, export-cluster-logs).
+    static func notFound(_ name: String, command: String) -> CommandOutcome {
+        let missing = "Cluster '\(name)' does not exist or belongs to an incompatible ParallelCluster major version."
+        switch command {
+        case "describe-cluster-instances":
+            return .ok(["instances": []])
+        case "delete-cluster":
+            return .failure(
+                message: missing + " In case you have running instances belonging to a deleted cluster please use the DeleteClusterInstances API.")
+        case "delete-cluster-instances":
+            return .failure(message: missing + " To force the deletion of all compute nodes, please use the `force` param.")
+        case "ssh":
+            return CommandOutcome(
+                json: nil, stderr: "ERROR: Unable to connect to the cluster \(name).\nUnable to retrieve head node information.\n", exitCode: 1)
+        case "dcv-connect":
+            return CommandOutcome(
+                json: nil, stderr: "ERROR: Unable to connect to the cluster.\nUnable to retrieve head node information.\n", exitCode: 1)
+        case "export-cluster-logs":
+            return CommandOutcome(json: nil, stderr: "ERROR: Unable to export cluster's logs.\nStack with id \(name) does not exist\n", exitCode: 1)
+        default:
+            return .failure(message: missing)
+        }
     }
 
     /// Records a failed status; what to add to the failure's message when that could not be recorded either.

@@ -109,8 +109,6 @@ package protocol ClusterProvider: Sendable {
     var catalog: any ClusterCatalog { get }
     /// How --wait polls this provider's creations.
     var creationPolling: StatusPolling { get }
-    /// Where the catalog looks, and how to look elsewhere, for "does not exist" answers.
-    var catalogScope: String { get }
     /// Whether the catalog answers without network or credentials. A dry run looks for an existing cluster of
     /// the same name only then: the original always looks, but an AWS dry run here may render its template
     /// offline.

@@ -12,7 +12,7 @@ struct DescribeCluster: PClusterCommand {
 
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         let provider: any ClusterProvider, r: ClusterRecord
-        switch await Providers.find(clusterName, env: env, region: region) {
+        switch await Providers.find(clusterName, env: env, region: region, command: Self.configuration.commandName ?? "") {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, r) = found
         }

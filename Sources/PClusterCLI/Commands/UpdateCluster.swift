@@ -27,7 +27,7 @@ struct UpdateCluster: PClusterCommand {
 
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         let provider: any ClusterProvider, record: ClusterRecord
-        switch await Providers.find(clusterName, env: env, region: region) {
+        switch await Providers.find(clusterName, env: env, region: region, command: Self.configuration.commandName ?? "") {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, record) = found
         }
