@@ -62,6 +62,7 @@ package enum PClusterCLI {
         } catch {
             outcome = .failure(message: "\(error)")
         }
+        if let json = outcome.json { outcome.json = ResponseOrder.apply(json, command: arguments.first ?? "") }
         var stderr = outcome.stderr
         if command.common.debug {
             stderr += "DEBUG pcluster \(arguments.joined(separator: " "))\n"
