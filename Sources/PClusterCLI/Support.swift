@@ -171,3 +171,39 @@ extension CommandEnvironment {
         flag ?? variables["AWS_DEFAULT_REGION"] ?? variables["AWS_REGION"]
     }
 }
+
+/// How the original writes a config value into a change set: Python's `str()` of what its YAML reader
+/// made of it, and `-` for nothing.
+enum PythonText {
+    static func str(_ value: JSONValue) -> String {
+        switch value {
+        case .null: return "-"
+        case .string(let s): return s
+        default: return repr(value)
+        }
+    }
+
+    static func repr(_ value: JSONValue) -> String {
+        switch value {
+        case .null: return "None"
+        case .bool(let b): return b ? "True" : "False"
+        case .int(let i): return String(i)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e16 ? String(format: "%.1f", d) : "\(d)"
+        case .string(let s):
+            let quote = s.contains("'") && !s.contains("\"") ? "\"" : "'"
+            var out = quote
+            for c in s {
+                switch c {
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\t": out += "\\t"
+                case Character(quote): out += "\\" + quote
+                default: out.append(c)
+                }
+            }
+            return out + quote
+        case .array(let items): return "[" + items.map(repr).joined(separator: ", ") + "]"
+        case .object(let o): return "{" + o.entries.map { repr(.string($0.key)) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
+        }
+    }
+}

@@ -267,7 +267,7 @@ struct CLITests {
         #expect(json?["message"] == "Request would have succeeded, but DryRun flag is set.")
         let change = try #require(json?["changeSet"]?.arrayValue?.first)
         #expect(change["parameter"] == "Scheduling.SlurmQueues[c6i].ComputeResources[compute].MaxCount")
-        #expect(change["currentValue"] == 2 && change["requestedValue"] == 4 && change["updatePolicy"] == "MAX_COUNT")
+        #expect(change["currentValue"] == "2" && change["requestedValue"] == "4" && change["updatePolicy"] == "MAX_COUNT")
 
         try current.replacingOccurrences(of: "c6i.2xlarge", with: "c6i.4xlarge").write(to: newConfig, atomically: true, encoding: .utf8)
         let (rejected, _) = try await run("update-cluster", "-n", "demo", "-c", newConfig.path, "--dryrun", "true")

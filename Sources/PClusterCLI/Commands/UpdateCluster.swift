@@ -58,7 +58,8 @@ struct UpdateCluster: PClusterCommand {
         let changeSet: JSONValue = .array(
             changes.map { c in
                 .object([
-                    "parameter": .string(c.parameter), "currentValue": c.currentValue, "requestedValue": c.requestedValue,
+                    "parameter": .string(c.parameter), "currentValue": .string(PythonText.str(c.currentValue)),
+                    "requestedValue": .string(PythonText.str(c.requestedValue)),
                     "updatePolicy": .string(c.policy.rawValue),
                 ])
             })
@@ -74,7 +75,8 @@ struct UpdateCluster: PClusterCommand {
             o["updateValidationErrors"] = .array(
                 blocked.map { c in
                     var e: JSONObject = [
-                        "parameter": .string(c.parameter), "currentValue": c.currentValue, "requestedValue": c.requestedValue,
+                        "parameter": .string(c.parameter), "currentValue": .string(PythonText.str(c.currentValue)),
+                        "requestedValue": .string(PythonText.str(c.requestedValue)),
                         "message": .string(c.blockedReason!), "updatePolicy": .string(c.policy.rawValue),
                     ]
                     if let l = c.location { e["location"] = .string(l.description) }
