@@ -230,7 +230,9 @@ package struct LocalClusterRuntime: Sendable {
         }
         if !now.agent { try headNode.startAgent(); restarted.append("node agent") }
         if !restarted.isEmpty {
-            EventLog(layout: layout).record(resource: "HeadNode", status: "RECOVERED", reason: "restarted \(restarted.joined(separator: ", "))")
+            // A status of CloudFormation's (the API allows no other): the head node's resource was updated.
+            EventLog(layout: layout).record(
+                resource: "HeadNode", status: "UPDATE_COMPLETE", reason: "recovered: restarted \(restarted.joined(separator: ", "))")
         }
         return restarted
     }
@@ -301,8 +303,11 @@ extension LocalClusterRuntime: ClusterProvider {
         let logs = layout(name).logs
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? []).filter { $0.hasSuffix(".log") }.sorted()
         return files.map { file in
-            let modified = ((try? FileManager.default.attributesOfItem(atPath: "\(logs)/\(file)"))?[.modificationDate] as? Date) ?? Date()
-            return ClusterLogStream(name: String(file.dropLast(4)), lastEventTime: modified, location: "file://\(logs)/\(file)")
+            let attributes = (try? FileManager.default.attributesOfItem(atPath: "\(logs)/\(file)")) ?? [:]
+            let modified = attributes[.modificationDate] as? Date ?? Date()
+            return ClusterLogStream(
+                name: String(file.dropLast(4)), lastEventTime: modified, location: "file://\(logs)/\(file)",
+                creationTime: attributes[.creationDate] as? Date ?? modified, size: (attributes[.size] as? NSNumber)?.intValue ?? 0)
         }
     }
 

@@ -21,12 +21,17 @@ protocol ExistingClusterCommand: PClusterCommand {
     var clusterName: String { get }
     var region: String? { get }
     static var providerWork: String { get }
+    /// A refusal of the request's own values, given before the cluster is looked up (as the original).
+    func refusal() -> CommandOutcome?
     /// The command's work, through the provider that runs the cluster.
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome
 }
 
 extension ExistingClusterCommand {
+    func refusal() -> CommandOutcome? { nil }
+
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
+        if let refusal = ClusterNameRule.refusal(clusterName) ?? refusal() { return refusal }
         let provider: any ClusterProvider, record: ClusterRecord
         switch await Providers.find(clusterName, env: env, region: region, command: Self.configuration.commandName ?? "") {
         case .failure(let refusal): return refusal.outcome

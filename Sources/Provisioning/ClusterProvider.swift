@@ -63,11 +63,17 @@ package struct ClusterLogStream: Sendable, Equatable {
     package var name: String
     package var lastEventTime: Date
     package var location: String
+    /// When the stream began (its first event's time, as far as the provider knows it).
+    package var creationTime: Date
+    /// Bytes written so far: a token that changes with every write, like CloudWatch's upload sequence token.
+    package var size: Int
 
-    package init(name: String, lastEventTime: Date, location: String) {
+    package init(name: String, lastEventTime: Date, location: String, creationTime: Date? = nil, size: Int = 0) {
         self.name = name
         self.lastEventTime = lastEventTime
         self.location = location
+        self.creationTime = creationTime ?? lastEventTime
+        self.size = size
     }
 }
 
