@@ -114,7 +114,9 @@ extension ClustersAsRoot {
 
         /// Runs the built pcluster in `work`.
         @discardableResult
-        func pcluster(_ arguments: String...) throws -> ClustersAsRoot.Outcome {
+        func pcluster(_ arguments: String...) throws -> ClustersAsRoot.Outcome { try runPcluster(arguments) }
+
+        func runPcluster(_ arguments: [String]) throws -> ClustersAsRoot.Outcome {
             try ClustersAsRoot.run([Self.binary] + arguments, environment: environment, in: work.path)
         }
 
@@ -158,7 +160,7 @@ extension ClustersAsRoot {
         }
 
         func sinfo(_ cluster: String) throws -> [String: String] {
-            let out = try pcluster("ssh", "-n", cluster, "sinfo", "-h", "-N", "-o", "%N %t").stdout
+            let out = try pcluster("ssh", "-n", cluster, "sinfo", "-h", "-N", "-o", "'%N %t'").stdout
             var states: [String: String] = [:]
             for line in out.split(separator: "\n") {
                 let parts = line.split(separator: " ")
@@ -290,7 +292,11 @@ extension ClustersAsRoot {
                         == true
                 })
             let events = try pcluster("get-cluster-stack-events", "-n", "demo").json?["events"]?.arrayValue ?? []
-            #expect(events.contains { $0["resourceStatus"] == "SUSPEND" } && events.contains { $0["resourceStatus"] == "LAUNCHED" })
+            // A node's launch and power-down, in CloudFormation's statuses (the API's), named in the reason.
+            let said = { (status: String, word: String) in
+                events.contains { $0["resourceStatus"]?.stringValue == status && $0["resourceStatusReason"]?.stringValue?.hasPrefix(word) == true }
+            }
+            #expect(said("DELETE_IN_PROGRESS", "SUSPEND") && said("CREATE_COMPLETE", "LAUNCHED"), "\(events)")
 
             // Delete leaves no process, port or file of the cluster.
             let layout = LocalLayout(root: state.appendingPathComponent("clusters/demo"))
@@ -315,6 +321,27 @@ extension ClustersAsRoot {
             #expect(streams.contains { $0["logStreamName"] == "slurmd-c6i-st-compute-1" })
             let lines = try pcluster("get-cluster-log-events", "-n", "other", "--log-stream-name", "slurmctld", "--limit", "3").json
             #expect(lines?["events"]?.arrayValue?.count == 3)
+
+            // What a running local cluster answers, as the original's models and openapi.yaml read it.
+            if OracleResponses.python != nil {
+                let answers: [(String, [String])] = [
+                    ("ListClustersResponseContent", ["list-clusters"]),
+                    ("DescribeClusterResponseContent", ["describe-cluster", "-n", "other"]),
+                    ("DescribeClusterInstancesResponseContent", ["describe-cluster-instances", "-n", "other"]),
+                    ("DescribeComputeFleetResponseContent", ["describe-compute-fleet", "-n", "other"]),
+                    ("GetClusterStackEventsResponseContent", ["get-cluster-stack-events", "-n", "other"]),
+                    ("ListClusterLogStreamsResponseContent", ["list-cluster-log-streams", "-n", "other"]),
+                    (
+                        "GetClusterLogEventsResponseContent",
+                        ["get-cluster-log-events", "-n", "other", "--log-stream-name", "slurmctld", "--limit", "5"]
+                    ),
+                ]
+                var documents: [(model: String, json: String)] = []
+                for (model, args) in answers { documents.append((model, try runPcluster(args).stdout)) }
+                for ((model, args), problems) in zip(answers, try OracleResponses.problems(documents)) {
+                    #expect(problems.isEmpty, "\(args.joined(separator: " ")) as \(model):\n\(problems.joined(separator: "\n"))")
+                }
+            }
         }
 
         /// A static node whose launch fails (here its port is taken by another program) is down with the
@@ -345,7 +372,7 @@ extension ClustersAsRoot {
             var closed = false
             defer { if !closed { close(squatter) } }
             try pcluster("update-compute-fleet", "-n", "retry", "--status", "START_REQUESTED")
-            let reason = { try self.pcluster("ssh", "-n", "retry", "sinfo", "-h", "-N", "-n", "c6i-st-compute-1", "-o", "%t %E").stdout }
+            let reason = { try self.pcluster("ssh", "-n", "retry", "sinfo", "-h", "-N", "-n", "c6i-st-compute-1", "-o", "'%t %E'").stdout }
             let eventsPath = LocalLayout(root: state.appendingPathComponent("clusters/retry")).events
             let events = { (try? String(contentsOfFile: eventsPath, encoding: .utf8)) ?? "" }
             // Slurm shows `(Code:LaunchFailure)Failure when resuming nodes: port N ...` only until the agent's next

@@ -26,14 +26,38 @@ extension GetClusterStackEvents {
                         "eventId": .string(event.stackEvent?.eventId ?? "\(record.name)-\(events.count - index)"),
                         "logicalResourceId": .string(event.resource),
                         "physicalResourceId": .string(event.stackEvent?.physicalResourceId ?? event.resource),
-                        "resourceStatus": .string(event.status),
+                        "resourceStatus": .string(StackEventStatus.api(event.status)),
                         "resourceType": .string(event.stackEvent?.resourceType ?? "Local::Cluster::Resource"),
                         "stackId": .string(event.stackEvent?.stackId ?? stackId), "stackName": .string(record.name),
                         "timestamp": .string(Providers.iso.string(from: event.timestamp)),
                     ]
-                    if !event.reason.isEmpty || event.stackEvent == nil { o["resourceStatusReason"] = .string(event.reason) }
+                    let reason = StackEventStatus.reason(event.status, event.reason)
+                    if !reason.isEmpty || event.stackEvent == nil { o["resourceStatusReason"] = .string(reason) }
                     return .object(o)
                 })
         ])
+    }
+}
+
+/// The local cluster's events in CloudFormation's resource statuses, the only ones the API has: a
+/// node's launch is its creation, a power-down its deletion. The event's own word leads the reason.
+enum StackEventStatus {
+    static let cloudFormation: Set<String> = [
+        "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_COMPLETE",
+        "DELETE_SKIPPED", "UPDATE_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_COMPLETE", "IMPORT_FAILED", "IMPORT_COMPLETE",
+        "IMPORT_IN_PROGRESS", "IMPORT_ROLLBACK_IN_PROGRESS", "IMPORT_ROLLBACK_FAILED", "IMPORT_ROLLBACK_COMPLETE",
+    ]
+    static let local: [String: String] = [
+        "RESUME": "CREATE_IN_PROGRESS", "LAUNCHED": "CREATE_COMPLETE", "RESUME_FAILED": "CREATE_FAILED",
+        "SUSPEND": "DELETE_IN_PROGRESS", "TERMINATED": "DELETE_COMPLETE", "CAPACITY_HOLD": "UPDATE_FAILED",
+        "CAPACITY_HOLD_ENDED": "UPDATE_COMPLETE", "UPDATE_APPLIED": "UPDATE_COMPLETE", "UPDATE_NOT_APPLIED": "UPDATE_FAILED",
+    ]
+
+    static func api(_ status: String) -> String {
+        cloudFormation.contains(status) ? status : local[status] ?? "UPDATE_COMPLETE"
+    }
+
+    static func reason(_ status: String, _ reason: String) -> String {
+        cloudFormation.contains(status) ? reason : reason.isEmpty ? status : "\(status): \(reason)"
     }
 }
