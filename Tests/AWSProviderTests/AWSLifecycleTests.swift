@@ -97,6 +97,21 @@ struct AWSLifecycleTests {
         #expect(eventList.first?["resourceStatus"] == "CREATE_COMPLETE" && eventList.first?["stackId"]?.stringValue == stackArn, "\(events.json)")
         #expect(eventList.contains { $0["resourceStatus"] == "CREATE_IN_PROGRESS" })
 
+        // What the AWS provider answers, as the original's models and openapi.yaml read it.
+        if OracleResponses.python != nil {
+            let answers: [(String, [String])] = [
+                ("ListClustersResponseContent", ["list-clusters"]), ("DescribeClusterResponseContent", ["describe-cluster", "-n", name]),
+                ("DescribeClusterInstancesResponseContent", ["describe-cluster-instances", "-n", name]),
+                ("GetClusterStackEventsResponseContent", ["get-cluster-stack-events", "-n", name]),
+                ("DescribeComputeFleetResponseContent", ["describe-compute-fleet", "-n", name]),
+            ]
+            var documents: [(model: String, json: String)] = []
+            for (model, args) in answers { documents.append((model, await PClusterCLI.run(args, environment: env).stdout)) }
+            for ((model, args), problems) in zip(answers, try OracleResponses.problems(documents)) {
+                #expect(problems.isEmpty, "\(args.joined(separator: " ")) as \(model):\n\(problems.joined(separator: "\n"))")
+            }
+        }
+
         // ssh reaches the head node at its address.
         let ssh = try await pcluster("ssh", "-n", name, "--dryrun", "true")
         let headAddress = try #require(described.json["headNode"]?["publicIpAddress"]?.stringValue)
