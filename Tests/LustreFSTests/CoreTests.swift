@@ -257,11 +257,10 @@ import Glibc
         #expect(strict.readTimeoutSeconds == 0.5)
         _ = try await fs.associate("/patient", "file://\(scratch.path)/patient")
 
-        let started = ContinuousClock.now
+        // The piece would arrive whole after 4 s, so EIO can only be the timeout's (no clock is asserted:
+        // a loaded machine once took a minute to get here).
         let strictHandle = try await fs.open(try await fs.resolve("/strict/big").ino, mode: .read)
         #expect(await errno { _ = try await fs.read(strictHandle, offset: 0, count: 4096) } == EIO)
-        // Before the piece could have arrived: the timeout failed it (with room for a busy machine's scheduling).
-        #expect(ContinuousClock.now - started < .seconds(3.5), "the strict read failed only after \(ContinuousClock.now - started)")
 
         let patientHandle = try await fs.open(try await fs.resolve("/patient/big").ino, mode: .read)
         #expect(try await fs.read(patientHandle, offset: 0, count: 4096) == data.prefix(4096))
