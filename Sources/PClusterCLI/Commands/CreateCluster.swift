@@ -127,6 +127,11 @@ extension CreateCluster {
                 say("why: \(reason)")
             }
         }
+        if wait {
+            // As the original: once the wait is over, what describe-cluster says (an error if it failed).
+            let described = JSONValue.object(await DescribeCluster.describe(current, provider: provider))
+            return current.clusterStatus == .createComplete ? .ok(described) : .failure(described)
+        }
         var o: JSONObject = ["cluster": .object(clusterSummary(current))]
         o["validationMessages"] = validationMessagesField(result.messages)
         return current.clusterStatus == .createFailed ? .failure(.object(o)) : .ok(.object(o))

@@ -26,12 +26,10 @@ extension DeleteCluster {
             let unrecorded = await Responses.statusNotRecorded { try await provider.catalog.update(clusterName) { $0.clusterStatus = .deleteFailed } }
             return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)\(unrecorded)")
         }
-        var done = deleting
         if wait {
-            done.clusterStatus = .deleteComplete
-            done.stackStatus = done.stackStatus.map { _ in "DELETE_COMPLETE" }
             env.progress("[\(clusterName)] DELETE_COMPLETE")
+            return .ok(["message": .string("Successfully deleted cluster '\(clusterName)'.")])
         }
-        return .ok(["cluster": .object(clusterSummary(done))])
+        return .ok(["cluster": .object(clusterSummary(deleting))])
     }
 }

@@ -16,9 +16,14 @@ struct DescribeCluster: PClusterCommand {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, r) = found
         }
+        return .ok(.object(await Self.describe(r, provider: provider)))
+    }
+
+    /// What describe-cluster prints for a cluster, which `--wait` on create and update print too.
+    static func describe(_ r: ClusterRecord, provider: any ClusterProvider) async -> JSONObject {
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let o: JSONObject = await [
+        var described: JSONObject = await [
             "clusterName": .string(r.name), "region": .string(r.region), "version": .string(r.version),
             "cloudFormationStackStatus": .string(r.stackStatus ?? r.clusterStatus.rawValue), "clusterStatus": .string(r.clusterStatus.rawValue),
             "scheduler": ["type": "slurm"],
@@ -28,10 +33,9 @@ struct DescribeCluster: PClusterCommand {
             "computeFleetStatus": .string(r.computeFleetStatus.rawValue),
             "tags": .array((r.tags ?? [:]).sorted { $0.key < $1.key }.map { ["key": .string($0.key), "value": .string($0.value)] }),
         ]
-        var described = o
         let (head, failures) = await Providers.describe(r, provider: provider)
         if let head { described["headNode"] = .object(head) }
         if !failures.isEmpty { described["failures"] = .array(failures) }
-        return .ok(.object(described))
+        return described
     }
 }

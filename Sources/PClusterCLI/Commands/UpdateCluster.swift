@@ -106,7 +106,9 @@ struct UpdateCluster: PClusterCommand {
             return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)\(unrecorded)")
         }
         var updated = try await provider.catalog.update(clusterName) { $0.clusterStatus = .updateComplete } ?? record
-        updated.clusterStatus = wait ? .updateComplete : .updateInProgress
+        // As the original: once the wait is over, what describe-cluster says.
+        if wait { return .ok(.object(await DescribeCluster.describe(updated, provider: provider))) }
+        updated.clusterStatus = .updateInProgress
         var o: JSONObject = ["cluster": .object(clusterSummary(updated))]
         o["validationMessages"] = validationMessagesField(result.messages)
         o["changeSet"] = changeSet
