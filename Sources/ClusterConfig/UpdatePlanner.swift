@@ -51,7 +51,9 @@ public struct UpdatePlanner {
 
     mutating func compare(_ old: ConfigNode?, _ new: ConfigNode?, _ type: SchemaType, label: String, path: ConfigPath, policy: UpdatePolicy) {
         switch type {
-        case .object(let schema) where old?.mapping != nil && new?.mapping != nil:
+        // A section on one side only (added or removed) is compared field by field, as the original does,
+        // so each field's own policy applies: adding `SlurmSettings: {ScaledownIdletime: 20}` needs the fleet stopped.
+        case .object(let schema) where (old == nil || old?.mapping != nil) && (new == nil || new?.mapping != nil):
             compareObject(old, new, schema, label: label, path: path, inherited: policy)
         case .list(let item, _, _, let key?) where old?.sequence != nil || new?.sequence != nil:
             guard case .object(let itemSchema) = item else { fallthrough }

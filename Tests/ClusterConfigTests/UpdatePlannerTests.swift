@@ -19,6 +19,21 @@ struct UpdatePlannerTests {
         #expect(c.location?.line == 17)
     }
 
+    /// A section the update adds is judged field by field: its ScaledownIdletime needs the fleet stopped.
+    @Test func fieldsOfAnAddedSectionKeepTheirPolicies() throws {
+        let new = Fixtures.minimal.replacingOccurrences(
+            of: "  Scheduler: slurm\n", with: "  Scheduler: slurm\n  SlurmSettings:\n    ScaledownIdletime: 20\n")
+        #expect(new != Fixtures.minimal)
+        let running = try plan(Fixtures.minimal, new, fleetStopped: false)
+        let c = try #require(running.first)
+        #expect(running.count == 1)
+        #expect(c.parameter == "Scheduling.SlurmSettings.ScaledownIdletime" && c.policy == .computeFleetStop)
+        #expect(c.currentValue == .null && c.requestedValue == 20 && c.blockedReason != nil)
+        #expect(try plan(Fixtures.minimal, new, fleetStopped: true).first?.blockedReason == nil)
+        // And removed: the same field, the other way.
+        #expect(try plan(new, Fixtures.minimal, fleetStopped: false).first?.blockedReason != nil)
+    }
+
     @Test func maxCountDecreaseNeedsTheFleetStopped() throws {
         let new = Fixtures.minimal.replacingOccurrences(of: "MaxCount: 4", with: "MaxCount: 2")
         #expect(try plan(Fixtures.minimal, new, fleetStopped: false).first?.blockedReason != nil)
