@@ -36,7 +36,7 @@ enum Providers {
     static func find(
         _ name: String, env: CommandEnvironment, region: String?, command: String
     ) async -> Result<(any ClusterProvider, ClusterRecord), Refusal> {
-        if let refusal = ClusterNameRule.refusal(name) { return .failure(Refusal(outcome: refusal)) }
+        if let refusal = ClusterNameRule.refusal(name) ?? RegionRule.refusal(env.region(region)) { return .failure(Refusal(outcome: refusal)) }
         do {
             let provider = try selected(env, region: env.region(region))
             guard let record = try await provider.catalog.record(named: name) else {
@@ -112,5 +112,13 @@ enum ClusterNameRule {
             scalars.count >= 2 && letter(scalars[0])
             && scalars.dropFirst().allSatisfy { letter($0) || ("0"..."9").contains($0) || $0 == "-" }
         return valid ? nil : .failure(message: "Bad Request: '\(name)' does not match '\(pattern)' - 'cluster-name'")
+    }
+}
+
+/// The original refuses a region it does not support before anything else, in its words.
+enum RegionRule {
+    static func refusal(_ region: String?) -> CommandOutcome? {
+        guard let region, !Validators.knownRegions.contains(region) else { return nil }
+        return .failure(message: "Bad Request: invalid or unsupported region '\(region)'")
     }
 }

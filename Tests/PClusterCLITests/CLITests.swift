@@ -30,6 +30,10 @@ struct CLITests {
     }
 
     func run(_ args: String..., env extra: [String: String] = [:]) async throws -> (json: JSONValue?, result: PClusterCLI.Result) {
+        try await run(args, env: extra)
+    }
+
+    func run(_ args: [String], env extra: [String: String] = [:]) async throws -> (json: JSONValue?, result: PClusterCLI.Result) {
         let result = await PClusterCLI.run(args, environment: env.merging(extra) { $1 })
         let json = result.stdout.isEmpty ? nil : try JSONValue.parse(result.stdout)
         return (json, result)
@@ -162,6 +166,20 @@ struct CLITests {
             let r = await PClusterCLI.run([name, "--help"], environment: env)
             #expect(r.exitCode == 0 && r.stdout.contains("--debug") && r.stdout.contains("--query"), "\(name)")
         }
+    }
+
+    /// Before anything else, as the original: the cluster name's pattern and the region.
+    @Test func badNamesAndRegionsAreRefusedFirst() async throws {
+        for args in [["describe-cluster", "-n", "1bad"], ["create-cluster", "-n", "a_b", "-c", Self.example, "--dryrun", "true"]] {
+            let (json, r) = try await run(args)
+            #expect(r.exitCode == 1 && json?["message"]?.stringValue?.hasSuffix("does not match '^[a-zA-Z][a-zA-Z0-9-]+$' - 'cluster-name'") == true)
+        }
+        for args in [["list-clusters", "-r", "xx-foo-1"], ["describe-cluster", "-n", "abcde", "-r", "xx-foo-1"]] {
+            let (json, r) = try await run(args)
+            #expect(r.exitCode == 1 && json?["message"] == "Bad Request: invalid or unsupported region 'xx-foo-1'")
+        }
+        let (_, viaEnvironment) = try await run("list-clusters", env: ["AWS_DEFAULT_REGION": "xx-foo-1"])
+        #expect(viaEnvironment.exitCode == 1)
     }
 
     @Test func commandsOnAMissingClusterAnswerJSONErrors() async throws {

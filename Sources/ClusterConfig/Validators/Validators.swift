@@ -14,7 +14,7 @@ public enum Validators {
 
     public static var names: [String] { all.map(\.name) }
 
-    static let knownRegions: Set<String> = [
+    public static let knownRegions: Set<String> = [
         "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-south-2",
         "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
         "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1",

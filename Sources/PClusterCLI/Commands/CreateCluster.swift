@@ -34,7 +34,7 @@ struct CreateCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
-        if let refusal = ClusterNameRule.refusal(clusterName) { return refusal }
+        if let refusal = ClusterNameRule.refusal(clusterName) ?? RegionRule.refusal(env.region(region)) { return refusal }
         let chosen: ProviderKind
         do { chosen = try Providers.selectedKind(env, flag: provider) } catch { return .failure(message: "\(error)") }
         if templateOutput != nil && dryrun?.value != true {

@@ -15,6 +15,7 @@ struct ListClusters: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
+        if let refusal = RegionRule.refusal(env.region(region)) { return refusal }
         var records: [ClusterRecord]
         do {
             records = try await Providers.selected(env, region: env.region(region)).catalog.records()
