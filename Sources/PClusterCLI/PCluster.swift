@@ -40,6 +40,9 @@ package enum PClusterCLI {
         {
             return Result(stdout: PCluster.helpMessage(for: sub) + "\n", stderr: "", exitCode: 0)
         }
+        if let refusal = BooleanOptions.refusal(Array(ownArguments.dropFirst())) {
+            return Result(stdout: JSONPrinter.render(refusal) + "\n", stderr: "", exitCode: 1)
+        }
         let parsed: ParsableCommand
         do {
             parsed = try PCluster.parseAsRoot(arguments)
@@ -108,5 +111,24 @@ package enum PClusterCLI {
         case .array(let a): return !a.isEmpty
         case .object(let o): return !o.isEmpty
         }
+    }
+}
+
+/// The original's boolean options take only true or false (in three spellings) and refuse anything
+/// else with its own message, not a usage error.
+enum BooleanOptions {
+    static let names: Set<String> = ["--dryrun", "--force", "--force-update", "--rollback-on-failure", "--start-from-head", "--keep-s3-objects"]
+    static let spellings: Set<String> = ["true", "True", "TRUE", "false", "False", "FALSE"]
+
+    static func refusal(_ arguments: [String]) -> JSONValue? {
+        for (index, argument) in arguments.enumerated() {
+            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+            guard names.contains(parts[0]) else { continue }
+            let value = parts.count == 2 ? parts[1] : index + 1 < arguments.count ? arguments[index + 1] : nil
+            guard let value, !spellings.contains(value) else { continue }
+            let parameter = parts[0].dropFirst(2).replacingOccurrences(of: "-", with: "_")
+            return ["message": .string("Bad Request: Wrong type, expected 'boolean' for parameter '\(parameter)'")]
+        }
+        return nil
     }
 }

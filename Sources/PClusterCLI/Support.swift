@@ -75,9 +75,9 @@ struct CommonOptions: ParsableArguments {
 struct BoolArgument: ExpressibleByArgument, Sendable {
     let value: Bool
     init?(argument: String) {
-        switch argument.lowercased() {
-        case "true", "yes", "1", "t", "y", "on": value = true
-        case "false", "no", "0", "f", "n", "off": value = false
+        switch argument {
+        case "true", "True", "TRUE": value = true
+        case "false", "False", "FALSE": value = false
         default: return nil
         }
     }

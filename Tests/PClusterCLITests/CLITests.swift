@@ -150,8 +150,13 @@ struct CLITests {
         let (_, r) = try await run("create-cluster", "-n", "demo")
         #expect(r.exitCode == 2)
         #expect(r.stderr.contains("cluster-configuration"))
-        let (_, r2) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "maybe")
-        #expect(r2.exitCode == 2)
+        // A boolean that is not one is the original's Bad Request (exit 1), not a usage error; so is "yes".
+        for word in ["maybe", "yes", "1"] {
+            let (json, r2) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", word)
+            #expect(r2.exitCode == 1 && json?["message"] == "Bad Request: Wrong type, expected 'boolean' for parameter 'dryrun'")
+        }
+        let (_, spelled) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "True")
+        #expect(spelled.exitCode == 1 && spelled.stdout.contains("Request would have succeeded"))
         let (_, r3) = try await run("no-such-command")
         #expect(r3.exitCode == 2)
     }
