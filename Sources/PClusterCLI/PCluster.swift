@@ -32,6 +32,7 @@ package enum PClusterCLI {
         _ arguments: [String], environment: [String: String], providers: any ProviderDirectory,
         progress: (@Sendable (String) -> Void)? = nil
     ) async -> Result {
+        let arguments = ArgparseConventions.normalize(arguments)
         // `pcluster SUBCOMMAND --help` shows that subcommand's help (with its flags), as argparse does.
         // (For ssh only what comes before the command to run counts: `ssh -n demo sinfo -h` is sinfo's -h.)
         let ownArguments = arguments.first == "ssh" ? Array(arguments.prefix(sshCommandStart(arguments))) : arguments
@@ -95,6 +96,9 @@ package enum PClusterCLI {
             if withValue.contains(argument) { index += 2; continue }
             if argument == "--debug" || argument == "--help" || argument == "-h" { index += 1; continue }
             if argument.hasPrefix("--") && argument.contains("=") { index += 1; continue }
+            // argparse's glued short options (`-ndemo`) and unambiguous long prefixes (`--cluster-n demo`) are its own too.
+            if !argument.hasPrefix("--"), argument.count > 2, argument.hasPrefix("-n") || argument.hasPrefix("-r") { index += 1; continue }
+            if argument.count > 3, argument.hasPrefix("--"), withValue.contains(where: { $0.hasPrefix(argument) }) { index += 2; continue }
             return index
         }
         return arguments.count
@@ -130,5 +134,61 @@ enum BooleanOptions {
             return ["message": .string("Bad Request: Wrong type, expected 'boolean' for parameter '\(parameter)'")]
         }
         return nil
+    }
+}
+
+/// What argparse (the original's parser) accepts and swift-argument-parser does not: a long option
+/// written as any unambiguous prefix (`--cluster-n`), and a short option's value glued to it (`-ndemo`).
+/// Rewritten into the full forms before parsing, from the options the subcommand's help lists.
+enum ArgparseConventions {
+    static func normalize(_ arguments: [String]) -> [String] {
+        guard let first = arguments.first,
+            let sub = PCluster.configuration.subcommands.first(where: { $0.configuration.commandName == first })
+        else { return arguments }
+        let help = PCluster.helpMessage(for: sub)
+        let longs = Set(matches(#"--[a-z0-9][a-z0-9-]*"#, in: help))
+        // Short options shown with a value: "-n, --cluster-name <cluster-name>".
+        let shortsWithValue = Set(
+            matches(#"(?m)^\s+-[a-zA-Z], --[a-z0-9-]+ <"#, in: help).map { String($0.trimmingCharacters(in: .whitespaces).prefix(2)) })
+        // ssh passes everything from its command on; only pcluster's own options are rewritten.
+        let end = first == "ssh" ? PClusterCLI.sshCommandStart(arguments) : arguments.count
+        var out = [first]
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            defer { index += 1 }
+            guard index < end else { out.append(argument); continue }
+            if argument == "--" { out += arguments[index...]; index = arguments.count; break }
+            if argument.hasPrefix("--") {
+                let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+                if !longs.contains(parts[0]) {
+                    let candidates = longs.filter { $0.hasPrefix(parts[0]) }
+                    if candidates.count == 1, let full = candidates.first {
+                        out.append(parts.count == 2 ? "\(full)=\(parts[1])" : full)
+                        continue
+                    }
+                }
+                out.append(argument)
+                // An option's value is not an option, whatever it looks like.
+                if parts.count == 1, index + 1 < end, !["--debug", "--help", "--wait"].contains(parts[0]) {
+                    index += 1
+                    out.append(arguments[index])
+                }
+            } else if argument.count > 2, argument.hasPrefix("-"), shortsWithValue.contains(String(argument.prefix(2))) {
+                out += [String(argument.prefix(2)), String(argument.dropFirst(2))]
+            } else {
+                out.append(argument)
+                if shortsWithValue.contains(argument), index + 1 < end {
+                    index += 1
+                    out.append(arguments[index])
+                }
+            }
+        }
+        return out
+    }
+
+    static func matches(_ pattern: String, in text: String) -> [String] {
+        guard let re = try? NSRegularExpression(pattern: pattern) else { return [] }
+        return re.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { Range($0.range, in: text).map { String(text[$0]) } }
     }
 }

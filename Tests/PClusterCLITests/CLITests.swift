@@ -173,6 +173,22 @@ struct CLITests {
         }
     }
 
+    /// argparse's conventions, which the original's users type: unambiguous prefixes of long options,
+    /// a short option's value glued to it, `--option=value`.
+    @Test func argparseConventionsWork() async throws {
+        #expect(
+            ArgparseConventions.normalize(["describe-cluster-instances", "--cluster-n", "abcde", "--node", "HeadNode", "-rus-east-1"])
+                == ["describe-cluster-instances", "--cluster-name", "abcde", "--node-type", "HeadNode", "-r", "us-east-1"])
+        #expect(ArgparseConventions.normalize(["describe-cluster", "--cluster-name=abcde"]) == ["describe-cluster", "--cluster-name=abcde"])
+        // A value is never taken for an option; ssh's command is left alone.
+        #expect(ArgparseConventions.normalize(["describe-cluster", "--query", "--cl"]) == ["describe-cluster", "--query", "--cl"])
+        #expect(ArgparseConventions.normalize(["ssh", "-nabcde", "ls", "--cluster-n"]) == ["ssh", "-n", "abcde", "ls", "--cluster-n"])
+        for args in [["describe-cluster", "--cluster-n", "abcde"], ["describe-cluster", "-nabcde"]] {
+            let (json, r) = try await run(args)
+            #expect(r.exitCode == 1 && json?["message"]?.stringValue?.hasPrefix("Cluster 'abcde' does not exist") == true, "\(args)")
+        }
+    }
+
     /// Before anything else, as the original: the cluster name's pattern and the region.
     @Test func badNamesAndRegionsAreRefusedFirst() async throws {
         for args in [["describe-cluster", "-n", "1bad"], ["create-cluster", "-n", "a_b", "-c", Self.example, "--dryrun", "true"]] {
