@@ -2,8 +2,9 @@ import ClusterConfig
 import Foundation
 import JSONOutput
 
-/// `pcluster configure`: a few questions (prompts on stderr, answers from stdin; an empty answer or the
-/// end of input takes the default), then a config that validates and runs on the local provider.
+/// `pcluster configure`: a few questions (prompts on stderr, answers from stdin; an empty answer takes
+/// the default), then a config that validates and runs on the local provider. The end of input before
+/// the last answer aborts with nothing written, as the original does.
 struct ConfigureWizard {
     let path: String
     let region: String?
@@ -16,11 +17,13 @@ struct ConfigureWizard {
         var check: (String) -> String?  // nil when acceptable, else why not
     }
 
+    struct EndOfInput: Error {}
+
     /// Asks until the answer is acceptable (three tries, then the default).
-    func ask(_ question: Question) -> String {
+    func ask(_ question: Question) throws -> String {
         for _ in 0..<3 {
             env.progress("\(question.prompt) [\(question.defaultValue)]: ")
-            guard let line = readLine() else { return question.defaultValue }
+            guard let line = readLine() else { throw EndOfInput() }
             let answer = line.trimmingCharacters(in: .whitespaces)
             if answer.isEmpty { return question.defaultValue }
             if let problem = question.check(answer) { env.progress("  \(problem)") } else { return answer }
@@ -47,28 +50,36 @@ struct ConfigureWizard {
         if FileManager.default.fileExists(atPath: path) {
             return .failure(message: "\(path) already exists; choose another path or remove it first.")
         }
+        do {
+            return try interview()
+        } catch is EndOfInput {
+            return CommandOutcome(json: nil, stderr: "\n", exitCode: 1)
+        }
+    }
+
+    func interview() throws -> CommandOutcome {
         env.progress("Answer a few questions to write a cluster configuration (Enter keeps the default).")
-        let chosenRegion = ask(
+        let chosenRegion = try ask(
             Question(prompt: "AWS Region", defaultValue: region ?? "us-east-1") {
                 $0.range(of: "^[a-z]{2}(-[a-z]+)+-[0-9]$", options: .regularExpression) == nil ? "a region looks like us-east-1" : nil
             })
-        let os = ask(
+        let os = try ask(
             Question(prompt: "Operating system (alinux2023, ubuntu2204, ubuntu2404, rhel8, rhel9, rocky8, rocky9)", defaultValue: "alinux2023") {
                 ["alinux2023", "ubuntu2204", "ubuntu2404", "rhel8", "rhel9", "rocky8", "rocky9", "alinux2", "ubuntu2004"].contains($0)
                     ? nil : "choose one of the listed systems"
             })
-        let headType = ask(Question(prompt: "Head node instance type", defaultValue: "t3.medium", check: instanceType))
-        let queue = ask(Question(prompt: "Queue name", defaultValue: "queue1", check: Self.name))
-        let computeType = ask(Question(prompt: "Compute instance type", defaultValue: "c5.xlarge", check: instanceType))
-        let minimum = Int(ask(Question(prompt: "Static nodes (always on)", defaultValue: "0", check: Self.count))) ?? 0
+        let headType = try ask(Question(prompt: "Head node instance type", defaultValue: "t3.medium", check: instanceType))
+        let queue = try ask(Question(prompt: "Queue name", defaultValue: "queue1", check: Self.name))
+        let computeType = try ask(Question(prompt: "Compute instance type", defaultValue: "c5.xlarge", check: instanceType))
+        let minimum = Int(try ask(Question(prompt: "Static nodes (always on)", defaultValue: "0", check: Self.count))) ?? 0
         let maximum =
             Int(
-                ask(
+                try ask(
                     Question(prompt: "Maximum nodes", defaultValue: String(max(4, minimum))) { answer in
                         if let problem = Self.count(answer) { return problem }
                         return (Int(answer) ?? 0) < max(1, minimum) ? "give at least \(max(1, minimum)) (the static nodes, and at least one)" : nil
                     })) ?? max(4, minimum)
-        let subnet = ask(
+        let subnet = try ask(
             Question(prompt: "Subnet id (any well-formed id on this machine)", defaultValue: "subnet-0123456789abcdef0") {
                 $0.range(of: "^subnet-[0-9a-z]+$", options: .regularExpression) == nil ? "a subnet id looks like subnet-0123456789abcdef0" : nil
             })

@@ -354,9 +354,11 @@ struct CLITests {
         #expect(text.contains("MinCount: 1") && text.contains("MaxCount: 3") && text.contains("- Name: cpu"))
         let validated = await PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", path, "--dryrun", "true"], environment: env)
         #expect(validated.stdout.contains("Request would have succeeded"), "\(validated.stdout)")
-        // Defaults only (end of input), and an existing file is never overwritten.
+        // No input at all aborts with nothing written, as the original; Enter to every question takes the defaults.
         let defaults = stateDir.appendingPathComponent("defaults.yaml").path
-        #expect(try configure(defaults, answers: "").0 == 0)
+        #expect(try configure(defaults, answers: "").0 == 1)
+        #expect(!FileManager.default.fileExists(atPath: defaults))
+        #expect(try configure(defaults, answers: String(repeating: "\n", count: 20)).0 == 0)
         await #expect(
             PClusterCLI.run(["create-cluster", "-n", "wiz", "-c", defaults, "--dryrun", "true"], environment: env).stdout.contains(
                 "Request would have succeeded"))
