@@ -110,17 +110,25 @@ package enum ProcessControl {
     /// Alive and, when `commandContains` is given, still the program we started (pids are reused).
     package static func isAlive(_ pid: pid_t, commandContains: String? = nil) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
-            stat[stat.index(close, offsetBy: 2)] == "Z"
-        {
-            return false  // a zombie has finished
+        if state(of: "/proc/\(pid)/stat") == "Z" {
+            // The leader thread has exited; the process has finished only when every thread has (slurmctld's
+            // threads outlive its main one for a second or two, and so did delete-cluster's return).
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            if !tasks.contains(where: { !["Z", "X", nil].contains(state(of: "/proc/\(pid)/task/\($0)/stat")) }) { return false }
         }
         guard let expected = commandContains else { return true }
         // Through FileHandle: FileManager stops at 4 KiB of a /proc file, and a command line can be longer.
         guard let data = try? FileHandle(forReadingAtPath: "/proc/\(pid)/cmdline")?.readToEnd() else { return false }
         let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
         return command.contains(expected)
+    }
+
+    /// The state letter of a /proc stat file (R, S, D, Z, ...), nil when it cannot be read.
+    static func state(of statFile: String) -> Character? {
+        guard let stat = try? String(contentsOfFile: statFile, encoding: .utf8), let close = stat.lastIndex(of: ")"),
+            stat.index(close, offsetBy: 2) < stat.endIndex
+        else { return nil }
+        return stat[stat.index(close, offsetBy: 2)]
     }
 
     /// SIGTERM, then SIGKILL after `grace` seconds; true when the process is gone.
