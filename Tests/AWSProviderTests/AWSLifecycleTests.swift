@@ -107,7 +107,7 @@ struct AWSLifecycleTests {
             ]
             var documents: [(model: String, json: String)] = []
             for (model, args) in answers { documents.append((model, await PClusterCLI.run(args, environment: env).stdout)) }
-            for ((model, args), problems) in zip(answers, try OracleResponses.problems(documents)) {
+            for ((model, args), problems) in zip(answers, try await OracleResponses.problems(documents)) {
                 #expect(problems.isEmpty, "\(args.joined(separator: " ")) as \(model):\n\(problems.joined(separator: "\n"))")
             }
         }

@@ -77,9 +77,9 @@ struct ResourceValidationTests {
         #expect(failed.map(\.level) == [.warning])
         #expect(failed.first?.message == "Could not check the FSx file systems with the test inventory: connection refused")
         #expect(failed.first?.location?.line == fileSystemIdLocation.0)
-        let started = Date()
+        // The inventory would answer after 30 s; this message can only come from the 0.5 s limit (no clock
+        // is asserted: the suite's load once stretched the whole check to 54 s).
         let silent = try await check(Inventory(delay: 30), timeout: 0.5)
-        #expect(Date().timeIntervalSince(started) < 10)
         #expect(silent.map(\.message) == ["Could not check the FSx file systems with the test inventory: no answer within 0.5 s."])
     }
 

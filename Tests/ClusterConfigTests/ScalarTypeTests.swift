@@ -1,5 +1,6 @@
 import ClusterConfig
 import Foundation
+import TestSupport
 import Testing
 
 /// Plain scalars as the original's YAML reader (PyYAML, YAML 1.1) types them, checked against PyYAML itself.
@@ -11,7 +12,7 @@ import Testing
         "1:60", "0.5:1", "9223372036854775808", "ami-123", "10.0.0.0/16", "v2.0", "1.2.3",
     ]
 
-    @Test func plainScalarsResolveAsPyYAMLDoes() throws {
+    @Test func plainScalarsResolveAsPyYAMLDoes() async throws {
         let script = """
             import json, sys, yaml, datetime
             out = []
@@ -28,18 +29,7 @@ import Testing
                 else: out.append(["string", v])
             print(json.dumps(out))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(try JSONEncoder().encode(Self.samples))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try await python(script, input: try JSONEncoder().encode(Self.samples))
         let expected = try #require(try JSONSerialization.jsonObject(with: data) as? [[Any]])
         for (text, pair) in zip(Self.samples, expected) {
             let kind = pair[0] as! String

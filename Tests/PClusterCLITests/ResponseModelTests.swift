@@ -56,28 +56,21 @@ import Testing
             #expect(!result.stdout.isEmpty, "\(args): \(result.stderr)")
             documents.append((model, result.stdout))
         }
-        let problems = try OracleResponses.problems(documents)
+        let problems = try await OracleResponses.problems(documents)
         for ((model, args), found) in zip(cases, problems) {
             #expect(found.isEmpty, "\(args.joined(separator: " ")) as \(model):\n\(found.joined(separator: "\n"))")
         }
     }
 
     /// Change sets carry values as the original writes them: Python's str() of the YAML value, `-` for none.
-    @Test func changeSetValuesAreWrittenAsPythonWritesThem() throws {
+    @Test func changeSetValuesAreWrittenAsPythonWritesThem() async throws {
         let values: [JSONValue] = [
             2, true, .null, "x", ["a", "b'c", "d\"e"], ["Name": "q2", "Max": 1.5, "On": false, "Sub": [1, 2]], 2.0, 0.1, [:], [],
         ]
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import json, sys; print(json.dumps(['-' if v is None else str(v) for v in json.load(sys.stdin)]))"]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        try p.run()
-        input.fileHandleForWriting.write(Data(JSONPrinter.render(.array(values), indent: nil).utf8))
-        try input.fileHandleForWriting.close()
-        let expected = try JSONDecoder().decode([String].self, from: output.fileHandleForReading.readDataToEndOfFile())
-        p.waitUntilExit()
+        let output = try await python(
+            "import json, sys; print(json.dumps(['-' if v is None else str(v) for v in json.load(sys.stdin)]))",
+            input: Data(JSONPrinter.render(.array(values), indent: nil).utf8))
+        let expected = try JSONDecoder().decode([String].self, from: output)
         #expect(values.map(PythonText.str) == expected)
     }
 }

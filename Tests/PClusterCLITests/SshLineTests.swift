@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import PClusterCLI
@@ -6,22 +7,14 @@ import Testing
 /// `pcluster ssh`'s command line: the original's quoting (Python's shlex.quote) and ssh's reading of
 /// its own options before the remote command.
 @Suite struct SshLineTests {
-    @Test func quotingMatchesPythonShlex() throws {
+    @Test func quotingMatchesPythonShlex() async throws {
         let samples = [
             "sinfo", "-N", "'srun hostname'", "srun hostname", "", "a'b", "$HOME", "x;y", "ünïcode", "a=b,c:d/e.f@g%h+i-j_k",
             "\"q\"", "tab\there", "*",
         ]
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import json, shlex, sys; print(json.dumps([shlex.quote(s) for s in json.load(sys.stdin)]))"]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        try p.run()
-        input.fileHandleForWriting.write(try JSONEncoder().encode(samples))
-        try input.fileHandleForWriting.close()
-        let expected = try JSONDecoder().decode([String].self, from: output.fileHandleForReading.readDataToEndOfFile())
-        p.waitUntilExit()
+        let output = try await python(
+            "import json, shlex, sys; print(json.dumps([shlex.quote(s) for s in json.load(sys.stdin)]))", input: try JSONEncoder().encode(samples))
+        let expected = try JSONDecoder().decode([String].self, from: output)
         #expect(samples.map(SshLine.quote) == expected)
     }
 

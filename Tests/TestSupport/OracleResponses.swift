@@ -10,7 +10,19 @@ package enum OracleResponses {
     }
 
     /// The problems the original finds with each document (JSON text) as the named response model.
-    package static func problems(_ documents: [(model: String, json: String)]) throws -> [[String]] {
+    /// Runs the checker on a thread of its own: blocking on a process would starve Swift's cooperative pool.
+    package static func problems(_ documents: [(model: String, json: String)]) async throws -> [[String]] {
+        let documents = documents.map { Document(model: $0.model, json: $0.json) }
+        return try await onOwnThread { try blockingProblems(documents.map { ($0.model, $0.json) }) }
+    }
+
+    struct Document: Sendable {
+        let model: String
+        let json: String
+    }
+
+    /// The same, for tests that already run their commands synchronously.
+    package static func blockingProblems(_ documents: [(model: String, json: String)]) throws -> [[String]] {
         guard let python else { throw TestSetupError(description: "the original is not installed: run scripts/oracle/setup") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
@@ -40,5 +52,34 @@ package enum OracleResponses {
         return try String(decoding: answer, as: UTF8.self).split(separator: "\n").map {
             try JSONDecoder().decode([String].self, from: Data($0.utf8))
         }
+    }
+}
+
+/// Runs blocking work (a process, a long computation) on a thread of its own, so the test does not hold
+/// one of the cooperative pool's few threads (two on a two-core machine) that every other test needs.
+package func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// Runs `python3 -c script` with `input` on its stdin, on a thread of its own, and returns its stdout.
+package func python(_ script: String, input: Data) async throws -> Data {
+    try await onOwnThread {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        let writer = Thread {
+            stdin.fileHandleForWriting.write(input)
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return output
     }
 }
