@@ -108,6 +108,26 @@ struct CLITests {
         #expect(alone?["message"] == "Bad Request: --template-output goes with --dryrun true.")
     }
 
+    /// Our advice (here ImdsSecuredValidator) is reported but refuses nothing the original accepts, at any level.
+    @Test func ourAdviceNeverRefusesAConfig() async throws {
+        let text = try String(contentsOfFile: Self.example, encoding: .utf8)
+            .replacingOccurrences(of: "Os: alinux2\n", with: "Os: alinux2023\n")
+            .replacingOccurrences(of: "Enabled: true\n    Port: 8443\n    AllowedIps: 0.0.0.0/0\n", with: "Enabled: false\n")
+        #expect(!text.contains("AllowedIps: 0.0.0.0/0"))
+        try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: stateDir) }
+        let file = stateDir.appendingPathComponent("advised.yaml").path
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        for level in ["INFO", "WARNING"] {
+            let (json, _) = try await run(
+                "create-cluster", "-n", "advised", "-c", file, "--dryrun", "true", "--validation-failure-level", level,
+                "--suppress-validators", "type:ExistingFsxNetworkingValidator")
+            #expect(
+                json?["message"] == "Request would have succeeded, but DryRun flag is set.", "\(level): \(json.map { JSONPrinter.render($0) } ?? "")")
+            #expect(json?["validationMessages"]?.arrayValue?.contains { $0["type"] == "ImdsSecuredValidator" } == true)
+        }
+    }
+
     @Test func failureLevelWarningTurnsWarningsIntoARejection() async throws {
         let (json, r) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--dryrun", "true", "--validation-failure-level", "WARNING")
         #expect(r.exitCode == 1)

@@ -14,6 +14,10 @@ public enum Validators {
 
     public static var names: [String] { all.map(\.name) }
 
+    /// Validators of ours the original does not have, whose findings are advice: they are reported, but at no
+    /// `--validation-failure-level` do they refuse a config the original would accept.
+    public static let advisory: Set<String> = ["DeprecatedOsValidator", "AllowedIpsValidator", "ImdsSecuredValidator"]
+
     public static let knownRegions: Set<String> = [
         "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-south-2",
         "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
