@@ -31,7 +31,8 @@ extension ExistingClusterCommand {
     func refusal() -> CommandOutcome? { nil }
 
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
-        if let refusal = ClusterNameRule.refusal(clusterName) ?? refusal() { return refusal }
+        // The cluster name and region are checked by Providers.find, first thing.
+        if let refusal = refusal() { return refusal }
         let provider: any ClusterProvider, record: ClusterRecord
         switch await Providers.find(clusterName, env: env, region: region, command: Self.configuration.commandName ?? "") {
         case .failure(let refusal): return refusal.outcome

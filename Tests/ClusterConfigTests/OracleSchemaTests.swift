@@ -13,11 +13,7 @@ import Testing
 /// The suite runs a sample; `scripts/config-corpus` runs the whole corpus through this same test
 /// (CONFIG_CORPUS_SAMPLE=0) and prints the agreement.
 @Suite struct OracleSchemaTests {
-    static var python: String? {
-        if let configured = ProcessInfo.processInfo.environment["PCLUSTER_ORACLE_PYTHON"] { return configured }
-        let venv = TestPaths.repository.appendingPathComponent(".build/oracle/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
-    }
+    static var python: String? { OracleResponses.python }
 
     struct Verdict: Decodable {
         let file: String

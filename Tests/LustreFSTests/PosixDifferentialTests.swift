@@ -75,7 +75,7 @@ struct PosixDifferentialTests {
                 // Thousands of blocking system calls: on a thread of their own, not one of the few the other
                 // suites' tasks share.
                 group.addTask {
-                    try await Self.onOwnThread { () throws -> String? in
+                    try await onOwnThread { () throws -> String? in
                         let started = Date()
                         var generator = SplitMix64(seed: seed)
                         let operations = (0..<count).map { _ in PosixStep.random(&generator) }
@@ -101,11 +101,5 @@ struct PosixDifferentialTests {
             return try await group.reduce(into: [String]()) { reports, report in if let report { reports.append(report) } }
         }
         for report in reports { Issue.record(Comment(rawValue: report)) }
-    }
-
-    static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JSONOutput
+import TestSupport
 import Testing
 
 @Suite("JSON output matches the original's printer, and --query follows JMESPath")
@@ -66,26 +67,17 @@ struct OutputTests {
 
     /// Each expression against Python's jmespath package (the reference implementation, installed
     /// with the AWS CLI), on the same document.
-    @Test func jmespathAgreesWithTheReferenceImplementation() throws {
+    @Test func jmespathAgreesWithTheReferenceImplementation() async throws {
         let program = """
             import json, sys, jmespath
             data = json.loads(sys.stdin.readline())
             for line in sys.stdin:
                 print(json.dumps(jmespath.search(json.loads(line), data), sort_keys=True))
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", program]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        try p.run()
         var lines = JSONPrinter.render(Self.doc, indent: nil) + "\n"
         for e in Self.expressions { lines += JSONPrinter.render(.string(e), indent: nil) + "\n" }
-        input.fileHandleForWriting.write(Data(lines.utf8))
-        try input.fileHandleForWriting.close()
-        let expected = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        p.waitUntilExit()
+        let answer = try await python(program, input: Data(lines.utf8))
+        let expected = String(decoding: answer, as: UTF8.self).split(separator: "\n")
         try #require(expected.count == Self.expressions.count, "python jmespath did not answer every expression")
         for (e, reference) in zip(Self.expressions, expected) {
             let ours = try JMESPath(e).search(Self.doc)
