@@ -1,6 +1,7 @@
 import ClusterConfig
 import Foundation
 import JSONOutput
+import SlurmHeadNode
 
 /// The CloudFormation template of a cluster, generated from its configuration. Deterministic: resources,
 /// keys and lists come in the config's order and nothing depends on time or randomness, so the same config
@@ -450,6 +451,8 @@ package struct ClusterTemplate: Sendable {
     /// head node's address, the cluster's munge key, then slurmd in configless mode (slurm.conf from slurmctld).
     func computeUserData(queue: String, resource: String) -> String {
         let dir = Self.clusterDirectory
+        let layout = LocalLayout(root: URL(fileURLWithPath: dir))
+        let socket = layout.mungeSocket, socketDir = layout.mungeSocketDirectory
         let preamble: [String] = [
             "#!/bin/bash",
             "set -euo pipefail",
@@ -470,9 +473,11 @@ package struct ClusterTemplate: Sendable {
             "mkdir -p \(dir)/munge \(dir)/run \(dir)/log \(dir)/slurm",
             "aws s3 cp s3://${ConfigBucket}/parallelcluster/\(version)/clusters/${AWS::StackName}/munge.key \(dir)/munge/munge.key",
             "chown -R munge:munge \(dir)/munge && chmod 0755 \(dir)/munge && chmod 0400 \(dir)/munge/munge.key",
-            "runuser -u munge -- munged --socket=\(dir)/munge/munge.sock --key-file=\(dir)/munge/munge.key --pid-file=\(dir)/munge/munged.pid",
+            // The socket where the head node's slurm.conf (AuthInfo) says it is.
+            "mkdir -p \(socketDir) && chown munge:munge \(socketDir) && chmod 0755 \(socketDir)",
+            "runuser -u munge -- munged --socket=\(socket) --key-file=\(dir)/munge/munge.key --pid-file=\(dir)/munge/munged.pid",
             // slurmd fetches slurm.conf (with AuthInfo's socket) through munge's default socket.
-            "mkdir -p /run/munge && ln -sf \(dir)/munge/munge.sock /run/munge/munge.socket.2",
+            "mkdir -p /run/munge && ln -sf \(socket) /run/munge/munge.socket.2",
             "echo \"cluster \(clusterName): node ${!node} of \(queue)/\(resource) joins ${!head}\"",
             "slurmd --conf-server ${!head}:6817 -N ${!node}",
         ]

@@ -51,9 +51,13 @@ package struct HeadNode: Sendable {
         guard FileManager.default.createFile(atPath: layout.mungeKey, contents: Data(key), attributes: [.posixPermissions: 0o400]) else {
             throw LocalClusterError("cannot write the cluster's munge key at \(layout.mungeKey)")
         }
-        chown(layout.mungeDirectory, uid, gid)
-        // munged insists that everyone may traverse its socket's directory; the key itself is 0400.
-        chmod(layout.mungeDirectory, 0o755)
+        // /run is emptied by a reboot: the socket's directory is made again whenever munged starts.
+        try? FileManager.default.createDirectory(atPath: layout.mungeSocketDirectory, withIntermediateDirectories: true)
+        for directory in [layout.mungeDirectory, layout.mungeSocketDirectory] {
+            chown(directory, uid, gid)
+            // munged insists that everyone may traverse its socket's directory; the key itself is 0400.
+            chmod(directory, 0o755)
+        }
         chown(layout.mungeKey, uid, gid)
         _ = try ProcessControl.startDaemon(
             [

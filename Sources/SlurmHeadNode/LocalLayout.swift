@@ -21,7 +21,10 @@ package struct LocalLayout: Sendable {
     package var prologProgram: String { path("bin", "prolog-slurmctld") }
     package var mungeDirectory: String { path("munge") }
     package var mungeKey: String { path("munge", "munge.key") }
-    package var mungeSocket: String { path("munge", "munge.sock") }
+    /// Under /run beside the spool, not in the cluster's directory: a socket path is limited to 107 bytes,
+    /// which a long state directory, region and cluster name would exceed.
+    package var mungeSocketDirectory: String { spool + "-munge" }
+    package var mungeSocket: String { mungeSocketDirectory + "/munge.sock" }
     package var mungePid: String { path("munge", "munged.pid") }
     package var mungeLog: String { path("munge", "munged.log") }
     package var mungeSeed: String { path("munge", "munged.seed") }

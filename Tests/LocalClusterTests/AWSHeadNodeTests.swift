@@ -54,6 +54,7 @@ extension ClustersAsRoot {
                     environment: env, in: home)
                 // On EC2 the head node goes with the stack; here it is this machine, and its slurmd spool is ours.
                 try? FileManager.default.removeItem(atPath: layout.spool)
+                try? FileManager.default.removeItem(atPath: layout.mungeSocketDirectory)
             }
             let bootstrap = try ClustersAsRoot.run(
                 [

@@ -97,7 +97,7 @@ import Testing
             headNodeInstanceType: config.headNode.instanceType,
             scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
             queues: config.scheduling.queues.map(\.name), createdAt: Date(), fastJobStart: true)
-        return (spec, LocalLayout(root: URL(fileURLWithPath: "/state/clusters/demo")))
+        return (spec, LocalLayout(root: URL(fileURLWithPath: "/state/regions/us-east-1/demo")))
     }
 
     @Test func theWorkshopConfigBecomesTwoDynamicCloudNodesOfC6i32xlarge() throws {
@@ -111,9 +111,9 @@ import Testing
         #expect(text.contains("PartitionName=c6i Nodes=c6i-dy-compute-[1-2] Default=YES MaxTime=INFINITE State=UP"))
         #expect(text.contains("SuspendTime=600"))  // ScaledownIdletime defaults to 10 minutes
         #expect(text.contains("SlurmctldHost=head(127.0.0.1)\nSlurmctldPort=30000"))
-        #expect(text.contains("AuthInfo=socket=/state/clusters/demo/munge/munge.sock"))
-        #expect(text.contains("ResumeProgram=/state/clusters/demo/bin/resume"))
-        #expect(text.contains("PrologSlurmctld=/state/clusters/demo/bin/prolog-slurmctld"))
+        #expect(text.contains("AuthInfo=socket=\(layout.spool)-munge/munge.sock"))
+        #expect(text.contains("ResumeProgram=/state/regions/us-east-1/demo/bin/resume"))
+        #expect(text.contains("PrologSlurmctld=/state/regions/us-east-1/demo/bin/prolog-slurmctld"))
         #expect(text.contains("PrivateData=cloud") && text.contains("SlurmdParameters=config_overrides"))
         #expect(!text.contains("SuspendExcNodes"))
         #expect(!text.lowercased().contains("localhost"))
