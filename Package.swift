@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The providers this build has, the only place that knows them by type.
-        .target(name: "ClusterProviders", dependencies: ["ClusterConfig", "Provisioning", "LocalCluster", "AWSProvider"]),
+        .target(name: "ClusterProviders", dependencies: ["ClusterConfig", "Provisioning", "LocalCluster", "AWSProvider", "AWSCore"]),
         .executableTarget(name: "pcluster", dependencies: ["PClusterCLI", "ClusterProviders"]),
         // Lustre's HSM states and rules, pure (the file system core applies them).
         .target(name: "HSM"),

@@ -84,7 +84,7 @@ done
 "$P" ssh -n bench-fast scontrol update nodename=c6i-dy-compute-1 state=power_up >/dev/null
 for _ in $(seq 100); do [ "$("$P" ssh -n bench-fast sinfo -h -n c6i-dy-compute-1 -o %t)" = idle ] && break; sleep 0.1; done
 sleep 1
-pid=$(cat "$PCLUSTER_STATE_DIR/clusters/bench-fast/run/slurmd-c6i-dy-compute-1.pid")
+pid=$(cat "$PCLUSTER_STATE_DIR/regions/us-east-1/bench-fast/run/slurmd-c6i-dy-compute-1.pid")
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 
 printf '\n%-52s %10s\n' "local cluster (seed config, 2 dynamic c6i.32xlarge)" "seconds"

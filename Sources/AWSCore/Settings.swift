@@ -157,6 +157,17 @@ package struct AWSSettings: Sendable {
             environment: environment, files: files)
     }
 
+    /// The region the environment or the profile names, as `resolve` finds it; nil when none does (or the
+    /// shared files cannot be read, which `resolve` reports when it is called).
+    package static func configuredRegion(environment: [String: String]) -> String? {
+        if let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"], !region.isEmpty { return region }
+        guard let files = try? SharedFiles(environment: environment) else { return nil }
+        let profile =
+            environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["AWS_DEFAULT_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        return files.value("region", profile: profile)
+    }
+
     /// For tests and embedding: fixed credentials and region, endpoints from `environment` only.
     package init(
         region: String, credentials: any CredentialProvider, environment: [String: String] = [:],

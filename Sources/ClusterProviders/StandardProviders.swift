@@ -1,3 +1,4 @@
+import AWSCore
 import AWSProvider
 import ClusterConfig
 import Foundation
@@ -17,7 +18,7 @@ package struct StandardProviders: ProviderDirectory {
         case .local:
             // PCLUSTER_SLURM_FAST_START=false keeps Slurm's own job start (for measuring the difference).
             let fast = environment["PCLUSTER_SLURM_FAST_START"]?.lowercased() != "false"
-            return LocalClusterRuntime(store: store, agentExecutable: Self.agentExecutable(environment), fastJobStart: fast)
+            return LocalClusterRuntime(store: store.scoped(to: region), agentExecutable: Self.agentExecutable(environment), fastJobStart: fast)
         case .aws:
             return AWSClusterProvider(environment: environment, region: region, version: originalVersion)
         }
@@ -32,6 +33,10 @@ package struct StandardProviders: ProviderDirectory {
 
     package func cloudFormationTemplate(clusterName: String, config: ClusterConfiguration) throws -> String {
         ClusterTemplate(clusterName: clusterName, config: config, version: originalVersion).render()
+    }
+
+    package func configuredRegion(environment: [String: String]) -> String? {
+        AWSSettings.configuredRegion(environment: environment)
     }
 
     /// PCLUSTER_AGENT, else `pcluster-agent` beside the running executable.

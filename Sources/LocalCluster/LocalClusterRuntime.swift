@@ -24,7 +24,7 @@ package struct LocalClusterRuntime: Sendable {
     package func headNode(_ name: String) -> HeadNode { HeadNode(layout: layout(name), agentExecutable: agentExecutable) }
 
     package func layout(_ name: String) -> LocalLayout {
-        LocalLayout(root: store.root.appendingPathComponent("clusters").appendingPathComponent(name))
+        LocalLayout(root: store.directoryForCluster(name))
     }
 
     package func preconditions() -> String? { Self.preconditions() }
@@ -39,9 +39,11 @@ package struct LocalClusterRuntime: Sendable {
     /// Ports already promised to other local clusters.
     func portsInUse(except name: String) -> Set<Int> {
         var ports = Set<Int>()
-        let clusters = store.root.appendingPathComponent("clusters")
-        for other in (try? FileManager.default.contentsOfDirectory(atPath: clusters.path)) ?? [] where other != name {
-            if let spec = try? loadSpec(other) {
+        let own = layout(name).root.standardizedFileURL
+        for (_, other) in store.scoped(to: nil).directories() where other.standardizedFileURL != own {
+            if let data = FileManager.default.contents(atPath: LocalLayout(root: other).spec),
+                let spec = try? InstanceRegistry.decoder.decode(LocalClusterSpec.self, from: data)
+            {
                 ports.insert(spec.controllerPort)
                 spec.nodes.forEach { ports.insert($0.port) }
             }
@@ -195,6 +197,7 @@ package struct LocalClusterRuntime: Sendable {
             )
         }
         try? FileManager.default.removeItem(atPath: layout.spool)
+        try? FileManager.default.removeItem(atPath: layout.mungeSocketDirectory)
         try store.remove(name)
     }
 

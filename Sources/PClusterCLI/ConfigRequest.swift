@@ -49,13 +49,6 @@ struct ConfigRequest {
                 suppression: suppression)
             messages = ConfigValidation.sorted(messages + found)
         }
-        if let region, let fileRegion = result.config?.region, fileRegion != region {
-            messages.insert(
-                ValidationMessage(
-                    level: .error, type: "RegionValidator",
-                    message: "The configuration's Region (\(fileRegion)) differs from the requested region (\(region)); make them agree.",
-                    location: result.document?.location(of: .root / "Region")), at: 0)
-        }
         // Our advice the original does not give never turns a config it accepts into a refused one.
         guard let config = result.config, let document = result.document,
             !messages.contains(where: { $0.level >= failureLevel && !Validators.advisory.contains($0.type) })

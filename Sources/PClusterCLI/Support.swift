@@ -167,8 +167,10 @@ enum Responses {
 
 extension CommandEnvironment {
     /// --region, then AWS_DEFAULT_REGION, then AWS_REGION (the original reads the first two).
+    /// The region a request is for: --region, else what the AWS configuration names (nil when neither does;
+    /// a local cluster is then looked up in every region).
     func region(_ flag: String?) -> String? {
-        flag ?? variables["AWS_DEFAULT_REGION"] ?? variables["AWS_REGION"]
+        flag ?? providers.configuredRegion(environment: variables)
     }
 }
 

@@ -38,6 +38,9 @@ package struct ClusterRecord: Codable, Sendable, Equatable {
     package var stackStatus: String?
     package var tags: [String: String]?
 
+    /// The region of a local cluster when neither the request, the environment nor the config names one.
+    package static let defaultRegion = "us-east-1"
+
     package init(
         name: String, region: String, version: String, clusterStatus: ClusterStatus, computeFleetStatus: ComputeFleetStatus,
         creationTime: Date, lastUpdatedTime: Date, provider: ProviderKind
@@ -53,12 +56,32 @@ package struct ClusterRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// A directory per cluster under the state root: `cluster.json` (the record) and
-/// `cluster-config.yaml` (the configuration the cluster runs with).
+/// A directory per cluster under the state root, one tree per region as the original's clusters live in one
+/// CloudFormation namespace per region: `regions/<region>/<name>/` holds `cluster.json` (the record) and
+/// `cluster-config.yaml` (the configuration the cluster runs with). Clusters made before regions scoped the
+/// store stay where they are, in `clusters/<name>/`, and are found by the region in their record.
 package struct ClusterStore: Sendable {
     package let root: URL
+    /// The region this view of the store holds; nil: every region's, and a name must then be in one region
+    /// only to be found.
+    package let region: String?
 
-    package init(root: URL) { self.root = root }
+    package init(root: URL, region: String? = nil) {
+        self.root = root
+        self.region = region
+    }
+
+    /// The same store, seen from one region (nil: all of them).
+    package func scoped(to region: String?) -> ClusterStore { ClusterStore(root: root, region: region) }
+
+    /// The store and region of the cluster whose files are in `clusterDirectory` (what the node agent is given).
+    package static func holding(clusterDirectory: URL) -> ClusterStore {
+        let parent = clusterDirectory.deletingLastPathComponent()
+        if parent.deletingLastPathComponent().lastPathComponent == "regions" {
+            return ClusterStore(root: parent.deletingLastPathComponent().deletingLastPathComponent(), region: parent.lastPathComponent)
+        }
+        return ClusterStore(root: parent.deletingLastPathComponent())
+    }
 
     /// `PCLUSTER_STATE_DIR`, else /var/lib/pcluster-swift for root, else ~/.pcluster-swift.
     package static func defaultStore(environment: [String: String]) -> ClusterStore {
@@ -68,7 +91,48 @@ package struct ClusterStore: Sendable {
         return ClusterStore(root: URL(fileURLWithPath: home).appendingPathComponent(".pcluster-swift"))
     }
 
-    func directory(_ name: String) -> URL { root.appendingPathComponent("clusters").appendingPathComponent(name) }
+    /// Where a new cluster of this name and region keeps its files.
+    package func directory(name: String, region: String) -> URL {
+        root.appendingPathComponent("regions").appendingPathComponent(region).appendingPathComponent(name)
+    }
+
+    var legacyClusters: URL { root.appendingPathComponent("clusters") }
+
+    /// Every cluster directory in this view, with the region it belongs to.
+    package func directories() -> [(region: String, directory: URL)] {
+        let fm = FileManager.default
+        var found: [(String, URL)] = []
+        let regions = root.appendingPathComponent("regions")
+        let regionNames = region.map { [$0] } ?? ((try? fm.contentsOfDirectory(atPath: regions.path)) ?? []).sorted()
+        for regionName in regionNames {
+            let dir = regions.appendingPathComponent(regionName)
+            for name in ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() {
+                found.append((regionName, dir.appendingPathComponent(name)))
+            }
+        }
+        for name in ((try? fm.contentsOfDirectory(atPath: legacyClusters.path)) ?? []).sorted() {
+            let dir = legacyClusters.appendingPathComponent(name)
+            guard let legacy = try? Self.read(dir, name: name), region == nil || legacy.region == region else { continue }
+            found.append((legacy.region, dir))
+        }
+        return found
+    }
+
+    /// The directory of the cluster called `name` in this view; nil when there is none. Without a region, a
+    /// name that clusters of several regions share is an error naming them.
+    package func locate(_ name: String) throws -> URL? {
+        let matches = directories().filter { $0.directory.lastPathComponent == name }
+        if matches.count > 1 {
+            let regions = matches.map(\.region).joined(separator: ", ")
+            throw StoreError(message: "clusters named '\(name)' exist in regions \(regions): choose one with --region or AWS_DEFAULT_REGION")
+        }
+        return matches.first?.directory
+    }
+
+    /// Where the cluster's files are, or will be when it is made in this view's region.
+    package func directoryForCluster(_ name: String) -> URL {
+        (try? locate(name)).flatMap { $0 } ?? directory(name: name, region: region ?? ClusterRecord.defaultRegion)
+    }
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -83,27 +147,33 @@ package struct ClusterStore: Sendable {
         return d
     }()
 
-    package func record(named name: String) throws -> ClusterRecord? {
-        let file = directory(name).appendingPathComponent("cluster.json")
+    static func read(_ dir: URL, name: String) throws -> ClusterRecord? {
+        let file = dir.appendingPathComponent("cluster.json")
         guard FileManager.default.fileExists(atPath: file.path) else { return nil }
         do {
-            return try Self.decoder.decode(ClusterRecord.self, from: Data(contentsOf: file))
+            return try decoder.decode(ClusterRecord.self, from: Data(contentsOf: file))
         } catch {
             throw StoreError(message: "the record of cluster '\(name)' at \(file.path) is unreadable: \(error.localizedDescription)")
         }
     }
 
-    package func configurationPath(of name: String) -> String { directory(name).appendingPathComponent("cluster-config.yaml").path }
+    package func record(named name: String) throws -> ClusterRecord? {
+        guard let dir = try locate(name) else { return nil }
+        return try Self.read(dir, name: name)
+    }
+
+    package func configurationPath(of name: String) -> String {
+        directoryForCluster(name).appendingPathComponent("cluster-config.yaml").path
+    }
 
     package func list() throws -> [ClusterRecord] {
-        let dir = root.appendingPathComponent("clusters")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
-        return try names.sorted().compactMap { try record(named: $0) }
+        try directories().compactMap { try Self.read($0.directory, name: $0.directory.lastPathComponent) }
     }
 
     /// Writes the record (and optionally the config) atomically: a crash leaves the old or the new file, never half of one.
     package func save(_ record: ClusterRecord, configuration: String? = nil) throws {
-        let dir = directory(record.name)
+        let existing = try scoped(to: record.region).locate(record.name)
+        let dir = existing ?? directory(name: record.name, region: record.region)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         if let configuration {
             try Data(configuration.utf8).write(to: dir.appendingPathComponent("cluster-config.yaml"), options: .atomic)
@@ -115,8 +185,7 @@ package struct ClusterStore: Sendable {
     /// overwrite each other's changes. Returns the new record; nil when the cluster does not exist.
     @discardableResult
     package func update(_ name: String, _ change: (inout ClusterRecord) -> Void) throws -> ClusterRecord? {
-        let dir = directory(name)
-        guard FileManager.default.fileExists(atPath: dir.path) else { return nil }
+        guard let dir = try locate(name) else { return nil }
         return try FileLock.withExclusiveLock(dir.appendingPathComponent("cluster.lock").path) {
             guard var record = try record(named: name) else { return nil }
             change(&record)
@@ -129,13 +198,15 @@ package struct ClusterStore: Sendable {
     /// Removes a cluster's directory, its record last: a removal cut short (the process killed) leaves the
     /// cluster listed, so deleting it again finishes the job instead of leaving files nobody owns.
     package func remove(_ name: String) throws {
-        let dir = directory(name)
+        guard let dir = try locate(name) else { return }
         let record = "cluster.json"
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
         for entry in entries where entry != record {
             try FileManager.default.removeItem(at: dir.appendingPathComponent(entry))
         }
         try FileManager.default.removeItem(at: dir)
+        // An emptied region's directory goes too; another cluster arriving meanwhile keeps it (rmdir fails).
+        rmdir(dir.deletingLastPathComponent().path)
     }
 
     package struct StoreError: Error, CustomStringConvertible {

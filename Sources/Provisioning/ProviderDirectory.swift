@@ -10,6 +10,15 @@ package protocol ProviderDirectory: Sendable {
     /// nil: the provider has no resource validators yet.
     func inventory(_ kind: ProviderKind, environment: [String: String], region: String?) -> (any ResourceInventory)?
     func cloudFormationTemplate(clusterName: String, config: ClusterConfiguration) throws -> String
+    /// The region the user's AWS configuration names (environment, then profile), as the original's
+    /// `boto3.Session().region_name`; nil when none does.
+    func configuredRegion(environment: [String: String]) -> String?
+}
+
+extension ProviderDirectory {
+    package func configuredRegion(environment: [String: String]) -> String? {
+        environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"]
+    }
 }
 
 /// How long a provider's work takes, for the commands that wait on it: a local cluster is up in seconds, an

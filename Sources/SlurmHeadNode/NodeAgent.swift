@@ -27,7 +27,7 @@ package struct NodeAgent: Sendable {
         registry = InstanceRegistry(layout: layout)
         events = EventLog(layout: layout)
         self.launcher = launcher ?? SlurmdLauncher(layout: layout)
-        self.catalog = catalog ?? StoreCatalog(store: ClusterStore(root: layout.root.deletingLastPathComponent().deletingLastPathComponent()))
+        self.catalog = catalog ?? StoreCatalog(store: ClusterStore.holding(clusterDirectory: layout.root))
     }
 
     func launch(_ node: LocalNode) async throws { try await launcher.launch(node) }

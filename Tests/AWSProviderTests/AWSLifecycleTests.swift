@@ -73,7 +73,8 @@ struct AWSLifecycleTests {
         await #expect(try pcluster("delete-cluster", "-n", kept, "--wait").json["message"]?.stringValue == "Successfully deleted cluster '\(kept)'.")
 
         // Read back from the stack (nothing is kept on this machine).
-        #expect(!FileManager.default.fileExists(atPath: home + "/state/clusters/\(name)"))
+        #expect(!FileManager.default.fileExists(atPath: home + "/state/regions"))
+        #expect(!FileManager.default.fileExists(atPath: home + "/state/clusters"))
         let described = try await pcluster("describe-cluster", "-n", name)
         #expect(described.json["clusterStatus"] == "CREATE_COMPLETE" && described.json["cloudFormationStackStatus"] == "CREATE_COMPLETE")
         #expect(described.json["cloudformationStackArn"]?.stringValue == stackArn)

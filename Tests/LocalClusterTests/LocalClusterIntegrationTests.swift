@@ -141,7 +141,7 @@ extension ClustersAsRoot {
         /// What a failed expectation needs to be understood after the state directory is gone: the agent's
         /// events, and the ends of slurmctld's and each slurmd's log.
         func diagnostics(_ cluster: String) -> String {
-            let layout = LocalLayout(root: state.appendingPathComponent("clusters/\(cluster)"))
+            let layout = LocalLayout(root: state.appendingPathComponent("regions/us-east-1/\(cluster)"))
             func tail(_ path: String, _ lines: Int = 25) -> String {
                 let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no \(path))"
                 return "--- \((path as NSString).lastPathComponent)\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
@@ -250,7 +250,7 @@ extension ClustersAsRoot {
             #expect(tooMany.status != 0 && tooMany.stderr.contains("Node count specification invalid"), "\(tooMany.stderr)")
 
             // A static node whose slurmd dies is relaunched by the agent.
-            let otherLayout = LocalLayout(root: state.appendingPathComponent("clusters/other"))
+            let otherLayout = LocalLayout(root: state.appendingPathComponent("regions/us-east-1/other"))
             let staticPid = try #require(ProcessControl.readPid(otherLayout.slurmdPid("c6i-st-compute-1")))
             kill(staticPid, SIGKILL)
             #expect(
@@ -299,7 +299,7 @@ extension ClustersAsRoot {
             #expect(said("DELETE_IN_PROGRESS", "SUSPEND") && said("CREATE_COMPLETE", "LAUNCHED"), "\(events)")
 
             // Delete leaves no process, port or file of the cluster.
-            let layout = LocalLayout(root: state.appendingPathComponent("clusters/demo"))
+            let layout = LocalLayout(root: state.appendingPathComponent("regions/us-east-1/demo"))
             let spec = try LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("demo")
             let pids = [layout.slurmctldPid, layout.mungePid, layout.agentPid].compactMap(ProcessControl.readPid)
             #expect(pids.count == 3)
@@ -373,7 +373,7 @@ extension ClustersAsRoot {
             defer { if !closed { close(squatter) } }
             try pcluster("update-compute-fleet", "-n", "retry", "--status", "START_REQUESTED")
             let reason = { try self.pcluster("ssh", "-n", "retry", "sinfo", "-h", "-N", "-n", "c6i-st-compute-1", "-o", "'%t %E'").stdout }
-            let eventsPath = LocalLayout(root: state.appendingPathComponent("clusters/retry")).events
+            let eventsPath = LocalLayout(root: state.appendingPathComponent("regions/us-east-1/retry")).events
             let events = { (try? String(contentsOfFile: eventsPath, encoding: .utf8)) ?? "" }
             // Slurm shows `(Code:LaunchFailure)Failure when resuming nodes: port N ...` only until the agent's next
             // pass powers the node down to retry, so the lasting record is the agent's events.
@@ -383,7 +383,8 @@ extension ClustersAsRoot {
             #expect(eventually(30) { events().contains("\"status\":\"RETRY\"") }, "\(diagnostics("retry"))")
             // What Slurm showed meanwhile, from slurmctld's log.
             let controllerLog =
-                (try? String(contentsOfFile: LocalLayout(root: state.appendingPathComponent("clusters/retry")).slurmctldLog, encoding: .utf8)) ?? ""
+                (try? String(contentsOfFile: LocalLayout(root: state.appendingPathComponent("regions/us-east-1/retry")).slurmctldLog, encoding: .utf8))
+                ?? ""
             #expect(controllerLog.contains("(Code:LaunchFailure)Failure when resuming nodes: port \(port) of c6i-st-compute-1"))
             close(squatter)
             closed = true
@@ -414,7 +415,7 @@ extension ClustersAsRoot {
             let path = try withoutSharedStorage("crashed")
             let created = try pcluster("create-cluster", "-n", "crashed", "-c", path, "--wait")
             #expect(created.json?["clusterStatus"] == "CREATE_COMPLETE", "\(created.stdout)\(created.stderr)")
-            let layout = LocalLayout(root: state.appendingPathComponent("clusters/crashed"))
+            let layout = LocalLayout(root: state.appendingPathComponent("regions/us-east-1/crashed"))
             let spec = try LocalClusterRuntime(store: .init(root: state), agentExecutable: "").loadSpec("crashed")
 
             // A job whose process is easy to find: a sleep of a length nothing else uses.
@@ -480,7 +481,7 @@ extension ClustersAsRoot {
             #expect(try eventually(60) { try ids.allSatisfy { try jobState("restart", $0) == "RUNNING" } }, "\(diagnostics("restart"))")
             // One manage pass (5 s) for the agent to see the node up, and slurmctld's own save delay.
             Thread.sleep(forTimeInterval: 12)
-            let layout = LocalLayout(root: state.appendingPathComponent("clusters/restart"))
+            let layout = LocalLayout(root: state.appendingPathComponent("regions/us-east-1/restart"))
             let controller = try #require(ProcessControl.readPid(layout.slurmctldPid))
             kill(controller, SIGKILL)
             #expect(eventually(10) { !ProcessControl.isAlive(controller) })
@@ -505,7 +506,7 @@ extension ClustersAsRoot {
             let trials = Int(ProcessInfo.processInfo.environment["CHAOS_TRIALS"] ?? "") ?? 1
             defer { try? FileManager.default.removeItem(at: state) }
             let path = try withoutSharedStorage("chaos")
-            let layout = LocalLayout(root: state.appendingPathComponent("clusters/chaos"))
+            let layout = LocalLayout(root: state.appendingPathComponent("regions/us-east-1/chaos"))
             var failures: [String] = []
             for trial in 0..<trials {
                 defer { _ = try? pcluster("delete-cluster", "-n", "chaos", "--wait") }

@@ -276,7 +276,7 @@ struct CLITests {
             json?["message"]?.stringValue?.contains("Cannot tell whether cluster 'demo' exists: Cannot reach http://127.0.0.1:\(Self.closedPort)")
                 == true,
             "\(String(describing: json))")
-        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
+        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("regions/us-east-1/demo").path))
         let viaEnvironment = await PClusterCLI.run(
             ["describe-cluster", "-n", "demo"],
             environment: env.merging(unreachable.merging(["PCLUSTER_PROVIDER": "aws", "AWS_REGION": "us-east-1"]) { $1 }) { $1 })
@@ -287,7 +287,7 @@ struct CLITests {
         #expect(listed.exitCode == 1 && listed.stdout.contains("unknown provider 'gcp' in PCLUSTER_PROVIDER"), "\(listed.stdout)")
         let (unknown, _) = try await run("create-cluster", "-n", "demo", "-c", Self.example, "--provider", "gcp")
         #expect(unknown?["message"]?.stringValue?.contains("unknown provider 'gcp'") == true)
-        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/demo").path))
+        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("regions/us-east-1/demo").path))
     }
 
     @Test func aHalfCreatedClusterIsDeletedCleanly() async throws {
@@ -304,7 +304,7 @@ struct CLITests {
         #expect(described?["failures"]?.arrayValue?.first?["failureCode"] == "HeadNodeDown")
         let (json, r) = try await run("delete-cluster", "-n", "half")
         #expect(r.exitCode == 0 && json?["cluster"]?["clusterStatus"] == "DELETE_IN_PROGRESS")
-        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("clusters/half").path))
+        #expect(!FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("regions/us-east-1/half").path))
         let (_, again) = try await run("delete-cluster", "-n", "half")
         #expect(again.exitCode == 1)
     }

@@ -34,14 +34,20 @@ struct CreateCluster: PClusterCommand {
     @OptionGroup var common: CommonOptions
 
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
-        if let refusal = ClusterNameRule.refusal(clusterName) ?? RegionRule.refusal(env.region(region)) { return refusal }
+        if let refusal = ClusterNameRule.refusal(clusterName) { return refusal }
         let chosen: ProviderKind
         do { chosen = try Providers.selectedKind(env, flag: provider) } catch { return .failure(message: "\(error)") }
+        // A local cluster needs no AWS configuration: without any region it goes to the default one.
+        let clusterRegion: String?
+        switch RegionRule.fromConfig(flag: region, path: clusterConfiguration, env: env) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let found): clusterRegion = found ?? (chosen == .local ? ClusterRecord.defaultRegion : nil)
+        }
         if templateOutput != nil && dryrun?.value != true {
             return .failure(message: "Bad Request: --template-output goes with --dryrun true.")
         }
         let request = ConfigRequest(
-            path: clusterConfiguration, clusterName: clusterName, region: env.region(region),
+            path: clusterConfiguration, clusterName: clusterName, region: clusterRegion,
             suppress: suppressValidators, failureLevel: validationFailureLevel.level,
             inventory: { [env] in Providers.inventory(chosen, env: env, region: $0) })
         let result: ValidationResult
@@ -49,8 +55,6 @@ struct CreateCluster: PClusterCommand {
         case .rejected(let outcome): return outcome
         case .accepted(let r, _, _): result = r
         }
-        // The region: --region, the environment's, else the config's (as the original reads it).
-        let clusterRegion = env.region(region) ?? result.config?.region
         let chosenProvider = Providers.named(chosen, env: env, region: clusterRegion)
         if chosenProvider.catalogIsOffline || dryrun?.value != true {
             do {
@@ -89,7 +93,7 @@ extension CreateCluster {
         }
         let now = Date()
         let record = ClusterRecord(
-            name: clusterName, region: config.region ?? region ?? "us-east-1",
+            name: clusterName, region: region ?? config.region ?? ClusterRecord.defaultRegion,
             version: PClusterVersion.original, clusterStatus: .createInProgress,
             computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now,
             provider: provider.kind)

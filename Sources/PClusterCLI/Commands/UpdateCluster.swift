@@ -27,12 +27,18 @@ struct UpdateCluster: PClusterCommand {
 
     func execute(in env: CommandEnvironment) async throws -> CommandOutcome {
         let provider: any ClusterProvider, record: ClusterRecord
-        switch await Providers.find(clusterName, env: env, region: region, command: Self.configuration.commandName ?? "") {
+        if let refusal = ClusterNameRule.refusal(clusterName) { return refusal }
+        let requestRegion: String?
+        switch RegionRule.fromConfig(flag: region, path: clusterConfiguration, env: env) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let found): requestRegion = found
+        }
+        switch await Providers.find(clusterName, env: env, region: requestRegion, command: Self.configuration.commandName ?? "") {
         case .failure(let refusal): return refusal.outcome
         case .success(let found): (provider, record) = found
         }
         let request = ConfigRequest(
-            path: clusterConfiguration, clusterName: clusterName, region: env.region(region) ?? record.region,
+            path: clusterConfiguration, clusterName: clusterName, region: record.region,
             suppress: suppressValidators, failureLevel: validationFailureLevel.level,
             inventory: { [env] in Providers.inventory(record.provider, env: env, region: $0) })
         let result: ValidationResult, requested: ConfigDocument
