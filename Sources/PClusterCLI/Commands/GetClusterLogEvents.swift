@@ -29,6 +29,7 @@ extension GetClusterLogEvents {
                 )
             }
         }
+        if let limit, limit <= 0 { return .failure(message: "Bad Request: 'limit' must be a positive integer.") }
         return nil
     }
 
@@ -50,9 +51,14 @@ extension GetClusterLogEvents {
         events = events.filter { event in
             (start.map { event.time >= $0 } ?? true) && (end.map { event.time < $0 } ?? true)
         }
-        let fromHead = startFromHead?.value ?? false
-        if let limit, limit >= 0 { events = fromHead ? Array(events.prefix(limit)) : Array(events.suffix(limit)) }
-        return .ok(["events": .array(events.map { ["timestamp": .string(Providers.iso.string(from: $0.time)), "message": .string($0.message)] })])
+        switch Pages.events(events, limit: limit ?? Pages.logEvents, fromHead: startFromHead?.value ?? false, token: nextToken) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let (page, next, previous)):
+            return .ok([
+                "nextToken": .string(next), "prevToken": .string(previous),
+                "events": .array(page.map { ["timestamp": .string(Providers.iso.string(from: $0.time)), "message": .string($0.message)] }),
+            ])
+        }
     }
 }
 

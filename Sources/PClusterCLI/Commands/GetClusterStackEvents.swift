@@ -19,23 +19,29 @@ extension GetClusterStackEvents {
         // Newest first, as CloudFormation lists them.
         let events = await Array(provider.events(of: clusterName).reversed())
         let stackId = stackArn(record)
-        return .ok([
-            "events": .array(
-                events.enumerated().map { index, event in
-                    var o: JSONObject = [
-                        "eventId": .string(event.stackEvent?.eventId ?? "\(record.name)-\(events.count - index)"),
-                        "logicalResourceId": .string(event.resource),
-                        "physicalResourceId": .string(event.stackEvent?.physicalResourceId ?? event.resource),
-                        "resourceStatus": .string(StackEventStatus.api(event.status)),
-                        "resourceType": .string(event.stackEvent?.resourceType ?? "Local::Cluster::Resource"),
-                        "stackId": .string(event.stackEvent?.stackId ?? stackId), "stackName": .string(record.name),
-                        "timestamp": .string(Providers.iso.string(from: event.timestamp)),
-                    ]
-                    let reason = StackEventStatus.reason(event.status, event.reason)
-                    if !reason.isEmpty || event.stackEvent == nil { o["resourceStatusReason"] = .string(reason) }
-                    return .object(o)
-                })
-        ])
+        let page: [(offset: Int, element: ClusterEvent)], next: String?
+        switch Pages.page(Array(events.enumerated()), size: Pages.stackEvents, kind: "events", token: nextToken) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let found): (page, next) = found
+        }
+        var answer: JSONObject = [:]
+        answer["nextToken"] = next.map(JSONValue.string)
+        answer["events"] = .array(
+            page.map { index, event in
+                var o: JSONObject = [
+                    "eventId": .string(event.stackEvent?.eventId ?? "\(record.name)-\(events.count - index)"),
+                    "logicalResourceId": .string(event.resource),
+                    "physicalResourceId": .string(event.stackEvent?.physicalResourceId ?? event.resource),
+                    "resourceStatus": .string(StackEventStatus.api(event.status)),
+                    "resourceType": .string(event.stackEvent?.resourceType ?? "Local::Cluster::Resource"),
+                    "stackId": .string(event.stackEvent?.stackId ?? stackId), "stackName": .string(record.name),
+                    "timestamp": .string(Providers.iso.string(from: event.timestamp)),
+                ]
+                let reason = StackEventStatus.reason(event.status, event.reason)
+                if !reason.isEmpty || event.stackEvent == nil { o["resourceStatusReason"] = .string(reason) }
+                return .object(o)
+            })
+        return .ok(.object(answer))
     }
 }
 

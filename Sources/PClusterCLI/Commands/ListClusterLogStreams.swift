@@ -41,9 +41,16 @@ extension ListClusterLogStreams {
 
     func perform(record: ClusterRecord, provider: any ClusterProvider, env: CommandEnvironment) async throws -> CommandOutcome {
         if let reason = provider.logsUnavailable() { return Responses.unavailable("list-cluster-log-streams", reason) }
-        return await .ok([
+        // In name order, as CloudWatch lists a log group's streams.
+        let streams = await provider.logStreams(of: clusterName).filter { Self.matches($0.name, filters: filters) }.sorted { $0.name < $1.name }
+        let page: [ClusterLogStream], next: String?
+        switch Pages.page(streams, size: Pages.logStreams, kind: "streams", token: nextToken) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let found): (page, next) = found
+        }
+        var answer: JSONObject = [
             "logStreams": .array(
-                provider.logStreams(of: clusterName).filter { Self.matches($0.name, filters: filters) }.map { stream in
+                page.map { stream in
                     // Every field of the API's LogStream: a local stream's creation is its first event.
                     let created = Providers.iso.string(from: stream.creationTime)
                     let last = Providers.iso.string(from: stream.lastEventTime)
@@ -53,6 +60,8 @@ extension ListClusterLogStreams {
                         "uploadSequenceToken": .string(String(stream.size)), "logStreamArn": .string(stream.location),
                     ]
                 })
-        ])
+        ]
+        answer["nextToken"] = next.map(JSONValue.string)
+        return .ok(.object(answer))
     }
 }
