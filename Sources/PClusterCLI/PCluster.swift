@@ -30,20 +30,17 @@ package enum PClusterCLI {
     /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
     package static func run(
         _ arguments: [String], environment: [String: String], providers: any ProviderDirectory,
-        progress: (@Sendable (String) -> Void)? = nil
+        progress: (@Sendable (String) -> Void)? = nil, terminalColumns: Int? = nil
     ) async -> Result {
-        let arguments = ArgparseConventions.normalize(arguments)
-        // `pcluster SUBCOMMAND --help` shows that subcommand's help (with its flags), as argparse does.
-        // (For ssh only what comes before the command to run counts: `ssh -n demo sinfo -h` is sinfo's -h.)
-        let ownArguments = arguments.first == "ssh" ? Array(arguments.prefix(sshCommandStart(arguments))) : arguments
-        if ownArguments.contains("--help") || ownArguments.contains("-h"), let first = arguments.first,
-            let sub = PCluster.configuration.subcommands.first(where: { $0.configuration.commandName == first })
-        {
-            return Result(stdout: PCluster.helpMessage(for: sub) + "\n", stderr: "", exitCode: 0)
-        }
-        if let refusal = BooleanOptions.refusal(Array(ownArguments.dropFirst())) {
-            return Result(stdout: JSONPrinter.render(refusal) + "\n", stderr: "", exitCode: 1)
-        }
+        // The line as the original's argparse reads it. For ssh only what comes before the command to run
+        // is pcluster's (`ssh -n demo sinfo -h` is sinfo's -h); the rest goes to the head node as written.
+        let given = arguments
+        let ownCount = given.first == "ssh" ? sshCommandStart(given) : given.count
+        let columns = environment["COLUMNS"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil } ?? terminalColumns ?? 80
+        let arguments: [String]
+        let verdict = Argparse.parse(Array(given.prefix(ownCount)), columns: columns)
+        guard case .accepted(let line) = verdict else { return answer(verdict) }
+        arguments = line + given.dropFirst(ownCount)
         let parsed: ParsableCommand
         do {
             parsed = try PCluster.parseAsRoot(arguments)
@@ -87,6 +84,22 @@ package enum PClusterCLI {
         return Result(stdout: stdout, stderr: stderr, exitCode: outcome.exitCode, exec: outcome.exec)
     }
 
+    /// What is printed for a line argparse does not let through.
+    static func answer(_ verdict: ArgparseVerdict) -> Result {
+        switch verdict {
+        case .accepted: return Result(stdout: "", stderr: "", exitCode: 0)
+        case .help(let name):
+            // Our help text, in the shape swift-argument-parser writes it.
+            guard let name, let sub = PCluster.configuration.subcommands.first(where: { $0.configuration.commandName == name }) else {
+                return Result(stdout: PCluster.helpMessage() + "\n", stderr: "", exitCode: 0)
+            }
+            return Result(stdout: PCluster.helpMessage(for: sub) + "\n", stderr: "", exitCode: 0)
+        case .usageError(let text): return Result(stdout: "", stderr: text, exitCode: 2)
+        case .invalidArguments(let text): return Result(stdout: text, stderr: "", exitCode: 1)
+        case .badRequest(let message): return Result(stdout: JSONPrinter.render(["message": .string(message)]) + "\n", stderr: "", exitCode: 1)
+        }
+    }
+
     /// Index of the first argument of `pcluster ssh ...` that belongs to the command run on the head node.
     static func sshCommandStart(_ arguments: [String]) -> Int {
         let withValue: Set<String> = ["-n", "--cluster-name", "-r", "--region", "--dryrun", "--query"]
@@ -115,80 +128,5 @@ package enum PClusterCLI {
         case .array(let a): return !a.isEmpty
         case .object(let o): return !o.isEmpty
         }
-    }
-}
-
-/// The original's boolean options take only true or false (in three spellings) and refuse anything
-/// else with its own message, not a usage error.
-enum BooleanOptions {
-    static let names: Set<String> = ["--dryrun", "--force", "--force-update", "--rollback-on-failure", "--start-from-head", "--keep-s3-objects"]
-    static let spellings: Set<String> = ["true", "True", "TRUE", "false", "False", "FALSE"]
-
-    static func refusal(_ arguments: [String]) -> JSONValue? {
-        for (index, argument) in arguments.enumerated() {
-            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-            guard names.contains(parts[0]) else { continue }
-            let value = parts.count == 2 ? parts[1] : index + 1 < arguments.count ? arguments[index + 1] : nil
-            guard let value, !spellings.contains(value) else { continue }
-            let parameter = parts[0].dropFirst(2).replacingOccurrences(of: "-", with: "_")
-            return ["message": .string("Bad Request: Wrong type, expected 'boolean' for parameter '\(parameter)'")]
-        }
-        return nil
-    }
-}
-
-/// What argparse (the original's parser) accepts and swift-argument-parser does not: a long option
-/// written as any unambiguous prefix (`--cluster-n`), and a short option's value glued to it (`-ndemo`).
-/// Rewritten into the full forms before parsing, from the options the subcommand's help lists.
-enum ArgparseConventions {
-    static func normalize(_ arguments: [String]) -> [String] {
-        guard let first = arguments.first,
-            let sub = PCluster.configuration.subcommands.first(where: { $0.configuration.commandName == first })
-        else { return arguments }
-        let help = PCluster.helpMessage(for: sub)
-        let longs = Set(matches(#"--[a-z0-9][a-z0-9-]*"#, in: help))
-        // Short options shown with a value: "-n, --cluster-name <cluster-name>".
-        let shortsWithValue = Set(
-            matches(#"(?m)^\s+-[a-zA-Z], --[a-z0-9-]+ <"#, in: help).map { String($0.trimmingCharacters(in: .whitespaces).prefix(2)) })
-        // ssh passes everything from its command on; only pcluster's own options are rewritten.
-        let end = first == "ssh" ? PClusterCLI.sshCommandStart(arguments) : arguments.count
-        var out = [first]
-        var index = 1
-        while index < arguments.count {
-            let argument = arguments[index]
-            defer { index += 1 }
-            guard index < end else { out.append(argument); continue }
-            if argument == "--" { out += arguments[index...]; index = arguments.count; break }
-            if argument.hasPrefix("--") {
-                let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-                if !longs.contains(parts[0]) {
-                    let candidates = longs.filter { $0.hasPrefix(parts[0]) }
-                    if candidates.count == 1, let full = candidates.first {
-                        out.append(parts.count == 2 ? "\(full)=\(parts[1])" : full)
-                        continue
-                    }
-                }
-                out.append(argument)
-                // An option's value is not an option, whatever it looks like.
-                if parts.count == 1, index + 1 < end, !["--debug", "--help", "--wait"].contains(parts[0]) {
-                    index += 1
-                    out.append(arguments[index])
-                }
-            } else if argument.count > 2, argument.hasPrefix("-"), shortsWithValue.contains(String(argument.prefix(2))) {
-                out += [String(argument.prefix(2)), String(argument.dropFirst(2))]
-            } else {
-                out.append(argument)
-                if shortsWithValue.contains(argument), index + 1 < end {
-                    index += 1
-                    out.append(arguments[index])
-                }
-            }
-        }
-        return out
-    }
-
-    static func matches(_ pattern: String, in text: String) -> [String] {
-        guard let re = try? NSRegularExpression(pattern: pattern) else { return [] }
-        return re.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { Range($0.range, in: text).map { String(text[$0]) } }
     }
 }

@@ -55,6 +55,36 @@ package enum OracleResponses {
     }
 }
 
+extension OracleResponses {
+    /// One of the oracle scripts (scripts/oracle/NAME) with the original's Python: each line in, one answer
+    /// line out. On a thread of its own.
+    package static func answers(script: String, lines: [String]) async throws -> [String] {
+        guard let python else { throw TestSetupError(description: "the original is not installed: run scripts/oracle/setup") }
+        let path = TestPaths.repository.appendingPathComponent("scripts/oracle/\(script)").path
+        let payload = Data(lines.map { $0 + "\n" }.joined().utf8)
+        return try await onOwnThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [path]
+            let input = Pipe(), output = Pipe(), errors = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            let writer = Thread {
+                input.fileHandleForWriting.write(payload)
+                try? input.fileHandleForWriting.close()
+            }
+            writer.start()
+            let answer = output.fileHandleForReading.readDataToEndOfFile()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw TestSetupError(description: "\(script) failed: \(stderr)") }
+            return String(decoding: answer, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+    }
+}
+
 /// Runs blocking work (a process, a long computation) on a thread of its own, so the test does not hold
 /// one of the cooperative pool's few threads (two on a two-core machine) that every other test needs.
 package func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
