@@ -217,6 +217,8 @@ extension ClustersAsRoot {
             #expect(described?["headNode"]?["state"] == "running")
             #expect(described?["headNode"]?["instanceId"]?.stringValue?.range(of: "^i-[0-9a-f]{17}$", options: .regularExpression) != nil)
             #expect(described?["failures"] == nil)
+            // The stack's tags, as the original lists them: the config's and the version.
+            #expect(described?["tags"]?.arrayValue?.contains(["key": "parallelcluster:version", "value": "3.16.1"]) == true)
             #expect(try sinfo("demo") == ["c6i-dy-compute-1": "idle~", "c6i-dy-compute-2": "idle~"])
 
             // The job, verbatim, on powered-down dynamic nodes.

@@ -92,11 +92,14 @@ extension CreateCluster {
             return .failure(message: "Cannot read \(clusterConfiguration): \(error.localizedDescription)")
         }
         let now = Date()
-        let record = ClusterRecord(
+        var record = ClusterRecord(
             name: clusterName, region: region ?? config.region ?? ClusterRecord.defaultRegion,
             version: PClusterVersion.original, clusterStatus: .createInProgress,
             computeFleetStatus: .running, creationTime: now, lastUpdatedTime: now,
             provider: provider.kind)
+        // The tags the original's stack carries, which describe-cluster lists: the config's and its version.
+        record.tags = Dictionary(config.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+            .merging(["parallelcluster:version": PClusterVersion.original]) { $1 }
         let say = env.progress(of: clusterName, shown: wait)
         do {
             try await provider.create(
