@@ -159,15 +159,32 @@ extension Validators {
         }
     }
 
+    /// As the original: storage the cluster makes (Ebs, Efs, FsxLustre) is deleted with it unless its
+    /// DeletionPolicy says otherwise, and either way the user is told; an existing one is told only when the
+    /// config sets a policy for it.
     static let deletionPolicy = Validator("DeletionPolicyValidator") { c, s in
-        for st in c.config.sharedStorage where !st.isExisting {
-            let policy = st.fsxLustre?.deletionPolicy ?? st.efsDeletionPolicy ?? st.ebs?.deletionPolicy
-            if policy == "Retain" {
-                s.add(
-                    .info,
-                    "The DeletionPolicy of '\(st.name)' is Retain: it will outlive the cluster and keep costing money until you delete it yourself.",
-                    at: st.path)
+        for st in c.config.sharedStorage {
+            let settings: String
+            switch st.storageType {
+            case "Ebs": settings = "EbsSettings"
+            case "Efs": settings = "EfsSettings"
+            case "FsxLustre": settings = "FsxLustreSettings"
+            default: continue
             }
+            let key = st.path / settings / "DeletionPolicy"
+            let written = c.document.root.deepest(key)
+            let explicit = written.complete ? written.node.string : nil
+            guard let policy = explicit ?? (st.isExisting ? nil : "Delete") else { continue }
+            let fate: String
+            switch policy {
+            case "Delete": fate = "deleted"
+            case "Retain": fate = "retained"
+            default: continue
+            }
+            s.add(
+                .info,
+                "The DeletionPolicy is set to \(policy). The storage '\(st.name)' will be \(fate) when you remove it from the configuration when performing a cluster update or deleting the cluster.",
+                at: explicit == nil ? st.path : key)
         }
     }
 }
