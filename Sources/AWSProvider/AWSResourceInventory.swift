@@ -41,9 +41,8 @@ package struct AWSResourceInventory: ResourceInventory {
         try await ec2().keyPairNames(filters: [EC2Filter("key-name", [name])]).contains(name)
     }
 
-    package func imageOs(_ id: String) async throws -> String?? {
-        let image = try await ec2().describeImages(filters: [EC2Filter("image-id", [id])]).first { $0.imageId == id }
-        return .some(image?.tags["parallelcluster:os"])
+    package func imageTags(_ id: String) async throws -> [String: String]?? {
+        .some(try await ec2().describeImages(filters: [EC2Filter("image-id", [id])]).first { $0.imageId == id }?.tags)
     }
 
     package func imageArchitecture(_ id: String) async throws -> String?? {

@@ -43,8 +43,8 @@ public protocol ResourceInventory: Sendable {
     /// The instance types among `names` the region offers, with what they support (missing ones are absent).
     func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]?
     func bucketExists(_ name: String) async throws -> Bool?
-    /// The `parallelcluster:os` tag of an image pcluster built (`.some(nil)`: the image has none).
-    func imageOs(_ id: String) async throws -> String??
+    /// An image's tags (`.some(nil)`: there is no such image).
+    func imageTags(_ id: String) async throws -> [String: String]??
 }
 
 extension ResourceInventory {
@@ -55,7 +55,7 @@ extension ResourceInventory {
     public func imageArchitecture(_ id: String) async throws -> String?? { nil }
     public func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? { nil }
     public func bucketExists(_ name: String) async throws -> Bool? { nil }
-    public func imageOs(_ id: String) async throws -> String?? { nil }
+    public func imageTags(_ id: String) async throws -> [String: String]?? { nil }
 }
 
 /// A finding of a resource validator, placed at a path of the document.
@@ -91,7 +91,9 @@ public struct ResourceValidator: Sendable {
 }
 
 public enum ResourceValidators {
-    public static let all: [ResourceValidator] = [existingFsx, subnets, securityGroups, keyPair, customAmi, instanceTypes, buckets]
+    public static let all: [ResourceValidator] = [
+        existingFsx, subnets, securityGroups, keyPair, customAmi, customAmiTag, amiOsCompatible, instanceTypes, buckets,
+    ]
 
     /// Every instance type of the config with where it is written.
     static func instanceTypePaths(
@@ -292,15 +294,59 @@ public enum ResourceValidators {
                     "Image \(id) is built for \(architecture), which instance type \(type) does not run (it runs \(supported.joined(separator: ", "))).",
                     at: path))
         }
-        // An image pcluster built says its OS in a tag; one that says another OS than Image.Os gets the wrong
-        // packages and paths at boot (the original's AmiOsCompatibleValidator warns likewise).
-        if let tagged = try await inventory.imageOs(id), let os = tagged, os != config.os {
-            findings.append(
-                ResourceFinding(
-                    .warning, "Image \(id) was built for \(os) (its parallelcluster:os tag), but Image.Os is \(config.os); make them agree.",
-                    at: .root / "Image" / "CustomAmi"))
-        }
         return findings
+    }
+
+    /// As the original: an image pcluster built carries its version in a tag; one without it may not boot a
+    /// cluster node, one of another version will not.
+    static let customAmiTag = ResourceValidator(
+        "CustomAmiTagValidator", subject: "the custom AMI's tags",
+        anchor: { $0.customAmi == nil ? nil : .root / "Image" / "CustomAmi" }
+    ) { config, inventory in
+        guard let id = config.customAmi, let lookup = try await inventory.imageTags(id), let tags = lookup else { return [] }
+        let current = "3.16.1"
+        guard let version = tags["parallelcluster:version"] else {
+            return [
+                ResourceFinding(
+                    .warning,
+                    "The custom AMI may not have been created by pcluster. You can ignore this warning if the AMI is shared or copied from another pcluster AMI. If the AMI is indeed not created by pcluster, cluster creation will fail. If the cluster creation fails, please go to https://docs.aws.amazon.com/parallelcluster/latest/ug/troubleshooting.html#troubleshooting-stack-creation-failures for troubleshooting.",
+                    at: .root / "Image" / "CustomAmi")
+            ]
+        }
+        guard version == current else {
+            return [
+                ResourceFinding(
+                    .error,
+                    "The custom AMI was created with pcluster \(version), but is trying to be used with pcluster \(current). Please either use an AMI created with \(current) or change your ParallelCluster to \(version)",
+                    at: .root / "Image" / "CustomAmi")
+            ]
+        }
+        return []
+    }
+
+    /// As the original: the OS an image pcluster built names in its tag must be Image.Os; an image without the
+    /// tag cannot be checked, and the user is told so.
+    static let amiOsCompatible = ResourceValidator(
+        "AmiOsCompatibleValidator", subject: "the custom AMI's OS",
+        anchor: { $0.customAmi == nil ? nil : .root / "Image" / "CustomAmi" }
+    ) { config, inventory in
+        guard let id = config.customAmi, let lookup = try await inventory.imageTags(id), let tags = lookup else { return [] }
+        guard let os = tags["parallelcluster:os"] else {
+            return [
+                ResourceFinding(
+                    .warning,
+                    "Could not check node AMI \(id) OS and cluster OS \(config.os) compatibility, please make sure they are compatible before cluster creation and update operations.",
+                    at: .root / "Image" / "CustomAmi")
+            ]
+        }
+        guard os == config.os else {
+            return [
+                ResourceFinding(
+                    .error, "The OS of node AMI \(id) is \(os), it is not compatible with cluster OS \(config.os).", at: .root / "Image" / "CustomAmi"
+                )
+            ]
+        }
+        return []
     }
 
     /// Each FsxLustre FileSystemId names a file system that exists and is AVAILABLE (the original's

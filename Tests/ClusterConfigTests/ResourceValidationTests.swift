@@ -30,7 +30,13 @@ struct ResourceValidationTests {
         }
         func bucketExists(_ name: String) async throws -> Bool? { buckets.map { $0.contains(name) } }
         func imageArchitecture(_ id: String) async throws -> String?? { images.map { $0[id] } }
-        func imageOs(_ id: String) async throws -> String?? { images == nil ? nil : .some(imageOsTags[id]) }
+        func imageTags(_ id: String) async throws -> [String: String]?? {
+            guard let images else { return nil }
+            guard images[id] != nil else { return .some(nil) }
+            var tags = ["parallelcluster:version": "3.16.1", "parallelcluster:os": "alinux2"]
+            tags["parallelcluster:os"] = imageOsTags[id] ?? tags["parallelcluster:os"]
+            return .some(tags)
+        }
     }
 
     struct Failure: Error, CustomStringConvertible { var description: String }
@@ -162,7 +168,8 @@ struct ResourceValidationTests {
         #expect(await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory).isEmpty)
         inventory.imageOsTags = ["ami-0123456789abcdef0": "ubuntu2204"]
         let otherOs = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
-        #expect(otherOs.map(\.level) == [.warning] && otherOs.first?.message.contains("was built for ubuntu2204") == true, "\(otherOs)")
+        #expect(otherOs.map(\.type) == ["AmiOsCompatibleValidator"] && otherOs.map(\.level) == [.error], "\(otherOs)")
+        #expect(otherOs.first?.message == "The OS of node AMI ami-0123456789abcdef0 is ubuntu2204, it is not compatible with cluster OS alinux2.")
         inventory.imageOsTags = [:]
         inventory.images = [:]
         let missing = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory)
