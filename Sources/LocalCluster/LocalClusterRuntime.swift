@@ -111,7 +111,7 @@ package struct LocalClusterRuntime: Sendable {
             // Shared storage before any compute node runs: jobs see MountDir from their first second.
             if !config.sharedStorage.isEmpty {
                 let mounts = try await LocalSharedStorage.attach(
-                    config, cluster: name, fsxd: fsxdExecutable,
+                    config, cluster: name, creation: RequestTokens(record: record), fsxd: fsxdExecutable,
                     environment: ProcessInfo.processInfo.environment,
                     logPath: layout.logs + "/fsxd-start.log", progress: progress)
                 try JSONEncoder().encode(mounts).write(to: URL(fileURLWithPath: sharedStoragePath(layout)), options: .atomic)

@@ -2,6 +2,7 @@ import AWSCore
 import AWSFSx
 import ClusterConfig
 import Foundation
+import Provisioning
 import SlurmHeadNode
 
 #if canImport(Glibc)
@@ -55,7 +56,7 @@ package enum LocalSharedStorage {
 
     /// Attaches every SharedStorage of the config; on failure, detaches what was attached and throws.
     static func attach(
-        _ config: ClusterConfiguration, cluster: String, fsxd: String, environment: [String: String],
+        _ config: ClusterConfiguration, cluster: String, creation: RequestTokens, fsxd: String, environment: [String: String],
         logPath: String, progress: (String) -> Void
     ) async throws -> [SharedMount] {
         var attached: [SharedMount] = []
@@ -92,7 +93,7 @@ package enum LocalSharedStorage {
                             storageCapacity: capacity, deploymentType: deployment,
                             perUnitStorageThroughput: throughput, subnetId: subnet,
                             tags: ["parallelcluster:cluster-name": cluster, "Name": storage.name],
-                            clientRequestToken: "\(cluster)-\(storage.name)")
+                            clientRequestToken: creation.token(storage.name))
                         managed = true
                         let created = id!
                         // Attached from here on, so a failure below deletes it with the rest.
@@ -101,7 +102,8 @@ package enum LocalSharedStorage {
                                 name: storage.name, storageType: storage.storageType, mountDir: storage.mountDir,
                                 fileSystemId: created, managed: true, deleteWithCluster: true,
                                 createdDirectory: false, mounted: false))
-                        try await associate(lustre, fileSystem: created, cluster: cluster, storage: storage.name, client: client, progress: progress)
+                        try await associate(
+                            lustre, fileSystem: created, creation: creation, storage: storage.name, client: client, progress: progress)
                         attached.removeLast()
                     }
                     let fileSystem = id!
@@ -133,7 +135,7 @@ package enum LocalSharedStorage {
     /// "/", imported at creation, auto-import per AutoImportPolicy; ExportPath exports only through tasks, as
     /// on FSx). Waits until each is AVAILABLE, as the original's stack waits for its association resources.
     static func associate(
-        _ lustre: ClusterConfiguration.FsxLustreSettings?, fileSystem: String, cluster: String, storage: String,
+        _ lustre: ClusterConfiguration.FsxLustreSettings?, fileSystem: String, creation: RequestTokens, storage: String,
         client: FSxClient, progress: (String) -> Void
     ) async throws {
         guard let lustre else { return }
@@ -161,7 +163,7 @@ package enum LocalSharedStorage {
                 fileSystemId: fileSystem, fileSystemPath: request.path, dataRepositoryPath: request.repository,
                 batchImportMetaDataOnCreate: request.batch, importedFileChunkSize: request.chunk,
                 autoImportEvents: request.imports, autoExportEvents: request.exports,
-                clientRequestToken: "\(cluster)-\(storage)-\(request.name)")
+                clientRequestToken: creation.token(storage, request.name))
             let deadline = Date().addingTimeInterval(600)
             while true {
                 let state = try await client.associationLifecycle(association)
@@ -197,5 +199,23 @@ package enum LocalSharedStorage {
             if mount.createdDirectory { rmdir(mount.mountDir) }
         }
         return problems
+    }
+}
+
+/// ClientRequestTokens for what one creation of a cluster asks the FSx service to make: the same for a retry
+/// within that creation, different for a cluster of the same name in another region or made again later
+/// (which must not be handed the file system an earlier one retained). FSx takes at most 63 characters of
+/// letters, digits and hyphens, so the parts are hashed.
+struct RequestTokens: Sendable {
+    let creation: String
+
+    init(record: ClusterRecord) {
+        creation = "\(record.region)/\(record.name)/\(record.creationTime.timeIntervalSince1970)"
+    }
+
+    func token(_ parts: String...) -> String {
+        var hash: UInt64 = 14695981039346656037
+        for byte in ([creation] + parts).joined(separator: "/").utf8 { hash = (hash ^ UInt64(byte)) &* 1099511628211 }
+        return "pcluster-" + String(hash, radix: 16)
     }
 }
