@@ -91,7 +91,7 @@ struct ArgparseAction: Sendable {
 }
 
 /// What argparse makes of a command line.
-enum ArgparseVerdict: Equatable {
+enum ArgparseVerdict: Error, Equatable {
     /// Accepted: the line in plain long options, and what ssh passes on.
     case accepted([String])
     /// `-h`: the command's help (ours; None for the top level).
@@ -131,7 +131,7 @@ enum Argparse {
                 topUsage + "pcluster: error: argument operation: invalid choice: \(PythonRepr.string(name)) (choose from \(choices))\n")
         }
         switch parse(Array(arguments[(index + 1)...]), command: command, width: width) {
-        case .failure(let verdict): return verdict.verdict
+        case .failure(let verdict): return verdict
         case .success(let (line, extras)):
             let leftovers = leading + extras
             if !leftovers.isEmpty && !command.takesExtraArguments {
@@ -147,16 +147,16 @@ enum Argparse {
 
     /// A subcommand's arguments, as its subparser's parse_known_args: the line in plain long options and
     /// what it did not recognise, or argparse's answer.
-    static func parse(_ arguments: [String], command: ArgparseCommand, width: Int) -> Result<([String], [String]), Verdict> {
+    static func parse(_ arguments: [String], command: ArgparseCommand, width: Int) -> Result<([String], [String]), ArgparseVerdict> {
         let commandUsage = usage(
             prog: command.prog, optionals: command.actions.filter { !$0.hidden }.map(\.usage), positionals: [], width: width)
-        func error(_ message: String) -> Verdict { Verdict(commandUsage + "\(command.prog): error: \(message)\n") }
+        func error(_ message: String) -> ArgparseVerdict { .usageError(commandUsage + "\(command.prog): error: \(message)\n") }
         var line: [String] = [], extras: [String] = []
         var seen = Set<String>()
         var index = 0
         var optionsEnded = false
         /// What argparse's `_parse_optional` makes of an argument.
-        func classify(_ argument: String) -> Result<Word, Verdict> {
+        func classify(_ argument: String) -> Result<Word, ArgparseVerdict> {
             guard !optionsEnded, argument.hasPrefix("-"), argument != "-" else { return .success(.positional) }
             if let action = command.actions.first(where: { $0.optionStrings.contains(argument) }) { return .success(.option(action, nil)) }
             if let equals = argument.firstIndex(of: "=") {
@@ -217,7 +217,7 @@ enum Argparse {
             var values: [String] = []
             switch action.arity {
             case .help:
-                return .failure(Verdict(help: command.name))
+                return .failure(.help(command: command.name))
             case .flag:
                 if let explicit, !explicit.isEmpty || argument.contains("=") {
                     return .failure(error("argument \(action.displayName): ignored explicit argument \(PythonRepr.string(explicit))"))
@@ -250,7 +250,7 @@ enum Argparse {
             for value in values {
                 if let refusal = convert(value, action.conversion) {
                     switch refusal {
-                    case .badRequest(let message): return .failure(Verdict(badRequest: message))
+                    case .badRequest(let message): return .failure(.badRequest(message))
                     case .argparse(let message): return .failure(error("argument \(action.displayName): \(message)"))
                     }
                 }
@@ -318,18 +318,12 @@ enum Argparse {
         }
     }
 
-    /// A verdict carried through Result.
-    struct Verdict: Error {
-        let verdict: ArgparseVerdict
-        init(_ usageError: String) { verdict = .usageError(usageError) }
-        init(help command: String) { verdict = .help(command: command) }
-        init(badRequest message: String) { verdict = .badRequest(message) }
-    }
 }
 
 /// The spellings the original's `to_bool` takes.
 enum BooleanSpellings {
-    static let all: Set<String> = ["true", "True", "TRUE", "false", "False", "FALSE"]
+    static let truths: Set<String> = ["true", "True", "TRUE"]
+    static let all: Set<String> = truths.union(["false", "False", "FALSE"])
 }
 
 /// Python's int() and float() of a command-line string.

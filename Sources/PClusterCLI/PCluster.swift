@@ -101,17 +101,26 @@ package enum PClusterCLI {
     }
 
     /// Index of the first argument of `pcluster ssh ...` that belongs to the command run on the head node.
+    /// (ssh's own options are the original's: its parser's, from `ArgparseSpec`; whatever else comes first
+    /// starts the command, as ssh options such as `-i key` do.)
     static func sshCommandStart(_ arguments: [String]) -> Int {
-        let withValue: Set<String> = ["-n", "--cluster-name", "-r", "--region", "--dryrun", "--query"]
+        let options = (ArgparseSpec.command("ssh")?.actions ?? []).flatMap { action in action.optionStrings.map { ($0, action.arity) } }
+        func takesValue(_ option: String) -> Bool { options.contains { $0.0 == option && $0.1 == .one } }
         var index = 1
         while index < arguments.count {
             let argument = arguments[index]
-            if withValue.contains(argument) { index += 2; continue }
-            if argument == "--debug" || argument == "--help" || argument == "-h" { index += 1; continue }
-            if argument.hasPrefix("--") && argument.contains("=") { index += 1; continue }
-            // argparse's glued short options (`-ndemo`) and unambiguous long prefixes (`--cluster-n demo`) are its own too.
-            if !argument.hasPrefix("--"), argument.count > 2, argument.hasPrefix("-n") || argument.hasPrefix("-r") { index += 1; continue }
-            if argument.count > 3, argument.hasPrefix("--"), withValue.contains(where: { $0.hasPrefix(argument) }) { index += 2; continue }
+            let name = String(argument.prefix { $0 != "=" })
+            // Exact, `--x=v`, or an unambiguous prefix of a long option (`--cluster-n demo`).
+            let matches = options.filter { $0.0 == name || (name.hasPrefix("--") && name.count > 2 && $0.0.hasPrefix(name)) }
+            if let (option, _) = matches.first(where: { $0.0 == name }) ?? (matches.count == 1 ? matches.first : nil) {
+                index += takesValue(option) && !argument.contains("=") ? 2 : 1
+                continue
+            }
+            // argparse's glued short options (`-ndemo`).
+            if !argument.hasPrefix("--"), argument.count > 2, takesValue(String(argument.prefix(2))) {
+                index += 1
+                continue
+            }
             return index
         }
         return arguments.count

@@ -26,10 +26,10 @@ enum Pages {
     }
 
     /// One page of a listing and the token of the next, when there is more.
-    static func page<T>(_ items: [T], size: Int, kind: String, token: String?) -> Result<([T], next: String?), Refusal> {
+    static func page<T>(_ items: [T], size: Int, kind: String, token: String?) -> Result<([T], next: String?), Providers.Refusal> {
         var start = 0
         if let token {
-            guard let found = offset(of: token, kinds: [kind]) else { return .failure(Refusal(outcome: invalid(token))) }
+            guard let found = offset(of: token, kinds: [kind]) else { return .failure(Providers.Refusal(outcome: invalid(token))) }
             start = min(found.offset, items.count)
         }
         let end = min(start + size, items.count)
@@ -39,20 +39,18 @@ enum Pages {
     /// A window of log events as GetLogEvents gives it: the newest `limit` (or the oldest with
     /// `fromHead`), or the events after a forward token (`f/N`) or before a backward one (`b/N`). Both
     /// tokens come back every time; at the end of the stream the forward token is the one passed in.
-    static func events<T>(_ items: [T], limit: Int, fromHead: Bool, token: String?) -> Result<([T], next: String, previous: String), Refusal> {
+    static func events<T>(
+        _ items: [T], limit: Int, fromHead: Bool, token: String?
+    ) -> Result<([T], next: String, previous: String), Providers.Refusal> {
         let count = items.count
         var range: Range<Int>
         if let token {
-            guard let found = offset(of: token, kinds: ["f", "b"]) else { return .failure(Refusal(outcome: invalid(token))) }
+            guard let found = offset(of: token, kinds: ["f", "b"]) else { return .failure(Providers.Refusal(outcome: invalid(token))) }
             let at = min(found.offset, count)
             range = found.kind == "f" ? at..<min(at + limit, count) : max(0, at - limit)..<at
         } else {
             range = fromHead ? 0..<min(limit, count) : max(0, count - limit)..<count
         }
         return .success((Array(items[range]), self.token("f", range.upperBound), self.token("b", range.lowerBound)))
-    }
-
-    struct Refusal: Error {
-        let outcome: CommandOutcome
     }
 }

@@ -120,20 +120,17 @@ enum RegionRule {
     /// The region of a create or update request, as the original chooses it: --region, else the config's
     /// Region, else the AWS configuration's; --region and a different Region in the config are refused.
     /// A config that cannot be read gives no Region here (its validation says why).
-    static func fromConfig(flag: String?, path: String, env: CommandEnvironment) -> Result<String?, Refusal> {
+    static func fromConfig(flag: String?, path: String, env: CommandEnvironment) -> Result<String?, Providers.Refusal> {
         let text = try? String(contentsOfFile: path, encoding: .utf8)
         let document = text.flatMap { try? ConfigLoader.parse(text: $0, file: path, environment: env.variables).0 }
         let fileRegion = document?.root["Region"]?.string
         if let flag, let fileRegion, flag != fileRegion {
-            return .failure(Refusal(outcome: .failure(message: "Bad Request: region is set in both parameter and configuration and conflicts.")))
+            return .failure(
+                Providers.Refusal(outcome: .failure(message: "Bad Request: region is set in both parameter and configuration and conflicts.")))
         }
         let region = flag ?? fileRegion ?? env.region(nil)
-        if let refusal = refusal(region) { return .failure(Refusal(outcome: refusal)) }
+        if let refusal = refusal(region) { return .failure(Providers.Refusal(outcome: refusal)) }
         return .success(region)
-    }
-
-    struct Refusal: Error {
-        let outcome: CommandOutcome
     }
 
     static func refusal(_ region: String?) -> CommandOutcome? {

@@ -75,11 +75,8 @@ struct CommonOptions: ParsableArguments {
 struct BoolArgument: ExpressibleByArgument, Sendable {
     let value: Bool
     init?(argument: String) {
-        switch argument {
-        case "true", "True", "TRUE": value = true
-        case "false", "False", "FALSE": value = false
-        default: return nil
-        }
+        guard BooleanSpellings.all.contains(argument) else { return nil }
+        value = BooleanSpellings.truths.contains(argument)
     }
     static var defaultCompletionKind: CompletionKind { .list(["true", "false"]) }
 }

@@ -121,6 +121,8 @@ package struct ClusterStore: Sendable {
     /// The directory of the cluster called `name` in this view; nil when there is none. Without a region, a
     /// name that clusters of several regions share is an error naming them.
     package func locate(_ name: String) throws -> URL? {
+        // The common case, without listing anything: this region's own directory.
+        if let region, case let dir = directory(name: name, region: region), FileManager.default.fileExists(atPath: dir.path) { return dir }
         let matches = directories().filter { $0.directory.lastPathComponent == name }
         if matches.count > 1 {
             let regions = matches.map(\.region).joined(separator: ", ")

@@ -23,23 +23,33 @@ package enum OracleResponses {
 
     /// The same, for tests that already run their commands synchronously.
     package static func blockingProblems(_ documents: [(model: String, json: String)]) throws -> [[String]] {
+        // The documents travel as text, so the checker sees their keys in our order.
+        let lines = try documents.map { model, json in
+            String(decoding: try JSONEncoder().encode(["model": model, "document_text": json]), as: UTF8.self)
+        }
+        return try blockingAnswers(script: "check_responses.py", lines: lines).map {
+            try JSONDecoder().decode([String].self, from: Data($0.utf8))
+        }
+    }
+
+    /// One of the oracle scripts (scripts/oracle/NAME) with the original's Python: each line in, one answer
+    /// line out. On a thread of its own.
+    package static func answers(script: String, lines: [String]) async throws -> [String] {
+        try await onOwnThread { try blockingAnswers(script: script, lines: lines) }
+    }
+
+    static func blockingAnswers(script: String, lines: [String]) throws -> [String] {
         guard let python else { throw TestSetupError(description: "the original is not installed: run scripts/oracle/setup") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [TestPaths.repository.appendingPathComponent("scripts/oracle/check_responses.py").path]
+        process.arguments = [TestPaths.repository.appendingPathComponent("scripts/oracle/\(script)").path]
         let input = Pipe(), output = Pipe(), errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
         try process.run()
-        var lines = ""
-        // The documents travel as text, so the checker sees their keys in our order.
-        for (model, json) in documents {
-            let line = try JSONEncoder().encode(["model": model, "document_text": json])
-            lines += String(decoding: line, as: UTF8.self) + "\n"
-        }
-        // Written from a thread of its own: the checker answers line by line while we write.
-        let payload = Data(lines.utf8)
+        // Written from a thread of its own: the script answers line by line while we write.
+        let payload = Data(lines.map { $0 + "\n" }.joined().utf8)
         let writer = Thread {
             input.fileHandleForWriting.write(payload)
             try? input.fileHandleForWriting.close()
@@ -48,40 +58,8 @@ package enum OracleResponses {
         let answer = output.fileHandleForReading.readDataToEndOfFile()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSetupError(description: "check_responses.py failed: \(stderr)") }
-        return try String(decoding: answer, as: UTF8.self).split(separator: "\n").map {
-            try JSONDecoder().decode([String].self, from: Data($0.utf8))
-        }
-    }
-}
-
-extension OracleResponses {
-    /// One of the oracle scripts (scripts/oracle/NAME) with the original's Python: each line in, one answer
-    /// line out. On a thread of its own.
-    package static func answers(script: String, lines: [String]) async throws -> [String] {
-        guard let python else { throw TestSetupError(description: "the original is not installed: run scripts/oracle/setup") }
-        let path = TestPaths.repository.appendingPathComponent("scripts/oracle/\(script)").path
-        let payload = Data(lines.map { $0 + "\n" }.joined().utf8)
-        return try await onOwnThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [path]
-            let input = Pipe(), output = Pipe(), errors = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            let writer = Thread {
-                input.fileHandleForWriting.write(payload)
-                try? input.fileHandleForWriting.close()
-            }
-            writer.start()
-            let answer = output.fileHandleForReading.readDataToEndOfFile()
-            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw TestSetupError(description: "\(script) failed: \(stderr)") }
-            return String(decoding: answer, as: UTF8.self).split(separator: "\n").map(String.init)
-        }
+        guard process.terminationStatus == 0 else { throw TestSetupError(description: "\(script) failed: \(stderr)") }
+        return String(decoding: answer, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }
 
