@@ -38,13 +38,13 @@ let package = Package(
         .target(name: "SlurmHeadNode", dependencies: ["ClusterConfig", "Provisioning", .product(name: "SystemPackage", package: "swift-system")]),
         // The local provider: clusters on this machine, compute nodes as slurmd processes, shared storage
         // through the local FSx service.
-        .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning", "SlurmHeadNode", "AWSCore", "AWSFSx"]),
+        .target(name: "LocalCluster", dependencies: ["ClusterConfig", "Provisioning", "SlurmHeadNode", "AWSCore", "AWSFSx", "AWSSecretsManager"]),
         // The node agent Slurm runs (resume, suspend, PrologSlurmctld) and the cluster-manager loop.
         .executableTarget(name: "pcluster-agent", dependencies: ["SlurmHeadNode", "AWSProvider", "AWSCloudFormation", "AWSCore", "Provisioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The AWS provider: the cluster's CloudFormation template and stack, its configuration in S3, and the
         // node agent's EC2 launcher.
-        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSCloudFormation", "AWSEC2", "AWSFSx", "AWSS3", "AWSSTS",
+        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSCloudFormation", "AWSEC2", "AWSFSx", "AWSS3", "AWSSTS", "AWSSecretsManager",
                                                     "Provisioning", "SlurmHeadNode"]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
@@ -82,6 +82,7 @@ let package = Package(
         .target(name: "AWSSTS", dependencies: ["AWSCore", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .target(name: "AWSFSx", dependencies: ["AWSCore"]),
         .target(name: "AWSCloudFormation", dependencies: ["AWSCore"]),
+        .target(name: "AWSSecretsManager", dependencies: ["AWSCore"]),
         .target(name: "AWSEC2", dependencies: ["AWSCore", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // `s3xfer get|put|ls`: the S3 client as a command, used by the transfer benchmark.
         .executableTarget(name: "s3xfer", dependencies: ["AWSS3", "AWSCore",

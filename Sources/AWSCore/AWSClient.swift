@@ -96,6 +96,7 @@ package final class AWSClient: Sendable {
         case "ec2": return "EC2"
         case "fsx": return "FSx"
         case "cloudformation": return "CloudFormation"
+        case "secretsmanager": return "Secrets Manager"
         default: return service.signingName
         }
     }

@@ -25,6 +25,7 @@ package struct AWSServiceID: Sendable, Hashable {
     package static let ec2 = AWSServiceID(signingName: "ec2", settingName: "EC2")
     package static let fsx = AWSServiceID(signingName: "fsx", settingName: "FSX")
     package static let cloudFormation = AWSServiceID(signingName: "cloudformation", settingName: "CLOUDFORMATION")
+    package static let secretsManager = AWSServiceID(signingName: "secretsmanager", settingName: "SECRETS_MANAGER")
 }
 
 /// Where requests go: scheme, host, port, and any base path an override URL carries.

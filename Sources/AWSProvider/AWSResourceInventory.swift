@@ -2,6 +2,7 @@ import AWSCore
 import AWSEC2
 import AWSFSx
 import AWSS3
+import AWSSecretsManager
 import ClusterConfig
 import Foundation
 
@@ -79,6 +80,15 @@ package struct AWSResourceInventory: ResourceInventory {
             return true
         } catch let error as AWSServiceError where ["NoSuchBucket", "NotFound"].contains(error.code) {
             return false
+        }
+    }
+
+    package func secret(_ arn: String) async throws -> SecretLookup? {
+        switch try await SecretsManagerClient(settings: settings).state(of: arn) {
+        case .readable: return .readable
+        case .notFound: return .notFound
+        case .accessDenied: return .accessDenied
+        case .failed(let code): return .failed(code)
         }
     }
 }

@@ -62,9 +62,21 @@ public struct ClusterConfiguration: Sendable {
         public var enableMemoryBasedScheduling: Bool
         public var customSlurmSettings: [[(key: String, value: String)]]
         public var customSlurmSettingsIncludeFile: String?
-        public var hasDatabase: Bool
+        public var database: SlurmDatabase?
+        public var hasDatabase: Bool { database != nil }
         public var hasExternalSlurmdbd: Bool
         public var queues: [SlurmQueue]
+        public var path: ConfigPath
+    }
+
+    /// `SlurmSettings.Database`: the MySQL/MariaDB that the cluster's slurmdbd keeps Slurm's accounting in.
+    public struct SlurmDatabase: Sendable {
+        /// `host:port` (no scheme), as the original takes it.
+        public var uri: String
+        public var userName: String
+        public var passwordSecretArn: String
+        /// nil: the original's default, the cluster's name (slurm_acct_db by Slurm's own default is not used).
+        public var databaseName: String?
         public var path: ConfigPath
     }
 
@@ -287,7 +299,12 @@ extension ClusterConfiguration {
             enableMemoryBasedScheduling: s?["EnableMemoryBasedScheduling"]?.bool ?? false,
             customSlurmSettings: items(s?["CustomSlurmSettings"]).map { readSettings($0) },
             customSlurmSettingsIncludeFile: s?["CustomSlurmSettingsIncludeFile"]?.string,
-            hasDatabase: s?["Database"] != nil,
+            database: s?["Database"].map { db in
+                SlurmDatabase(
+                    uri: db["Uri"]?.string ?? "", userName: db["UserName"]?.string ?? "",
+                    passwordSecretArn: db["PasswordSecretArn"]?.string ?? "", databaseName: db["DatabaseName"]?.string,
+                    path: p / "SlurmSettings" / "Database")
+            },
             hasExternalSlurmdbd: s?["ExternalSlurmdbd"] != nil,
             queues: items(n?["SlurmQueues"]).enumerated().map { readQueue($1, p / "SlurmQueues" / $0) },
             path: p)

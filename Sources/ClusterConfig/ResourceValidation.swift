@@ -45,6 +45,16 @@ public protocol ResourceInventory: Sendable {
     func bucketExists(_ name: String) async throws -> Bool?
     /// An image's tags (`.some(nil)`: there is no such image).
     func imageTags(_ id: String) async throws -> [String: String]??
+    /// Whether a Secrets Manager secret can be described.
+    func secret(_ arn: String) async throws -> SecretLookup?
+}
+
+public enum SecretLookup: Sendable, Equatable {
+    case readable
+    case notFound
+    case accessDenied
+    /// Another error of the service, by its code.
+    case failed(String)
 }
 
 extension ResourceInventory {
@@ -56,6 +66,7 @@ extension ResourceInventory {
     public func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? { nil }
     public func bucketExists(_ name: String) async throws -> Bool? { nil }
     public func imageTags(_ id: String) async throws -> [String: String]?? { nil }
+    public func secret(_ arn: String) async throws -> SecretLookup? { nil }
 }
 
 /// A finding of a resource validator, placed at a path of the document.
@@ -93,7 +104,39 @@ public struct ResourceValidator: Sendable {
 public enum ResourceValidators {
     public static let all: [ResourceValidator] = [
         existingFsx, subnets, securityGroups, keyPair, customAmi, customAmiTag, amiOsCompatible, instanceTypes, buckets,
+        passwordSecretArn,
     ]
+
+    /// The original's PasswordSecretArnValidator for `SlurmSettings.Database`: a Secrets Manager secret that
+    /// exists (DescribeSecret), with its words and levels.
+    static let passwordSecretArn = ResourceValidator(
+        "PasswordSecretArnValidator", subject: "the database password secret",
+        anchor: { $0.scheduling.database.map { $0.path / "PasswordSecretArn" } }
+    ) { config, inventory in
+        guard let database = config.scheduling.database else { return [] }
+        let arn = database.passwordSecretArn
+        let at = database.path / "PasswordSecretArn"
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count > 5, parts[2] == "secretsmanager", parts[5] == "secret" else {
+            return [ResourceFinding(.error, "The secret \(arn) is not supported in region \(config.region ?? "us-east-1").", at: at)]
+        }
+        switch try await inventory.secret(arn) {
+        case nil, .readable?: return []
+        case .notFound?: return [ResourceFinding(.error, "The secret \(arn) does not exist.", at: at)]
+        case .accessDenied?:
+            return [
+                ResourceFinding(
+                    .warning,
+                    "Cannot validate secret \(arn) due to lack of permissions. Please refer to ParallelCluster official documentation for more information.",
+                    at: at)
+            ]
+        case .failed?:
+            return [
+                ResourceFinding(
+                    .warning, "Cannot validate secret \(arn). Please refer to ParallelCluster official documentation for more information.", at: at)
+            ]
+        }
+    }
 
     /// Every instance type of the config with where it is written.
     static func instanceTypePaths(

@@ -79,8 +79,11 @@ package struct LocalClusterRuntime: Sendable {
             }
             events.record(resource: name, status: "CREATE_IN_PROGRESS", reason: "User Initiated")
             let nodeCount = config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } }
-            var ports = try PortAllocator.allocate(nodeCount + 1, avoiding: portsInUse(except: name))
+            let daemonPorts = config.scheduling.hasDatabase ? 2 : 1
+            var ports = try PortAllocator.allocate(nodeCount + daemonPorts, avoiding: portsInUse(except: name))
             let controllerPort = ports.removeFirst()
+            let accounting = try await LocalAccounting.plan(
+                config, clusterName: name, dbdPort: ports.removeFirst(), environment: ProcessInfo.processInfo.environment)
             let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
             if let long = nodes.first(where: { $0.name.utf8.count > layout.longestNodeName }) {
                 throw LocalClusterError(
@@ -93,12 +96,20 @@ package struct LocalClusterRuntime: Sendable {
                 controllerPort: controllerPort, agentExecutable: agentExecutable,
                 headNodeInstanceId: LocalInstance.newId(), headNodeInstanceType: config.headNode.instanceType,
                 scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
-                queues: config.scheduling.queues.map(\.name), createdAt: Date(), fastJobStart: fastJobStart)
+                queues: config.scheduling.queues.map(\.name), createdAt: Date(), fastJobStart: fastJobStart,
+                accounting: accounting?.spec)
             try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
             try SlurmConf.render(spec: spec, layout: layout).write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
+            try headNode.writeNodeFiles(spec)
             try headNode.writePrograms()
             progress("head node: starting munged")
             try headNode.startMunge()
+            if let accounting {
+                progress(
+                    "head node: starting slurmdbd on 127.0.0.1:\(accounting.spec.dbdPort) (accounting in database \(accounting.spec.databaseName) at \(accounting.spec.storageHost):\(accounting.spec.storagePort))"
+                )
+                try await headNode.startAccounting(accounting.spec, password: accounting.password)
+            }
             progress("head node: starting slurmctld on 127.0.0.1:\(controllerPort)")
             let controller = try headNode.startController()
             try InstanceRegistry(layout: layout).update { instances in
@@ -223,6 +234,10 @@ package struct LocalClusterRuntime: Sendable {
         var restarted: [String] = []
         let now = headNode.health()
         if !now.munge { try headNode.startMunge(); restarted.append("munged") }
+        if let accounting = try? loadSpec(name).accounting, !headNode.accountingIsRunning {
+            try await headNode.startAccounting(accounting)
+            restarted.append("slurmdbd")
+        }
         if !now.controller {
             let pid = try headNode.startController()
             try InstanceRegistry(layout: layout).update { instances in

@@ -1,4 +1,5 @@
 import AWSFSx
+import AWSSecretsManager
 import ClusterConfig
 import Foundation
 import SlurmHeadNode
@@ -26,5 +27,14 @@ package struct LocalResourceInventory: ResourceInventory {
         }
         let client = try FSxClient(settings: try LocalSharedStorage.settings(environment))
         return try await client.lifecycle(of: id).map { .found(lifecycle: $0) } ?? .notFound
+    }
+
+    package func secret(_ arn: String) async throws -> SecretLookup? {
+        switch try await SecretsManagerClient(settings: try LocalSharedStorage.settings(environment)).state(of: arn) {
+        case .readable: return .readable
+        case .notFound: return .notFound
+        case .accessDenied: return .accessDenied
+        case .failed(let code): return .failed(code)
+        }
     }
 }

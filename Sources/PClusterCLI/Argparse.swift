@@ -1,4 +1,5 @@
 import Foundation
+import JSONOutput
 
 /// The original reads its command line with Python's argparse, and what argparse answers to a line it
 /// cannot take (its usage text, wrapped to the terminal, its error sentences, exit 2; unknown arguments
@@ -341,31 +342,5 @@ enum PythonNumbers {
         if ["nan", "+nan", "-nan"].contains(t) { return .nan }
         guard !t.isEmpty, t.allSatisfy({ "0123456789.eE+-_".contains($0) }) else { return nil }
         return Double(t.replacingOccurrences(of: "_", with: ""))
-    }
-}
-
-/// Python's repr() of a string, as `Invalid arguments [...]` lists them.
-enum PythonRepr {
-    static func string(_ s: String) -> String {
-        let quote: Character = s.contains("'") && !s.contains("\"") ? "\"" : "'"
-        var out = String(quote)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if Character(scalar) == quote {
-                    out += "\\\(quote)"
-                } else if scalar.value < 0x20 || scalar.value == 0x7f {
-                    out += String(format: "\\x%02x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out.append(quote)
-        return out
     }
 }

@@ -108,6 +108,8 @@ package struct HeadNode: Sendable {
             }
         }
         stop(ProcessControl.readPid(layout.slurmctldPid), "slurmctld", "slurmctld")
+        // After slurmctld, which sends what it still holds for the accounting on its way down.
+        stop(ProcessControl.readPid(layout.slurmdbdPid), "slurmdbd", "slurmdbd")
         stop(ProcessControl.readPid(layout.mungePid), "munged", "munged")
         // What no pid file names: slurmstepd and job processes whose slurmd is gone, a daemon restarted by
         // hand. Everything the cluster started is in its cgroup.
@@ -164,6 +166,7 @@ package struct HeadNode: Sendable {
     ) async throws {
         try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
         try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
+        try writeNodeFiles(spec)
         if nodeSetChanged {
             progress("restarting slurmctld with \(spec.nodes.count) compute nodes")
             if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }

@@ -95,8 +95,17 @@ package struct SlurmdLauncher: InstanceLauncher {
             throw LocalClusterError("port \(node.port) of \(node.name) on 127.0.0.1 is in use by another program")
         }
         try FileManager.default.createDirectory(atPath: "\(layout.spool)/\(node.name)", withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: layout.hostsFile),
+            let spec = try? InstanceRegistry.decoder.decode(
+                LocalClusterSpec.self, from: Data(contentsOf: URL(fileURLWithPath: layout.spec)))
+        {
+            // A cluster made by an earlier build has none yet.
+            try HeadNode(layout: layout, agentExecutable: spec.agentExecutable).writeNodeFiles(spec)
+        }
         let pid = try ProcessControl.startDaemon(
-            [SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf],
+            NodeIdentity.wrapping(
+                hostName: node.name, binds: try NodeIdentity.computeNodeBinds(node.name, layout: layout),
+                [SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf]),
             environment: environment, logPath: layout.slurmdLog(node.name) + ".out",
             pidFile: layout.slurmdPid(node.name), cgroup: layout.cgroup)
         try registry.update { instances in

@@ -37,6 +37,12 @@ package struct LocalLayout: Sendable {
         return "/run/pcs-" + String(hash, radix: 16)
     }
 
+    /// In a compute node's mount namespace, its own `nodeLocal` directory; empty elsewhere.
+    package var thisNode: String { spool + "/.this-node" }
+    package func nodeLocal(_ node: String) -> String { spool + "/" + node + "/local" }
+    /// mpi.conf, beside slurm.conf where Slurm looks for it.
+    package var mpiConf: String { path("etc", "mpi.conf") }
+
     /// The longest node name whose step sockets fit: spool + "/" + node + "/" + node + "_" + job.step (up to 21).
     package var longestNodeName: Int { (107 - spool.utf8.count - 2 - 1 - 21) / 2 }
     /// The cgroup every process of the cluster starts in (nil where cgroup2 is not available).
@@ -45,6 +51,11 @@ package struct LocalLayout: Sendable {
     package var logs: String { path("log") }
     package var slurmctldPid: String { path("run", "slurmctld.pid") }
     package var slurmctldLog: String { path("log", "slurmctld.log") }
+    package var slurmdbdConf: String { path("etc", "slurmdbd.conf") }
+    /// /etc/hosts as the cluster's nodes see it (see `NodeIdentity`).
+    package var hostsFile: String { path("etc", "hosts") }
+    package var slurmdbdPid: String { path("run", "slurmdbd.pid") }
+    package var slurmdbdLog: String { path("log", "slurmdbd.log") }
     package var agentPid: String { path("run", "agent.pid") }
     package var agentLog: String { path("log", "agent.log") }
     package var heartbeat: String { path("run", "agent.heartbeat") }
@@ -96,13 +107,16 @@ package struct LocalClusterSpec: Codable, Sendable {
     package var createdAt: Date
     /// The PrologSlurmctld that starts jobs as soon as their nodes are up (off only to measure Slurm's default).
     package var fastJobStart: Bool
+    /// Slurm accounting (`SlurmSettings.Database`), nil without.
+    package var accounting: AccountingSpec?
 
     package func node(_ name: String) -> LocalNode? { nodes.first { $0.name == name } }
 
     package init(
         clusterName: String, slurmClusterName: String, controllerHost: String, controllerPort: Int,
         agentExecutable: String, headNodeInstanceId: String, headNodeInstanceType: String,
-        scaledownIdletimeMinutes: Int, nodes: [LocalNode], queues: [String], createdAt: Date, fastJobStart: Bool
+        scaledownIdletimeMinutes: Int, nodes: [LocalNode], queues: [String], createdAt: Date, fastJobStart: Bool,
+        accounting: AccountingSpec? = nil
     ) {
         self.clusterName = clusterName
         self.slurmClusterName = slurmClusterName
@@ -116,6 +130,7 @@ package struct LocalClusterSpec: Codable, Sendable {
         self.queues = queues
         self.createdAt = createdAt
         self.fastJobStart = fastJobStart
+        self.accounting = accounting
     }
 
     /// Fields added later default, so clusters created by an earlier build keep working.
@@ -133,6 +148,7 @@ package struct LocalClusterSpec: Codable, Sendable {
         queues = try container.decode([String].self, forKey: .queues)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         fastJobStart = try container.decodeIfPresent(Bool.self, forKey: .fastJobStart) ?? true
+        accounting = try container.decodeIfPresent(AccountingSpec.self, forKey: .accounting)
     }
 }
 

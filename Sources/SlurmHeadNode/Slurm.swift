@@ -7,6 +7,7 @@ package enum SlurmTools {
     package static let scontrol = "/usr/bin/scontrol"
     package static let sinfo = "/usr/bin/sinfo"
     package static let munged = "/usr/sbin/munged"
+    package static let slurmdbd = "/usr/sbin/slurmdbd"
     package static let runuser = "/usr/sbin/runuser"
 
     /// Names what is missing and how to install it; nil when everything is in place.

@@ -49,7 +49,6 @@ package enum SlurmConf {
             // Many slurmd share one kernel here: no cgroups, no per-node process tracking beyond the pid tree.
             "ProctrackType=proctrack/linuxproc",
             "TaskPlugin=task/none",
-            "JobAcctGatherType=jobacct_gather/none",
             "MpiDefault=none",
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_CPU",
@@ -80,6 +79,11 @@ package enum SlurmConf {
             // NoCtldInAddrAny slurmctld (SlurmctldHost's address; 127.0.0.1 here).
             onEC2 ? "CommunicationParameters=NoInAddrAny" : "CommunicationParameters=NoInAddrAny,NoCtldInAddrAny",
         ]
+        if let accounting = spec.accounting {
+            lines += accounting.slurmConfLines(dbdAddress: controllerAddress, mungeSocket: layout.mungeSocket)
+        } else {
+            lines.append("JobAcctGatherType=jobacct_gather/none")
+        }
         if spec.fastJobStart {
             // Slurm 22.05 starts a job on powered-up nodes at its 30 s periodic check, unless a
             // PrologSlurmctld finishes after the nodes are ready: ours waits for exactly that.

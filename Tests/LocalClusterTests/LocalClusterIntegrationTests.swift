@@ -233,7 +233,8 @@ extension ClustersAsRoot {
             let both = try pcluster("ssh", "-n", "demo", "squeue; sinfo").stdout
             #expect(both.contains("JOBID") && both.contains("AVAIL"), "\(both)")
             let output = try String(contentsOf: work.appendingPathComponent("slurm-\(jobId).out"), encoding: .utf8)
-            #expect(output.split(separator: "\n").count == 2)
+            // Each node answers with its own name (its own UTS namespace), as an EC2 node would.
+            #expect(output.split(separator: "\n").sorted() == ["c6i-dy-compute-1", "c6i-dy-compute-2"], "\(output)")
             let instances = try pcluster("describe-cluster-instances", "-n", "demo", "--node-type", "ComputeNode").json
             #expect(instances?["instances"]?.arrayValue?.count == 2)
 

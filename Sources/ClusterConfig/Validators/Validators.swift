@@ -9,7 +9,7 @@ public enum Validators {
         overlappingMountDir, sharedStorageName, sharedStorageMountDir, numberOfStorage, fsxS3, fsxDra,
         fsxStorageCapacity, fsxPersistentOptions, fsxBackupOptions, deletionPolicy, ebsVolumeTypeSize,
         ebsVolumeIops, rootVolumeSize, additionalIamPolicy, tagKey, url, s3BucketUri, externalSlurmdbdVsDatabase,
-        customSlurmSettingsIncludeFileOnly,
+        customSlurmSettingsIncludeFileOnly, databaseUri,
     ]
 
     public static var names: [String] { all.map(\.name) }
