@@ -142,31 +142,40 @@ package struct ClusterTemplate: Sendable {
         // The head node runs the node agent: it launches and terminates compute instances of this cluster
         // only (the condition on the cluster-name tag), and passes the compute roles to them.
         let computeRoles: [JSONValue] = config.scheduling.queues.map { ["Fn::GetAtt": [.string(Self.logicalId("ComputeRole", $0.name)), "Arn"]] }
+        // With SlurmSettings.Database the head node reads the database password, that secret alone, as the
+        // original's head node policy allows.
+        let databaseSecret: [JSONValue] =
+            config.scheduling.database.map { database in
+                [["Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": .string(database.passwordSecretArn)]]
+            } ?? []
         let agent: JSONValue = [
             "PolicyName": "parallelcluster-node-agent",
             "PolicyDocument": [
                 "Version": "2012-10-17",
-                "Statement": [
-                    [
-                        "Effect": "Allow", "Resource": "*",
-                        "Action": [
-                            "ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateTags", "ec2:DescribeInstances",
-                            "ec2:DescribeInstanceStatus", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
-                            "ec2:DescribeTags", "fsx:DescribeFileSystems", "cloudformation:DescribeStacks",
-                            "cloudformation:ListStackResources",
+                "Statement": .array(
+                    databaseSecret + [
+                        [
+                            "Effect": "Allow", "Resource": "*",
+                            "Action": [
+                                "ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateTags", "ec2:DescribeInstances",
+                                "ec2:DescribeInstanceStatus", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
+                                "ec2:DescribeTags", "fsx:DescribeFileSystems", "cloudformation:DescribeStacks",
+                                "cloudformation:ListStackResources",
+                            ],
                         ],
-                    ],
-                    // The cluster's configuration and munge key, under its own prefix of the config bucket.
-                    [
-                        "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-                        "Resource": ["Fn::Sub": .string("arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/*")],
-                    ],
-                    [
-                        "Effect": "Allow", "Resource": "*", "Action": ["ec2:TerminateInstances"],
-                        "Condition": ["StringEquals": ["ec2:ResourceTag/parallelcluster:cluster-name": .string(clusterName)]],
-                    ],
-                    ["Effect": "Allow", "Action": ["iam:PassRole"], "Resource": .array(computeRoles.isEmpty ? ["*"] : computeRoles)],
-                ],
+                        // The cluster's configuration and munge key, under its own prefix of the config bucket.
+                        [
+                            "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                            "Resource": [
+                                "Fn::Sub": .string("arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/*")
+                            ],
+                        ],
+                        [
+                            "Effect": "Allow", "Resource": "*", "Action": ["ec2:TerminateInstances"],
+                            "Condition": ["StringEquals": ["ec2:ResourceTag/parallelcluster:cluster-name": .string(clusterName)]],
+                        ],
+                        ["Effect": "Allow", "Action": ["iam:PassRole"], "Resource": .array(computeRoles.isEmpty ? ["*"] : computeRoles)],
+                    ]),
             ],
         ]
         resources["HeadNodeRole"] = [

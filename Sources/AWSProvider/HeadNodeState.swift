@@ -1,4 +1,5 @@
 import AWSCore
+import AWSSecretsManager
 import ClusterConfig
 import Foundation
 import SlurmHeadNode
@@ -32,8 +33,14 @@ package struct HeadNodeState: Sendable {
     @discardableResult
     package func write(
         headNodeAddress: String?, headNodeInstanceId: String, createdAt: Date
-    ) async throws -> (spec: LocalClusterSpec, plan: AWSFleetPlan) {
+    ) async throws -> (spec: LocalClusterSpec, plan: AWSFleetPlan, accounting: (spec: AccountingSpec, password: String)?) {
         var (plan, config, text) = try await provider.fleetPlanAndConfiguration(of: clusterName)
+        // slurmdbd at Slurm's default port on the head node; the password through the instance role (the
+        // template allows this head node secretsmanager:GetSecretValue on that secret alone).
+        let settings = try provider.settings()
+        let accounting = try await AccountingSpec.plan(config, clusterName: clusterName, dbdPort: { 6819 }) { arn in
+            try await SecretsManagerClient(settings: settings).secretString(arn)
+        }
         plan.headNodeAddress = headNodeAddress
         // Every EC2 node is a host of its own, so all use slurmd's default port.
         var ports = Array(repeating: 6818, count: config.scheduling.queues.reduce(0) { $0 + $1.computeResources.reduce(0) { $0 + $1.maxCount } })
@@ -43,13 +50,14 @@ package struct HeadNodeState: Sendable {
             controllerHost: SlurmConf.controllerHostName(), controllerPort: 6817,
             agentExecutable: agentExecutable, headNodeInstanceId: headNodeInstanceId, headNodeInstanceType: config.headNode.instanceType,
             scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
-            queues: config.scheduling.queues.map(\.name), createdAt: createdAt, fastJobStart: true)
+            queues: config.scheduling.queues.map(\.name), createdAt: createdAt, fastJobStart: true,
+            accounting: accounting?.spec)
         try spec.write(to: layout)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(plan).write(to: URL(fileURLWithPath: layout.awsFleetPlan), options: .atomic)
         try Self.digest(text).write(toFile: appliedDigestPath, atomically: true, encoding: .utf8)
-        return (spec, plan)
+        return (spec, plan, accounting)
     }
 
     /// slurm.conf for this head node's nodes: the controller at the address compute nodes reach it at.
@@ -66,11 +74,11 @@ package struct HeadNodeState: Sendable {
         guard Self.digest(text) != applied else { return nil }
         let old = try JSONDecoder.iso.decode(LocalClusterSpec.self, from: Data(contentsOf: URL(fileURLWithPath: layout.spec)))
         let oldPlan = try JSONDecoder().decode(AWSFleetPlan.self, from: Data(contentsOf: URL(fileURLWithPath: layout.awsFleetPlan)))
-        let (spec, plan) = try await write(
+        let (spec, plan, accounting) = try await write(
             headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
         let nodeSetChanged = Set(old.nodes.map(\.name)) != Set(spec.nodes.map(\.name)) || old.queues != spec.queues
         try await HeadNode(layout: layout, agentExecutable: agentExecutable).apply(
-            spec, nodeSetChanged: nodeSetChanged,
+            spec, nodeSetChanged: nodeSetChanged, accounting: accounting, accountingAsLocalhost: false,
             slurmConf: slurmConf(spec, plan))
         return "\(spec.nodes.count) compute nodes in \(spec.queues.count) queues" + (nodeSetChanged ? ", slurmctld restarted" : ", reconfigured")
     }

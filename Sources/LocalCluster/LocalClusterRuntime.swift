@@ -83,7 +83,7 @@ package struct LocalClusterRuntime: Sendable {
             var ports = try PortAllocator.allocate(nodeCount + daemonPorts, avoiding: portsInUse(except: name))
             let controllerPort = ports.removeFirst()
             let accounting = try await LocalAccounting.plan(
-                config, clusterName: name, dbdPort: ports.removeFirst(), environment: ProcessInfo.processInfo.environment)
+                config, clusterName: name, dbdPort: { ports.removeFirst() }, environment: ProcessInfo.processInfo.environment)
             let nodes = try LocalNodePlanner.nodes(for: config, ports: &ports)
             if let long = nodes.first(where: { $0.name.utf8.count > layout.longestNodeName }) {
                 throw LocalClusterError(
@@ -172,8 +172,13 @@ package struct LocalClusterRuntime: Sendable {
                 "node name \(long.name) is longer than \(layout.longestNodeName) characters; shorten queue \(long.queue) or compute resource \(long.computeResource)"
             )
         }
+        let accounting = try await LocalAccounting.plan(
+            config, clusterName: name,
+            dbdPort: { try old.accounting?.dbdPort ?? PortAllocator.allocate(1, avoiding: taken.union(planned.map(\.port))).first! },
+            environment: ProcessInfo.processInfo.environment)
         var spec = old
         spec.nodes = planned
+        spec.accounting = accounting?.spec
         spec.queues = config.scheduling.queues.map(\.name)
         spec.scaledownIdletimeMinutes = config.scheduling.scaledownIdletime
         let removed = Set(old.nodes.map(\.name)).subtracting(planned.map(\.name))
@@ -184,7 +189,7 @@ package struct LocalClusterRuntime: Sendable {
             for node in removed { await agent.terminate(node, reason: "removed by update-cluster") }
         }
         try await headNode.apply(
-            spec, nodeSetChanged: nodeSetChanged, slurmConf: SlurmConf.render(spec: spec, layout: layout),
+            spec, nodeSetChanged: nodeSetChanged, accounting: accounting, slurmConf: SlurmConf.render(spec: spec, layout: layout),
             progress: progress)
         EventLog(layout: layout).record(
             resource: name, status: "UPDATE_COMPLETE",

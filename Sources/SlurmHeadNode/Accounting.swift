@@ -1,3 +1,4 @@
+import ClusterConfig
 import Foundation
 
 #if canImport(Glibc)
@@ -72,6 +73,36 @@ package struct AccountingSpec: Codable, Sendable, Equatable {
     }
 }
 
+extension AccountingSpec {
+    /// The accounting of a config, with the password to write into slurmdbd.conf; nil without a Database.
+    /// Everything is checked before anything starts, so a bad URI or an unreadable secret leaves nothing made.
+    /// `readSecret` is the provider's Secrets Manager (the endpoint its environment names).
+    package static func plan(
+        _ config: ClusterConfiguration, clusterName: String, dbdPort: () throws -> Int,
+        readSecret: (String) async throws -> String
+    ) async throws -> (spec: AccountingSpec, password: String)? {
+        guard let database = config.scheduling.database else { return nil }
+        guard let endpoint = DatabaseURI.parse(database.uri).endpoint else {
+            throw LocalClusterError("Scheduling/SlurmSettings/Database/Uri '\(database.uri)' names no database host (expected host:port)")
+        }
+        let arn = database.passwordSecretArn
+        let password: String
+        do {
+            password = try await readSecret(arn)
+        } catch {
+            throw LocalClusterError("cannot read the database password from Scheduling/SlurmSettings/Database/PasswordSecretArn \(arn): \(error)")
+        }
+        if let problem = AccountingPassword.problem(password) {
+            throw LocalClusterError("the database password in \(arn) cannot be used: \(problem)")
+        }
+        let spec = AccountingSpec(
+            storageHost: endpoint.host, storagePort: endpoint.port, storageUser: database.userName,
+            databaseName: database.databaseName ?? defaultDatabaseName(clusterName: clusterName),
+            passwordSecretArn: arn, dbdPort: try dbdPort())
+        return (spec, password)
+    }
+}
+
 /// slurmdbd.conf takes one value per line up to its end; a password with a newline or "#" (a comment)
 /// cannot be written there.
 package enum AccountingPassword {
@@ -86,7 +117,11 @@ package enum AccountingPassword {
 extension HeadNode {
     /// Writes slurmdbd.conf (0600) and starts slurmdbd; waits until it accepts connections, which includes
     /// its first connection to the database (it creates its tables then).
-    package func startAccounting(_ accounting: AccountingSpec, password: String? = nil, timeout: TimeInterval = 60) async throws {
+    /// `asLocalhost`: with the host name `localhost`, so slurmdbd binds 127.0.0.1 (a local cluster); an EC2
+    /// head node's slurmdbd binds its own name's address, where compute nodes' sacct reaches it.
+    package func startAccounting(
+        _ accounting: AccountingSpec, password: String? = nil, asLocalhost: Bool = true, timeout: TimeInterval = 60
+    ) async throws {
         if let password {
             let text = accounting.slurmdbdConf(password: password, layout: layout)
             unlink(layout.slurmdbdConf)
@@ -103,11 +138,11 @@ extension HeadNode {
             throw LocalClusterError("slurmdbd's port \(accounting.dbdPort) on 127.0.0.1 is in use by another program")
         }
         _ = try ProcessControl.startDaemon(
-            NodeIdentity.wrapping(hostName: "localhost", [SlurmTools.slurmdbd]), environment: environment,
+            asLocalhost ? NodeIdentity.wrapping(hostName: "localhost", [SlurmTools.slurmdbd]) : [SlurmTools.slurmdbd], environment: environment,
             logPath: layout.slurmdbdLog + ".out", pidFile: layout.slurmdbdPid, label: "slurmdbd", cgroup: layout.cgroup)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if PortAllocator.isListening(accounting.dbdPort) { return }
+            if asLocalhost ? PortAllocator.isListening(accounting.dbdPort) : isServing(accounting) { return }
             guard let pid = ProcessControl.readPid(layout.slurmdbdPid), ProcessControl.isAlive(pid, commandContains: "slurmdbd") else { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
@@ -117,6 +152,11 @@ extension HeadNode {
         throw LocalClusterError(
             "slurmdbd did not start serving on 127.0.0.1:\(accounting.dbdPort) (is the database at \(accounting.storageHost):\(accounting.storagePort) up, and are the user and password right?); see \(layout.slurmdbdLog):\n\(last)"
         )
+    }
+
+    /// Whether slurmdbd answers: `sacctmgr ping`-like, through Slurm's own client over slurm.conf's address.
+    func isServing(_ accounting: AccountingSpec) -> Bool {
+        ProcessControl.run(["/usr/bin/sacctmgr", "-n", "-P", "list", "cluster", "format=cluster"], environment: environment).status == 0
     }
 
     package var accountingIsRunning: Bool {

@@ -137,7 +137,9 @@ package struct HeadNode: Sendable {
     /// Starts the head node's daemons in a cluster directory another provider prepared (an AWS head node,
     /// after `pcluster-agent bootstrap` wrote its spec and launch plan): Slurm's programs, munged with a new
     /// key, slurmctld with `slurmConf`, and the cluster-manager loop. Stopped with `stopAll()`.
-    package func start(slurmConf: String, startAgentLoop: Bool = true) async throws {
+    package func start(
+        slurmConf: String, accounting: (spec: AccountingSpec, password: String)? = nil, startAgentLoop: Bool = true
+    ) async throws {
         for directory in [
             layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
             layout.root.appendingPathComponent("etc").path,
@@ -148,6 +150,7 @@ package struct HeadNode: Sendable {
         try writePrograms()
         do {
             try startMunge()
+            if let accounting { try await startAccounting(accounting.spec, password: accounting.password, asLocalhost: false) }
             _ = try startController()
             try await waitForController()
             if startAgentLoop { try startAgent() }
@@ -158,16 +161,34 @@ package struct HeadNode: Sendable {
     }
 
     /// Puts a new spec into effect on a running head node: local.json and slurm.conf rewritten, slurmctld
-    /// restarted when the node set changed (Slurm 22.05 cannot add nodes on reconfigure), reconfigured
-    /// otherwise. Jobs survive in slurmctld's saved state.
+    /// restarted when the node set changed (Slurm 22.05 cannot add nodes on reconfigure) or the accounting did,
+    /// reconfigured otherwise. slurmdbd restarts when its settings (or the password) changed. Jobs survive in
+    /// slurmctld's saved state.
     package func apply(
-        _ spec: LocalClusterSpec, nodeSetChanged: Bool, slurmConf: String,
-        progress: (String) -> Void = { _ in }
+        _ spec: LocalClusterSpec, nodeSetChanged: Bool, accounting: (spec: AccountingSpec, password: String)? = nil,
+        accountingAsLocalhost: Bool = true, slurmConf: String, progress: (String) -> Void = { _ in }
     ) async throws {
+        let before = (try? Data(contentsOf: URL(fileURLWithPath: layout.spec)))
+            .flatMap { try? InstanceRegistry.decoder.decode(LocalClusterSpec.self, from: $0) }?.accounting
         try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
         try slurmConf.write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
         try writeNodeFiles(spec)
-        if nodeSetChanged {
+        let newConf = accounting.map { $0.spec.slurmdbdConf(password: $0.password, layout: layout) }
+        let oldConf = try? String(contentsOfFile: layout.slurmdbdConf, encoding: .utf8)
+        // slurmctld registers its cluster with slurmdbd when it starts: a new database needs a new start.
+        let accountingChanged = newConf != oldConf
+        if accountingChanged || (accounting != nil && !accountingIsRunning) {
+            if before != nil || accountingIsRunning {
+                progress("stopping slurmdbd")
+                guard stopAccounting() else { throw LocalClusterError("slurmdbd did not stop") }
+            }
+            unlink(layout.slurmdbdConf)
+            if let accounting {
+                progress("starting slurmdbd on port \(accounting.spec.dbdPort) (database \(accounting.spec.databaseName))")
+                try await startAccounting(accounting.spec, password: accounting.password, asLocalhost: accountingAsLocalhost)
+            }
+        }
+        if nodeSetChanged || accountingChanged {
             progress("restarting slurmctld with \(spec.nodes.count) compute nodes")
             if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }
             let controller = try startController()

@@ -104,7 +104,7 @@ struct Bootstrap: AsyncParsableCommand {
                 }
                 guard address?.isEmpty == false else { throw fail("the instance metadata gave no address; give --controller-address") }
             }
-            let (spec, plan) = try await state.write(
+            let (spec, plan, accounting) = try await state.write(
                 headNodeAddress: address, headNodeInstanceId: stack.outputs["HeadNodeInstanceId"] ?? "",
                 createdAt: stack.creationTime)
             // The AWS settings of this environment (an endpoint, a profile, keys given explicitly), for the programs
@@ -114,7 +114,7 @@ struct Bootstrap: AsyncParsableCommand {
                 atPath: layout.awsEnvironment, contents: try JSONEncoder().encode(aws), attributes: [.posixPermissions: 0o600])
             print("cluster \(clusterName): \(spec.nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
             guard start else { return }
-            try await HeadNode(layout: layout, agentExecutable: agent).start(slurmConf: state.slurmConf(spec, plan))
+            try await HeadNode(layout: layout, agentExecutable: agent).start(slurmConf: state.slurmConf(spec, plan), accounting: accounting)
             if publishMungeKey {
                 guard let key = FileManager.default.contents(atPath: layout.mungeKey) else { throw fail("no munge key at \(layout.mungeKey)") }
                 try await provider.publishMungeKey(key, of: clusterName)

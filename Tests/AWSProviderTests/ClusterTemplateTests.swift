@@ -67,6 +67,26 @@ struct ClusterTemplateTests {
         #expect(head.contains("mount -t lustre") && compute.contains("mount -t lustre") && compute.contains(" /fsx"))
     }
 
+    /// With SlurmSettings.Database the head node, and it alone, may read the password's secret.
+    @Test func theDatabasePasswordIsReadableByTheHeadNodeAlone() throws {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slurmdb-AbCdEf"
+        let yaml = try String(contentsOfFile: Self.example, encoding: .utf8).replacingOccurrences(
+            of: "  Scheduler: slurm\n",
+            with:
+                "  Scheduler: slurm\n  SlurmSettings:\n    Database:\n      Uri: db.example.com:3306\n      UserName: slurm\n      PasswordSecretArn: \(arn)\n"
+        )
+        let resources = try #require(try template(yaml).document()["Resources"]?.objectValue)
+        func statements(_ role: String) -> [JSONValue] {
+            (resources[role]?["Properties"]?["Policies"]?.arrayValue ?? []).flatMap { $0["PolicyDocument"]?["Statement"]?.arrayValue ?? [] }
+        }
+        let reads = { (role: String) in
+            statements(role).filter { $0["Action"]?.arrayValue?.contains("secretsmanager:GetSecretValue") == true }
+        }
+        #expect(reads("HeadNodeRole").map { $0["Resource"] } == [.string(arn)])
+        #expect(resources.keys.filter { $0.hasPrefix("ComputeRole") }.allSatisfy { reads($0).isEmpty })
+        #expect(try !template().render().contains("secretsmanager"))
+    }
+
     @Test func whatTheWorkshopConfigAsksFor() throws {
         let document = try template().document()
         let resources = try #require(document["Resources"]?.objectValue)
