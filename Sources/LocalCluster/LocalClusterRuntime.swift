@@ -20,6 +20,8 @@ package struct LocalClusterRuntime: Sendable {
         self.fastJobStart = fastJobStart
     }
 
+    package func loginNodes(_ name: String) -> LoginNodes { LoginNodes(layout: layout(name), agentExecutable: agentExecutable) }
+
     /// The head node's daemons of a cluster of this provider.
     package func headNode(_ name: String) -> HeadNode { HeadNode(layout: layout(name), agentExecutable: agentExecutable) }
 
@@ -90,6 +92,10 @@ package struct LocalClusterRuntime: Sendable {
                     "node name \(long.name) is longer than \(layout.longestNodeName) characters, the most a local cluster allows (Slurm keeps a Unix socket named after it, and such paths are limited to 107 bytes); shorten the names of queue \(long.queue) or compute resource \(long.computeResource)"
                 )
             }
+            let computeNames = Set(nodes.map(\.name))
+            if let clash = LoginPoolSpec.pools(of: config).flatMap(\.nodeNames).first(where: computeNames.contains) {
+                throw LocalClusterError("login node \(clash) would have the name of a compute node; rename its pool")
+            }
             let host = SlurmConf.controllerHostName()
             let spec = LocalClusterSpec(
                 clusterName: name, slurmClusterName: String(name.lowercased().prefix(40)), controllerHost: host,
@@ -97,7 +103,7 @@ package struct LocalClusterRuntime: Sendable {
                 headNodeInstanceId: LocalInstance.newId(), headNodeInstanceType: config.headNode.instanceType,
                 scaledownIdletimeMinutes: config.scheduling.scaledownIdletime, nodes: nodes,
                 queues: config.scheduling.queues.map(\.name), createdAt: Date(), fastJobStart: fastJobStart,
-                accounting: accounting?.spec)
+                accounting: accounting?.spec, loginPools: LoginPoolSpec.pools(of: config))
             try InstanceRegistry.encoder.encode(spec).write(to: URL(fileURLWithPath: layout.spec), options: .atomic)
             try SlurmConf.render(spec: spec, layout: layout).write(toFile: layout.slurmConf, atomically: true, encoding: .utf8)
             try headNode.writeNodeFiles(spec)
@@ -119,7 +125,7 @@ package struct LocalClusterRuntime: Sendable {
                         launchTime: Date(), pid: controller, state: .running))
             }
             try await headNode.waitForController()
-            // Shared storage before any compute node runs: jobs see MountDir from their first second.
+            // Shared storage before any compute or login node runs: they see MountDir from their first second.
             if !config.sharedStorage.isEmpty {
                 let mounts = try await LocalSharedStorage.attach(
                     config, cluster: name, creation: RequestTokens(record: record), fsxd: fsxdExecutable,
@@ -129,6 +135,10 @@ package struct LocalClusterRuntime: Sendable {
                 events.record(
                     resource: "SharedStorage", status: "CREATE_COMPLETE",
                     reason: mounts.map { "\($0.mountDir)\($0.fileSystemId.map { " (\($0))" } ?? "")" }.joined(separator: ", "))
+            }
+            if !spec.loginPools.isEmpty {
+                let started = try loginNodes(name).start(spec)
+                progress("login nodes: \(started.joined(separator: ", ")) (`pcluster-agent login -n \(name)` opens a shell on one)")
             }
             progress("head node: starting the node agent")
             try headNode.startAgent()
@@ -179,6 +189,7 @@ package struct LocalClusterRuntime: Sendable {
         var spec = old
         spec.nodes = planned
         spec.accounting = accounting?.spec
+        spec.loginPools = LoginPoolSpec.pools(of: config)
         spec.queues = config.scheduling.queues.map(\.name)
         spec.scaledownIdletimeMinutes = config.scheduling.scaledownIdletime
         let removed = Set(old.nodes.map(\.name)).subtracting(planned.map(\.name))
@@ -191,6 +202,12 @@ package struct LocalClusterRuntime: Sendable {
         try await headNode.apply(
             spec, nodeSetChanged: nodeSetChanged, accounting: accounting, slurmConf: SlurmConf.render(spec: spec, layout: layout),
             progress: progress)
+        let logins = loginNodes(name)
+        let kept = Set(spec.loginPools.flatMap(\.nodeNames))
+        let left = logins.stop(keeping: kept, reason: "removed by update-cluster")
+        guard left.isEmpty else { throw LocalClusterError("could not stop \(left.joined(separator: ", "))") }
+        let started = try logins.start(spec)
+        if !started.isEmpty { progress("login nodes started: \(started.joined(separator: ", "))") }
         EventLog(layout: layout).record(
             resource: name, status: "UPDATE_COMPLETE",
             reason: "\(planned.count) compute nodes, ScaledownIdletime \(spec.scaledownIdletimeMinutes)")
@@ -294,12 +311,20 @@ extension LocalClusterRuntime: ClusterProvider {
             case .computeNode:
                 running = instance.state == .running && (instance.pid.map { ProcessControl.isAlive($0, commandContains: "slurmd") } ?? false)
                 if !running { return nil }  // a terminated compute instance is gone, as on EC2
+            case .loginNode:
+                running = instance.state == .running && instance.nodeName.flatMap { loginNodes(name).pid(of: $0) } == instance.pid
+                if !running { return nil }
             }
             return ProvisionedInstance(
                 instanceId: instance.instanceId, nodeType: instance.role.rawValue, instanceType: instance.instanceType,
                 launchTime: instance.launchTime, privateIpAddress: "127.0.0.1", publicIpAddress: "127.0.0.1",
                 queueName: instance.queue, state: running ? "running" : "stopped")
         }
+    }
+
+    package func loginNodePools(of name: String) -> [LoginPoolStatus] {
+        guard let spec = try? loadSpec(name) else { return [] }
+        return loginNodes(name).statuses(spec)
     }
 
     package func headNodeProblems(of name: String) -> [String] {

@@ -27,6 +27,26 @@ package struct ProvisionedInstance: Sendable, Equatable {
     }
 }
 
+/// A login node pool as describe-cluster reports it (the original's LoginNodesPool).
+package struct LoginPoolStatus: Sendable, Equatable {
+    package var poolName: String
+    /// "pending", "active" or "failed".
+    package var status: String
+    package var address: String
+    package var scheme: String
+    package var healthyNodes: Int
+    package var unhealthyNodes: Int
+
+    package init(poolName: String, status: String, address: String, scheme: String, healthyNodes: Int, unhealthyNodes: Int) {
+        self.poolName = poolName
+        self.status = status
+        self.address = address
+        self.scheme = scheme
+        self.healthyNodes = healthyNodes
+        self.unhealthyNodes = unhealthyNodes
+    }
+}
+
 /// Something that happened to a cluster (get-cluster-stack-events).
 package struct ClusterEvent: Sendable, Equatable {
     package var timestamp: Date
@@ -137,6 +157,8 @@ package protocol ClusterProvider: Sendable {
     /// Restarts head-node services that died; returns what was restarted.
     func recover(name: String) async throws -> [String]
     func instances(of name: String) async -> [ProvisionedInstance]
+    /// The cluster's login node pools (none by default).
+    func loginNodePools(of name: String) async -> [LoginPoolStatus]
     /// Problems with the head node (a service down), for describe-cluster's failures.
     func headNodeProblems(of name: String) async -> [String]
     /// Why creation failed, when it did.
@@ -155,6 +177,7 @@ package protocol ClusterProvider: Sendable {
 /// AWS provider's is ssh to the head node's address.
 extension ClusterProvider {
     package func logsUnavailable() -> String? { nil }
+    package func loginNodePools(of name: String) async -> [LoginPoolStatus] { [] }
 }
 
 package enum HeadNodeShell: Sendable, Equatable {

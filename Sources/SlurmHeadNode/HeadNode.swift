@@ -98,6 +98,7 @@ package struct HeadNode: Sendable {
             if !ProcessControl.terminate(pid, commandContains: command, grace: 10) { survivors.append("\(label) (pid \(pid))") }
         }
         stop(ProcessControl.readPid(layout.agentPid), "pcluster-agent", "node agent")
+        survivors += LoginNodes(layout: layout, agentExecutable: agentExecutable).stop(reason: "cluster stopped")
         let instances = InstanceRegistry(layout: layout).read()
         for instance in instances where instance.role == .computeNode {
             stop(instance.pid, "slurmd", "slurmd of \(instance.nodeName ?? "?")")

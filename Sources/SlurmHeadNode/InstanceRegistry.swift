@@ -7,7 +7,7 @@ import Glibc
 
 /// One "instance" of a local cluster: the head node (munged + slurmctld + agent) or a compute node (a slurmd).
 package struct LocalInstance: Codable, Sendable, Equatable {
-    package enum Role: String, Codable, Sendable { case headNode = "HeadNode", computeNode = "ComputeNode" }
+    package enum Role: String, Codable, Sendable { case headNode = "HeadNode", computeNode = "ComputeNode", loginNode = "LoginNode" }
     package enum State: String, Codable, Sendable { case pending, running, stopping, stopped, terminated }
 
     package var instanceId: String
@@ -20,10 +20,12 @@ package struct LocalInstance: Codable, Sendable, Equatable {
     package var pid: Int32?
     package var state: State
     package var stateReason: String?
+    /// The login node pool (login nodes only).
+    package var pool: String?
 
     package init(
         instanceId: String, role: Role, nodeName: String? = nil, queue: String? = nil, computeResource: String? = nil,
-        instanceType: String, launchTime: Date, pid: Int32?, state: State, stateReason: String? = nil
+        instanceType: String, launchTime: Date, pid: Int32?, state: State, stateReason: String? = nil, pool: String? = nil
     ) {
         self.instanceId = instanceId
         self.role = role
@@ -35,6 +37,7 @@ package struct LocalInstance: Codable, Sendable, Equatable {
         self.pid = pid
         self.state = state
         self.stateReason = stateReason
+        self.pool = pool
     }
 
     package static func newId() -> String {

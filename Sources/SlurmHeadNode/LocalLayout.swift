@@ -67,6 +67,7 @@ package struct LocalLayout: Sendable {
     package var awsEnvironment: String { path("aws-environment.json") }
     package func slurmdPid(_ node: String) -> String { path("run", "slurmd-\(node).pid") }
     package func slurmdLog(_ node: String) -> String { path("log", "slurmd-\(node).log") }
+    package func loginNodePid(_ node: String) -> String { path("run", "login-\(node).pid") }
 
     /// Environment for Slurm's commands (sbatch, sinfo, scontrol) to talk to this cluster.
     package var slurmEnvironment: [String: String] { ["SLURM_CONF": slurmConf] }
@@ -109,6 +110,8 @@ package struct LocalClusterSpec: Codable, Sendable {
     package var fastJobStart: Bool
     /// Slurm accounting (`SlurmSettings.Database`), nil without.
     package var accounting: AccountingSpec?
+    /// `LoginNodes.Pools`.
+    package var loginPools: [LoginPoolSpec] = []
 
     package func node(_ name: String) -> LocalNode? { nodes.first { $0.name == name } }
 
@@ -116,7 +119,7 @@ package struct LocalClusterSpec: Codable, Sendable {
         clusterName: String, slurmClusterName: String, controllerHost: String, controllerPort: Int,
         agentExecutable: String, headNodeInstanceId: String, headNodeInstanceType: String,
         scaledownIdletimeMinutes: Int, nodes: [LocalNode], queues: [String], createdAt: Date, fastJobStart: Bool,
-        accounting: AccountingSpec? = nil
+        accounting: AccountingSpec? = nil, loginPools: [LoginPoolSpec] = []
     ) {
         self.clusterName = clusterName
         self.slurmClusterName = slurmClusterName
@@ -131,6 +134,7 @@ package struct LocalClusterSpec: Codable, Sendable {
         self.createdAt = createdAt
         self.fastJobStart = fastJobStart
         self.accounting = accounting
+        self.loginPools = loginPools
     }
 
     /// Fields added later default, so clusters created by an earlier build keep working.
@@ -149,6 +153,7 @@ package struct LocalClusterSpec: Codable, Sendable {
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         fastJobStart = try container.decodeIfPresent(Bool.self, forKey: .fastJobStart) ?? true
         accounting = try container.decodeIfPresent(AccountingSpec.self, forKey: .accounting)
+        loginPools = try container.decodeIfPresent([LoginPoolSpec].self, forKey: .loginPools) ?? []
     }
 }
 

@@ -184,6 +184,13 @@ package struct NodeAgent: Sendable {
     package func manageOnce() async -> [String: SlurmNodeState] {
         try? "\(Date().timeIntervalSince1970)\n".write(toFile: layout.heartbeat, atomically: true, encoding: .utf8)
         guard let record = (try? await catalog.record(named: spec.clusterName)) ?? nil else { return [:] }
+        // Login nodes live apart from the compute fleet: one that stopped is replaced, as its Auto Scaling
+        // group would, whatever the fleet's status.
+        if !spec.loginPools.isEmpty {
+            AgentLog.attempt("replacing stopped login nodes") {
+                try LoginNodes(layout: layout, agentExecutable: spec.agentExecutable).start(spec)
+            }
+        }
         // Instances first, then Slurm's view: see `orphans`.
         let running = await launcher.runningNodes()
         let states = nodeStates()

@@ -64,8 +64,8 @@ package enum NodeIdentity {
 }
 
 extension LocalClusterSpec {
-    /// The names a node resolves to 127.0.0.1: every compute node and the controller's host.
-    package var hostNames: [String] { [controllerHost] + nodes.map(\.name) }
+    /// The names a node resolves to 127.0.0.1: every compute and login node and the controller's host.
+    package var hostNames: [String] { [controllerHost] + nodes.map(\.name) + loginPools.flatMap(\.nodeNames) }
 }
 
 extension HeadNode {

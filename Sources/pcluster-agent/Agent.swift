@@ -14,7 +14,7 @@ struct PClusterAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pcluster-agent",
         abstract: "Node agent of a pcluster cluster (run by Slurm and by pcluster, not by hand).",
-        subcommands: [Resume.self, Suspend.self, Prolog.self, Manage.self, Bootstrap.self])
+        subcommands: [Resume.self, Suspend.self, Prolog.self, Manage.self, Bootstrap.self, LoginNode.self, Login.self])
 }
 
 func fail(_ message: String) -> ExitCode {

@@ -13,7 +13,7 @@ import Glibc
 extension ClustersAsRoot {
     /// A cluster as an HPC user meets it: `SlurmSettings.Database` against a MariaDB this test starts (the
     /// password in Secrets Manager on moto), jobs read back with `sacct`, compute nodes that answer with their
-    /// own names, and one MPI program across two nodes, with srun's PMIx and with mpirun. Needs root, Debian's
+    /// own names, a login node, and one MPI program across two nodes, with srun's PMIx and with mpirun. Needs root, Debian's
     /// mariadb-server, slurmdbd and openmpi (scripts/test installs them).
     @Suite(.serialized) struct AccountingAndMPITests {
         static let binary = ClustersAsRoot.LocalClusterIntegrationTests.binary
@@ -116,6 +116,14 @@ extension ClustersAsRoot {
                   Networking:
                     SubnetIds:
                       - subnet-0123456789abcdef0
+            LoginNodes:
+              Pools:
+                - Name: login
+                  InstanceType: c6i.large
+                  Count: 1
+                  Networking:
+                    SubnetIds:
+                      - subnet-0123456789abcdef0
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
             defer { _ = try? pcluster("delete-cluster", "-n", name, "--wait") }
@@ -132,10 +140,37 @@ extension ClustersAsRoot {
             #expect(clusters.split(separator: "\n").contains(Substring(name)), "\(clusters)")
             #expect(try database.sql("SHOW DATABASES").split(separator: "\n").contains(Substring(name.replacingOccurrences(of: "-", with: "_"))))
 
+            // The login node: its pool is active, and a shell there has its own name and the cluster's Slurm.
+            let described = try pcluster("describe-cluster", "-n", name).json
+            #expect(
+                described?["loginNodes"]
+                    == [
+                        [
+                            "status": "active", "poolName": "login", "address": "127.0.0.1", "scheme": "internal", "healthyNodes": 1,
+                            "unhealthyNodes": 0,
+                        ]
+                    ], "\(described?["loginNodes"] ?? .null)")
+            if OracleResponses.python != nil {
+                // As the original's model and openapi.yaml read it, key order included.
+                let text = try pcluster("describe-cluster", "-n", name).stdout
+                #expect(try OracleResponses.blockingProblems([("DescribeClusterResponseContent", text)]) == [[]])
+            }
+            let logins = try pcluster("describe-cluster-instances", "-n", name, "--node-type", "LoginNode").json?["instances"]?.arrayValue
+            #expect(logins?.count == 1 && logins?.first?["nodeType"] == "LoginNode")
+            let agent = (binary as NSString).deletingLastPathComponent + "/pcluster-agent"
+            let onLogin = try ClustersAsRoot.run(
+                [agent, "login", "-n", name, "--", "hostname; sbatch --parsable -o fromlogin.out --wrap hostname"],
+                environment: environment, in: work.path)
+            let loginLines = onLogin.stdout.split(separator: "\n").map(String.init)
+            #expect(onLogin.status == 0 && loginLines.first == "login-1" && loginLines.count == 2, "\(onLogin.stdout)\(onLogin.stderr)")
+            let fromLogin = loginLines.last ?? ""
+
             // Jobs: each node answers with its own name; a failing job keeps its exit code.
             let hostnames = try submit("-N", "2", "-o", "hostnames.out", "--wrap", "'srun hostname'")
             let failing = try submit("--wrap", "'exit 3'")
-            #expect(try eventually(90) { try finished(hostnames) && finished(failing) })
+            #expect(try eventually(90) { try finished(hostnames) && finished(failing) && finished(fromLogin) })
+            #expect(
+                (try? String(contentsOfFile: work.appendingPathComponent("fromlogin.out").path, encoding: .utf8))?.hasPrefix("mpi-dy-cr-") == true)
             let names = try String(contentsOfFile: work.appendingPathComponent("hostnames.out").path, encoding: .utf8)
             #expect(names.split(separator: "\n").sorted() == ["mpi-dy-cr-1", "mpi-dy-cr-2"], "\(names)")
 
@@ -177,10 +212,13 @@ extension ClustersAsRoot {
             try database.restart()
             #expect(try eventually(90) { try accounted(during).first == [during, "COMPLETED", "mpi-dy-cr-1", "0:0"] })
 
-            // Delete stops slurmdbd too; the database and its records stay, as the original leaves them.
+            // Delete stops slurmdbd and the login node too; the database and its records stay, as the original
+            // leaves them.
             let dbd = try #require(ProcessControl.readPid(layout.slurmdbdPid))
+            let login = try #require(ProcessControl.readPid(layout.loginNodePid("login-1")))
             #expect(try pcluster("delete-cluster", "-n", name, "--wait").status == 0)
-            #expect(!ProcessControl.isAlive(dbd, commandContains: "slurmdbd"))
+            #expect(!ProcessControl.isAlive(dbd, commandContains: "slurmdbd") && !ProcessControl.isAlive(login, commandContains: "login-node"))
+            #expect(try database.sql("SHOW DATABASES").split(separator: "\n").contains(Substring(name.replacingOccurrences(of: "-", with: "_"))))
         }
     }
 }

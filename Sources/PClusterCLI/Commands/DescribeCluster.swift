@@ -35,6 +35,18 @@ struct DescribeCluster: PClusterCommand {
         ]
         let (head, failures) = await Providers.describe(r, provider: provider)
         if let head { described["headNode"] = .object(head) }
+        // As the original: listed once the head node answers, and only when the cluster has pools.
+        let pools = await provider.loginNodePools(of: r.name)
+        if head != nil && !pools.isEmpty {
+            described["loginNodes"] = .array(
+                pools.map { pool in
+                    [
+                        "status": .string(pool.status), "poolName": .string(pool.poolName), "address": .string(pool.address),
+                        "scheme": .string(pool.scheme), "healthyNodes": .int(pool.healthyNodes),
+                        "unhealthyNodes": .int(pool.unhealthyNodes),
+                    ]
+                })
+        }
         if !failures.isEmpty { described["failures"] = .array(failures) }
         return described
     }
