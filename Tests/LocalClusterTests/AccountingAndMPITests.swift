@@ -212,6 +212,17 @@ extension ClustersAsRoot {
             try database.restart()
             #expect(try eventually(90) { try accounted(during).first == [during, "COMPLETED", "mpi-dy-cr-1", "0:0"] })
 
+            // update-cluster to another database (DatabaseName may change with the fleet running): slurmdbd and
+            // slurmctld restart, the cluster registers itself there, and new jobs are recorded there.
+            let renamed = try String(contentsOfFile: config, encoding: .utf8)
+                .replacingOccurrences(of: "      UserName: slurm\n", with: "      UserName: slurm\n      DatabaseName: accounting_two\n")
+            try renamed.write(toFile: config, atomically: true, encoding: .utf8)
+            let updated = try pcluster("update-cluster", "-n", name, "-c", config, "--wait")
+            #expect(updated.status == 0, "\(updated.stdout)\(updated.stderr)")
+            #expect(try database.sql("SHOW DATABASES").split(separator: "\n").contains("accounting_two"))
+            let afterUpdate = try submit("--wrap", "true")
+            #expect(try eventually(60) { try accounted(afterUpdate).first?[1] == "COMPLETED" })
+
             // Delete stops slurmdbd and the login node too; the database and its records stay, as the original
             // leaves them.
             let dbd = try #require(ProcessControl.readPid(layout.slurmdbdPid))
