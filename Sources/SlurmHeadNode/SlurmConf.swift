@@ -53,7 +53,12 @@ package enum SlurmConf {
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_CPU",
             "SchedulerType=sched/backfill",
-            "ReturnToService=1",
+            // The original's 1 on EC2. Here a node's "boot" is `slurmd -b`, whose boot time Slurm recomputes
+            // from whole-second uptimes at each registration and can find one second later than the node's
+            // first response: every re-registration (the agent's state-saving reconfigure) then takes the node
+            // for "unexpectedly rebooted", sets it DOWN and requeues its job (most of a 100-node job's nodes,
+            // measured). With 2 Slurm skips that check; a node Slurm set DOWN returns when it registers valid.
+            onEC2 ? "ReturnToService=1" : "ReturnToService=2",
             // A job asking for more nodes than a queue has (MaxCount) is refused at submission with
             // "Node count specification invalid", instead of pending forever on PartitionNodeLimit.
             "EnforcePartLimits=ALL",
