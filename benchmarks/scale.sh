@@ -91,15 +91,18 @@ start=$(now)
 job=$("$P" ssh -n $NAME sbatch --parsable -p big -N "$N" -o hostnames.out --wrap "'srun hostname'")
 running=""
 for _ in $(seq 6000); do
-  state=$("$P" ssh -n $NAME squeue -h -j "$job" -o %T 2>/dev/null || true)
-  if [ -z "$running" ] && [ "$state" = RUNNING ]; then running=$(now); fi
-  [ -z "$state" ] && break
+  # squeue may time out while slurmctld is busy with 1,000 nodes: only an answer counts.
+  if state=$("$P" ssh -n $NAME squeue -h -j "$job" -o %T 2>/dev/null); then
+    if [ -z "$running" ] && [ "$state" = RUNNING ]; then running=$(now); fi
+    [ -z "$state" ] && break
+  fi
   sleep 0.2
 done
 done_at=$(now)
 [ -n "$running" ] || running=$done_at
 echo "job of $N nodes: running $(secs "$start" "$running") s after submit, completed after $(secs "$start" "$done_at") s"
-echo "distinct host names from srun hostname: $(sort -u hostnames.out | wc -l) (of $N)"
+echo "distinct node names from srun hostname: $(grep -E '^big-dy-' hostnames.out | sort -u | wc -l) (of $N); srun's own error lines: $(grep -c '^srun: error' hostnames.out || true)"
+echo "job end to all nodes released (completing): $(grep -o 'completion process took [0-9]* seconds' "$L/log/slurmctld.log" | tail -1 || true)"
 t=$(now); count=$("$P" describe-cluster-instances -n $NAME --query 'length(instances)'); echo "describe-cluster-instances ($count instances): $(secs "$t" "$(now)") s"
 pids=$(cat "$L"/run/slurmd-*.pid 2>/dev/null || true)
 python3 - $pids <<'PY'
@@ -114,12 +117,13 @@ for pid in sys.argv[1:]:
 if rss:
     print(f"slurmd: {len(rss)} running, RSS {sum(rss)/len(rss)/1024:.1f} MiB each on average, {sum(rss)/1024/1024:.2f} GiB in all")
 PY
+echo "peak load average (1 min): $(cut -d' ' -f1 /proc/loadavg)"
 echo "CPU over the job: slurmctld $(python3 -c "print(f'{$(cpu "$ctld") - $ctld0:.1f}')") s, node agent loop $(python3 -c "print(f'{$(cpu "$agent") - $agent0:.1f}')") s, whole cluster (slurmd, slurmstepd, resume programs) $(python3 -c "print(f'{$(cgcpu) - $cg0:.1f}')") s"
 echo "slurmctld RSS: $(awk '/VmRSS/{print $2/1024 " MiB"}' "/proc/$ctld/status")"
 
 down0=$(now)
 for _ in $(seq 3000); do
-  left=$("$P" ssh -n $NAME sinfo -h -p big -t idle~ -o %D 2>/dev/null | head -1)
+  left=$("$P" ssh -n $NAME sinfo -h -p big -t idle~ -o %D 2>/dev/null | head -1 || true)
   [ "${left:-0}" = "$N" ] && [ -z "$(cat "$L"/run/slurmd-*.pid 2>/dev/null | xargs -r -n1 sh -c '[ -d /proc/$0 ] && echo x' | head -1)" ] && break
   sleep 1
 done

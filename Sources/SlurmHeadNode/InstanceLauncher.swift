@@ -85,12 +85,54 @@ package struct SlurmdLauncher: InstanceLauncher {
         let second = floor(Date().timeIntervalSince1970)
         let wait = second + 1.02 - Date().timeIntervalSince1970
         if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
-        return await launchEach(nodes)
+        // A relaunch stops what runs for the node first; the registry is read once for the whole batch.
+        let recorded = Set(registry.read().filter { $0.role == .computeNode && $0.state == .running }.compactMap(\.nodeName))
+        for node in nodes where recorded.contains(node.name) || ProcessControl.readPid(layout.slurmdPid(node.name)) != nil {
+            terminate(node.name, reason: "replaced by a new launch")
+        }
+        // Starting a slurmd is mostly waiting (fork, namespaces, its hardware scan, its pid file): several at
+        // once, on threads of their own, and one registry write for the batch (a write per node rewrote the
+        // whole file each time: quadratic in a 1,000-node resume).
+        let started = await ProcessControl.concurrently(nodes.count, width: Self.launchWidth) { index in
+            Result { try startSlurmd(nodes[index]) }
+        }
+        var outcome: [String: Result<String?, any Error>] = [:]
+        var launched: [(node: LocalNode, instance: LocalInstance)] = []
+        for (node, result) in zip(nodes, started) {
+            switch result {
+            case .success(let pid):
+                launched.append((node, Self.instance(of: node, pid: pid)))
+                outcome[node.name] = .success(nil)
+            case .failure(let error): outcome[node.name] = .failure(error)
+            }
+        }
+        do {
+            try record(launched)
+        } catch {
+            // Unrecorded slurmds still count as running through their pid files (see `isRunning`).
+            AgentLog.attempt("recording \(launched.count) launched nodes") { throw error }
+        }
+        return outcome
     }
+
+    /// How many slurmd start at once in a resume.
+    static let launchWidth = 8
 
     /// Starts (or restarts) the slurmd of one node and records it as a running instance.
     package func launch(_ node: LocalNode) throws {
         terminate(node.name, reason: "replaced by a new launch")
+        let pid = try startSlurmd(node)
+        try record([(node, Self.instance(of: node, pid: pid))])
+    }
+
+    static func instance(of node: LocalNode, pid: Int32) -> LocalInstance {
+        LocalInstance(
+            instanceId: LocalInstance.newId(), role: .computeNode, nodeName: node.name, queue: node.queue,
+            computeResource: node.computeResource, instanceType: node.instanceType, launchTime: Date(), pid: pid, state: .running)
+    }
+
+    /// Starts a node's slurmd in its namespaces; returns its pid.
+    func startSlurmd(_ node: LocalNode) throws -> Int32 {
         guard PortAllocator.isFree(node.port) else {
             throw LocalClusterError("port \(node.port) of \(node.name) on 127.0.0.1 is in use by another program")
         }
@@ -102,20 +144,26 @@ package struct SlurmdLauncher: InstanceLauncher {
             // A cluster made by an earlier build has none yet.
             try HeadNode(layout: layout, agentExecutable: spec.agentExecutable).writeNodeFiles(spec)
         }
-        let pid = try ProcessControl.startDaemon(
+        return try ProcessControl.startDaemon(
             NodeIdentity.wrapping(
                 hostName: node.name, binds: try NodeIdentity.computeNodeBinds(node.name, layout: layout),
                 [SlurmTools.slurmd, "-b", "-N", node.name, "-f", layout.slurmConf]),
             environment: environment, logPath: layout.slurmdLog(node.name) + ".out",
             pidFile: layout.slurmdPid(node.name), cgroup: layout.cgroup)
+    }
+
+    /// Records launched instances, dropping the older terminated records of their nodes (EC2 forgets
+    /// terminated instances too; the registry would otherwise grow with every power cycle).
+    func record(_ launched: [(node: LocalNode, instance: LocalInstance)]) throws {
+        guard !launched.isEmpty else { return }
+        let names = Set(launched.map(\.node.name))
         try registry.update { instances in
-            instances.append(
-                LocalInstance(
-                    instanceId: LocalInstance.newId(), role: .computeNode, nodeName: node.name,
-                    queue: node.queue, computeResource: node.computeResource,
-                    instanceType: node.instanceType, launchTime: Date(), pid: pid, state: .running))
+            instances.removeAll { $0.role == .computeNode && $0.state == .terminated && names.contains($0.nodeName ?? "") }
+            instances += launched.map(\.instance)
         }
-        events.record(resource: node.name, status: "LAUNCHED", reason: "slurmd pid \(pid) on 127.0.0.1:\(node.port)")
+        for (node, instance) in launched {
+            events.record(resource: node.name, status: "LAUNCHED", reason: "slurmd pid \(instance.pid ?? 0) on 127.0.0.1:\(node.port)")
+        }
     }
 
     /// Stops every running instance of a node, by the pid we recorded (and the pid file, for a slurmd

@@ -258,12 +258,19 @@ package struct NodeAgent: Sendable {
         states.values.filter { $0.isReady && !ready.contains($0.name) }.map(\.name).sorted()
     }
 
+    /// Nodes are still powering up: a reconfigure now would make every running slurmd register again (and
+    /// scan its hardware) once per pass while a large resume trickles in, so the state is saved once they
+    /// are all up.
+    static func isSettling(_ states: [String: SlurmNodeState]) -> Bool {
+        states.values.contains { $0.isPoweringUp }
+    }
+
     /// Makes slurmctld save its job and node state now. It saves lazily, and not when a powered-up node
     /// registers or when the jobs that waited for it start: after a crash it would come back believing the node
     /// still boots and its jobs still configure, and launch those running jobs a second time (the node drains
     /// with "Duplicate jobid", the jobs are requeued and held). A reconfigure writes every state file at once
-    /// and changes nothing else; the agent asks for one in the pass where nodes became ready and in the next
-    /// (their jobs start a moment after the node is ready).
+    /// and changes nothing else; the agent asks for one in the first pass after nodes became ready in which none
+    /// is still powering up, and in the next (their jobs start a moment after the node is ready).
     func saveSlurmState() {
         scontrol("reconfigure")
     }
@@ -425,13 +432,15 @@ package struct NodeAgent: Sendable {
         events.record(resource: "agent", status: "STARTED", reason: "cluster manager pid \(getpid()), every \(Int(interval)) s")
         var current = self
         var ready: Set<String> = []
-        var bootedLastPass = false
+        var savesDue = 0
         while FileManager.default.fileExists(atPath: layout.spec) {
             let states = await current.manageOnce()
             if !states.isEmpty {
-                let booted = !Self.newlyReady(previously: ready, now: states).isEmpty
-                if booted || bootedLastPass { current.saveSlurmState() }
-                bootedLastPass = booted
+                if !Self.newlyReady(previously: ready, now: states).isEmpty { savesDue = 2 }
+                if savesDue > 0 && !Self.isSettling(states) {
+                    current.saveSlurmState()
+                    savesDue -= 1
+                }
                 ready = Set(states.values.filter(\.isReady).map(\.name))
             }
             if let replacement = await afterPass?() { current = replacement }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -105,6 +106,36 @@ package enum ProcessControl {
             usleep(20_000)
         }
         throw SpawnError(description: "\(name) did not write \(pidFile); see \(logPath)")
+    }
+
+    /// Runs `body` for 0..<count on up to `width` threads of their own (blocking work: process starts and
+    /// waits must not hold Swift's cooperative pool); the results in index order.
+    package static func concurrently<T: Sendable>(
+        _ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> T
+    ) async -> [T] {
+        guard count > 0 else { return [] }
+        let state = Mutex((next: 0, results: [T?](repeating: nil, count: count), running: min(width, count)))
+        return await withCheckedContinuation { continuation in
+            for _ in 0..<min(width, count) {
+                Thread {
+                    while true {
+                        let index: Int? = state.withLock { value in
+                            guard value.next < count else { return nil }
+                            value.next += 1
+                            return value.next - 1
+                        }
+                        guard let index else { break }
+                        let result = body(index)
+                        state.withLock { $0.results[index] = result }
+                    }
+                    let finished: [T]? = state.withLock { value in
+                        value.running -= 1
+                        return value.running == 0 ? value.results.map { $0! } : nil
+                    }
+                    if let finished { continuation.resume(returning: finished) }
+                }.start()
+            }
+        }
     }
 
     /// Alive and, when `commandContains` is given, still the program we started (pids are reused).

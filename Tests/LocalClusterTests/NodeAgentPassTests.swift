@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import LocalCluster
@@ -75,6 +76,27 @@ struct NodeAgentPassTests {
         #expect(NodeAgent.newlyReady(previously: [], now: states) == ["a", "d"])
         #expect(NodeAgent.newlyReady(previously: ["a"], now: states) == ["d"])
         #expect(NodeAgent.newlyReady(previously: ["a", "d"], now: states).isEmpty)
+        // ... once no node is still powering up: a large resume trickling in is saved once, at its end.
+        #expect(NodeAgent.isSettling(states))
+        #expect(!NodeAgent.isSettling(states.filter { $0.key != "c" }))
+        #expect(NodeAgent.isSettling(Dictionary(uniqueKeysWithValues: [node("f", "IDLE+CLOUD+POWERED_DOWN+POWER_UP")])))
+    }
+
+    /// Blocking work on threads of its own: every index once, the results in index order, never more than
+    /// `width` at a time.
+    @Test func concurrentlyRunsEachIndexOnceWithinItsWidth() async {
+        let running = Mutex((now: 0, most: 0))
+        let results = await ProcessControl.concurrently(40, width: 4) { index in
+            running.withLock {
+                $0.now += 1; $0.most = max($0.most, $0.now)
+            }
+            usleep(2_000)
+            running.withLock { $0.now -= 1 }
+            return index * index
+        }
+        #expect(results == (0..<40).map { $0 * $0 })
+        #expect(running.withLock { $0.most } <= 4)
+        #expect(await ProcessControl.concurrently(0, width: 4) { $0 }.isEmpty)
     }
 
     @Test func withoutADeadlineNothingIsRelaunched() async throws {
