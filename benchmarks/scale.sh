@@ -81,10 +81,6 @@ ctld=$(cat "$L/run/slurmctld.pid")
 agent=$(cat "$L/run/agent.pid")
 ctld0=$(cpu "$ctld")
 agent0=$(cpu "$agent")
-# The resume programs are children of slurmctld; their CPU shows in the cgroup's total, read alongside.
-cg=$(awk -F: '$1=="0"{print $3}' "/proc/$ctld/cgroup")
-cgcpu() { awk '/usage_usec/{print $2/1e6}' "/sys/fs/cgroup$cg/cpu.stat" 2>/dev/null || echo 0; }
-cg0=$(cgcpu)
 t=$(now); "$P" describe-cluster-instances -n $NAME >/dev/null; echo "describe-cluster-instances (head node only): $(secs "$t" "$(now)") s"
 
 start=$(now)
@@ -102,7 +98,6 @@ done_at=$(now)
 [ -n "$running" ] || running=$done_at
 echo "job of $N nodes: running $(secs "$start" "$running") s after submit, completed after $(secs "$start" "$done_at") s"
 echo "distinct node names from srun hostname: $(grep -E '^big-dy-' hostnames.out | sort -u | wc -l) (of $N); srun's own error lines: $(grep -c '^srun: error' hostnames.out || true)"
-echo "job end to all nodes released (completing): $(grep -o 'completion process took [0-9]* seconds' "$L/log/slurmctld.log" | tail -1 || true)"
 t=$(now); count=$("$P" describe-cluster-instances -n $NAME --query 'length(instances)'); echo "describe-cluster-instances ($count instances): $(secs "$t" "$(now)") s"
 pids=$(cat "$L"/run/slurmd-*.pid 2>/dev/null || true)
 python3 - $pids <<'PY'
@@ -118,13 +113,14 @@ if rss:
     print(f"slurmd: {len(rss)} running, RSS {sum(rss)/len(rss)/1024:.1f} MiB each on average, {sum(rss)/1024/1024:.2f} GiB in all")
 PY
 echo "peak load average (1 min): $(cut -d' ' -f1 /proc/loadavg)"
-echo "CPU over the job: slurmctld $(python3 -c "print(f'{$(cpu "$ctld") - $ctld0:.1f}')") s, node agent loop $(python3 -c "print(f'{$(cpu "$agent") - $agent0:.1f}')") s, whole cluster (slurmd, slurmstepd, resume programs) $(python3 -c "print(f'{$(cgcpu) - $cg0:.1f}')") s"
+echo "CPU over the job: slurmctld $(python3 -c "print(f'{$(cpu "$ctld") - $ctld0:.1f}')") s, node agent loop $(python3 -c "print(f'{$(cpu "$agent") - $agent0:.1f}')") s, all slurmd together $(for p in $pids; do cpu "$p"; done | awk '{s+=$1} END {printf "%.1f", s}') s"
 echo "slurmctld RSS: $(awk '/VmRSS/{print $2/1024 " MiB"}' "/proc/$ctld/status")"
 
 down0=$(now)
 for _ in $(seq 3000); do
-  left=$("$P" ssh -n $NAME sinfo -h -p big -t idle~ -o %D 2>/dev/null | head -1 || true)
+  left=$("$P" ssh -n $NAME sinfo -h -p big -t powered_down -o %D 2>/dev/null | head -1 || true)
   [ "${left:-0}" = "$N" ] && [ -z "$(cat "$L"/run/slurmd-*.pid 2>/dev/null | xargs -r -n1 sh -c '[ -d /proc/$0 ] && echo x' | head -1)" ] && break
   sleep 1
 done
 echo "powered down (ScaledownIdletime 1 min): $(secs "$down0" "$(now)") s after the job ended"
+echo "job end to all nodes released by Slurm: $(grep -o 'completion process took [0-9]* seconds' "$L/log/slurmctld.log" | tail -1 || echo 'at once')"
