@@ -116,10 +116,15 @@ echo "peak load average (1 min): $(cut -d' ' -f1 /proc/loadavg)"
 echo "CPU over the job: slurmctld $(python3 -c "print(f'{$(cpu "$ctld") - $ctld0:.1f}')") s, node agent loop $(python3 -c "print(f'{$(cpu "$agent") - $agent0:.1f}')") s, all slurmd together $(for p in $pids; do cpu "$p"; done | awk '{s+=$1} END {printf "%.1f", s}') s"
 echo "slurmctld RSS: $(awk '/VmRSS/{print $2/1024 " MiB"}' "/proc/$ctld/status")"
 
+slurmd_alive() {
+  local f
+  for f in "$L"/run/slurmd-*.pid; do [ -e "$f" ] && [ -d "/proc/$(cat "$f")" ] && return 0; done
+  return 1
+}
 down0=$(now)
 for _ in $(seq 3000); do
   left=$("$P" ssh -n $NAME sinfo -h -p big -t powered_down -o %D 2>/dev/null | head -1 || true)
-  [ "${left:-0}" = "$N" ] && [ -z "$(cat "$L"/run/slurmd-*.pid 2>/dev/null | xargs -r -n1 sh -c '[ -d /proc/$0 ] && echo x' | head -1)" ] && break
+  [ "${left:-0}" = "$N" ] && ! slurmd_alive && break
   sleep 1
 done
 echo "powered down (ScaledownIdletime 1 min): $(secs "$down0" "$(now)") s after the job ended"
