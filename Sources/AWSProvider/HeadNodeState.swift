@@ -78,7 +78,7 @@ package struct HeadNodeState: Sendable {
             headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
         let nodeSetChanged = Set(old.nodes.map(\.name)) != Set(spec.nodes.map(\.name)) || old.queues != spec.queues
         try await HeadNode(layout: layout, agentExecutable: agentExecutable).apply(
-            spec, nodeSetChanged: nodeSetChanged, accounting: accounting, accountingAsLocalhost: false,
+            spec, nodeSetChanged: nodeSetChanged, accounting: accounting, accountingHost: plan.headNodeAddress ?? "localhost",
             slurmConf: slurmConf(spec, plan))
         return "\(spec.nodes.count) compute nodes in \(spec.queues.count) queues" + (nodeSetChanged ? ", slurmctld restarted" : ", reconfigured")
     }

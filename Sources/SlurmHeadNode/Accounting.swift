@@ -117,10 +117,11 @@ package enum AccountingPassword {
 extension HeadNode {
     /// Writes slurmdbd.conf (0600) and starts slurmdbd; waits until it accepts connections, which includes
     /// its first connection to the database (it creates its tables then).
-    /// `asLocalhost`: with the host name `localhost`, so slurmdbd binds 127.0.0.1 (a local cluster); an EC2
-    /// head node's slurmdbd binds its own name's address, where compute nodes' sacct reaches it.
+    /// slurmdbd binds the address its host name resolves to (NoInAddrAny), so it runs with `bindHost` as its
+    /// host name: `localhost` (127.0.0.1) on a local cluster; an EC2 head node's own address, which compute
+    /// nodes' sacct reaches and AccountingStorageHost names, whatever the instance's name resolves to.
     package func startAccounting(
-        _ accounting: AccountingSpec, password: String? = nil, asLocalhost: Bool = true, timeout: TimeInterval = 60
+        _ accounting: AccountingSpec, password: String? = nil, bindHost: String = "localhost", timeout: TimeInterval = 60
     ) async throws {
         if let password {
             let text = accounting.slurmdbdConf(password: password, layout: layout)
@@ -138,11 +139,11 @@ extension HeadNode {
             throw LocalClusterError("slurmdbd's port \(accounting.dbdPort) on 127.0.0.1 is in use by another program")
         }
         _ = try ProcessControl.startDaemon(
-            asLocalhost ? NodeIdentity.wrapping(hostName: "localhost", [SlurmTools.slurmdbd]) : [SlurmTools.slurmdbd], environment: environment,
+            NodeIdentity.wrapping(hostName: bindHost, [SlurmTools.slurmdbd]), environment: environment,
             logPath: layout.slurmdbdLog + ".out", pidFile: layout.slurmdbdPid, label: "slurmdbd", cgroup: layout.cgroup)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if asLocalhost ? PortAllocator.isListening(accounting.dbdPort) : isServing(accounting) { return }
+            if ["localhost", "127.0.0.1"].contains(bindHost) ? PortAllocator.isListening(accounting.dbdPort) : isServing(accounting) { return }
             guard let pid = ProcessControl.readPid(layout.slurmdbdPid), ProcessControl.isAlive(pid, commandContains: "slurmdbd") else { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }

@@ -139,7 +139,8 @@ package struct HeadNode: Sendable {
     /// after `pcluster-agent bootstrap` wrote its spec and launch plan): Slurm's programs, munged with a new
     /// key, slurmctld with `slurmConf`, and the cluster-manager loop. Stopped with `stopAll()`.
     package func start(
-        slurmConf: String, accounting: (spec: AccountingSpec, password: String)? = nil, startAgentLoop: Bool = true
+        slurmConf: String, accounting: (spec: AccountingSpec, password: String)? = nil, accountingHost: String = "localhost",
+        startAgentLoop: Bool = true
     ) async throws {
         for directory in [
             layout.bin, layout.mungeDirectory, layout.stateSave, layout.spool, layout.run, layout.logs,
@@ -151,7 +152,7 @@ package struct HeadNode: Sendable {
         try writePrograms()
         do {
             try startMunge()
-            if let accounting { try await startAccounting(accounting.spec, password: accounting.password, asLocalhost: false) }
+            if let accounting { try await startAccounting(accounting.spec, password: accounting.password, bindHost: accountingHost) }
             _ = try startController()
             try await waitForController()
             if startAgentLoop { try startAgent() }
@@ -167,7 +168,7 @@ package struct HeadNode: Sendable {
     /// slurmctld's saved state.
     package func apply(
         _ spec: LocalClusterSpec, nodeSetChanged: Bool, accounting: (spec: AccountingSpec, password: String)? = nil,
-        accountingAsLocalhost: Bool = true, slurmConf: String, progress: (String) -> Void = { _ in }
+        accountingHost: String = "localhost", slurmConf: String, progress: (String) -> Void = { _ in }
     ) async throws {
         let before = (try? Data(contentsOf: URL(fileURLWithPath: layout.spec)))
             .flatMap { try? InstanceRegistry.decoder.decode(LocalClusterSpec.self, from: $0) }?.accounting
@@ -186,7 +187,7 @@ package struct HeadNode: Sendable {
             unlink(layout.slurmdbdConf)
             if let accounting {
                 progress("starting slurmdbd on port \(accounting.spec.dbdPort) (database \(accounting.spec.databaseName))")
-                try await startAccounting(accounting.spec, password: accounting.password, asLocalhost: accountingAsLocalhost)
+                try await startAccounting(accounting.spec, password: accounting.password, bindHost: accountingHost)
             }
         }
         if nodeSetChanged || accountingChanged {

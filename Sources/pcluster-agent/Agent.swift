@@ -114,7 +114,8 @@ struct Bootstrap: AsyncParsableCommand {
                 atPath: layout.awsEnvironment, contents: try JSONEncoder().encode(aws), attributes: [.posixPermissions: 0o600])
             print("cluster \(clusterName): \(spec.nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
             guard start else { return }
-            try await HeadNode(layout: layout, agentExecutable: agent).start(slurmConf: state.slurmConf(spec, plan), accounting: accounting)
+            try await HeadNode(layout: layout, agentExecutable: agent).start(
+                slurmConf: state.slurmConf(spec, plan), accounting: accounting, accountingHost: plan.headNodeAddress ?? "localhost")
             if publishMungeKey {
                 guard let key = FileManager.default.contents(atPath: layout.mungeKey) else { throw fail("no munge key at \(layout.mungeKey)") }
                 try await provider.publishMungeKey(key, of: clusterName)

@@ -18,7 +18,8 @@ extension ClustersAsRoot {
     /// with PCLUSTER_PROVIDER=aws makes the stack, `pcluster-agent bootstrap --start` runs a real slurmctld with
     /// the slurm.conf for EC2 nodes and the node agent; a job makes Slurm resume two dynamic nodes, which the
     /// agent launches as c6i.32xlarge instances and gives Slurm their addresses; powering them down terminates
-    /// them; a fleet stop through pcluster reaches the agent through the stack. Needs root (munged, slurmctld).
+    /// them; a fleet stop through pcluster reaches the agent through the stack; with SlurmSettings.Database the
+    /// head node runs slurmdbd against a MariaDB of the test's. Needs root (munged, slurmctld, slurmdbd, mariadbd).
     @Suite(.serialized) struct AWSHeadNodeTests {
         static let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
@@ -33,7 +34,28 @@ extension ClustersAsRoot {
             let env = account.environment(home: home)
             let name = "hn\(UInt32.random(in: 0...UInt32.max))"
             let file = home + "/cluster.yaml"
-            try WorkshopOnMoto.config(placementGroup: "\(name)-pg").write(toFile: file, atomically: true, encoding: .utf8)
+            // Slurm accounting as on AWS: the head node reads the password from Secrets Manager (moto) and runs
+            // slurmdbd at its own address against the database the config names (a MariaDB of this test's).
+            try #require(MariaDB.missing == nil, "\(MariaDB.missing ?? "")")
+            let database = try MariaDB.start(in: home + "/mariadb")
+            defer { database.stop() }
+            try database.sql("CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY 'aws-pw'; GRANT ALL ON *.* TO 'slurm'@'127.0.0.1';")
+            let secret = try runCommand(
+                [
+                    "/usr/bin/env", "aws", "secretsmanager", "create-secret", "--name", "\(name)-db", "--secret-string", "aws-pw", "--region",
+                    "us-east-1", "--query", "ARN", "--output", "text",
+                ],
+                environment: env)
+            let arn = String(decoding: secret.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(secret.status == 0 && arn.hasPrefix("arn:"), "\(secret.stderr)")
+            func withDatabase(_ text: String) -> String {
+                text.replacingOccurrences(
+                    of: "  Scheduler: slurm\n",
+                    with:
+                        "  Scheduler: slurm\n  SlurmSettings:\n    Database:\n      Uri: 127.0.0.1:\(database.port)\n      UserName: slurm\n      PasswordSecretArn: \(arn)\n"
+                )
+            }
+            try withDatabase(WorkshopOnMoto.config(placementGroup: "\(name)-pg")).write(toFile: file, atomically: true, encoding: .utf8)
             let created = await PClusterCLI.run(
                 [
                     "create-cluster", "-n", name, "-c", file, "--wait",
@@ -66,6 +88,12 @@ extension ClustersAsRoot {
             let conf = try String(contentsOfFile: layout.slurmConf, encoding: .utf8)
             #expect(conf.contains("SlurmctldHost=") && conf.contains("(127.0.0.1)") && conf.contains("enable_configless"))
             #expect(!conf.contains("NodeAddr="), "EC2 nodes get their address when they resume")
+            // slurmdbd at the head node's address and Slurm's port, the cluster registered in its database.
+            #expect(conf.contains("AccountingStorageHost=127.0.0.1") && conf.contains("AccountingStoragePort=6819"))
+            #expect(headNode.accountingIsRunning)
+            let registered = ProcessControl.run(
+                ["/usr/bin/sacctmgr", "-n", "-P", "list", "cluster", "format=cluster"], environment: layout.daemonEnvironment)
+            #expect(registered.output.split(separator: "\n").contains(Substring(name)), "\(registered.output)")
 
             // The compute nodes' munge key is the head node's, in the cluster's prefix of the config bucket.
             let described = try await JSONValue.parse(PClusterCLI.run(["describe-cluster", "-n", name], environment: env).stdout)
@@ -91,8 +119,13 @@ extension ClustersAsRoot {
             }
 
             // A two-node job: Slurm's ResumeProgram is the agent, which launches the instances.
-            let submitted = ProcessControl.run(["/usr/bin/sbatch", "-N", "2", "--wrap", "hostname"], environment: slurm)
+            let submitted = ProcessControl.run(["/usr/bin/sbatch", "--parsable", "-N", "2", "--wrap", "hostname"], environment: slurm)
             #expect(submitted.status == 0, "\(submitted.output)")
+            let jobId = submitted.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await waitFor("the job in the accounting database", seconds: 30) {
+                ProcessControl.run(["/usr/bin/sacct", "-n", "-X", "-P", "-j", jobId, "-o", "JobID"], environment: slurm).output
+                    .split(separator: "\n").contains(Substring(jobId))
+            }
             let nodes = ["c6i-dy-compute-1", "c6i-dy-compute-2"]
             try await waitFor("two instances", seconds: 60) { try await account.computeInstances(cluster: name).count == 2 }
             let instances = try await account.computeInstances(cluster: name)
@@ -119,7 +152,7 @@ extension ClustersAsRoot {
 
             // update-cluster stores a configuration with a third node; the head node's agent finds it and Slurm has
             // the node (slurmctld restarted with the new node set).
-            try WorkshopOnMoto.config(placementGroup: "\(name)-pg").replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 3")
+            try withDatabase(WorkshopOnMoto.config(placementGroup: "\(name)-pg").replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 3"))
                 .write(toFile: file, atomically: true, encoding: .utf8)
             let updated = await PClusterCLI.run(
                 [
@@ -139,6 +172,7 @@ extension ClustersAsRoot {
             try await waitFor("the partition to be inactive again", seconds: 30) {
                 ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output.contains("State=INACTIVE")
             }
+            #expect(headNode.accountingIsRunning)
         }
     }
 }
