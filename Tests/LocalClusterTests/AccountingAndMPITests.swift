@@ -223,12 +223,25 @@ extension ClustersAsRoot {
             let afterUpdate = try submit("--wrap", "true")
             #expect(try eventually(60) { try accounted(afterUpdate).first?[1] == "COMPLETED" })
 
-            // Delete stops slurmdbd and the login node too; the database and its records stay, as the original
-            // leaves them.
+            // Removing the Database (its update policy wants the fleet stopped) stops slurmdbd and takes
+            // accounting out of slurm.conf.
             let dbd = try #require(ProcessControl.readPid(layout.slurmdbdPid))
+            #expect(try pcluster("update-compute-fleet", "-n", name, "--status", "STOP_REQUESTED").status == 0)
+            #expect(try eventually(30) { try pcluster("describe-compute-fleet", "-n", name).json?["status"] == "STOPPED" })
+            let settings = try #require(renamed.range(of: "  SlurmSettings:\n"))
+            let queues = try #require(renamed.range(of: "  SlurmQueues:\n"))
+            try (String(renamed[..<settings.lowerBound]) + String(renamed[queues.lowerBound...]))
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let removed = try pcluster("update-cluster", "-n", name, "-c", config, "--wait")
+            #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
+            #expect(!ProcessControl.isAlive(dbd, commandContains: "slurmdbd"))
+            #expect(!FileManager.default.fileExists(atPath: layout.slurmdbdConf))
+            #expect(try !String(contentsOfFile: layout.slurmConf, encoding: .utf8).contains("AccountingStorageType=accounting_storage/slurmdbd"))
+
+            // Delete stops the login node too; the databases and their records stay, as the original leaves them.
             let login = try #require(ProcessControl.readPid(layout.loginNodePid("login-1")))
             #expect(try pcluster("delete-cluster", "-n", name, "--wait").status == 0)
-            #expect(!ProcessControl.isAlive(dbd, commandContains: "slurmdbd") && !ProcessControl.isAlive(login, commandContains: "login-node"))
+            #expect(!ProcessControl.isAlive(login, commandContains: "login-node"))
             #expect(try database.sql("SHOW DATABASES").split(separator: "\n").contains(Substring(name.replacingOccurrences(of: "-", with: "_"))))
         }
     }
