@@ -250,15 +250,19 @@ import Glibc
         let scratch = Scratch()
         let data = randomData(2 << 20)
         for name in ["strict", "patient"] { try putLocal(scratch.sub(name), "big", data) }
-        // Each 1 MiB piece arrives after 4 s: longer than the strict association allows, well within 60 s.
-        let repositories = TestRepositories(wrap: { InstrumentedRepository($0, delayNanoseconds: 4_000_000_000) })
+        // The strict association's link never delivers (until its transfer is cancelled), so EIO there can only be
+        // its timeout's, however late a loaded machine runs the watchdog (a 4 s piece once arrived before the
+        // watchdog ran). The patient one's pieces arrive after 2 s: far past 0.5 s, well within 60 s.
+        let repositories = TestRepositories(wrap: { base in
+            let stuck = base.displayName.contains("/strict")
+            return InstrumentedRepository(base, delayNanoseconds: stuck ? 3_600_000_000_000 : 2_000_000_000)
+        })
         let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
         let strict = try await fs.associate("/strict", "file://\(scratch.path)/strict", readTimeout: 0.5)
         #expect(strict.readTimeoutSeconds == 0.5)
         _ = try await fs.associate("/patient", "file://\(scratch.path)/patient")
 
-        // The piece would arrive whole after 4 s, so EIO can only be the timeout's (no clock is asserted:
-        // a loaded machine once took a minute to get here).
+        // No clock is asserted: a loaded machine once took a minute to get here.
         let strictHandle = try await fs.open(try await fs.resolve("/strict/big").ino, mode: .read)
         #expect(await errno { _ = try await fs.read(strictHandle, offset: 0, count: 4096) } == EIO)
 
