@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The AWS provider: the cluster's CloudFormation template and stack, its configuration in S3, and the
         // node agent's EC2 launcher.
-        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSCloudFormation", "AWSEC2", "AWSFSx", "AWSS3", "AWSSTS", "AWSSecretsManager",
+        .target(name: "AWSProvider", dependencies: ["ClusterConfig", "JSONOutput", "AWSCore", "AWSCloudFormation", "AWSEC2", "AWSFSx", "AWSS3", "AWSSTS", "AWSSecretsManager", "AWSELBv2",
                                                     "Provisioning", "SlurmHeadNode"]),
         // The 26 subcommands; every command returns a JSON document and an exit code.
         .target(name: "PClusterCLI", dependencies: [
@@ -83,6 +83,7 @@ let package = Package(
         .target(name: "AWSFSx", dependencies: ["AWSCore"]),
         .target(name: "AWSCloudFormation", dependencies: ["AWSCore"]),
         .target(name: "AWSSecretsManager", dependencies: ["AWSCore"]),
+        .target(name: "AWSELBv2", dependencies: ["AWSCore"]),
         .target(name: "AWSEC2", dependencies: ["AWSCore", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // `s3xfer get|put|ls`: the S3 client as a command, used by the transfer benchmark.
         .executableTarget(name: "s3xfer", dependencies: ["AWSS3", "AWSCore",

@@ -26,6 +26,8 @@ package struct AWSServiceID: Sendable, Hashable {
     package static let fsx = AWSServiceID(signingName: "fsx", settingName: "FSX")
     package static let cloudFormation = AWSServiceID(signingName: "cloudformation", settingName: "CLOUDFORMATION")
     package static let secretsManager = AWSServiceID(signingName: "secretsmanager", settingName: "SECRETS_MANAGER")
+    /// Elastic Load Balancing v2 (network load balancers): botocore's service id is "Elastic Load Balancing v2".
+    package static let elasticLoadBalancingV2 = AWSServiceID(signingName: "elasticloadbalancing", settingName: "ELASTIC_LOAD_BALANCING_V2")
 }
 
 /// Where requests go: scheme, host, port, and any base path an override URL carries.

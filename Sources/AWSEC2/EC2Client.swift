@@ -78,6 +78,21 @@ package struct EC2Client: Sendable {
         return Dictionary(pairs) { first, _ in first }
     }
 
+    /// Whether the subnet routes to an internet gateway: through its own route table, else its VPC's main one
+    /// (the original makes a login pool's load balancer internet-facing in such a subnet, internal otherwise).
+    package func subnetIsPublic(_ id: String, vpc: String) async throws -> Bool {
+        func routesToInternet(_ filters: [EC2Filter]) async throws -> Bool? {
+            let tables = try await pages("DescribeRouteTables", EC2Filter.items(filters)) { answer in
+                (answer.child("routeTableSet")?.children("item") ?? []).map { table in
+                    (table.child("routeSet")?.children("item") ?? []).contains { ($0.string("gatewayId") ?? "").hasPrefix("igw-") }
+                }
+            }
+            return tables.isEmpty ? nil : tables.contains(true)
+        }
+        if let own = try await routesToInternet([EC2Filter("association.subnet-id", [id])]) { return own }
+        return try await routesToInternet([EC2Filter("vpc-id", [vpc]), EC2Filter("association.main", ["true"])]) ?? false
+    }
+
     /// Security group id → its VPC.
     package func securityGroupVpcs(ids: [String]) async throws -> [String: String] {
         let pairs = try await pages("DescribeSecurityGroups", EC2Filter.items([EC2Filter("group-id", ids)])) { answer in

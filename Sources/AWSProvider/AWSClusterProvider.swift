@@ -55,12 +55,12 @@ package struct AWSClusterProvider: ClusterProvider {
 
     /// The configuration as pcluster read it, environment variables expanded: the head node has none of the
     /// user's environment. JSON, which every YAML reader reads.
-    static func resolvedConfiguration(_ config: ClusterConfiguration, name: String) -> String {
+    package static func resolvedConfiguration(_ config: ClusterConfiguration, name: String) -> String {
         "# Configuration of cluster \(name), as pcluster read it (environment variables expanded).\n"
             + JSONPrinter.render(config.document.jsonValue, indent: 2) + "\n"
     }
 
-    func uploadConfiguration(_ text: String, of name: String) async throws {
+    package func uploadConfiguration(_ text: String, of name: String) async throws {
         let settings = try settings()
         let s3 = try S3Client(settings: settings)
         let bucket = try await configBucket(settings)
@@ -82,18 +82,23 @@ package struct AWSClusterProvider: ClusterProvider {
         }
     }
 
-    /// The head node's munge key, for its compute nodes (which may read only this object of the bucket).
-    package func publishMungeKey(_ key: Data, of name: String) async throws {
+    /// The files the head node publishes for the other nodes under the cluster's prefix of the config bucket:
+    /// the munge key (compute and login nodes may read only it) and slurm.conf (login nodes, which run no
+    /// slurmd to fetch it from slurmctld).
+    static let publishedFiles = ["munge.key", "slurm/slurm.conf"]
+
+    package func publish(_ data: Data, as file: String, of name: String) async throws {
+        precondition(Self.publishedFiles.contains(file), "\(file) is not one of the files a head node publishes")
         let settings = try settings()
         let bucket = try await configBucket(settings)
-        _ = try await S3Client(settings: settings).putObject(bucket: bucket, key: "parallelcluster/\(version)/clusters/\(name)/munge.key", data: key)
+        _ = try await S3Client(settings: settings).putObject(bucket: bucket, key: "parallelcluster/\(version)/clusters/\(name)/\(file)", data: data)
     }
 
     func removeConfiguration(of name: String) async throws {
         let settings = try settings()
         let s3 = try S3Client(settings: settings)
         let bucket = try await configBucket(settings)
-        for key in [configKey(name), "parallelcluster/\(version)/clusters/\(name)/munge.key"] {
+        for key in [configKey(name)] + Self.publishedFiles.map({ "parallelcluster/\(version)/clusters/\(name)/\($0)" }) {
             do { try await s3.deleteObject(bucket: bucket, key: key) } catch let error as AWSServiceError
                 where ["NoSuchKey", "NoSuchBucket", "NotFound"].contains(error.code)
             {}
@@ -104,13 +109,23 @@ package struct AWSClusterProvider: ClusterProvider {
 
     /// The VPC of the head node's subnet and the AMI of every node: CustomAmi, else the newest official
     /// ParallelCluster AMI for the OS and the head node's architecture.
-    func stackParameters(_ config: ClusterConfiguration) async throws -> [(String, String)] {
+    package func stackParameters(_ config: ClusterConfiguration) async throws -> [(String, String)] {
         let inventory = try AWSResourceInventory(settings: settings())
         guard let vpc = try await inventory.subnetVpcs([config.headNode.subnetId])?[config.headNode.subnetId] else {
             throw AWSProviderError("the head node's subnet \(config.headNode.subnetId) does not exist in \(try settings().region)")
         }
         let image = try await resolveImage(config)
-        return [("VpcId", vpc), ("ImageId", image), ("ConfigBucket", try await configBucket(try settings()))]
+        var parameters = [("VpcId", vpc), ("ImageId", image), ("ConfigBucket", try await configBucket(try settings()))]
+        // A login pool's load balancer faces the internet when its subnet routes to an internet gateway.
+        for pool in config.loginNodePools {
+            guard let subnet = pool.subnetIds.first, let poolVpc = try await inventory.subnetVpcs([subnet])?[subnet] else {
+                throw AWSProviderError(
+                    "login node pool \(pool.name)'s subnet \(pool.subnetIds.first ?? "") does not exist in \(try settings().region)")
+            }
+            let isPublic = try await ec2().subnetIsPublic(subnet, vpc: poolVpc)
+            parameters.append((ClusterTemplate.schemeParameter(pool.name), isPublic ? "internet-facing" : "internal"))
+        }
+        return parameters
     }
 
     func resolveImage(_ config: ClusterConfiguration) async throws -> String {
@@ -244,11 +259,12 @@ package struct AWSClusterProvider: ClusterProvider {
         let found = try await ec2().describeInstances(filters: [
             EC2Filter("tag:parallelcluster:cluster-name", [name]), EC2Filter("instance-state-name", ["pending", "running", "stopping", "stopped"]),
         ]).map { instance in
-            let isHead = instance.tags["parallelcluster:node-type"] == "HeadNode"
+            let type = instance.tags["parallelcluster:node-type"]
+            let nodeType = type == "HeadNode" || type == "LoginNode" ? type ?? "" : "ComputeNode"
             return ProvisionedInstance(
-                instanceId: instance.instanceId, nodeType: isHead ? "HeadNode" : "ComputeNode", instanceType: instance.instanceType,
+                instanceId: instance.instanceId, nodeType: nodeType, instanceType: instance.instanceType,
                 launchTime: instance.launchTime ?? Date(timeIntervalSince1970: 0), privateIpAddress: instance.privateIpAddress ?? "",
-                publicIpAddress: instance.publicIpAddress, queueName: isHead ? nil : instance.tags["parallelcluster:queue-name"],
+                publicIpAddress: instance.publicIpAddress, queueName: nodeType == "ComputeNode" ? instance.tags["parallelcluster:queue-name"] : nil,
                 state: instance.state)
         }
         return found.sorted { ($0.nodeType, $0.launchTime, $0.instanceId) < ($1.nodeType, $1.launchTime, $1.instanceId) }

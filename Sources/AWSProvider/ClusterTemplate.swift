@@ -28,14 +28,17 @@ package struct ClusterTemplate: Sendable {
         placementGroups(into: &resources)
         computeLaunchTemplates(into: &resources)
         headNode(into: &resources)
+        loginNodes(into: &resources)
+        var parameters: JSONObject = [
+            "VpcId": ["Type": "AWS::EC2::VPC::Id", "Description": "The VPC of the cluster's subnets."],
+            "ImageId": ["Type": "AWS::EC2::Image::Id", "Description": .string("The AMI of every node (\(config.customAmi ?? config.os)).")],
+            "ConfigBucket": ["Type": "String", "Description": "The bucket with the cluster's configuration and munge key."],
+        ]
+        for (key, value) in loginParameters().entries { parameters[key] = value }
         return [
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": .string("AWS ParallelCluster-compatible stack of cluster \(clusterName) (pcluster \(version))"),
-            "Parameters": [
-                "VpcId": ["Type": "AWS::EC2::VPC::Id", "Description": "The VPC of the cluster's subnets."],
-                "ImageId": ["Type": "AWS::EC2::Image::Id", "Description": .string("The AMI of every node (\(config.customAmi ?? config.os)).")],
-                "ConfigBucket": ["Type": "String", "Description": "The bucket with the cluster's configuration and munge key."],
-            ],
+            "Parameters": .object(parameters),
             "Resources": .object(resources),
             "Outputs": [
                 "HeadNodeInstanceId": ["Value": ["Ref": "HeadNode"]],
@@ -49,7 +52,7 @@ package struct ClusterTemplate: Sendable {
 
     /// A CloudFormation logical id from config names (letters and digits only), with a short stable hash of
     /// the originals so "a-b" and "ab" stay distinct.
-    static func logicalId(_ prefix: String, _ parts: String...) -> String {
+    package static func logicalId(_ prefix: String, _ parts: String...) -> String {
         let joined = parts.joined(separator: "/")
         let letters = parts.map { part in
             part.split(whereSeparator: { !($0.isASCII && ($0.isLetter || $0.isNumber)) })

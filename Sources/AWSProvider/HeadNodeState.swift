@@ -77,9 +77,12 @@ package struct HeadNodeState: Sendable {
         let (spec, plan, accounting) = try await write(
             headNodeAddress: oldPlan.headNodeAddress, headNodeInstanceId: old.headNodeInstanceId, createdAt: old.createdAt)
         let nodeSetChanged = Set(old.nodes.map(\.name)) != Set(spec.nodes.map(\.name)) || old.queues != spec.queues
+        let conf = slurmConf(spec, plan)
         try await HeadNode(layout: layout, agentExecutable: agentExecutable).apply(
             spec, nodeSetChanged: nodeSetChanged, accounting: accounting, accountingHost: plan.headNodeAddress ?? "localhost",
-            slurmConf: slurmConf(spec, plan))
+            slurmConf: conf)
+        // Login nodes fetch it from there (they run no slurmd that would fetch it from slurmctld).
+        try await provider.publish(Data(conf.utf8), as: "slurm/slurm.conf", of: clusterName)
         return "\(spec.nodes.count) compute nodes in \(spec.queues.count) queues" + (nodeSetChanged ? ", slurmctld restarted" : ", reconfigured")
     }
 }

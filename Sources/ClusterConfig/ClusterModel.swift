@@ -192,6 +192,13 @@ public struct ClusterConfiguration: Sendable {
         public var count: Int
         public var sshAllowedIps: String?
         public var path: ConfigPath
+        public var subnetIds: [String] = []
+        public var securityGroups: [String] = []
+        public var additionalSecurityGroups: [String] = []
+        public var customAmi: String?
+        public var additionalIamPolicies: [(arn: String, path: ConfigPath)] = []
+        /// Minutes a terminating login node waits before it goes (the original's default is 10).
+        public var gracetimePeriod: Int = 10
     }
 }
 
@@ -213,7 +220,12 @@ extension ClusterConfiguration {
             LoginNodePool(
                 name: n["Name"]?.string ?? "", instanceType: n["InstanceType"]?.string ?? "",
                 count: n["Count"]?.int ?? 1, sshAllowedIps: n["Ssh"]?["AllowedIps"]?.string,
-                path: r / "LoginNodes" / "Pools" / i)
+                path: r / "LoginNodes" / "Pools" / i, subnetIds: Self.strings(n["Networking"]?["SubnetIds"]),
+                securityGroups: Self.strings(n["Networking"]?["SecurityGroups"]),
+                additionalSecurityGroups: Self.strings(n["Networking"]?["AdditionalSecurityGroups"]),
+                customAmi: n["Image"]?["CustomAmi"]?.string,
+                additionalIamPolicies: Self.readPolicies(n["Iam"], r / "LoginNodes" / "Pools" / i / "Iam"),
+                gracetimePeriod: n["GracetimePeriod"]?.int ?? 10)
         }
         tags = Self.readTags(root["Tags"], r / "Tags")
         imdsSupport = root["Imds"]?["ImdsSupport"]?.string ?? "v2.0"

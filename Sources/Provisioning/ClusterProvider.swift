@@ -32,12 +32,15 @@ package struct LoginPoolStatus: Sendable, Equatable {
     package var poolName: String
     /// "pending", "active" or "failed".
     package var status: String
-    package var address: String
-    package var scheme: String
-    package var healthyNodes: Int
-    package var unhealthyNodes: Int
+    /// Absent (as in the original) while the pool has no load balancer, or before its targets are known.
+    package var address: String?
+    package var scheme: String?
+    package var healthyNodes: Int?
+    package var unhealthyNodes: Int?
 
-    package init(poolName: String, status: String, address: String, scheme: String, healthyNodes: Int, unhealthyNodes: Int) {
+    package init(
+        poolName: String, status: String, address: String? = nil, scheme: String? = nil, healthyNodes: Int? = nil, unhealthyNodes: Int? = nil
+    ) {
         self.poolName = poolName
         self.status = status
         self.address = address

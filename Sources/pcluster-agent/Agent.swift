@@ -79,7 +79,10 @@ struct Bootstrap: AsyncParsableCommand {
     var start = false
     @Option(help: "The address compute nodes reach slurmctld at (default: this instance's private address from the instance metadata).")
     var controllerAddress: String?
-    @Flag(help: "With --start: put the new munge key where the cluster's compute nodes read it (its config bucket).")
+    @Flag(
+        help:
+            "With --start: put the new munge key where the cluster's compute and login nodes read it (its config bucket), and slurm.conf for its login nodes."
+    )
     var publishMungeKey = false
 
     func run() async throws {
@@ -114,11 +117,13 @@ struct Bootstrap: AsyncParsableCommand {
                 atPath: layout.awsEnvironment, contents: try JSONEncoder().encode(aws), attributes: [.posixPermissions: 0o600])
             print("cluster \(clusterName): \(spec.nodes.count) nodes in \(plan.computeResources.count) compute resources; state in \(clusterDir)")
             guard start else { return }
+            let slurmConf = state.slurmConf(spec, plan)
             try await HeadNode(layout: layout, agentExecutable: agent).start(
-                slurmConf: state.slurmConf(spec, plan), accounting: accounting, accountingHost: plan.headNodeAddress ?? "localhost")
+                slurmConf: slurmConf, accounting: accounting, accountingHost: plan.headNodeAddress ?? "localhost")
             if publishMungeKey {
                 guard let key = FileManager.default.contents(atPath: layout.mungeKey) else { throw fail("no munge key at \(layout.mungeKey)") }
-                try await provider.publishMungeKey(key, of: clusterName)
+                try await provider.publish(key, as: "munge.key", of: clusterName)
+                try await provider.publish(Data(slurmConf.utf8), as: "slurm/slurm.conf", of: clusterName)
             }
             print("head node: slurmctld at \(address ?? ""):\(spec.controllerPort), node agent running")
         } catch let exit as ExitCode {

@@ -123,6 +123,80 @@ struct ClusterTemplateTests {
         #expect(userData.contains("--file-system-ids fs-0123456789abcdef0") && userData.contains(" /fsx"))
     }
 
+    /// LoginNodes.Pools as the original builds them: an Auto Scaling group of Count nodes with its two lifecycle
+    /// hooks, behind a network load balancer forwarding TCP 22 to the pool's target group; the groups, role and
+    /// launch template of the pool; valid bash for its boot; cfn-lint still clean.
+    @Test func aLoginPoolAsTheOriginalBuildsIt() throws {
+        let yaml =
+            try String(contentsOfFile: Self.example, encoding: .utf8)
+            + AWSLoginNodesTests.loginNodes.replacingOccurrences(of: "${SUBNET_ID}", with: "subnet-0123456789abcdef0")
+        let built = try template(yaml)
+        let document = built.document()
+        let resources = try #require(document["Resources"]?.objectValue)
+        func one(_ type: String) -> JSONValue? {
+            let found = resources.entries.filter { $0.value["Type"]?.stringValue == type }
+            return found.count == 1 ? found.first?.value["Properties"] : nil
+        }
+        let group = try #require(one("AWS::AutoScaling::AutoScalingGroup"))
+        #expect(group["AutoScalingGroupName"] == "demo-login-AutoScalingGroup")
+        #expect(group["MinSize"] == "2" && group["MaxSize"] == "2" && group["DesiredCapacity"] == "2")
+        #expect(group["VPCZoneIdentifier"] == ["subnet-0123456789abcdef0"])
+        let hooks = group["LifecycleHookSpecificationList"]?.arrayValue ?? []
+        #expect(
+            hooks.contains {
+                $0["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING" && $0["HeartbeatTimeout"] == 300
+                    && $0["DefaultResult"] == "ABANDON"
+            })
+        #expect(hooks.contains { $0["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_LAUNCHING" && $0["HeartbeatTimeout"] == 600 })
+        let balancer = try #require(one("AWS::ElasticLoadBalancingV2::LoadBalancer"))
+        #expect(balancer["Type"] == "network" && balancer["Subnets"] == ["subnet-0123456789abcdef0"])
+        #expect(balancer["Tags"]?.arrayValue?.contains(["Key": "parallelcluster:login-nodes-pool", "Value": "login"]) == true)
+        let listener = try #require(one("AWS::ElasticLoadBalancingV2::Listener"))
+        #expect(listener["Port"] == 22 && listener["Protocol"] == "TCP")
+        let targets = try #require(one("AWS::ElasticLoadBalancingV2::TargetGroup"))
+        #expect(targets["Port"] == 22 && targets["Protocol"] == "TCP" && targets["HealthCheckPort"] == "22")
+        // The target group's name as the original makes it (its own function, when the oracle is installed).
+        let name = try #require(targets["Name"]?.stringValue)
+        #expect(name.hasPrefix("demo-login-") && name.count == "demo-login-".count + 16)
+        if let python = OracleResponses.python {
+            let original = try runCommand([
+                python, "-c",
+                "from pcluster.templates.cdk_builder_utils import _get_resource_combination_name as f; print(f('demo', 'login', partial_length=7, hash_length=16))",
+            ])
+            #expect(String(decoding: original.stdout, as: UTF8.self).split(separator: "\n").first.map(String.init) == name, "\(original.stderr)")
+        }
+        // SSH from the pool's AllowedIps; the nodes take the head node's key pair and carry the pool's tags.
+        let sshRules = resources.entries.filter { $0.key.hasPrefix("LoginNodes") && $0.value["Type"] == "AWS::EC2::SecurityGroup" }
+            .flatMap { $0.value["Properties"]?["SecurityGroupIngress"]?.arrayValue ?? [] }
+        #expect(sshRules.count == 2 && sshRules.allSatisfy { $0["FromPort"] == 22 && $0["CidrIp"] == "10.0.0.0/16" })
+        let launch = try #require(
+            resources.entries.first { $0.key.hasPrefix("LoginNodesLaunchTemplate") }?.value["Properties"]?["LaunchTemplateData"])
+        #expect(launch["InstanceType"] == "t3.medium" && launch["KeyName"] == "ws-default-keypair")
+        let tags = launch["TagSpecifications"]?.arrayValue?.first?["Tags"]?.arrayValue ?? []
+        #expect(tags.contains(["Key": "parallelcluster:node-type", "Value": "LoginNode"]))
+        #expect(tags.contains(["Key": "parallelcluster:login-nodes-pool", "Value": "login"]))
+        // Its boot: valid bash, munge key and slurm.conf from the cluster's prefix, the launching hook completed.
+        let script = try #require(launch["UserData"]?["Fn::Base64"]?["Fn::Sub"]?.stringValue)
+        let filled = script.replacingOccurrences(of: #"\$\{(AWS::[A-Za-z]+|[A-Za-z]+)\}"#, with: "filled", options: .regularExpression)
+            .replacingOccurrences(of: "${!", with: "${")
+        let checked = try runCommand(["/bin/bash", "-n"], input: Data(filled.utf8))
+        #expect(checked.status == 0, "\(checked.stderr)")
+        #expect(script.contains("/munge.key") && script.contains("/slurm/slurm.conf") && script.contains("SLURM_CONF="))
+        #expect(script.contains("complete-lifecycle-action --auto-scaling-group-name demo-login-AutoScalingGroup"))
+        #expect(script.contains("mount -t lustre") && !script.contains("slurmd"))
+        #expect(document["Parameters"]?[ClusterTemplate.schemeParameter("login")]?["Default"] == "internal")
+
+        guard which("cfn-lint") != nil else {
+            Issue.record("cfn-lint is not installed")
+            return
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-login-template-\(UUID().uuidString).json").path
+        defer { unlink(file) }
+        try built.render().write(toFile: file, atomically: true, encoding: .utf8)
+        let lint = try runCommand(["cfn-lint", "--regions", "us-east-1", "--", file])
+        #expect(lint.status & 2 == 0 && lint.status & 1 == 0, "\(String(decoding: lint.stdout, as: UTF8.self))\(lint.stderr)")
+    }
+
     @Test func namesStayDistinctAndValid() throws {
         let text = try String(contentsOfFile: Self.example, encoding: .utf8)
             .replacingOccurrences(of: "        - Name: compute\n", with: "        - Name: a-b\n")

@@ -103,6 +103,20 @@ extension ClustersAsRoot {
                 ["/usr/bin/env", "aws", "s3", "cp", "s3://\(bucket)/parallelcluster/3.16.1/clusters/\(name)/munge.key", "-"],
                 environment: env)
             #expect(published.status == 0 && published.stdout == FileManager.default.contents(atPath: layout.mungeKey), "\(published.stderr)")
+            // So is slurm.conf, for login nodes (no slurmd fetches it for them): with that copy alone, Slurm's
+            // commands reach this head node, as they do on a login node.
+            func publishedConf() throws -> String {
+                let fetched = try runCommand(
+                    ["/usr/bin/env", "aws", "s3", "cp", "s3://\(bucket)/parallelcluster/3.16.1/clusters/\(name)/slurm/slurm.conf", "-"],
+                    environment: env)
+                return String(decoding: fetched.stdout, as: UTF8.self)
+            }
+            #expect(try publishedConf() == conf)
+            let loginConf = home + "/login-slurm.conf"
+            try publishedConf().write(toFile: loginConf, atomically: true, encoding: .utf8)
+            let fromLogin = ProcessControl.run(
+                ["/usr/bin/sinfo", "-h", "-o", "%P"], environment: ["SLURM_CONF": loginConf, "PATH": "/usr/bin:/bin"])
+            #expect(fromLogin.status == 0 && fromLogin.output.contains("c6i"), "\(fromLogin.output)")
 
             let slurm = layout.daemonEnvironment
             func nodeAddress(_ node: String) -> String? {
@@ -173,6 +187,8 @@ extension ClustersAsRoot {
                 ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output.contains("State=INACTIVE")
             }
             #expect(headNode.accountingIsRunning)
+            // Login nodes get the new slurm.conf too.
+            #expect(try publishedConf().contains("c6i-dy-compute-[1-3]") || publishedConf().contains("c6i-dy-compute-3"))
         }
     }
 }

@@ -40,11 +40,12 @@ struct DescribeCluster: PClusterCommand {
         if head != nil && !pools.isEmpty {
             described["loginNodes"] = .array(
                 pools.map { pool in
-                    [
-                        "status": .string(pool.status), "poolName": .string(pool.poolName), "address": .string(pool.address),
-                        "scheme": .string(pool.scheme), "healthyNodes": .int(pool.healthyNodes),
-                        "unhealthyNodes": .int(pool.unhealthyNodes),
-                    ]
+                    var entry: JSONObject = ["status": .string(pool.status), "poolName": .string(pool.poolName)]
+                    if let address = pool.address { entry["address"] = .string(address) }
+                    if let scheme = pool.scheme { entry["scheme"] = .string(scheme) }
+                    if let healthy = pool.healthyNodes { entry["healthyNodes"] = .int(healthy) }
+                    if let unhealthy = pool.unhealthyNodes { entry["unhealthyNodes"] = .int(unhealthy) }
+                    return .object(entry)
                 })
         }
         if !failures.isEmpty { described["failures"] = .array(failures) }
