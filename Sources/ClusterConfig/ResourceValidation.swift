@@ -239,6 +239,10 @@ public enum ResourceValidators {
         for queue in config.scheduling.queues {
             for (index, id) in queue.subnetIds.enumerated() { found.append((id, queue.path / "Networking" / "SubnetIds" / index)) }
         }
+        // As the original's SubnetsValidator: the login node pools' subnets too.
+        for pool in config.loginNodePools {
+            for (index, id) in pool.subnetIds.enumerated() { found.append((id, pool.path / "Networking" / "SubnetIds" / index)) }
+        }
         return found
     }
 
@@ -275,6 +279,12 @@ public enum ResourceValidators {
             for (index, id) in queue.securityGroups.enumerated() { found.append((id, queue.path / "Networking" / "SecurityGroups" / index)) }
             for (index, id) in queue.additionalSecurityGroups.enumerated() {
                 found.append((id, queue.path / "Networking" / "AdditionalSecurityGroups" / index))
+            }
+        }
+        for pool in config.loginNodePools {
+            for (index, id) in pool.securityGroups.enumerated() { found.append((id, pool.path / "Networking" / "SecurityGroups" / index)) }
+            for (index, id) in pool.additionalSecurityGroups.enumerated() {
+                found.append((id, pool.path / "Networking" / "AdditionalSecurityGroups" / index))
             }
         }
         return found

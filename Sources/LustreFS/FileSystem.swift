@@ -158,7 +158,15 @@ package final class FileSystem: Sendable {
         let lockPath = directory + "/lock"
         let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileSystemError.io("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        // A closed file system's lock can outlive its close for a moment: a child this process forks (a
+        // daemon, fusermount) holds a copy of every descriptor until it execs, where the close-on-exec lock
+        // goes. So a busy lock is asked again for up to 3 s before the directory is called in use.
+        var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<60 where !locked {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+            locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        }
+        guard locked else {
             let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             Glibc.close(fd)
             throw FileSystemError(EBUSY, "the file system in \(directory) is in use by process \(holder)")

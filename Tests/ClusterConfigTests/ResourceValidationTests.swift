@@ -14,6 +14,7 @@ struct ResourceValidationTests {
 
         var fileSystemSubnets: [String] = []
         var subnets: [String: String]? = nil
+        var securityGroups: [String: String]? = nil
         var offered: [String: OfferedInstanceType]? = nil
         var buckets: Set<String>? = nil
         var images: [String: String]? = nil
@@ -25,6 +26,9 @@ struct ResourceValidationTests {
             return fileSystems[id].map { .found(lifecycle: $0, subnetIds: fileSystemSubnets) } ?? .notFound
         }
         func subnetVpcs(_ ids: [String]) async throws -> [String: String]? { subnets.map { all in all.filter { ids.contains($0.key) } } }
+        func securityGroupVpcs(_ ids: [String]) async throws -> [String: String]? {
+            securityGroups.map { all in all.filter { ids.contains($0.key) } }
+        }
         func instanceTypes(_ names: [String]) async throws -> [String: OfferedInstanceType]? {
             offered.map { all in all.filter { names.contains($0.key) } }
         }
@@ -45,9 +49,9 @@ struct ResourceValidationTests {
     /// suite from turning a slow scheduling of its answer into a "could not check" warning.
     func check(
         _ inventory: Inventory, env: [String: String] = Fixtures.env, timeout: Double = 120,
-        suppression: ValidatorSuppression = ValidatorSuppression()
+        suppression: ValidatorSuppression = ValidatorSuppression(), text: String = Fixtures.exampleConfigText
     ) async throws -> [ValidationMessage] {
-        let result = try Fixtures.validate(Fixtures.exampleConfigText, env: env)
+        let result = try Fixtures.validate(text, env: env)
         let config = try #require(result.config)
         let document = try #require(result.document)
         return await ConfigValidation.validateResources(
@@ -107,6 +111,37 @@ struct ResourceValidationTests {
         #expect(messages.first?.location?.line == fileSystemIdLocation.0)
         inventory.subnets?["subnet-fsx"] = "vpc-cluster"
         #expect(try await check(inventory).isEmpty)
+    }
+
+    /// A login node pool's subnet and security group are checked with the cluster's, each at its own line.
+    @Test func aLoginPoolsMissingSubnetAndSecurityGroupAreErrorsAtTheirLines() async throws {
+        let text =
+            Fixtures.exampleConfigText + """
+                LoginNodes:
+                  Pools:
+                    - Name: login
+                      InstanceType: t3.medium
+                      Count: 1
+                      Networking:
+                        SubnetIds:
+                          - subnet-0000000000000beef
+                        AdditionalSecurityGroups:
+                          - sg-0000000000000beef
+
+                """
+        var inventory = Inventory(fileSystems: ["fs-0123456789abcdef0": "AVAILABLE"])
+        inventory.subnets = ["subnet-0123456789abcdef0": "vpc-cluster"]
+        inventory.securityGroups = [:]
+        let messages = try await check(inventory, text: text)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        func line(_ needle: String) -> Int { (lines.firstIndex { $0.contains(needle) } ?? -2) + 1 }
+        #expect(
+            messages.contains {
+                $0.type == "SubnetsValidator" && $0.message.contains("subnet-0000000000000beef")
+                    && $0.location?.line == line("- subnet-0000000000000beef")
+            }, "\(messages)")
+        #expect(
+            messages.contains { $0.type == "SecurityGroupsValidator" && $0.location?.line == line("- sg-0000000000000beef") }, "\(messages)")
     }
 
     /// Instance types the region does not offer, and one that cannot go in the queue's cluster placement group.

@@ -11,6 +11,19 @@ import Glibc
 /// The core against a local-directory repository: import, restore, export, HSM operations, sweeps and
 /// associations, each checked in both the file system and the repository.
 @Suite struct CoreTests {
+    /// One open at a time: a second open of the directory is EBUSY while the first holds it, and works once
+    /// the first is closed.
+    @Test func aDirectoryIsOpenedByOneFileSystemAtATime() async throws {
+        let scratch = Scratch()
+        let first = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
+        #expect(
+            await errno { _ = try await FileSystem.open(directory: scratch.path + "/fs", options: testOptions(), repositories: TestRepositories()) }
+                == EBUSY)
+        await first.close()
+        let second = try await FileSystem.open(directory: scratch.path + "/fs", options: testOptions(), repositories: TestRepositories())
+        await second.close()
+    }
+
     @Test func importShowsNamesAndAttributesBeforeAnyDataMoves() async throws {
         let scratch = Scratch()
         let repo = scratch.sub("repo")
