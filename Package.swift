@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "pcluster", targets: ["pcluster"]),
         .executable(name: "pcluster-agent", targets: ["pcluster-agent"]),
+        .executable(name: "pcluster-api", targets: ["pcluster-api"]),
         .library(name: "ClusterConfig", targets: ["ClusterConfig"]),
     ],
     dependencies: [
@@ -146,7 +147,19 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "LocalClusterTests", dependencies: ["ClusterProviders", "LocalCluster", "SlurmHeadNode", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster",
-                                                         "AWSCore", "pcluster-agent"]),
+                                                         "AWSCore", "pcluster-agent", "pcluster-api"]),
+        // The ParallelCluster API (openapi.yaml's /v3 operations) over the CLI's commands, SigV4 as API Gateway.
+        .target(name: "ParallelClusterAPI", dependencies: ["PClusterCLI", "Provisioning", "JSONOutput", "AWSCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "pcluster-api", dependencies: ["ParallelClusterAPI", "ClusterProviders", "PClusterCLI", "AWSCore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ParallelClusterAPITests", dependencies: ["ParallelClusterAPI", "ClusterProviders", "PClusterCLI", "JSONOutput", "TestSupport", "AWSCore",
+            "pcluster-api", "pcluster", "pcluster-agent", "fsxd", "lfs"]),
         .testTarget(name: "PClusterCLITests", dependencies: ["ClusterProviders", "PClusterCLI", "ClusterConfig", "JSONOutput", "Provisioning", "TestSupport", "pcluster"]),
     ],
     swiftLanguageModes: [.v6]

@@ -264,6 +264,15 @@ package enum URLEncoding {
 
     /// Decodes `%XX` sequences (and, when `plusIsSpace`, `+`), as S3 event notifications and list
     /// responses with encoding-type=url need. Invalid sequences are kept literally.
+    /// A request's query string as name/value pairs, decoded, in order. Pairs without `=` have an empty value,
+    /// and an empty name or value stays empty (`=x`, `a=`, a lone `=`) rather than being dropped.
+    package static func queryItems(_ query: String) -> [QueryItem] {
+        query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { decode(String($0)) }
+            return QueryItem(parts[0], parts.count > 1 ? parts[1] : "")
+        }
+    }
+
     package static func decode(_ text: String, plusIsSpace: Bool = false) -> String {
         var bytes = [UInt8]()
         let utf8 = Array(text.utf8)

@@ -41,10 +41,7 @@ package struct FSxServer: Sendable {
             if let authority = request.head.authority, !headers.contains(where: { $0.name.lowercased() == "host" }) {
                 headers.append((name: "Host", value: authority))
             }
-            let query = (request.uri.query ?? "").split(separator: "&").map { pair -> QueryItem in
-                let parts = pair.split(separator: "=", maxSplits: 1).map { URLEncoding.decode(String($0)) }
-                return QueryItem(parts[0], parts.count > 1 ? parts[1] : "")
-            }
+            let query = URLEncoding.queryItems(request.uri.query ?? "")
             switch SigV4Verifier.verify(
                 method: "POST", path: request.uri.path, query: query, headers: headers, body: body,
                 service: "fsx", credentials: { known[$0] })

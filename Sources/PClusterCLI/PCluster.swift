@@ -25,6 +25,8 @@ package enum PClusterCLI {
         package var exitCode: Int32
         /// When set, the caller replaces itself with this program (after writing stdout and stderr).
         package var exec: ExecPlan? = nil
+        /// A failure's HTTP status for the API (nil: 400, BadRequestException).
+        package var status: Int? = nil
     }
 
     /// Runs one invocation in-process: parses, executes, applies `--query`, renders JSON.
@@ -61,7 +63,7 @@ package enum PClusterCLI {
         do {
             outcome = try await command.execute(in: env)
         } catch {
-            outcome = .failure(message: "\(error)")
+            outcome = .failure(message: "\(error)", status: 500)
         }
         if let json = outcome.json { outcome.json = ResponseOrder.apply(json, command: arguments.first ?? "") }
         var stderr = outcome.stderr
@@ -81,7 +83,7 @@ package enum PClusterCLI {
         }
         var stdout = ""
         if let json = outcome.json, isTruthy(json) { stdout = JSONPrinter.render(json) + "\n" }
-        return Result(stdout: stdout, stderr: stderr, exitCode: outcome.exitCode, exec: outcome.exec)
+        return Result(stdout: stdout, stderr: stderr, exitCode: outcome.exitCode, exec: outcome.exec, status: outcome.status)
     }
 
     /// What is printed for a line argparse does not let through.

@@ -44,7 +44,7 @@ enum Providers {
             }
             return .success((provider, record))
         } catch {
-            return .failure(Refusal(outcome: .failure(message: "\(error)")))
+            return .failure(Refusal(outcome: .failure(message: "\(error)", status: 500)))
         }
     }
 

@@ -12,10 +12,15 @@ package struct CommandOutcome: Sendable {
     package var exitCode: Int32
     /// A program to replace pcluster with (ssh: a shell or command on the head node).
     package var exec: ExecPlan?
+    /// The HTTP status the original's API answers a failure with, where it is not 400 (BadRequestException):
+    /// 404 NotFound, 409 Conflict, 412 DryrunOperation, 500 InternalServiceException. The CLI exits 1 for all.
+    package var status: Int?
 
     package static func ok(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 0) }
-    package static func failure(_ json: JSONValue) -> CommandOutcome { CommandOutcome(json: json, exitCode: 1) }
-    package static func failure(message: String) -> CommandOutcome { failure(["message": .string(message)]) }
+    package static func failure(_ json: JSONValue, status: Int? = nil) -> CommandOutcome {
+        CommandOutcome(json: json, exitCode: 1, status: status)
+    }
+    package static func failure(message: String, status: Int? = nil) -> CommandOutcome { failure(["message": .string(message)], status: status) }
 }
 
 /// A program for the caller to exec in place of pcluster, with its arguments and environment.
@@ -130,9 +135,10 @@ enum Responses {
             return .ok(["instances": []])
         case "delete-cluster":
             return .failure(
-                message: missing + " In case you have running instances belonging to a deleted cluster please use the DeleteClusterInstances API.")
+                message: missing + " In case you have running instances belonging to a deleted cluster please use the DeleteClusterInstances API.",
+                status: 404)
         case "delete-cluster-instances":
-            return .failure(message: missing + " To force the deletion of all compute nodes, please use the `force` param.")
+            return .failure(message: missing + " To force the deletion of all compute nodes, please use the `force` param.", status: 404)
         case "ssh":
             return CommandOutcome(
                 json: nil, stderr: "ERROR: Unable to connect to the cluster \(name).\nUnable to retrieve head node information.\n", exitCode: 1)
@@ -142,7 +148,7 @@ enum Responses {
         case "export-cluster-logs":
             return CommandOutcome(json: nil, stderr: "ERROR: Unable to export cluster's logs.\nStack with id \(name) does not exist\n", exitCode: 1)
         default:
-            return .failure(message: missing)
+            return .failure(message: missing, status: 404)
         }
     }
 

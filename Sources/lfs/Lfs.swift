@@ -91,7 +91,7 @@ struct Lfs {
                 guard known.contains(name) else { _ = fail(command, "unknown option '\(argument)'", EINVAL); return nil }
                 if name == "-a" || name == "--archive" || name == "--archive-id" {
                     if argument.contains("=") {
-                        options[name] = String(argument.split(separator: "=", maxSplits: 1)[1])
+                        options[name] = String(argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[1])
                     } else {
                         index += 1
                         guard index < arguments.count else { _ = fail(command, "\(name) needs a value", EINVAL); return nil }

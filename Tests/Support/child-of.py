@@ -20,6 +20,9 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     parent = int(sys.argv[1])
+    # A test runner's thread may spawn us with SIGTERM blocked (its signal mask is inherited), and then the
+    # stop below would never run, nor would the server's own handler: unblock both for us and the child.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     child = subprocess.Popen(sys.argv[3:], stdin=subprocess.DEVNULL)
 
     def stop(*_):

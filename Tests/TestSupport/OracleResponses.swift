@@ -3,6 +3,16 @@ import Foundation
 /// The original pcluster (3.16.1, in .build/oracle from scripts/oracle/setup) judging our JSON: its
 /// generated models, its openapi.yaml and its key order (scripts/oracle/check_responses.py).
 package enum OracleResponses {
+    /// The original's openapi.yaml, in the oracle's environment.
+    package static var specPath: String? {
+        let lib = TestPaths.repository.appendingPathComponent(".build/oracle/lib")
+        guard let version = try? FileManager.default.contentsOfDirectory(atPath: lib.path).first(where: { $0.hasPrefix("python3") }) else {
+            return nil
+        }
+        let path = lib.appendingPathComponent("\(version)/site-packages/pcluster/api/openapi/openapi.yaml").path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
     package static var python: String? {
         if let configured = ProcessInfo.processInfo.environment["PCLUSTER_ORACLE_PYTHON"] { return configured }
         let venv = TestPaths.repository.appendingPathComponent(".build/oracle/bin/python").path

@@ -59,7 +59,7 @@ struct CreateCluster: PClusterCommand {
         if chosenProvider.catalogIsOffline || dryrun?.value != true {
             do {
                 if try await chosenProvider.catalog.record(named: clusterName) != nil {
-                    return .failure(message: "Cluster '\(clusterName)' already exists; choose another name or delete it first.")
+                    return .failure(message: "Cluster '\(clusterName)' already exists; choose another name or delete it first.", status: 409)
                 }
             } catch {
                 return .failure(message: "Cannot tell whether cluster '\(clusterName)' exists: \(error)")
@@ -76,7 +76,7 @@ struct CreateCluster: PClusterCommand {
             }
             var o: JSONObject = ["message": "Request would have succeeded, but DryRun flag is set."]
             o["validationMessages"] = validationMessagesField(result.messages)
-            return .failure(.object(o))
+            return .failure(.object(o), status: 412)
         }
         return try await create(with: chosenProvider, env: env, result: result, region: clusterRegion)
     }
@@ -111,7 +111,8 @@ extension CreateCluster {
                 message: "Cluster creation failed: \(error)."
                     + (kept
                         ? " The cluster is CREATE_FAILED and nothing of it is running; `pcluster delete-cluster -n \(clusterName)` removes what is left."
-                        : " Nothing of it was made."))
+                        : " Nothing of it was made."),
+                status: 500)
         }
         var current = (try? await provider.catalog.record(named: clusterName)).flatMap { $0 } ?? record
         if wait {

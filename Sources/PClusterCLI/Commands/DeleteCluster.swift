@@ -24,7 +24,7 @@ extension DeleteCluster {
             try await provider.delete(name: clusterName, wait: wait, progress: say)
         } catch {
             let unrecorded = await Responses.statusNotRecorded { try await provider.catalog.update(clusterName) { $0.clusterStatus = .deleteFailed } }
-            return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)\(unrecorded)")
+            return .failure(message: "Deleting cluster '\(clusterName)' failed: \(error)\(unrecorded)", status: 500)
         }
         if wait {
             env.progress("[\(clusterName)] DELETE_COMPLETE")

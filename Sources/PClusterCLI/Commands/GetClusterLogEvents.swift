@@ -37,7 +37,8 @@ extension GetClusterLogEvents {
         if let reason = provider.logsUnavailable() { return Responses.unavailable("get-cluster-log-events", reason) }
         guard let lines = await provider.logLines(of: clusterName, stream: logStreamName) else {
             return .failure(
-                message: "Log stream '\(logStreamName)' does not exist; `pcluster list-cluster-log-streams -n \(clusterName)` lists them.")
+                message: "Log stream '\(logStreamName)' does not exist; `pcluster list-cluster-log-streams -n \(clusterName)` lists them.",
+                status: 404)
         }
         // Each line at the time it starts with; a line without one (a continuation) shares its predecessor's.
         let stream = await provider.logStreams(of: clusterName).first { $0.name == logStreamName }

@@ -95,7 +95,7 @@ struct UpdateCluster: PClusterCommand {
             var o: JSONObject = ["message": "Request would have succeeded, but DryRun flag is set."]
             o["validationMessages"] = validationMessagesField(result.messages)
             o["changeSet"] = changeSet
-            return .failure(.object(o))
+            return .failure(.object(o), status: 412)
         }
         guard let config = result.config else { return .failure(message: "Invalid cluster configuration.") }
         if let problem = provider.preconditions() { return .failure(message: problem) }
@@ -109,7 +109,7 @@ struct UpdateCluster: PClusterCommand {
             try await provider.update(name: clusterName, config: config, configuration: text, progress: say)
         } catch {
             let unrecorded = await Responses.statusNotRecorded { try await provider.catalog.update(clusterName) { $0.clusterStatus = .updateFailed } }
-            return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)\(unrecorded)")
+            return .failure(message: "Updating cluster '\(clusterName)' failed: \(error)\(unrecorded)", status: 500)
         }
         var updated = try await provider.catalog.update(clusterName) { $0.clusterStatus = .updateComplete } ?? record
         // As the original: once the wait is over, what describe-cluster says.

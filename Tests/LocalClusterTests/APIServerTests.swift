@@ -1,0 +1,178 @@
+import Foundation
+import JSONOutput
+import LocalCluster
+import SlurmHeadNode
+import TestSupport
+import Testing
+
+extension ClustersAsRoot {
+    /// `pcluster-api` on 127.0.0.1 driven by a Python client that signs with botocore (scripts/api/call.py):
+    /// a local cluster from create to delete through the API alone, every answer checked against the
+    /// original's openapi.yaml and models, and unsigned or wrongly signed requests refused.
+    @Suite(.serialized) struct APIServerTests {
+        static let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+        struct Answer {
+            var status: Int
+            var body: JSONValue
+        }
+
+        /// The schema of the original's answer to `operation` with `status` (openapi.yaml's responses).
+        static func model(_ operation: String, _ status: Int) -> String {
+            switch status {
+            case 200, 202, 204: return "\(operation)ResponseContent"
+            case 400 where ["CreateCluster", "UpdateCluster", "BuildImage"].contains(operation):
+                return "\(operation)BadRequestExceptionResponseContent"
+            case 400: return "BadRequestExceptionResponseContent"
+            case 401: return "UnauthorizedClientErrorResponseContent"
+            case 404: return "NotFoundExceptionResponseContent"
+            case 409: return "ConflictExceptionResponseContent"
+            case 412: return "DryrunOperationExceptionResponseContent"
+            case 429: return "LimitExceededExceptionResponseContent"
+            default: return "InternalServiceExceptionResponseContent"
+            }
+        }
+
+        @Test(
+            .enabled(if: getuid() == 0, "the local provider runs munged, slurmctld and slurmd, which need root"),
+            .timeLimit(.minutes(6)))
+        func aLocalClusterFromCreateToDeleteThroughTheAPI() async throws {
+            try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
+            let state = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-api-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            var environment = ProcessInfo.processInfo.environment
+            environment["PCLUSTER_STATE_DIR"] = state.path
+            environment["HOME"] = state.path
+            environment["AWS_ACCESS_KEY_ID"] = "AKIAAPISERVERTEST"
+            environment["AWS_SECRET_ACCESS_KEY"] = "api-server-secret"
+            environment["AWS_REGION"] = "us-east-1"
+            environment["AWS_DEFAULT_REGION"] = "us-east-1"
+            for key in ["AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"] { environment.removeValue(forKey: key) }
+            let port = try PortAllocator.allocate(1, avoiding: []).first!
+            let server = try ProcessControl.spawn(
+                [Self.directory.appendingPathComponent("pcluster-api").path, "--port", String(port)], environment: environment,
+                logPath: state.appendingPathComponent("api.log").path)
+            let name = "apidemo"
+            defer {
+                // What this test made, by the pids and names it knows.
+                _ = try? ClustersAsRoot.run(
+                    [Self.directory.appendingPathComponent("pcluster").path, "delete-cluster", "-n", name, "--wait"],
+                    environment: environment, in: state.path)
+                _ = ProcessControl.terminate(server, commandContains: "pcluster-api")
+                try? FileManager.default.removeItem(at: state)
+            }
+            let deadline = Date().addingTimeInterval(30)
+            while !PortAllocator.isListening(port) && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
+            try #require(PortAllocator.isListening(port), "pcluster-api did not listen on \(port)")
+
+            var checked: [(operation: String, answer: Answer)] = []
+            func call(
+                _ operation: String, _ method: String, _ path: String, query: [String] = [], body: JSONValue? = nil,
+                signing: [String: String] = [:], unsigned: Bool = false
+            ) async throws -> Answer {
+                var arguments = [
+                    "python3", Self.repository.appendingPathComponent("scripts/api/call.py").path, "http://127.0.0.1:\(port)", method, path,
+                ]
+                for item in query { arguments += ["--query", item] }
+                if let body { arguments += ["--body", JSONPrinter.render(body, indent: 0)] }
+                if unsigned { arguments.append("--unsigned") }
+                let (line, env) = (arguments, environment.merging(signing) { $1 })
+                let result = try await onOwnThread { try runCommand(line, environment: env) }
+                let printed = try JSONValue.parse(String(decoding: result.stdout, as: UTF8.self))
+                let answer = Answer(status: printed["status"]?.intValue ?? 0, body: printed["body"] ?? .null)
+                checked.append((operation, answer))
+                return answer
+            }
+
+            // The workshop's config as a user sends it: the YAML text in the body, values filled in.
+            let configuration = try String(contentsOf: Self.repository.appendingPathComponent("examples/cluster.yaml"), encoding: .utf8)
+                .replacingOccurrences(of: "$SUBNET_ID", with: "subnet-0123456789abcdef0")
+                .components(separatedBy: "SharedStorage:").first!
+            let request: JSONValue = ["clusterName": .string(name), "clusterConfiguration": .string(configuration)]
+
+            // Refused before anything runs: unsigned, signed with a wrong secret.
+            let unsigned = try await call("ListClusters", "GET", "/v3/clusters", unsigned: true)
+            #expect(unsigned.status == 401 && unsigned.body["message"] == "Missing Authentication Token", "\(unsigned)")
+            let forged = try await call("CreateCluster", "POST", "/v3/clusters", body: request, signing: ["AWS_SECRET_ACCESS_KEY": "not-the-secret"])
+            #expect(forged.status == 401, "\(forged)")
+
+            // A dry run: 412 with the original's message and its validation messages; nothing made.
+            let dry = try await call("CreateCluster", "POST", "/v3/clusters", query: ["dryrun=true"], body: request)
+            #expect(dry.status == 412 && dry.body["message"] == "Request would have succeeded, but DryRun flag is set.", "\(dry)")
+            #expect(try await call("ListClusters", "GET", "/v3/clusters").body["clusters"] == [])
+            // A bad configuration: 400 with each finding at its line.
+            let bad = try await call(
+                "CreateCluster", "POST", "/v3/clusters",
+                body: [
+                    "clusterName": .string(name),
+                    "clusterConfiguration": .string(configuration.replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: -1")),
+                ])
+            #expect(bad.status == 400 && bad.body["configurationValidationErrors"]?.arrayValue?.isEmpty == false, "\(bad)")
+
+            // Create returns at once (202, CREATE_IN_PROGRESS or already complete); the cluster comes up.
+            let created = try await call("CreateCluster", "POST", "/v3/clusters", body: request)
+            #expect(created.status == 202 && created.body["cluster"]?["clusterName"] == .string(name), "\(created)")
+            let again = try await call("CreateCluster", "POST", "/v3/clusters", body: request)
+            #expect(again.status == 409, "\(again)")
+            var described = try await call("DescribeCluster", "GET", "/v3/clusters/\(name)")
+            for _ in 0..<120 where described.body["clusterStatus"] == "CREATE_IN_PROGRESS" {
+                try await Task.sleep(nanoseconds: 500_000_000)
+                described = try await call("DescribeCluster", "GET", "/v3/clusters/\(name)")
+            }
+            #expect(described.status == 200 && described.body["clusterStatus"] == "CREATE_COMPLETE", "\(described)")
+            let listed = try await call("ListClusters", "GET", "/v3/clusters", query: ["clusterStatus=CREATE_COMPLETE"])
+            #expect(listed.body["clusters"]?.arrayValue?.map { $0["clusterName"] } == [.string(name)], "\(listed)")
+            let instances = try await call("DescribeClusterInstances", "GET", "/v3/clusters/\(name)/instances")
+            #expect(instances.body["instances"]?.arrayValue?.first?["nodeType"] == "HeadNode", "\(instances)")
+            let events = try await call("GetClusterStackEvents", "GET", "/v3/clusters/\(name)/stackevents")
+            #expect(events.status == 200 && events.body["events"]?.arrayValue?.isEmpty == false, "\(events)")
+            let streams = try await call("ListClusterLogStreams", "GET", "/v3/clusters/\(name)/logstreams")
+            #expect(streams.status == 200, "\(streams)")
+            if let stream = streams.body["logStreams"]?.arrayValue?.first?["logStreamName"]?.stringValue {
+                let events = try await call("GetClusterLogEvents", "GET", "/v3/clusters/\(name)/logstreams/\(stream)", query: ["limit=5"])
+                #expect(events.status == 200, "\(events)")
+            }
+            #expect(try await call("DescribeCluster", "GET", "/v3/clusters/nosuch").status == 404)
+
+            // The fleet stopped (204, which HTTP sends without a body), then an update that needs it stopped: a
+            // third node.
+            let stop = try await call("UpdateComputeFleet", "PATCH", "/v3/clusters/\(name)/computefleet", body: ["status": "STOP_REQUESTED"])
+            #expect(stop.status == 204 && stop.body == .null, "\(stop)")
+            var fleet = try await call("DescribeComputeFleet", "GET", "/v3/clusters/\(name)/computefleet")
+            for _ in 0..<60 where fleet.body["status"] != "STOPPED" {
+                try await Task.sleep(nanoseconds: 500_000_000)
+                fleet = try await call("DescribeComputeFleet", "GET", "/v3/clusters/\(name)/computefleet")
+            }
+            #expect(fleet.body["status"] == "STOPPED", "\(fleet)")
+            let update: JSONValue = ["clusterConfiguration": .string(configuration.replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: 3"))]
+            let updated = try await call("UpdateCluster", "PUT", "/v3/clusters/\(name)", body: update)
+            #expect(updated.status == 202 && updated.body["changeSet"]?.arrayValue?.count == 1, "\(updated)")
+            described = try await call("DescribeCluster", "GET", "/v3/clusters/\(name)")
+            for _ in 0..<120 where described.body["clusterStatus"] == "UPDATE_IN_PROGRESS" {
+                try await Task.sleep(nanoseconds: 500_000_000)
+                described = try await call("DescribeCluster", "GET", "/v3/clusters/\(name)")
+            }
+            #expect(described.body["clusterStatus"] == "UPDATE_COMPLETE", "\(described)")
+            let unchanged = try await call("UpdateCluster", "PUT", "/v3/clusters/\(name)", body: update)
+            #expect(unchanged.status == 400, "\(unchanged)")
+
+            // Delete returns at once (202, DELETE_IN_PROGRESS); then the cluster is gone.
+            let deleted = try await call("DeleteCluster", "DELETE", "/v3/clusters/\(name)")
+            #expect(deleted.status == 202 && deleted.body["cluster"]?["clusterStatus"] == "DELETE_IN_PROGRESS", "\(deleted)")
+            var gone = try await call("DescribeCluster", "GET", "/v3/clusters/\(name)")
+            for _ in 0..<120 where gone.status == 200 {
+                try await Task.sleep(nanoseconds: 500_000_000)
+                gone = try await call("DescribeCluster", "GET", "/v3/clusters/\(name)")
+            }
+            #expect(gone.status == 404, "\(gone)")
+
+            // Every answer above, as the original's openapi.yaml and models read it.
+            checked.removeAll { $0.answer.status == 204 }
+            let documents = checked.map { (model: Self.model($0.operation, $0.answer.status), json: JSONPrinter.render($0.answer.body, indent: 0)) }
+            for ((operation, answer), problems) in zip(checked, try await OracleResponses.problems(documents)) {
+                #expect(problems.isEmpty, "\(operation) \(answer.status): \(problems.joined(separator: "\n"))")
+            }
+        }
+    }
+}
