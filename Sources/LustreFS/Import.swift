@@ -142,6 +142,7 @@ extension FileSystem {
                 try db.link(parent: parent, name: component, ino: directory.ino)
                 try db.adjustLinkCount(parent, by: 1)
                 noteExternal(.entry(parent: parent, name: component))
+                logger.debug("import: \(object.key) (\(object.etag), modified \(object.lastModifiedNanoseconds)) made directory \(walked)")
                 parent = directory.ino
             }
             directories[walked] = parent
@@ -171,6 +172,7 @@ extension FileSystem {
             try db.adjustLinkCount(parent, by: 1)
             noteExternal(.entry(parent: parent, name: name))
             directories[path] = directory.ino
+            logger.debug("import: \(object.key) (\(object.etag), modified \(object.lastModifiedNanoseconds)) made directory \(path)")
             return .created(directory.ino)
         }
         guard var inode = existing else {
@@ -186,6 +188,7 @@ extension FileSystem {
             stub = try db.insertInode(stub)
             try db.link(parent: parent, name: name, ino: stub.ino)
             noteExternal(.entry(parent: parent, name: name))
+            logger.debug("import: \(object.key) (\(object.etag), modified \(object.lastModifiedNanoseconds)) made file \(path)")
             return .created(stub.ino)
         }
         guard inode.type != .directory else { return .skipped("\(path) is a directory in the file system") }

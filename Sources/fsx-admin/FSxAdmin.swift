@@ -69,9 +69,11 @@ struct FSxAdmin: AsyncParsableCommand {
 
     static func main() async {
         // stdout carries file data (`cat`) and results; the core's log lines go to stderr.
+        // FSX_ADMIN_LOG_LEVEL (trace ... critical) shows more, e.g. what each sweep and event imported.
+        let level = ProcessInfo.processInfo.environment["FSX_ADMIN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
+            handler.logLevel = level
             return handler
         }
         do {

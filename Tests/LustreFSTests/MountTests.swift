@@ -24,6 +24,12 @@ struct MountTests {
         let s3: S3Client
         let bucket: String
 
+        /// The last lines the mount daemon logged.
+        var log: String {
+            let text = (try? String(contentsOfFile: scratch.path + "/daemon.log", encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").suffix(40).joined(separator: "\n")
+        }
+
         func lfs(_ arguments: String...) throws -> (status: Int32, out: String, err: String) {
             let result = try runCommand([MountTests.lfs] + arguments, environment: environment)
             return (result.status, String(decoding: result.stdout, as: UTF8.self), result.stderr)
@@ -78,9 +84,11 @@ struct MountTests {
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: admin)
         daemon.arguments = ["mount", "--fs-dir", fsDirectory, mountpoint, "--sweep-seconds", "3"]
-        daemon.environment = environment
+        daemon.environment = environment.merging(["FSX_ADMIN_LOG_LEVEL": "debug"]) { $1 }
+        // The daemon's log, for a failure's message (`Mounted.log`).
+        FileManager.default.createFile(atPath: scratch.path + "/daemon.log", contents: nil)
         daemon.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        daemon.standardError = FileHandle(forWritingAtPath: scratch.path + "/daemon.log")
         try daemon.run()
         let mounted = Mounted(scratch: scratch, mountpoint: mountpoint, daemon: daemon, environment: environment, s3: s3, bucket: bucket)
         let deadline = Date().addingTimeInterval(20)
@@ -204,7 +212,10 @@ struct MountTests {
             """
         let result = try mounted.shell(script)
         #expect(result.status == 0, "\(result.err)")
-        #expect(result.out == "one\n751\n4242 4343 10 1612325106\nkept ['user.note']\nkept\nfirst\na\nrepo\n", "\(result.out)")
+        // With the daemon's log (what import made, at debug): a renamed directory came back once (`copy` after
+        // `mv copy moved`), and this is what would show why.
+        let expected = "one\n751\n4242 4343 10 1612325106\nkept ['user.note']\nkept\nfirst\na\nrepo\n"
+        #expect(result.out == expected, "\(result.out)\n\(result.err)\n\(mounted.log)")
         // Exported: the bucket has what the tools made (and not what they removed).
         #expect(
             try await eventually(20) {
