@@ -29,6 +29,8 @@ package struct APIRequestError: Error, Sendable, Equatable {
 package struct PClusterInvocation: Sendable, Equatable {
     package var arguments: [String]
     package var files: [String: String] = [:]
+    /// The body field each file came from, which findings name as their file.
+    package var fieldNames: [String: String] = [:]
 }
 
 /// One operation of the original's openapi.yaml: its method and path, its status on success, and how its
@@ -82,7 +84,7 @@ extension APIOperation {
             return PClusterInvocation(
                 arguments: ["create-cluster", "-n", name, "-c", "{file:config}"] + option("--region", r) + validation(r)
                     + option("--rollback-on-failure", r, "rollbackOnFailure"),
-                files: ["config": configuration])
+                files: ["config": configuration], fieldNames: ["config": "clusterConfiguration"])
         },
         APIOperation("DeleteCluster", "DELETE", "/v3/clusters/{clusterName}", 202) { r throws(APIRequestError) in
             PClusterInvocation(arguments: ["delete-cluster", "-n", cluster(r)] + option("--region", r))
@@ -95,7 +97,7 @@ extension APIOperation {
             return PClusterInvocation(
                 arguments: ["update-cluster", "-n", cluster(r), "-c", "{file:config}"] + option("--region", r) + validation(r)
                     + option("--force-update", r, "forceUpdate"),
-                files: ["config": configuration])
+                files: ["config": configuration], fieldNames: ["config": "clusterConfiguration"])
         },
         APIOperation("DescribeComputeFleet", "GET", "/v3/clusters/{clusterName}/computefleet", 200) { r throws(APIRequestError) in
             PClusterInvocation(arguments: ["describe-compute-fleet", "-n", cluster(r)] + option("--region", r))
@@ -136,7 +138,7 @@ extension APIOperation {
             return PClusterInvocation(
                 arguments: ["build-image", "-i", try field("imageId", of: r), "-c", "{file:config}"] + option("--region", r) + validation(r)
                     + option("--rollback-on-failure", r, "rollbackOnFailure"),
-                files: ["config": configuration])
+                files: ["config": configuration], fieldNames: ["config": "imageConfiguration"])
         },
         APIOperation("DeleteImage", "DELETE", "/v3/images/custom/{imageId}", 202) { r throws(APIRequestError) in
             PClusterInvocation(arguments: ["delete-image", "-i", image(r)] + option("--region", r) + option("--force", r))

@@ -29,11 +29,14 @@ package struct APIServer: Sendable {
     package let providers: any ProviderDirectory
     package let host: String
     package let port: Int
+    /// The dashboard's session token (see `SigV4Authentication`); nil serves no dashboard.
+    package let dashboardToken: String?
 
     package init(
         credentials: [AWSCredentials], environment: [String: String], providers: any ProviderDirectory, host: String = "127.0.0.1",
-        port: Int = 8080
+        port: Int = 8080, dashboardToken: String? = nil
     ) {
+        self.dashboardToken = dashboardToken
         self.credentials = credentials
         self.environment = environment
         self.providers = providers
@@ -43,7 +46,8 @@ package struct APIServer: Sendable {
 
     package func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        let api = router.group("v3").add(middleware: SigV4Authentication<BasicRequestContext>(credentials: credentials))
+        let api = router.group("v3").add(
+            middleware: SigV4Authentication<BasicRequestContext>(credentials: credentials, dashboardToken: dashboardToken))
         for operation in APIOperation.all {
             let relative = operation.path.dropFirst().map { $0.hasPrefix("{") ? ":" + $0.dropFirst().dropLast() : $0 }.joined(separator: "/")
             let invoke = self.invoke
@@ -51,6 +55,7 @@ package struct APIServer: Sendable {
                 await invoke(operation, request)
             }
         }
+        if dashboardToken != nil { addDashboard(to: router) }
         return router
     }
 
@@ -99,7 +104,12 @@ package struct APIServer: Sendable {
             }
         }
         let result = await PClusterCLI.run(arguments, environment: environment, providers: providers)
-        let json = try? JSONValue.parse(result.stdout.isEmpty ? "{}" : result.stdout)
+        // Findings name the body's field, not the private file it was written to: "clusterConfiguration:35:21".
+        var stdout = result.stdout
+        for key in invocation.files.keys {
+            stdout = stdout.replacingOccurrences(of: directory.appendingPathComponent("\(key).yaml").path, with: invocation.fieldNames[key] ?? key)
+        }
+        let json = try? JSONValue.parse(stdout.isEmpty ? "{}" : stdout)
         if result.exitCode == 0 { return APIResponses.json(status: success, json ?? [:]) }
         // A usage error of the command line (exit 2) is a parameter the spec does not allow.
         if result.exitCode == 2 || json?["message"] == nil {

@@ -11,13 +11,32 @@ import NIOCore
 package struct SigV4Authentication<Context: RequestContext>: RouterMiddleware {
     package let credentials: [String: AWSCredentials]
     package let maximumBody: Int
+    /// The dashboard's session token (a browser page cannot sign): a request with it in
+    /// `X-PCluster-Dashboard-Token` is let through unsigned. nil: SigV4 only.
+    package let dashboardToken: String?
 
-    package init(credentials: [AWSCredentials], maximumBody: Int = 1 << 20) {
+    package init(credentials: [AWSCredentials], dashboardToken: String? = nil, maximumBody: Int = 1 << 20) {
         self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
+        self.dashboardToken = dashboardToken
         self.maximumBody = maximumBody
     }
 
+    static var tokenHeader: HTTPField.Name { HTTPField.Name("X-PCluster-Dashboard-Token")! }
+
+    /// Compares in time that does not depend on where the strings differ.
+    static func sameToken(_ given: String, _ expected: String) -> Bool {
+        let a = Array(given.utf8), b = Array(expected.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let expected = dashboardToken, let given = request.headers[Self.tokenHeader] {
+            guard Self.sameToken(given, expected) else {
+                return APIResponses.json(status: 401, ["message": "The dashboard token is not this server's; open the address pcluster-api printed."])
+            }
+            return try await next(request, context)
+        }
         var request = request
         let body: Data
         do {

@@ -20,6 +20,8 @@ struct PClusterAPIServer: AsyncParsableCommand {
             """)
 
     @Option(help: "Port on 127.0.0.1.") var port: Int = 8080
+    @Option(help: "The dashboard's session token (default: a new random one, printed with the dashboard's address).")
+    var dashboardToken: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -35,10 +37,14 @@ struct PClusterAPIServer: AsyncParsableCommand {
         } catch {
             throw ValidationError("pcluster-api needs the credentials it will accept requests from: \(error)")
         }
+        // 128 random bits: whoever has the address with it can do what the server's credentials can.
+        let token = dashboardToken ?? (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max)) }.joined()
+        guard token.count >= 16 else { throw ValidationError("--dashboard-token must have at least 16 characters") }
         let server = APIServer(
             credentials: [credentials], environment: ProcessInfo.processInfo.environment,
-            providers: StandardProviders(originalVersion: PClusterVersion.original), port: port)
+            providers: StandardProviders(originalVersion: PClusterVersion.original), port: port, dashboardToken: token)
         FileHandle.standardError.write(Data("pcluster-api: listening on http://127.0.0.1:\(port)/v3\n".utf8))
+        FileHandle.standardError.write(Data("pcluster-api: dashboard at http://127.0.0.1:\(port)/#token=\(token)\n".utf8))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [ServiceGroupConfiguration.ServiceConfiguration(service: server.application(logger: logger))],

@@ -175,7 +175,12 @@ struct AWSLifecycleTests {
                 QueryItem("Filter.1.Name", "tag:parallelcluster:cluster-name"), QueryItem("Filter.1.Value.1", name),
                 QueryItem("Filter.2.Name", "instance-state-name"), QueryItem("Filter.2.Value.1", "running"),
             ])
-        #expect(all.child("reservationSet")?.children("item").isEmpty ?? true)
+        let survivors = (all.child("reservationSet")?.children("item") ?? []).flatMap { $0.child("instancesSet")?.children("item") ?? [] }.map {
+            instance in
+            let tags = (instance.child("tagSet")?.children("item") ?? []).map { "\($0.string("key") ?? "")=\($0.string("value") ?? "")" }
+            return "\(instance.string("instanceId") ?? "?") launched \(instance.string("launchTime") ?? "?") \(tags.sorted())"
+        }
+        #expect(survivors.isEmpty, "running after delete: \(survivors)")
         // The configuration object is gone too (the presigned URL describe-cluster gave now finds nothing).
         let status = try runCommand(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])
         #expect(String(decoding: status.stdout, as: UTF8.self) == "404")

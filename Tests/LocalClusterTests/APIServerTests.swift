@@ -50,9 +50,10 @@ extension ClustersAsRoot {
             environment["AWS_DEFAULT_REGION"] = "us-east-1"
             for key in ["AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"] { environment.removeValue(forKey: key) }
             let port = try PortAllocator.allocate(1, avoiding: []).first!
+            let token = UUID().uuidString
             let server = try ProcessControl.spawn(
-                [Self.directory.appendingPathComponent("pcluster-api").path, "--port", String(port)], environment: environment,
-                logPath: state.appendingPathComponent("api.log").path)
+                [Self.directory.appendingPathComponent("pcluster-api").path, "--port", String(port), "--dashboard-token", token],
+                environment: environment, logPath: state.appendingPathComponent("api.log").path)
             let name = "apidemo"
             defer {
                 // What this test made, by the pids and names it knows.
@@ -134,6 +135,37 @@ extension ClustersAsRoot {
                 #expect(events.status == 200, "\(events)")
             }
             #expect(try await call("DescribeCluster", "GET", "/v3/clusters/nosuch").status == 404)
+
+            // The dashboard in headless Chromium: the cluster in the list, its page (status, head node, Slurm's
+            // nodes and queue), the fleet stopped and started with its buttons, a bad config's dry run showing
+            // each finding at its line and column of the body's clusterConfiguration.
+            try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), "scripts/test installs chromium-driver")
+            let badFile = state.appendingPathComponent("bad.yaml").path
+            try configuration.replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: -1").write(toFile: badFile, atomically: true, encoding: .utf8)
+            let browser = try await onOwnThread { [environment] in
+                try runCommand(
+                    [
+                        Self.repository.appendingPathComponent(".build/api-tools/bin/python").path,
+                        Self.repository.appendingPathComponent("scripts/api/browser.py").path, "http://127.0.0.1:\(port)", token, name, badFile,
+                    ], environment: environment)
+            }
+            let shown = try JSONValue.parse(String(decoding: browser.stdout, as: UTF8.self))
+            #expect(browser.status == 0 && shown["error"] == nil, "\(shown)\n\(browser.stderr)")
+            #expect(shown["clustersRow"]?.stringValue?.contains("CREATE_COMPLETE") == true, "\(shown)")
+            #expect(shown["status"] == "CREATE_COMPLETE" && shown["instances"]?.arrayValue?.count == 1, "\(shown)")
+            #expect(
+                shown["nodes"]?.arrayValue?.compactMap(\.stringValue).map { $0.split(separator: " ").first.map(String.init) ?? "" }
+                    == ["c6i-dy-compute-1", "c6i-dy-compute-2"], "\(shown)")
+            #expect(shown["queues"]?.arrayValue?.first?.stringValue?.hasPrefix("c6i") == true, "\(shown)")
+            #expect(shown["stopped"] == "STOPPED" && shown["started"] == "RUNNING", "\(shown)")
+            let findings = shown["findings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let maxLine = (configuration.components(separatedBy: "\n").firstIndex { $0.contains("MaxCount: 2") } ?? -2) + 1
+            #expect(
+                findings.contains { $0.hasPrefix("ERROR clusterConfiguration:\(maxLine):") && $0.contains("MaxCount must be at least 1") },
+                "\(findings)")
+            // Without the token the dashboard's questions are refused like the API's.
+            let refused = try await call("ListClusters", "GET", "/dashboard/clusters/\(name)/slurm", unsigned: true)
+            #expect(refused.status == 401, "\(refused)")
 
             // The fleet stopped (204, which HTTP sends without a body), then an update that needs it stopped: a
             // third node.

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Drives the dashboard in headless Chromium (Debian's chromium and chromium-driver, through selenium):
+the clusters page, a cluster's page (status, instances, Slurm nodes and queues), stopping and starting its
+compute fleet, and a dry run of a bad configuration in the create form.
+
+usage: browser.py URL TOKEN CLUSTER BAD_CONFIG_FILE [--screenshot FILE]
+Prints one JSON line with what the pages showed; exits 1 (with "error") when something did not appear.
+"""
+import argparse
+import json
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("token")
+    parser.add_argument("cluster")
+    parser.add_argument("bad_config")
+    parser.add_argument("--screenshot")
+    args = parser.parse_args()
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1800"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    seen = {}
+
+    def text(element_id):
+        found = driver.find_elements(By.ID, element_id)
+        return found[0].text if found else None
+
+    def wait(what, check, seconds=90):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            try:
+                value = check()
+                if value:
+                    return value
+            except Exception:  # the page re-renders every 3 s; an element may go between find and read
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"timed out waiting for {what}; the page shows: {driver.find_element(By.TAG_NAME, 'main').text[:1500]}")
+
+    try:
+        driver.get(f"{args.url}/#token={args.token}")
+        rows = wait("the cluster in the clusters table", lambda: [
+            r.text for r in driver.find_elements(By.CSS_SELECTOR, "#clusters tr") if args.cluster in r.text])
+        seen["clustersRow"] = rows[0]
+        driver.find_element(By.LINK_TEXT, args.cluster).click()
+        seen["status"] = wait("the cluster's status", lambda: text("cluster-status") if text("cluster-status") in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else None)
+        seen["instances"] = wait("the head node in the instances", lambda: [
+            r.text for r in driver.find_elements(By.CSS_SELECTOR, "#instances tr")[1:] if "HeadNode" in r.text])
+        seen["nodes"] = wait("Slurm's nodes", lambda: [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#nodes tr")[1:]])
+        seen["queues"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#queues tr")[1:]]
+        seen["plot"] = len(driver.find_elements(By.CSS_SELECTOR, "#nodes-plot polyline"))
+        if args.screenshot:
+            driver.save_screenshot(args.screenshot)
+        driver.find_element(By.ID, "stop-fleet").click()
+        seen["stopped"] = wait("the fleet to stop", lambda: text("fleet-status") if text("fleet-status") == "STOPPED" else None)
+        driver.find_element(By.ID, "start-fleet").click()
+        seen["started"] = wait("the fleet to run", lambda: text("fleet-status") if text("fleet-status") == "RUNNING" else None)
+
+        driver.get(f"{args.url}/#/create")
+        wait("the create form", lambda: driver.find_elements(By.ID, "create-config"))
+        driver.find_element(By.ID, "create-name").clear()
+        driver.find_element(By.ID, "create-name").send_keys("browser-dry-run")
+        config = open(args.bad_config).read()
+        # Through the page's own field, without typing each character.
+        driver.execute_script("document.getElementById('create-config').value = arguments[0];", config)
+        driver.find_element(By.ID, "dry-run").click()
+        seen["findings"] = wait("the dry run's findings", lambda: [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#findings li")])
+        seen["createMessage"] = text("create-message")
+        print(json.dumps(seen))
+        return 0
+    except Exception as error:
+        seen["error"] = str(error)
+        print(json.dumps(seen))
+        return 1
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
