@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(name: "LocalClusterTests", dependencies: ["ClusterProviders", "LocalCluster", "SlurmHeadNode", "ClusterConfig", "Provisioning", "PClusterCLI", "JSONOutput", "TestSupport", "fsxd", "lfs", "pcluster",
                                                          "AWSCore", "pcluster-agent", "pcluster-api"]),
         // The ParallelCluster API (openapi.yaml's /v3 operations) over the CLI's commands, SigV4 as API Gateway.
-        .target(name: "ParallelClusterAPI", dependencies: ["PClusterCLI", "Provisioning", "JSONOutput", "AWSCore",
+        .target(name: "ParallelClusterAPI", dependencies: ["PClusterCLI", "Provisioning", "JSONOutput", "AWSCore", "AWSFSx",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),

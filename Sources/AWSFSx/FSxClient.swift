@@ -11,7 +11,7 @@ package final class FSxClient: Sendable {
         client = try AWSClient(service: .fsx, settings: settings, wireProtocol: .json11(targetPrefix: Self.targetPrefix))
     }
 
-    func call<Answer: Decodable>(
+    package func call<Answer: Decodable>(
         _ operation: String, _ input: some Encodable, idempotent: Bool = true,
         as _: Answer.Type = FSxEmptyAnswer.self
     ) async throws -> Answer {

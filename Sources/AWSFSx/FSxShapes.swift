@@ -448,6 +448,41 @@ package struct FSxLocalMountAnswer: Codable, Sendable, Hashable {
     }
 }
 
+/// The local service's HSM state counts per association (not an FSx operation: FSx keeps these in Lustre,
+/// where `lfs hsm_state` reads them file by file).
+package struct FSxLocalHsmStatesRequest: Codable, Sendable, Hashable {
+    package var FileSystemId: String?
+    package init(FileSystemId: String? = nil) { self.FileSystemId = FileSystemId }
+}
+
+package struct FSxLocalHsmStates: Codable, Sendable, Hashable {
+    package var AssociationId: String
+    package var FileSystemId: String
+    package var FileSystemPath: String
+    package var Files: Int
+    package var Released: Int
+    package var Archived: Int
+    package var Dirty: Int
+    package var Lost: Int
+    package init(
+        AssociationId: String, FileSystemId: String, FileSystemPath: String, Files: Int, Released: Int, Archived: Int, Dirty: Int, Lost: Int
+    ) {
+        self.AssociationId = AssociationId
+        self.FileSystemId = FileSystemId
+        self.FileSystemPath = FileSystemPath
+        self.Files = Files
+        self.Released = Released
+        self.Archived = Archived
+        self.Dirty = Dirty
+        self.Lost = Lost
+    }
+}
+
+package struct FSxLocalHsmStatesAnswer: Codable, Sendable, Hashable {
+    package var Associations: [FSxLocalHsmStates]
+    package init(Associations: [FSxLocalHsmStates]) { self.Associations = Associations }
+}
+
 /// An answer with nothing in it (calls whose caller needs only success).
 package struct FSxEmptyAnswer: Codable, Sendable, Hashable {
     package init() {}

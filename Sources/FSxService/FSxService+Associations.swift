@@ -109,6 +109,20 @@ extension FSxService {
         return FSxAssociationAnswer(Association: describe(updated, fileSystem: fsId))
     }
 
+    /// Each available association's HSM state counts (the dashboard's storage page).
+    func describeHsmStates(_ input: FSxLocalHsmStatesRequest) async throws -> FSxLocalHsmStatesAnswer {
+        var states: [FSxLocalHsmStates] = []
+        for entry in allAssociations() where input.FileSystemId == nil || entry.fs == input.FileSystemId {
+            guard entry.association.lifecycle == .available, let fs = open[entry.fs] else { continue }
+            let counts = try await fs.hsmCounts(association: entry.association.id)
+            states.append(
+                FSxLocalHsmStates(
+                    AssociationId: entry.association.id, FileSystemId: entry.fs, FileSystemPath: entry.association.fileSystemPath,
+                    Files: counts.files, Released: counts.released, Archived: counts.archived, Dirty: counts.dirty, Lost: counts.lost))
+        }
+        return FSxLocalHsmStatesAnswer(Associations: states)
+    }
+
     func deleteAssociation(_ input: FSxDeleteAssociationRequest) async throws -> FSxDeleteAssociationAnswer {
         let id = try Self.required(input.AssociationId, "AssociationId")
         let (_, fs) = try owner(ofAssociation: id)

@@ -218,6 +218,7 @@ package actor FSxService {
             case "ListTagsForResource": output = try Self.encode(listTags(Self.decode(body, for: operation)))
             case "LocalMountFileSystem": output = try Self.encode(await mountFileSystem(Self.decode(body, for: operation)))
             case "LocalUnmountFileSystem": output = try Self.encode(await unmountFileSystem(Self.decode(body, for: operation)))
+            case "LocalDescribeHsmStates": output = try Self.encode(await describeHsmStates(Self.decode(body, for: operation)))
             default:
                 throw FSxError("UnknownOperationException", "The operation \(operation) is not supported by this FSx service.")
             }

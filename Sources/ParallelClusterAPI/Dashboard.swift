@@ -1,3 +1,5 @@
+import AWSCore
+import AWSFSx
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -73,6 +75,34 @@ struct DashboardQueries: Sendable {
     }
 }
 
+extension DashboardQueries {
+    /// The FSx file systems, their data repository associations with each one's HSM state counts, and their
+    /// data repository tasks, from the FSx endpoint of the server's environment (fsxd on a local setup).
+    func storage() async -> JSONValue {
+        func json(_ value: some Encodable) -> JSONValue {
+            (try? JSONValue.parse(String(decoding: JSONEncoder().encode(value), as: UTF8.self))) ?? .null
+        }
+        guard let settings = try? AWSSettings.resolve(environment: environment), let fsx = try? FSxClient(settings: settings) else {
+            return ["reachable": false]
+        }
+        do {
+            let systems = try await fsx.call(
+                "DescribeFileSystems", FSxDescribeFileSystemsRequest(FileSystemIds: nil), as: FSxDescribeFileSystemsAnswer.self)
+            let associations = try await fsx.call(
+                "DescribeDataRepositoryAssociations", FSxDescribeAssociationsRequest(AssociationIds: nil), as: FSxDescribeAssociationsAnswer.self)
+            let tasks = try await fsx.call("DescribeDataRepositoryTasks", [String: String](), as: FSxDescribeTasksAnswer.self)
+            // Only the local service keeps HSM counts it can answer at once; elsewhere they are left out.
+            let states = try? await fsx.call("LocalDescribeHsmStates", FSxLocalHsmStatesRequest(), as: FSxLocalHsmStatesAnswer.self)
+            return [
+                "reachable": true, "fileSystems": json(systems.FileSystems), "associations": json(associations.Associations),
+                "tasks": json(tasks.DataRepositoryTasks), "hsm": states.map { json($0.Associations) } ?? .null,
+            ]
+        } catch {
+            return ["reachable": false, "message": .string("\(error)")]
+        }
+    }
+}
+
 extension APIServer {
     /// The page and its script, and the dashboard's queries (authenticated like the API).
     func addDashboard(to router: Router<BasicRequestContext>) {
@@ -80,11 +110,13 @@ extension APIServer {
         router.get("/dashboard.js") { _, _ in Self.asset(DashboardAssets.script, type: "text/javascript; charset=utf-8") }
         router.get("/dashboard.css") { _, _ in Self.asset(DashboardAssets.style, type: "text/css; charset=utf-8") }
         let queries = DashboardQueries(environment: environment, providers: providers)
-        router.group("dashboard").add(middleware: SigV4Authentication<BasicRequestContext>(credentials: credentials, dashboardToken: dashboardToken))
-            .get("clusters/:clusterName/slurm") { _, context in
-                let name = context.parameters.get("clusterName") ?? ""
-                return APIResponses.json(status: 200, await queries.slurm(name))
-            }
+        let dashboard = router.group("dashboard").add(
+            middleware: SigV4Authentication<BasicRequestContext>(credentials: credentials, dashboardToken: dashboardToken))
+        dashboard.get("clusters/:clusterName/slurm") { _, context in
+            let name = context.parameters.get("clusterName") ?? ""
+            return APIResponses.json(status: 200, await queries.slurm(name))
+        }
+        dashboard.get("storage") { _, _ in APIResponses.json(status: 200, await queries.storage()) }
     }
 
     static func asset(_ text: String, type: String) -> Response {

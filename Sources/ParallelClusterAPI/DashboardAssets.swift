@@ -12,7 +12,7 @@ enum DashboardAssets {
         <link rel="stylesheet" href="/dashboard.css">
         </head>
         <body>
-        <header><a href="#/" id="home">pcluster</a> <nav><a href="#/">Clusters</a> <a href="#/create" id="nav-create">Create</a></nav>
+        <header><a href="#/" id="home">pcluster</a> <nav><a href="#/">Clusters</a> <a href="#/storage" id="nav-storage">Storage</a> <a href="#/create" id="nav-create">Create</a></nav>
         <span id="live" title="The page refreshes every 3 s">live</span></header>
         <main id="view"><p>Loading…</p></main>
         <script src="/dashboard.js"></script>
@@ -121,6 +121,37 @@ enum DashboardAssets {
           return html;
         }
 
+        // One bar per association: its files by HSM state (released, archived, dirty, lost; the rest local only).
+        function hsmBar(h) {
+          const parts = [["released", h.Released, "#0969da"], ["archived", h.Archived - h.Dirty, "#1a7f37"], ["dirty", h.Dirty, "#9a6700"],
+            ["lost", h.Lost, "#cf222e"]];
+          const total = Math.max(1, h.Files), w = 260;
+          let x = 0;
+          return `<svg class="hsm-bar" width="${w}" height="14">` + parts.map(([name, n, color]) => {
+            const width = Math.max(0, (n / total) * w), rect = `<rect x="${x}" width="${width}" height="14" fill="${color}"><title>${name}: ${n}</title></rect>`;
+            x += width; return rect; }).join("") + `</svg>`;
+        }
+
+        async function storage() {
+          const answer = await api("GET", "/dashboard/storage"), s = answer.body || {};
+          if (!s.reachable) return `<h1>Storage</h1><p class="muted" id="storage-unreachable">No FSx endpoint answers${s.message ? ": " + esc(s.message) : ""}.</p>`;
+          const hsm = {};
+          for (const h of s.hsm || []) hsm[h.AssociationId] = h;
+          let html = `<h1>Storage</h1><h2>File systems</h2>` + table("file-systems", ["File system", "Lifecycle", "Capacity (GiB)", "Deployment", "Mount name"],
+            s.fileSystems.map((f) => [esc(f.FileSystemId), esc(f.Lifecycle), esc(f.StorageCapacity), esc((f.LustreConfiguration || {}).DeploymentType),
+              esc((f.LustreConfiguration || {}).MountName)]));
+          html += `<h2>Data repository associations</h2>` + table("associations",
+            ["Association", "File system path", "Repository", "Lifecycle", "Import", "Export", "Files", "Released", "Archived", "Dirty", "HSM states"],
+            s.associations.map((a) => { const h = hsm[a.AssociationId]; const s3 = a.S3 || {};
+              return [esc(a.AssociationId), esc(a.FileSystemPath), esc(a.DataRepositoryPath), esc(a.Lifecycle),
+                esc(((s3.AutoImportPolicy || {}).Events || []).join(",")), esc(((s3.AutoExportPolicy || {}).Events || []).join(",")),
+                esc(h ? h.Files : ""), esc(h ? h.Released : ""), esc(h ? h.Archived : ""), esc(h ? h.Dirty : ""), h ? hsmBar(h) : ""]; }));
+          html += `<h2>Data repository tasks</h2>` + table("tasks", ["Task", "Type", "Lifecycle", "Paths", "Total", "Succeeded", "Failed"],
+            s.tasks.map((t) => { const st = t.Status || {};
+              return [esc(t.TaskId), esc(t.Type), esc(t.Lifecycle), esc((t.Paths || []).join(" ")), esc(st.TotalCount), esc(st.SucceededCount), esc(st.FailedCount)]; }));
+          return html;
+        }
+
         function createForm() {
           return `<h1>Create a cluster</h1>
             <p><label>Name <input id="create-name" value="demo"></label></p>
@@ -149,7 +180,7 @@ enum DashboardAssets {
             const route = location.hash.replace(/^#/, "") || "/";
             if (route === "/create") { if (!document.getElementById("create-config")) view.innerHTML = createForm(); return; }
             const m = /^\/clusters\/([^/]+)$/.exec(route);
-            const html = m ? await cluster(decodeURIComponent(m[1])) : await clusters();
+            const html = route === "/storage" ? await storage() : m ? await cluster(decodeURIComponent(m[1])) : await clusters();
             view.innerHTML = html;
             document.getElementById("live").textContent = "live · " + new Date().toLocaleTimeString();
           } catch (e) {

@@ -237,6 +237,31 @@ extension ClustersAsRoot {
             #expect(put.status == 0, "\(put.stderr)")
             #expect(try Self.eventually(60) { try seed("cat \(mountDir)/dra/incoming/new.txt").stdout == "from the bucket\n" })
 
+            // The dashboard (pcluster-api with this environment) in headless Chromium: the cluster, and the
+            // association with its files' HSM states: input.dat and new.txt restored by their reads, result.txt
+            // exported; all three archived, none dirty or released.
+            let token = UUID().uuidString
+            let api = try APIProcess.start(
+                Self.binaries + "/pcluster-api", environment: bench.environment, log: bench.work + "/api.log",
+                arguments: ["--dashboard-token", token])
+            defer { api.stop() }
+            try await api.waitUntilListening()
+            let browser = try await onOwnThread { [environment] in
+                try runCommand(
+                    [
+                        TestPaths.repository.appendingPathComponent(".build/api-tools/bin/python").path,
+                        TestPaths.repository.appendingPathComponent("scripts/api/browser_storage.py").path, api.endpoint, token,
+                        environment["CLUSTER_NAME"] ?? "", "/dra",
+                    ], environment: environment)
+            }
+            let page = try JSONValue.parse(String(decoding: browser.stdout, as: UTF8.self))
+            #expect(browser.status == 0 && page["error"] == nil, "\(page)\n\(browser.stderr)")
+            #expect(page["clustersRow"]?.stringValue?.contains("CREATE_COMPLETE") == true, "\(page)")
+            let row = page["association"]
+            #expect(row?["Association"]?.stringValue == draId && row?["Lifecycle"] == "AVAILABLE", "\(page)")
+            #expect(row?["Files"] == "3" && row?["Archived"] == "3" && row?["Dirty"] == "0" && row?["Released"] == "0", "\(page)")
+            #expect(page["fileSystems"]?.arrayValue?.first?.stringValue?.hasPrefix(fsId) == true, "\(page)")
+
             // Delete the association (and its data on the file system), then the cluster: nothing is left.
             let deleted = try seed(
                 "aws fsx delete-data-repository-association --association-id \(draId) --delete-data-in-file-system --endpoint-url \(endpoint)")

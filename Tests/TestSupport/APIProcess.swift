@@ -18,11 +18,11 @@ package final class APIProcess: @unchecked Sendable {
     package var endpoint: String { "http://127.0.0.1:\(port)" }
     package var isRunning: Bool { process.isRunning }
 
-    package static func start(_ binary: String, environment: [String: String], log: String) throws -> APIProcess {
+    package static func start(_ binary: String, environment: [String: String], log: String, arguments: [String] = []) throws -> APIProcess {
         let port = freeLocalPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestPaths.childOf, String(getpid()), "--", binary, "--port", String(port)]
+        process.arguments = ["python3", TestPaths.childOf, String(getpid()), "--", binary, "--port", String(port)] + arguments
         process.environment = environment
         FileManager.default.createFile(atPath: log, contents: nil)
         let output = FileHandle(forWritingAtPath: log)
