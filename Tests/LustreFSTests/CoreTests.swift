@@ -11,6 +11,24 @@ import Glibc
 /// The core against a local-directory repository: import, restore, export, HSM operations, sweeps and
 /// associations, each checked in both the file system and the repository.
 @Suite struct CoreTests {
+    /// An association's HSM state counts follow each file: imported (released, archived), read (restored,
+    /// archived), written (dirty, without auto-export to clear it), and a new file (none of these).
+    @Test func hsmCountsFollowEachFilesState() async throws {
+        let scratch = Scratch()
+        for name in ["a", "b", "c"] { try putLocal(scratch.sub("repo"), name, randomData(100)) }
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
+        let association = try await fs.associate("/dra", "file://\(scratch.path)/repo", autoExport: [])
+        #expect(try await fs.hsmCounts(association: association.id) == HSMCounts(files: 3, released: 3, archived: 3))
+        _ = try await fs.readFile("/dra/a")
+        #expect(try await fs.hsmCounts(association: association.id) == HSMCounts(files: 3, released: 2, archived: 3))
+        _ = try await fs.readFile("/dra/b")
+        _ = try await fs.writeFile("/dra/b", Data("changed".utf8))
+        _ = try await fs.writeFile("/dra/new", Data("new".utf8))
+        #expect(try await fs.hsmCounts(association: association.id) == HSMCounts(files: 4, released: 1, archived: 3, dirty: 1))
+        #expect(await errno { _ = try await fs.hsmCounts(association: "dra-nosuch") } == -1)
+        await fs.close()
+    }
+
     /// One open at a time: a second open of the directory is EBUSY while the first holds it, and works once
     /// the first is closed.
     @Test func aDirectoryIsOpenedByOneFileSystemAtATime() async throws {
