@@ -464,9 +464,13 @@ package struct FSxLocalHsmStates: Codable, Sendable, Hashable {
     package var Archived: Int
     package var Dirty: Int
     package var Lost: Int
+    /// The association's file system's export queue (its depth, for the dashboard's plot).
+    package var FileSystemQueuedExports: Int
     package init(
-        AssociationId: String, FileSystemId: String, FileSystemPath: String, Files: Int, Released: Int, Archived: Int, Dirty: Int, Lost: Int
+        AssociationId: String, FileSystemId: String, FileSystemPath: String, Files: Int, Released: Int, Archived: Int, Dirty: Int, Lost: Int,
+        FileSystemQueuedExports: Int
     ) {
+        self.FileSystemQueuedExports = FileSystemQueuedExports
         self.AssociationId = AssociationId
         self.FileSystemId = FileSystemId
         self.FileSystemPath = FileSystemPath

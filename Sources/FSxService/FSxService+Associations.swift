@@ -115,10 +115,12 @@ extension FSxService {
         for entry in allAssociations() where input.FileSystemId == nil || entry.fs == input.FileSystemId {
             guard entry.association.lifecycle == .available, let fs = open[entry.fs] else { continue }
             let counts = try await fs.hsmCounts(association: entry.association.id)
+            let queued = try await fs.queuedExports()
             states.append(
                 FSxLocalHsmStates(
                     AssociationId: entry.association.id, FileSystemId: entry.fs, FileSystemPath: entry.association.fileSystemPath,
-                    Files: counts.files, Released: counts.released, Archived: counts.archived, Dirty: counts.dirty, Lost: counts.lost))
+                    Files: counts.files, Released: counts.released, Archived: counts.archived, Dirty: counts.dirty, Lost: counts.lost,
+                    FileSystemQueuedExports: queued))
         }
         return FSxLocalHsmStatesAnswer(Associations: states)
     }

@@ -38,6 +38,11 @@ extension MetadataTransaction {
 }
 
 extension FileSystem {
+    /// Exports waiting in the file system's queue (puts, metadata updates, deletes), retried ones included.
+    package func queuedExports() async throws -> Int {
+        try await store.read { db in try db.queuedExportCount() }
+    }
+
     /// The HSM state counts of an association's files.
     package func hsmCounts(association id: String) async throws -> HSMCounts {
         guard let association = associationTable.find(id) else {

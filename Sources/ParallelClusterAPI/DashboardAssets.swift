@@ -132,6 +132,24 @@ enum DashboardAssets {
             x += width; return rect; }).join("") + `</svg>`;
         }
 
+        // Each file system's export queue depth over the page's refreshes.
+        const queues_ = [];
+        function queuePlot(states) {
+          const depth = {};
+          for (const h of states) depth[h.FileSystemId] = h.FileSystemQueuedExports;
+          queues_.push(depth);
+          if (queues_.length > 120) queues_.shift();
+          const series = queues_.length === 1 ? [queues_[0], queues_[0]] : queues_;
+          const ids = [...new Set(series.flatMap((p) => Object.keys(p)))].sort();
+          const max = Math.max(1, ...series.flatMap((p) => Object.values(p)));
+          const w = 480, h = 120, colors = ["#0969da", "#8250df", "#9a6700", "#1a7f37"];
+          const x = (i) => (i / (series.length - 1)) * (w - 10) + 5;
+          const lines = ids.map((id, k) => `<polyline fill="none" stroke="${colors[k % colors.length]}" stroke-width="2" points="` +
+            series.map((p, i) => `${x(i)},${h - 5 - ((p[id] || 0) / max) * (h - 20)}`).join(" ") + `"/>` +
+            `<text x="5" y="${14 + 13 * k}" fill="${colors[k % colors.length]}" font-size="11">${esc(id)}: ${esc(series[series.length - 1][id] || 0)} queued (max ${max})</text>`).join("");
+          return `<svg id="queue-plot" width="${w}" height="${h}" role="img" aria-label="Export queue depth over time">${lines}</svg>`;
+        }
+
         async function storage() {
           const answer = await api("GET", "/dashboard/storage"), s = answer.body || {};
           if (!s.reachable) return `<h1>Storage</h1><p class="muted" id="storage-unreachable">No FSx endpoint answers${s.message ? ": " + esc(s.message) : ""}.</p>`;
@@ -146,6 +164,7 @@ enum DashboardAssets {
               return [esc(a.AssociationId), esc(a.FileSystemPath), esc(a.DataRepositoryPath), esc(a.Lifecycle),
                 esc(((s3.AutoImportPolicy || {}).Events || []).join(",")), esc(((s3.AutoExportPolicy || {}).Events || []).join(",")),
                 esc(h ? h.Files : ""), esc(h ? h.Released : ""), esc(h ? h.Archived : ""), esc(h ? h.Dirty : ""), h ? hsmBar(h) : ""]; }));
+          html += `<h2>Export queue</h2>` + queuePlot(s.hsm || []);
           html += `<h2>Data repository tasks</h2>` + table("tasks", ["Task", "Type", "Lifecycle", "Paths", "Total", "Succeeded", "Failed"],
             s.tasks.map((t) => { const st = t.Status || {};
               return [esc(t.TaskId), esc(t.Type), esc(t.Lifecycle), esc((t.Paths || []).join(" ")), esc(st.TotalCount), esc(st.SucceededCount), esc(st.FailedCount)]; }));

@@ -261,6 +261,8 @@ extension ClustersAsRoot {
             #expect(row?["Association"]?.stringValue == draId && row?["Lifecycle"] == "AVAILABLE", "\(page)")
             #expect(row?["Files"] == "3" && row?["Archived"] == "3" && row?["Dirty"] == "0" && row?["Released"] == "0", "\(page)")
             #expect(page["fileSystems"]?.arrayValue?.first?.stringValue?.hasPrefix(fsId) == true, "\(page)")
+            // The export queue's plot has the file system's line (its depth: nothing left to export by now).
+            #expect(page["queuePlot"]?.arrayValue?.first?.stringValue?.hasPrefix("\(fsId): 0 queued") == true, "\(page)")
 
             // Delete the association (and its data on the file system), then the cluster: nothing is left.
             let deleted = try seed(

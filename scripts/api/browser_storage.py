@@ -59,6 +59,7 @@ def main():
         driver.find_element(By.ID, "nav-storage").click()
         seen["association"] = wait("the association with its HSM counts", association_row)
         seen["fileSystems"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#file-systems tr")[1:]]
+        seen["queuePlot"] = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#queue-plot text")]
         if args.screenshot:
             driver.save_screenshot(args.screenshot)
         print(json.dumps(seen))
