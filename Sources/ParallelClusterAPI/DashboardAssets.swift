@@ -125,7 +125,7 @@ enum DashboardAssets {
         function hsmBar(h) {
           const parts = [["released", h.Released, "#0969da"], ["archived", h.Archived - h.Dirty, "#1a7f37"], ["dirty", h.Dirty, "#9a6700"],
             ["lost", h.Lost, "#cf222e"]];
-          const total = Math.max(1, h.Files), w = 260;
+          const total = Math.max(1, h.Files), w = 140;
           let x = 0;
           return `<svg class="hsm-bar" width="${w}" height="14">` + parts.map(([name, n, color]) => {
             const width = Math.max(0, (n / total) * w), rect = `<rect x="${x}" width="${width}" height="14" fill="${color}"><title>${name}: ${n}</title></rect>`;
