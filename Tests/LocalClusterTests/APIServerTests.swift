@@ -41,14 +41,7 @@ extension ClustersAsRoot {
             try #require(LocalClusterRuntime.preconditions() == nil, "\(LocalClusterRuntime.preconditions() ?? "")")
             let state = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-api-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-            var environment = ProcessInfo.processInfo.environment
-            environment["PCLUSTER_STATE_DIR"] = state.path
-            environment["HOME"] = state.path
-            environment["AWS_ACCESS_KEY_ID"] = "AKIAAPISERVERTEST"
-            environment["AWS_SECRET_ACCESS_KEY"] = "api-server-secret"
-            environment["AWS_REGION"] = "us-east-1"
-            environment["AWS_DEFAULT_REGION"] = "us-east-1"
-            for key in ["AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"] { environment.removeValue(forKey: key) }
+            let environment = APIProcess.environment(state: state.path, keyId: "AKIAAPISERVERTEST", secret: "api-server-secret")
             let port = try PortAllocator.allocate(1, avoiding: []).first!
             let token = UUID().uuidString
             let server = try ProcessControl.spawn(

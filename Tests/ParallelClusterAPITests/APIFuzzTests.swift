@@ -20,14 +20,7 @@ struct APIFuzzTests {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-api-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: state) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["PCLUSTER_STATE_DIR"] = state.path
-        environment["HOME"] = state.path
-        environment["AWS_ACCESS_KEY_ID"] = "AKIAAPIFUZZ"
-        environment["AWS_SECRET_ACCESS_KEY"] = "api-fuzz-secret"
-        environment["AWS_REGION"] = "us-east-1"
-        environment["AWS_DEFAULT_REGION"] = "us-east-1"
-        for key in ["AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"] { environment.removeValue(forKey: key) }
+        let environment = APIProcess.environment(state: state.path, keyId: "AKIAAPIFUZZ", secret: "api-fuzz-secret")
 
         let server = try APIProcess.start(
             Self.directory.appendingPathComponent("pcluster-api").path, environment: environment, log: state.appendingPathComponent("api.log").path)

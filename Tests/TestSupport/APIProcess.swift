@@ -15,6 +15,21 @@ package final class APIProcess: @unchecked Sendable {
         self.process = process
     }
 
+    /// The environment of a server (and its signing clients) of a test's own: this process's, with its state
+    /// under `state`, static keys (the ones the server accepts and the clients sign with) and no AWS endpoint
+    /// or profile of the machine's.
+    package static func environment(state: String, keyId: String, secret: String) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PCLUSTER_STATE_DIR"] = state
+        environment["HOME"] = state
+        environment["AWS_ACCESS_KEY_ID"] = keyId
+        environment["AWS_SECRET_ACCESS_KEY"] = secret
+        environment["AWS_REGION"] = "us-east-1"
+        environment["AWS_DEFAULT_REGION"] = "us-east-1"
+        for key in ["AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"] { environment.removeValue(forKey: key) }
+        return environment
+    }
+
     package var endpoint: String { "http://127.0.0.1:\(port)" }
     package var isRunning: Bool { process.isRunning }
 

@@ -9,11 +9,10 @@ Prints one JSON line with what the pages showed; exits 1 (with "error") when som
 import argparse
 import json
 import sys
-import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+
+from dashboard_driver import chromium, wait as wait_for
 
 
 def main():
@@ -25,11 +24,7 @@ def main():
     parser.add_argument("--screenshot")
     args = parser.parse_args()
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1800"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium()
     seen = {}
 
     def text(element_id):
@@ -37,16 +32,7 @@ def main():
         return found[0].text if found else None
 
     def wait(what, check, seconds=90):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            try:
-                value = check()
-                if value:
-                    return value
-            except Exception:  # the page re-renders every 3 s; an element may go between find and read
-                pass
-            time.sleep(0.25)
-        raise RuntimeError(f"timed out waiting for {what}; the page shows: {driver.find_element(By.TAG_NAME, 'main').text[:1500]}")
+        return wait_for(driver, what, check, seconds)
 
     try:
         driver.get(f"{args.url}/#token={args.token}")

@@ -8,11 +8,10 @@ name); exits 1 (with "error") when something did not appear.
 import argparse
 import json
 import sys
-import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+
+from dashboard_driver import chromium, wait as wait_for
 
 
 def main():
@@ -23,24 +22,11 @@ def main():
     parser.add_argument("path")
     parser.add_argument("--screenshot")
     args = parser.parse_args()
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium(1400, 1000)
     seen = {}
 
     def wait(what, check, seconds=90):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            try:
-                value = check()
-                if value:
-                    return value
-            except Exception:  # the page re-renders every 3 s
-                pass
-            time.sleep(0.25)
-        raise RuntimeError(f"timed out waiting for {what}; the page shows: {driver.find_element(By.TAG_NAME, 'main').text[:1500]}")
+        return wait_for(driver, what, check, seconds)
 
     def association_row():
         table = driver.find_element(By.ID, "associations")
