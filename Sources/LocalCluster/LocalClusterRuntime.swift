@@ -369,4 +369,22 @@ extension LocalClusterRuntime: ClusterProvider {
     package func headNodeShell(of name: String) -> HeadNodeShell? {
         headNode(name).health().controller ? .local(environment: layout(name).slurmEnvironment) : nil
     }
+
+    /// The head node's desktop (`LocalDesktop`) at HeadNode.Dcv.Port, when the config enables DCV.
+    package func desktopSession(of name: String) throws -> String? {
+        guard let text = try StoreCatalog(store: store).configuration(of: name) else {
+            throw LocalClusterError("cluster \(name) has no stored configuration")
+        }
+        let config = ClusterConfiguration(checked: try ConfigLoader.parse(text: text, file: "cluster-config.yaml", environment: [:]).0)
+        guard config.headNode.dcvEnabled else {
+            throw LocalClusterError("DCV is not enabled on the head node of \(name) (HeadNode.Dcv.Enabled); enable it with update-cluster")
+        }
+        guard LocalDesktop.allowsLoopback(config.headNode.dcvAllowedIps) else {
+            throw LocalClusterError(
+                "HeadNode.Dcv.AllowedIps \(config.headNode.dcvAllowedIps) does not include 127.0.0.1, the only address a local desktop listens on")
+        }
+        if let missing = LocalDesktop.missing() { throw LocalClusterError(missing) }
+        guard headNode(name).health().controller else { throw LocalClusterError(headNodeDownAdvice(of: name)) }
+        return try LocalDesktop(layout: layout(name), port: config.headNode.dcvPort).session()
+    }
 }

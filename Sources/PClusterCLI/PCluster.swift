@@ -83,6 +83,7 @@ package enum PClusterCLI {
         }
         var stdout = ""
         if let json = outcome.json, isTruthy(json) { stdout = JSONPrinter.render(json) + "\n" }
+        if let text = outcome.text { stdout = text }
         return Result(stdout: stdout, stderr: stderr, exitCode: outcome.exitCode, exec: outcome.exec, status: outcome.status)
     }
 

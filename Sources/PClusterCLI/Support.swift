@@ -8,6 +8,8 @@ import Provisioning
 /// for an empty result), text for stderr, and the exit code.
 package struct CommandOutcome: Sendable {
     package var json: JSONValue?
+    /// Plain text for stdout instead of JSON (what the original prints itself, as dcv-connect's URL).
+    package var text: String? = nil
     package var stderr: String = ""
     package var exitCode: Int32
     /// A program to replace pcluster with (ssh: a shell or command on the head node).

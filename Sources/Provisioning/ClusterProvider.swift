@@ -174,6 +174,8 @@ package protocol ClusterProvider: Sendable {
     func logLines(of name: String, stream: String) async -> [String]?
     /// How to reach a shell on the head node; nil when it is not reachable.
     func headNodeShell(of name: String) async -> HeadNodeShell?
+    /// dcv-connect: a one-time URL of a remote desktop session on the head node; nil when the provider has none.
+    func desktopSession(of name: String) async throws -> String?
 }
 
 /// A shell on the head node: the local provider's is this machine with the cluster's Slurm environment, the
@@ -181,6 +183,7 @@ package protocol ClusterProvider: Sendable {
 extension ClusterProvider {
     package func logsUnavailable() -> String? { nil }
     package func loginNodePools(of name: String) async -> [LoginPoolStatus] { [] }
+    package func desktopSession(of name: String) async throws -> String? { nil }
 }
 
 package enum HeadNodeShell: Sendable, Equatable {

@@ -80,8 +80,11 @@ extension ClustersAsRoot {
             }
 
             // The workshop's config as a user sends it: the YAML text in the body, values filled in.
+            // Its DCV port on a free one: the machine's own 8443 may be a quick start's desktop.
+            let dcvPort = try PortAllocator.allocate(1, avoiding: [port]).first!
             let configuration = try String(contentsOf: Self.repository.appendingPathComponent("examples/cluster.yaml"), encoding: .utf8)
                 .replacingOccurrences(of: "$SUBNET_ID", with: "subnet-0123456789abcdef0")
+                .replacingOccurrences(of: "Port: 8443", with: "Port: \(dcvPort)")
                 .components(separatedBy: "SharedStorage:").first!
             let request: JSONValue = ["clusterName": .string(name), "clusterConfiguration": .string(configuration)]
 
@@ -182,6 +185,35 @@ extension ClustersAsRoot {
             let unchanged = try await call("UpdateCluster", "PUT", "/v3/clusters/\(name)", body: update)
             #expect(unchanged.status == 400, "\(unchanged)")
 
+            // dcv-connect: the head node's desktop in the browser, through a one-time URL on the config's
+            // HeadNode.Dcv.Port. A token it did not issue connects to nothing.
+            let dcv = try ClustersAsRoot.run(
+                [Self.directory.appendingPathComponent("pcluster").path, "dcv-connect", "-n", name, "--show-url"], environment: environment,
+                in: state.path)
+            let lines = dcv.stdout.split(separator: "\n").map(String.init)
+            #expect(dcv.status == 0 && lines.first == "Please use the following one-time URL in your browser within 30 seconds:", "\(dcv)")
+            let url = lines.last ?? ""
+            #expect(url.hasPrefix("http://127.0.0.1:\(dcvPort)/vnc.html?"), "\(url)")
+            func desktop(_ url: String, refused: Bool) async throws -> JSONValue {
+                let line =
+                    [
+                        Self.repository.appendingPathComponent(".build/api-tools/bin/python").path,
+                        Self.repository.appendingPathComponent("scripts/api/browser_desktop.py").path, url,
+                    ] + (refused ? ["--expect-refused"] : [])
+                let result = try await onOwnThread { [environment] in try runCommand(line, environment: environment) }
+                return try JSONValue.parse(String(decoding: result.stdout, as: UTF8.self))
+            }
+            let connected = try await desktop(url, refused: false)
+            #expect(connected["connected"] == true && connected["canvas"] == [1280, 800], "\(connected)")
+            let forgedURL = url.replacingOccurrences(of: #"token%3D[0-9a-f]+"#, with: "token%3D0123456789abcdef", options: .regularExpression)
+            let stranger = try await desktop(forgedURL, refused: true)
+            #expect(stranger["connected"] == false && stranger["error"] == nil, "\(stranger)")
+            // Only websockify listens, on 127.0.0.1; the VNC server is on a socket only root can reach.
+            let desktopPids = ((try? FileManager.default.contentsOfDirectory(atPath: state.path + "/regions/us-east-1/\(name)/desktop")) ?? [])
+                .filter { $0.hasSuffix(".pid") }
+                .compactMap { ProcessControl.readPid(state.path + "/regions/us-east-1/\(name)/desktop/" + $0) }
+            #expect(desktopPids.count == 4, "\(desktopPids)")
+
             // Delete returns at once (202, DELETE_IN_PROGRESS); then the cluster is gone.
             let deleted = try await call("DeleteCluster", "DELETE", "/v3/clusters/\(name)")
             #expect(deleted.status == 202 && deleted.body["cluster"]?["clusterStatus"] == "DELETE_IN_PROGRESS", "\(deleted)")
@@ -191,6 +223,8 @@ extension ClustersAsRoot {
                 gone = try await call("DescribeCluster", "GET", "/v3/clusters/\(name)")
             }
             #expect(gone.status == 404, "\(gone)")
+            // The desktop went with it (its processes were in the cluster's cgroup).
+            #expect(desktopPids.allSatisfy { !ProcessControl.isAlive($0) } && !PortAllocator.isListening(dcvPort), "\(desktopPids)")
 
             // Every answer above, as the original's openapi.yaml and models read it.
             checked.removeAll { $0.answer.status == 204 }

@@ -26,4 +26,8 @@ def wait(driver, what, check, seconds=90):
         except Exception:  # an element may go between find and read
             pass
         time.sleep(0.25)
-    raise RuntimeError(f"timed out waiting for {what}; the page shows: {driver.find_element(By.TAG_NAME, 'main').text[:1500]}")
+    try:
+        shown = driver.find_element(By.TAG_NAME, "body").text[:1500]
+    except Exception:
+        shown = "(nothing)"
+    raise RuntimeError(f"timed out waiting for {what}; the page shows: {shown}")
