@@ -466,11 +466,18 @@ package struct FSxLocalHsmStates: Codable, Sendable, Hashable {
     package var Lost: Int
     /// The association's file system's export queue (its depth, for the dashboard's plot).
     package var FileSystemQueuedExports: Int
+    /// Since fsxd opened the file system: entries imported, objects exported, objects deleted from the repository.
+    package var Imported: Int = 0
+    package var Exported: Int = 0
+    package var DeletedFromRepository: Int = 0
     package init(
         AssociationId: String, FileSystemId: String, FileSystemPath: String, Files: Int, Released: Int, Archived: Int, Dirty: Int, Lost: Int,
-        FileSystemQueuedExports: Int
+        FileSystemQueuedExports: Int, Imported: Int = 0, Exported: Int = 0, DeletedFromRepository: Int = 0
     ) {
         self.FileSystemQueuedExports = FileSystemQueuedExports
+        self.Imported = Imported
+        self.Exported = Exported
+        self.DeletedFromRepository = DeletedFromRepository
         self.AssociationId = AssociationId
         self.FileSystemId = FileSystemId
         self.FileSystemPath = FileSystemPath

@@ -116,11 +116,13 @@ extension FSxService {
             guard entry.association.lifecycle == .available, let fs = open[entry.fs] else { continue }
             let counts = try await fs.hsmCounts(association: entry.association.id)
             let queued = try await fs.queuedExports()
+            let moved = fs.transfers(association: entry.association.id)
             states.append(
                 FSxLocalHsmStates(
                     AssociationId: entry.association.id, FileSystemId: entry.fs, FileSystemPath: entry.association.fileSystemPath,
                     Files: counts.files, Released: counts.released, Archived: counts.archived, Dirty: counts.dirty, Lost: counts.lost,
-                    FileSystemQueuedExports: queued))
+                    FileSystemQueuedExports: queued, Imported: moved.imported, Exported: moved.exported,
+                    DeletedFromRepository: moved.deleted))
         }
         return FSxLocalHsmStatesAnswer(Associations: states)
     }

@@ -204,6 +204,7 @@ extension FileSystem {
         defer { echoes.end(key) }
         try await repository.delete(key: key)
         echoes.remember(deleted: key)
+        transfers.add(associationId, deleted: 1)
     }
 
     /// Whether the entry at the path `key` stands for in `association` has that key as its archived copy.
@@ -379,6 +380,7 @@ extension FileSystem {
             }
             return .skipped("\(path) was removed or renamed while it was exported")
         }
+        transfers.add(association.id, exported: 1)
         return .exported
     }
 

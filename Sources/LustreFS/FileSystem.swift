@@ -116,6 +116,7 @@ package final class FileSystem: Sendable {
     let space: SpaceAccounting
     /// Archives and removals in progress, and the export entries being run.
     let movements = DataMovements()
+    let transfers = TransferCounters()
     /// The restores of released files running now.
     let restores = Restores()
     /// The data repository associations and their repository clients.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HSM
+import Synchronization
 
 /// How many regular files under an association are in each HSM state, as `lfs hsm_state` would report them
 /// file by file: released (data only in the repository), archived (a copy there), dirty (changed since), lost.
@@ -51,4 +52,33 @@ extension FileSystem {
         let root = try await resolve(association.fileSystemPath)
         return try await store.read { db in try db.hsmCounts(under: root.ino) }
     }
+}
+
+/// What moved between each association and its repository since the file system was opened: entries imported
+/// (created or changed from the repository, by batch import, events or sweeps), objects exported, objects
+/// deleted from the repository. In memory: a counter, not a record.
+package final class TransferCounters: Sendable {
+    package struct Counts: Sendable, Equatable {
+        package var imported = 0
+        package var exported = 0
+        package var deleted = 0
+    }
+
+    private let counts = Mutex([String: Counts]())
+
+    func add(_ association: String, imported: Int = 0, exported: Int = 0, deleted: Int = 0) {
+        guard imported + exported + deleted > 0 else { return }
+        counts.withLock { all in
+            all[association, default: Counts()].imported += imported
+            all[association, default: Counts()].exported += exported
+            all[association, default: Counts()].deleted += deleted
+        }
+    }
+
+    func counts(of association: String) -> Counts { counts.withLock { $0[association] ?? Counts() } }
+}
+
+extension FileSystem {
+    /// What moved for the association since the file system was opened.
+    package func transfers(association id: String) -> TransferCounters.Counts { transfers.counts(of: id) }
 }

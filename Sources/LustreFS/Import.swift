@@ -100,10 +100,12 @@ extension FileSystem {
             for inode in failures { report.failed[inode.archivedKey ?? "?"] = "S3AccessDenied" }
         }
         if allowed.contains(.new) { exportSignal.fire() }
-        return report.withLock { report in
+        let final = report.withLock { report in
             report.totalSeconds = Date().timeIntervalSince(clock)
             return report
         }
+        transfers.add(associationId, imported: final.created + final.updated)
+        return final
     }
 
     /// Applies one repository object to the namespace. The conflict rule: a local file with changes the
@@ -476,6 +478,7 @@ extension FileSystem {
         await withTaskGroup(of: Void.self) { group in
             for ino in fetch { group.addTask { await self.fetchAttributes(of: ino) } }
         }
+        transfers.add(associationId, imported: report.created + report.updated)
         return report
     }
 }

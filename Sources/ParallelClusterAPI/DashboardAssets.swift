@@ -37,6 +37,7 @@ enum DashboardAssets {
         textarea { width: 100%; max-width: 900px; height: 320px; font: 12px monospace; }
         input { padding: 4px; } .findings li { margin: 2px 0; } .muted { color: #57606a; }
         svg { background: #fff; border: 1px solid #d8dee4; }
+        pre { background: #fff; border: 1px solid #d8dee4; padding: 8px; max-height: 320px; overflow: auto; font-size: 12px; }
         """#
 
     static let script = #"""
@@ -47,6 +48,7 @@ enum DashboardAssets {
         const token = sessionStorage.getItem("pcluster-token") || "";
         const view = document.getElementById("view");
         const history_ = {};  // cluster -> [{t, states: {state: count}}], for the nodes-over-time plot
+        const selectedLog = {};  // cluster -> the log stream shown
 
         async function api(method, path, body) {
           const response = await fetch(path, {
@@ -91,8 +93,9 @@ enum DashboardAssets {
 
         async function cluster(name) {
           const path = `/v3/clusters/${encodeURIComponent(name)}`;
-          const [d, inst, fleet, events, slurm] = await Promise.all([api("GET", path), api("GET", path + "/instances"),
-            api("GET", path + "/computefleet"), api("GET", path + "/stackevents"), api("GET", `/dashboard/clusters/${encodeURIComponent(name)}/slurm`)]);
+          const [d, inst, fleet, events, slurm, streams] = await Promise.all([api("GET", path), api("GET", path + "/instances"),
+            api("GET", path + "/computefleet"), api("GET", path + "/stackevents"), api("GET", `/dashboard/clusters/${encodeURIComponent(name)}/slurm`),
+            api("GET", path + "/logstreams")]);
           if (d.status !== 200) return `<p class="error" id="cluster-error">${esc(d.body && d.body.message)}</p>`;
           const c = d.body, s = slurm.body || {};
           let html = `<h1 id="cluster-name">${esc(c.clusterName)}</h1>
@@ -115,6 +118,16 @@ enum DashboardAssets {
               s.accounting.map((j) => [esc(j.id), esc(j.name), esc(j.state), esc(j.nodes), esc(j.nodeList), esc(j.start), esc(j.end), esc(j.exitCode)]));
           } else {
             html += `<p class="muted">Slurm does not answer on the head node yet.</p>`;
+          }
+          if ((c.loginNodes || []).length) html += `<h2>Login nodes</h2>` + table("login-pools", ["Pool", "Status", "Address", "Scheme", "Healthy", "Unhealthy"],
+            c.loginNodes.map((p) => [esc(p.poolName), esc(p.status), esc(p.address), esc(p.scheme), esc(p.healthyNodes), esc(p.unhealthyNodes)]));
+          const logNames = ((streams.body || {}).logStreams || []).map((l) => l.logStreamName);
+          if (logNames.length) {
+            // slurmctld's log first: what a user looks at when a job does not start.
+            const chosen = logNames.includes(selectedLog[name]) ? selectedLog[name] : logNames.includes("slurmctld") ? "slurmctld" : logNames[0];
+            const lines = await api("GET", `${path}/logstreams/${encodeURIComponent(chosen)}?limit=30`);
+            html += `<h2>Logs</h2><p>` + logNames.map((l) => `<button class="log-stream" data-stream="${esc(l)}"${l === chosen ? " disabled" : ""}>${esc(l)}</button>`).join("") +
+              `</p><pre id="log-lines">${esc(((lines.body || {}).events || []).map((e) => e.message).join("\n"))}</pre>`;
           }
           html += `<h2>Stack events</h2>` + table("events", ["Time", "Resource", "Status", "Reason"],
             ((events.body || {}).events || []).slice(0, 15).map((e) => [esc(e.timestamp), esc(e.logicalResourceId), esc(e.resourceStatus), esc(e.resourceStatusReason)]));
@@ -159,10 +172,12 @@ enum DashboardAssets {
             s.fileSystems.map((f) => [esc(f.FileSystemId), esc(f.Lifecycle), esc(f.StorageCapacity), esc((f.LustreConfiguration || {}).DeploymentType),
               esc((f.LustreConfiguration || {}).MountName)]));
           html += `<h2>Data repository associations</h2>` + table("associations",
-            ["Association", "File system path", "Repository", "Lifecycle", "Import", "Export", "Files", "Released", "Archived", "Dirty", "HSM states"],
+            ["Association", "File system path", "Repository", "Lifecycle", "Import", "Export", "Imported", "Exported", "Files", "Released", "Archived",
+              "Dirty", "HSM states"],
             s.associations.map((a) => { const h = hsm[a.AssociationId]; const s3 = a.S3 || {};
               return [esc(a.AssociationId), esc(a.FileSystemPath), esc(a.DataRepositoryPath), esc(a.Lifecycle),
                 esc(((s3.AutoImportPolicy || {}).Events || []).join(",")), esc(((s3.AutoExportPolicy || {}).Events || []).join(",")),
+                esc(h ? h.Imported : ""), esc(h ? `${h.Exported} (${h.DeletedFromRepository} deleted)` : ""),
                 esc(h ? h.Files : ""), esc(h ? h.Released : ""), esc(h ? h.Archived : ""), esc(h ? h.Dirty : ""), h ? hsmBar(h) : ""]; }));
           html += `<h2>Export queue</h2>` + queuePlot(s.hsm || []);
           html += `<h2>Data repository tasks</h2>` + table("tasks", ["Task", "Type", "Lifecycle", "Paths", "Total", "Succeeded", "Failed"],
@@ -213,6 +228,10 @@ enum DashboardAssets {
             const status = id === "stop-fleet" ? "STOP_REQUESTED" : "START_REQUESTED";
             const answer = await api("PATCH", `/v3/clusters/${m[1]}/computefleet`, {status});
             document.getElementById("fleet-message").textContent = answer.status === 204 ? `${status} sent` : (answer.body || {}).message;
+            render();
+          }
+          if (event.target.classList.contains("log-stream") && m) {
+            selectedLog[decodeURIComponent(m[1])] = event.target.dataset.stream;
             render();
           }
           if (id === "dry-run") submit(true);

@@ -154,6 +154,8 @@ extension ClustersAsRoot {
                     == ["c6i-dy-compute-1", "c6i-dy-compute-2"], "\(shown)")
             #expect(shown["queues"]?.arrayValue?.first?.stringValue?.hasPrefix("c6i") == true, "\(shown)")
             #expect(shown["stopped"] == "STOPPED" && shown["started"] == "RUNNING", "\(shown)")
+            // The cluster's logs: its streams, and the last lines of slurmctld's.
+            #expect(shown["logStreams"]?.arrayValue?.isEmpty == false && (shown["logLines"]?.intValue ?? 0) > 0, "\(shown)")
             let findings = shown["findings"]?.arrayValue?.compactMap(\.stringValue) ?? []
             let maxLine = (configuration.components(separatedBy: "\n").firstIndex { $0.contains("MaxCount: 2") } ?? -2) + 1
             #expect(

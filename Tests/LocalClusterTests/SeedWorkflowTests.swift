@@ -260,6 +260,10 @@ extension ClustersAsRoot {
             let row = page["association"]
             #expect(row?["Association"]?.stringValue == draId && row?["Lifecycle"] == "AVAILABLE", "\(page)")
             #expect(row?["Files"] == "3" && row?["Archived"] == "3" && row?["Dirty"] == "0" && row?["Released"] == "0", "\(page)")
+            // Moved since fsxd opened the file system: input.dat and new.txt imported, result.txt exported.
+            #expect(Int(row?["Imported"]?.stringValue ?? "") ?? 0 >= 2, "\(page)")
+            let exportCount = row?["Exported"]?.stringValue?.split(separator: " ").first.flatMap { Int($0) } ?? 0
+            #expect(exportCount >= 1 && row?["Exported"]?.stringValue?.hasSuffix("(0 deleted)") == true, "\(page)")
             #expect(page["fileSystems"]?.arrayValue?.first?.stringValue?.hasPrefix(fsId) == true, "\(page)")
             // The export queue's plot has the file system's line (its depth: nothing left to export by now).
             #expect(page["queuePlot"]?.arrayValue?.first?.stringValue?.hasPrefix("\(fsId): 0 queued") == true, "\(page)")

@@ -46,6 +46,8 @@ def main():
         seen["nodes"] = wait("Slurm's nodes", lambda: [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#nodes tr")[1:]])
         seen["queues"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#queues tr")[1:]]
         seen["plot"] = len(driver.find_elements(By.CSS_SELECTOR, "#nodes-plot polyline"))
+        seen["logStreams"] = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "button.log-stream")]
+        seen["logLines"] = len((driver.find_elements(By.ID, "log-lines") or [None])[0].text.splitlines()) if driver.find_elements(By.ID, "log-lines") else 0
         if args.screenshot:
             driver.save_screenshot(args.screenshot)
         driver.find_element(By.ID, "stop-fleet").click()
