@@ -9,8 +9,8 @@ import Glibc
 /// `dcv-connect` on a local cluster: DCV itself is not available, so the head node's desktop is a virtual X
 /// display (Xvfb) with a terminal, served by x11vnc on a loopback port and to the browser by noVNC through
 /// websockify on 127.0.0.1 at `HeadNode.Dcv.Port` (all Debian's packages). Each `dcv-connect` issues a new
-/// token that websockify's token plugin maps to the VNC server, valid for 30 s as the original's one-time URL
-/// is. Every process is born in the cluster's cgroup, so delete-cluster ends them with the rest.
+/// token that our websockify token plugin maps to the VNC server once, within 30 s, as the original's one-time
+/// URL is. Every process is born in the cluster's cgroup, so delete-cluster ends them with the rest.
 package struct LocalDesktop: Sendable {
     package let layout: LocalLayout
     package let port: Int
@@ -26,6 +26,33 @@ package struct LocalDesktop: Sendable {
     /// is a root shell, and the token is what opens it. Under /run beside the spool, for the 107-byte limit.
     var socketDirectory: String { layout.spool + "-desktop" }
     var socket: String { socketDirectory + "/vnc.sock" }
+
+    /// websockify's token plugin (ours, in Python, which websockify loads from PYTHONPATH): a token is a file
+    /// in the token directory, good once and for 30 s, as DCV's session token is; the file holds the socket.
+    static let tokenPlugin = """
+        import os
+        import re
+        import time
+
+
+        class OneTimeToken:
+            def __init__(self, source):
+                self.source = source
+
+            def lookup(self, token):
+                if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
+                    return None
+                path = os.path.join(self.source, token)
+                try:
+                    age = time.time() - os.path.getmtime(path)
+                    with open(path) as f:
+                        target = f.read().strip()
+                    os.unlink(path)
+                except OSError:
+                    return None
+                return ["unix_socket", target] if age <= 30 else None
+
+        """
     static let programs = ["/usr/bin/Xvfb", "/usr/bin/x11vnc", "/usr/bin/websockify", "/usr/bin/xterm"]
     static let web = "/usr/share/novnc"
 
@@ -83,9 +110,13 @@ package struct LocalDesktop: Sendable {
                 "-shared", "-nopw", "-quiet",
             ])
         try waitFor("the VNC server on \(socket)") { FileManager.default.fileExists(atPath: socket) }
+        try Self.tokenPlugin.write(toFile: directory + "/pcluster_desktop_token.py", atomically: true, encoding: .utf8)
         try start(
             "websockify",
-            ["/usr/bin/websockify", "--web", Self.web, "--token-plugin", "TokenFile", "--token-source", tokens, "127.0.0.1:\(port)"])
+            [
+                "/usr/bin/env", "PYTHONPATH=\(directory)", "/usr/bin/websockify", "--web", Self.web, "--token-plugin",
+                "pcluster_desktop_token.OneTimeToken", "--token-source", tokens, "127.0.0.1:\(port)",
+            ])
         try waitFor("websockify on 127.0.0.1:\(port)") { PortAllocator.isListening(port) }
     }
 
@@ -103,7 +134,7 @@ package struct LocalDesktop: Sendable {
             if now.timeIntervalSince(made) > 30 { try? FileManager.default.removeItem(atPath: path) }
         }
         let token = (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max)) }.joined()
-        try "\(token): unix_socket:\(socket)\n".write(toFile: tokens + "/\(token)", atomically: true, encoding: .utf8)
+        try "\(socket)\n".write(toFile: tokens + "/\(token)", atomically: true, encoding: .utf8)
         return "http://127.0.0.1:\(port)/vnc.html?autoconnect=true&resize=remote&path=websockify%3Ftoken%3D\(token)"
     }
 

@@ -188,7 +188,7 @@ extension ClustersAsRoot {
             #expect(unchanged.status == 400, "\(unchanged)")
 
             // dcv-connect: the head node's desktop in the browser, through a one-time URL on the config's
-            // HeadNode.Dcv.Port. A token it did not issue connects to nothing.
+            // HeadNode.Dcv.Port. The URL works once; a token it did not issue connects to nothing.
             let dcv = try ClustersAsRoot.run(
                 [Self.directory.appendingPathComponent("pcluster").path, "dcv-connect", "-n", name, "--show-url"], environment: environment,
                 in: state.path)
@@ -207,6 +207,9 @@ extension ClustersAsRoot {
             }
             let connected = try await desktop(url, refused: false)
             #expect(connected["connected"] == true && connected["canvas"] == [1280, 800], "\(connected)")
+            // One-time: the same URL again connects to nothing.
+            let reused = try await desktop(url, refused: true)
+            #expect(reused["connected"] == false && reused["error"] == nil, "\(reused)")
             let forgedURL = url.replacingOccurrences(of: #"token%3D[0-9a-f]+"#, with: "token%3D0123456789abcdef", options: .regularExpression)
             let stranger = try await desktop(forgedURL, refused: true)
             #expect(stranger["connected"] == false && stranger["error"] == nil, "\(stranger)")
