@@ -159,7 +159,6 @@ extension ClusterTemplate {
     /// tells its Auto Scaling group that it booted.
     func loginRole(_ pool: Pool, into resources: inout JSONObject) {
         let role = Self.logicalId("LoginNodesRole", pool.name)
-        let prefix = "arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)"
         resources[role] = [
             "Type": "AWS::IAM::Role",
             "Properties": [
@@ -171,26 +170,17 @@ extension ClusterTemplate {
                         "PolicyName": "parallelcluster-login-node",
                         "PolicyDocument": [
                             "Version": "2012-10-17",
-                            "Statement": [
-                                [
-                                    "Effect": "Allow", "Resource": "*",
-                                    "Action": ["ec2:DescribeTags", "ec2:DescribeInstances", "fsx:DescribeFileSystems"],
-                                ],
-                                [
-                                    "Effect": "Allow", "Action": ["s3:GetObject"],
-                                    "Resource": [
-                                        ["Fn::Sub": .string("\(prefix)/munge.key")], ["Fn::Sub": .string("\(prefix)/slurm/*")],
-                                    ],
-                                ],
-                                [
-                                    "Effect": "Allow", "Action": ["autoscaling:CompleteLifecycleAction"],
-                                    "Resource": [
-                                        "Fn::Sub": .string(
-                                            "arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/\(autoScalingGroupName(pool.name))"
-                                        )
-                                    ],
-                                ],
-                            ],
+                            "Statement": .array(
+                                joinStatements(reading: ["munge.key", "slurm/*"]) + [
+                                    [
+                                        "Effect": "Allow", "Action": ["autoscaling:CompleteLifecycleAction"],
+                                        "Resource": [
+                                            "Fn::Sub": .string(
+                                                "arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/\(autoScalingGroupName(pool.name))"
+                                            )
+                                        ],
+                                    ]
+                                ]),
                         ],
                     ]
                 ],

@@ -207,22 +207,7 @@ package struct ClusterTemplate: Sendable {
                     "Policies": [
                         [
                             "PolicyName": "parallelcluster-compute-join",
-                            "PolicyDocument": [
-                                "Version": "2012-10-17",
-                                "Statement": [
-                                    [
-                                        "Effect": "Allow", "Resource": "*",
-                                        "Action": ["ec2:DescribeTags", "ec2:DescribeInstances", "fsx:DescribeFileSystems"],
-                                    ],
-                                    [
-                                        "Effect": "Allow", "Action": ["s3:GetObject"],
-                                        "Resource": [
-                                            "Fn::Sub": .string(
-                                                "arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)/munge.key")
-                                        ],
-                                    ],
-                                ],
-                            ],
+                            "PolicyDocument": ["Version": "2012-10-17", "Statement": .array(joinStatements(reading: ["munge.key"]))],
                         ]
                     ],
                     "Tags": tags([("parallelcluster:node-type", "Compute"), ("parallelcluster:queue-name", queue.name)]),
@@ -233,6 +218,16 @@ package struct ClusterTemplate: Sendable {
                 "Properties": ["Roles": [["Ref": .string(role)]]],
             ]
         }
+    }
+
+    /// What a node that joins the cluster may do: read its own tags, the head node's address and the shared
+    /// storage, and these objects the head node publishes under the cluster's prefix of the config bucket.
+    func joinStatements(reading published: [String]) -> [JSONValue] {
+        let prefix = "arn:${AWS::Partition}:s3:::${ConfigBucket}/parallelcluster/*/clusters/\(clusterName)"
+        return [
+            ["Effect": "Allow", "Resource": "*", "Action": ["ec2:DescribeTags", "ec2:DescribeInstances", "fsx:DescribeFileSystems"]],
+            ["Effect": "Allow", "Action": ["s3:GetObject"], "Resource": .array(published.map { ["Fn::Sub": .string("\(prefix)/\($0)")] })],
+        ]
     }
 
     func uniqueArns(_ arns: [String]) -> [JSONValue] {

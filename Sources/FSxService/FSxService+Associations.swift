@@ -114,7 +114,14 @@ extension FSxService {
         var states: [FSxLocalHsmStates] = []
         for entry in allAssociations() where input.FileSystemId == nil || entry.fs == input.FileSystemId {
             guard entry.association.lifecycle == .available, let fs = open[entry.fs] else { continue }
-            let counts = try await fs.hsmCounts(association: entry.association.id)
+            let id = entry.association.id
+            let counts: HSMCounts
+            if let cached = hsmCountCache[id], ContinuousClock.now - cached.at < .seconds(5) {
+                counts = cached.counts
+            } else {
+                counts = try await fs.hsmCounts(association: id)
+                hsmCountCache[id] = (ContinuousClock.now, counts)
+            }
             let queued = try await fs.queuedExports()
             let moved = fs.transfers(association: entry.association.id)
             states.append(

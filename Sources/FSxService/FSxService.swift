@@ -66,6 +66,9 @@ package actor FSxService {
     var state: ServiceState
     var open: [String: FileSystem] = [:]
     var mounted: [String: FuseMount] = [:]
+    /// Each association's HSM counts, reused for 5 s: a dashboard asks every 3 s, and the count is a query over
+    /// the association's whole subtree.
+    var hsmCountCache: [String: (at: ContinuousClock.Instant, counts: HSMCounts)] = [:]
     /// Mount points whose unmount is in progress (the kernel letting go, requests ending).
     var unmounting: Set<String> = []
     /// Background work of the file systems (event feeds, sweeps, exports); off for tests that drive it.

@@ -7,12 +7,11 @@ usage: browser.py URL TOKEN CLUSTER BAD_CONFIG_FILE [--screenshot FILE]
 Prints one JSON line with what the pages showed; exits 1 (with "error") when something did not appear.
 """
 import argparse
-import json
 import sys
 
 from selenium.webdriver.common.by import By
 
-from dashboard_driver import chromium, wait as wait_for
+from dashboard_driver import chromium, report, wait as wait_for
 
 
 def main():
@@ -34,7 +33,8 @@ def main():
     def wait(what, check, seconds=90):
         return wait_for(driver, what, check, seconds)
 
-    try:
+
+    def steps():
         driver.get(f"{args.url}/#token={args.token}")
         rows = wait("the cluster in the clusters table", lambda: [
             r.text for r in driver.find_elements(By.CSS_SELECTOR, "#clusters tr") if args.cluster in r.text])
@@ -65,14 +65,8 @@ def main():
         driver.find_element(By.ID, "dry-run").click()
         seen["findings"] = wait("the dry run's findings", lambda: [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#findings li")])
         seen["createMessage"] = text("create-message")
-        print(json.dumps(seen))
-        return 0
-    except Exception as error:
-        seen["error"] = str(error)
-        print(json.dumps(seen))
-        return 1
-    finally:
-        driver.quit()
+
+    return report(driver, seen, steps)
 
 
 if __name__ == "__main__":

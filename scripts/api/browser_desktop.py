@@ -6,10 +6,9 @@ Prints one JSON line: whether it connected, noVNC's status text and the desktop'
 when it did not connect.
 """
 import argparse
-import json
 import sys
 
-from dashboard_driver import chromium, wait
+from dashboard_driver import chromium, report, wait
 
 
 def main():
@@ -20,7 +19,8 @@ def main():
     args = parser.parse_args()
     driver = chromium(1280, 900)
     seen = {}
-    try:
+
+    def steps():
         driver.get(args.url)
         if args.expect_refused:
             try:
@@ -30,8 +30,7 @@ def main():
             except RuntimeError:
                 seen["connected"] = False
             seen["status"] = driver.execute_script("return (document.getElementById('noVNC_status') || {}).textContent || ''")
-            print(json.dumps(seen))
-            return 0
+            return
         # noVNC marks the page connected once the VNC handshake is done and the first frame drawn.
         seen["connected"] = wait(driver, "noVNC to connect", lambda: driver.execute_script(
             "return document.documentElement.classList.contains('noVNC_connected')"), seconds=60)
@@ -40,14 +39,8 @@ def main():
             "const c = document.querySelector('#noVNC_container canvas'); return c ? [c.width, c.height] : null")
         if args.screenshot:
             driver.save_screenshot(args.screenshot)
-        print(json.dumps(seen))
-        return 0
-    except Exception as error:
-        seen["error"] = str(error)
-        print(json.dumps(seen))
-        return 1
-    finally:
-        driver.quit()
+
+    return report(driver, seen, steps)
 
 
 if __name__ == "__main__":

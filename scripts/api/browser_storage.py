@@ -6,12 +6,11 @@ Prints one JSON line: the cluster's row on the clusters page and the association
 name); exits 1 (with "error") when something did not appear.
 """
 import argparse
-import json
 import sys
 
 from selenium.webdriver.common.by import By
 
-from dashboard_driver import chromium, wait as wait_for
+from dashboard_driver import chromium, report, wait as wait_for
 
 
 def main():
@@ -39,7 +38,8 @@ def main():
                 return entry
         return None
 
-    try:
+
+    def steps():
         driver.get(f"{args.url}/#token={args.token}")
         seen["clustersRow"] = wait("the cluster", lambda: [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#clusters tr") if args.cluster in r.text])[0]
         driver.find_element(By.ID, "nav-storage").click()
@@ -48,14 +48,8 @@ def main():
         seen["queuePlot"] = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#queue-plot text")]
         if args.screenshot:
             driver.save_screenshot(args.screenshot)
-        print(json.dumps(seen))
-        return 0
-    except Exception as error:
-        seen["error"] = str(error)
-        print(json.dumps(seen))
-        return 1
-    finally:
-        driver.quit()
+
+    return report(driver, seen, steps)
 
 
 if __name__ == "__main__":

@@ -31,3 +31,20 @@ def wait(driver, what, check, seconds=90):
     except Exception:
         shown = "(nothing)"
     raise RuntimeError(f"timed out waiting for {what}; the page shows: {shown}")
+
+
+def report(driver, seen, body):
+    """Runs body(), then prints what was seen as one JSON line: exit status 0, or 1 with the error in "error".
+    The browser is closed either way."""
+    import json
+
+    try:
+        body()
+        print(json.dumps(seen))
+        return 0
+    except Exception as error:
+        seen["error"] = str(error)
+        print(json.dumps(seen))
+        return 1
+    finally:
+        driver.quit()
