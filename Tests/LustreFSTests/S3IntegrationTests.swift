@@ -72,7 +72,11 @@ import Glibc
         #expect(try await fs.state("/dra/ro/file.bin") == "/dra/ro/file.bin: (0x0000000d) released exists archived, archive_id:1")
 
         #expect(try await fs.readFile("/dra/ro/file.bin") == payload)
-        #expect(try await fs.state("/dra/ro/file.bin") == "/dra/ro/file.bin: (0x00000009) exists archived, archive_id:1")
+        // The read returns once its ranges arrived; the restore commits (RELEASED cleared) just after.
+        let restored = "/dra/ro/file.bin: (0x00000009) exists archived, archive_id:1"
+        let settled = try await eventually(30) { try await fs.state("/dra/ro/file.bin") == restored }
+        let state = try await fs.state("/dra/ro/file.bin")
+        #expect(settled, "\(state)")
         #expect(try await fs.usage().usedBytes == Int64(5 << 20))
 
         // New files export with FSx's headers: one PUT, and multipart above the threshold.
