@@ -180,8 +180,11 @@ extension ClustersAsRoot {
                 ["/usr/bin/mpicc", "-o", program, repository.appendingPathComponent("benchmarks/mpi/hello.c").path])
             try #require(compiled.status == 0, "\(compiled.output)")
             let pmix = try submit("-N", "2", "-n", "4", "-o", "pmix.out", "--wrap", "'srun --mpi=pmix \(program)'")
+            // After the first: two MPI jobs at once on the same two local nodes share this machine's /tmp, where
+            // Open MPI keeps its per-host session directory, and one job's cleanup has failed the other's shared
+            // memory setup (open(2): ENOENT, then a segfault).
             let mpirun = try submit(
-                "-N", "2", "-n", "4", "-o", "mpirun.out", "--wrap", "'mpirun --allow-run-as-root \(program)'")
+                "-N", "2", "-n", "4", "--dependency=afterany:\(pmix)", "-o", "mpirun.out", "--wrap", "'mpirun --allow-run-as-root \(program)'")
             #expect(try eventually(120) { try finished(pmix) && finished(mpirun) })
             for output in ["pmix.out", "mpirun.out"] {
                 let text = (try? String(contentsOfFile: work.appendingPathComponent(output).path, encoding: .utf8)) ?? ""
