@@ -27,8 +27,14 @@ int lfs_fuse_session_loop(struct fuse_session *session, unsigned max_idle_thread
 
 void lfs_fuse_file_info_set(struct fuse_file_info *fi, int keep_cache, int direct_io, int nonseekable) {
     fi->keep_cache = keep_cache ? 1 : 0;
+    fi->cache_readdir = 0;
     fi->direct_io = direct_io ? 1 : 0;
     fi->nonseekable = nonseekable ? 1 : 0;
+}
+
+void lfs_fuse_file_info_cache_directory(struct fuse_file_info *fi, int keep_cache) {
+    fi->keep_cache = keep_cache ? 1 : 0;
+    fi->cache_readdir = 1;
 }
 
 int lfs_fuse_file_info_flags(const struct fuse_file_info *fi) {

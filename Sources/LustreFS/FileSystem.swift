@@ -39,6 +39,9 @@ package enum ExternalChange: Sendable, Hashable {
     case entry(parent: InodeNumber, name: String)
     /// An inode's attributes or data changed.
     case inode(InodeNumber)
+    /// Only an inode's attributes changed (its cached pages stay true): a restore's commit moves st_blocks
+    /// and atime of data the kernel may just have read.
+    case attributes(InodeNumber)
 }
 
 /// What an open file handle refers to.

@@ -103,6 +103,11 @@ extension FileSystem {
         }
     }
 
+    /// Whether an access now would move the inode's atime (`recordAccess` would write).
+    package func accessWouldMoveTime(_ inode: Inode) -> Bool {
+        Self.accessTimeDue(inode, now: nowNanoseconds())
+    }
+
     static func accessTimeDue(_ inode: Inode, now: Int64) -> Bool {
         inode.atime <= inode.mtime || inode.atime <= inode.ctime || now - inode.atime >= 86_400 * 1_000_000_000
     }

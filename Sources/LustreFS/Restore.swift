@@ -132,6 +132,8 @@ extension FileSystem {
             guard restored else {
                 throw FileSystemError.io("inode \(ino) changed in the repository during its restore; read it again")
             }
+            noteExternal(.attributes(ino))
+            externalChanges.tell()
             // A descriptor that cannot be attached now is attached by the next read, which finds the file local.
             try? attachDescriptor(ino)
             restores.end(ino)

@@ -11,10 +11,10 @@ import Glibc
 package struct MountOptions: Sendable {
     /// Lets other users (jobs of the cluster's users) use the mount; needs root (or user_allow_other).
     package var allowOther: Bool
-    /// Seconds the kernel may cache attributes and names. Changes from the data repository (imports,
-    /// events, sweeps) invalidate the kernel's copies at once, so this only bounds staleness of st_blocks
-    /// after a restore or release.
-    package var attributeTimeout: Double = 10
+    /// Seconds the kernel may cache attributes and names. Every change the kernel does not make itself
+    /// (imports, events, sweeps, releases, restores) invalidates its copies at once, so this only bounds
+    /// how long a change we failed to tell of could show; a long one keeps `stat` and `ls -l` in the kernel.
+    package var attributeTimeout: Double = 60
     package var maxIdleThreads: UInt32 = 16
     package var name: String = "lustrefs"
 
@@ -44,8 +44,8 @@ package final class FuseMount: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// A latch: signalled when `unmount` has done all it will do, for its other callers to wait on.
     private let tornDown = DispatchSemaphore(value: 0)
-    let directories = Locked<[UInt64: [DirectoryListing]]>([:])
-    let directoryHandles = Locked<(next: UInt64, open: [UInt64: [DirectoryListing]])>((1, [:]))
+    /// Open directories: each one's listing, taken at its first readdir (nil before).
+    let directoryHandles = Locked<(next: UInt64, open: [UInt64: [DirectoryListing]?])>((1, [:]))
     /// The data version each inode had when the kernel last cached its pages (keep_cache only if unchanged).
     let cachedVersions = Locked<[InodeNumber: Int64]>([:])
     let unmounted = Locked(false)
@@ -98,14 +98,25 @@ package final class FuseMount: @unchecked Sendable {
         // The closure holds the mount until `unmount` removes it.
         fs.observeExternalChanges { [mount] changes in
             mount.notifications.async {
+                // The kernel drops a directory's cached listing with an entry it invalidates only when that
+                // name is in its dentry cache, never for a new name: each changed directory is invalidated
+                // too (once per batch), which drops its listing and attributes.
+                var directories = Set<InodeNumber>()
                 for change in changes {
                     guard !mount.unmounted.withLock({ $0 }) else { return }
                     switch change {
                     case .entry(let parent, let name):
                         _ = name.withCString { fuse_lowlevel_notify_inval_entry(loopSession.value, fuse_ino_t(parent), $0, strlen($0)) }
+                        directories.insert(parent)
                     case .inode(let ino):
                         _ = fuse_lowlevel_notify_inval_inode(loopSession.value, fuse_ino_t(ino), 0, 0)
+                    case .attributes(let ino):
+                        // A negative offset: the attributes only, not the pages.
+                        _ = fuse_lowlevel_notify_inval_inode(loopSession.value, fuse_ino_t(ino), -1, 0)
                     }
+                }
+                for directory in directories where !mount.unmounted.withLock({ $0 }) {
+                    _ = fuse_lowlevel_notify_inval_inode(loopSession.value, fuse_ino_t(directory), 0, 0)
                 }
             }
         }

@@ -242,7 +242,7 @@ enum FuseOperations {
                 let inode = try await mount.fs.makeNode(
                     parent: InodeNumber(parent), name: name, type: .regular,
                     perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
-                let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true), created: true)
+                let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true), created: true, current: inode)
                 var reply = info.value
                 reply.fh = handle
                 lfs_fuse_file_info_set(&reply, 0, 0, 0)
@@ -299,20 +299,23 @@ enum FuseOperations {
                 fuse_reply_err(req, 0)
             }
         }
+        // The kernel may keep a directory's listing across opens (it drops it when the directory changes
+        // through it, and when the core tells of a change behind its back), so a listing read again costs no
+        // readdir. Not when this listing would move the directory's atime (relatime's rule): the kernel then
+        // reads it from us, and the first batch records the access, as a local file system would.
         ops.opendir = { req, ino, fi in
             let info = UnsafeSendable(fi!.pointee)
             FuseOperations.serve(req) { mount, req in
-                let entries = try await mount.fs.readDirectory(InodeNumber(ino))
-                let parent = try await mount.fs.attributes(InodeNumber(ino))
-                var listing = [FuseMount.DirectoryListing(name: ".", inode: parent), FuseMount.DirectoryListing(name: "..", inode: parent)]
-                listing += entries.map { FuseMount.DirectoryListing(name: $0.name, inode: $0.inode) }
+                let directory = try await mount.fs.attributes(InodeNumber(ino))
+                guard directory.type == .directory else { throw FileSystemError(ENOTDIR, "inode \(ino) is not a directory") }
                 var reply = info.value
                 reply.fh = mount.directoryHandles.withLock { state in
                     let id = state.next
                     state.next += 1
-                    state.open[id] = listing
+                    state.open[id] = .some(nil)
                     return id
                 }
+                lfs_fuse_file_info_cache_directory(&reply, mount.fs.accessWouldMoveTime(directory) ? 0 : 1)
                 fuse_reply_open(req, &reply)
             }
         }
@@ -416,23 +419,32 @@ enum FuseOperations {
         return nanoseconds(spec)
     }
 
-    /// Answers readdir(plus) from the listing taken at opendir; `offset` is the index of the next entry.
-    /// A listing's first batch is the directory's access (relatime's rule); the rest come from the listing
-    /// taken at opendir.
+    /// Answers readdir(plus): the first batch (offset 0) takes the listing, and is the directory's access
+    /// (relatime's rule); the rest come from that listing, `offset` being the index of the next entry.
     static func readDirectory(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ handle: UInt64, size: Int, offset: off_t, plus: Bool) {
         guard offset == 0 else {
             replyDirectory(req, mount(req), handle, size: size, offset: offset, plus: plus)
             return
         }
         serve(req) { mount, req in
-            // The listing's first entry ("."): the directory as opendir read it.
-            if let directory = mount.directoryHandles.withLock({ $0.open[handle]?.first?.inode }) { await mount.recordAccess(directory) }
+            // From the start (again, after a rewinddir): the listing as it is now.
+            let entries = try await mount.fs.readDirectory(InodeNumber(ino))
+            let directory = try await mount.fs.attributes(InodeNumber(ino))
+            var listing = [FuseMount.DirectoryListing(name: ".", inode: directory), FuseMount.DirectoryListing(name: "..", inode: directory)]
+            listing += entries.map { FuseMount.DirectoryListing(name: $0.name, inode: $0.inode) }
+            let open = mount.directoryHandles.withLock { state -> Bool in
+                guard state.open[handle] != nil else { return false }
+                state.open[handle] = listing
+                return true
+            }
+            guard open else { throw FileSystemError(EBADF, "directory handle \(handle) is not open") }
+            await mount.recordAccess(directory)
             replyDirectory(req, mount, handle, size: size, offset: offset, plus: plus)
         }
     }
 
     static func replyDirectory(_ req: fuse_req_t?, _ mount: FuseMount, _ handle: UInt64, size: Int, offset: off_t, plus: Bool) {
-        guard let listing = mount.directoryHandles.withLock({ $0.open[handle] }) else {
+        guard let listing = mount.directoryHandles.withLock({ $0.open[handle] ?? nil }) else {
             fuse_reply_err(req, EBADF)
             return
         }

@@ -228,6 +228,33 @@ struct MountTests {
         #expect(await mounted.stop())
     }
 
+    /// The kernel keeps listings and attributes (cached directory pages, a 60 s attribute timeout), so every
+    /// change it did not make must reach it: a name imported into, or deleted from, a directory it has cached,
+    /// and a restore's st_blocks.
+    @Test func cachedListingsAndAttributesFollowChangesFromTheRepository() async throws {
+        let metadata = ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"]
+        let mounted = try await Self.mount(objects: [
+            "cached/one.txt": (Data("one\n".utf8), metadata),
+            "cached/big.bin": (randomData(1 << 20), metadata),
+        ])
+        let directory = mounted.mountpoint + "/dra/cached"
+        func names() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted() }
+        // Listed twice: the second listing is the kernel's cached copy.
+        #expect(names() == ["big.bin", "one.txt"])
+        #expect(names() == ["big.bin", "one.txt"])
+        _ = try await mounted.s3.putObject(bucket: mounted.bucket, key: "cached/two.txt", data: Data("two\n".utf8), metadata: metadata)
+        #expect(try await eventually(20) { names() == ["big.bin", "one.txt", "two.txt"] }, "\(names())\n\(mounted.log)")
+        try await mounted.s3.deleteObject(bucket: mounted.bucket, key: "cached/one.txt")
+        #expect(try await eventually(20) { names() == ["big.bin", "two.txt"] }, "\(names())\n\(mounted.log)")
+        // Released, the file occupies nothing; once read (restored), its blocks show without waiting out the
+        // attribute timeout.
+        let big = directory + "/big.bin"
+        #expect(try mounted.shell("stat -c %b \(big)").out == "0\n")
+        #expect(FileManager.default.contents(atPath: big)?.count == 1 << 20)
+        #expect(try await eventually(10) { (try? mounted.shell("stat -c %b \(big)").out) == "2048\n" })
+        #expect(await mounted.stop())
+    }
+
     /// FIFOs, devices and sockets are made, listed and used as on a local file system; inside an association
     /// they stay in the file system (FSx exports files, directories and symbolic links only).
     @Test func specialFilesOnTheMount() async throws {

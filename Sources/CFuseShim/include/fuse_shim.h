@@ -18,6 +18,10 @@ int lfs_fuse_session_loop(struct fuse_session *session, unsigned max_idle_thread
 /// fuse_file_info's bit fields, which Swift cannot set directly.
 void lfs_fuse_file_info_set(struct fuse_file_info *fi, int keep_cache, int direct_io, int nonseekable);
 
+/// An opened directory whose listing the kernel may cache (FOPEN_CACHE_DIR) and, with `keep_cache`, keep
+/// from earlier opens (FOPEN_KEEP_CACHE): it drops it on its own changes to the directory and on ours.
+void lfs_fuse_file_info_cache_directory(struct fuse_file_info *fi, int keep_cache);
+
 /// The flags of an open or create request.
 int lfs_fuse_file_info_flags(const struct fuse_file_info *fi);
 
