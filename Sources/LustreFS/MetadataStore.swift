@@ -81,6 +81,48 @@ package struct Inode: Codable, Sendable, Hashable, FetchableRecord, PersistableR
         set { hsmFlags = newValue.flags.rawValue; archiveId = newValue.archiveId }
     }
 
+    /// The inode table's columns in table order (`rdev` was added last), as `SELECT *` and `inode.*` give them.
+    static let columns = [
+        "ino", "type", "perm", "uid", "gid", "size", "atime", "mtime", "ctime", "nlink", "target", "hsmFlags",
+        "archiveId", "dataVersion", "metaVersion", "archivedKey", "archivedEtag", "archivedDataVersion",
+        "archivedMetaVersion", "archivedAt", "attributesPending", "rdev",
+    ]
+
+    /// Decoded by position from the `ino` column on, not through Codable: every lookup, stat and listing
+    /// decodes inodes, and Codable looks up each column by name (case-insensitively) through a decoder.
+    package init(row: Row) throws {
+        // Our queries select `*` or `inode.*` last; anything else decodes by name.
+        let base = row.count - Self.columns.count
+        guard base >= 0, row.columnNames[row.index(row.startIndex, offsetBy: base)] == "ino",
+            row.columnNames[row.index(before: row.endIndex)] == "rdev"
+        else {
+            self = try FetchableRecordDecoder().decode(Inode.self, from: row)
+            return
+        }
+        ino = row[base]
+        type = row[base + 1]
+        perm = row[base + 2]
+        uid = row[base + 3]
+        gid = row[base + 4]
+        size = row[base + 5]
+        atime = row[base + 6]
+        mtime = row[base + 7]
+        ctime = row[base + 8]
+        nlink = row[base + 9]
+        target = row[base + 10]
+        hsmFlags = row[base + 11]
+        archiveId = row[base + 12]
+        dataVersion = row[base + 13]
+        metaVersion = row[base + 14]
+        archivedKey = row[base + 15]
+        archivedEtag = row[base + 16]
+        archivedDataVersion = row[base + 17]
+        archivedMetaVersion = row[base + 18]
+        archivedAt = row[base + 19]
+        attributesPending = row[base + 20]
+        rdev = row[base + 21]
+    }
+
     package var isReleased: Bool { HSMFlags(rawValue: hsmFlags).contains(.released) }
     package var mode: UInt32 { UInt32(type.rawValue) | perm }
 
@@ -153,6 +195,10 @@ package final class MetadataStore: Sendable {
             // WAL with NORMAL: a crashed process loses nothing committed; only a power cut may lose the last
             // transactions, never consistency.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Pages read through a memory map, not a pread(2) each: every connection of the pool re-reads
+            // the pages another one changed, and on the create and unlink paths those reads were a dozen
+            // system calls per operation.
+            try db.execute(sql: "PRAGMA mmap_size = 1073741824")
         }
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)

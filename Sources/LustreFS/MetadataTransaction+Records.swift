@@ -9,23 +9,25 @@ extension MetadataTransaction {
     /// Sync entries of an inode that have not been tried yet (forced ones only, when `forced`).
     func untriedSyncs(of ino: InodeNumber, forced: Bool) throws -> [Int64] {
         try Int64.fetchAll(
-            db,
-            sql: """
-                SELECT seq FROM exportQueue WHERE operation = 'sync' AND ino = ? AND attempts = 0 AND forced >= ?
-                """, arguments: [ino, forced])
+            prepared("SELECT seq FROM exportQueue WHERE operation = 'sync' AND ino = ? AND attempts = 0 AND forced >= ?"),
+            arguments: [ino, forced])
     }
 
     func enqueue(_ entry: ExportEntry) throws {
-        try entry.insert(db)
+        try prepared(
+            """
+            INSERT INTO exportQueue (operation, ino, key, association, forced, attempts, notBefore) VALUES (?,?,?,?,?,?,?)
+            """
+        ).execute(arguments: [entry.operation.rawValue, entry.ino, entry.key, entry.association, entry.forced, entry.attempts, entry.notBefore])
     }
 
     /// The oldest entries, in queue order.
     func queuedExports(limit: Int) throws -> [ExportEntry] {
-        try ExportEntry.fetchAll(db, sql: "SELECT * FROM exportQueue ORDER BY seq LIMIT ?", arguments: [limit])
+        try ExportEntry.fetchAll(prepared("SELECT * FROM exportQueue ORDER BY seq LIMIT ?"), arguments: [limit])
     }
 
     func queuedExportCount() throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exportQueue") ?? 0
+        try Int.fetchOne(prepared("SELECT COUNT(*) FROM exportQueue")) ?? 0
     }
 
     /// Entries that failed at least once and wait for their next attempt.
@@ -35,15 +37,15 @@ extension MetadataTransaction {
 
     /// When the earliest entry may run (ns), nil for an empty queue.
     func earliestExportDue() throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT MIN(notBefore) FROM exportQueue")
+        try Int64.fetchOne(prepared("SELECT MIN(notBefore) FROM exportQueue"))
     }
 
     func dequeueExport(_ seq: Int64) throws {
-        _ = try ExportEntry.deleteOne(db, key: seq)
+        try prepared("DELETE FROM exportQueue WHERE seq = ?").execute(arguments: [seq])
     }
 
     func postponeExport(_ seq: Int64, attempts: Int, notBefore: Int64) throws {
-        try db.execute(sql: "UPDATE exportQueue SET attempts = ?, notBefore = ? WHERE seq = ?", arguments: [attempts, notBefore, seq])
+        try prepared("UPDATE exportQueue SET attempts = ?, notBefore = ? WHERE seq = ?").execute(arguments: [attempts, notBefore, seq])
     }
 
     func dequeueExports(ofAssociation id: String) throws {

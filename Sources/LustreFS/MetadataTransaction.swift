@@ -34,20 +34,25 @@ struct MetadataTransaction {
     /// Inserts a new inode and returns it with its number.
     func insertInode(_ inode: Inode) throws -> Inode {
         var copy = inode
-        try db.execute(
-            sql: """
-                INSERT INTO inode (type, perm, uid, gid, size, atime, mtime, ctime, nlink, target, hsmFlags, archiveId,
-                  dataVersion, metaVersion, archivedKey, archivedEtag, archivedDataVersion, archivedMetaVersion, archivedAt,
-                  attributesPending, rdev) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                """,
-            arguments: [
-                inode.type, inode.perm, inode.uid, inode.gid, inode.size, inode.atime, inode.mtime, inode.ctime,
-                inode.nlink, inode.target, inode.hsmFlags, inode.archiveId, inode.dataVersion, inode.metaVersion,
-                inode.archivedKey, inode.archivedEtag, inode.archivedDataVersion, inode.archivedMetaVersion,
-                inode.archivedAt, inode.attributesPending, inode.rdev,
-            ])
+        try prepared(
+            """
+            INSERT INTO inode (type, perm, uid, gid, size, atime, mtime, ctime, nlink, target, hsmFlags, archiveId,
+              dataVersion, metaVersion, archivedKey, archivedEtag, archivedDataVersion, archivedMetaVersion, archivedAt,
+              attributesPending, rdev) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """
+        ).execute(arguments: Self.columnValues(inode))
         copy.ino = db.lastInsertedRowID
         return copy
+    }
+
+    /// The inode's columns but its number, in the order of `insertInode` and `update`.
+    private static func columnValues(_ inode: Inode) -> StatementArguments {
+        [
+            inode.type, inode.perm, inode.uid, inode.gid, inode.size, inode.atime, inode.mtime, inode.ctime,
+            inode.nlink, inode.target, inode.hsmFlags, inode.archiveId, inode.dataVersion, inode.metaVersion,
+            inode.archivedKey, inode.archivedEtag, inode.archivedDataVersion, inode.archivedMetaVersion,
+            inode.archivedAt, inode.attributesPending, inode.rdev,
+        ]
     }
 
     /// Inserts an inode under the number it already has (the root).
@@ -55,8 +60,22 @@ struct MetadataTransaction {
         try inode.insert(db)
     }
 
+    /// Writes every column of an existing inode (one prepared statement: GRDB's record update builds its
+    /// statement from the record's encoding each time).
     func update(_ inode: Inode) throws {
-        try inode.update(db)
+        var arguments = Self.columnValues(inode)
+        arguments += [inode.ino]
+        try prepared(
+            """
+            UPDATE inode SET type = ?, perm = ?, uid = ?, gid = ?, size = ?, atime = ?, mtime = ?, ctime = ?, nlink = ?,
+              target = ?, hsmFlags = ?, archiveId = ?, dataVersion = ?, metaVersion = ?, archivedKey = ?, archivedEtag = ?,
+              archivedDataVersion = ?, archivedMetaVersion = ?, archivedAt = ?, attributesPending = ?, rdev = ?
+            WHERE ino = ?
+            """
+        ).execute(arguments: arguments)
+        if db.changesCount == 0 {
+            throw RecordError.recordNotFound(databaseTableName: Inode.databaseTableName, key: ["ino": inode.ino.databaseValue])
+        }
     }
 
     func deleteInode(_ ino: InodeNumber) throws {
@@ -69,7 +88,7 @@ struct MetadataTransaction {
     }
 
     func setLinkCount(_ ino: InodeNumber, to count: Int) throws {
-        try db.execute(sql: "UPDATE inode SET nlink = ? WHERE ino = ?", arguments: [count, ino])
+        try prepared("UPDATE inode SET nlink = ? WHERE ino = ?").execute(arguments: [count, ino])
     }
 
     /// A directory whose entries changed: mtime and ctime become `now`.
@@ -196,16 +215,16 @@ struct MetadataTransaction {
     }
 
     func link(parent: InodeNumber, name: String, ino: InodeNumber) throws {
-        try db.execute(sql: "INSERT INTO dentry (parent, name, ino) VALUES (?, ?, ?)", arguments: [parent, name, ino])
+        try prepared("INSERT INTO dentry (parent, name, ino) VALUES (?, ?, ?)").execute(arguments: [parent, name, ino])
     }
 
     func unlinkEntry(parent: InodeNumber, name: String) throws {
-        try db.execute(sql: "DELETE FROM dentry WHERE parent = ? AND name = ?", arguments: [parent, name])
+        try prepared("DELETE FROM dentry WHERE parent = ? AND name = ?").execute(arguments: [parent, name])
     }
 
     /// Points an existing name at another inode (one half of RENAME_EXCHANGE).
     func repoint(parent: InodeNumber, name: String, to ino: InodeNumber) throws {
-        try db.execute(sql: "UPDATE dentry SET ino = ? WHERE parent = ? AND name = ?", arguments: [ino, parent, name])
+        try prepared("UPDATE dentry SET ino = ? WHERE parent = ? AND name = ?").execute(arguments: [ino, parent, name])
     }
 
     // MARK: Settings

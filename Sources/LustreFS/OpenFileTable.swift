@@ -13,6 +13,9 @@ enum OpenFileTable {
         var versionBumped = false
         /// Written or created since the last close, so the last close queues an export.
         var changed = false
+        /// `size` or `mtime` differ from the MDT's: the next flush or close writes them back. A file only
+        /// created (mdtest's empty files, `touch`) has nothing to write back, so its close costs no MDT write.
+        var unwritten = false
         /// Descriptors of local data replaced by a newer object, closed with the file's last handle.
         var retired: [Int32] = []
     }

@@ -23,9 +23,10 @@ extension FileSystem {
 
     /// Opens a regular file. Opening for write restores a released file first (O_TRUNC discards it instead).
     /// `created`: the open made the file (O_CREAT); a new file is a change its last close exports, even if
-    /// nothing is written to it.
-    package func open(_ ino: InodeNumber, mode: OpenMode, created: Bool = false) async throws -> HandleID {
-        var inode = try await attributes(ino)
+    /// nothing is written to it. `current`: the inode as its creation just returned it (spares a read).
+    package func open(_ ino: InodeNumber, mode: OpenMode, created: Bool = false, current: Inode? = nil) async throws -> HandleID {
+        var inode: Inode
+        if let current { inode = overlay(current) } else { inode = try await attributes(ino) }
         guard inode.type == .regular else {
             if inode.type == .directory { throw FileSystemError.isDirectory("inode \(ino)") }
             if inode.type == .symlink { throw FileSystemError(ELOOP, "inode \(ino) is a symbolic link") }
@@ -175,6 +176,7 @@ extension FileSystem {
             if end > file.size { file.size = end }
             file.mtime = now
             file.changed = true
+            file.unwritten = true
             file.versionBumped = true
             state.openFiles[ino] = file
             return overclaimed
@@ -194,14 +196,29 @@ extension FileSystem {
     package func flush(_ id: HandleID, sync: Bool = false) async throws {
         let handle = try handle(id)
         let snapshot = openTable.withLock { $0.openFiles[handle.ino] }
-        guard let snapshot, snapshot.changed || sync else { return }
+        guard let snapshot else { return }
         if sync && snapshot.fd >= 0 { fdatasync(snapshot.fd) }
+        guard snapshot.unwritten else { return }
+        do {
+            try await writeBack(handle.ino, snapshot)
+        } catch {
+            // Not in the MDT after all: the next flush or close tries again.
+            openTable.withLock { $0.openFiles[handle.ino]?.unwritten = true }
+            throw error
+        }
+    }
+
+    private func writeBack(_ ino: InodeNumber, _ snapshot: OpenFile) async throws {
         try await store.write { db in
-            guard var inode = try db.inode(handle.ino) else { return }
+            guard var inode = try db.inode(ino) else { return }
             // Read again inside the transaction: flushes and closes of one file commit in writer order, and
             // the last to commit must write the latest size (a snapshot from before the wait could be older
-            // than one another flush already wrote).
-            let latest = self.openTable.withLock { $0.openFiles[handle.ino] } ?? snapshot
+            // than one another flush already wrote). A write after this read marks the file unwritten again.
+            let latest =
+                self.openTable.withLock { state -> OpenFile? in
+                    state.openFiles[ino]?.unwritten = false
+                    return state.openFiles[ino]
+                } ?? snapshot
             inode.size = latest.size
             if let mtime = latest.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
             try db.update(inode)
@@ -223,10 +240,13 @@ extension FileSystem {
         let last: OpenFile?
         do {
             let (freed, closed) = try await store.write { db -> (Int64, OpenFile?) in
-                let entry = self.openTable.withLock { $0.openFiles[ino] }
+                let entry = self.openTable.withLock { state -> OpenFile? in
+                    defer { state.openFiles[ino]?.unwritten = false }
+                    return state.openFiles[ino]
+                }
                 guard var inode = try db.inode(ino) else { return (0, self.dropEntryIfUnused(ino)) }
                 // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
-                if let entry, entry.changed, entry.fd >= 0 {
+                if let entry, entry.unwritten, entry.fd >= 0 {
                     inode.size = entry.size
                     if let mtime = entry.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
                     try db.update(inode)
