@@ -21,10 +21,7 @@ package final class XMLElement: @unchecked Sendable {
     /// The first child with that name as a time: ISO 8601 as the query protocols write it, with or without
     /// fractional seconds (nil when absent or not a time).
     package func date(_ name: String) -> Date? {
-        guard let text = string(name) else { return nil }
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        string(name).flatMap(WireDate.iso8601)
     }
     /// Follows a path of child names: `root.path("Error", "Code")`.
     package func path(_ names: String...) -> XMLElement? {

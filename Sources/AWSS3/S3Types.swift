@@ -74,16 +74,5 @@ package struct S3TransferError: Error, Sendable, CustomStringConvertible {
 
 enum HTTPDate {
     /// RFC 1123 dates (Last-Modified) and ISO 8601 with or without fractional seconds (list results).
-    static func parse(_ text: String) -> Date? {
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = iso.date(from: text) { return date }
-        iso.formatOptions = [.withInternetDateTime]
-        if let date = iso.date(from: text) { return date }
-        let rfc = DateFormatter()
-        rfc.locale = Locale(identifier: "en_US_POSIX")
-        rfc.timeZone = TimeZone(identifier: "GMT")
-        rfc.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return rfc.date(from: text)
-    }
+    static func parse(_ text: String) -> Date? { WireDate.parse(text) }
 }
