@@ -121,7 +121,9 @@ extension FileSystem {
             // Stays CREATING until the import finished, as FSx's does.
             do {
                 let report = try await reconcile(id, allowed: [.new, .changed])
-                logger.info("association \(id): imported \(report.created) entries, \(report.skipped.count) skipped")
+                logger.info(
+                    "association \(id): imported \(report.created) entries, \(report.skipped.count) skipped, in \(String(format: "%.2f", report.totalSeconds)) s (the namespace in \(String(format: "%.2f", report.namespaceSeconds)) s)"
+                )
             } catch {
                 association.lifecycle = .failed
                 association.failureMessage = "the import from \(association.dataRepositoryPath) failed: \(error)"

@@ -152,14 +152,14 @@ extension FileSystem {
             // and this run's snapshot (read after) includes that change; a change after sees it running and
             // queues an entry of its own. Marked outside a transaction, a change could commit after this run
             // read its snapshot yet count on it, and its export would be lost until the next restart.
-            try await store.write { _ in self.movements.entryStarted(seq) }
+            try await store.writeGrouped { _ in self.movements.entryStarted(seq) }
             switch entry.operation {
             case .sync:
                 if let ino = entry.ino { _ = try await sync(ino, forced: entry.forced) }
             case .delete:
                 try await performDelete(entry)
             }
-            try await store.write { db in try db.dequeueExport(seq) }
+            try await store.writeGrouped { db in try db.dequeueExport(seq) }
             if let ino = entry.ino { movements.archiveWaits(ino, false) }
         } catch {
             // A file unlinked while its upload ran (its local data went with it) has nothing left to export.
@@ -178,7 +178,7 @@ extension FileSystem {
                 "export of \(entry.key ?? "inode \(entry.ino ?? 0)") failed (attempt \(attempts)), retrying in \(delay / 1_000_000_000) s: \(error)")
             // Not postponed, the entry is retried at once.
             await logFailure(of: "postponing export entry \(seq)") {
-                try await store.write { db in try db.postponeExport(seq, attempts: attempts, notBefore: nowNanoseconds() + delay) }
+                try await store.writeGrouped { db in try db.postponeExport(seq, attempts: attempts, notBefore: nowNanoseconds() + delay) }
             }
         }
     }
@@ -343,7 +343,7 @@ extension FileSystem {
         echoes.remember(wrote: key, etag: etag)
         let now = nowNanoseconds()
         let exportedVersion = dataVersion
-        let recorded = try await store.write { db -> Bool in
+        let recorded = try await store.writeGrouped { db -> Bool in
             // Unlinked or renamed while its data was on the way: the unlink queued no delete and the rename no
             // delete of this key (neither knew of an archived copy yet), so the object is nobody's.
             guard var fresh = try db.inode(ino), let current = try db.path(of: ino),

@@ -376,7 +376,7 @@ extension FileSystem {
                 target = String(decoding: body.withLock { $0 }, as: UTF8.self)
             }
             let symlinkTarget = target
-            try await store.write { db in
+            try await store.writeGrouped { db in
                 guard var fresh = try db.inode(ino), fresh.attributesPending, fresh.archivedEtag == inode.archivedEtag else { return }
                 fresh.perm = metadata.permissions
                 fresh.uid = metadata.uid

@@ -188,6 +188,7 @@ struct ExportEntry: Codable, Sendable, Hashable, FetchableRecord, PersistableRec
 package final class MetadataStore: Sendable {
     package static let rootInode: InodeNumber = 1
     private let pool: DatabasePool
+    private let grouped: GroupCommit
 
     package init(path: String) throws {
         var configuration = Configuration()
@@ -202,6 +203,7 @@ package final class MetadataStore: Sendable {
         }
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: configuration)
+        grouped = GroupCommit(pool: pool)
         try Self.migrator.migrate(pool)
     }
 
@@ -213,6 +215,12 @@ package final class MetadataStore: Sendable {
     /// Runs `body` in one write transaction: all of it commits, or none of it does.
     func write<T: Sendable>(_ body: @escaping @Sendable (MetadataTransaction) throws -> T) async throws -> T {
         try await pool.write { db in try body(MetadataTransaction(db)) }
+    }
+
+    /// Like `write`, but sharing a transaction with the other writes waiting at that moment (each in its own
+    /// savepoint: see `GroupCommit`). For the many small concurrent writes of imports and exports.
+    func writeGrouped<T: Sendable>(_ body: @escaping @Sendable (MetadataTransaction) throws -> T) async throws -> T {
+        try await grouped.write(body)
     }
 
     func close() throws {

@@ -101,6 +101,10 @@ enum FuseOperations {
             conn.pointee.max_readahead = 4 << 20
             conn.pointee.want |= UInt32(FUSE_CAP_ASYNC_READ) & conn.pointee.capable
             conn.pointee.want |= UInt32(FUSE_CAP_PARALLEL_DIROPS) & conn.pointee.capable
+            // Every batch of a listing with attributes (one query gives both), not only the first (libfuse's
+            // default "auto"): the kernel then knows every name's attributes, and `ls -l` of a directory of
+            // 100,000 entries costs no lookup per name (24.6 s -> 2 s here).
+            conn.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
             // The kernel then caches ACL lookups (there are never any: setting one is refused), so `ls -l`
             // does not ask for every file every time. It also leaves the umask to us (applied on create).
             conn.pointee.want |= UInt32(FUSE_CAP_POSIX_ACL) & conn.pointee.capable
