@@ -10,6 +10,7 @@ SIZE_MIB=${1:-256}
 ROUNDS=${2:-3}
 WORK=benchmarks/.work/s3-transfer
 mkdir -p "$WORK"
+source benchmarks/lib.sh
 command -v moto_server >/dev/null || python3 -m pip install --quiet 'moto[server]'
 swift build -c release --product s3xfer >/dev/null
 OURS="$(swift build -c release --show-bin-path)/s3xfer"
@@ -52,7 +53,9 @@ cmp "$WORK/source.bin" "$WORK/ours-back.bin"
 raw=$(best curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "testing:testing" -o "$WORK/raw.bin" "$AWS_ENDPOINT_URL/bench/aws.bin")
 raw_put=$(best curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "testing:testing" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$WORK/source.bin" "$AWS_ENDPOINT_URL/bench/raw.bin")
 
-printf '%-10s %12s %12s %8s\n' "" "aws s3 cp" "s3xfer" "ratio"
+printf '\n%-10s %12s %12s %8s\n' "" "aws s3 cp" "s3xfer" "ratio"
 printf '%-10s %9s MB/s %7s MB/s %7sx\n' upload "$(rate "$up_aws")" "$(rate "$up_ours")" "$(ratio "$up_aws" "$up_ours")"
 printf '%-10s %9s MB/s %7s MB/s %7sx\n' download "$(rate "$down_aws")" "$(rate "$down_ours")" "$(ratio "$down_aws" "$down_ours")"
 printf 'endpoint ceiling (one signed curl request, no parts): GET %s MB/s, PUT %s MB/s\n' "$(rate "$raw")" "$(rate "$raw_put")"
+record "upload, $SIZE_MIB MiB" MB/s higher "ours=$(rate "$up_ours" | xargs) aws_s3_cp=$(rate "$up_aws" | xargs) curl=$(rate "$raw_put" | xargs)"
+record "download, $SIZE_MIB MiB" MB/s higher "ours=$(rate "$down_ours" | xargs) aws_s3_cp=$(rate "$down_aws" | xargs) curl=$(rate "$raw" | xargs)" "≥ 0.85× one curl GET" 0.85 curl
