@@ -34,12 +34,18 @@ mount_ours "$WORK/fs-ours" "$WORK/ours" dra/data/object.bin
 mount_s3fs fio-bench "$M_S3FS"
 mount_rclone fio-bench "$M_RCLONE" full
 
-# fio_job FILE RW BS [extra fio options...] -> MB/s of the job
+# fio_job FILE RW BS [extra fio options...] -> MB/s of the job, or "none" when it did not finish within
+# JOB_LIMIT seconds (s3fs turns random writes into whole-object uploads on moto, which can take many minutes).
+JOB_LIMIT=${JOB_LIMIT:-180}
 fio_job() {
-  local file=$1 rw=$2 bs=$3; shift 3
-  fio --name=job --filename="$file" --rw="$rw" --bs="$bs" --size="${SIZE_MIB}M" --ioengine=psync --numjobs=1 \
-    --output-format=json "$@" 2>/dev/null \
-    | python3 -c 'import json, sys; job = json.load(sys.stdin)["jobs"][0]; side = job["read"] if job["read"]["io_bytes"] else job["write"]; print("%.1f" % (side["bw_bytes"] / 1e6))'
+  local file=$1 rw=$2 bs=$3 out; shift 3
+  if out=$(timeout -k 5 "$JOB_LIMIT" fio --name=job --filename="$file" --rw="$rw" --bs="$bs" --size="${SIZE_MIB}M" \
+    --ioengine=psync --numjobs=1 --output-format=json "$@" 2>/dev/null); then
+    python3 -c 'import json, sys; job = json.load(sys.stdin)["jobs"][0]; side = job["read"] if job["read"]["io_bytes"] else job["write"]; print("%.1f" % (side["bw_bytes"] / 1e6))' <<<"$out"
+  else
+    echo "fio $rw on $file did not finish within $JOB_LIMIT s" >&2
+    echo none
+  fi
 }
 curl_get() {
   local t0 t1

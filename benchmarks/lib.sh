@@ -66,7 +66,7 @@ mount_rclone() { # bucket mountpoint cache-mode
 PEER_MOUNTS=()
 unmount_peers() {
   local m
-  for m in "${PEER_MOUNTS[@]}"; do mountpoint -q "$m" 2>/dev/null && fusermount3 -u "$m" 2>/dev/null || true; done
+  for m in "${PEER_MOUNTS[@]}"; do mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }; done
   PEER_MOUNTS=()
 }
 
