@@ -125,7 +125,9 @@ struct CreateAssociation: AsyncParsableCommand {
             readTimeoutSeconds: readTimeout)
         try await withFileSystem(fs) { fs in
             let created = try await fs.createAssociation(request)
-            let settled = try await fs.waitForAssociation(created.id) ?? created
+            // Until it settles, however long its batch import takes: this process owns the file system, and
+            // closing it would abandon the import (a million files take minutes).
+            let settled = try await fs.waitForAssociation(created.id, timeout: 365 * 86_400) ?? created
             print(
                 "\(settled.id) \(settled.lifecycle.rawValue) \(settled.fileSystemPath) \(settled.dataRepositoryPath)"
                     + (settled.failureMessage.map { " (\($0))" } ?? ""))
