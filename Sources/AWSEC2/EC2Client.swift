@@ -13,14 +13,17 @@ package struct EC2Client: Sendable {
 
     // MARK: Instances
 
-    /// Launches instances; returns their ids in launch order.
+    /// Launches instances; returns their ids in launch order. Each call carries a ClientToken of its own (as
+    /// the AWS SDKs fill in), so EC2 launches once however often the call is retried: a 500 or a lost
+    /// connection is retried like any idempotent call instead of failing the launch.
     package func runInstances(_ request: RunInstancesRequest) async throws -> [String] {
-        let answer = try await client.query("RunInstances", request.queryItems, isIdempotent: false)
+        let items = request.queryItems + [QueryItem("ClientToken", UUID().uuidString)]
+        let answer = try await client.query("RunInstances", items, isIdempotent: true)
         return (answer.child("instancesSet")?.children("item") ?? []).compactMap { $0.string("instanceId") }
     }
 
     package func createFleet(_ request: CreateFleetRequest) async throws -> CreateFleetResult {
-        let answer = try await client.query("CreateFleet", request.queryItems, isIdempotent: false)
+        let answer = try await client.query("CreateFleet", request.queryItems + [QueryItem("ClientToken", UUID().uuidString)], isIdempotent: true)
         let ids = (answer.child("fleetInstanceSet")?.children("item") ?? []).flatMap { item in
             (item.child("instanceIds")?.children("item") ?? []).map(\.text)
         }
