@@ -50,7 +50,7 @@ struct CloudValidationTests {
         let config = try #require(ConfigValidation.validate(document: document, clusterName: "demo", region: nil).config)
         let inventory = AWSResourceInventory(settings: moto.settings())
         let suppression = try ValidatorSuppression(arguments: ["type:ExistingFsxNetworkingValidator"])
-        let messages = await ConfigValidation.validateResources(document: document, config: config, inventory: inventory, suppression: suppression)
+        let messages = await ConfigValidation.validateResources(document: document, config: config, inventory: inventory, suppression: suppression, timeout: 120)
         #expect(messages.isEmpty, "\(messages)")
 
         // The queue in another VPC than the head node: one finding, at the first subnet.
@@ -59,7 +59,7 @@ struct CloudValidationTests {
             text: split, file: "cluster.yaml", environment: ["SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0"])
         let splitConfig = try #require(ConfigValidation.validate(document: splitDocument, clusterName: "demo", region: nil).config)
         let splitMessages = await ConfigValidation.validateResources(
-            document: splitDocument, config: splitConfig, inventory: inventory, suppression: suppression)
+            document: splitDocument, config: splitConfig, inventory: inventory, suppression: suppression, timeout: 120)
         #expect(splitMessages.map(\.type) == ["SubnetsValidator"])
         #expect(splitMessages.first?.message.contains("different VPCs") == true)
     }

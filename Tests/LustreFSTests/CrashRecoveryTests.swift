@@ -68,11 +68,11 @@ import Glibc
         return result
     }
 
-    static func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    static func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) async rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try condition() { return true }
-            usleep(2_000)
+            try? await Task.sleep(nanoseconds: 2_000_000)
         }
         return false
     }
@@ -88,12 +88,12 @@ import Glibc
         #expect(created.status == 0, "\(created.stderr)")
 
         let reader = try admin.start("cat", "/dra/big.bin")
-        let caught = Self.waitUntil(20) {
+        let caught = await Self.waitUntil(20) {
             let files = Self.cacheFiles(admin.directory)
             return files.values.contains { $0 > 0 && $0 < Int64(payload.count) }
         }
         kill(reader.processIdentifier, SIGKILL)
-        reader.waitUntilExit()
+        await reader.exited()
         #expect(caught, "the restore was not caught in progress")
 
         // A new process: the partial data is gone and the file says released.
@@ -134,7 +134,7 @@ import Glibc
                 try await Task.sleep(nanoseconds: 2_000_000)
             }
             kill(exporter.processIdentifier, SIGKILL)
-            exporter.waitUntilExit()
+            await exporter.exited()
             // A listing answered late can show an upload the process completed before the kill landed; only an
             // upload still open after the process is dead proves the export was interrupted.
             let stillOpen = try await s3.listMultipartUploads(bucket: bucket, prefix: key).contains(where: { $0.key == key })
@@ -167,9 +167,9 @@ import Glibc
         let writer = try admin.start("write", "/dra/log.txt", stdin: input)
         let chunk = randomData(3 << 20)
         input.fileHandleForWriting.write(chunk)
-        let landed = Self.waitUntil(20) { Self.cacheFiles(admin.directory).values.contains { $0 >= Int64(chunk.count) } }
+        let landed = await Self.waitUntil(20) { Self.cacheFiles(admin.directory).values.contains { $0 >= Int64(chunk.count) } }
         kill(writer.processIdentifier, SIGKILL)
-        writer.waitUntilExit()
+        await writer.exited()
         try? input.fileHandleForWriting.close()
         #expect(landed)
         // The MDT had not heard of the size yet; recovery takes it from the local data.

@@ -73,7 +73,7 @@ import Glibc
             let delay = UInt64.random(in: 0...400_000_000)
             try await Task.sleep(nanoseconds: delay)
             kill(service.process.processIdentifier, SIGKILL)
-            service.process.waitUntilExit()
+            await service.process.exited()
             await request.value
             service = try await FSxServiceTests.start(scratch: scratch, port: port, moto: moto)
             let restarted = try FSxServiceHardeningTests.client(service)

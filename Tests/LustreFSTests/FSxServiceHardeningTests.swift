@@ -165,7 +165,7 @@ import Glibc
             }
             try await Task.sleep(nanoseconds: UInt64.random(in: 5_000_000...120_000_000))
             kill(service.process.processIdentifier, SIGKILL)
-            service.process.waitUntilExit()
+            await service.process.exited()
             await creates.value
             // A directory the killed service may have been making, with no record: the sweep's to remove.
             let stray = scratch.path + "/state/filesystems/fs-0000000000000dead"

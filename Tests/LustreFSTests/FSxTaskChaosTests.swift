@@ -128,12 +128,12 @@ import Glibc
             let delay = UInt64.random(in: 0...200_000_000)
             try await Task.sleep(nanoseconds: delay)
             kill(service.process.processIdentifier, SIGKILL)
-            service.process.waitUntilExit()
+            await service.process.exited()
             _ = await started.value
             // The readers end with ENOTCONN once the mount's daemon is gone; a kill makes sure.
             for reader in readers {
                 kill(reader.processIdentifier, SIGKILL)
-                reader.waitUntilExit()
+                await reader.exited()
             }
             service = try await FSxServiceTests.start(scratch: scratch, port: port, moto: moto)
             let restarted = try FSxServiceHardeningTests.client(service)

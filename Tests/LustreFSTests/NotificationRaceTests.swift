@@ -22,7 +22,7 @@ import Glibc
                 "create-association", "--file-system-path", "/p\(index)", "--data-repository-path", "s3://\(bucket)/p\(index)/",
                 "--auto-import", "NEW,CHANGED,DELETED")
         }
-        for process in processes { process.waitUntilExit() }
+        for process in processes { await process.exited() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(processes.map(\.terminationStatus))")
         let entries = try await s3.getBucketNotificationConfiguration(bucket: bucket).targets
         let prefixes = Set(entries.compactMap(\.prefix))

@@ -101,3 +101,12 @@ package func python(_ script: String, input: Data) async throws -> Data {
         return output
     }
 }
+
+extension Process {
+    /// `waitUntilExit` on a thread of its own (see `onOwnThread`): a test waiting for a process must not hold
+    /// a cooperative thread that the rest of the suite, running alongside, needs.
+    package func exited() async {
+        nonisolated(unsafe) let process = self
+        _ = try? await onOwnThread { process.waitUntilExit() }
+    }
+}
