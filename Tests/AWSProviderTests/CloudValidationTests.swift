@@ -50,7 +50,8 @@ struct CloudValidationTests {
         let config = try #require(ConfigValidation.validate(document: document, clusterName: "demo", region: nil).config)
         let inventory = AWSResourceInventory(settings: moto.settings())
         let suppression = try ValidatorSuppression(arguments: ["type:ExistingFsxNetworkingValidator"])
-        let messages = await ConfigValidation.validateResources(document: document, config: config, inventory: inventory, suppression: suppression, timeout: 120)
+        let messages = await ConfigValidation.validateResources(
+            document: document, config: config, inventory: inventory, suppression: suppression, timeout: 120)
         #expect(messages.isEmpty, "\(messages)")
 
         // The queue in another VPC than the head node: one finding, at the first subnet.

@@ -179,7 +179,8 @@ struct ResourceValidationTests {
         let config = try #require(result.config, "\(result.messages)")
         var inventory = Inventory()
         inventory.buckets = ["other-bucket"]
-        let messages = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+        let messages = await ConfigValidation.validateResources(
+            document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
         #expect(messages.map(\.type) == ["S3BucketValidator"], "\(messages)")
         #expect(messages.first?.message.hasPrefix("S3 bucket no-such-bucket does not exist") == true)
         #expect(
@@ -196,20 +197,25 @@ struct ResourceValidationTests {
         let config = try #require(result.config, "\(result.messages)")
         var inventory = Inventory(fileSystems: ["fs-0123456789abcdef0": "AVAILABLE"])
         inventory.images = ["ami-0123456789abcdef0": "arm64"]
-        let messages = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+        let messages = await ConfigValidation.validateResources(
+            document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
         #expect(messages.map(\.type) == ["AmiValidator", "AmiValidator"], "\(messages)")
         #expect(
             messages.first?.message
                 == "Image ami-0123456789abcdef0 is built for arm64, which instance type c6i.2xlarge does not run (it runs x86_64).")
         inventory.images = ["ami-0123456789abcdef0": "x86_64"]
-        #expect(await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory, timeout: 120).isEmpty)
+        #expect(
+            await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+                .isEmpty)
         inventory.imageOsTags = ["ami-0123456789abcdef0": "ubuntu2204"]
-        let otherOs = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+        let otherOs = await ConfigValidation.validateResources(
+            document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
         #expect(otherOs.map(\.type) == ["AmiOsCompatibleValidator"] && otherOs.map(\.level) == [.error], "\(otherOs)")
         #expect(otherOs.first?.message == "The OS of node AMI ami-0123456789abcdef0 is ubuntu2204, it is not compatible with cluster OS alinux2.")
         inventory.imageOsTags = [:]
         inventory.images = [:]
-        let missing = await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+        let missing = await ConfigValidation.validateResources(
+            document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
         #expect(missing.first?.message.hasPrefix("Image ami-0123456789abcdef0 does not exist") == true)
     }
 }
