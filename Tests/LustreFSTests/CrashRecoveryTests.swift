@@ -68,13 +68,24 @@ import Glibc
         return result
     }
 
-    static func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) async rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            try? await Task.sleep(nanoseconds: 2_000_000)
-        }
-        return false
+    /// Polls `condition` every 2 ms on a thread of its own and runs `then` there as soon as it holds (or the
+    /// time is up): a kill meant to land mid-transfer must not wait for a cooperative thread on a loaded machine.
+    static func waitUntil(
+        _ seconds: Double, _ condition: @escaping @Sendable () -> Bool, then action: @escaping @Sendable () -> Void = {}
+    ) async -> Bool {
+        (try? await onOwnThread { () -> Bool in
+            let deadline = Date().addingTimeInterval(seconds)
+            var held = false
+            while Date() < deadline {
+                if condition() {
+                    held = true
+                    break
+                }
+                usleep(2_000)
+            }
+            action()
+            return held
+        }) ?? false
     }
 
     @Test func killedMidRestoreLeavesTheFileReleasedAndReadsAfterwards() async throws {
@@ -88,11 +99,12 @@ import Glibc
         #expect(created.status == 0, "\(created.stderr)")
 
         let reader = try admin.start("cat", "/dra/big.bin")
+        let (size, pid) = (Int64(payload.count), reader.processIdentifier)
         let caught = await Self.waitUntil(20) {
-            let files = Self.cacheFiles(admin.directory)
-            return files.values.contains { $0 > 0 && $0 < Int64(payload.count) }
+            Self.cacheFiles(admin.directory).values.contains { $0 > 0 && $0 < size }
+        } then: {
+            kill(pid, SIGKILL)
         }
-        kill(reader.processIdentifier, SIGKILL)
         await reader.exited()
         #expect(caught, "the restore was not caught in progress")
 
@@ -167,8 +179,12 @@ import Glibc
         let writer = try admin.start("write", "/dra/log.txt", stdin: input)
         let chunk = randomData(3 << 20)
         input.fileHandleForWriting.write(chunk)
-        let landed = await Self.waitUntil(20) { Self.cacheFiles(admin.directory).values.contains { $0 >= Int64(chunk.count) } }
-        kill(writer.processIdentifier, SIGKILL)
+        let (size, pid) = (Int64(chunk.count), writer.processIdentifier)
+        let landed = await Self.waitUntil(20) {
+            Self.cacheFiles(admin.directory).values.contains { $0 >= size }
+        } then: {
+            kill(pid, SIGKILL)
+        }
         await writer.exited()
         try? input.fileHandleForWriting.close()
         #expect(landed)
