@@ -141,10 +141,11 @@ extension S3Client {
         }
     }
 
-    /// The first stream: `bytes=0-`, written in order until the end or until `state` moves its limit.
+    /// The first stream: the whole object, written in order until the end or until `state` moves its limit.
+    /// A plain GET rather than `bytes=0-`: an endpoint may serve a range by copying the object first (moto
+    /// does), and the stream stops by closing its connection anyway.
     func streamFromStart(bucket: String, key: String, file: FileDescriptor, state: SplitState, ifMatch: String? = nil) async throws {
         var headers = HTTPHeaders()
-        headers.add(name: "Range", value: "bytes=0-")
         if let ifMatch { headers.add(name: "If-Match", value: ifMatch) }
         let operation = request("GetObject", .GET, bucket: bucket, key: key, headers: headers)
         let written = Counter(0)
