@@ -88,56 +88,49 @@ extension S3Client {
     ) async throws -> S3Download {
         let partSize = Int64(options.partSize)
         let state = SplitState()
-        do {
-            return try await withThrowingTaskGroup(of: Void.self, returning: S3Download.self) { group in
-                var parallelRanges = 0
-                group.addTask {
-                    do {
-                        try await self.streamFromStart(bucket: bucket, key: key, file: file, state: state, ifMatch: ifMatch)
-                    } catch {
-                        state.fail(error)
-                        throw error
-                    }
+        return try await withThrowingTaskGroup(of: Void.self, returning: S3Download.self) { group in
+            var parallelRanges = 0
+            group.addTask {
+                do {
+                    try await self.streamFromStart(bucket: bucket, key: key, file: file, state: state, ifMatch: ifMatch)
+                } catch {
+                    state.fail(error)
+                    throw error
                 }
-                let head = try await state.waitForHead()
-                if head.size > 2 * partSize && options.concurrency > 1 {
-                    try await Task.sleep(nanoseconds: 100_000_000)
-                    let (written, elapsed) = state.progress()
-                    let remaining = head.size - written
-                    let rate = Double(max(written, 1)) / max(elapsed, 0.001)
-                    // Split when one stream is slow in absolute terms (a remote S3 connection gives ~100 MB/s)
-                    // and would still take a while; a stream already faster than that is kept whole.
-                    if remaining > 2 * partSize && rate < options.splitBelowBytesPerSecond
-                        && (Double(remaining) / rate > 0.5 || options.splitBelowBytesPerSecond.isInfinite)
-                    {
-                        // Parts of at least partSize, at most about two per connection.
-                        let mebibyte: Int64 = 1 << 20
-                        let share = (remaining / Int64(options.concurrency * 2) + mebibyte - 1) / mebibyte * mebibyte
-                        let rangeSize = max(partSize, share)
-                        // Leave the first stream one part of headroom beyond where it is now.
-                        let split = (written / partSize + 2) * partSize
-                        if split < head.size && state.stopFirstStream(at: split) {
-                            let ranges = stride(from: split, to: head.size, by: Int(rangeSize)).map { start in
-                                start...(min(head.size, start + rangeSize) - 1)
-                            }
-                            let etag = ifMatch ?? (head.etag.isEmpty ? nil : head.etag)
-                            parallelRanges = ranges.count
-                            group.addTask {
-                                try await forEachConcurrently(ranges, limit: options.concurrency - 1) { range in
-                                    _ = try await self.fetchRange(bucket: bucket, key: key, range: range, ifMatch: etag, file: file)
-                                }
+            }
+            let head = try await state.waitForHead()
+            if head.size > 2 * partSize && options.concurrency > 1 {
+                try await Task.sleep(nanoseconds: 100_000_000)
+                let (written, elapsed) = state.progress()
+                let remaining = head.size - written
+                let rate = Double(max(written, 1)) / max(elapsed, 0.001)
+                // Split when one stream is slow in absolute terms (a remote S3 connection gives ~100 MB/s)
+                // and would still take a while; a stream already faster than that is kept whole.
+                if remaining > 2 * partSize && rate < options.splitBelowBytesPerSecond
+                    && (Double(remaining) / rate > 0.5 || options.splitBelowBytesPerSecond.isInfinite)
+                {
+                    // Parts of at least partSize, at most about two per connection.
+                    let mebibyte: Int64 = 1 << 20
+                    let share = (remaining / Int64(options.concurrency * 2) + mebibyte - 1) / mebibyte * mebibyte
+                    let rangeSize = max(partSize, share)
+                    // Leave the first stream one part of headroom beyond where it is now.
+                    let split = (written / partSize + 2) * partSize
+                    if split < head.size && state.stopFirstStream(at: split) {
+                        let ranges = stride(from: split, to: head.size, by: Int(rangeSize)).map { start in
+                            start...(min(head.size, start + rangeSize) - 1)
+                        }
+                        let etag = ifMatch ?? (head.etag.isEmpty ? nil : head.etag)
+                        parallelRanges = ranges.count
+                        group.addTask {
+                            try await forEachConcurrently(ranges, limit: options.concurrency - 1) { range in
+                                _ = try await self.fetchRange(bucket: bucket, key: key, range: range, ifMatch: etag, file: file)
                             }
                         }
                     }
                 }
-                try await group.waitForAll()
-                return S3Download(head: head, parallelRanges: parallelRanges)
             }
-        } catch let error as AWSServiceError where error.statusCode == 416 {
-            // An empty object has no byte 0.
-            let head = try await headObject(bucket: bucket, key: key)
-            guard head.size == 0 else { throw error }
-            return S3Download(head: head, parallelRanges: 0)
+            try await group.waitForAll()
+            return S3Download(head: head, parallelRanges: parallelRanges)
         }
     }
 

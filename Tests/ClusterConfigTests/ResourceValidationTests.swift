@@ -47,8 +47,10 @@ struct ResourceValidationTests {
 
     /// The in-memory inventory answers at once; the long timeout only keeps a machine loaded by the rest of the
     /// suite from turning a slow scheduling of its answer into a "could not check" warning.
+    static let inMemoryTimeout: Double = 120
+
     func check(
-        _ inventory: Inventory, env: [String: String] = Fixtures.env, timeout: Double = 120,
+        _ inventory: Inventory, env: [String: String] = Fixtures.env, timeout: Double = Self.inMemoryTimeout,
         suppression: ValidatorSuppression = ValidatorSuppression(), text: String = Fixtures.exampleConfigText
     ) async throws -> [ValidationMessage] {
         let result = try Fixtures.validate(text, env: env)
@@ -180,7 +182,7 @@ struct ResourceValidationTests {
         var inventory = Inventory()
         inventory.buckets = ["other-bucket"]
         let messages = await ConfigValidation.validateResources(
-            document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+            document: try #require(result.document), config: config, inventory: inventory, timeout: Self.inMemoryTimeout)
         #expect(messages.map(\.type) == ["S3BucketValidator"], "\(messages)")
         #expect(messages.first?.message.hasPrefix("S3 bucket no-such-bucket does not exist") == true)
         #expect(
@@ -198,24 +200,26 @@ struct ResourceValidationTests {
         var inventory = Inventory(fileSystems: ["fs-0123456789abcdef0": "AVAILABLE"])
         inventory.images = ["ami-0123456789abcdef0": "arm64"]
         let messages = await ConfigValidation.validateResources(
-            document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+            document: try #require(result.document), config: config, inventory: inventory, timeout: Self.inMemoryTimeout)
         #expect(messages.map(\.type) == ["AmiValidator", "AmiValidator"], "\(messages)")
         #expect(
             messages.first?.message
                 == "Image ami-0123456789abcdef0 is built for arm64, which instance type c6i.2xlarge does not run (it runs x86_64).")
         inventory.images = ["ami-0123456789abcdef0": "x86_64"]
         #expect(
-            await ConfigValidation.validateResources(document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
-                .isEmpty)
+            await ConfigValidation.validateResources(
+                document: try #require(result.document), config: config, inventory: inventory, timeout: Self.inMemoryTimeout
+            )
+            .isEmpty)
         inventory.imageOsTags = ["ami-0123456789abcdef0": "ubuntu2204"]
         let otherOs = await ConfigValidation.validateResources(
-            document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+            document: try #require(result.document), config: config, inventory: inventory, timeout: Self.inMemoryTimeout)
         #expect(otherOs.map(\.type) == ["AmiOsCompatibleValidator"] && otherOs.map(\.level) == [.error], "\(otherOs)")
         #expect(otherOs.first?.message == "The OS of node AMI ami-0123456789abcdef0 is ubuntu2204, it is not compatible with cluster OS alinux2.")
         inventory.imageOsTags = [:]
         inventory.images = [:]
         let missing = await ConfigValidation.validateResources(
-            document: try #require(result.document), config: config, inventory: inventory, timeout: 120)
+            document: try #require(result.document), config: config, inventory: inventory, timeout: Self.inMemoryTimeout)
         #expect(missing.first?.message.hasPrefix("Image ami-0123456789abcdef0 does not exist") == true)
     }
 }

@@ -73,14 +73,6 @@ package enum OracleResponses {
     }
 }
 
-/// Runs blocking work (a process, a long computation) on a thread of its own, so the test does not hold
-/// one of the cooperative pool's few threads (two on a two-core machine) that every other test needs.
-package func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
 /// Runs `python3 -c script` with `input` on its stdin, on a thread of its own, and returns its stdout.
 package func python(_ script: String, input: Data) async throws -> Data {
     try await onOwnThread {
@@ -99,14 +91,5 @@ package func python(_ script: String, input: Data) async throws -> Data {
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return output
-    }
-}
-
-extension Process {
-    /// `waitUntilExit` on a thread of its own (see `onOwnThread`): a test waiting for a process must not hold
-    /// a cooperative thread that the rest of the suite, running alongside, needs.
-    package func exited() async {
-        nonisolated(unsafe) let process = self
-        _ = try? await onOwnThread { process.waitUntilExit() }
     }
 }
