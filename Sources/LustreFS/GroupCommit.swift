@@ -6,13 +6,12 @@ import Synchronization
 /// bookkeeping) cost one commit and one trip to the writer's queue instead of one each.
 ///
 /// A body that throws rolls back its own savepoint only, and its caller gets its error; the others commit. A
-/// failed commit fails every caller of the batch. Callers resume after the commit, as with `pool.write`.
-/// Bodies must not register work after the commit (`afterCommit`) and then throw: a savepoint's rollback does
-/// not cancel it.
+/// failed commit fails every caller of the batch. Callers resume after the commit, as with `pool.write`; the
+/// work a body leaves for after the commit runs only if its savepoint was kept.
 final class GroupCommit: Sendable {
     private struct Item: Sendable {
         /// Runs the body in a savepoint and keeps its outcome.
-        let run: @Sendable (Database) -> Void
+        let run: @Sendable (Database, CommitActions) -> Void
         /// Resumes the caller with the kept outcome, or with the commit's error.
         let finish: @Sendable ((any Error)?) -> Void
     }
@@ -35,15 +34,13 @@ final class GroupCommit: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let outcome = Mutex<Result<T, any Error>?>(nil)
             let item = Item(
-                run: { db in
+                run: { db, actions in
+                    let mark = actions.count
                     do {
-                        var value: T?
-                        try db.inSavepoint {
-                            value = try body(MetadataTransaction(db))
-                            return .commit
-                        }
-                        outcome.withLock { $0 = value.map { .success($0) } }
+                        let value = try db.inCachedSavepoint { try body(MetadataTransaction(db, commitActions: actions)) }
+                        outcome.withLock { $0 = .success(value) }
                     } catch {
+                        actions.truncate(to: mark)
                         outcome.withLock { $0 = .failure(error) }
                     }
                 },
@@ -76,8 +73,12 @@ final class GroupCommit: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                try await pool.write { db in
-                    for item in batch { item.run(db) }
+                try await pool.writeWithoutTransaction { db in
+                    let actions = CommitActions()
+                    try db.inCachedTransaction("BEGIN IMMEDIATE TRANSACTION") {
+                        for item in batch { item.run(db, actions) }
+                    }
+                    actions.run()
                 }
                 for item in batch { item.finish(nil) }
             } catch {
