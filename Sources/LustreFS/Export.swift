@@ -265,7 +265,7 @@ extension FileSystem {
             let written =
                 association.id == firstAssociation.id
                 ? try await repository.copy(from: firstKey, to: key, userMetadata: metadata)
-                : try await repository.write(key: key, contentsOf: cache.path(of: ino), userMetadata: metadata)
+                : try await repository.write(key: key, contentsOf: cache.contentsPath(of: ino), userMetadata: metadata)
             echoes.remember(wrote: key, etag: written)
         }
     }
@@ -335,7 +335,7 @@ extension FileSystem {
                     movements.archiveStarted(ino)
                     defer { movements.archiveEnded(ino) }
                     dataVersion = try await store.read { db in try db.inode(ino)?.dataVersion } ?? dataVersion
-                    etag = try await repository.write(key: key, contentsOf: cache.path(of: ino), userMetadata: metadata)
+                    etag = try await repository.write(key: key, contentsOf: cache.contentsPath(of: ino), userMetadata: metadata)
                     movements.archiveMoved(ino, bytes: inode.size)
                 }
             }

@@ -289,8 +289,9 @@ package final class FileSystem: Sendable {
             let orphans = try db.orphanInodes()
             for ino in orphans { try db.deleteInode(ino) }
             // A file with local data: the cache file holds the truth about its size (writes may have
-            // outrun the MDT). A file whose cache file is missing lost its local data: if the repository
-            // has a current copy it becomes released (truthful); otherwise it is empty and marked lost.
+            // outrun the MDT). An empty file without one was never written, and needs none. Any other file
+            // whose cache file is missing lost its local data: if the repository has a current copy it
+            // becomes released (truthful); otherwise it is empty and marked lost.
             for var inode in try db.localFiles() {
                 if let size = cache.size(of: inode.ino) {
                     if size != inode.size {
@@ -299,20 +300,17 @@ package final class FileSystem: Sendable {
                         inode.hsm = (try? HSMRules.dataChanged(inode.hsm)) ?? inode.hsm
                         try db.update(inode)
                     }
+                } else if inode.size == 0 {
+                    continue
                 } else if inode.hsm.flags.contains(.archived) && !inode.hsm.flags.contains(.dirty)
                     && inode.archivedDataVersion == inode.dataVersion
                 {
                     inode.hsmFlags |= HSMFlags.released.rawValue
                     try db.update(inode)
                 } else {
-                    do { try cache.createEmpty(inode.ino) } catch {
-                        self.logger.error("recovery of \(self.directory): cannot give inode \(inode.ino) an empty cache file: \(error)")
-                    }
-                    if inode.size != 0 {
-                        inode.size = 0
-                        inode.hsmFlags |= HSMFlags.lost.rawValue
-                        try db.update(inode)
-                    }
+                    inode.size = 0
+                    inode.hsmFlags |= HSMFlags.lost.rawValue
+                    try db.update(inode)
                 }
             }
             // Files written since their last export whose last close never came (the process died with them

@@ -144,7 +144,6 @@ extension FileSystem {
             directory.ctime = now
             if type == .directory { directory.nlink += 1 }
             try db.update(directory)
-            if type == .regular { try self.cache.createEmpty(inode.ino) }
             // Directories and symlinks are complete at creation; regular files export when last closed;
             // special files are never exported.
             if type == .directory || type == .symlink { try self.queueSync(db, inode.ino) }

@@ -45,7 +45,8 @@ extension FileSystem {
         let handle = try openTable.withLock { state -> HandleID in
             var file = state.openFiles[ino] ?? OpenFile(fd: -1, size: inode.size)
             if file.fd < 0 && !inode.isReleased {
-                file.fd = try cache.open(ino, create: true)
+                // A file never written has no cache file: its first write makes it (`writableDescriptor`).
+                file.fd = try inode.size == 0 ? cache.openIfPresent(ino) ?? -1 : cache.open(ino, create: true)
                 file.size = inode.size
             }
             file.opens += 1
@@ -110,6 +111,22 @@ extension FileSystem {
         return try PositionalIO.read(job.fd, count: Int(end - offset), at: offset)
     }
 
+    /// The descriptor of an open file's local data for a write, making its cache file if it was never
+    /// written. (A released file is restored when opened for write, so it has one already.)
+    func writableDescriptor(_ ino: InodeNumber) throws -> Int32 {
+        try openTable.withLock { state in
+            guard var file = state.openFiles[ino] else { throw FileSystemError(EBADF, "inode \(ino) is not open") }
+            if file.fd < 0 {
+                // A retired descriptor means the data went (released or replaced by the repository's): not a
+                // file never written.
+                guard file.retired.isEmpty else { throw FileSystemError.io("inode \(ino) has no local data to write to") }
+                file.fd = try cache.open(ino, create: true)
+                state.openFiles[ino] = file
+            }
+            return file.fd
+        }
+    }
+
     /// Opens the cache file of a restored file for its handles.
     func attachDescriptor(_ ino: InodeNumber) throws {
         try openTable.withLock { state in
@@ -124,10 +141,10 @@ extension FileSystem {
         let handle = try handle(id)
         guard handle.writable else { throw FileSystemError(EBADF, "file handle \(id) is not open for writing") }
         let ino = handle.ino
-        let (fd, size, bumped) = openTable.withLock { state in
+        let (current, size, bumped) = openTable.withLock { state in
             (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.openFiles[ino]?.versionBumped ?? true)
         }
-        guard fd >= 0 else { throw FileSystemError.io("inode \(ino) has no local data to write to") }
+        let fd = current >= 0 ? current : try writableDescriptor(ino)
         let end = offset + Int64(data.count)
         if end > size { try space.reserve(end - size, for: "writing inode \(ino)") }
         do {
@@ -150,10 +167,10 @@ extension FileSystem {
         }
         guard offset >= 0, length > 0 else { throw FileSystemError.invalid("fallocate needs a positive length at a non-negative offset") }
         let ino = handle.ino
-        let (fd, size, bumped) = openTable.withLock { state in
+        let (current, size, bumped) = openTable.withLock { state in
             (state.openFiles[ino]?.fd ?? -1, state.openFiles[ino]?.size ?? 0, state.openFiles[ino]?.versionBumped ?? true)
         }
-        guard fd >= 0 else { throw FileSystemError.io("inode \(ino) has no local data to allocate in") }
+        let fd = current >= 0 ? current : try writableDescriptor(ino)
         let end = offset + length
         let grows = !mode.contains(.keepSize) && end > size
         if grows { try space.reserve(end - size, for: "allocating in inode \(ino)") }

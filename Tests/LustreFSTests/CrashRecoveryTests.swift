@@ -56,11 +56,12 @@ import Glibc
         return (Admin(directory: scratch.path + "/fs", environment: environment), s3, bucket, scratch)
     }
 
-    /// Regular files under the data cache and their allocated bytes.
+    /// The cache files of inodes (in the data cache's buckets) and their allocated bytes.
     static func cacheFiles(_ directory: String) -> [String: Int64] {
         var result: [String: Int64] = [:]
         guard let walker = FileManager.default.enumerator(atPath: directory + "/data") else { return result }
         while let name = walker.nextObject() as? String {
+            guard name.contains("/") else { continue }
             var info = stat()
             let path = directory + "/data/" + name
             if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG { result[name] = Int64(info.st_blocks) * 512 }
