@@ -37,15 +37,36 @@ extension FileSystem {
     }
 
     package func lookup(parent: InodeNumber, name: String) async throws -> Inode {
-        let entry = try await store.read { db -> DirectoryEntry? in
-            guard let directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
-            guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
-            // As a local file system: a name no entry can have is too long, not absent.
-            if name.utf8.count > 255 { throw FileSystemError.nameTooLong(name) }
-            return try db.entry(parent: parent, name: name)
+        let inode = try await store.read { db in try self.child(db, parent: parent, name: name) }
+        return inode.attributesPending ? try await attributes(inode.ino) : overlay(inode)
+    }
+
+    /// `lookup` on the calling thread, for the mount's request threads; nil when the answer needs the
+    /// repository (attributes still to fetch): `lookup` then.
+    package func lookupBlocking(parent: InodeNumber, name: String) throws -> Inode? {
+        let inode = try store.readBlocking { db in try self.child(db, parent: parent, name: name) }
+        return inode.attributesPending ? nil : overlay(inode)
+    }
+
+    /// `attributes` on the calling thread, for the mount's request threads; nil when they are still to
+    /// fetch from the repository: `attributes` then.
+    package func attributesBlocking(_ ino: InodeNumber) throws -> Inode? {
+        guard let inode = try store.readBlocking({ db in try db.inode(ino) }) else {
+            throw FileSystemError.notFound("inode \(ino)")
         }
-        guard let entry else { throw FileSystemError.notFound(name) }
-        return try await attributes(entry.ino)
+        return inode.attributesPending ? nil : overlay(inode)
+    }
+
+    /// The inode a name in a directory refers to, as the MDT has it.
+    private func child(_ db: MetadataTransaction, parent: InodeNumber, name: String) throws -> Inode {
+        guard let directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
+        guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
+        // As a local file system: a name no entry can have is too long, not absent.
+        if name.utf8.count > 255 { throw FileSystemError.nameTooLong(name) }
+        guard let entry = try db.entry(parent: parent, name: name), let inode = try db.inode(entry.ino) else {
+            throw FileSystemError.notFound(name)
+        }
+        return inode
     }
 
     /// Resolves an absolute path (symlinks are not followed).
@@ -117,37 +138,10 @@ extension FileSystem {
         parent: InodeNumber, name: String, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32,
         target: String? = nil, rdev: UInt64 = 0
     ) async throws -> Inode {
-        try checkName(name)
-        if type == .symlink {
-            guard let target, !target.isEmpty, target.utf8.count <= 4095 else {
-                throw FileSystemError.invalid("a symlink needs a target of 1 to 4095 bytes")
-            }
-        }
+        try checkNewNode(name: name, type: type, target: target)
         let now = nowNanoseconds()
-        let inode = try await store.write { db -> Inode in
-            guard var directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
-            guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
-            if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
-            // A setgid directory gives what is made in it its group, and a directory its setgid bit too.
-            var (perm, gid) = (perm, gid)
-            if directory.perm & UInt32(S_ISGID) != 0 {
-                gid = directory.gid
-                if type == .directory { perm |= UInt32(S_ISGID) }
-            }
-            var inode = Inode(
-                type: type, perm: perm, uid: uid, gid: gid, size: type == .symlink ? Int64(target!.utf8.count) : 0,
-                time: now, nlink: type == .directory ? 2 : 1, target: target,
-                rdev: type == .characterDevice || type == .blockDevice ? rdev : 0)
-            inode = try db.insertInode(inode)
-            try db.link(parent: parent, name: name, ino: inode.ino)
-            directory.mtime = now
-            directory.ctime = now
-            if type == .directory { directory.nlink += 1 }
-            try db.update(directory)
-            // Directories and symlinks are complete at creation; regular files export when last closed;
-            // special files are never exported.
-            if type == .directory || type == .symlink { try self.queueSync(db, inode.ino) }
-            return inode
+        let inode = try await store.write { db in
+            try self.insertNode(db, parent: parent, name: name, type: type, perm: perm, uid: uid, gid: gid, target: target, rdev: rdev, now: now)
         }
         if type == .directory || type == .symlink { exportSignal.fire() }
         if type.isSpecial, let path = try? await store.read({ db in try db.path(of: inode.ino) }),
@@ -155,6 +149,56 @@ extension FileSystem {
         {
             logger.info("\(path): a \(type.name) stays in the file system; association \(association.id) does not export it")
         }
+        return inode
+    }
+
+    /// `makeNode` of a regular file, and its open for writing, on the calling thread: O_CREAT for the
+    /// mount's request threads (which may block), with no task and no thread switch.
+    package func createBlocking(parent: InodeNumber, name: String, perm: UInt32, uid: UInt32, gid: UInt32) throws -> (Inode, HandleID) {
+        try checkNewNode(name: name, type: .regular, target: nil)
+        let now = nowNanoseconds()
+        let inode = try store.writeBlocking { db in
+            try self.insertNode(db, parent: parent, name: name, type: .regular, perm: perm, uid: uid, gid: gid, target: nil, rdev: 0, now: now)
+        }
+        return (inode, try addHandle(inode, mode: OpenMode(write: true), created: true))
+    }
+
+    private func checkNewNode(name: String, type: FileType, target: String?) throws {
+        try checkName(name)
+        if type == .symlink {
+            guard let target, !target.isEmpty, target.utf8.count <= 4095 else {
+                throw FileSystemError.invalid("a symlink needs a target of 1 to 4095 bytes")
+            }
+        }
+    }
+
+    /// The new inode and its name, and the parent's times and link count, in one transaction.
+    private func insertNode(
+        _ db: MetadataTransaction, parent: InodeNumber, name: String, type: FileType, perm: UInt32, uid: UInt32, gid: UInt32,
+        target: String?, rdev: UInt64, now: Int64
+    ) throws -> Inode {
+        guard var directory = try db.inode(parent) else { throw FileSystemError.notFound("inode \(parent)") }
+        guard directory.type == .directory else { throw FileSystemError.notDirectory("inode \(parent)") }
+        if try db.entry(parent: parent, name: name) != nil { throw FileSystemError.exists(name) }
+        // A setgid directory gives what is made in it its group, and a directory its setgid bit too.
+        var (perm, gid) = (perm, gid)
+        if directory.perm & UInt32(S_ISGID) != 0 {
+            gid = directory.gid
+            if type == .directory { perm |= UInt32(S_ISGID) }
+        }
+        var inode = Inode(
+            type: type, perm: perm, uid: uid, gid: gid, size: type == .symlink ? Int64(target?.utf8.count ?? 0) : 0,
+            time: now, nlink: type == .directory ? 2 : 1, target: target,
+            rdev: type == .characterDevice || type == .blockDevice ? rdev : 0)
+        inode = try db.insertInode(inode)
+        try db.link(parent: parent, name: name, ino: inode.ino)
+        directory.mtime = now
+        directory.ctime = now
+        if type == .directory { directory.nlink += 1 }
+        try db.update(directory)
+        // Directories and symlinks are complete at creation; regular files export when last closed;
+        // special files are never exported.
+        if type == .directory || type == .symlink { try queueSync(db, inode.ino) }
         return inode
     }
 
@@ -185,51 +229,63 @@ extension FileSystem {
     /// repository when the association's AutoExportPolicy has DELETED.
     package func remove(parent: InodeNumber, name: String, directory: Bool) async throws {
         let now = nowNanoseconds()
-        let freed = try await store.write { db -> Int64 in
-            guard let entry = try db.entry(parent: parent, name: name) else { throw FileSystemError.notFound(name) }
-            guard var inode = try db.inode(entry.ino) else { throw FileSystemError.notFound(name) }
-            if directory {
-                guard inode.type == .directory else { throw FileSystemError.notDirectory(name) }
-                if try db.hasChildren(inode.ino) { throw FileSystemError.notEmpty(name) }
-                if try self.associationRoot(db, inode.ino) != nil {
-                    throw FileSystemError(EBUSY, "\(name) is the directory of a data repository association; delete the association first")
-                }
-            } else if inode.type == .directory {
-                throw FileSystemError.isDirectory(name)
-            }
-            // The repository key of this name, computed before the name goes.
-            let key = try self.repositoryKey(db, parent: parent, name: name, type: inode.type)
-            try db.unlinkEntry(parent: parent, name: name)
-            if var parentInode = try db.inode(parent) {
-                parentInode.mtime = now
-                parentInode.ctime = now
-                if inode.type == .directory { parentInode.nlink -= 1 }
-                try db.update(parentInode)
-            }
-            if let (association, key) = key, inode.archivedEtag != nil || inode.hsm.flags.contains(.exists),
-                association.autoExport.contains(.deleted)
-            {
-                // A hard-linked file losing the name its object is recorded under is exported under the
-                // next name first; the delete waits for that (the worker runs one inode's entries in order).
-                if inode.type == .regular && inode.nlink > 1 && inode.archivedKey == key { try self.queueSync(db, inode.ino) }
-                try self.queueDelete(db, key: key, association: association.id, forced: false, after: inode.ino)
-            }
-            inode.nlink -= inode.type == .directory ? 2 : 1
-            inode.ctime = now
-            let stillOpen = self.openTable.withLock { $0.openFiles[inode.ino] != nil }
-            if inode.nlink <= 0 && !stillOpen {
-                try db.deleteInode(inode.ino)
-                if inode.type == .regular {
-                    self.removeCacheFileAfterCommit(db, inode.ino)
-                    return inode.isReleased ? 0 : inode.size
-                }
-                return 0
-            }
-            try db.update(inode)
-            return 0
-        }
+        let freed = try await store.write { db in try self.removeEntry(db, parent: parent, name: name, directory: directory, now: now) }
         if freed > 0 { space.free(freed) }
         exportSignal.fire()
+    }
+
+    /// `remove` on the calling thread, for the mount's request threads (which may block).
+    package func removeBlocking(parent: InodeNumber, name: String, directory: Bool) throws {
+        let now = nowNanoseconds()
+        let freed = try store.writeBlocking { db in try self.removeEntry(db, parent: parent, name: name, directory: directory, now: now) }
+        if freed > 0 { space.free(freed) }
+        exportSignal.fire()
+    }
+
+    /// The name, and the inode when it was its last, in one transaction with the export deletes it queues.
+    /// Returns the bytes of local data freed.
+    private func removeEntry(_ db: MetadataTransaction, parent: InodeNumber, name: String, directory: Bool, now: Int64) throws -> Int64 {
+        guard let entry = try db.entry(parent: parent, name: name) else { throw FileSystemError.notFound(name) }
+        guard var inode = try db.inode(entry.ino) else { throw FileSystemError.notFound(name) }
+        if directory {
+            guard inode.type == .directory else { throw FileSystemError.notDirectory(name) }
+            if try db.hasChildren(inode.ino) { throw FileSystemError.notEmpty(name) }
+            if try associationRoot(db, inode.ino) != nil {
+                throw FileSystemError(EBUSY, "\(name) is the directory of a data repository association; delete the association first")
+            }
+        } else if inode.type == .directory {
+            throw FileSystemError.isDirectory(name)
+        }
+        // The repository key of this name, computed before the name goes.
+        let key = try repositoryKey(db, parent: parent, name: name, type: inode.type)
+        try db.unlinkEntry(parent: parent, name: name)
+        if var parentInode = try db.inode(parent) {
+            parentInode.mtime = now
+            parentInode.ctime = now
+            if inode.type == .directory { parentInode.nlink -= 1 }
+            try db.update(parentInode)
+        }
+        if let (association, key) = key, inode.archivedEtag != nil || inode.hsm.flags.contains(.exists),
+            association.autoExport.contains(.deleted)
+        {
+            // A hard-linked file losing the name its object is recorded under is exported under the
+            // next name first; the delete waits for that (the worker runs one inode's entries in order).
+            if inode.type == .regular && inode.nlink > 1 && inode.archivedKey == key { try queueSync(db, inode.ino) }
+            try queueDelete(db, key: key, association: association.id, forced: false, after: inode.ino)
+        }
+        inode.nlink -= inode.type == .directory ? 2 : 1
+        inode.ctime = now
+        let stillOpen = openTable.withLock { $0.openFiles[inode.ino] != nil }
+        if inode.nlink <= 0 && !stillOpen {
+            try db.deleteInode(inode.ino)
+            if inode.type == .regular {
+                removeCacheFileAfterCommit(db, inode.ino)
+                return inode.isReleased ? 0 : inode.size
+            }
+            return 0
+        }
+        try db.update(inode)
+        return 0
     }
 
     package struct RenameFlags: OptionSet, Sendable {

@@ -42,7 +42,23 @@ extension FileSystem {
             }
             inode = try await attributes(ino)
         }
-        let handle = try openTable.withLock { state -> HandleID in
+        let handle = try addHandle(inode, mode: mode, created: created)
+        if mode.write && mode.truncate && inode.size > 0 {
+            do {
+                try await truncate(ino, to: 0)
+            } catch {
+                await release(handle)
+                throw error
+            }
+        }
+        return handle
+    }
+
+    /// A new handle on a regular file whose data is local or released (a released file opened for write
+    /// is restored first, by `open`).
+    func addHandle(_ inode: Inode, mode: OpenMode, created: Bool) throws -> HandleID {
+        let ino = inode.ino
+        return try openTable.withLock { state -> HandleID in
             var file = state.openFiles[ino] ?? OpenFile(fd: -1, size: inode.size)
             if file.fd < 0 && !inode.isReleased {
                 // A file never written has no cache file: its first write makes it (`writableDescriptor`).
@@ -58,15 +74,6 @@ extension FileSystem {
             state.handles[id] = Handle(ino: ino, writable: mode.write)
             return id
         }
-        if mode.write && mode.truncate && inode.size > 0 {
-            do {
-                try await truncate(ino, to: 0)
-            } catch {
-                await release(handle)
-                throw error
-            }
-        }
-        return handle
     }
 
     func handle(_ id: HandleID) throws -> Handle {

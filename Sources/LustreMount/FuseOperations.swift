@@ -60,6 +60,36 @@ enum FuseOperations {
         tracked.attach(task)
     }
 
+    /// Answers a request on the FUSE thread itself: libfuse's threads exist to block, and a request that
+    /// the MDT answers in microseconds costs no task and no thread switch this way. `query` returns nil
+    /// when it needs asynchronous work (the repository); the caller then serves the request as a task.
+    /// True when the request was answered (or failed).
+    static func answerNow(
+        _ req: fuse_req_t?, _ mount: FuseMount, _ query: () throws -> Inode?, _ reply: (Inode) -> Void
+    ) -> Bool {
+        var answered = true
+        answerNow(req, mount) {
+            guard let inode = try query() else {
+                answered = false
+                return
+            }
+            reply(inode)
+        }
+        return answered
+    }
+
+    /// Runs a request's whole work on the FUSE thread; a failure is the reply.
+    static func answerNow(_ req: fuse_req_t?, _ mount: FuseMount, _ work: () throws -> Void) {
+        do {
+            try work()
+        } catch let error as FileSystemError {
+            fuse_reply_err(req, error.errno)
+        } catch {
+            mount.logger.error("request failed: \(error)")
+            fuse_reply_err(req, EIO)
+        }
+    }
+
     static func attributes(_ inode: Inode) -> stat {
         var info = stat()
         info.st_ino = UInt(inode.ino)
@@ -109,8 +139,18 @@ enum FuseOperations {
             // does not ask for every file every time. It also leaves the umask to us (applied on create).
             conn.pointee.want |= UInt32(FUSE_CAP_POSIX_ACL) & conn.pointee.capable
         }
+        // Lookups and stats are answered on the FUSE thread when the MDT has the answer (see `answerNow`).
         ops.lookup = { req, parent, name in
             let name = String(cString: name!)
+            let mount = FuseOperations.mount(req)
+            if FuseOperations.answerNow(
+                req, mount, { try mount.fs.lookupBlocking(parent: InodeNumber(parent), name: name) },
+                {
+                    FuseOperations.replyEntry(req, $0, mount)
+                })
+            {
+                return
+            }
             FuseOperations.serve(req) { mount, req in
                 let inode = try await mount.fs.lookup(parent: InodeNumber(parent), name: name)
                 FuseOperations.replyEntry(req, inode, mount)
@@ -120,6 +160,16 @@ enum FuseOperations {
         ops.forget = { req, _, _ in fuse_reply_none(req) }
         ops.forget_multi = { req, _, _ in fuse_reply_none(req) }
         ops.getattr = { req, ino, _ in
+            let mount = FuseOperations.mount(req)
+            if FuseOperations.answerNow(
+                req, mount, { try mount.fs.attributesBlocking(InodeNumber(ino)) },
+                { inode in
+                    var info = FuseOperations.attributes(inode)
+                    fuse_reply_attr(req, &info, mount.options.attributeTimeout)
+                })
+            {
+                return
+            }
             FuseOperations.serve(req) { mount, req in
                 var info = FuseOperations.attributes(try await mount.fs.attributes(InodeNumber(ino)))
                 fuse_reply_attr(req, &info, mount.options.attributeTimeout)
@@ -175,10 +225,12 @@ enum FuseOperations {
                 FuseOperations.replyEntry(req, inode, mount)
             }
         }
+        // Unlinks and creates run on the FUSE thread too: their work is one MDT transaction.
         ops.unlink = { req, parent, name in
             let name = String(cString: name!)
-            FuseOperations.serve(req) { mount, req in
-                try await mount.fs.remove(parent: InodeNumber(parent), name: name, directory: false)
+            let mount = FuseOperations.mount(req)
+            FuseOperations.answerNow(req, mount) {
+                try mount.fs.removeBlocking(parent: InodeNumber(parent), name: name, directory: false)
                 fuse_reply_err(req, 0)
             }
         }
@@ -242,11 +294,10 @@ enum FuseOperations {
             let name = String(cString: name!)
             let who = FuseOperations.caller(req)
             let info = UnsafeSendable(fi!.pointee)
-            FuseOperations.serve(req) { mount, req in
-                let inode = try await mount.fs.makeNode(
-                    parent: InodeNumber(parent), name: name, type: .regular,
-                    perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
-                let handle = try await mount.fs.open(inode.ino, mode: OpenMode(write: true), created: true, current: inode)
+            let mount = FuseOperations.mount(req)
+            FuseOperations.answerNow(req, mount) {
+                let (inode, handle) = try mount.fs.createBlocking(
+                    parent: InodeNumber(parent), name: name, perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
                 var reply = info.value
                 reply.fh = handle
                 lfs_fuse_file_info_set(&reply, 0, 0, 0)
