@@ -218,75 +218,112 @@ extension FileSystem {
 
     /// Writes the size and mtime of writes so far to the MDT (flush and fsync).
     package func flush(_ id: HandleID, sync: Bool = false) async throws {
-        let handle = try handle(id)
-        let snapshot = openTable.withLock { $0.openFiles[handle.ino] }
-        guard let snapshot else { return }
-        if sync && snapshot.fd >= 0 { fdatasync(snapshot.fd) }
-        guard snapshot.unwritten else { return }
+        guard let (ino, snapshot) = try unwrittenAfterSync(id, sync: sync) else { return }
         do {
-            try await writeBack(handle.ino, snapshot)
+            try await store.write { db in try self.writeBack(db, ino, snapshot) }
         } catch {
             // Not in the MDT after all: the next flush or close tries again.
-            openTable.withLock { $0.openFiles[handle.ino]?.unwritten = true }
+            openTable.withLock { $0.openFiles[ino]?.unwritten = true }
             throw error
         }
     }
 
-    private func writeBack(_ ino: InodeNumber, _ snapshot: OpenFile) async throws {
-        try await store.write { db in
-            guard var inode = try db.inode(ino) else { return }
-            // Read again inside the transaction: flushes and closes of one file commit in writer order, and
-            // the last to commit must write the latest size (a snapshot from before the wait could be older
-            // than one another flush already wrote). A write after this read marks the file unwritten again.
-            let latest =
-                self.openTable.withLock { state -> OpenFile? in
-                    state.openFiles[ino]?.unwritten = false
-                    return state.openFiles[ino]
-                } ?? snapshot
-            inode.size = latest.size
-            if let mtime = latest.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
-            try db.update(inode)
+    /// `flush` on the calling thread, for the mount's request threads (which may block).
+    package func flushBlocking(_ id: HandleID, sync: Bool = false) throws {
+        guard let (ino, snapshot) = try unwrittenAfterSync(id, sync: sync) else { return }
+        do {
+            try store.writeBlocking { db in try self.writeBack(db, ino, snapshot) }
+        } catch {
+            openTable.withLock { $0.openFiles[ino]?.unwritten = true }
+            throw error
         }
+    }
+
+    /// The first half of a flush: the data synced when asked, and the open file when its size and mtime
+    /// are still to write to the MDT.
+    private func unwrittenAfterSync(_ id: HandleID, sync: Bool) throws -> (InodeNumber, OpenFile)? {
+        let handle = try handle(id)
+        guard let snapshot = openTable.withLock({ $0.openFiles[handle.ino] }) else { return nil }
+        if sync && snapshot.fd >= 0 { fdatasync(snapshot.fd) }
+        return snapshot.unwritten ? (handle.ino, snapshot) : nil
+    }
+
+    private func writeBack(_ db: MetadataTransaction, _ ino: InodeNumber, _ snapshot: OpenFile) throws {
+        guard var inode = try db.inode(ino) else { return }
+        // Read again inside the transaction: flushes and closes of one file commit in writer order, and
+        // the last to commit must write the latest size (a snapshot from before the wait could be older
+        // than one another flush already wrote). A write after this read marks the file unwritten again.
+        let latest =
+            openTable.withLock { state -> OpenFile? in
+                state.openFiles[ino]?.unwritten = false
+                return state.openFiles[ino]
+            } ?? snapshot
+        inode.size = latest.size
+        if let mtime = latest.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
+        try db.update(inode)
     }
 
     /// Closes a handle. The last close of a file that was written queues its export.
     package func release(_ id: HandleID) async {
-        guard let handle = openTable.withLock({ $0.handles.removeValue(forKey: id) }) else { return }
-        let ino = handle.ino
-        openTable.withLock { state in
-            state.openFiles[ino]?.opens -= 1
-            if handle.writable { state.openFiles[ino]?.writers -= 1 }
-        }
-        // The file's entry stays until its state is in the MDT, and is read and dropped inside the
-        // transaction: closes and flushes of one file commit in writer order, and a close whose task ran late
-        // must neither write a size older than one already written nor miss a session opened meanwhile
-        // (which joins the entry instead of starting from the MDT's older state).
-        let last: OpenFile?
+        guard let ino = detachHandle(id) else { return }
         do {
-            let (freed, closed) = try await store.write { db -> (Int64, OpenFile?) in
-                let entry = self.openTable.withLock { state -> OpenFile? in
-                    defer { state.openFiles[ino]?.unwritten = false }
-                    return state.openFiles[ino]
-                }
-                guard var inode = try db.inode(ino) else { return (0, self.dropEntryIfUnused(ino)) }
-                // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
-                if let entry, entry.unwritten, entry.fd >= 0 {
-                    inode.size = entry.size
-                    if let mtime = entry.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
-                    try db.update(inode)
-                }
-                guard let last = self.dropEntryIfUnused(ino) else { return (0, nil) }
-                if try inode.nlink <= 0 && db.links(of: ino).isEmpty {
-                    try db.deleteInode(ino)
-                    self.removeCacheFileAfterCommit(db, ino)
-                    return (inode.isReleased ? 0 : inode.size, last)
-                }
-                if last.changed { try self.queueSync(db, ino) }
-                return (0, last)
-            }
+            finishClose(ino, .success(try await store.write { db in try self.closeTransaction(db, ino) }))
+        } catch {
+            finishClose(ino, .failure(error))
+        }
+    }
+
+    /// `release` on the calling thread, for the mount's request threads (which may block).
+    package func releaseBlocking(_ id: HandleID) {
+        guard let ino = detachHandle(id) else { return }
+        finishClose(ino, Result { try store.writeBlocking { db in try self.closeTransaction(db, ino) } })
+    }
+
+    /// Forgets a handle; the file's entry stays until its close is in the MDT.
+    private func detachHandle(_ id: HandleID) -> InodeNumber? {
+        guard let handle = openTable.withLock({ $0.handles.removeValue(forKey: id) }) else { return nil }
+        openTable.withLock { state in
+            state.openFiles[handle.ino]?.opens -= 1
+            if handle.writable { state.openFiles[handle.ino]?.writers -= 1 }
+        }
+        return handle.ino
+    }
+
+    /// The close in the MDT. The file's entry stays until its state is in the MDT, and is read and dropped
+    /// inside the transaction: closes and flushes of one file commit in writer order, and a close whose task
+    /// ran late must neither write a size older than one already written nor miss a session opened
+    /// meanwhile (which joins the entry instead of starting from the MDT's older state). Returns the bytes
+    /// freed and the entry when this was the last close.
+    private func closeTransaction(_ db: MetadataTransaction, _ ino: InodeNumber) throws -> (Int64, OpenFile?) {
+        let entry = openTable.withLock { state -> OpenFile? in
+            defer { state.openFiles[ino]?.unwritten = false }
+            return state.openFiles[ino]
+        }
+        guard var inode = try db.inode(ino) else { return (0, dropEntryIfUnused(ino)) }
+        // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
+        if let entry, entry.unwritten, entry.fd >= 0 {
+            inode.size = entry.size
+            if let mtime = entry.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
+            try db.update(inode)
+        }
+        guard let last = dropEntryIfUnused(ino) else { return (0, nil) }
+        if try inode.nlink <= 0 && db.links(of: ino).isEmpty {
+            try db.deleteInode(ino)
+            removeCacheFileAfterCommit(db, ino)
+            return (inode.isReleased ? 0 : inode.size, last)
+        }
+        if last.changed { try queueSync(db, ino) }
+        return (0, last)
+    }
+
+    /// After the close's transaction: space freed, descriptors of the last close closed, the export woken.
+    private func finishClose(_ ino: InodeNumber, _ outcome: Result<(Int64, OpenFile?), any Error>) {
+        let last: OpenFile?
+        switch outcome {
+        case .success(let (freed, closed)):
             if freed > 0 { space.free(freed) }
             last = closed
-        } catch {
+        case .failure(let error):
             logger.error("closing inode \(ino) failed: \(error)")
             last = dropEntryIfUnused(ino)
         }
@@ -297,7 +334,6 @@ extension FileSystem {
         if last?.changed == true { exportSignal.fire() }
     }
 
-    /// Removes a file's entry once no handle uses it, and returns it (its descriptors are the caller's to close).
     private func dropEntryIfUnused(_ ino: InodeNumber) -> OpenFile? {
         openTable.withLock { state in
             guard let file = state.openFiles[ino], file.opens <= 0 else { return nil }

@@ -332,27 +332,29 @@ enum FuseOperations {
                 fuse_reply_err(req, 0)
             }
         }
+        // Flushes, fsyncs and closes on the FUSE thread: at most one MDT transaction each (and fdatasync).
         ops.flush = { req, _, fi in
             let handle = fi!.pointee.fh
-            FuseOperations.serve(req) { mount, req in
-                try await mount.fs.flush(handle)
+            let mount = FuseOperations.mount(req)
+            FuseOperations.answerNow(req, mount) {
+                try mount.fs.flushBlocking(handle)
                 fuse_reply_err(req, 0)
             }
         }
         ops.fsync = { req, _, _, fi in
             let handle = fi!.pointee.fh
-            FuseOperations.serve(req) { mount, req in
-                try await mount.fs.flush(handle, sync: true)
+            let mount = FuseOperations.mount(req)
+            FuseOperations.answerNow(req, mount) {
+                try mount.fs.flushBlocking(handle, sync: true)
                 fuse_reply_err(req, 0)
             }
         }
         ops.release = { req, ino, fi in
             let handle = fi!.pointee.fh
-            FuseOperations.serve(req) { mount, req in
-                await mount.fs.release(handle)
-                if let inode = try? await mount.fs.attributes(InodeNumber(ino)) { mount.remember(inode) }
-                fuse_reply_err(req, 0)
-            }
+            let mount = FuseOperations.mount(req)
+            mount.fs.releaseBlocking(handle)
+            if let inode = try? mount.fs.attributesBlocking(InodeNumber(ino)) { mount.remember(inode) }
+            fuse_reply_err(req, 0)
         }
         // The kernel may keep a directory's listing across opens (it drops it when the directory changes
         // through it, and when the core tells of a change behind its back), so a listing read again costs no
