@@ -5,7 +5,8 @@
 #   - through the mount: `ls` of one directory of 100,000 entries, cold and again; `find` over it again;
 #   - the mount daemon's memory (RSS now and its peak);
 #   - the same small workload (create, stat, list and unlink 1,000 files in a new directory) on this file
-#     system and on an empty one, side by side: no operation may cost more because of files elsewhere.
+#     system and on an empty one, alternately five times (medians): no operation may cost more because of
+#     files elsewhere.
 # Run as root (FUSE).
 #
 #   benchmarks/fs-scale.sh [files (default 1000000)]
@@ -75,7 +76,6 @@ os.rmdir(directory)
 print(f"{time.perf_counter() - start:.3f}")
 PY
 }
-big_small=$(small_workload "$WORK/big/dra/fresh")
 rss=$(awk '/VmRSS/{print $2}' "/proc/$OURS_PID/status")
 hwm=$(awk '/VmHWM/{print $2}' "/proc/$OURS_PID/status")
 mkdir -p "$WORK/empty-repository"
@@ -85,7 +85,15 @@ mkdir -p "$WORK/small"
 "$BIN/fsx-admin" mount --fs-dir "$WORK/fs-small" "$WORK/small" 2>>"$WORK/small.log" &
 SMALL_PID=$!
 for _ in $(seq 400); do [ -d "$WORK/small/dra" ] && break; sleep 0.05; done
-empty_small=$(small_workload "$WORK/small/dra/fresh")
+# A single run of a second varies by a third here: the two alternate, five times, and each gives its median.
+big_runs=() empty_runs=()
+for round in 1 2 3 4 5; do
+  big_runs+=("$(small_workload "$WORK/big/dra/fresh$round")")
+  empty_runs+=("$(small_workload "$WORK/small/dra/fresh$round")")
+done
+median() { printf '%s\n' "$@" | sort -n | sed -n 3p; }
+big_small=$(median "${big_runs[@]}")
+empty_small=$(median "${empty_runs[@]}")
 mib() { python3 -c "print(f'{$1 / 1024:.0f}')"; }
 
 printf '\n%d files in directories of %d, one local directory repository\n' "$FILES" "$PER_DIR"
@@ -93,7 +101,7 @@ printf '  %-58s %9s s (%s files/s)\n' "batch import of every file" "$import_s" "
 printf '  %-58s %9s s\n' "ls -f of a directory of $PER_DIR, first" "$ls_cold" "ls -f of it again" "$ls_warm" \
   "ls -l of it, first" "$lsl_first" "ls -l of it again" "$lsl_warm" "find over $PER_DIR entries, again" "$find_warm"
 printf '  %-58s %9s MiB now, %s MiB at most\n' "mount daemon memory" "$(mib "$rss")" "$(mib "$hwm")"
-printf '  %-58s %9s s here, %s s on an empty file system\n' "create+stat+list+unlink 1,000 files in a new directory" "$big_small" "$empty_small"
+printf '  %-58s %9s s here, %s s on an empty file system (medians of 5)\n' "create+stat+list+unlink 1,000 files in a new directory" "$big_small" "$empty_small"
 
 record "import of $FILES files" s lower "ours=$import_s"
 record "ls -f of $PER_DIR entries, first" s lower "ours=$ls_cold"
