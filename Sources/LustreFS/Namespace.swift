@@ -425,8 +425,10 @@ extension FileSystem {
             if metadataChanged {
                 inode.metaVersion += 1
                 try db.update(inode)
-                // Exported objects get their metadata updated; a file still being written exports at close.
+                // Exported objects get their metadata updated; a file still being written exports at close
+                // (an export that runs meanwhile skips it as open for writing, so its close must know).
                 try self.queueSync(db, ino)
+                self.openTable.withLock { state in state.openFiles[ino]?.changed = true }
             } else {
                 try db.update(inode)
             }

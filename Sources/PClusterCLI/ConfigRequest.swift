@@ -44,9 +44,12 @@ struct ConfigRequest {
         }
         var messages = result.messages
         if let config = result.config, let document = result.document, let inventory = inventory?(region ?? config.region) {
+            // PCLUSTER_RESOURCE_CHECK_TIMEOUT (seconds; default 15): how long each resource check may wait for
+            // the cloud's answer before it is reported as not checked.
+            let timeout = env.variables["PCLUSTER_RESOURCE_CHECK_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 15
             let found = await ConfigValidation.validateResources(
                 document: document, config: config, inventory: inventory,
-                suppression: suppression)
+                suppression: suppression, timeout: timeout)
             messages = ConfigValidation.sorted(messages + found)
         }
         // Our advice the original does not give never turns a config it accepts into a refused one.

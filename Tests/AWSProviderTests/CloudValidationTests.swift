@@ -38,6 +38,8 @@ struct CloudValidationTests {
             "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyId,
             "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1", "HOME": home,
             "PCLUSTER_STATE_DIR": home + "/state", "SUBNET_ID": subnet, "FSX_FS_ID": "fs-0123456789abcdef0",
+            // moto is shared by the whole suite: on a loaded machine an answer can take longer than 15 s.
+            "PCLUSTER_RESOURCE_CHECK_TIMEOUT": "120",
         ]
     }
 
