@@ -293,12 +293,12 @@ enum FuseOperations {
         ops.create = { req, parent, name, mode, fi in
             let name = String(cString: name!)
             let who = FuseOperations.caller(req)
-            let info = UnsafeSendable(fi!.pointee)
             let mount = FuseOperations.mount(req)
             FuseOperations.answerNow(req, mount) {
                 let (inode, handle) = try mount.fs.createBlocking(
                     parent: InodeNumber(parent), name: name, perm: mode & 0o7777 & ~who.umask, uid: who.uid, gid: who.gid)
-                var reply = info.value
+                // Answered on this thread, while libfuse's `fi` is still valid: no copy for a task needed.
+                var reply = fi!.pointee
                 reply.fh = handle
                 lfs_fuse_file_info_set(&reply, 0, 0, 0)
                 var entry = fuse_entry_param()
