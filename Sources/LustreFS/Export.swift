@@ -393,7 +393,10 @@ extension FileSystem {
             let seen = exportDrained.current
             let pending = try await store.read { db in try db.queuedExportCount() }
             if pending == 0 { return true }
-            if Date() >= deadline { return false }
+            if Date() >= deadline {
+                await logQueuedExports(pending)
+                return false
+            }
             exportSignal.fire()
             let timer = Task { [exportDrained] in
                 try? await Task.sleep(nanoseconds: 200_000_000)
@@ -402,6 +405,21 @@ extension FileSystem {
             await exportDrained.wait(after: seen)
             timer.cancel()
         }
+    }
+
+    /// Says what is still queued when a wait for exports gives up: which entries, how often they failed,
+    /// when they are due, and whether they are running now.
+    private func logQueuedExports(_ pending: Int) async {
+        let entries = (try? await store.read { db in try db.queuedExports(limit: 8) }) ?? []
+        let running = movements.runningEntries
+        let now = nowNanoseconds()
+        let described = entries.map { entry -> String in
+            let target = entry.key ?? "inode \(entry.ino ?? 0)"
+            let due = entry.notBefore > now ? "due in \((entry.notBefore - now) / 1_000_000) ms" : "due"
+            let state = entry.seq.map { running.contains($0) } == true ? "running" : "waiting"
+            return "#\(entry.seq ?? 0) \(entry.operation.rawValue) \(target), \(entry.attempts) failed, \(due), \(state)"
+        }
+        logger.warning("\(pending) export(s) still queued: \(described.joined(separator: "; "))")
     }
 
     /// Runs queued exports in this task (the admin tool without background work); failures stay queued.
