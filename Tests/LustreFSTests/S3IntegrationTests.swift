@@ -35,7 +35,7 @@ import Glibc
     @Test func importRestoreAndExportWithFSxMetadata() async throws {
         let bucket = "lfs-import-\(UInt32.random(in: 0...UInt32.max))"
         let (_, s3, repositories) = try await Self.setUp(bucket)
-        let payload = randomData(5 << 20)
+        let payload = randomBytes(5 << 20)
         _ = try await s3.putObject(
             bucket: bucket, key: "data/ro/file.bin", data: payload,
             metadata: Self.fsxMetadata(mode: "0100444", uid: 1001, gid: 1002))
@@ -81,7 +81,7 @@ import Glibc
 
         // New files export with FSx's headers: one PUT, and multipart above the threshold.
         try await fs.writeFile("/dra/new.txt", Data("written here".utf8), perm: 0o640)
-        let large = randomData(12 << 20)
+        let large = randomBytes(12 << 20)
         try await fs.writeFile("/dra/dir/large.bin", large)
         #expect(try await fs.waitForExports())
         let head = try await s3.headObject(bucket: bucket, key: "data/new.txt")
@@ -209,6 +209,7 @@ import Glibc
         options.background = false  // no event feed: only the sweep can see changes
         let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: options, repositories: repositories)
         let association = try await fs.associate("/dra", "s3://\(bucket)/p/", autoImport: [.new, .changed, .deleted])
+        #expect(association.lifecycle == .available, "\(association.lifecycle): \(association.failureMessage ?? "")")
         _ = try await s3.putObject(bucket: bucket, key: "p/late.txt", data: Data("late".utf8))
         await fs.sweep()
         #expect(try await fs.readFile("/dra/late.txt") == Data("late".utf8))

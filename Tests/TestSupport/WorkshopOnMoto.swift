@@ -46,9 +46,11 @@ package struct WorkshopOnMoto: Sendable {
         return WorkshopOnMoto(moto: moto, ec2: ec2, subnet: subnet, image: image)
     }
 
-    /// The environment of a user with PCLUSTER_PROVIDER=aws pointed at this moto server.
+    /// The environment of a user with PCLUSTER_PROVIDER=aws pointed at this moto server. The resource checks
+    /// wait up to 120 s, not 15: the whole suite shares this moto server and these two cores.
     package func environment(home: String) -> [String: String] {
         [
+            "PCLUSTER_RESOURCE_CHECK_TIMEOUT": "120",
             "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyId,
             "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey, "AWS_REGION": "us-east-1", "HOME": home,
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
