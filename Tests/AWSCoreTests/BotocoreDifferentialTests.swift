@@ -27,9 +27,9 @@ import Testing
 
     static let date = Date(timeIntervalSince1970: 1_795_610_096)  // 2026-11-25T12:34:56Z
 
-    @Test func signaturesMatchBotocore() throws {
+    @Test func signaturesMatchBotocore() async throws {
         let script = TestPaths.repository.appendingPathComponent("Tests/Support/botocore-sigv4-cases.py").path
-        let result = try runCommand(["python3", script, "400", "20261125"])
+        let result = try await runCommand(["python3", script, "400", "20261125"])
         try #require(result.status == 0, "botocore case generator failed: \(result.stderr)")
         let cases = try JSONDecoder().decode([Case].self, from: result.stdout)
         #expect(cases.count == 400)

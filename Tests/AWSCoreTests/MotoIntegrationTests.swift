@@ -94,11 +94,11 @@ import Testing
         _ = try await s3.putObject(bucket: bucket, key: "shared/report.txt", data: Data("hello, presigned".utf8))
         let url = try await s3.presignedGetURL(bucket: bucket, key: "shared/report.txt", expires: 300)
         #expect(url.contains("X-Amz-Signature="))
-        let result = try runCommand(["curl", "-sS", "-f", url])
+        let result = try await runCommand(["curl", "-sS", "-f", url])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(String(decoding: result.stdout, as: UTF8.self) == "hello, presigned")
         let tampered = url.replacingOccurrences(of: "report.txt", with: "other.txt")
-        #expect(try runCommand(["curl", "-sS", "-f", "-o", "/dev/null", tampered]).status != 0)
+        #expect(try await runCommand(["curl", "-sS", "-f", "-o", "/dev/null", tampered]).status != 0)
     }
 
     @Test func listingPagesPrefixesAndDelimiters() async throws {
@@ -151,14 +151,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let source = directory.appendingPathComponent("source.bin").path
         let size = 100 << 20
-        var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: size)
-        for index in stride(from: 0, to: size, by: 8) {
-            withUnsafeBytes(of: generator.next()) { word in
-                for offset in 0..<8 { bytes[index + offset] = word[offset] }
-            }
-        }
-        let original = Data(bytes)
+        let original = randomBytes(size)
         try original.write(to: URL(fileURLWithPath: source))
         let options = S3TransferOptions(partSize: 8 << 20, concurrency: 8, multipartThreshold: 16 << 20)
         let etag = try await s3.upload(

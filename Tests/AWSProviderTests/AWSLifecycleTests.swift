@@ -84,7 +84,7 @@ struct AWSLifecycleTests {
         // The configuration is in the account's ParallelCluster bucket, with the environment's values in it.
         let url = try #require(described.json["clusterConfiguration"]?["url"]?.stringValue)
         #expect(url.contains("-v1-do-not-delete/parallelcluster/3.16.1/clusters/\(name)/configs/cluster-config.yaml"))
-        let stored = try runCommand(["/usr/bin/curl", "-sf", url])
+        let stored = try await runCommand(["/usr/bin/curl", "-sf", url])
         #expect(stored.status == 0 && String(decoding: stored.stdout, as: UTF8.self).contains("\"SubnetId\": \"\(account.subnet)\""))
         let listed = try await pcluster("list-clusters")
         #expect(
@@ -141,11 +141,11 @@ struct AWSLifecycleTests {
 
         // The head node's agent state from the stack, then Slurm's resume and suspend programs.
         let directory = home + "/agent"
-        let bootstrap = try runCommand([Self.agent, "bootstrap", "--cluster-name", name, "--cluster-dir", directory], environment: env)
+        let bootstrap = try await runCommand([Self.agent, "bootstrap", "--cluster-name", name, "--cluster-dir", directory], environment: env)
         #expect(bootstrap.status == 0, "\(bootstrap.stderr)")
         let plan = try JSONDecoder().decode(AWSFleetPlan.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/aws-fleet.json")))
         #expect(plan.computeResources.map(\.launchTemplateName) == ["\(name)-c6i-compute"])
-        let resume = try runCommand([Self.agent, "resume", "--cluster-dir", directory, "c6i-dy-compute-[1-2]"], environment: env)
+        let resume = try await runCommand([Self.agent, "resume", "--cluster-dir", directory, "c6i-dy-compute-[1-2]"], environment: env)
         #expect(resume.status == 0, "\(resume.stderr)")
         let computes = try await pcluster("describe-cluster-instances", "-n", name, "--node-type", "ComputeNode").json["instances"]?.arrayValue ?? []
         #expect(computes.count == 2 && computes.allSatisfy { $0["instanceType"] == "c6i.32xlarge" && $0["queueName"] == "c6i" }, "\(computes)")
@@ -159,13 +159,13 @@ struct AWSLifecycleTests {
         #expect(launch["MinCount"] == "2" && launch["MaxCount"] == "2" && launch["InstanceType"] == "c6i.32xlarge")
         #expect(launch["NetworkInterface.1.InterfaceType"] == "efa" && launch["Placement.GroupName"] == placementGroup, "\(launch)")
         #expect(launch["NetworkInterface.1.SubnetId"] == account.subnet && launch["LaunchTemplate.Version"] == "$Latest")
-        let suspend = try runCommand([Self.agent, "suspend", "--cluster-dir", directory, "c6i-dy-compute-[1-2]"], environment: env)
+        let suspend = try await runCommand([Self.agent, "suspend", "--cluster-dir", directory, "c6i-dy-compute-[1-2]"], environment: env)
         #expect(suspend.status == 0, "\(suspend.stderr)")
         let left = try await pcluster("describe-cluster-instances", "-n", name, "--node-type", "ComputeNode").json["instances"]?.arrayValue ?? []
         #expect(left.isEmpty, "\(left)")
 
         // Delete: instances the agent made, then the stack, then the configuration.
-        _ = try runCommand([Self.agent, "resume", "--cluster-dir", directory, "c6i-dy-compute-1"], environment: env)
+        _ = try await runCommand([Self.agent, "resume", "--cluster-dir", directory, "c6i-dy-compute-1"], environment: env)
         let deleted = try await pcluster("delete-cluster", "-n", name, "--wait")
         #expect(deleted.status == 0 && deleted.json["message"]?.stringValue == "Successfully deleted cluster '\(name)'.", "\(deleted.json)")
         let gone = try await pcluster("describe-cluster", "-n", name)
@@ -183,7 +183,7 @@ struct AWSLifecycleTests {
         }
         #expect(survivors.isEmpty, "running after delete: \(survivors)")
         // The configuration object is gone too (the presigned URL describe-cluster gave now finds nothing).
-        let status = try runCommand(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+        let status = try await runCommand(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])
         #expect(String(decoding: status.stdout, as: UTF8.self) == "404")
     }
 }

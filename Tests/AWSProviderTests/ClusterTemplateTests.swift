@@ -21,14 +21,14 @@ struct ClusterTemplateTests {
         return ClusterTemplate(clusterName: "demo", config: config, version: "3.16.1")
     }
 
-    @Test func sameConfigSameBytes() throws {
+    @Test func sameConfigSameBytes() async throws {
         let first = try template().render()
         let second = try template().render()
         #expect(first == second)
         #expect(first.utf8.count > 1000)
     }
 
-    @Test func cfnLintFindsNoErrors() throws {
+    @Test func cfnLintFindsNoErrors() async throws {
         guard which("cfn-lint") != nil else {
             Issue.record("cfn-lint is not installed")
             return
@@ -36,7 +36,7 @@ struct ClusterTemplateTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-template-\(UUID().uuidString).json").path
         defer { unlink(file) }
         try template().render().write(toFile: file, atomically: true, encoding: .utf8)
-        let lint = try runCommand(["cfn-lint", "--regions", "us-east-1", "--", file])
+        let lint = try await runCommand(["cfn-lint", "--regions", "us-east-1", "--", file])
         let output = String(decoding: lint.stdout, as: UTF8.self) + lint.stderr
         // cfn-lint's exit status is a bit set: 2 = errors, 4 = warnings, 8 = informational.
         #expect(lint.status & 2 == 0 && lint.status & 1 == 0, "\(output)")
@@ -44,7 +44,7 @@ struct ClusterTemplateTests {
 
     /// Both boot scripts are valid bash once CloudFormation has filled in its `${...}` (Fn::Sub): what bash
     /// itself says with `-n`, with each substitution replaced by a plain word and `${!name}` by `${name}`.
-    @Test func theBootScriptsAreValidBash() throws {
+    @Test func theBootScriptsAreValidBash() async throws {
         let resources = try #require(try template().document()["Resources"]?.objectValue)
         let scripts = resources.entries.compactMap {
             $0.value["Properties"]?["LaunchTemplateData"]?["UserData"]?["Fn::Base64"]?["Fn::Sub"]?.stringValue
@@ -53,7 +53,7 @@ struct ClusterTemplateTests {
         for script in scripts {
             let filled = script.replacingOccurrences(of: #"\$\{(AWS::[A-Za-z]+|[A-Za-z]+)\}"#, with: "filled", options: .regularExpression)
                 .replacingOccurrences(of: "${!", with: "${")
-            let checked = try runCommand(["/bin/bash", "-n"], input: Data(filled.utf8))
+            let checked = try await runCommand(["/bin/bash", "-n"], input: Data(filled.utf8))
             #expect(checked.status == 0, "\(checked.stderr)\n\(filled)")
         }
         let head = try #require(scripts.first { $0.contains("pcluster-agent bootstrap") })
@@ -68,7 +68,7 @@ struct ClusterTemplateTests {
     }
 
     /// With SlurmSettings.Database the head node, and it alone, may read the password's secret.
-    @Test func theDatabasePasswordIsReadableByTheHeadNodeAlone() throws {
+    @Test func theDatabasePasswordIsReadableByTheHeadNodeAlone() async throws {
         let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slurmdb-AbCdEf"
         let yaml = try String(contentsOfFile: Self.example, encoding: .utf8).replacingOccurrences(
             of: "  Scheduler: slurm\n",
@@ -87,7 +87,7 @@ struct ClusterTemplateTests {
         #expect(try !template().render().contains("secretsmanager"))
     }
 
-    @Test func whatTheWorkshopConfigAsksFor() throws {
+    @Test func whatTheWorkshopConfigAsksFor() async throws {
         let document = try template().document()
         let resources = try #require(document["Resources"]?.objectValue)
         // SSH and DCV from AllowedIps on the head node.
@@ -126,7 +126,7 @@ struct ClusterTemplateTests {
     /// LoginNodes.Pools as the original builds them: an Auto Scaling group of Count nodes with its two lifecycle
     /// hooks, behind a network load balancer forwarding TCP 22 to the pool's target group; the groups, role and
     /// launch template of the pool; valid bash for its boot; cfn-lint still clean.
-    @Test func aLoginPoolAsTheOriginalBuildsIt() throws {
+    @Test func aLoginPoolAsTheOriginalBuildsIt() async throws {
         let yaml =
             try String(contentsOfFile: Self.example, encoding: .utf8)
             + AWSLoginNodesTests.loginNodes.replacingOccurrences(of: "${SUBNET_ID}", with: "subnet-0123456789abcdef0")
@@ -159,7 +159,7 @@ struct ClusterTemplateTests {
         let name = try #require(targets["Name"]?.stringValue)
         #expect(name.hasPrefix("demo-login-") && name.count == "demo-login-".count + 16)
         if let python = OracleResponses.python {
-            let original = try runCommand([
+            let original = try await runCommand([
                 python, "-c",
                 "from pcluster.templates.cdk_builder_utils import _get_resource_combination_name as f; print(f('demo', 'login', partial_length=7, hash_length=16))",
             ])
@@ -179,7 +179,7 @@ struct ClusterTemplateTests {
         let script = try #require(launch["UserData"]?["Fn::Base64"]?["Fn::Sub"]?.stringValue)
         let filled = script.replacingOccurrences(of: #"\$\{(AWS::[A-Za-z]+|[A-Za-z]+)\}"#, with: "filled", options: .regularExpression)
             .replacingOccurrences(of: "${!", with: "${")
-        let checked = try runCommand(["/bin/bash", "-n"], input: Data(filled.utf8))
+        let checked = try await runCommand(["/bin/bash", "-n"], input: Data(filled.utf8))
         #expect(checked.status == 0, "\(checked.stderr)")
         #expect(script.contains("/munge.key") && script.contains("/slurm/slurm.conf") && script.contains("SLURM_CONF="))
         #expect(script.contains("complete-lifecycle-action --auto-scaling-group-name demo-login-AutoScalingGroup"))
@@ -193,11 +193,11 @@ struct ClusterTemplateTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("pcluster-login-template-\(UUID().uuidString).json").path
         defer { unlink(file) }
         try built.render().write(toFile: file, atomically: true, encoding: .utf8)
-        let lint = try runCommand(["cfn-lint", "--regions", "us-east-1", "--", file])
+        let lint = try await runCommand(["cfn-lint", "--regions", "us-east-1", "--", file])
         #expect(lint.status & 2 == 0 && lint.status & 1 == 0, "\(String(decoding: lint.stdout, as: UTF8.self))\(lint.stderr)")
     }
 
-    @Test func namesStayDistinctAndValid() throws {
+    @Test func namesStayDistinctAndValid() async throws {
         let text = try String(contentsOfFile: Self.example, encoding: .utf8)
             .replacingOccurrences(of: "        - Name: compute\n", with: "        - Name: a-b\n")
         let resources = try template(text).document()["Resources"]?.objectValue?.keys ?? []

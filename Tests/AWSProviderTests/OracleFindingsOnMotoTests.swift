@@ -53,7 +53,7 @@ struct OracleFindingsOnMotoTests {
             "AWS_SECRET_ACCESS_KEY": account.moto.credentials.secretAccessKey, "AWS_DEFAULT_REGION": "us-east-1", "HOME": home,
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
         ]
-        let theirs = try await onOwnThread { try runCommand([originalTool] + arguments, environment: originalEnvironment) }
+        let theirs = try await runCommand([originalTool] + arguments, environment: originalEnvironment)
 
         func findings(_ text: String) throws -> Set<String> {
             let json = try JSONValue.parse(text)

@@ -1,30 +1,19 @@
 import ClusterConfig
 import Foundation
+import TestSupport
 import Testing
 
 /// Property-style: random edits of valid configs (10,000 a run: four seeds of 2,500) never crash the loader, and every rejection is
 /// either one positioned file error or findings that all carry a position inside the file.
 @Suite("Random mutations of valid configs")
 struct MutationTests {
-    /// SplitMix64: a seeded generator so a failure can be replayed from its seed.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let fragments = [
         "", " ", ":", "- ", "\t", "{", "}", "[", "]", "&a", "*a", "!!int", "'", "\"", "#", "|", ">",
         "null", "true", "-1", "99999999999999999999", "0x1F", "ü", "\u{0}", "$UNSET", "${", "MaxCont",
         "  - Name: x", "Efa:", "  Enabled: maybe",
     ]
 
-    func mutate(_ text: String, _ rng: inout SeededGenerator) -> String {
+    func mutate(_ text: String, _ rng: inout SplitMix64) -> String {
         var lines = text.components(separatedBy: "\n")
         let edits = Int.random(in: 1...3, using: &rng)
         for _ in 0..<edits where !lines.isEmpty {
@@ -54,7 +43,7 @@ struct MutationTests {
 
     @Test(arguments: [1, 2, 3, 4])
     func mutatedConfigsNeverCrashAndAlwaysPointIntoTheFile(seed: Int) throws {
-        var rng = SeededGenerator(state: UInt64(seed) &* 7919)
+        var rng = SplitMix64(seed: UInt64(seed) &* 7919)
         let bases = [Fixtures.minimal, Fixtures.exampleConfigText]
         for round in 0..<2500 {
             let base = bases[round % bases.count]

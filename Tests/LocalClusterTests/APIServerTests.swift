@@ -72,7 +72,7 @@ extension ClustersAsRoot {
                 if let body { arguments += ["--body", JSONPrinter.render(body, indent: 0)] }
                 if unsigned { arguments.append("--unsigned") }
                 let (line, env) = (arguments, environment.merging(signing) { $1 })
-                let result = try await onOwnThread { try runCommand(line, environment: env) }
+                let result = try await runCommand(line, environment: env)
                 let printed = try JSONValue.parse(String(decoding: result.stdout, as: UTF8.self))
                 let answer = Answer(status: printed["status"]?.intValue ?? 0, body: printed["body"] ?? .null)
                 checked.append((operation, answer))
@@ -139,7 +139,7 @@ extension ClustersAsRoot {
             let badFile = state.appendingPathComponent("bad.yaml").path
             try configuration.replacingOccurrences(of: "MaxCount: 2", with: "MaxCount: -1").write(toFile: badFile, atomically: true, encoding: .utf8)
             let browser = try await onOwnThread { [environment] in
-                try runCommand(
+                try runCommandBlocking(
                     [
                         Self.repository.appendingPathComponent(".build/api-tools/bin/python").path,
                         Self.repository.appendingPathComponent("scripts/api/browser.py").path, "http://127.0.0.1:\(port)", token, name, badFile,
@@ -202,7 +202,7 @@ extension ClustersAsRoot {
                         Self.repository.appendingPathComponent(".build/api-tools/bin/python").path,
                         Self.repository.appendingPathComponent("scripts/api/browser_desktop.py").path, url,
                     ] + (refused ? ["--expect-refused"] : [])
-                let result = try await onOwnThread { [environment] in try runCommand(line, environment: environment) }
+                let result = try await runCommand(line, environment: environment)
                 return try JSONValue.parse(String(decoding: result.stdout, as: UTF8.self))
             }
             let connected = try await desktop(url, refused: false)

@@ -40,7 +40,7 @@ extension ClustersAsRoot {
             let database = try MariaDB.start(in: home + "/mariadb")
             defer { database.stop() }
             try database.sql("CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY 'aws-pw'; GRANT ALL ON *.* TO 'slurm'@'127.0.0.1';")
-            let secret = try runCommand(
+            let secret = try await runCommand(
                 [
                     "/usr/bin/env", "aws", "secretsmanager", "create-secret", "--name", "\(name)-db", "--secret-string", "aws-pw", "--region",
                     "us-east-1", "--query", "ARN", "--output", "text",
@@ -99,21 +99,21 @@ extension ClustersAsRoot {
             let described = try await JSONValue.parse(PClusterCLI.run(["describe-cluster", "-n", name], environment: env).stdout)
             let url = try #require(described["clusterConfiguration"]?["url"]?.stringValue.flatMap(URL.init(string:)))
             let bucket = url.pathComponents[1]
-            let published = try runCommand(
+            let published = try await runCommand(
                 ["/usr/bin/env", "aws", "s3", "cp", "s3://\(bucket)/parallelcluster/3.16.1/clusters/\(name)/munge.key", "-"],
                 environment: env)
             #expect(published.status == 0 && published.stdout == FileManager.default.contents(atPath: layout.mungeKey), "\(published.stderr)")
             // So is slurm.conf, for login nodes (no slurmd fetches it for them): with that copy alone, Slurm's
             // commands reach this head node, as they do on a login node.
-            func publishedConf() throws -> String {
-                let fetched = try runCommand(
+            func publishedConf() async throws -> String {
+                let fetched = try await runCommand(
                     ["/usr/bin/env", "aws", "s3", "cp", "s3://\(bucket)/parallelcluster/3.16.1/clusters/\(name)/slurm/slurm.conf", "-"],
                     environment: env)
                 return String(decoding: fetched.stdout, as: UTF8.self)
             }
-            #expect(try publishedConf() == conf)
+            #expect(try await publishedConf() == conf)
             let loginConf = home + "/login-slurm.conf"
-            try publishedConf().write(toFile: loginConf, atomically: true, encoding: .utf8)
+            try await publishedConf().write(toFile: loginConf, atomically: true, encoding: .utf8)
             let fromLogin = ProcessControl.run(
                 ["/usr/bin/sinfo", "-h", "-o", "%P"], environment: ["SLURM_CONF": loginConf, "PATH": "/usr/bin:/bin"])
             #expect(fromLogin.status == 0 && fromLogin.output.contains("c6i"), "\(fromLogin.output)")
@@ -188,7 +188,8 @@ extension ClustersAsRoot {
             }
             #expect(headNode.accountingIsRunning)
             // Login nodes get the new slurm.conf too.
-            #expect(try publishedConf().contains("c6i-dy-compute-[1-3]") || publishedConf().contains("c6i-dy-compute-3"))
+            let republished = try await publishedConf()
+            #expect(republished.contains("c6i-dy-compute-[1-3]") || republished.contains("c6i-dy-compute-3"))
         }
     }
 }

@@ -12,7 +12,7 @@ import Glibc
 
 /// The suites that run clusters as root, one at a time: each starts slurmctld, slurmd processes, an FSx
 /// service and FUSE mounts, and two of them side by side on two cores make their timing checks flaky.
-@Suite(.serialized) enum ClustersAsRoot {
+@Suite(.serialized, .ownThreads) enum ClustersAsRoot {
     struct Outcome {
         var status: Int32
         var stdout: String

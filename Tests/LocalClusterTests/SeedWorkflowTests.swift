@@ -247,7 +247,7 @@ extension ClustersAsRoot {
             defer { api.stop() }
             try await api.waitUntilListening()
             let browser = try await onOwnThread { [environment] in
-                try runCommand(
+                try runCommandBlocking(
                     [
                         TestPaths.repository.appendingPathComponent(".build/api-tools/bin/python").path,
                         TestPaths.repository.appendingPathComponent("scripts/api/browser_storage.py").path, api.endpoint, token,

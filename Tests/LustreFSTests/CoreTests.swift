@@ -2,6 +2,7 @@ import DataRepository
 import Foundation
 import HSM
 import LustreFS
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -15,7 +16,7 @@ import Glibc
     /// archived), written (dirty, without auto-export to clear it), and a new file (none of these).
     @Test func hsmCountsFollowEachFilesState() async throws {
         let scratch = Scratch()
-        for name in ["a", "b", "c"] { try putLocal(scratch.sub("repo"), name, randomData(100)) }
+        for name in ["a", "b", "c"] { try putLocal(scratch.sub("repo"), name, randomBytes(100)) }
         let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
         let association = try await fs.associate("/dra", "file://\(scratch.path)/repo", autoExport: [])
         #expect(try await fs.hsmCounts(association: association.id) == HSMCounts(files: 3, released: 3, archived: 3))
@@ -45,7 +46,7 @@ import Glibc
     @Test func importShowsNamesAndAttributesBeforeAnyDataMoves() async throws {
         let scratch = Scratch()
         let repo = scratch.sub("repo")
-        let big = randomData(3_000_000)
+        let big = randomBytes(3_000_000)
         try putLocal(
             repo, "a.txt", Data("hello\n".utf8),
             metadata: [
@@ -263,7 +264,7 @@ import Glibc
     /// prefix alike): each file's attributes, bytes and hsm_remove go to its own repository.
     @Test func twoRepositoriesWithTheSameKeysKeepToTheirOwnObjects() async throws {
         let scratch = Scratch()
-        let one = randomData(1000), two = randomData(3000)
+        let one = randomBytes(1000), two = randomBytes(3000)
         try putLocal(scratch.sub("one"), "same", one, metadata: ["file-permissions": "0100600", "file-owner": "0", "file-group": "0"])
         try putLocal(scratch.sub("two"), "same", two, metadata: ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"])
         let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
@@ -283,7 +284,7 @@ import Glibc
     /// file system's (60 s here), so the same slow link fails one read and serves the other.
     @Test func anAssociationsReadTimeoutBoundsOnlyItsOwnFiles() async throws {
         let scratch = Scratch()
-        let data = randomData(2 << 20)
+        let data = randomBytes(2 << 20)
         for name in ["strict", "patient"] { try putLocal(scratch.sub(name), "big", data) }
         // The strict association's link never delivers (until its transfer is cancelled), so EIO there can only be
         // its timeout's, however late a loaded machine runs the watchdog (a 4 s piece once arrived before the
@@ -315,7 +316,7 @@ import Glibc
     @Test func concurrentReadersShareOneRestoreAndEarlyRangesReturnFirst() async throws {
         let scratch = Scratch()
         let repo = scratch.sub("repo")
-        let data = randomData(16 << 20)
+        let data = randomBytes(16 << 20)
         try putLocal(repo, "big", data)
         let instrumented = Locked<InstrumentedRepository?>(nil)
         let repositories = TestRepositories(wrap: { base in
@@ -519,7 +520,7 @@ import Glibc
         #expect(try await fs.resolve("/hard").nlink == 2)
         // Capacity: 1 MiB; a 2 MiB write fails with ENOSPC and leaves the space accounting intact.
         let used = try await fs.usage().usedBytes
-        #expect(await errno { try await fs.writeFile("/huge", randomData(2 << 20)) } == ENOSPC)
+        #expect(await errno { try await fs.writeFile("/huge", randomBytes(2 << 20)) } == ENOSPC)
         #expect(try await fs.usage().usedBytes == used)
         #expect(await errno { _ = try await fs.makeNode(parent: root.ino, name: "a/b", type: .regular, perm: 0o644, uid: 0, gid: 0) } == EINVAL)
         #expect(

@@ -23,8 +23,8 @@ import Glibc
         }
 
         /// Runs a command to the end; returns its status and output.
-        func run(_ command: String..., input: Data? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
-            try runCommand(arguments(command), environment: environment, input: input)
+        func run(_ command: String..., input: Data? = nil) async throws -> (status: Int32, stdout: Data, stderr: String) {
+            try await runCommand(arguments(command), environment: environment, input: input)
         }
 
         /// Starts a command and returns the process (to kill it).
@@ -92,11 +92,12 @@ import Glibc
     @Test func killedMidRestoreLeavesTheFileReleasedAndReadsAfterwards() async throws {
         let (admin, s3, bucket, scratch) = try await Self.setUp()
         _ = scratch
-        let payload = randomData(192 << 20)
+        let payload = randomBytes(192 << 20)
         _ = try await s3.putObject(
             bucket: bucket, key: "big.bin", data: payload,
             metadata: ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"])
-        let created = try admin.run("create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)", "--batch-import")
+        let created = try await admin.run(
+            "create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)", "--batch-import")
         #expect(created.status == 0, "\(created.stderr)")
 
         let reader = try admin.start("cat", "/dra/big.bin")
@@ -110,20 +111,20 @@ import Glibc
         #expect(caught, "the restore was not caught in progress")
 
         // A new process: the partial data is gone and the file says released.
-        let state = try admin.run("hsm_state", "/dra/big.bin")
+        let state = try await admin.run("hsm_state", "/dra/big.bin")
         #expect(String(decoding: state.stdout, as: UTF8.self) == "/dra/big.bin: (0x0000000d) released exists archived, archive_id:1\n")
         #expect(Self.cacheFiles(admin.directory).isEmpty)
-        #expect(String(decoding: try admin.run("df").stdout, as: UTF8.self).contains(" used 0 "))
-        let read = try admin.run("cat", "/dra/big.bin")
+        #expect(String(decoding: try await admin.run("df").stdout, as: UTF8.self).contains(" used 0 "))
+        let read = try await admin.run("cat", "/dra/big.bin")
         #expect(read.status == 0 && read.stdout == payload, "\(read.stderr)")
-        let after = try admin.run("hsm_state", "/dra/big.bin")
+        let after = try await admin.run("hsm_state", "/dra/big.bin")
         #expect(String(decoding: after.stdout, as: UTF8.self) == "/dra/big.bin: (0x00000009) exists archived, archive_id:1\n")
     }
 
     @Test func killedMidExportResumesAndLeavesNoPartialUpload() async throws {
         let (admin, s3, bucket, scratch) = try await Self.setUp()
         _ = scratch
-        let created = try admin.run(
+        let created = try await admin.run(
             "create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)/out",
             "--auto-export", "NEW,CHANGED,DELETED")
         #expect(created.status == 0, "\(created.stderr)")
@@ -133,11 +134,11 @@ import Glibc
         var name = ""
         var inProgress = false
         for (attempt, size) in [96 << 20, 192 << 20, 384 << 20].enumerated() where !inProgress {
-            payload = randomData(size)
+            payload = randomBytes(size)
             name = "result-\(attempt).dat"
-            let written = try admin.run("write", "/dra/\(name)", input: payload)
+            let written = try await admin.run("write", "/dra/\(name)", input: payload)
             #expect(written.status == 0, "\(written.stderr)")
-            #expect(String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000000)\n")
+            #expect(String(decoding: try await admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000000)\n")
             let exporter = try admin.start("export")
             let key = "out/\(name)"
             let deadline = Date().addingTimeInterval(30)
@@ -156,29 +157,29 @@ import Glibc
         #expect(inProgress, "the export was not caught in progress")
 
         // Not archived (the state does not claim a copy that is not there); the data is intact locally.
-        #expect(String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000000)\n")
-        #expect(try admin.run("cat", "/dra/\(name)").stdout == payload)
+        #expect(String(decoding: try await admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self) == "/dra/\(name): (0x00000000)\n")
+        #expect(try await admin.run("cat", "/dra/\(name)").stdout == payload)
         // The next process aborts the abandoned upload and finishes the export from its queue.
-        let resumed = try admin.run("export")
+        let resumed = try await admin.run("export")
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try await s3.listMultipartUploads(bucket: bucket).isEmpty)
         let object = try await s3.getObject(bucket: bucket, key: "out/\(name)", maxBytes: 512 << 20)
         #expect(object.body == payload)
         #expect(object.head.metadata["file-permissions"] == "0100644")
         #expect(
-            String(decoding: try admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self)
+            String(decoding: try await admin.run("hsm_state", "/dra/\(name)").stdout, as: UTF8.self)
                 == "/dra/\(name): (0x00000009) exists archived, archive_id:1\n")
     }
 
     @Test func killedMidWriteKeepsWhatReachedTheFileSystem() async throws {
         let (admin, _, bucket, scratch) = try await Self.setUp()
         _ = scratch
-        _ = try admin.run(
+        _ = try await admin.run(
             "create-association", "--file-system-path", "/dra", "--data-repository-path", "s3://\(bucket)",
             "--auto-export", "NEW,CHANGED")
         let input = Pipe()
         let writer = try admin.start("write", "/dra/log.txt", stdin: input)
-        let chunk = randomData(3 << 20)
+        let chunk = randomBytes(3 << 20)
         input.fileHandleForWriting.write(chunk)
         let (size, pid) = (Int64(chunk.count), writer.processIdentifier)
         let landed = await Self.waitUntil(20) {
@@ -190,13 +191,13 @@ import Glibc
         try? input.fileHandleForWriting.close()
         #expect(landed)
         // The MDT had not heard of the size yet; recovery takes it from the local data.
-        let listing = String(decoding: try admin.run("ls", "/dra").stdout, as: UTF8.self)
+        let listing = String(decoding: try await admin.run("ls", "/dra").stdout, as: UTF8.self)
         #expect(listing == "100644 \(getuid()) \(getgid()) \(chunk.count) log.txt\n")
         // And the export its last close would have queued is queued by the recovery.
-        #expect(try admin.run("export").status == 0)
+        #expect(try await admin.run("export").status == 0)
         #expect(
-            String(decoding: try admin.run("hsm_state", "/dra/log.txt").stdout, as: UTF8.self)
+            String(decoding: try await admin.run("hsm_state", "/dra/log.txt").stdout, as: UTF8.self)
                 == "/dra/log.txt: (0x00000009) exists archived, archive_id:1\n")
-        #expect(try admin.run("cat", "/dra/log.txt").stdout == chunk)
+        #expect(try await admin.run("cat", "/dra/log.txt").stdout == chunk)
     }
 }

@@ -32,23 +32,23 @@ struct ExportedNamesTests {
             #expect(matched, "\(comment): the bucket has \(last.mapValues { String(decoding: $0, as: UTF8.self) })")
         }
 
-        #expect(try mounted.shell("mkdir \(root)/dir && echo first > \(root)/dir/a").status == 0)
+        #expect(try await mounted.shell("mkdir \(root)/dir && echo first > \(root)/dir/a").status == 0)
         try await expectObjects(["dir/": "", "dir/a": "first\n"], "after the write")
-        #expect(try mounted.shell("ln \(root)/dir/a \(root)/b && stat -c %h \(root)/b").out == "2\n")
+        #expect(try await mounted.shell("ln \(root)/dir/a \(root)/b && stat -c %h \(root)/b").out == "2\n")
         try await expectObjects(["dir/": "", "dir/a": "first\n", "b": "first\n"], "after ln")
         // A change through one name updates every name's object.
-        #expect(try mounted.shell("echo second >> \(root)/b").status == 0)
+        #expect(try await mounted.shell("echo second >> \(root)/b").status == 0)
         try await expectObjects(["dir/": "", "dir/a": "first\nsecond\n", "b": "first\nsecond\n"], "after a write through the link")
         // Removing the name the file was first exported under leaves the other name's object.
-        #expect(try mounted.shell("rm \(root)/dir/a && stat -c %h \(root)/b").out == "1\n")
+        #expect(try await mounted.shell("rm \(root)/dir/a && stat -c %h \(root)/b").out == "1\n")
         try await expectObjects(["dir/": "", "b": "first\nsecond\n"], "after rm of the first name")
         // A renamed link moves its object; the other name's stays.
-        #expect(try mounted.shell("ln \(root)/b \(root)/dir/c && mv \(root)/dir/c \(root)/dir/d").status == 0)
+        #expect(try await mounted.shell("ln \(root)/b \(root)/dir/c && mv \(root)/dir/c \(root)/dir/d").status == 0)
         try await expectObjects(["dir/": "", "b": "first\nsecond\n", "dir/d": "first\nsecond\n"], "after ln and mv")
         // A directory moved with a link inside moves that name's object too.
-        #expect(try mounted.shell("mv \(root)/dir \(root)/moved").status == 0)
+        #expect(try await mounted.shell("mv \(root)/dir \(root)/moved").status == 0)
         try await expectObjects(["moved/": "", "b": "first\nsecond\n", "moved/d": "first\nsecond\n"], "after mv of the directory")
-        #expect(try mounted.shell("rm \(root)/b \(root)/moved/d").status == 0)
+        #expect(try await mounted.shell("rm \(root)/b \(root)/moved/d").status == 0)
         try await expectObjects(["moved/": ""], "after rm of both names")
         #expect(await mounted.stop())
     }
@@ -58,7 +58,7 @@ struct ExportedNamesTests {
         // Created and closed without a write (touch, an empty redirect): FSx exports them as empty objects like
         // any new file.
         let root = mounted.mountpoint + "/dra"
-        #expect(try mounted.shell("touch \(root)/touched && : > \(root)/redirected").status == 0)
+        #expect(try await mounted.shell("touch \(root)/touched && : > \(root)/redirected").status == 0)
         #expect(
             try await eventually(20) {
                 Set(try await mounted.s3.listAllObjects(bucket: mounted.bucket).objects.map(\.key)) == ["touched", "redirected"]

@@ -13,7 +13,7 @@ import Glibc
 /// imported, the bucket's notification entries and the SQS queues are exactly those of the live associations
 /// with auto-import, and no file system directory lacks a record. CHAOS_TRIALS sets the number of trials
 /// (benchmarks/chaos.sh runs 100 and more); each trial prints what it did.
-@Suite(.serialized) struct FSxChaosTests {
+@Suite(.serialized, .ownThreads) struct FSxChaosTests {
     static var trials: Int { trials(default: 4) }
 
     /// CHAOS_TRIALS when set, else the suite's default for this fault.
@@ -101,7 +101,7 @@ import Glibc
             let entries = Set(try await s3.getBucketNotificationConfiguration(bucket: bucket).targets.compactMap(\.id))
             let expected = Set(live.keys.map { "fsx-\($0)" })
             if entries != expected { problems.append("notification entries \(entries.sorted()) instead of \(expected.sorted())") }
-            let queues = try runCommand(
+            let queues = try await runCommand(
                 [
                     "aws", "sqs", "list-queues", "--endpoint-url", moto.endpoint, "--output", "text",
                     "--query", "QueueUrls[]",

@@ -11,7 +11,7 @@ import Glibc
 /// The FSx service against callers who get things wrong on purpose or by accident: requests that would reach
 /// outside the service's business, the same ClientRequestToken many times at once, a service killed while it
 /// creates, and clients that send too slowly or too much.
-@Suite(.serialized) struct FSxServiceHardeningTests {
+@Suite(.serialized, .ownThreads) struct FSxServiceHardeningTests {
     typealias Service = FSxServiceTests.Service
 
     /// A client for calls the AWS CLI cannot make as they are (it loads `file://` values as parameter files).
@@ -113,7 +113,7 @@ import Glibc
 
         let moto = service.moto
         let bucket = "fsx-token-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try runCommand(["aws", "s3", "mb", "s3://\(bucket)", "--endpoint-url", moto.endpoint], environment: service.environment)
+        _ = try await runCommand(["aws", "s3", "mb", "s3://\(bucket)", "--endpoint-url", moto.endpoint], environment: service.environment)
         let request: [String: Any] = [
             "FileSystemId": id, "FileSystemPath": "/dra", "DataRepositoryPath": "s3://\(bucket)/",
             "ClientRequestToken": "dra-token",
@@ -263,7 +263,7 @@ import Glibc
             data = read_all(s, 15)
             print('slow-body %.1f %r' % (time.time() - start, data[:500]))
             """
-        let result = try runCommand(["python3", "-c", script, String(service.port)])
+        let result = try await runCommand(["python3", "-c", script, String(service.port)])
         let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
         #expect(lines.count == 3, "\(lines) \(result.stderr)")
         guard lines.count == 3 else { return }
@@ -275,14 +275,14 @@ import Glibc
             slowBody.count >= 3 && (Double(slowBody[1]) ?? 99) < 8 && lines[2].contains("408") && lines[2].contains("RequestTimeout"),
             "\(lines[2])")
         // Still serving.
-        #expect((try service.json(["describe-file-systems"])["FileSystems"] as? [Any]) != nil)
+        #expect((try await service.json(["describe-file-systems"])["FileSystems"] as? [Any]) != nil)
     }
 }
 
 /// The endpoint stops answering with its connections open (its process SIGSTOPped) while files are read
 /// through the mount: readers get EIO within the read timeout, a killed reader goes at once, cached data and
 /// metadata keep working, reads succeed again once it answers, and SIGTERM unmounts within seconds.
-@Suite(.serialized) struct FrozenEndpointTests {
+@Suite(.serialized, .ownThreads) struct FrozenEndpointTests {
     @Test(.enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0), .timeLimit(.minutes(40)))
     func readsAreBoundedAndInterruptibleWhileTheEndpointIsFrozen() async throws {
         let moto = try await MotoServer.dedicated()
@@ -296,19 +296,19 @@ import Glibc
         let s3 = try S3Client(settings: moto.settings())
         let bucket = "fsx-frozen-\(UInt32.random(in: 0...UInt32.max))"
         try await s3.createBucket(bucket)
-        let big = randomData(24 << 20)
+        let big = randomBytes(24 << 20)
         for name in ["big1.bin", "big2.bin", "big3.bin"] { _ = try await s3.putObject(bucket: bucket, key: name, data: big) }
         // One released file per trial (a file read before is in the kernel's page cache, which needs no endpoint).
         let trials = FSxChaosTests.trials(default: 2)
-        let pieces = (0..<trials).map { _ in randomData(1 << 20) }
+        let pieces = (0..<trials).map { _ in randomBytes(1 << 20) }
         for (index, piece) in pieces.enumerated() { _ = try await s3.putObject(bucket: bucket, key: "r\(index).bin", data: piece) }
         _ = try await s3.putObject(bucket: bucket, key: "small.txt", data: Data("small\n".utf8))
-        let created = try service.json([
+        let created = try await service.json([
             "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
             "--subnet-ids", "subnet-0123456789abcdef0",
         ])
         let id = try #require((created["FileSystem"] as? [String: Any])?["FileSystemId"] as? String)
-        _ = try service.json([
+        _ = try await service.json([
             "create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
             "--data-repository-path", "s3://\(bucket)", "--batch-import-meta-data-on-create",
         ])

@@ -11,7 +11,7 @@ import Glibc
 /// The FSx API served by `fsxd` on 127.0.0.1, driven by the real AWS CLI: file systems, the seed's
 /// create-data-repository-association command, describes whose output matches botocore's model of FSx,
 /// AWS-style errors, SigV4 refusals, and state that survives a restart.
-@Suite(.serialized) struct FSxServiceTests {
+@Suite(.serialized, .ownThreads) struct FSxServiceTests {
     static let fsxd = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fsxd").path
 
     struct Service {
@@ -23,13 +23,14 @@ import Glibc
 
         var endpoint: String { "http://127.0.0.1:\(port)" }
 
-        func aws(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-            let result = try runCommand(["aws", "fsx"] + arguments + ["--endpoint-url", endpoint, "--output", "json"], environment: environment)
+        func aws(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+            let result = try await runCommand(
+                ["aws", "fsx"] + arguments + ["--endpoint-url", endpoint, "--output", "json"], environment: environment)
             return (result.status, String(decoding: result.stdout, as: UTF8.self), result.stderr)
         }
 
-        func json(_ arguments: [String]) throws -> [String: Any] {
-            let result = try aws(arguments)
+        func json(_ arguments: [String]) async throws -> [String: Any] {
+            let result = try await aws(arguments)
             guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any] else {
                 throw TestSetupError(description: "aws fsx \(arguments.joined(separator: " ")) failed: \(result.err)")
             }
@@ -83,7 +84,7 @@ import Glibc
     }
 
     /// Keys of an output shape that botocore's FSx model does not know, and required keys it misses.
-    static func modelProblems(_ operation: String, _ output: String) throws -> String {
+    static func modelProblems(_ operation: String, _ output: String) async throws -> String {
         let script = """
             import json, sys, botocore.session
             model = botocore.session.get_session().get_service_model('fsx')
@@ -102,7 +103,7 @@ import Glibc
             check(json.loads(sys.stdin.read()), shape, sys.argv[1])
             print('\\n'.join(problems))
             """
-        let result = try runCommand(["python3", "-c", script, operation], input: Data(output.utf8))
+        let result = try await runCommand(["python3", "-c", script, operation], input: Data(output.utf8))
         guard result.status == 0 else { throw TestSetupError(description: result.stderr) }
         return String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -117,7 +118,7 @@ import Glibc
             bucket: bucket, key: "data/hello.txt", data: Data("hello\n".utf8),
             metadata: ["file-permissions": "0100644", "file-owner": "1000", "file-group": "1000"])
 
-        let created = try service.json([
+        let created = try await service.json([
             "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
             "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=SCRATCH_2",
             "--tags", "Key=Name,Value=seed", "--client-request-token", "token-1",
@@ -127,30 +128,30 @@ import Glibc
         #expect(id.range(of: "^fs-[0-9a-f]{17}$", options: .regularExpression) != nil)
         #expect(fileSystem["Lifecycle"] as? String == "AVAILABLE")
         // The same ClientRequestToken returns the same file system; with other parameters it is refused.
-        let again = try service.json([
+        let again = try await service.json([
             "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
             "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=SCRATCH_2",
             "--tags", "Key=Name,Value=seed", "--client-request-token", "token-1",
         ])
         #expect((again["FileSystem"] as? [String: Any])?["FileSystemId"] as? String == id)
-        let mismatch = try service.aws([
+        let mismatch = try await service.aws([
             "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "2400",
             "--subnet-ids", "subnet-0123456789abcdef0", "--client-request-token", "token-1",
         ])
         #expect(mismatch.status != 0 && mismatch.err.contains("IncompatibleParameterError"))
-        let badCapacity = try service.aws([
+        let badCapacity = try await service.aws([
             "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1000",
             "--subnet-ids", "subnet-0123456789abcdef0",
         ])
         #expect(badCapacity.err.contains("(InvalidParameterValue) when calling the CreateFileSystem operation: StorageCapacity 1000 GiB"))
-        let persistent = try service.aws([
+        let persistent = try await service.aws([
             "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
             "--subnet-ids", "subnet-0123456789abcdef0", "--lustre-configuration", "DeploymentType=PERSISTENT_2",
         ])
         #expect(persistent.err.contains("InvalidPerUnitStorageThroughput"))
 
         // The seed's command, verbatim but for the endpoint and the bucket.
-        let association = try service.json([
+        let association = try await service.json([
             "create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
             "--data-repository-path", "s3://\(bucket)",
             "--s3", "AutoImportPolicy={Events=[NEW,CHANGED,DELETED]},AutoExportPolicy={Events=[NEW,CHANGED,DELETED]}",
@@ -160,54 +161,54 @@ import Glibc
         #expect(draId.range(of: "^dra-[0-9a-f]{17}$", options: .regularExpression) != nil)
         var lifecycle = ""
         for _ in 0..<200 {
-            let described = try service.json(["describe-data-repository-associations", "--filters", "Name=file-system-id,Values=\(id)"])
+            let described = try await service.json(["describe-data-repository-associations", "--filters", "Name=file-system-id,Values=\(id)"])
             lifecycle = ((described["Associations"] as? [[String: Any]])?.first?["Lifecycle"] as? String) ?? ""
             if lifecycle == "AVAILABLE" { break }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         #expect(lifecycle == "AVAILABLE")
         // Outputs match the CLI's own model of FSx: no unknown keys, no missing required ones.
-        let describedFS = try service.aws(["describe-file-systems"])
-        #expect(try Self.modelProblems("DescribeFileSystems", describedFS.out) == "")
-        let describedDRA = try service.aws(["describe-data-repository-associations"])
-        #expect(try Self.modelProblems("DescribeDataRepositoryAssociations", describedDRA.out) == "")
+        let describedFS = try await service.aws(["describe-file-systems"])
+        #expect(try await Self.modelProblems("DescribeFileSystems", describedFS.out) == "")
+        let describedDRA = try await service.aws(["describe-data-repository-associations"])
+        #expect(try await Self.modelProblems("DescribeDataRepositoryAssociations", describedDRA.out) == "")
         // The bucket notification entry of the association exists.
         let notification = try await s3.getBucketNotificationConfiguration(bucket: bucket)
         #expect(notification.targets.map(\.id) == ["fsx-\(draId)"])
         // Errors the CLI prints cleanly.
-        let overlap = try service.aws([
+        let overlap = try await service.aws([
             "create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra/sub",
             "--data-repository-path", "s3://\(bucket)/other/",
         ])
         #expect(
             overlap.err.contains("(BadRequest) when calling the CreateDataRepositoryAssociation operation: FileSystemPath /dra/sub overlaps /dra"))
-        let missing = try service.aws(["describe-file-systems", "--file-system-ids", "fs-00000000000000000"])
+        let missing = try await service.aws(["describe-file-systems", "--file-system-ids", "fs-00000000000000000"])
         #expect(missing.err.contains("(FileSystemNotFound)"))
-        let noDRA = try service.aws(["delete-data-repository-association", "--association-id", "dra-00000000000000000"])
+        let noDRA = try await service.aws(["delete-data-repository-association", "--association-id", "dra-00000000000000000"])
         #expect(noDRA.err.contains("(DataRepositoryAssociationNotFound)"))
 
         // A task through the API.
-        let task = try service.json([
+        let task = try await service.json([
             "create-data-repository-task", "--file-system-id", id, "--type", "EXPORT_TO_REPOSITORY",
             "--report", "Enabled=false",
         ])
         let taskId = try #require((task["DataRepositoryTask"] as? [String: Any])?["TaskId"] as? String)
         #expect(taskId.hasPrefix("task-"))
-        let tasks = try service.aws(["describe-data-repository-tasks", "--task-ids", taskId])
-        #expect(try Self.modelProblems("DescribeDataRepositoryTasks", tasks.out) == "")
+        let tasks = try await service.aws(["describe-data-repository-tasks", "--task-ids", taskId])
+        #expect(try await Self.modelProblems("DescribeDataRepositoryTasks", tasks.out) == "")
 
         // State survives a restart of the service.
         service.stop()
         service = try await Self.start(scratch: service.scratch, port: service.port)
-        let afterRestart = try service.json(["describe-data-repository-associations", "--association-ids", draId])
+        let afterRestart = try await service.json(["describe-data-repository-associations", "--association-ids", draId])
         #expect((afterRestart["Associations"] as? [[String: Any]])?.first?["FileSystemPath"] as? String == "/dra")
 
         // Delete the association (its notification entry goes) and the file system.
-        _ = try service.json(["delete-data-repository-association", "--association-id", draId, "--no-delete-data-in-file-system"])
+        _ = try await service.json(["delete-data-repository-association", "--association-id", draId, "--no-delete-data-in-file-system"])
         #expect(try await eventually { try await s3.getBucketNotificationConfiguration(bucket: bucket).targets.isEmpty })
-        let deleted = try service.json(["delete-file-system", "--file-system-id", id])
+        let deleted = try await service.json(["delete-file-system", "--file-system-id", id])
         #expect(deleted["Lifecycle"] as? String == "DELETING")
-        #expect((try service.json(["describe-file-systems"])["FileSystems"] as? [Any])?.isEmpty == true)
+        #expect((try await service.json(["describe-file-systems"])["FileSystems"] as? [Any])?.isEmpty == true)
     }
 
     @Test(.enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0))
@@ -218,12 +219,12 @@ import Glibc
         let bucket = "fsx-mount-\(UInt32.random(in: 0...UInt32.max))"
         try await s3.createBucket(bucket)
         _ = try await s3.putObject(bucket: bucket, key: "input.txt", data: Data("lazy\n".utf8))
-        let created = try service.json([
+        let created = try await service.json([
             "create-file-system", "--file-system-type", "LUSTRE", "--storage-capacity", "1200",
             "--subnet-ids", "subnet-0123456789abcdef0",
         ])
         let id = try #require((created["FileSystem"] as? [String: Any])?["FileSystemId"] as? String)
-        _ = try service.json([
+        _ = try await service.json([
             "create-data-repository-association", "--file-system-id", id, "--file-system-path", "/dra",
             "--data-repository-path", "s3://\(bucket)", "--batch-import-meta-data-on-create",
         ])
@@ -239,24 +240,24 @@ import Glibc
         let mounts = { procFile("/proc/self/mounts") }
         #expect(mounts().contains(" \(mountPoint) fuse.lustrefs "))
         // Deleting the file system unmounts it first.
-        _ = try service.json(["delete-file-system", "--file-system-id", id])
+        _ = try await service.json(["delete-file-system", "--file-system-id", id])
         #expect(!mounts().contains(" \(mountPoint) "))
     }
 
     @Test func unsignedExpiredAndWronglySignedRequestsAreRefused() async throws {
         let service = try await Self.start()
         defer { service.stop() }
-        func post(_ headers: [String: String], body: String = "{}") throws -> (status: Int32, out: String) {
+        func post(_ headers: [String: String], body: String = "{}") async throws -> (status: Int32, out: String) {
             var arguments = [
                 "curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "\(service.endpoint)/",
                 "-H", "X-Amz-Target: AWSSimbaAPIService_v20180301.DescribeFileSystems",
                 "-H", "Content-Type: application/x-amz-json-1.1", "--data", body,
             ]
             for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
-            let result = try runCommand(arguments)
+            let result = try await runCommand(arguments)
             return (result.status, String(decoding: result.stdout, as: UTF8.self))
         }
-        let unsigned = try post([:])
+        let unsigned = try await post([:])
         #expect(unsigned.out.hasSuffix("403") && unsigned.out.contains("MissingAuthenticationTokenException"))
         // Signed 20 minutes ago with the right key: expired.
         func signed(at date: Date, secret: String) -> [String: String] {
@@ -274,16 +275,16 @@ import Glibc
                 request.headers.filter { ["authorization", "x-amz-date"].contains($0.name.lowercased()) }
                     .map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         }
-        let expired = try post(signed(at: Date().addingTimeInterval(-1200), secret: "fsx-local-secret"))
+        let expired = try await post(signed(at: Date().addingTimeInterval(-1200), secret: "fsx-local-secret"))
         #expect(expired.out.hasSuffix("403") && expired.out.contains("Signature expired"))
-        let wrong = try post(signed(at: Date(), secret: "not-the-secret"))
+        let wrong = try await post(signed(at: Date(), secret: "not-the-secret"))
         #expect(wrong.out.contains("InvalidSignatureException") && wrong.out.contains("does not match"))
-        let good = try post(signed(at: Date(), secret: "fsx-local-secret"))
+        let good = try await post(signed(at: Date(), secret: "fsx-local-secret"))
         #expect(good.out.hasSuffix("200") && good.out.contains("\"FileSystems\""))
         // A body changed after signing no longer matches.
-        let tampered = try post(signed(at: Date(), secret: "fsx-local-secret"), body: "{\"MaxResults\": 1}")
+        let tampered = try await post(signed(at: Date(), secret: "fsx-local-secret"), body: "{\"MaxResults\": 1}")
         #expect(tampered.out.contains("InvalidSignatureException"))
-        let unknownKey = try runCommand(
+        let unknownKey = try await runCommand(
             ["aws", "fsx", "describe-file-systems", "--endpoint-url", service.endpoint],
             environment: service.environment.merging(["AWS_ACCESS_KEY_ID": "AKIAUNKNOWN"]) { $1 })
         #expect(unknownKey.stderr.contains("UnrecognizedClientException"))

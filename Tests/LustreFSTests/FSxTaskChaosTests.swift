@@ -20,12 +20,12 @@ import Glibc
 ///   its object's bytes in the bucket, and a released file has such a copy;
 /// - no multipart upload is left open.
 /// CHAOS_TRIALS sets the number of trials (benchmarks/chaos.sh runs 100 and more).
-@Suite(.serialized) struct FSxTaskChaosTests {
+@Suite(.serialized, .ownThreads) struct FSxTaskChaosTests {
     static let lfs = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lfs").path
 
     /// The HSM flags `lfs hsm_state` prints for `path`, or nil when it fails.
-    static func hsmFlags(_ path: String) -> UInt32? {
-        guard let result = try? runCommand([lfs, "hsm_state", path]), result.status == 0,
+    static func hsmFlags(_ path: String) async -> UInt32? {
+        guard let result = try? await runCommand([lfs, "hsm_state", path]), result.status == 0,
             let open = String(decoding: result.stdout, as: UTF8.self).range(of: "(0x")
         else { return nil }
         let text = String(decoding: result.stdout, as: UTF8.self)
@@ -50,7 +50,7 @@ import Glibc
         var model: [String: Data] = [:]
         for index in 0..<40 {
             let name = "f\(index)"
-            model[name] = randomData(Int.random(in: 1...(96 << 10)))
+            model[name] = randomBytes(Int.random(in: 1...(96 << 10)))
             _ = try await s3.putObject(bucket: bucket, key: "d/\(name)", data: model[name]!)
         }
         let id = try await FSxServiceHardeningTests.createFileSystem(try FSxServiceHardeningTests.client(service))
@@ -79,7 +79,7 @@ import Glibc
             case .importChanges:
                 let names = model.keys.sorted()
                 for name in names.shuffled().prefix(4) {
-                    model[name] = randomData(Int.random(in: 1...(96 << 10)))
+                    model[name] = randomBytes(Int.random(in: 1...(96 << 10)))
                     _ = try await s3.putObject(bucket: bucket, key: "d/\(name)", data: model[name]!)
                 }
                 for name in names.shuffled().prefix(3) where model[name] != nil {
@@ -88,19 +88,19 @@ import Glibc
                 }
                 for index in 0..<6 {
                     let name = "t\(trial)-n\(index)"
-                    model[name] = randomData(Int.random(in: 1...(96 << 10)))
+                    model[name] = randomBytes(Int.random(in: 1...(96 << 10)))
                     _ = try await s3.putObject(bucket: bucket, key: "d/\(name)", data: model[name]!)
                 }
             case .export:
                 for index in 0..<6 {
                     let name = "t\(trial)-w\(index)"
-                    model[name] = randomData(Int.random(in: 1...(2 << 20)))
+                    model[name] = randomBytes(Int.random(in: 1...(2 << 20)))
                     try model[name]!.write(to: URL(fileURLWithPath: directory + "/" + name))
                 }
             case .release:
                 for name in model.keys.sorted() { _ = FileManager.default.contents(atPath: directory + "/" + name) }
             case .restore:
-                _ = try? runCommand([Self.lfs, "hsm_release"] + model.keys.sorted().map { directory + "/" + $0 })
+                _ = try? await runCommand([Self.lfs, "hsm_release"] + model.keys.sorted().map { directory + "/" + $0 })
             }
             let kind = [
                 "import": "IMPORT_METADATA_FROM_REPOSITORY", "export": "EXPORT_TO_REPOSITORY",
@@ -152,7 +152,8 @@ import Glibc
             var landed = tasks.count > tasksBefore ? (tasks.last?["Lifecycle"] as? String ?? "?") : "no task"
             tasksBefore = tasks.count + (kind == nil ? 0 : 1)
             if action == .restore {
-                let restored = model.keys.filter { Self.hsmFlags(directory + "/" + $0).map { $0 & 0x4 == 0 } == true }.count
+                var restored = 0
+                for name in model.keys where await Self.hsmFlags(directory + "/" + name).map({ $0 & 0x4 == 0 }) == true { restored += 1 }
                 landed = "\(restored) of \(model.count) files restored"
             }
             // The same task again, to its end (a restore trial reads every file below).
@@ -213,7 +214,7 @@ import Glibc
         if names != Set(model.keys) { problems.append("mount has \(names.symmetricDifference(model.keys).sorted()) against the model") }
         for name in model.keys.sorted() where names.contains(name) {
             let path = directory + "/" + name
-            guard let flags = hsmFlags(path) else { problems.append("\(name): no HSM state"); continue }
+            guard let flags = await hsmFlags(path) else { problems.append("\(name): no HSM state"); continue }
             let (dirty, released, archived) = (flags & 0x2 != 0, flags & 0x4 != 0, flags & 0x8 != 0)
             if archived && !dirty && keys.contains(name) {
                 let object = try await s3.getObject(bucket: bucket, key: "d/\(name)", maxBytes: 8 << 20).body

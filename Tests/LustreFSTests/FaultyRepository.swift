@@ -2,6 +2,7 @@ import AWSCore
 import DataRepository
 import Foundation
 import LustreFS
+import TestSupport
 
 /// A data repository that fails on purpose, as mountpoint-s3's failure-injecting client does: each call to
 /// the wrapped repository may instead fail with an error, be throttled (S3's SlowDown), be slowed down, or,
@@ -135,17 +136,4 @@ final class FaultyRepository: DataRepository, Sendable {
     func eventFeedConfigured(name: String) async throws -> Bool { try await base.eventFeedConfigured(name: name) }
 
     func abortIncompleteWrites(prefix: String) async throws { try await base.abortIncompleteWrites(prefix: prefix) }
-}
-
-/// A small seeded generator (SplitMix64), so a random sequence replays from its seed.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -2,6 +2,7 @@ import DataRepository
 import Foundation
 import HSM
 import LustreFS
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -135,17 +136,6 @@ func putLocal(_ root: String, _ key: String, _ data: Data, metadata: [String: St
         try FileManager.default.createDirectory(atPath: (side as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try JSONEncoder().encode(metadata).write(to: URL(fileURLWithPath: side))
     }
-}
-
-func randomData(_ count: Int) -> Data {
-    var generator = SystemRandomNumberGenerator()
-    var data = Data(count: count)
-    data.withUnsafeMutableBytes { buffer in
-        let words = buffer.bindMemory(to: UInt64.self)
-        for index in words.indices { words[index] = generator.next() }
-        for index in (words.count * 8)..<count { buffer[index] = UInt8.random(in: 0...255) }
-    }
-    return data
 }
 
 extension FileSystem {

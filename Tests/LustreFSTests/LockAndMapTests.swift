@@ -14,8 +14,8 @@ import Glibc
 @Suite(.serialized, .enabled(if: getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 && access("/usr/bin/fusermount3", X_OK) == 0))
 struct LockAndMapTests {
     /// Runs a Python program with the mount's association directory as its working directory.
-    static func python(_ mounted: MountTests.Mounted, _ program: String) throws -> (status: Int32, out: String, err: String) {
-        try mounted.shell("cd \(mounted.mountpoint)/dra && python3 - <<'PY'\n\(program)\nPY")
+    static func python(_ mounted: MountTests.Mounted, _ program: String) async throws -> (status: Int32, out: String, err: String) {
+        try await mounted.shell("cd \(mounted.mountpoint)/dra && python3 - <<'PY'\n\(program)\nPY")
     }
 
     @Test func locksExcludeOtherProcesses() async throws {
@@ -63,7 +63,7 @@ struct LockAndMapTests {
             os.close(first)
             fcntl.fcntl(second, F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0)); print("ofd after close taken")
             """
-        let result = try Self.python(mounted, program)
+        let result = try await Self.python(mounted, program)
         #expect(result.status == 0, "\(result.err)")
         #expect(
             result.out == "flock busy taken\nrecord taken busy holder-pid True\nofd busy\nofd after close taken\n", "\(result.out) \(result.err)")
@@ -94,7 +94,7 @@ struct LockAndMapTests {
             os.close(fd)
             print(os.stat("mapped.bin").st_size)
             """
-        let result = try Self.python(mounted, program)
+        let result = try await Self.python(mounted, program)
         #expect(result.status == 0, "\(result.err)")
         #expect(result.out == "first middle last\n12388\n", "\(result.out) \(result.err)")
         var exported = Data()
@@ -115,7 +115,7 @@ struct LockAndMapTests {
         let mounted = try await MountTests.mount(objects: [:])
         // O_DIRECT writes and reads of whole blocks (as dd does for MPI-IO's direct mode), then the data read
         // through the page cache and from the exported object agree.
-        let result = try mounted.shell(
+        let result = try await mounted.shell(
             """
             cd \(mounted.mountpoint)/dra
             head -c 1048576 /dev/urandom > source.bin
@@ -140,10 +140,10 @@ struct LockAndMapTests {
         ]
         let mounted = try await MountTests.mount(objects: ["imported.txt": (Data("in the bucket\n".utf8), metadata)])
         let root = mounted.mountpoint + "/dra"
-        let imported = try mounted.shell("stat -c '%.9Y %.9X' \(root)/imported.txt")
+        let imported = try await mounted.shell("stat -c '%.9Y %.9X' \(root)/imported.txt")
         #expect(imported.out == "1595002920.123456789 1595002921.987654321\n", "\(imported.out) \(imported.err)")
         // Exported: times set through the mount reach the object's headers unrounded.
-        let set = try mounted.shell(
+        let set = try await mounted.shell(
             "echo local > \(root)/exported.txt && touch -m -d '@1600000000.000000007' \(root)/exported.txt"
                 + " && touch -a -d '@1600000001.999999999' \(root)/exported.txt && stat -c '%.9Y %.9X' \(root)/exported.txt")
         #expect(set.out == "1600000000.000000007 1600000001.999999999\n", "\(set.out) \(set.err)")

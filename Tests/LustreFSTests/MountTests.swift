@@ -30,13 +30,13 @@ struct MountTests {
             return text.split(separator: "\n").suffix(40).joined(separator: "\n")
         }
 
-        func lfs(_ arguments: String...) throws -> (status: Int32, out: String, err: String) {
-            let result = try runCommand([MountTests.lfs] + arguments, environment: environment)
+        func lfs(_ arguments: String...) async throws -> (status: Int32, out: String, err: String) {
+            let result = try await runCommand([MountTests.lfs] + arguments, environment: environment)
             return (result.status, String(decoding: result.stdout, as: UTF8.self), result.stderr)
         }
 
-        func shell(_ script: String) throws -> (status: Int32, out: String, err: String) {
-            let result = try runCommand(["bash", "-euo", "pipefail", "-c", script], environment: environment)
+        func shell(_ script: String) async throws -> (status: Int32, out: String, err: String) {
+            let result = try await runCommand(["bash", "-euo", "pipefail", "-c", script], environment: environment)
             return (result.status, String(decoding: result.stdout, as: UTF8.self), result.stderr)
         }
 
@@ -73,7 +73,7 @@ struct MountTests {
         environment["AWS_REGION"] = "us-east-1"
         environment.removeValue(forKey: "AWS_PROFILE")
         let fsDirectory = scratch.path + "/fs"
-        let created = try runCommand(
+        let created = try await runCommand(
             [
                 admin, "create-association", "--fs-dir", fsDirectory, "--file-system-path", "/dra",
                 "--data-repository-path", "s3://\(bucket)", "--batch-import",
@@ -109,7 +109,7 @@ struct MountTests {
     }
 
     @Test func theSeedSequenceOnTheMount() async throws {
-        let payload = randomData(12 << 20)
+        let payload = randomBytes(12 << 20)
         let metadata = [
             "file-permissions": "0100640", "file-owner": "1234", "file-group": "4321",
             "file-mtime": "1595002920000000000ns", "file-atime": "1595002920000000000ns",
@@ -120,58 +120,59 @@ struct MountTests {
         ])
         let file = mounted.mountpoint + "/dra/data/sample.bin"
         // Listed with owners and modes before any data moved.
-        let listing = try mounted.shell("stat -c '%a %u %g %s %Y' \(file)")
+        let listing = try await mounted.shell("stat -c '%a %u %g %s %Y' \(file)")
         #expect(listing.out == "640 1234 4321 \(12 << 20) 1595002920\n")
-        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x0000000d) released exists archived, archive_id:1\n")
-        let before = Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out)
+        #expect(try await mounted.lfs("hsm_state", file).out == "\(file): (0x0000000d) released exists archived, archive_id:1\n")
+        let before = Self.usedKiB(try await mounted.lfs("df", mounted.mountpoint).out)
         // cat reads the right bytes; the file is then archived and local; df grew by its size.
         #expect(FileManager.default.contents(atPath: file) == payload)
         // A read returns once its bytes arrived; the restore marks the file local just after (after its fsync).
         let local = "\(file): (0x00000009) exists archived, archive_id:1\n"
-        #expect(try await eventually(10) { try mounted.lfs("hsm_state", file).out == local })
+        #expect(try await eventually(10) { try await mounted.lfs("hsm_state", file).out == local })
         #expect(FileManager.default.contents(atPath: file) == payload)
-        let after = Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out)
+        let after = Self.usedKiB(try await mounted.lfs("df", mounted.mountpoint).out)
         #expect(before != nil && after == before! + Int64(12 << 10))
-        let human = try mounted.lfs("df", "-h", mounted.mountpoint).out
+        let human = try await mounted.lfs("df", "-h", mounted.mountpoint).out
         #expect(human.hasPrefix("UUID                       bytes        Used   Available Use% Mounted on\n"))
         #expect(human.contains("filesystem_summary:") && human.contains("12.0M"))
         // hsm_release: released again, df back down.
-        #expect(try mounted.lfs("hsm_release", file).status == 0)
-        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x0000000d) released exists archived, archive_id:1\n")
-        #expect(Self.usedKiB(try mounted.lfs("df", mounted.mountpoint).out) == before)
-        #expect(try mounted.lfs("hsm_action", file).out == "\(file): NOOP\n")
+        #expect(try await mounted.lfs("hsm_release", file).status == 0)
+        #expect(try await mounted.lfs("hsm_state", file).out == "\(file): (0x0000000d) released exists archived, archive_id:1\n")
+        #expect(Self.usedKiB(try await mounted.lfs("df", mounted.mountpoint).out) == before)
+        #expect(try await mounted.lfs("hsm_action", file).out == "\(file): NOOP\n")
         // The kernel's cached pages went with the release: reading again restores the file from the bucket.
         #expect(
             try await eventually(10) {
                 FileManager.default.contents(atPath: file) == payload
-                    && (try? mounted.lfs("hsm_state", file).out) == "\(file): (0x00000009) exists archived, archive_id:1\n"
+                    && (try? await mounted.lfs("hsm_state", file).out) == "\(file): (0x00000009) exists archived, archive_id:1\n"
             })
-        #expect(try mounted.lfs("hsm_release", file).status == 0)
+        #expect(try await mounted.lfs("hsm_release", file).status == 0)
         // Lustre's errors and exit codes: releasing a never-archived file is EPERM; a missing file ENOENT.
-        _ = try mounted.shell("echo local > \(mounted.mountpoint)/dra/local-only; echo x > \(mounted.mountpoint)/outside")
-        let refused = try mounted.lfs("hsm_release", mounted.mountpoint + "/outside")
+        _ = try await mounted.shell("echo local > \(mounted.mountpoint)/dra/local-only; echo x > \(mounted.mountpoint)/outside")
+        let refused = try await mounted.lfs("hsm_release", mounted.mountpoint + "/outside")
         #expect(refused.status == EPERM && refused.err.contains("Operation not permitted"))
-        #expect(try mounted.lfs("hsm_state", mounted.mountpoint + "/missing").status == ENOENT)
+        #expect(try await mounted.lfs("hsm_state", mounted.mountpoint + "/missing").status == ENOENT)
         // Several files per call, --filelist, hsm_set / hsm_clear and hsm_action, as Lustre prints them.
         let readme = mounted.mountpoint + "/dra/data/readme.txt"
         let list = mounted.scratch.path + "/filelist"
         try "\(file)\n\(readme)\n".write(toFile: list, atomically: true, encoding: .utf8)
         #expect(
-            try mounted.lfs("hsm_state", "--filelist", list).out
+            try await mounted.lfs("hsm_state", "--filelist", list).out
                 == "\(file): (0x0000000d) released exists archived, archive_id:1\n\(readme): (0x0000000d) released exists archived, archive_id:1\n")
-        #expect(try mounted.lfs("hsm_set", "--norelease", "--noarchive", file, readme).status == 0)
+        #expect(try await mounted.lfs("hsm_set", "--norelease", "--noarchive", file, readme).status == 0)
         #expect(
-            try mounted.lfs("hsm_state", file).out == "\(file): (0x0000003d) released exists archived never_release never_archive, archive_id:1\n")
-        #expect(try mounted.lfs("hsm_clear", "--noarchive", "--filelist", list).status == 0)
-        #expect(try mounted.lfs("hsm_state", readme).out == "\(readme): (0x0000001d) released exists archived never_release, archive_id:1\n")
-        #expect(try mounted.lfs("hsm_set", "--released", file).status == EINVAL)
-        #expect(try mounted.lfs("hsm_clear", "--norelease", file, readme).status == 0)
-        #expect(try mounted.lfs("hsm_restore", file).status == 0)
-        #expect(try await eventually(20) { (try? mounted.lfs("hsm_action", file).out) == "\(file): NOOP\n" })
-        #expect(try mounted.lfs("hsm_state", file).out == "\(file): (0x00000009) exists archived, archive_id:1\n")
-        #expect(try mounted.lfs("hsm_release", file).status == 0)
+            try await mounted.lfs("hsm_state", file).out
+                == "\(file): (0x0000003d) released exists archived never_release never_archive, archive_id:1\n")
+        #expect(try await mounted.lfs("hsm_clear", "--noarchive", "--filelist", list).status == 0)
+        #expect(try await mounted.lfs("hsm_state", readme).out == "\(readme): (0x0000001d) released exists archived never_release, archive_id:1\n")
+        #expect(try await mounted.lfs("hsm_set", "--released", file).status == EINVAL)
+        #expect(try await mounted.lfs("hsm_clear", "--norelease", file, readme).status == 0)
+        #expect(try await mounted.lfs("hsm_restore", file).status == 0)
+        #expect(try await eventually(20) { (try? await mounted.lfs("hsm_action", file).out) == "\(file): NOOP\n" })
+        #expect(try await mounted.lfs("hsm_state", file).out == "\(file): (0x00000009) exists archived, archive_id:1\n")
+        #expect(try await mounted.lfs("hsm_release", file).status == 0)
         // A new file written through the mount appears in the bucket with FSx's headers.
-        _ = try mounted.shell("printf 'from the mount' > \(mounted.mountpoint)/dra/new.txt; chmod 604 \(mounted.mountpoint)/dra/new.txt")
+        _ = try await mounted.shell("printf 'from the mount' > \(mounted.mountpoint)/dra/new.txt; chmod 604 \(mounted.mountpoint)/dra/new.txt")
         #expect(
             try await eventually(20) {
                 (try? await mounted.s3.headObject(bucket: mounted.bucket, key: "new.txt"))?.metadata["file-permissions"] == "0100604"
@@ -210,7 +211,7 @@ struct MountTests {
             git -c user.email=t@e -c user.name=t commit -qm first && git log --format=%s
             cd .. && rm -r moved untar && ls
             """
-        let result = try mounted.shell(script)
+        let result = try await mounted.shell(script)
         #expect(result.status == 0, "\(result.err)")
         // With the daemon's log (what import made, at debug): a renamed directory came back once (`copy` after
         // `mv copy moved`), and this is what would show why.
@@ -235,7 +236,7 @@ struct MountTests {
         let metadata = ["file-permissions": "0100644", "file-owner": "0", "file-group": "0"]
         let mounted = try await Self.mount(objects: [
             "cached/one.txt": (Data("one\n".utf8), metadata),
-            "cached/big.bin": (randomData(1 << 20), metadata),
+            "cached/big.bin": (randomBytes(1 << 20), metadata),
         ])
         let directory = mounted.mountpoint + "/dra/cached"
         func names() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted() }
@@ -249,9 +250,9 @@ struct MountTests {
         // Released, the file occupies nothing; once read (restored), its blocks show without waiting out the
         // attribute timeout.
         let big = directory + "/big.bin"
-        #expect(try mounted.shell("stat -c %b \(big)").out == "0\n")
+        #expect(try await mounted.shell("stat -c %b \(big)").out == "0\n")
         #expect(FileManager.default.contents(atPath: big)?.count == 1 << 20)
-        #expect(try await eventually(10) { (try? mounted.shell("stat -c %b \(big)").out) == "2048\n" })
+        #expect(try await eventually(10) { (try? await mounted.shell("stat -c %b \(big)").out) == "2048\n" })
         #expect(await mounted.stop())
     }
 
@@ -281,7 +282,7 @@ struct MountTests {
             mv loop loop-moved && ls
             ls -l pipe | cut -c1
             """
-        let result = try mounted.shell(script)
+        let result = try await mounted.shell(script)
         #expect(result.status == 0, "\(result.err)")
         let expected = [
             "fifo 644 0 0", "character special file 644 1 3", "block special file 644 7 0", "through", "0", "hello", "socket", "2",

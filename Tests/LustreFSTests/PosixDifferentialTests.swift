@@ -26,7 +26,7 @@ struct PosixDifferentialTests {
         let repo = scratch.sub("repo")
         let fsDirectory = scratch.path + "/fs"
         let admin = MountTests.admin
-        let created = try runCommand([
+        let created = try await runCommand([
             admin, "create-association", "--fs-dir", fsDirectory, "--file-system-path", "/dra",
             "--data-repository-path", "file://\(repo)", "--auto-export", "NEW,CHANGED,DELETED",
         ])

@@ -2,6 +2,7 @@ import DataRepository
 import Foundation
 import HSM
 import LustreFS
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

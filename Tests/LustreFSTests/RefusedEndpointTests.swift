@@ -15,11 +15,11 @@ import Glibc
 ///   waits in the queue;
 /// - once the endpoint is back, without any restart: the export completes byte for byte, the change is
 ///   imported, the released file reads whole and the association is AVAILABLE.
-@Suite(.serialized) struct RefusedEndpointTests {
+@Suite(.serialized, .ownThreads) struct RefusedEndpointTests {
     /// Runs a program with a time bound; returns its status, output and how long it took.
-    static func timed(_ arguments: [String], bound: Int = 60) -> (status: Int32, out: String, seconds: Double) {
+    static func timed(_ arguments: [String], bound: Int = 60) async -> (status: Int32, out: String, seconds: Double) {
         let started = Date()
-        let result = try? runCommand(["timeout", "-s", "KILL", String(bound)] + arguments)
+        let result = try? await runCommand(["timeout", "-s", "KILL", String(bound)] + arguments)
         return (result?.status ?? -1, result.map { String(decoding: $0.stdout, as: UTF8.self) } ?? "", Date().timeIntervalSince(started))
     }
 
@@ -46,7 +46,7 @@ import Glibc
         let s3 = try S3Client(settings: moto.settings())
         let bucket = "fsx-refused-\(UInt32.random(in: 0...UInt32.max))"
         try await s3.createBucket(bucket)
-        let big = randomData(3 << 20), small = randomData(5000)
+        let big = randomBytes(3 << 20), small = randomBytes(5000)
         _ = try await s3.putObject(bucket: bucket, key: "d/big", data: big)
         _ = try await s3.putObject(bucket: bucket, key: "d/small", data: small)
         let id = try await FSxServiceHardeningTests.createFileSystem(client)
@@ -63,54 +63,54 @@ import Glibc
         ).get()
         #expect(await FSxTaskChaosTests.settle(client), "the association did not become AVAILABLE")
         let directory = mountPoint + "/d"
-        #expect(Self.timed(["cat", directory + "/small"]).out == String(decoding: small, as: UTF8.self))
+        #expect(await Self.timed(["cat", directory + "/small"]).out == String(decoding: small, as: UTF8.self))
 
         var failures: [String] = []
         var longestWait = 0.0
         for trial in 0..<trials {
             var problems: [String] = []
-            if FSxTaskChaosTests.hsmFlags(directory + "/big").map({ $0 & 0x4 == 0 }) == true {
-                _ = Self.timed([FSxTaskChaosTests.lfs, "hsm_release", directory + "/big"], bound: 10)
+            if await FSxTaskChaosTests.hsmFlags(directory + "/big").map({ $0 & 0x4 == 0 }) == true {
+                _ = await Self.timed([FSxTaskChaosTests.lfs, "hsm_release", directory + "/big"], bound: 10)
             }
             relay.refuse()
             // A released file: an error in bounded time, not a hang.
-            let refusedRead = Self.timed(["cat", directory + "/big"])
+            let refusedRead = await Self.timed(["cat", directory + "/big"])
             longestWait = max(longestWait, refusedRead.seconds)
             if refusedRead.status == 0 || refusedRead.status == 137 { problems.append("cat of a released file exited \(refusedRead.status)") }
             if refusedRead.seconds >= 30 { problems.append("the read of a released file failed only after \(refusedRead.seconds) s") }
             // Cached data and metadata answer meanwhile.
-            let cached = Self.timed(["cat", directory + "/small"], bound: 10)
+            let cached = await Self.timed(["cat", directory + "/small"], bound: 10)
             if !(cached.status == 0 && cached.out == String(decoding: small, as: UTF8.self) && cached.seconds < 2) {
                 problems.append("cached data: status \(cached.status) after \(cached.seconds) s")
             }
-            if !Self.timed(["ls", directory], bound: 10).out.split(separator: "\n").contains("small") { problems.append("ls failed") }
+            if !(await Self.timed(["ls", directory], bound: 10)).out.split(separator: "\n").contains("small") { problems.append("ls failed") }
             // A file written while the endpoint refuses, and a change in the bucket that is not reached meanwhile.
-            let written = randomData(200_000)
+            let written = randomBytes(200_000)
             let name = "written-\(trial)", arrived = "arrived-\(trial)"
             try written.write(to: URL(fileURLWithPath: directory + "/" + name))
             _ = try await s3.putObject(bucket: bucket, key: "d/" + arrived, data: Data("arrived while refused".utf8))
             let waiting = await Self.eventually(15) {
-                Self.timed([FSxTaskChaosTests.lfs, "hsm_action", directory + "/" + name], bound: 10).out.contains("ARCHIVE waiting")
+                await Self.timed([FSxTaskChaosTests.lfs, "hsm_action", directory + "/" + name], bound: 10).out.contains("ARCHIVE waiting")
             }
             if !waiting { problems.append("hsm_action never showed the export waiting") }
-            if FSxTaskChaosTests.hsmFlags(directory + "/" + name).map({ $0 & 0x8 == 0 }) != true {
+            if await FSxTaskChaosTests.hsmFlags(directory + "/" + name).map({ $0 & 0x8 == 0 }) != true {
                 problems.append("\(name) claims an archived copy")
             }
 
             try relay.restore()
             let returned = Date()
             let exported = await Self.eventually(90) {
-                (try? await s3.getObject(bucket: bucket, key: "d/" + name).body) == written
-                    && FSxTaskChaosTests.hsmFlags(directory + "/" + name) == 0x9
+                guard (try? await s3.getObject(bucket: bucket, key: "d/" + name).body) == written else { return false }
+                return await FSxTaskChaosTests.hsmFlags(directory + "/" + name) == 0x9
             }
             if !exported { problems.append("\(name), written while the endpoint refused, was not exported once it returned") }
             let exportCaughtUp = Date().timeIntervalSince(returned)
             let imported = await Self.eventually(90) {
-                Self.timed(["cat", directory + "/" + arrived], bound: 10).out == "arrived while refused"
+                await Self.timed(["cat", directory + "/" + arrived], bound: 10).out == "arrived while refused"
             }
             if !imported { problems.append("\(arrived), put while the endpoint refused, was not imported once it returned") }
             let importCaughtUp = Date().timeIntervalSince(returned)
-            let whole = Self.timed(["cat", directory + "/big"])
+            let whole = await Self.timed(["cat", directory + "/big"])
             if whole.status != 0 || FileManager.default.contents(atPath: directory + "/big") != big {
                 problems.append("the released file does not read whole once the endpoint returned (\(whole.status))")
             }

@@ -29,7 +29,7 @@ struct APIFuzzTests {
 
         let env = environment
         let fuzz = try await onOwnThread {
-            try runCommand(
+            try runCommandBlocking(
                 [python, TestPaths.repository.appendingPathComponent("scripts/api/fuzz.py").path, server.endpoint, spec, "--examples", "25"],
                 environment: env)
         }

@@ -238,8 +238,18 @@ package func which(_ name: String) -> String? {
     return nil
 }
 
-/// Runs a command and returns its standard output (the test fails on a non-zero exit).
+/// Runs a command and returns its exit status, standard output and standard error, waiting on a thread of its
+/// own (see `onOwnThread`): the whole suite shares the cooperative pool's two threads, and a test that held one
+/// for a command's whole run starved every other test's tasks (CI timed out waiting for exports that were
+/// not scheduled).
 package func runCommand(
+    _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil
+) async throws -> (status: Int32, stdout: Data, stderr: String) {
+    try await onOwnThread { try runCommandBlocking(arguments, environment: environment, input: input) }
+}
+
+/// `runCommand` on the calling thread, for code that is already on a thread of its own.
+package func runCommandBlocking(
     _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil
 ) throws -> (status: Int32, stdout: Data, stderr: String) {
     let process = Process()
