@@ -143,8 +143,8 @@ struct MountTests {
         // The kernel's cached pages went with the release: reading again restores the file from the bucket.
         #expect(
             try await eventually(10) {
-                FileManager.default.contents(atPath: file) == payload
-                    && (try? await mounted.lfs("hsm_state", file).out) == "\(file): (0x00000009) exists archived, archive_id:1\n"
+                guard FileManager.default.contents(atPath: file) == payload else { return false }
+                return (try? await mounted.lfs("hsm_state", file).out) == "\(file): (0x00000009) exists archived, archive_id:1\n"
             })
         #expect(try await mounted.lfs("hsm_release", file).status == 0)
         // Lustre's errors and exit codes: releasing a never-archived file is EPERM; a missing file ENOENT.
