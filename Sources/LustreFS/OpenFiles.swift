@@ -273,10 +273,13 @@ extension FileSystem {
         }
     }
 
-    /// `release` on the calling thread, for the mount's request threads (which may block).
-    package func releaseBlocking(_ id: HandleID) {
-        guard let ino = detachHandle(id) else { return }
-        finishClose(ino, Result { try store.writeBlocking { db in try self.closeTransaction(db, ino) } })
+    /// `release` on the calling thread, for the mount's request threads (which may block). Returns the
+    /// file's inode as the close left it (nil when the close removed it or failed), which the mount needs
+    /// and would otherwise read again.
+    @discardableResult
+    package func releaseBlocking(_ id: HandleID) -> Inode? {
+        guard let ino = detachHandle(id) else { return nil }
+        return finishClose(ino, Result { try store.writeBlocking { db in try self.closeTransaction(db, ino) } })
     }
 
     /// Forgets a handle; the file's entry stays until its close is in the MDT.
@@ -292,46 +295,59 @@ extension FileSystem {
     /// The close in the MDT. The file's entry stays until its state is in the MDT, and is read and dropped
     /// inside the transaction: closes and flushes of one file commit in writer order, and a close whose task
     /// ran late must neither write a size older than one already written nor miss a session opened
-    /// meanwhile (which joins the entry instead of starting from the MDT's older state). Returns the bytes
-    /// freed and the entry when this was the last close.
-    private func closeTransaction(_ db: MetadataTransaction, _ ino: InodeNumber) throws -> (Int64, OpenFile?) {
+    /// meanwhile (which joins the entry instead of starting from the MDT's older state).
+    private func closeTransaction(_ db: MetadataTransaction, _ ino: InodeNumber) throws -> Closed {
         let entry = openTable.withLock { state -> OpenFile? in
             defer { state.openFiles[ino]?.unwritten = false }
             return state.openFiles[ino]
         }
-        guard var inode = try db.inode(ino) else { return (0, dropEntryIfUnused(ino)) }
+        guard var inode = try db.inode(ino) else { return Closed(freed: 0, last: dropEntryIfUnused(ino), inode: nil) }
         // Written back on every close of a writer, so the MDT has the size as soon as the writer is done.
         if let entry, entry.unwritten, entry.fd >= 0 {
             inode.size = entry.size
             if let mtime = entry.mtime { inode.mtime = mtime; inode.ctime = max(inode.ctime, mtime) }
             try db.update(inode)
         }
-        guard let last = dropEntryIfUnused(ino) else { return (0, nil) }
+        guard let last = dropEntryIfUnused(ino) else { return Closed(freed: 0, last: nil, inode: inode) }
         if try inode.nlink <= 0 && db.links(of: ino).isEmpty {
             try db.deleteInode(ino)
             removeCacheFileAfterCommit(db, ino)
-            return (inode.isReleased ? 0 : inode.size, last)
+            return Closed(freed: inode.isReleased ? 0 : inode.size, last: last, inode: nil)
         }
         if last.changed { try queueSync(db, ino) }
-        return (0, last)
+        return Closed(freed: 0, last: last, inode: inode)
+    }
+
+    /// What a close's transaction did: the bytes it freed, the file's entry when this was the last close,
+    /// and the inode as it left it (nil when the file is gone).
+    private struct Closed {
+        var freed: Int64
+        var last: OpenFile?
+        var inode: Inode?
     }
 
     /// After the close's transaction: space freed, descriptors of the last close closed, the export woken.
-    private func finishClose(_ ino: InodeNumber, _ outcome: Result<(Int64, OpenFile?), any Error>) {
+    /// Returns the inode as the close left it.
+    @discardableResult
+    private func finishClose(_ ino: InodeNumber, _ outcome: Result<Closed, any Error>) -> Inode? {
         let last: OpenFile?
+        let inode: Inode?
         switch outcome {
-        case .success(let (freed, closed)):
-            if freed > 0 { space.free(freed) }
-            last = closed
+        case .success(let closed):
+            if closed.freed > 0 { space.free(closed.freed) }
+            last = closed.last
+            inode = closed.inode
         case .failure(let error):
             logger.error("closing inode \(ino) failed: \(error)")
             last = dropEntryIfUnused(ino)
+            inode = nil
         }
         if let last {
             if last.fd >= 0 { Glibc.close(last.fd) }
             for fd in last.retired { Glibc.close(fd) }
         }
         if last?.changed == true { exportSignal.fire() }
+        return inode
     }
 
     private func dropEntryIfUnused(_ ino: InodeNumber) -> OpenFile? {

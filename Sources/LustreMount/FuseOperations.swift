@@ -349,11 +349,10 @@ enum FuseOperations {
                 fuse_reply_err(req, 0)
             }
         }
-        ops.release = { req, ino, fi in
+        ops.release = { req, _, fi in
             let handle = fi!.pointee.fh
             let mount = FuseOperations.mount(req)
-            mount.fs.releaseBlocking(handle)
-            if let inode = try? mount.fs.attributesBlocking(InodeNumber(ino)) { mount.remember(inode) }
+            if let inode = mount.fs.releaseBlocking(handle) { mount.remember(inode) }
             fuse_reply_err(req, 0)
         }
         // The kernel may keep a directory's listing across opens (it drops it when the directory changes
