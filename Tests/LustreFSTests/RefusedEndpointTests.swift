@@ -23,6 +23,12 @@ import Glibc
         return (result?.status ?? -1, result.map { String(decoding: $0.stdout, as: UTF8.self) } ?? "", Date().timeIntervalSince(started))
     }
 
+    /// The last lines of a log, for a failure's message.
+    static func logTail(_ path: String, lines: Int = 30) -> String {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
     static func eventually(_ seconds: Double, _ check: () async throws -> Bool) async rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -112,7 +118,9 @@ import Glibc
             let importCaughtUp = Date().timeIntervalSince(returned)
             let whole = await Self.timed(["cat", directory + "/big"])
             if whole.status != 0 || FileManager.default.contents(atPath: directory + "/big") != big {
-                problems.append("the released file does not read whole once the endpoint returned (\(whole.status))")
+                problems.append(
+                    "the released file does not read whole once the endpoint returned (status \(whole.status) after "
+                        + "\(String(format: "%.1f", whole.seconds)) s); the service's last lines:\n\(Self.logTail(scratch.path + "/fsxd.log"))")
             }
             let associations =
                 (try await FSxServiceHardeningTests.call(client, "DescribeDataRepositoryAssociations", [:]).get()["Associations"]
