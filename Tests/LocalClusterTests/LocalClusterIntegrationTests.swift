@@ -143,8 +143,7 @@ extension ClustersAsRoot {
         func diagnostics(_ cluster: String) -> String {
             let layout = LocalLayout(root: state.appendingPathComponent("regions/us-east-1/\(cluster)"))
             func tail(_ path: String, _ lines: Int = 25) -> String {
-                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no \(path))"
-                return "--- \((path as NSString).lastPathComponent)\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+                "--- \((path as NSString).lastPathComponent)\n" + (lastLines(ofFile: path, lines) ?? "(no \(path))")
             }
             var parts = [tail(layout.events, 40), tail(layout.slurmctldLog)]
             let logs = (try? FileManager.default.contentsOfDirectory(atPath: (layout.slurmctldLog as NSString).deletingLastPathComponent)) ?? []

@@ -25,10 +25,7 @@ struct MountTests {
         let bucket: String
 
         /// The last lines the mount daemon logged.
-        var log: String {
-            let text = (try? String(contentsOfFile: scratch.path + "/daemon.log", encoding: .utf8)) ?? ""
-            return text.split(separator: "\n").suffix(40).joined(separator: "\n")
-        }
+        var log: String { lastLines(ofFile: scratch.path + "/daemon.log", 40) ?? "" }
 
         func lfs(_ arguments: String...) async throws -> (status: Int32, out: String, err: String) {
             let result = try await runCommand([MountTests.lfs] + arguments, environment: environment)

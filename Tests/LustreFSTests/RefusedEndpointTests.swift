@@ -23,12 +23,6 @@ import Glibc
         return (result?.status ?? -1, result.map { String(decoding: $0.stdout, as: UTF8.self) } ?? "", Date().timeIntervalSince(started))
     }
 
-    /// The last lines of a log, for a failure's message.
-    static func logTail(_ path: String, lines: Int = 30) -> String {
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
-    }
-
     static func eventually(_ seconds: Double, _ check: () async throws -> Bool) async rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -75,7 +69,7 @@ import Glibc
         let first = await Self.timed(["cat", directory + "/small"])
         #expect(
             first.out == String(decoding: small, as: UTF8.self),
-            "status \(first.status) after \(first.seconds) s; the service's last lines:\n\(Self.logTail(scratch.path + "/fsxd.log"))")
+            "status \(first.status) after \(first.seconds) s; the service's last lines:\n\(lastLines(ofFile: scratch.path + "/fsxd.log", 30) ?? "")")
 
         var failures: [String] = []
         var longestWait = 0.0
@@ -140,7 +134,8 @@ import Glibc
                     + "after the endpoint returned: \(problems.isEmpty ? "consistent" : problems.joined(separator: "; "))")
             if !problems.isEmpty {
                 failures.append(
-                    "trial \(trial): \(problems.joined(separator: "; "))\nthe service's last lines:\n\(Self.logTail(scratch.path + "/fsxd.log"))")
+                    "trial \(trial): \(problems.joined(separator: "; "))\nthe service's last lines:\n\(lastLines(ofFile: scratch.path + "/fsxd.log", 30) ?? "")"
+                )
             }
         }
         print("chaos refused: trials \(trials), failures \(failures.count), longest wait of a reader \(String(format: "%.1f", longestWait)) s")

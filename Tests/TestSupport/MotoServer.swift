@@ -86,6 +86,12 @@ package func procFile(_ path: String) -> String {
     String(decoding: (try? FileHandle(forReadingAtPath: path)?.readToEnd()) ?? Data(), as: UTF8.self)
 }
 
+/// The last `count` lines of a text file (a daemon's log, for a failure's message); nil when it cannot be read.
+package func lastLines(ofFile path: String, _ count: Int) -> String? {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+    return text.split(separator: "\n").suffix(count).joined(separator: "\n")
+}
+
 package struct TestSetupError: Error, CustomStringConvertible {
     package let description: String
     package init(description: String) { self.description = description }
