@@ -14,6 +14,9 @@ extension FileSystem {
     // MARK: Queueing (inside the transaction of the change that causes it)
 
     func queueSync(_ db: MetadataTransaction, _ ino: InodeNumber, forced: Bool = false) throws {
+        // Unasked (not hsm_archive, not an export task), a sync exports only under an AutoExportPolicy with NEW
+        // or CHANGED; with none anywhere its entry would only cost the worker a read and two commits to skip.
+        guard forced || associationTable.contains(where: { !$0.autoExport.isDisjoint(with: [.new, .changed]) }) else { return }
         let waiting = try db.untriedSyncs(of: ino, forced: forced)
         let running = movements.runningEntries
         // An entry not yet started will see this change; one already running may have read the inode before it.
@@ -106,16 +109,13 @@ extension FileSystem {
                 timer.cancel()
                 continue
             }
-            await withTaskGroup(of: Void.self) { group in
-                var running = 0
-                for entry in batch {
-                    if running >= options.exportConcurrency {
-                        await group.next()
-                        running -= 1
-                    }
-                    group.addTask { await self.run(entry) }
-                    running += 1
-                }
+            do {
+                try await runBatch(batch)
+            } catch {
+                if Task.isCancelled || isClosed { return }
+                logger.error("marking queued exports running failed: \(error)")
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                continue
             }
             exportDrained.fire()
         }
@@ -143,16 +143,35 @@ extension FileSystem {
         return taken
     }
 
-    func run(_ entry: ExportEntry) async {
+    /// Runs queue entries, `exportConcurrency` at a time.
+    func runBatch(_ batch: [ExportEntry]) async throws {
+        // Marked running inside a write transaction, which SQLite orders against the transaction of any change:
+        // a change that committed before sees an entry as not started and leaves its export to it, and the
+        // entry's run reads its snapshot after, so it includes that change; a change after sees it running and
+        // queues an entry of its own. Marked outside a transaction, a change could commit after a run read its
+        // snapshot yet count on it, and its export would be lost until the next restart. The whole batch in
+        // one transaction: a mark per entry was a commit per export.
+        let seqs = batch.compactMap(\.seq)
+        try await store.writeGrouped { _ in for seq in seqs { self.movements.entryStarted(seq) } }
+        defer { for seq in seqs { movements.entryEnded(seq) } }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for entry in batch {
+                if running >= options.exportConcurrency {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await self.run(entry) }
+                running += 1
+            }
+        }
+    }
+
+    /// Runs one queue entry, marked running by `runBatch`.
+    private func run(_ entry: ExportEntry) async {
         guard let seq = entry.seq else { return }
         defer { movements.entryEnded(seq) }
         do {
-            // Marked running inside a write transaction, which SQLite orders against the transaction of any
-            // change: a change that committed before sees the entry as not started and leaves its export to it,
-            // and this run's snapshot (read after) includes that change; a change after sees it running and
-            // queues an entry of its own. Marked outside a transaction, a change could commit after this run
-            // read its snapshot yet count on it, and its export would be lost until the next restart.
-            try await store.writeGrouped { _ in self.movements.entryStarted(seq) }
             switch entry.operation {
             case .sync:
                 if let ino = entry.ino { _ = try await sync(ino, forced: entry.forced) }
@@ -427,9 +446,7 @@ extension FileSystem {
         while true {
             let batch = try await runnableExports(limit: options.exportConcurrency * 4)
             if batch.isEmpty { return }
-            await withTaskGroup(of: Void.self) { group in
-                for entry in batch { group.addTask { await self.run(entry) } }
-            }
+            try await runBatch(batch)
             let failed = try await store.read { db in try db.retryingExportCount() }
             if failed > 0 {
                 throw FileSystemError.io("\(failed) export(s) failed and stay queued; the next open retries them")

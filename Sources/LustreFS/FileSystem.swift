@@ -110,7 +110,9 @@ package final class FileSystem: Sendable {
     let logger: Logger
     let lockDescriptor: Int32
     let state = Locked(RuntimeState())
-    let exportSignal = Signal()
+    /// Wakes the export worker: the MDT fires it after every commit that queued an entry; others fire it to
+    /// have the queue looked at again (a wait for exports, a retry falling due).
+    var exportSignal: Signal { store.exportQueued }
     /// Writes and deletes of one repository key, one at a time (see `KeyLocks`).
     let keyLocks = KeyLocks()
     /// This process's own recent changes to the repository, which auto-import must not take for news.
@@ -270,6 +272,8 @@ package final class FileSystem: Sendable {
             }
             try db.setSetting("capacityBytes", String(self.options.capacityBytes))
         }
+        // Known before the recovery below queues exports: `queueSync` asks the policies.
+        associationTable.load(try await loadAssociations())
         // Cache files of released inodes are restores that did not finish: they prove nothing, drop them.
         // Cache files of inodes that no longer exist are leftovers of an unlink: drop them too.
         let cached = cache.inodes()
@@ -327,10 +331,8 @@ package final class FileSystem: Sendable {
             )
         }
         let used = try await store.read { db in try db.localBytes() }
-        let associations = try await loadAssociations()
         let anyXattr = try await store.read { db in try db.anyExtendedAttribute() }
         space.start(used: used)
-        associationTable.load(associations)
         state.withLock { $0.hasExtendedAttributes = anyXattr }
         try await cleanUpIncompleteAssociations()
     }

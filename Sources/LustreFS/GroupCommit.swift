@@ -22,12 +22,16 @@ final class GroupCommit: Sendable {
     }
 
     private let pool: DatabasePool
+    private let inodes: InodeCache
+    private let exportQueued: Signal
     private let state = Mutex(State())
     /// Bodies per transaction: bounds how long one transaction holds the writer.
     private let batchLimit = 256
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, inodes: InodeCache, exportQueued: Signal) {
         self.pool = pool
+        self.inodes = inodes
+        self.exportQueued = exportQueued
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (MetadataTransaction) throws -> T) async throws -> T {
@@ -74,7 +78,7 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             do {
                 try await pool.writeWithoutTransaction { db in
-                    let actions = CommitActions()
+                    let actions = CommitActions(inodes: inodes, exportQueued: exportQueued)
                     try db.inCachedTransaction("BEGIN IMMEDIATE TRANSACTION") {
                         for item in batch { item.run(db, actions) }
                     }

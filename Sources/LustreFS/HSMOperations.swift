@@ -103,7 +103,7 @@ extension FileSystem {
             defer { echoes.end(key) }
             try await repository(for: association).delete(key: key)
             echoes.remember(deleted: key)
-        } else if associationTable.contains { key.hasPrefix($0.location.prefix) } {
+        } else if associationTable.contains(where: { key.hasPrefix($0.location.prefix) }) {
             throw FileSystemError.io("\(path): more than one data repository could hold its archived copy \(key); nothing was removed")
         }
         // The archive state goes (where no association holds the key any more, there was nothing to delete).

@@ -19,6 +19,7 @@ extension MetadataTransaction {
             INSERT INTO exportQueue (operation, ino, key, association, forced, attempts, notBefore) VALUES (?,?,?,?,?,?,?)
             """
         ).execute(arguments: [entry.operation.rawValue, entry.ino, entry.key, entry.association, entry.forced, entry.attempts, entry.notBefore])
+        commitActions?.queuedExport()
     }
 
     /// The oldest entries, in queue order.

@@ -9,7 +9,7 @@ struct MetadataTransaction {
     /// Only the store's own files (MetadataTransaction*.swift) touch the connection.
     let db: Database
     /// Where a write transaction keeps its work for after the commit; nil in a read.
-    private let commitActions: CommitActions?
+    let commitActions: CommitActions?
 
     init(_ db: Database, commitActions: CommitActions? = nil) {
         self.db = db
@@ -52,6 +52,7 @@ struct MetadataTransaction {
             """
         ).execute(arguments: Self.columnValues(inode))
         copy.ino = db.lastInsertedRowID
+        commitActions?.publish(copy.ino, copy)
         return copy
     }
 
@@ -68,6 +69,7 @@ struct MetadataTransaction {
     /// Inserts an inode under the number it already has (the root).
     func insertWithNumber(_ inode: Inode) throws {
         try inode.insert(db)
+        commitActions?.publish(inode.ino, nil)
     }
 
     /// Writes every column of an existing inode (one prepared statement: GRDB's record update builds its
@@ -86,28 +88,34 @@ struct MetadataTransaction {
         if db.changesCount == 0 {
             throw RecordError.recordNotFound(databaseTableName: Inode.databaseTableName, key: ["ino": inode.ino.databaseValue])
         }
+        commitActions?.publish(inode.ino, inode)
     }
 
     func deleteInode(_ ino: InodeNumber) throws {
         try prepared("DELETE FROM inode WHERE ino = ?").execute(arguments: [ino])
+        commitActions?.publish(ino, nil)
     }
 
     /// Adds `delta` to an inode's link count (a directory's count follows its subdirectories).
     func adjustLinkCount(_ ino: InodeNumber, by delta: Int) throws {
         try prepared("UPDATE inode SET nlink = nlink + ? WHERE ino = ?").execute(arguments: [delta, ino])
+        commitActions?.publish(ino, nil)
     }
 
     func setLinkCount(_ ino: InodeNumber, to count: Int) throws {
         try prepared("UPDATE inode SET nlink = ? WHERE ino = ?").execute(arguments: [count, ino])
+        commitActions?.publish(ino, nil)
     }
 
     /// A directory whose entries changed: mtime and ctime become `now`.
     func touchDirectory(_ ino: InodeNumber, at now: Int64) throws {
         try prepared("UPDATE inode SET mtime = ?, ctime = ? WHERE ino = ?").execute(arguments: [now, now, ino])
+        commitActions?.publish(ino, nil)
     }
 
     func setChangeTime(_ ino: InodeNumber, to now: Int64) throws {
         try prepared("UPDATE inode SET ctime = ? WHERE ino = ?").execute(arguments: [now, ino])
+        commitActions?.publish(ino, nil)
     }
 
     func inodeCount() throws -> Int64 {
@@ -190,19 +198,29 @@ struct MetadataTransaction {
         try DirectoryEntry.fetchAll(prepared("SELECT * FROM dentry WHERE ino = ? ORDER BY parent, name"), arguments: [ino])
     }
 
-    /// The absolute path of the first link of an inode, or nil for an unlinked one.
+    /// The absolute path of the first link of an inode, or nil for an unlinked one (or one in a directory
+    /// that is). One statement walks up to the root: a query per level was most of an export's reads.
+    /// Directories have one link each, so only the inode's own names need ordering.
     func path(of ino: InodeNumber) throws -> String? {
         if ino == MetadataStore.rootInode { return "/" }
+        let rows = try Row.fetchCursor(
+            prepared(
+                """
+                WITH RECURSIVE up(parent, name, depth) AS (
+                  SELECT * FROM (SELECT parent, name, 0 FROM dentry WHERE ino = ? ORDER BY parent, name LIMIT 1)
+                  UNION ALL
+                  SELECT dentry.parent, dentry.name, up.depth + 1 FROM up JOIN dentry ON dentry.ino = up.parent
+                  WHERE up.parent != ? AND up.depth < 4096
+                )
+                SELECT parent, name FROM up ORDER BY depth
+                """), arguments: [ino, MetadataStore.rootInode])
         var components: [String] = []
-        var current = ino
-        var guardCount = 0
-        while current != MetadataStore.rootInode {
-            guard let link = try links(of: current).first else { return nil }
-            components.append(link.name)
-            current = link.parent
-            guardCount += 1
-            if guardCount > 4096 { return nil }
+        var top: InodeNumber = 0
+        while let row = try rows.next() {
+            top = try row.decode(forColumn: "parent")
+            components.append(try row.decode(forColumn: "name"))
         }
+        guard top == MetadataStore.rootInode else { return nil }
         return "/" + components.reversed().joined(separator: "/")
     }
 
@@ -256,6 +274,27 @@ struct MetadataTransaction {
 /// Only the writer's queue touches it, inside one write.
 final class CommitActions {
     private var actions: [@Sendable () -> Void] = []
+    /// Where the inode records this transaction writes are published once it committed.
+    private let inodes: InodeCache
+    /// Fired once a transaction that queued an export committed: the worker wakes for real work only.
+    private let exportQueued: Signal
+
+    init(inodes: InodeCache, exportQueued: Signal) {
+        self.inodes = inodes
+        self.exportQueued = exportQueued
+    }
+
+    /// After the commit, the export worker is woken (this transaction queued an entry).
+    func queuedExport() {
+        let signal = exportQueued
+        actions.append { signal.fire() }
+    }
+
+    /// After the commit, `inode` (nil: whatever the cache has of `ino` goes) is the inode's record.
+    func publish(_ ino: InodeNumber, _ inode: Inode?) {
+        let inodes = self.inodes
+        actions.append { inodes.published(ino, inode) }
+    }
 
     var count: Int { actions.count }
 

@@ -51,7 +51,7 @@ extension FileSystem {
     /// `attributes` on the calling thread, for the mount's request threads; nil when they are still to
     /// fetch from the repository: `attributes` then.
     package func attributesBlocking(_ ino: InodeNumber) throws -> Inode? {
-        guard let inode = try store.readBlocking({ db in try db.inode(ino) }) else {
+        guard let inode = try store.inodeBlocking(ino) else {
             throw FileSystemError.notFound("inode \(ino)")
         }
         return inode.attributesPending ? nil : overlay(inode)
@@ -143,7 +143,6 @@ extension FileSystem {
         let inode = try await store.write { db in
             try self.insertNode(db, parent: parent, name: name, type: type, perm: perm, uid: uid, gid: gid, target: target, rdev: rdev, now: now)
         }
-        if type == .directory || type == .symlink { exportSignal.fire() }
         if type.isSpecial, let path = try? await store.read({ db in try db.path(of: inode.ino) }),
             let (association, _) = association(containing: path, type: type)
         {
@@ -231,7 +230,6 @@ extension FileSystem {
         let now = nowNanoseconds()
         let freed = try await store.write { db in try self.removeEntry(db, parent: parent, name: name, directory: directory, now: now) }
         if freed > 0 { space.free(freed) }
-        exportSignal.fire()
     }
 
     /// `remove` on the calling thread, for the mount's request threads (which may block).
@@ -239,7 +237,6 @@ extension FileSystem {
         let now = nowNanoseconds()
         let freed = try store.writeBlocking { db in try self.removeEntry(db, parent: parent, name: name, directory: directory, now: now) }
         if freed > 0 { space.free(freed) }
-        exportSignal.fire()
     }
 
     /// The name, and the inode when it was its last, in one transaction with the export deletes it queues.

@@ -61,8 +61,14 @@ extension FileSystem {
         return try openTable.withLock { state -> HandleID in
             var file = state.openFiles[ino] ?? OpenFile(fd: -1, size: inode.size)
             if file.fd < 0 && !inode.isReleased {
-                // A file never written has no cache file: its first write makes it (`writableDescriptor`).
-                file.fd = try inode.size == 0 ? cache.openIfPresent(ino) ?? -1 : cache.open(ino, create: true)
+                // A file never written has no cache file: its first write makes it (`writableDescriptor`). A
+                // file this open created is not looked for (a failed open in a large cache directory was a
+                // tenth of a create's CPU): recovery removed the cache files of inodes gone before a restart.
+                if created {
+                    file.fd = -1
+                } else {
+                    file.fd = try inode.size == 0 ? cache.openIfPresent(ino) ?? -1 : cache.open(ino, create: true)
+                }
                 file.size = inode.size
             }
             file.opens += 1
@@ -346,7 +352,6 @@ extension FileSystem {
             if last.fd >= 0 { Glibc.close(last.fd) }
             for fd in last.retired { Glibc.close(fd) }
         }
-        if last?.changed == true { exportSignal.fire() }
         return inode
     }
 
