@@ -22,7 +22,7 @@ package enum SigV4Verifier {
         credentials: (String) -> AWSCredentials?
     ) -> Result<String, SigV4Failure> {
         func header(_ name: String) -> String? {
-            headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+            headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
         }
         guard let authorization = header("Authorization") else {
             return .failure(SigV4Failure(code: "MissingAuthenticationTokenException", message: "Missing Authentication Token"))

@@ -206,7 +206,7 @@ extension FileSystem {
         guard let key = entry.key, let associationId = entry.association,
             let association = associationTable.find(associationId)
         else { return }
-        if let ino = entry.ino, let inode = try await store.read({ db in try db.inode(ino) }), inode.archivedKey == key {
+        if let ino = entry.ino, let inode = try await store.inode(ino), inode.archivedKey == key {
             // The rename's put under the new key did not happen (the policy has no NEW, or the file is
             // still being written): the old object may be the only copy of the data, so it stays.
             return
@@ -248,7 +248,10 @@ extension FileSystem {
     @discardableResult
     func sync(_ ino: InodeNumber, forced: Bool) async throws -> SyncOutcome {
         let outcome = try await syncFirstName(ino, forced: forced)
-        if outcome == .exported || outcome == .unchanged { try await exportOtherNames(ino, forced: forced) }
+        // Hard-linked files only; the record just committed is in the cache, so most files cost no read here.
+        if outcome == .exported || outcome == .unchanged, let inode = try await store.inode(ino), inode.nlink > 1 {
+            try await exportOtherNames(ino, forced: forced)
+        }
         return outcome
     }
 
@@ -353,7 +356,7 @@ extension FileSystem {
                     openTable.withLock { $0.openFiles[ino]?.versionBumped = false }
                     movements.archiveStarted(ino)
                     defer { movements.archiveEnded(ino) }
-                    dataVersion = try await store.read { db in try db.inode(ino)?.dataVersion } ?? dataVersion
+                    dataVersion = try await store.inode(ino)?.dataVersion ?? dataVersion
                     etag = try await repository.write(key: key, contentsOf: cache.contentsPath(of: ino), userMetadata: metadata)
                     movements.archiveMoved(ino, bytes: inode.size)
                 }

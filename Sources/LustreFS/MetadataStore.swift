@@ -266,6 +266,15 @@ package final class MetadataStore: Sendable {
         return inode
     }
 
+    /// `inodeBlocking` for tasks: the cached record, or a read through the pool.
+    func inode(_ ino: InodeNumber) async throws -> Inode? {
+        if let cached = inodes.get(ino) { return cached }
+        let generation = inodes.generation
+        let inode = try await read { db in try db.inode(ino) }
+        if let inode { inodes.fill(inode, readAfter: generation) }
+        return inode
+    }
+
     /// Runs `body` in one write transaction: all of it commits, or none of it does.
     func write<T: Sendable>(_ body: @escaping @Sendable (MetadataTransaction) throws -> T) async throws -> T {
         try await pool.writeWithoutTransaction { db in

@@ -14,12 +14,12 @@ extension FileSystem {
     /// The inode, with its POSIX attributes fetched first if it was imported from a listing only, and with
     /// the size and mtime of writes still in flight.
     package func attributes(_ ino: InodeNumber) async throws -> Inode {
-        guard var inode = try await store.read({ db in try db.inode(ino) }) else {
+        guard var inode = try await store.inode(ino) else {
             throw FileSystemError.notFound("inode \(ino)")
         }
         if inode.attributesPending {
             await fetchAttributes(of: ino)
-            if let fresh = try await store.read({ db in try db.inode(ino) }) { inode = fresh }
+            if let fresh = try await store.inode(ino) { inode = fresh }
         }
         return overlay(inode)
     }

@@ -151,6 +151,34 @@ import Testing
         #expect(canonical.hasSuffix("\nUNSIGNED-PAYLOAD"))
     }
 
+    /// Header names match whatever their letters' case, and only their letters: '@' is not '`', 'Z' is not 'z\u{7f}'.
+    @Test(arguments: [
+        ("X-Amz-Date", "x-amz-date", true), ("HOST", "host", true), ("host", "hosts", false), ("a@b", "a`b", false),
+        ("[", "{", false), ("content-md5", "Content-MD5", true), ("é", "É", false),
+    ])
+    func headerNamesCompareIgnoringASCIICase(left: String, right: String, equal: Bool) {
+        #expect(left.equalsIgnoringASCIICase(right) == equal)
+        var request = SignableRequest(method: "GET", host: "h", path: "/", headers: [(left, "1")])
+        request.setHeader(right, "2")
+        #expect(request.headers.count == (equal ? 1 : 2))
+    }
+
+    /// A signing key derived once per day, region and service: the second signature of the day (from the
+    /// cache) equals the first and the published vector's.
+    @Test func aCachedSigningKeySignsAsADerivedOne() {
+        let signer = SigV4Signer(credentials: Self.credentials, region: "us-east-1", service: "service")
+        let request = SignableRequest(method: "GET", host: "example.amazonaws.com", path: "/")
+        var first = request
+        var second = request
+        signer.sign(&first, payload: .empty, date: Self.date)
+        signer.sign(&second, payload: .empty, date: Self.date)
+        #expect(first.header("authorization") == second.header("authorization"))
+        let other = SigV4Signer(credentials: Self.credentials, region: "eu-west-1", service: "service")
+        var third = request
+        other.sign(&third, payload: .empty, date: Self.date)
+        #expect(first.header("authorization") != third.header("authorization"))
+    }
+
     @Test func encodingKeepsOnlyUnreservedCharacters() {
         #expect(URLEncoding.encode("a b/c+d~e_f.g-h", keepingSlash: true) == "a%20b/c%2Bd~e_f.g-h")
         #expect(URLEncoding.encode("a/b") == "a%2Fb")
