@@ -36,14 +36,33 @@ mount_rclone fio-bench "$M_RCLONE" full
 
 # fio_job FILE RW BS [extra fio options...] -> MB/s of the job, or "none" when it did not finish within
 # JOB_LIMIT seconds (s3fs turns random writes into whole-object uploads on moto, which can take many minutes).
+# A job that outlives the limit may be blocked in the peer's fsync, where even SIGKILL waits for the FUSE
+# daemon: the mount's FUSE connection is then aborted (fusectl), which fails the request and frees the job.
 JOB_LIMIT=${JOB_LIMIT:-180}
 fio_job() {
-  local file=$1 rw=$2 bs=$3 out; shift 3
-  if out=$(timeout -k 5 "$JOB_LIMIT" fio --name=job --filename="$file" --rw="$rw" --bs="$bs" --size="${SIZE_MIB}M" \
-    --ioengine=psync --numjobs=1 --output-format=json "$@" 2>/dev/null); then
-    python3 -c 'import json, sys; job = json.load(sys.stdin)["jobs"][0]; side = job["read"] if job["read"]["io_bytes"] else job["write"]; print("%.1f" % (side["bw_bytes"] / 1e6))' <<<"$out"
-  else
+  local file=$1 rw=$2 bs=$3 out=$WORK/fio-job.json pid waited=0 connection; shift 3
+  fio --name=job --filename="$file" --rw="$rw" --bs="$bs" --size="${SIZE_MIB}M" \
+    --ioengine=psync --numjobs=1 --output-format=json "$@" >"$out" 2>/dev/null &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$JOB_LIMIT" ]; do sleep 1; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 1
+    if kill -0 "$pid" 2>/dev/null; then
+      connection=$(mountpoint -d "$(findmnt -n -o TARGET --target "$file")" 2>/dev/null | cut -d: -f2)
+      [ -n "$connection" ] && [ -e "/sys/fs/fuse/connections/$connection/abort" ] &&
+        echo 1 >"/sys/fs/fuse/connections/$connection/abort"
+      echo "aborted the FUSE connection of $file's mount: fio was stuck in it" >&2
+    fi
+    wait "$pid" 2>/dev/null || true
     echo "fio $rw on $file did not finish within $JOB_LIMIT s" >&2
+    echo none
+    return
+  fi
+  if wait "$pid"; then
+    python3 -c 'import json, sys; job = json.load(sys.stdin)["jobs"][0]; side = job["read"] if job["read"]["io_bytes"] else job["write"]; print("%.1f" % (side["bw_bytes"] / 1e6))' <"$out"
+  else
+    echo "fio $rw on $file failed" >&2
     echo none
   fi
 }
