@@ -11,7 +11,7 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from dashboard_driver import chromium, report, wait as wait_for
+from dashboard_driver import chromium, report, settled, wait as wait_for
 
 
 def main():
@@ -27,8 +27,13 @@ def main():
     seen = {}
 
     def text(element_id):
-        found = driver.find_elements(By.ID, element_id)
-        return found[0].text if found else None
+        def read():
+            found = driver.find_elements(By.ID, element_id)
+            return found[0].text if found else None
+        return settled(read)
+
+    def click(element_id):
+        settled(lambda: driver.find_element(By.ID, element_id).click())
 
     def wait(what, check, seconds=90):
         return wait_for(driver, what, check, seconds)
@@ -44,15 +49,16 @@ def main():
         seen["instances"] = wait("the head node in the instances", lambda: [
             r.text for r in driver.find_elements(By.CSS_SELECTOR, "#instances tr")[1:] if "HeadNode" in r.text])
         seen["nodes"] = wait("Slurm's nodes", lambda: [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#nodes tr")[1:]])
-        seen["queues"] = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#queues tr")[1:]]
-        seen["plot"] = len(driver.find_elements(By.CSS_SELECTOR, "#nodes-plot polyline"))
-        seen["logStreams"] = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "button.log-stream")]
-        seen["logLines"] = len((driver.find_elements(By.ID, "log-lines") or [None])[0].text.splitlines()) if driver.find_elements(By.ID, "log-lines") else 0
+        # The page re-renders every 3 s: each read below is repeated when its element went under it.
+        seen["queues"] = settled(lambda: [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#queues tr")[1:]])
+        seen["plot"] = settled(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#nodes-plot polyline")))
+        seen["logStreams"] = wait("the cluster's log streams", lambda: [b.text for b in driver.find_elements(By.CSS_SELECTOR, "button.log-stream")])
+        seen["logLines"] = wait("the last lines of a log", lambda: len((text("log-lines") or "").splitlines()))
         if args.screenshot:
             driver.save_screenshot(args.screenshot)
-        driver.find_element(By.ID, "stop-fleet").click()
+        click("stop-fleet")
         seen["stopped"] = wait("the fleet to stop", lambda: text("fleet-status") if text("fleet-status") == "STOPPED" else None)
-        driver.find_element(By.ID, "start-fleet").click()
+        click("start-fleet")
         seen["started"] = wait("the fleet to run", lambda: text("fleet-status") if text("fleet-status") == "RUNNING" else None)
 
         driver.get(f"{args.url}/#/create")
@@ -62,7 +68,7 @@ def main():
         config = open(args.bad_config).read()
         # Through the page's own field, without typing each character.
         driver.execute_script("document.getElementById('create-config').value = arguments[0];", config)
-        driver.find_element(By.ID, "dry-run").click()
+        click("dry-run")
         seen["findings"] = wait("the dry run's findings", lambda: [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#findings li")])
         seen["createMessage"] = text("create-message")
 

@@ -33,6 +33,21 @@ def wait(driver, what, check, seconds=90):
     raise RuntimeError(f"timed out waiting for {what}; the page shows: {shown}")
 
 
+def settled(read, seconds=10):
+    """read()'s value, read again while the page re-renders the element under it (a stale reference); unlike
+    `wait`, an empty value is an answer too."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.time() + seconds
+    while True:
+        try:
+            return read()
+        except StaleElementReferenceException:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def report(driver, seen, body):
     """Runs body(), then prints what was seen as one JSON line: exit status 0, or 1 with the error in "error".
     The browser is closed either way."""
