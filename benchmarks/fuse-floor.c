@@ -81,7 +81,8 @@ static void attributes(const struct node *n, struct stat *st) {
     st->st_gid = n->gid;
 }
 
-static void reply_entry(fuse_req_t req, const struct node *n) {
+// A name's entry as ours replies it: generation 1, attributes and name cached for TIMEOUT seconds.
+static struct fuse_entry_param entry_of(const struct node *n) {
     struct fuse_entry_param e;
     memset(&e, 0, sizeof(e));
     e.ino = n->ino;
@@ -89,6 +90,11 @@ static void reply_entry(fuse_req_t req, const struct node *n) {
     e.attr_timeout = TIMEOUT;
     e.entry_timeout = TIMEOUT;
     attributes(n, &e.attr);
+    return e;
+}
+
+static void reply_entry(fuse_req_t req, const struct node *n) {
+    struct fuse_entry_param e = entry_of(n);
     fuse_reply_entry(req, &e);
 }
 
@@ -128,13 +134,7 @@ static void make(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
         reply_entry(req, &copy);
         return;
     }
-    struct fuse_entry_param e;
-    memset(&e, 0, sizeof(e));
-    e.ino = copy.ino;
-    e.generation = 1;
-    e.attr_timeout = TIMEOUT;
-    e.entry_timeout = TIMEOUT;
-    attributes(&copy, &e.attr);
+    struct fuse_entry_param e = entry_of(&copy);
     fi->fh = copy.ino;
     fuse_reply_create(req, &e, fi);
 }
@@ -183,13 +183,7 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
     for (size_t i = (size_t)off + 1; i < count; i++) {
         struct node *n = nodes[i];
         if (!n || !n->live || n->parent != ino) continue;
-        struct fuse_entry_param e;
-        memset(&e, 0, sizeof(e));
-        e.ino = n->ino;
-        e.generation = 1;
-        e.attr_timeout = TIMEOUT;
-        e.entry_timeout = TIMEOUT;
-        attributes(n, &e.attr);
+        struct fuse_entry_param e = entry_of(n);
         size_t need = fuse_add_direntry_plus(req, buf + used, size - used, n->name, &e, (off_t)i);
         if (need > size - used) break;
         used += need;
