@@ -153,6 +153,7 @@ extension FileSystem {
         // one transaction: a mark per entry was a commit per export.
         let seqs = batch.compactMap(\.seq)
         try await store.writeGrouped { _ in for seq in seqs { self.movements.entryStarted(seq) } }
+        // Each run ends its own mark as it finishes; this ends those of runs a cancellation never started.
         defer { for seq in seqs { movements.entryEnded(seq) } }
         await withTaskGroup(of: Void.self) { group in
             var running = 0

@@ -46,7 +46,6 @@ extension FileSystem {
             }
         }
         try await store.write { db in try self.queueSync(db, ino, forced: true) }
-        exportSignal.fire()
     }
 
     /// hsm_release: drops the local data of a file whose archived copy is current.

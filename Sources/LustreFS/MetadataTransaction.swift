@@ -34,7 +34,7 @@ struct MetadataTransaction {
     }
 
     func inode(_ ino: InodeNumber) throws -> Inode? {
-        let cursor = try InodeCursor(prepared(InodeCursor.selectByNumber), arguments: [ino])
+        let cursor = try InodeCursor.make(prepared(InodeCursor.selectByNumber), arguments: [ino])
         let inode = try cursor.next()
         // Stepped to its end, so the statement is done before its next use.
         _ = try cursor.next()
@@ -203,7 +203,7 @@ struct MetadataTransaction {
     /// Directories have one link each, so only the inode's own names need ordering.
     func path(of ino: InodeNumber) throws -> String? {
         if ino == MetadataStore.rootInode { return "/" }
-        let rows = try LinkCursor(
+        let rows = try LinkCursor.make(
             prepared(
                 """
                 WITH RECURSIVE up(parent, name, depth) AS (
@@ -315,43 +315,45 @@ final class CommitActions {
     }
 }
 
-/// The (parent, name) rows of `path(of:)`, read straight from the statement's columns as `InodeCursor` does
-/// (through `Row`, the walk cost an export more than its three index lookups).
-private final class LinkCursor: DatabaseCursor {
-    typealias Element = (parent: InodeNumber, name: String)
-
+/// Rows read straight from their statement's columns by `decode`. GRDB's record cursors build a table of every
+/// column's lowercased name for each query, which was a sixth of the CPU of a create (profiled), and its `Row`
+/// cost a path walk more than its three index lookups.
+private final class ColumnCursor<Element>: DatabaseCursor {
     let _statement: Statement
     var _isDone = false
+    private let decode: (SQLiteStatement) throws -> Element
 
-    init(_ statement: Statement, arguments: StatementArguments) throws {
+    init(_ statement: Statement, arguments: StatementArguments, decode: @escaping (SQLiteStatement) throws -> Element) throws {
         _statement = statement
+        self.decode = decode
         try statement.setArguments(arguments)
     }
 
-    func _element(sqliteStatement: SQLiteStatement) throws -> Element {
-        guard let parent = Int64.fromStatement(sqliteStatement, atUncheckedIndex: 0),
-            let name = String.fromStatement(sqliteStatement, atUncheckedIndex: 1)
-        else { throw FileSystemError.io("a directory entry in the MDT lacks its parent or its name") }
-        return (parent, name)
+    func _element(sqliteStatement: SQLiteStatement) throws -> Element { try decode(sqliteStatement) }
+}
+
+/// The (parent, name) rows of `path(of:)`.
+private enum LinkCursor {
+    static func make(_ statement: Statement, arguments: StatementArguments) throws -> ColumnCursor<(parent: InodeNumber, name: String)> {
+        try ColumnCursor(statement, arguments: arguments) { sqliteStatement in
+            guard let parent = Int64.fromStatement(sqliteStatement, atUncheckedIndex: 0),
+                let name = String.fromStatement(sqliteStatement, atUncheckedIndex: 1)
+            else { throw FileSystemError.io("a directory entry in the MDT lacks its parent or its name") }
+            return (parent, name)
+        }
     }
 }
 
 /// One inode read straight from its statement's columns, for the lookup of an inode by number that nearly
-/// every request makes. GRDB's record cursors build a table of every column's lowercased name for each
-/// query, which was a sixth of the CPU of a create (profiled).
-private final class InodeCursor: DatabaseCursor {
-    typealias Element = Inode
+/// every request makes.
+private enum InodeCursor {
     static let selectByNumber = "SELECT \(Inode.columns.joined(separator: ", ")) FROM inode WHERE ino = ?"
 
-    let _statement: Statement
-    var _isDone = false
-
-    init(_ statement: Statement, arguments: StatementArguments) throws {
-        _statement = statement
-        try statement.setArguments(arguments)
+    static func make(_ statement: Statement, arguments: StatementArguments) throws -> ColumnCursor<Inode> {
+        try ColumnCursor(statement, arguments: arguments, decode: decode)
     }
 
-    func _element(sqliteStatement: SQLiteStatement) throws -> Inode {
+    static func decode(_ sqliteStatement: SQLiteStatement) throws -> Inode {
         let column = Columns(statement: sqliteStatement)
         guard let type = FileType(rawValue: Int(try column.integer(1))) else {
             throw FileSystemError.io("inode \(try column.integer(0)) has an unknown type \(try column.integer(1)) in the MDT")

@@ -220,7 +220,6 @@ extension FileSystem {
             try self.queueSync(db, ino)
             return inode
         }
-        exportSignal.fire()
         return overlay(inode)
     }
 
@@ -396,7 +395,6 @@ extension FileSystem {
             return freed
         }
         if freed > 0 { space.free(freed) }
-        exportSignal.fire()
     }
 
     /// chmod, chown, utimens and truncate. Metadata changes export as metadata updates; a truncate is a data
@@ -431,7 +429,6 @@ extension FileSystem {
             }
             return inode
         }
-        if metadataChanged { exportSignal.fire() }
         return overlay(inode)
     }
 
@@ -470,7 +467,6 @@ extension FileSystem {
                 state.openFiles[ino] = open
             }
         }
-        exportSignal.fire()
     }
 
     /// O_TRUNC or truncate-to-zero of a released file: no need to fetch data that is about to be discarded.
