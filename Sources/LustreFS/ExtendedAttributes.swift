@@ -21,10 +21,16 @@ extension FileSystem {
             throw FileSystemError(ERANGE, "extended attribute name '\(name.prefix(32))' is empty or too long")
         }
         guard !name.hasPrefix("system.") else { throw FileSystemError(EOPNOTSUPP, "\(name): ACLs and system attributes are not supported") }
+        guard name != selinuxLabel else { throw FileSystemError(EOPNOTSUPP, "\(name): the mount carries no SELinux labels") }
         guard ["user.", "trusted.", "security."].contains(where: { name.hasPrefix($0) }) else {
             throw FileSystemError(EOPNOTSUPP, "\(name): unknown extended attribute namespace")
         }
     }
+
+    /// A FUSE mount is labelled by its mount context, not per file: with SELinux on, the kernel itself refuses
+    /// to set this name on such a mount. Refusing it here too says the same thing with SELinux off, and
+    /// `ls -l`, which remembers a device that answers "not supported", then stops asking for every file.
+    package static let selinuxLabel = "security.selinux"
 
     /// False while no extended attribute was ever stored, so lookups can be answered without a query.
     package var mayHaveExtendedAttributes: Bool { state.withLock { $0.hasExtendedAttributes } }

@@ -405,8 +405,12 @@ enum FuseOperations {
         }
         ops.getxattr = { req, ino, name, size in
             let name = String(cString: name!)
-            // ACL and capability lookups (ls -l asks for every file, the kernel on every write) are answered
-            // here on the FUSE thread when nothing can be stored under that name.
+            // ACL, label and capability lookups (ls -l asks for every file, the kernel on every write) are
+            // answered here on the FUSE thread when nothing can be stored under that name.
+            if name == FileSystem.selinuxLabel {
+                fuse_reply_err(req, EOPNOTSUPP)
+                return
+            }
             if name.hasPrefix("system.") || (!name.hasPrefix("user.lfs.") && !FuseOperations.mount(req).fs.mayHaveExtendedAttributes) {
                 fuse_reply_err(req, ENODATA)
                 return
@@ -427,8 +431,8 @@ enum FuseOperations {
         }
         ops.setxattr = { req, ino, name, value, size, flags in
             let name = String(cString: name!)
-            if name.hasPrefix("system.") {
-                // POSIX ACLs are not kept: refused, so the kernel's cached "no ACL" stays true.
+            if name.hasPrefix("system.") || name == FileSystem.selinuxLabel {
+                // POSIX ACLs and SELinux labels are not kept: refused, so the kernel's cached "no ACL" stays true.
                 fuse_reply_err(req, EOPNOTSUPP)
                 return
             }
