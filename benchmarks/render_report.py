@@ -27,10 +27,11 @@ TITLES = {
     "s3-transfer": "The S3 client against aws s3 cp and curl",
 }
 # Values that are ceilings or references rather than peers: shown, never counted as "the best peer".
-CEILINGS = {"tmpfs", "fuse_floor", "curl", "curl_heads", "empty"}
+CEILINGS = {"tmpfs", "fuse_floor", "curl", "curl_heads", "curl_list_heads", "empty"}
 LABELS = {
     "ours": "ours", "s3fs": "s3fs", "rclone": "rclone", "tmpfs": "tmpfs (kernel)", "fuse_floor": "FUSE floor (null daemon)", "curl": "curl (one GET)",
-    "curl_heads": "N / endpoint HeadObject rate", "empty": "empty file system", "s3xfer_put": "s3xfer put",
+    "curl_heads": "N / endpoint HeadObject rate", "curl_list_heads": "endpoint listing + N / HeadObject rate",
+    "empty": "empty file system", "s3xfer_put": "s3xfer put",
     "aws_s3_cp": "aws s3 cp",
 }
 
