@@ -72,7 +72,7 @@ package struct HeadNode: Sendable {
     package func waitForController(timeout: TimeInterval = 20) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if ProcessControl.run([SlurmTools.scontrol, "ping"], environment: environment).output.contains("UP") { return }
+            if await ProcessControl.run([SlurmTools.scontrol, "ping"], environment: environment).output.contains("UP") { return }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         throw LocalClusterError("slurmctld did not answer within \(Int(timeout)) s; see \(layout.slurmctldLog)")
@@ -192,7 +192,7 @@ package struct HeadNode: Sendable {
         }
         if nodeSetChanged || accountingChanged {
             progress("restarting slurmctld with \(spec.nodes.count) compute nodes")
-            if let pid = ProcessControl.readPid(layout.slurmctldPid) { ProcessControl.terminate(pid, commandContains: "slurmctld") }
+            if let pid = ProcessControl.readPid(layout.slurmctldPid) { await ProcessControl.terminate(pid, commandContains: "slurmctld") }
             let controller = try startController()
             try InstanceRegistry(layout: layout).update { instances in
                 for index in instances.indices where instances[index].role == .headNode { instances[index].pid = controller }
@@ -200,7 +200,7 @@ package struct HeadNode: Sendable {
             try await waitForController()
         } else {
             progress("reconfiguring slurmctld")
-            let result = ProcessControl.run([SlurmTools.scontrol, "reconfigure"], environment: environment)
+            let result = await ProcessControl.run([SlurmTools.scontrol, "reconfigure"], environment: environment)
             guard result.status == 0 else { throw LocalClusterError("scontrol reconfigure failed: \(result.output)") }
         }
     }

@@ -88,7 +88,7 @@ package struct SlurmdLauncher: InstanceLauncher {
         // A relaunch stops what runs for the node first; the registry is read once for the whole batch.
         let recorded = Set(registry.read().filter { $0.role == .computeNode && $0.state == .running }.compactMap(\.nodeName))
         for node in nodes where recorded.contains(node.name) || ProcessControl.readPid(layout.slurmdPid(node.name)) != nil {
-            terminate(node.name, reason: "replaced by a new launch")
+            await terminate(node.name, reason: "replaced by a new launch")
         }
         // Starting a slurmd is mostly waiting (fork, namespaces, its hardware scan, its pid file): several at
         // once, on threads of their own, and one registry write for the batch (a write per node rewrote the
@@ -119,8 +119,8 @@ package struct SlurmdLauncher: InstanceLauncher {
     static let launchWidth = 8
 
     /// Starts (or restarts) the slurmd of one node and records it as a running instance.
-    package func launch(_ node: LocalNode) throws {
-        terminate(node.name, reason: "replaced by a new launch")
+    package func launch(_ node: LocalNode) async throws {
+        await terminate(node.name, reason: "replaced by a new launch")
         let pid = try startSlurmd(node)
         try record([(node, Self.instance(of: node, pid: pid))])
     }
@@ -168,7 +168,7 @@ package struct SlurmdLauncher: InstanceLauncher {
 
     /// Stops every running instance of a node, by the pid we recorded (and the pid file, for a slurmd
     /// whose launch was interrupted before it was recorded).
-    package func terminate(_ name: String, reason: String) {
+    package func terminate(_ name: String, reason: String) async {
         var pids = Set<Int32>()
         if let pid = ProcessControl.readPid(layout.slurmdPid(name)), ProcessControl.isAlive(pid, commandContains: "slurmd") {
             pids.insert(pid)
@@ -184,7 +184,7 @@ package struct SlurmdLauncher: InstanceLauncher {
             }
         }
         for pid in pids where ProcessControl.isAlive(pid, commandContains: "slurmd") {
-            ProcessControl.terminate(pid, commandContains: "slurmd", grace: 5)
+            await ProcessControl.terminate(pid, commandContains: "slurmd", grace: 5)
             events.record(resource: name, status: "TERMINATED", reason: "slurmd pid \(pid): \(reason)")
         }
     }

@@ -36,17 +36,17 @@ package struct NodeAgent: Sendable {
     var environment: [String: String] { layout.daemonEnvironment }
 
     @discardableResult
-    func scontrol(_ arguments: String...) -> (status: Int32, output: String) {
+    func scontrol(_ arguments: String...) async -> (status: Int32, output: String) {
         // No slurm.conf, no Slurm to tell (an agent directory bootstrap wrote before Slurm was configured):
         // scontrol would otherwise spend a minute looking for a controller.
         guard FileManager.default.fileExists(atPath: layout.slurmConf) else {
             return (1, "no slurm.conf at \(layout.slurmConf)")
         }
-        return ProcessControl.run([SlurmTools.scontrol] + arguments, environment: environment)
+        return await ProcessControl.run([SlurmTools.scontrol] + arguments, environment: environment)
     }
 
-    package func nodeStates() -> [String: SlurmNodeState] {
-        let result = scontrol("show", "node", "-o")
+    package func nodeStates() async -> [String: SlurmNodeState] {
+        let result = await scontrol("show", "node", "-o")
         return result.status == 0 ? SlurmNodeState.parse(result.output) : [:]
     }
 
@@ -78,14 +78,14 @@ package struct NodeAgent: Sendable {
             switch outcome {
             case .success(let address):
                 // An instance has its own address; Slurm reaches the node there from now on.
-                if let address { scontrol("update", "nodename=\(name)", "nodeaddr=\(address)", "nodehostname=\(address)") }
+                if let address { await scontrol("update", "nodename=\(name)", "nodeaddr=\(address)", "nodehostname=\(address)") }
             case .failure(let error):
                 events.record(resource: name, status: "RESUME_FAILED", reason: "\(error)")
                 let code = (error as? any NodeLaunchFailure)?.code ?? "LaunchFailure"
-                scontrol("update", "nodename=\(name)", "state=down", "reason=(Code:\(code))\(Self.resumeFailure): \(error)")
+                await scontrol("update", "nodename=\(name)", "state=down", "reason=(Code:\(code))\(Self.resumeFailure): \(error)")
             }
         }
-        for resource in held.sorted() { holdForInsufficientCapacity(resource) }
+        for resource in held.sorted() { await holdForInsufficientCapacity(resource) }
     }
 
     /// The reason a node whose launch failed is marked down with, after its `(Code:...)`, as the original writes it.
@@ -96,13 +96,13 @@ package struct NodeAgent: Sendable {
 
     /// Marks the compute resource's powered-down nodes down, so Slurm schedules pending jobs on other compute
     /// resources; the cluster-manager loop returns them after the hold.
-    func holdForInsufficientCapacity(_ resource: String) {
+    func holdForInsufficientCapacity(_ resource: String) async {
         let parts = resource.split(separator: "/").map(String.init)
-        let states = nodeStates()
+        let states = await nodeStates()
         let idle = spec.nodes.filter { $0.queue == parts[0] && $0.computeResource == parts[1] && !$0.isStatic }
             .filter { states[$0.name]?.isPoweredDown ?? false }.map(\.name)
         if !idle.isEmpty {
-            scontrol(
+            await scontrol(
                 "update", "nodename=\(Hostlist.compress(idle))", "state=down",
                 "reason=(Code:InsufficientInstanceCapacity)Temporarily disabling node due to insufficient capacity")
         }
@@ -123,18 +123,18 @@ package struct NodeAgent: Sendable {
     }
 
     /// Ends expired holds: the compute resource's nodes held down for capacity become powered-down idle nodes again.
-    func releaseCapacityHolds() {
+    func releaseCapacityHolds() async {
         let holds = capacityHolds()
         let expired = holds.filter { $0.value <= Date() }
         guard !expired.isEmpty else { return }
-        let states = nodeStates()
+        let states = await nodeStates()
         for resource in expired.keys.sorted() {
             let parts = resource.split(separator: "/").map(String.init)
             let names = spec.nodes.filter { $0.queue == parts.first && $0.computeResource == parts.last }
                 .filter { (states[$0.name]?.reason ?? "").contains("(Code:InsufficientInstanceCapacity)") }.map(\.name)
             if !names.isEmpty {
-                scontrol("update", "nodename=\(Hostlist.compress(names))", "state=power_down_force", "reason=capacity hold ended")
-                scontrol("update", "nodename=\(Hostlist.compress(names))", "state=resume")
+                await scontrol("update", "nodename=\(Hostlist.compress(names))", "state=power_down_force", "reason=capacity hold ended")
+                await scontrol("update", "nodename=\(Hostlist.compress(names))", "state=resume")
             }
             events.record(resource: resource, status: "CAPACITY_HOLD_ENDED", reason: "nodes returned to the pool")
         }
@@ -156,7 +156,7 @@ package struct NodeAgent: Sendable {
         for node in spec.nodes { await terminate(node.name, reason: reason) }
         let names = spec.nodes.map(\.name)
         if !names.isEmpty {
-            scontrol("update", "nodename=\(Hostlist.compress(names))", "state=power_down_force", "reason=\(reason)")
+            await scontrol("update", "nodename=\(Hostlist.compress(names))", "state=power_down_force", "reason=\(reason)")
         }
     }
 
@@ -168,7 +168,7 @@ package struct NodeAgent: Sendable {
         let names = Hostlist.expand(hostlist)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let states = nodeStates()
+            let states = await nodeStates()
             if !states.isEmpty, names.allSatisfy({ states[$0]?.isReady ?? false }) { return }
             try? await Task.sleep(nanoseconds: 100_000_000)
         }
@@ -193,7 +193,7 @@ package struct NodeAgent: Sendable {
         }
         // Instances first, then Slurm's view: see `orphans`.
         let running = await launcher.runningNodes()
-        let states = nodeStates()
+        let states = await nodeStates()
         guard !states.isEmpty else { return [:] }  // controller not answering: change nothing blindly
         switch record.computeFleetStatus {
         case .stopRequested, .stopping:
@@ -205,7 +205,7 @@ package struct NodeAgent: Sendable {
         case .startRequested, .starting:
             // The static nodes are powered up below, once per pass: a second power-up request for a node on its
             // way up makes Slurm wait for a boot after that request.
-            for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=up") }
+            for queue in spec.queues { await scontrol("update", "partitionname=\(queue)", "state=up") }
             await AgentLog.attempt("recording the compute fleet as RUNNING") {
                 try await catalog.update(spec.clusterName) { $0.computeFleetStatus = .running }
             }
@@ -213,10 +213,10 @@ package struct NodeAgent: Sendable {
         case .stopped:
             await cleanOrphans(states, keepNone: true, running: running)
             // A restarted slurmctld (an update) brings partitions back UP from slurm.conf: a stopped fleet keeps them inactive.
-            let partitions = scontrol("show", "partition", "-o").output
+            let partitions = await scontrol("show", "partition", "-o").output
             for line in partitions.split(separator: "\n") where line.contains(" State=UP") {
                 if let name = line.split(separator: " ").first(where: { $0.hasPrefix("PartitionName=") })?.dropFirst(14) {
-                    scontrol("update", "partitionname=\(name)", "state=inactive")
+                    await scontrol("update", "partitionname=\(name)", "state=inactive")
                 }
             }
             return states
@@ -224,15 +224,15 @@ package struct NodeAgent: Sendable {
             break
         }
         await cleanOrphans(states, keepNone: false, running: running)
-        releaseCapacityHolds()
-        retryFailedLaunches(states)
+        await releaseCapacityHolds()
+        await retryFailedLaunches(states)
         await relaunchUnregistered(states, running: running)
         await replaceDeadNodes(states, running: running)
         // Static nodes are always on while the fleet runs (one still powering down comes back next pass).
-        powerUpStatics(states)
+        await powerUpStatics(states)
         if record.clusterStatus == .createInProgress {
             let statics = spec.nodes.filter(\.isStatic)
-            let fresh = nodeStates()
+            let fresh = await nodeStates()
             let late = statics.filter { !(fresh[$0.name]?.isReady ?? false) }.map(\.name)
             if !late.isEmpty, Date().timeIntervalSince(record.creationTime) > Self.createTimeout {
                 await AgentLog.attempt("recording the cluster as CREATE_FAILED") {
@@ -271,15 +271,15 @@ package struct NodeAgent: Sendable {
     /// with "Duplicate jobid", the jobs are requeued and held). A reconfigure writes every state file at once
     /// and changes nothing else; the agent asks for one in the first pass after nodes became ready in which none
     /// is still powering up, and in the next (their jobs start a moment after the node is ready).
-    func saveSlurmState() {
-        scontrol("reconfigure")
+    func saveSlurmState() async {
+        await scontrol("reconfigure")
     }
 
     /// A node whose launch failed stays DOWN and powering up until Slurm's ResumeTimeout (30 minutes) ends
     /// the attempt. Like the original's cluster manager, the agent powers it down at once instead: a static
     /// node is launched again on the next pass, a dynamic one goes back to the pool for the next job. Nodes
     /// of a compute resource without capacity wait for its hold to end (`releaseCapacityHolds`).
-    func retryFailedLaunches(_ states: [String: SlurmNodeState]) {
+    func retryFailedLaunches(_ states: [String: SlurmNodeState]) async {
         let holds = capacityHolds()
         let failed = spec.nodes.filter { node in
             guard let state = states[node.name], state.base == "DOWN", !state.isPoweringDown,
@@ -289,7 +289,7 @@ package struct NodeAgent: Sendable {
         }.map(\.name)
         guard !failed.isEmpty else { return }
         let names = Hostlist.compress(failed)
-        scontrol("update", "nodename=\(names)", "state=power_down_force", "reason=launch failed; the agent retries")
+        await scontrol("update", "nodename=\(names)", "state=power_down_force", "reason=launch failed; the agent retries")
         events.record(resource: names, status: "RETRY", reason: "launch failed; powered down so that it can be launched again")
     }
 
@@ -314,22 +314,22 @@ package struct NodeAgent: Sendable {
         }
     }
 
-    func powerUpStatics(_ states: [String: SlurmNodeState]) {
+    func powerUpStatics(_ states: [String: SlurmNodeState]) async {
         // Only nodes at rest: a second power-up request for a node already on its way up makes Slurm
         // wait for a boot after the second request.
         let down = spec.nodes.filter { node in
             guard node.isStatic, let state = states[node.name] else { return false }
             return state.isPoweredDown && !state.isPoweringUp && !state.isPoweringDown
         }.map(\.name)
-        if !down.isEmpty { scontrol("update", "nodename=\(Hostlist.compress(down))", "state=power_up") }
+        if !down.isEmpty { await scontrol("update", "nodename=\(Hostlist.compress(down))", "state=power_up") }
     }
 
     func stopFleet(_ states: [String: SlurmNodeState]) async {
-        for queue in spec.queues { scontrol("update", "partitionname=\(queue)", "state=inactive") }
+        for queue in spec.queues { await scontrol("update", "partitionname=\(queue)", "state=inactive") }
         await launcher.terminate(spec.nodes.map(\.name), reason: "compute fleet stopped")
         let up = spec.nodes.filter { !(states[$0.name]?.isPoweredDown ?? true) }.map(\.name)
         if !up.isEmpty {
-            scontrol("update", "nodename=\(Hostlist.compress(up))", "state=power_down_force", "reason=compute fleet stopped")
+            await scontrol("update", "nodename=\(Hostlist.compress(up))", "state=power_down_force", "reason=compute fleet stopped")
         }
         events.record(resource: spec.clusterName, status: "STOPPED", reason: "compute fleet stopped")
     }
@@ -383,7 +383,7 @@ package struct NodeAgent: Sendable {
             if node.isStatic, await hasInstance(node.name, running), state.base == "DOWN" && (state.reason ?? "").contains("rebooted") {
                 // Our own replacement registered after returnToService stopped waiting (a busy machine):
                 // every pass puts such a node back in service, so no timing decides it.
-                scontrol("update", "nodename=\(node.name)", "state=resume")
+                await scontrol("update", "nodename=\(node.name)", "state=resume")
                 events.record(resource: node.name, status: "RETURNED_TO_SERVICE", reason: "replacement slurmd registered late")
                 continue
             }
@@ -400,7 +400,7 @@ package struct NodeAgent: Sendable {
                 }
             } else {
                 events.record(resource: node.name, status: "POWER_DOWN", reason: "dynamic node's slurmd is not running")
-                scontrol("update", "nodename=\(node.name)", "state=power_down_force", "reason=(Code:NodeDied)slurmd exited")
+                await scontrol("update", "nodename=\(node.name)", "state=power_down_force", "reason=(Code:NodeDied)slurmd exited")
             }
         }
     }
@@ -410,9 +410,9 @@ package struct NodeAgent: Sendable {
     func returnToService(_ name: String, timeout: TimeInterval = 10) async {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let state = nodeStates()[name] {
+            if let state = await nodeStates()[name] {
                 if state.base == "DOWN" && (state.reason ?? "").contains("rebooted") {
-                    scontrol("update", "nodename=\(name)", "state=resume")
+                    await scontrol("update", "nodename=\(name)", "state=resume")
                     events.record(resource: name, status: "RETURNED_TO_SERVICE", reason: "replacement slurmd registered")
                     return
                 }
@@ -438,7 +438,7 @@ package struct NodeAgent: Sendable {
             if !states.isEmpty {
                 if !Self.newlyReady(previously: ready, now: states).isEmpty { savesDue = 2 }
                 if savesDue > 0 && !Self.isSettling(states) {
-                    current.saveSlurmState()
+                    await current.saveSlurmState()
                     savesDue -= 1
                 }
                 ready = Set(states.values.filter(\.isReady).map(\.name))

@@ -182,6 +182,27 @@ package enum ProcessControl {
         return false
     }
 
+    /// `terminate` from async code: the same signals, with the waits between them as task sleeps, so a
+    /// process slow to exit holds no thread of the cooperative pool for its grace period.
+    @discardableResult
+    package static func terminate(_ pid: pid_t, commandContains: String? = nil, grace: TimeInterval = 10) async -> Bool {
+        guard isAlive(pid, commandContains: commandContains) else { return true }
+        kill(pid, SIGTERM)
+        if await waitForExit(pid, seconds: grace) { return true }
+        kill(pid, SIGKILL)
+        return await waitForExit(pid, seconds: 2)
+    }
+
+    private static func waitForExit(_ pid: pid_t, seconds: TimeInterval) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            reap(pid)
+            if !isAlive(pid) { return true }
+            if Date() >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Collects a child of ours that has exited, so it does not linger as a zombie.
     static func reap(_ pid: pid_t) {
         var status: Int32 = 0
@@ -191,6 +212,15 @@ package enum ProcessControl {
     package static func readPid(_ path: String) -> pid_t? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// `run` from async code: the command runs and is waited for on a thread of its own, so the wait holds
+    /// none of the cooperative pool's threads (as many as cores: two here), which every task of the process
+    /// shares.
+    package static func run(_ arguments: [String], environment: [String: String]? = nil) async -> (status: Int32, output: String) {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: run(arguments, environment: environment)) }.start()
+        }
     }
 
     /// Runs a command to completion and returns its exit status and output (for scontrol, sinfo, runuser).

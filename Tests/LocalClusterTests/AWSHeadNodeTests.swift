@@ -91,7 +91,7 @@ extension ClustersAsRoot {
             // slurmdbd at the head node's address and Slurm's port, the cluster registered in its database.
             #expect(conf.contains("AccountingStorageHost=127.0.0.1") && conf.contains("AccountingStoragePort=6819"))
             #expect(headNode.accountingIsRunning)
-            let registered = ProcessControl.run(
+            let registered = await ProcessControl.run(
                 ["/usr/bin/sacctmgr", "-n", "-P", "list", "cluster", "format=cluster"], environment: layout.daemonEnvironment)
             #expect(registered.output.split(separator: "\n").contains(Substring(name)), "\(registered.output)")
 
@@ -114,7 +114,7 @@ extension ClustersAsRoot {
             #expect(try await publishedConf() == conf)
             let loginConf = home + "/login-slurm.conf"
             try await publishedConf().write(toFile: loginConf, atomically: true, encoding: .utf8)
-            let fromLogin = ProcessControl.run(
+            let fromLogin = await ProcessControl.run(
                 ["/usr/bin/sinfo", "-h", "-o", "%P"], environment: ["SLURM_CONF": loginConf, "PATH": "/usr/bin:/bin"])
             #expect(fromLogin.status == 0 && fromLogin.output.contains("c6i"), "\(fromLogin.output)")
 
@@ -133,7 +133,7 @@ extension ClustersAsRoot {
             }
 
             // A two-node job: Slurm's ResumeProgram is the agent, which launches the instances.
-            let submitted = ProcessControl.run(["/usr/bin/sbatch", "--parsable", "-N", "2", "--wrap", "hostname"], environment: slurm)
+            let submitted = await ProcessControl.run(["/usr/bin/sbatch", "--parsable", "-N", "2", "--wrap", "hostname"], environment: slurm)
             #expect(submitted.status == 0, "\(submitted.output)")
             let jobId = submitted.output.trimmingCharacters(in: .whitespacesAndNewlines)
             try await waitFor("the job in the accounting database", seconds: 30) {
@@ -149,8 +149,8 @@ extension ClustersAsRoot {
             for node in nodes { #expect(nodeAddress(node) == instances[node]?.address, "\(node)") }
 
             // Powered down (as after ScaledownIdletime): Slurm's SuspendProgram terminates the instances.
-            _ = ProcessControl.run(["/usr/bin/scancel", "--name", "wrap"], environment: slurm)
-            _ = ProcessControl.run(
+            _ = await ProcessControl.run(["/usr/bin/scancel", "--name", "wrap"], environment: slurm)
+            _ = await ProcessControl.run(
                 [SlurmTools.scontrol, "update", "nodename=c6i-dy-compute-[1-2]", "state=power_down_force", "reason=test"],
                 environment: slurm)
             try await waitFor("the instances to terminate", seconds: 60) { try await account.computeInstances(cluster: name).isEmpty }
@@ -161,7 +161,7 @@ extension ClustersAsRoot {
             try await waitFor("the fleet to stop", seconds: 60) {
                 (try? await JSONValue.parse(PClusterCLI.run(["describe-compute-fleet", "-n", name], environment: env).stdout))?["status"] == "STOPPED"
             }
-            let partition = ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output
+            let partition = await ProcessControl.run([SlurmTools.scontrol, "show", "partition", "c6i"], environment: slurm).output
             #expect(partition.contains("State=INACTIVE"), "\(partition)")
 
             // update-cluster stores a configuration with a third node; the head node's agent finds it and Slurm has

@@ -51,10 +51,10 @@ struct CapacityHoldTests {
         #expect(events.contains { $0.status == "CAPACITY_HOLD" && $0.resource == "c6i/compute" })
 
         // Not yet expired: the pass keeps it. Expired: the pass ends it.
-        agent.releaseCapacityHolds()
+        await agent.releaseCapacityHolds()
         #expect(agent.capacityHolds()["c6i/compute"] != nil)
         try JSONEncoder().encode(["c6i/compute": Date().addingTimeInterval(-1)]).write(to: URL(fileURLWithPath: layout.capacityHolds))
-        agent.releaseCapacityHolds()
+        await agent.releaseCapacityHolds()
         #expect(agent.capacityHolds().isEmpty)
         #expect(EventLog(layout: layout).all().contains { $0.status == "CAPACITY_HOLD_ENDED" })
     }

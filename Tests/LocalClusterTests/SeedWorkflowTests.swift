@@ -109,7 +109,7 @@ extension ClustersAsRoot {
         func theWorkshopRunsEndToEnd() async throws {
             let bench = try await Bench(name: "seed")
             defer { bench.stop() }
-            let (root, work, mountDir, endpoint, bucket) = (bench.root, bench.work, bench.root + "/fsx", bench.endpoint, bench.bucket)
+            let (root, work, mountDir, endpoint) = (bench.root, bench.work, bench.root + "/fsx", bench.endpoint)
             let shm = "/dev/shm/fsx-seed-\(getpid())"
             defer { unlink(shm) }
             var environment = bench.environment
