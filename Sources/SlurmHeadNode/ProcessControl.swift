@@ -199,7 +199,8 @@ package enum ProcessControl {
             reap(pid)
             if !isAlive(pid) { return true }
             if Date() >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(20))
+            // A cancelled task still sees the process out, and must not spin doing it.
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { usleep(20_000) }
         }
     }
 
