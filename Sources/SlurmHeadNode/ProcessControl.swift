@@ -167,19 +167,9 @@ package enum ProcessControl {
     package static func terminate(_ pid: pid_t, commandContains: String? = nil, grace: TimeInterval = 10) -> Bool {
         guard isAlive(pid, commandContains: commandContains) else { return true }
         kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(grace)
-        while Date() < deadline {
-            reap(pid)
-            if !isAlive(pid) { return true }
-            usleep(20_000)
-        }
+        if waitForExit(pid, seconds: grace) { return true }
         kill(pid, SIGKILL)
-        for _ in 0..<100 {
-            reap(pid)
-            if !isAlive(pid) { return true }
-            usleep(20_000)
-        }
-        return false
+        return waitForExit(pid, seconds: 2)
     }
 
     /// `terminate` from async code: the same signals, with the waits between them as task sleeps, so a
@@ -191,6 +181,17 @@ package enum ProcessControl {
         if await waitForExit(pid, seconds: grace) { return true }
         kill(pid, SIGKILL)
         return await waitForExit(pid, seconds: 2)
+    }
+
+    /// Whether `pid` exited (and was reaped) within `seconds`, checked every 20 ms.
+    private static func waitForExit(_ pid: pid_t, seconds: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            reap(pid)
+            if !isAlive(pid) { return true }
+            if Date() >= deadline { return false }
+            usleep(20_000)
+        }
     }
 
     private static func waitForExit(_ pid: pid_t, seconds: TimeInterval) async -> Bool {
@@ -219,9 +220,7 @@ package enum ProcessControl {
     /// none of the cooperative pool's threads (as many as cores: two here), which every task of the process
     /// shares.
     package static func run(_ arguments: [String], environment: [String: String]? = nil) async -> (status: Int32, output: String) {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: run(arguments, environment: environment)) }.start()
-        }
+        await concurrently(1, width: 1) { _ in run(arguments, environment: environment) }[0]
     }
 
     /// Runs a command to completion and returns its exit status and output (for scontrol, sinfo, runuser).
