@@ -112,16 +112,6 @@ package final class AWSClient: Sendable {
         }
     }
 
-    /// Sends the request and hands the successful response, body unread, to `consume`. Errors before
-    /// `consume` starts are retried; a failure inside it is the caller's to retry (it knows what arrived).
-    package func stream<T: Sendable>(
-        _ request: AWSRequest,
-        _ consume: @Sendable (HTTPClientResponse) async throws -> T
-    ) async throws -> T {
-        let response = try await withRetries(request) { try await self.execute(request) }
-        return try await consume(response)
-    }
-
     /// A presigned GET/PUT URL that any HTTP client can use for `expires` seconds.
     package func presignedURL(
         method: HTTPMethod, path: String, query: [QueryItem] = [], hostPrefix: String? = nil,
@@ -135,7 +125,8 @@ package final class AWSClient: Sendable {
         return "\(endpoint.scheme)://\(host)\(fullPath)?\(signer.presignedQuery(signable, expires: expires))"
     }
 
-    func execute(_ request: AWSRequest) async throws -> HTTPClientResponse {
+    /// The request as it goes on the wire: its URL and its signed headers.
+    func signed(_ request: AWSRequest) async throws -> (url: String, headers: HTTPHeaders) {
         let credentials = try await settings.credentials.credentials()
         let signer = SigV4Signer(credentials: credentials, region: settings.region, service: service.signingName)
         let host = request.hostPrefix.map { "\($0).\(endpoint.hostHeader)" } ?? endpoint.hostHeader
@@ -155,15 +146,22 @@ package final class AWSClient: Sendable {
         let queryString = request.query.isEmpty ? "" : "?" + URLEncoding.queryString(request.query)
         let portPart = endpoint.port == (endpoint.isTLS ? 443 : 80) ? "" : ":\(endpoint.port)"
         let hostPart = connectHost.contains(":") ? "[\(connectHost)]" : connectHost
-        var http = HTTPClientRequest(url: "\(endpoint.scheme)://\(hostPart)\(portPart)\(fullPath)\(queryString)")
-        http.method = request.method
+        var headers = HTTPHeaders()
         for (name, value) in signable.headers where name.lowercased() != "host" {
-            http.headers.add(name: name, value: value)
+            headers.add(name: name, value: value)
         }
+        logger.trace("\(request.method.rawValue) \(fullPath)\(queryString) [\(request.operation)]")
+        return ("\(endpoint.scheme)://\(hostPart)\(portPart)\(fullPath)\(queryString)", headers)
+    }
+
+    func execute(_ request: AWSRequest) async throws -> HTTPClientResponse {
+        let (url, headers) = try await signed(request)
+        var http = HTTPClientRequest(url: url)
+        http.method = request.method
+        http.headers = headers
         if let body = request.body {
             http.body = .bytes(body)
         }
-        logger.trace("\(request.method.rawValue) \(fullPath)\(queryString) [\(request.operation)]")
         let timeout = request.timeout ?? settings.requestTimeout
         let response: HTTPClientResponse
         do {

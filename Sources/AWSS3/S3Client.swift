@@ -159,20 +159,22 @@ package final class S3Client: Sendable {
         return (Self.head(from: response.headers), response.data)
     }
 
-    /// Streams the object (or range) chunk by chunk to `sink`; memory stays at one chunk. Returns the head.
+    /// Streams the object (or range) chunk by chunk to `sink`, on the connection's thread as each chunk
+    /// arrives (see `AWSClient.receive`: `sink` must be quick); memory stays at one chunk. Returns the head.
     @discardableResult
     package func getObject(
         bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil,
-        sink: @escaping @Sendable (ByteBuffer) async throws -> Void
+        sink: @escaping @Sendable (ByteBuffer) throws -> Void
     ) async throws -> S3ObjectHead {
         var headers = HTTPHeaders()
         if let range { headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
         if let ifMatch { headers.add(name: "If-Match", value: ifMatch) }
         let operation = request("GetObject", .GET, bucket: bucket, key: key, headers: headers)
-        return try await client.stream(operation) { response in
-            for try await chunk in response.body { try await sink(chunk) }
-            return Self.head(from: response.headers)
+        let answered = try await client.receive(operation, head: { _ in }) { chunk in
+            try sink(chunk)
+            return true
         }
+        return Self.head(from: answered)
     }
 
     package func putObject(

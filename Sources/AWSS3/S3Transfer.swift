@@ -143,21 +143,24 @@ extension S3Client {
         let operation = request("GetObject", .GET, bucket: bucket, key: key, headers: headers)
         let written = Counter(0)
         do {
-            try await client.stream(operation) { response in
-                let head = Self.head(from: response.headers)
-                guard ftruncate(file.raw, off_t(head.size)) == 0 else {
-                    throw S3TransferError(description: "cannot size the destination to \(head.size) bytes: \(String(cString: strerror(errno)))")
-                }
-                state.started(head)
-                for try await chunk in response.body {
+            _ = try await client.receive(
+                operation,
+                head: { headers in
+                    let head = Self.head(from: headers)
+                    guard ftruncate(file.raw, off_t(head.size)) == 0 else {
+                        throw S3TransferError(description: "cannot size the destination to \(head.size) bytes: \(String(cString: strerror(errno)))")
+                    }
+                    state.started(head)
+                },
+                chunk: { chunk in
                     // Bytes past the limit are the same bytes the parallel ranges write; stopping at the next
                     // chunk boundary is enough.
-                    if written.value >= state.limit { break }
+                    if written.value >= state.limit { return false }
                     try file.write(chunk, at: written.value)
                     written.value += Int64(chunk.readableBytes)
                     state.advance(to: written.value)
-                }
-            }
+                    return true
+                })
         } catch {
             // The body broke off after the head: resume from where it stopped, against the same ETag.
             guard let head = state.head, Self.bodyBrokeOff(error) else { throw error }
