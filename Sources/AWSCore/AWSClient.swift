@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Synchronization
 
 /// How a service frames requests and errors.
 package enum AWSWireProtocol: Sendable, Equatable {
@@ -104,11 +105,27 @@ package final class AWSClient: Sendable {
     // MARK: Sending
 
     /// Sends the request (retrying as the policy allows) and returns the whole answer, at most `maxBody` bytes.
+    /// The answer is gathered on the connection's thread (see `receive`), so a call costs its task one
+    /// resumption rather than one per step of the answer.
     package func send(_ request: AWSRequest, maxBody: Int = 64 << 20) async throws -> AWSResponse {
         try await withRetries(request) {
-            let response = try await self.execute(request)
-            let body = try await self.collect(response, limit: maxBody, request: request)
-            return AWSResponse(status: Int(response.status.code), headers: response.headers, body: body)
+            let body = Mutex(ByteBuffer())
+            let receiver = BodyReceiver(
+                notModifiedIsAnswer: request.method == .GET, head: { _ in },
+                chunk: { [endpoint] chunk in
+                    try body.withLock { gathered in
+                        guard gathered.readableBytes + chunk.readableBytes <= maxBody else {
+                            throw AWSTransportError(
+                                reason: .malformedResponse, endpoint: endpoint.description,
+                                detail: "\(request.operation)'s answer is larger than \(maxBody) bytes")
+                        }
+                        var chunk = chunk
+                        gathered.writeBuffer(&chunk)
+                    }
+                    return true
+                })
+            let headers = try await self.receiveOnce(request, into: receiver, timeLimitCoversBody: true)
+            return AWSResponse(status: receiver.status ?? 0, headers: headers, body: body.withLock { $0 })
         }
     }
 
@@ -152,42 +169,6 @@ package final class AWSClient: Sendable {
         }
         logger.trace("\(request.method.rawValue) \(fullPath)\(queryString) [\(request.operation)]")
         return ("\(endpoint.scheme)://\(hostPart)\(portPart)\(fullPath)\(queryString)", headers)
-    }
-
-    func execute(_ request: AWSRequest) async throws -> HTTPClientResponse {
-        let (url, headers) = try await signed(request)
-        var http = HTTPClientRequest(url: url)
-        http.method = request.method
-        http.headers = headers
-        if let body = request.body {
-            http.body = .bytes(body)
-        }
-        let timeout = request.timeout ?? settings.requestTimeout
-        let response: HTTPClientResponse
-        do {
-            response = try await self.http.execute(http, timeout: .milliseconds(Int64(timeout * 1000)))
-        } catch {
-            throw transportError(error, timeout: timeout)
-        }
-        let status = Int(response.status.code)
-        if status >= 300 && !(request.method == .GET && status == 304) {
-            let body = (try? await response.body.collect(upTo: 4 << 20)) ?? ByteBuffer()
-            throw decodeError(status: status, headers: response.headers, body: body, operation: request.operation)
-        }
-        return response
-    }
-
-    func collect(_ response: HTTPClientResponse, limit: Int, request: AWSRequest) async throws -> ByteBuffer {
-        do {
-            return try await response.body.collect(upTo: limit)
-        } catch let error as NIOTooManyBytesError {
-            _ = error
-            throw AWSTransportError(
-                reason: .malformedResponse, endpoint: endpoint.description,
-                detail: "\(request.operation)'s answer is larger than \(limit) bytes")
-        } catch {
-            throw transportError(error, timeout: request.timeout ?? settings.requestTimeout)
-        }
     }
 
     // MARK: Retries

@@ -24,7 +24,7 @@ extension AWSClient {
         let outcome = try await withRetries(request) { () async throws -> Result<HTTPHeaders, any Error> in
             let receiver = BodyReceiver(notModifiedIsAnswer: request.method == .GET, head: head, chunk: chunk)
             do {
-                return .success(try await self.receiveOnce(request, into: receiver))
+                return .success(try await self.receiveOnce(request, into: receiver, timeLimitCoversBody: false))
             } catch {
                 // Past the head, a retry would hand the caller the body again from its start.
                 if receiver.delivered { return .failure(error) }
@@ -34,7 +34,10 @@ extension AWSClient {
         return try outcome.get()
     }
 
-    private func receiveOnce(_ request: AWSRequest, into receiver: BodyReceiver) async throws -> HTTPHeaders {
+    /// One attempt. The time limit covers the wait for the head, and with `timeLimitCoversBody` the whole
+    /// answer (small answers gathered whole); otherwise a body streams as long as it keeps coming (callers of
+    /// `receive` watch for stalls themselves), since a large download may take longer than any limit.
+    func receiveOnce(_ request: AWSRequest, into receiver: BodyReceiver, timeLimitCoversBody: Bool) async throws -> HTTPHeaders {
         let (url, headers) = try await signed(request)
         let outgoing: HTTPClient.Request
         do {
@@ -44,10 +47,8 @@ extension AWSClient {
         }
         let timeout = request.timeout ?? settings.requestTimeout
         let task = http.execute(request: outgoing, delegate: receiver, eventLoop: .indifferent, deadline: nil, logger: nil)
-        // The time limit covers the wait for the answer's head; a body streams as long as it keeps coming
-        // (callers watch for stalls themselves), so the request has no deadline of its own.
         let timer = task.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
-            if receiver.timeOutUnlessAnswered() { task.cancel() }
+            if receiver.timeOut(unlessFinished: timeLimitCoversBody) { task.cancel() }
         }
         defer { timer.cancel() }
         do {
@@ -89,6 +90,7 @@ final class BodyReceiver: HTTPClientResponseDelegate, Sendable {
         var delivered = false
         var stopped = false
         var timedOut = false
+        var finished = false
         var callbackFailure: (any Error)?
     }
 
@@ -118,10 +120,11 @@ final class BodyReceiver: HTTPClientResponseDelegate, Sendable {
     var timedOut: Bool { state.withLock { $0.timedOut } }
     var callbackFailure: (any Error)? { state.withLock { $0.callbackFailure } }
 
-    /// Marks the request timed out if no head came yet; returns whether it did.
-    func timeOutUnlessAnswered() -> Bool {
+    /// Marks the request timed out if no head came yet (or, with `unlessFinished`, if the answer is not
+    /// complete); returns whether it did.
+    func timeOut(unlessFinished: Bool) -> Bool {
         state.withLock { state in
-            guard state.status == nil else { return false }
+            guard state.status == nil || (unlessFinished && !state.finished) else { return false }
             state.timedOut = true
             return true
         }
@@ -166,5 +169,5 @@ final class BodyReceiver: HTTPClientResponseDelegate, Sendable {
         }
     }
 
-    func didFinishRequest(task: HTTPClient.Task<Void>) throws {}
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws { state.withLock { $0.finished = true } }
 }
