@@ -20,6 +20,11 @@ extension FileSystem {
     }
 
     package func hsmState(_ ino: InodeNumber) async throws -> HSMState {
+        // A read returns as soon as its own ranges arrived, a moment before the restore syncs the data and
+        // clears RELEASED. On Lustre the reader would have waited for the whole restore, so `cat f; lfs
+        // hsm_state f` never shows it released: a state asked in that moment waits for the commit. (One asked
+        // while data is still arriving is answered at once: released, as on Lustre during a restore.)
+        if let job = restores.running(ino), job.allArrived { try? await job.waitUntilFinished() }
         let inode = try await attributes(ino)
         return inode.type == .regular ? inode.hsm : HSMState()
     }
