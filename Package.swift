@@ -70,6 +70,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // Service clients on top of AWSCore, one module per service.
         .target(name: "AWSS3", dependencies: ["AWSCore", .product(name: "SystemPackage", package: "swift-system"),

@@ -72,17 +72,20 @@ package final class AWSClient: Sendable {
     package let endpoint: AWSEndpoint
     package let wireProtocol: AWSWireProtocol
     package let http: HTTPClient
+    /// Where `receive` streams large bodies; see `AWSHTTP.transfers`.
+    package let transfers: HTTPClient
     let logger: Logger
 
     package init(
         service: AWSServiceID, settings: AWSSettings, wireProtocol: AWSWireProtocol,
-        http: HTTPClient = AWSHTTP.shared
+        http: HTTPClient = AWSHTTP.shared, transfers: HTTPClient = AWSHTTP.transfers
     ) throws(AWSConfigurationError) {
         self.service = service
         self.settings = settings
         self.endpoint = try settings.endpoint(for: service)
         self.wireProtocol = wireProtocol
         self.http = http
+        self.transfers = transfers
         var logger = Logger(label: "aws.\(service.signingName)")
         logger.logLevel = settings.environment["PCLUSTER_AWS_DEBUG"] == nil ? .warning : .trace
         self.logger = logger
@@ -124,8 +127,8 @@ package final class AWSClient: Sendable {
                     }
                     return true
                 })
-            let headers = try await self.receiveOnce(request, into: receiver, timeLimitCoversBody: true)
-            return AWSResponse(status: receiver.status ?? 0, headers: headers, body: body.withLock { $0 })
+            let (status, headers) = try await self.receiveOnce(request, into: receiver, through: self.http, timeLimitCoversBody: true)
+            return AWSResponse(status: status, headers: headers, body: body.withLock { $0 })
         }
     }
 

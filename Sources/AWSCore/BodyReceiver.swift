@@ -11,8 +11,10 @@ extension AWSClient {
     /// For downloads into files. The async body sequence hands each network read (up to 64 KiB) from the
     /// event loop to a task and reads nothing more until the task asks: two thread switches per piece. A
     /// 256 MiB GET made about 2,000 context switches that way and ran at 0.8× of curl on two cores; here it
-    /// reads and writes in one thread, as curl does. So `head` and `chunk` must be quick and must not wait
-    /// on other work: a positional write into the page cache, a counter, a signal.
+    /// reads and writes in one thread, as curl does. So `head` and `chunk` must not wait on other work: a
+    /// positional write into the page cache, a counter, a signal. A write can still sleep when the kernel
+    /// throttles a writer of many dirty pages, so these bodies come through `AWSHTTP.transfers`, whose
+    /// threads serve no other kind of call.
     ///
     /// Failures before `head` is called (connecting, an error answer) are retried under the retry policy;
     /// after it, they are the caller's, who knows how much arrived.
@@ -24,7 +26,7 @@ extension AWSClient {
         let outcome = try await withRetries(request) { () async throws -> Result<HTTPHeaders, any Error> in
             let receiver = BodyReceiver(notModifiedIsAnswer: request.method == .GET, head: head, chunk: chunk)
             do {
-                return .success(try await self.receiveOnce(request, into: receiver, timeLimitCoversBody: false))
+                return .success(try await self.receiveOnce(request, into: receiver, through: self.transfers, timeLimitCoversBody: false).headers)
             } catch {
                 // Past the head, a retry would hand the caller the body again from its start.
                 if receiver.delivered { return .failure(error) }
@@ -37,7 +39,9 @@ extension AWSClient {
     /// One attempt. The time limit covers the wait for the head, and with `timeLimitCoversBody` the whole
     /// answer (small answers gathered whole); otherwise a body streams as long as it keeps coming (callers of
     /// `receive` watch for stalls themselves), since a large download may take longer than any limit.
-    func receiveOnce(_ request: AWSRequest, into receiver: BodyReceiver, timeLimitCoversBody: Bool) async throws -> HTTPHeaders {
+    func receiveOnce(
+        _ request: AWSRequest, into receiver: BodyReceiver, through http: HTTPClient, timeLimitCoversBody: Bool
+    ) async throws -> (status: Int, headers: HTTPHeaders) {
         let (url, headers) = try await signed(request)
         let outgoing: HTTPClient.Request
         do {
@@ -59,7 +63,7 @@ extension AWSClient {
             }
         } catch {
             if let failure = receiver.callbackFailure { throw failure }
-            if receiver.stopped, let answered = receiver.headers { return answered }
+            if receiver.stopped, let status = receiver.status, let answered = receiver.headers { return (status, answered) }
             if Task.isCancelled { throw CancellationError() }
             if receiver.timedOut {
                 throw AWSTransportError(reason: .timedOut, endpoint: endpoint.description, detail: "no answer within \(Int(timeout)) s")
@@ -70,10 +74,10 @@ extension AWSClient {
             throw AWSTransportError(
                 reason: .malformedResponse, endpoint: endpoint.description, detail: "\(request.operation) ended without an answer")
         }
-        if status >= 300 && !(request.method == .GET && status == 304) {
+        if !receiver.isAnswer(status) {
             throw decodeError(status: status, headers: answered, body: receiver.errorBody, operation: request.operation)
         }
-        return answered
+        return (status, answered)
     }
 }
 
@@ -120,6 +124,9 @@ final class BodyReceiver: HTTPClientResponseDelegate, Sendable {
     var timedOut: Bool { state.withLock { $0.timedOut } }
     var callbackFailure: (any Error)? { state.withLock { $0.callbackFailure } }
 
+    /// Whether a status is an answer for the caller rather than an error document to decode.
+    func isAnswer(_ status: Int) -> Bool { status < 300 || (notModifiedIsAnswer && status == 304) }
+
     /// Marks the request timed out if no head came yet (or, with `unlessFinished`, if the answer is not
     /// complete); returns whether it did.
     func timeOut(unlessFinished: Bool) -> Bool {
@@ -137,7 +144,7 @@ final class BodyReceiver: HTTPClientResponseDelegate, Sendable {
             state.headers = head.headers
             return state.timedOut
         }
-        guard !timedOut, status < 300 || (notModifiedIsAnswer && status == 304) else {
+        guard !timedOut, isAnswer(status) else {
             return task.eventLoop.makeSucceededVoidFuture()
         }
         do {
