@@ -250,7 +250,14 @@ extension FileSystem {
     private func unwrittenAfterSync(_ id: HandleID, sync: Bool) throws -> (InodeNumber, OpenFile)? {
         let handle = try handle(id)
         guard let snapshot = openTable.withLock({ $0.openFiles[handle.ino] }) else { return nil }
-        if sync && snapshot.fd >= 0 { fdatasync(snapshot.fd) }
+        // An fsync must report what the disk refused (a write-back error, a full disk): the caller's data
+        // is not safe, and saying so is the whole point of the call.
+        if sync && snapshot.fd >= 0 && fdatasync(snapshot.fd) != 0 {
+            let code = errno
+            throw FileSystemError(
+                code == ENOSPC || code == EDQUOT ? ENOSPC : EIO,
+                "syncing local data of inode \(handle.ino) failed: \(String(cString: strerror(code)))")
+        }
         return snapshot.unwritten ? (handle.ino, snapshot) : nil
     }
 

@@ -117,8 +117,10 @@ extension FileSystem {
             }
             for side in sides.withLock({ $0 }) { await side.value }
             guard job.allArrived, job.beginCommit() else { throw CancellationError() }
-            // On disk before the MDT says the data is local.
-            fdatasync(job.fd)
+            // On disk before the MDT says the data is local; data the disk refused leaves the file released.
+            guard fdatasync(job.fd) == 0 else {
+                throw FileSystemError.io("syncing the restored data of inode \(ino) to disk failed: \(String(cString: strerror(errno)))")
+            }
             let now = nowNanoseconds()
             let restored = try await store.write { db -> Bool in
                 guard var fresh = try db.inode(ino), fresh.isReleased, fresh.archivedEtag == inode.archivedEtag,
