@@ -93,9 +93,21 @@ package struct InstanceMetadataClient: Sendable {
         self.timeout = timeout
     }
 
-    /// The endpoint AWS_EC2_METADATA_SERVICE_ENDPOINT names, as the AWS SDKs read it.
+    /// The endpoint AWS_EC2_METADATA_SERVICE_ENDPOINT names and the time limit AWS_METADATA_SERVICE_TIMEOUT
+    /// sets, as the AWS SDKs read them (a limit that is not a number keeps the default).
     package init(environment: [String: String]) {
-        self.init(endpoint: environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? Self.defaultEndpoint)
+        self.init(
+            endpoint: environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? Self.defaultEndpoint,
+            timeout: (try? Self.timeout(environment)) ?? .seconds(1))
+    }
+
+    /// AWS_METADATA_SERVICE_TIMEOUT: seconds per request to the instance metadata service, 1 by default.
+    package static func timeout(_ environment: [String: String]) throws(AWSConfigurationError) -> TimeAmount {
+        guard let text = environment["AWS_METADATA_SERVICE_TIMEOUT"] else { return .seconds(1) }
+        guard let seconds = Double(text), seconds > 0, seconds <= 3600 else {
+            throw .invalidSetting(setting: "AWS_METADATA_SERVICE_TIMEOUT", value: text, reason: "it must be a number of seconds above 0")
+        }
+        return .milliseconds(Int64(seconds * 1000))
     }
 
     /// Reads under /latest/ with a session token of its own ("meta-data/local-ipv4").
@@ -134,8 +146,10 @@ package struct InstanceMetadataClient: Sendable {
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: timeout)
-        } catch {
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
             throw InstanceMetadataError(description: "\(endpoint) did not answer within \(timeout.nanoseconds / 1_000_000) ms")
+        } catch {
+            throw InstanceMetadataError(description: "\(endpoint) did not answer (\(error))")
         }
         let body = try await response.body.collect(upTo: 1 << 20)
         guard response.status.code == 200 else {

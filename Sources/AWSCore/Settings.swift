@@ -148,12 +148,13 @@ package struct AWSSettings: Sendable {
             }
             attempts = value
         }
+        let metadataTimeout = try InstanceMetadataClient.timeout(environment)
         let metadataDisabled = environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true"
         let metadataEndpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
         if !metadataDisabled { _ = try AWSEndpoint(parsing: metadataEndpoint, setting: "AWS_EC2_METADATA_SERVICE_ENDPOINT") }
         let chain = CredentialChain(
             environment: environment, files: files, profile: profile,
-            instanceRole: metadataDisabled ? nil : InstanceMetadataCredentialProvider(endpoint: metadataEndpoint))
+            instanceRole: metadataDisabled ? nil : InstanceMetadataCredentialProvider(endpoint: metadataEndpoint, timeout: metadataTimeout))
         return AWSSettings(
             profile: profile, region: region, credentials: chain,
             retry: RetryPolicy(maxAttempts: attempts), requestTimeout: 60,

@@ -7,6 +7,10 @@ import Testing
 
 /// IMDSv2 instance-role credentials against a local double that insists on the session token.
 @Suite struct InstanceMetadataTests {
+    /// The SDKs' 1 s limit is too tight for a double sharing two cores with the other suites (it timed out
+    /// there); what these tests check is the protocol, not the limit.
+    static let timeout = "10"
+
     static func server(expiresIn: TimeInterval, failAfter: Int = .max) async throws -> ScriptedHTTPServer {
         let served = NIOLockedValueBox(0)
         return try await ScriptedHTTPServer { request in
@@ -46,7 +50,7 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("imds-home-\(UUID().uuidString)").path
         let settings = try AWSSettings.resolve(environment: [
             "HOME": home, "AWS_REGION": "us-east-1",
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint,
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint, "AWS_METADATA_SERVICE_TIMEOUT": Self.timeout,
         ])
         let credentials = try await settings.credentials.credentials()
         #expect(credentials.accessKeyId == "ASIAROLE1")
@@ -64,7 +68,9 @@ import Testing
     @Test func readsMetadataWithASessionToken() async throws {
         let server = try await Self.server(expiresIn: 3600)
         defer { Task { await server.stop() } }
-        let metadata = InstanceMetadataClient(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint + "/"])
+        let metadata = InstanceMetadataClient(environment: [
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint + "/", "AWS_METADATA_SERVICE_TIMEOUT": Self.timeout,
+        ])
         #expect(try await metadata.read("meta-data/local-ipv4") == "10.0.0.17")
         #expect(server.requests.map(\.method) == ["PUT", "GET"])
         await #expect(throws: InstanceMetadataError.self) { try await metadata.read("meta-data/no-such-thing") }
@@ -73,7 +79,7 @@ import Testing
     @Test func refreshesBeforeExpiry() async throws {
         let server = try await Self.server(expiresIn: 120)  // inside the 300 s refresh margin
         defer { Task { await server.stop() } }
-        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint)
+        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint, timeout: .seconds(10))
         let first = try await provider.credentials()
         let second = try await provider.credentials()
         #expect(first.accessKeyId == "ASIAROLE1")
@@ -84,7 +90,7 @@ import Testing
     @Test func concurrentCallersShareOneRefresh() async throws {
         let server = try await Self.server(expiresIn: 3600)
         defer { Task { await server.stop() } }
-        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint)
+        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint, timeout: .seconds(10))
         try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<20 { group.addTask { try await provider.credentials().accessKeyId } }
             for try await key in group { #expect(key == "ASIAROLE1") }
@@ -95,10 +101,22 @@ import Testing
     @Test func aFailedRefreshKeepsStillValidCredentials() async throws {
         let server = try await Self.server(expiresIn: 120, failAfter: 1)
         defer { Task { await server.stop() } }
-        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint)
+        let provider = InstanceMetadataCredentialProvider(endpoint: server.endpoint, timeout: .seconds(10))
         #expect(try await provider.credentials().accessKeyId == "ASIAROLE1")
         #expect(try await provider.credentials().accessKeyId == "ASIAROLE1")
         #expect(await provider.fetchCount == 2)
+    }
+
+    /// AWS_METADATA_SERVICE_TIMEOUT as the SDKs take it: seconds, 1 by default; anything else is refused by name.
+    @Test func theMetadataTimeoutComesFromTheEnvironment() throws {
+        #expect(try InstanceMetadataClient.timeout([:]) == .seconds(1))
+        #expect(try InstanceMetadataClient.timeout(["AWS_METADATA_SERVICE_TIMEOUT": "2.5"]) == .milliseconds(2500))
+        #expect(InstanceMetadataClient(environment: ["AWS_METADATA_SERVICE_TIMEOUT": "5"]).timeout == .seconds(5))
+        #expect {
+            _ = try AWSSettings.resolve(environment: ["HOME": "/nonexistent", "AWS_REGION": "us-east-1", "AWS_METADATA_SERVICE_TIMEOUT": "soon"])
+        } throws: { error in
+            "\(error)".contains("AWS_METADATA_SERVICE_TIMEOUT") && "\(error)".contains("soon")
+        }
     }
 
     /// A hang would end at the time limit; its duration is not asserted (timed assertions fail under load).
