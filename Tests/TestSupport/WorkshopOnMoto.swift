@@ -22,14 +22,18 @@ package struct WorkshopOnMoto: Sendable {
             throw TestSetupError(description: "moto did not make the VPC, subnet or base image")
         }
         _ = try? await ec2.query("CreateKeyPair", [QueryItem("KeyName", "ws-default-keypair")], isIdempotent: false)
+        // With a client token, as the agent launches: moto, shared by the suites running side by side,
+        // sometimes answers RunInstances with an internal error (twice in CI), and a call with a token may
+        // be repeated.
         guard
             let builder = try await ec2.query(
                 "RunInstances",
                 [
                     QueryItem("ImageId", base), QueryItem("MinCount", "1"),
                     QueryItem("MaxCount", "1"), QueryItem("InstanceType", "t3.micro"),
+                    QueryItem("ClientToken", UUID().uuidString),
                 ],
-                isIdempotent: false
+                isIdempotent: true
             ).child("instancesSet")?.children("item").first?.string("instanceId"),
             let image = try await ec2.query(
                 "CreateImage",
