@@ -99,16 +99,8 @@ import Glibc
 
     /// The time limit is for the head; a hang instead of the timeout would end at the suite's time limit.
     @Test(.timeLimit(.minutes(1))) func aSilentServerTimesOut() async throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = RetryTests.silentListener()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        listen(fd, 16)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let received = Received()
         await #expect {
             _ = try await Self.receive(try RetryTests.client("http://127.0.0.1:\(port)", attempts: 2, timeout: 0.5), into: received)

@@ -22,6 +22,20 @@ import Glibc
         return try AWSClient(service: .s3, settings: settings, wireProtocol: wire)
     }
 
+    /// A listening socket on 127.0.0.1 nobody accepts from: a connection opens, no answer ever comes.
+    static func silentListener() -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        listen(fd, 16)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        return (fd, port)
+    }
+
     /// Fails the first `failures` requests with `failure`, then answers 200.
     static func flaky(_ failures: Int, _ failure: ScriptedHTTPServer.Response) async throws -> ScriptedHTTPServer {
         let count = NIOLockedValueBox(0)
@@ -102,16 +116,8 @@ import Glibc
     /// (the suite shares 2 cores with Slurm clusters, and a timed assertion here failed at 11 s under that load).
     @Test(.timeLimit(.minutes(1))) func aSilentServerTimesOut() async throws {
         // A listening socket nobody accepts from: the connection opens, no answer ever comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = Self.silentListener()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        listen(fd, 16)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         await #expect {
             try await Self.client("http://127.0.0.1:\(port)", attempts: 2, timeout: 0.5).send(AWSRequest(operation: "Get", method: .GET))
         } throws: { error in
