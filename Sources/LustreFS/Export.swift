@@ -283,6 +283,7 @@ extension FileSystem {
             let repository = try repository(for: association)
             await keyLocks.lock(key)
             defer { keyLocks.unlock(key) }
+            try await keepReleasedDataAt(key, exporting: ino, at: path)
             echoes.begin(key)
             defer { echoes.end(key) }
             let written =
@@ -291,6 +292,24 @@ extension FileSystem {
                 : try await repository.write(key: key, contentsOf: cache.contentsPath(of: ino), userMetadata: metadata)
             echoes.remember(wrote: key, etag: written)
         }
+    }
+
+    /// Called with `key` locked, before anything is written there. A released file's data lives only in its
+    /// object; when the file (or its directory) is renamed, its export copies the object to the new name. A
+    /// file that takes the old name before that copy must not overwrite the object, or the released file's
+    /// data is gone and its restore would read the newcomer's bytes. Waiting for the copy could wait forever
+    /// (two released files swapped by renames each wait for the other), so the released file is restored
+    /// instead: its data is then local, and its own export uploads it under its new name. Release refuses a
+    /// file whose archived copy is not under its current name, so no file becomes such a holder meanwhile.
+    func keepReleasedDataAt(_ key: String, exporting ino: InodeNumber, at path: String) async throws {
+        // A restore clears the holder; a bound only guards against a repository that keeps changing under us.
+        for _ in 0..<3 {
+            guard let holder = try await store.read({ db in try db.releasedInode(archivedAt: key, except: ino) }) else { return }
+            let holderPath = await displayPath(holder)
+            logger.info("\(path) is exported to \(key), which holds the only copy of released \(holderPath) (renamed since): restoring it first")
+            try await restore(holder, wait: true)
+        }
+        throw FileSystemError(EBUSY, "\(key) still holds the data of a released file renamed since its export; \(path) is exported later")
     }
 
     /// Exports the object of a file's first name (the one its `archivedKey` records).
@@ -323,6 +342,7 @@ extension FileSystem {
         defer { keyLocks.unlock(key) }
         echoes.begin(key)
         defer { echoes.end(key) }
+        if ![.fifo, .characterDevice, .blockDevice, .socket].contains(inode.type) { try await keepReleasedDataAt(key, exporting: ino, at: path) }
         var dataVersion = inode.dataVersion
         let etag: String
         switch inode.type {

@@ -69,6 +69,16 @@ extension FileSystem {
             guard current.archivedEtag != nil else {
                 throw FileSystemError(EPERM, "\(path): Operation not permitted: the archived copy is unknown")
             }
+            // A file renamed since its export has its copy under its old name, where another file may be
+            // exported before this one's export moves it: only a copy under the current name is kept safe
+            // (see `keepReleasedDataAt`).
+            let currentKey = try db.path(of: ino).flatMap { self.association(containing: $0, type: .regular)?.1 }
+            guard current.archivedKey == currentKey else {
+                throw FileSystemError(
+                    EBUSY,
+                    "\(path): Device or resource busy: the file was renamed since its export; it can be released once it is exported under its new name"
+                )
+            }
             var released = inode
             released.hsm = outcome.state
             try db.update(released)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HSM
 
 /// The MDT's tables beside the namespace: the export queue, extended attributes, inodes waiting for their
 /// attributes, and the JSON documents of associations and tasks.
@@ -11,6 +12,19 @@ extension MetadataTransaction {
         try Int64.fetchAll(
             prepared("SELECT seq FROM exportQueue WHERE operation = 'sync' AND ino = ? AND attempts = 0 AND forced >= ?"),
             arguments: [ino, forced])
+    }
+
+    /// A released inode other than `ino` whose archived copy is the object at `key`: its only data. It was
+    /// renamed, and its export has not copied that object to its new name yet. (A lost one has no data there.)
+    func releasedInode(archivedAt key: String, except ino: InodeNumber) throws -> InodeNumber? {
+        // The flag is a literal, not a parameter, so SQLite can use the partial index `inode_released_archive`.
+        try InodeNumber.fetchOne(
+            prepared(
+                """
+                SELECT ino FROM inode WHERE archivedKey = ? AND (hsmFlags & \(HSMFlags.released.rawValue)) != 0
+                  AND (hsmFlags & \(HSMFlags.lost.rawValue)) = 0 AND ino != ? LIMIT 1
+                """),
+            arguments: [key, ino])
     }
 
     func enqueue(_ entry: ExportEntry) throws {

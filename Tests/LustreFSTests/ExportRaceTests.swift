@@ -67,3 +67,102 @@ import Glibc
         await fs.close()
     }
 }
+
+/// A released file's data lives only in its object. When the file's directory is renamed, its export copies
+/// that object to the new name; a new file that takes the old name before that copy must not overwrite the
+/// object, or the released file's data is gone (and its restore reads the newcomer's bytes).
+@Suite struct RenamedReleasedDataTests {
+    @Test func aNewFileAtTheOldNameLeavesTheReleasedFilesDataWhole() async throws {
+        let scratch = Scratch()
+        let repo = scratch.sub("repo")
+        let faulty = Locked<FaultyRepository?>(nil)
+        let repositories = TestRepositories(wrap: { base in
+            faulty.withLock { current in
+                if current == nil { current = FaultyRepository(base, seed: 1) }
+                return current!
+            }
+        })
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
+        _ = try await fs.associate("/dra", "file://\(repo)")
+        let repository = try #require(faulty.withLock { $0 })
+        try await fs.mkdir("/dra/a")
+        let original = Data(repeating: 1, count: 5000)
+        let released = try await fs.writeFile("/dra/a/f", original)
+        #expect(try await fs.waitForExports(timeout: 60))
+        try await fs.hsmRelease(released.ino)
+
+        // Every copy fails for now: the renamed file's export cannot move its object.
+        repository.setPlan(FaultyRepository.Plan(errorRate: 1, operations: [.copy]))
+        let root = try await fs.resolve("/dra")
+        try await fs.rename(parent: root.ino, name: "a", newParent: root.ino, newName: "moved")
+        try await fs.mkdir("/dra/a")
+        let newcomer = Data(repeating: 2, count: 300)
+        _ = try await fs.writeFile("/dra/a/f", newcomer)
+        // The newcomer's export brings the released file's data back before it overwrites the object.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while FileManager.default.contents(atPath: repo + "/a/f") != newcomer && ContinuousClock.now < deadline {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        #expect(FileManager.default.contents(atPath: repo + "/a/f") == newcomer)
+        #expect(try await !fs.resolve("/dra/moved/f").isReleased, "the released file was not restored before its object was overwritten")
+        #expect(try await fs.readFile("/dra/moved/f") == original)
+
+        repository.setPlan(.none)
+        #expect(try await fs.waitForExports(timeout: 90))
+        #expect(try await fs.readFile("/dra/moved/f") == original)
+        #expect(try await fs.readFile("/dra/a/f") == newcomer)
+        #expect(FileManager.default.contents(atPath: repo + "/moved/f") == original)
+        #expect(FileManager.default.contents(atPath: repo + "/a/f") == newcomer)
+        await fs.close()
+    }
+
+    /// Two released files swap names (through a third): each one's copy would overwrite the other's only
+    /// data. Neither may be lost, and the exports may not wait for each other forever.
+    @Test func releasedFilesSwappedByRenamesKeepTheirData() async throws {
+        let scratch = Scratch()
+        let repo = scratch.sub("repo")
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
+        _ = try await fs.associate("/dra", "file://\(repo)")
+        let first = Data(repeating: 1, count: 7000)
+        let second = Data(repeating: 2, count: 900)
+        let x = try await fs.writeFile("/dra/x", first)
+        let y = try await fs.writeFile("/dra/y", second)
+        #expect(try await fs.waitForExports(timeout: 60))
+        try await fs.hsmRelease(x.ino)
+        try await fs.hsmRelease(y.ino)
+        let root = try await fs.resolve("/dra").ino
+        try await fs.rename(parent: root, name: "x", newParent: root, newName: "t")
+        try await fs.rename(parent: root, name: "y", newParent: root, newName: "x")
+        try await fs.rename(parent: root, name: "t", newParent: root, newName: "y")
+        #expect(try await fs.waitForExports(timeout: 90))
+        #expect(try await fs.readFile("/dra/y") == first)
+        #expect(try await fs.readFile("/dra/x") == second)
+        #expect(FileManager.default.contents(atPath: repo + "/y") == first)
+        #expect(FileManager.default.contents(atPath: repo + "/x") == second)
+        #expect(!FileManager.default.fileExists(atPath: repo + "/t"))
+        await fs.close()
+    }
+
+    /// Until a renamed file is exported under its new name, its archived copy sits under the old one, which a
+    /// new file may take: releasing it then would leave its data where it is not kept safe.
+    @Test func aFileRenamedSinceItsExportIsReleasedOnlyOnceExportedAgain() async throws {
+        let (fs, repo, repository, scratch) = try await ExportRaceTests.slowedFileSystem()
+        _ = scratch
+        repository.setPlan(.none)
+        let data = Data(repeating: 3, count: 4096)
+        let file = try await fs.writeFile("/dra/old", data)
+        #expect(try await fs.waitForExports(timeout: 60))
+        repository.setPlan(FaultyRepository.Plan(errorRate: 1, operations: [.write]))
+        let root = try await fs.resolve("/dra")
+        try await fs.rename(parent: root.ino, name: "old", newParent: root.ino, newName: "new")
+        #expect(await errno { try await fs.hsmRelease(file.ino) } == EBUSY)
+        #expect(try await !fs.resolve("/dra/new").isReleased)
+
+        repository.setPlan(.none)
+        #expect(try await fs.waitForExports(timeout: 90))
+        try await fs.hsmRelease(file.ino)
+        #expect(try await fs.readFile("/dra/new") == data)
+        #expect(FileManager.default.contents(atPath: repo + "/new") == data)
+        await fs.close()
+    }
+}
