@@ -346,6 +346,7 @@ extension FileSystem {
                 try self.checkRenameKeepsData(
                     db, moving: moving, from: try self.childPath(db, parent, name),
                     to: try self.childPath(db, newParent, newName))
+                var replacedDelete: [PendingDelete] = []
                 if let existing {
                     if flags.contains(.noReplace) { throw FileSystemError.exists(newName) }
                     guard var replaced = try db.inode(existing.ino) else { throw FileSystemError.notFound(newName) }
@@ -357,6 +358,15 @@ extension FileSystem {
                     }
                     if try self.associationRoot(db, replaced.ino) != nil {
                         throw FileSystemError(EBUSY, "\(newName) is the directory of a data repository association")
+                    }
+                    // The replaced object is overwritten by the moved one's export, unless the moved one leaves
+                    // again (or is unlinked) first: then nobody writes that key and this delete removes it. It
+                    // runs after the moved inode's sync and keeps an object that inode exported there.
+                    if let (association, key) = try self.repositoryKey(db, parent: newParent, name: newName, type: replaced.type),
+                        replaced.archivedEtag != nil || replaced.hsm.flags.contains(.exists),
+                        association.autoExport.contains(.deleted)
+                    {
+                        replacedDelete = [PendingDelete(key: key, association: association.id, ino: moving.ino)]
                     }
                     try db.unlinkEntry(parent: newParent, name: newName)
                     replaced.nlink -= replaced.type == .directory ? 2 : 1
@@ -374,9 +384,8 @@ extension FileSystem {
                     } else {
                         try db.update(replaced)
                     }
-                    // The replaced object is overwritten by the moved one's export; nothing to delete.
                 }
-                let deletes = try self.subtreeDeletes(db, parent: parent, name: name, inode: moving)
+                let deletes = try self.subtreeDeletes(db, parent: parent, name: name, inode: moving) + replacedDelete
                 try db.unlinkEntry(parent: parent, name: name)
                 try db.link(parent: newParent, name: newName, ino: moving.ino)
                 if moving.type == .directory && parent != newParent {

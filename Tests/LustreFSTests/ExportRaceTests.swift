@@ -66,6 +66,28 @@ import Glibc
         #expect(state.flags.contains(.archived) && !state.flags.contains(.dirty), "\(state)")
         await fs.close()
     }
+
+    /// A rename over an exported file leaves the replaced object for the moved file's export to overwrite. If
+    /// the moved file leaves that name again before its export ran, nobody overwrites it: it must be deleted.
+    @Test func aReplacedFilesObjectGoesWhenTheReplacingFileMovesOnBeforeItsExport() async throws {
+        let (fs, repo, repository, scratch) = try await Self.slowedFileSystem()
+        _ = scratch
+        repository.setPlan(.none)
+        _ = try await fs.writeFile("/dra/replaced", Data(repeating: 1, count: 100))
+        let data = Data(repeating: 2, count: 200)
+        _ = try await fs.writeFile("/dra/moving", data)
+        #expect(try await fs.waitForExports(timeout: 60))
+        // No export can write until both renames are done.
+        repository.setPlan(FaultyRepository.Plan(errorRate: 1, operations: [.write, .copy]))
+        let root = try await fs.resolve("/dra").ino
+        try await fs.rename(parent: root, name: "moving", newParent: root, newName: "replaced")
+        try await fs.rename(parent: root, name: "replaced", newParent: root, newName: "final")
+        repository.setPlan(.none)
+        #expect(try await fs.waitForExports(timeout: 90))
+        #expect(try ModelRun.repositoryListing(repo) == ["final": "file"])
+        #expect(FileManager.default.contents(atPath: repo + "/final") == data)
+        await fs.close()
+    }
 }
 
 /// A released file's data lives only in its object. When the file's directory is renamed, its export copies
