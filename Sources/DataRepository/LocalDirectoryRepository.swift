@@ -216,7 +216,9 @@ package struct LocalDirectoryRepository: DataRepository {
     package func delete(key: String) async throws {
         let target = path(of: key)
         let result = key.hasSuffix("/") ? rmdir(target) : unlink(target)
-        if result != 0 && errno != ENOENT && errno != ENOTEMPTY {
+        // S3 keeps `a` and `a/...` apart; here they share one path, so a file key that names a directory now
+        // (EISDIR) or a directory key that names a file (ENOTDIR) has no object of its own left to delete.
+        if result != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EISDIR && errno != ENOTDIR {
             throw RepositoryError(.io, "cannot delete \(target): \(String(cString: strerror(errno)))")
         }
         unlink(metadataPath(of: key))

@@ -132,3 +132,20 @@ import Glibc
         try store.close()
     }
 }
+
+/// The local-directory repository keeps `a` and `a/...` on one path, where S3 keeps two keys: deleting the key
+/// of a file that a directory has since replaced (or of a directory a file has replaced) finds no object of its
+/// own and succeeds, so the export queue does not retry it forever.
+@Suite struct LocalRepositorySharedPathTests {
+    @Test func aDeleteOfAKeyWhosePathHoldsTheOtherKindSucceedsAndLeavesIt() async throws {
+        let scratch = Scratch()
+        let repo = scratch.sub("repo")
+        let local = LocalDirectoryRepository(root: repo)
+        _ = try await local.write(key: "a/f", data: Data("x".utf8), userMetadata: [:])
+        try await local.delete(key: "a")
+        #expect(FileManager.default.contents(atPath: repo + "/a/f") == Data("x".utf8))
+        _ = try await local.write(key: "b", data: Data("y".utf8), userMetadata: [:])
+        try await local.delete(key: "b/")
+        #expect(FileManager.default.contents(atPath: repo + "/b") == Data("y".utf8))
+    }
+}
