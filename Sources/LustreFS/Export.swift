@@ -220,6 +220,13 @@ extension FileSystem {
             // file or a rename onto the name): the object is that file's copy.
             return
         }
+        if let holder = try await store.read({ db in try db.releasedInode(archivedAt: key, except: 0) }) {
+            // The only copy of a released file's data (one still open after its unlink, a hard link's first
+            // name, a replaced file with other names): it stays until that file no longer needs it.
+            let holderPath = await displayPath(holder)
+            logger.info("\(key) is kept: it holds the data of released \(holderPath)")
+            return
+        }
         echoes.begin(key)
         defer { echoes.end(key) }
         try await repository.delete(key: key)
@@ -312,18 +319,41 @@ extension FileSystem {
         throw FileSystemError(EBUSY, "\(key) still holds the data of a released file renamed since its export; \(path) is exported later")
     }
 
-    /// Exports the object of a file's first name (the one its `archivedKey` records).
+    /// Exports the object of a file's first name (the one its `archivedKey` records). The key is locked through
+    /// the commit, so a delete of it decides on what this export recorded. A released file's copy reads its
+    /// old key: that key is locked too, and the inode read again under the locks, so neither a write to the
+    /// old key nor a restore of this file by another export slips between the decision and the copy (two
+    /// released files swapped by renames each copy the other's key).
     func syncFirstName(_ ino: InodeNumber, forced: Bool) async throws -> SyncOutcome {
-        guard
-            let (inode, path) = try await store.read({ db -> (Inode, String)? in
+        func inodeAndPath() async throws -> (Inode, String)? {
+            try await store.read { db -> (Inode, String)? in
                 guard let inode = try db.inode(ino), let path = try db.path(of: ino) else { return nil }
                 return (inode, path)
-            })
-        else { return .skipped("the file no longer exists") }
-        guard let (association, key) = association(containing: path, type: inode.type) else {
-            return .skipped("\(path) is outside every data repository association")
+            }
         }
-        guard key.utf8.count <= 1024 else { return .skipped("PathSizeTooLong") }
+        func keysToLock(_ inode: Inode, _ key: String) -> [String] {
+            guard inode.type == .regular, inode.isReleased, let source = inode.archivedKey, source != key else { return [key] }
+            return [key, source].sorted()
+        }
+        for _ in 0..<3 {
+            guard let (first, path) = try await inodeAndPath() else { return .skipped("the file no longer exists") }
+            guard let (association, key) = association(containing: path, type: first.type) else {
+                return .skipped("\(path) is outside every data repository association")
+            }
+            guard key.utf8.count <= 1024 else { return .skipped("PathSizeTooLong") }
+            let keys = keysToLock(first, key)
+            for locked in keys { await keyLocks.lock(locked) }
+            defer { for locked in keys { keyLocks.unlock(locked) } }
+            guard let (inode, current) = try await inodeAndPath() else { return .skipped("the file no longer exists") }
+            guard current == path, keysToLock(inode, key) == keys else { continue }
+            return try await export(inode, at: path, key: key, association: association, forced: forced)
+        }
+        throw FileSystemError(EBUSY, "inode \(ino) kept moving while it was exported; it is exported again later")
+    }
+
+    /// The export of `inode` at `path`, with its key (and a released file's source key) locked.
+    private func export(_ inode: Inode, at path: String, key: String, association: Association, forced: Bool) async throws -> SyncOutcome {
+        let ino = inode.ino
         let isNew = inode.archivedEtag == nil || inode.archivedKey != key
         if !forced {
             guard association.autoExport.contains(isNew ? .new : .changed) else { return .skipped("not in the AutoExportPolicy") }
@@ -337,12 +367,9 @@ extension FileSystem {
             atimeNanoseconds: inode.atime, mtimeNanoseconds: inode.mtime
         ).userMetadata
         let repository = try repository(for: association)
-        // Held through the commit below, so a delete of this key decides on what this export recorded.
-        await keyLocks.lock(key)
-        defer { keyLocks.unlock(key) }
+        if !inode.type.isSpecial { try await keepReleasedDataAt(key, exporting: ino, at: path) }
         echoes.begin(key)
         defer { echoes.end(key) }
-        if ![.fifo, .characterDevice, .blockDevice, .socket].contains(inode.type) { try await keepReleasedDataAt(key, exporting: ino, at: path) }
         var dataVersion = inode.dataVersion
         let etag: String
         switch inode.type {

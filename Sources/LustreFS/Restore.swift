@@ -29,9 +29,9 @@ extension FileSystem {
         guard let key = inode.archivedKey else {
             throw FileSystemError.io("inode \(ino) is released but has no archived copy (lost)")
         }
-        guard let path = try await store.read({ db in try db.path(of: ino) }),
-            let association = associationOwning(key: key, at: path, type: .regular)
-        else {
+        // An unlinked file still open has no path: the association whose prefix holds its key owns it.
+        let path = try await store.read { db in try db.path(of: ino) }
+        guard let association = associationOwning(key: key, at: path, type: .regular) else {
             throw FileSystemError.io("inode \(ino) is released but belongs to no data repository association")
         }
         let repository = try repository(for: association)

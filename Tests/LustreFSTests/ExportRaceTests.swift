@@ -165,6 +165,35 @@ import Glibc
         await fs.close()
     }
 
+    /// A rename replaces a released file that a reader still has open; the moved file is still being written,
+    /// so its export waits for its close and the replaced name's delete runs first. The object is the open
+    /// file's only data: it stays until the reader is done.
+    @Test func aReplacedReleasedFileStillOpenKeepsItsObject() async throws {
+        let scratch = Scratch()
+        let repo = scratch.sub("repo")
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
+        _ = try await fs.associate("/dra", "file://\(repo)")
+        let original = Data(repeating: 5, count: 6000)
+        let replaced = try await fs.writeFile("/dra/a", original)
+        #expect(try await fs.waitForExports(timeout: 60))
+        try await fs.hsmRelease(replaced.ino)
+        let reader = try await fs.open(replaced.ino, mode: OpenMode())
+        let root = try await fs.resolve("/dra").ino
+        let moving = try await fs.makeNode(parent: root, name: "x", type: .regular, perm: 0o644, uid: 0, gid: 0)
+        let writer = try await fs.open(moving.ino, mode: OpenMode(write: true), created: true)
+        let newer = Data(repeating: 6, count: 100)
+        _ = try await fs.write(writer, offset: 0, data: newer)
+        try await fs.rename(parent: root, name: "x", newParent: root, newName: "a")
+        #expect(try await fs.waitForExports(timeout: 60))
+        #expect(FileManager.default.contents(atPath: repo + "/a") == original)
+        #expect(try await fs.read(reader, offset: 0, count: original.count) == original)
+        await fs.release(reader)
+        await fs.release(writer)
+        #expect(try await fs.waitForExports(timeout: 60))
+        #expect(FileManager.default.contents(atPath: repo + "/a") == newer)
+        await fs.close()
+    }
+
     /// Until a renamed file is exported under its new name, its archived copy sits under the old one, which a
     /// new file may take: releasing it then would leave its data where it is not kept safe.
     @Test func aFileRenamedSinceItsExportIsReleasedOnlyOnceExportedAgain() async throws {
