@@ -94,19 +94,23 @@ import Glibc
 /// that object to the new name; a new file that takes the old name before that copy must not overwrite the
 /// object, or the released file's data is gone (and its restore reads the newcomer's bytes).
 @Suite struct RenamedReleasedDataTests {
-    @Test func aNewFileAtTheOldNameLeavesTheReleasedFilesDataWhole() async throws {
+    /// A file system whose association holds `files` (name → data), exported and released.
+    static func released(_ files: [String: Data]) async throws -> (FileSystem, String, Scratch, [String: Inode]) {
         let scratch = Scratch()
         let repo = scratch.sub("repo")
-        let faulty = Locked<FaultyRepository?>(nil)
-        let repositories = TestRepositories(wrap: { base in
-            faulty.withLock { current in
-                if current == nil { current = FaultyRepository(base, seed: 1) }
-                return current!
-            }
-        })
-        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: repositories)
+        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
         _ = try await fs.associate("/dra", "file://\(repo)")
-        let repository = try #require(faulty.withLock { $0 })
+        var inodes: [String: Inode] = [:]
+        for (name, data) in files { inodes[name] = try await fs.writeFile("/dra/" + name, data) }
+        #expect(try await fs.waitForExports(timeout: 60))
+        for inode in inodes.values { try await fs.hsmRelease(inode.ino) }
+        return (fs, repo, scratch, inodes)
+    }
+
+    @Test func aNewFileAtTheOldNameLeavesTheReleasedFilesDataWhole() async throws {
+        let (fs, repo, repository, scratch) = try await ExportRaceTests.slowedFileSystem()
+        _ = scratch
+        repository.setPlan(.none)
         try await fs.mkdir("/dra/a")
         let original = Data(repeating: 1, count: 5000)
         let released = try await fs.writeFile("/dra/a/f", original)
@@ -141,17 +145,10 @@ import Glibc
     /// Two released files swap names (through a third): each one's copy would overwrite the other's only
     /// data. Neither may be lost, and the exports may not wait for each other forever.
     @Test func releasedFilesSwappedByRenamesKeepTheirData() async throws {
-        let scratch = Scratch()
-        let repo = scratch.sub("repo")
-        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
-        _ = try await fs.associate("/dra", "file://\(repo)")
         let first = Data(repeating: 1, count: 7000)
         let second = Data(repeating: 2, count: 900)
-        let x = try await fs.writeFile("/dra/x", first)
-        let y = try await fs.writeFile("/dra/y", second)
-        #expect(try await fs.waitForExports(timeout: 60))
-        try await fs.hsmRelease(x.ino)
-        try await fs.hsmRelease(y.ino)
+        let (fs, repo, scratch, _) = try await Self.released(["x": first, "y": second])
+        _ = scratch
         let root = try await fs.resolve("/dra").ino
         try await fs.rename(parent: root, name: "x", newParent: root, newName: "t")
         try await fs.rename(parent: root, name: "y", newParent: root, newName: "x")
@@ -169,14 +166,10 @@ import Glibc
     /// so its export waits for its close and the replaced name's delete runs first. The object is the open
     /// file's only data: it stays until the reader is done.
     @Test func aReplacedReleasedFileStillOpenKeepsItsObject() async throws {
-        let scratch = Scratch()
-        let repo = scratch.sub("repo")
-        let fs = try await FileSystem.open(directory: scratch.sub("fs"), options: testOptions(), repositories: TestRepositories())
-        _ = try await fs.associate("/dra", "file://\(repo)")
         let original = Data(repeating: 5, count: 6000)
-        let replaced = try await fs.writeFile("/dra/a", original)
-        #expect(try await fs.waitForExports(timeout: 60))
-        try await fs.hsmRelease(replaced.ino)
+        let (fs, repo, scratch, inodes) = try await Self.released(["a": original])
+        _ = scratch
+        let replaced = try #require(inodes["a"])
         let reader = try await fs.open(replaced.ino, mode: OpenMode())
         let root = try await fs.resolve("/dra").ino
         let moving = try await fs.makeNode(parent: root, name: "x", type: .regular, perm: 0o644, uid: 0, gid: 0)
