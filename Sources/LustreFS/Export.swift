@@ -207,11 +207,6 @@ extension FileSystem {
         guard let key = entry.key, let associationId = entry.association,
             let association = associationTable.find(associationId)
         else { return }
-        if let ino = entry.ino, let inode = try await store.inode(ino), inode.archivedKey == key {
-            // The rename's put under the new key did not happen (the policy has no NEW, or the file is
-            // still being written): the old object may be the only copy of the data, so it stays.
-            return
-        }
         let repository = try repository(for: association)
         await keyLocks.lock(key)
         defer { keyLocks.unlock(key) }
@@ -221,8 +216,10 @@ extension FileSystem {
             return
         }
         if let holder = try await store.read({ db in try db.releasedInode(archivedAt: key, except: 0) }) {
-            // The only copy of a released file's data (one still open after its unlink, a hard link's first
-            // name, a replaced file with other names): it stays until that file no longer needs it.
+            // The only copy of a released file's data (a renamed one whose copy to its new name did not
+            // happen, one still open after its unlink or replaced by a rename): it stays. A file whose data is
+            // local loses nothing by the delete (one still being written when its rename's delete runs is
+            // exported under its new name at its last close), so its old object goes as FSx's would.
             let holderPath = await displayPath(holder)
             logger.info("\(key) is kept: it holds the data of released \(holderPath)")
             return

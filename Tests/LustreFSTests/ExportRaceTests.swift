@@ -67,6 +67,28 @@ import Glibc
         await fs.close()
     }
 
+    /// A file renamed while it is open for writing: its export waits for the last close, so the rename's delete
+    /// of the old key runs first. The data is local, so the old object goes now; keeping it (as if it were the
+    /// only copy) left it in the repository for good once the close exported the new name.
+    @Test func aFileRenamedWhileOpenForWritingLeavesNoObjectAtItsOldName() async throws {
+        let (fs, repo, repository, scratch) = try await Self.slowedFileSystem()
+        _ = scratch
+        repository.setPlan(.none)
+        let file = try await fs.writeFile("/dra/old", Data(repeating: 1, count: 100))
+        #expect(try await fs.waitForExports(timeout: 60))
+        let writer = try await fs.open(file.ino, mode: OpenMode(write: true))
+        let data = Data(repeating: 2, count: 300)
+        _ = try await fs.write(writer, offset: 0, data: data)
+        let root = try await fs.resolve("/dra").ino
+        try await fs.rename(parent: root, name: "old", newParent: root, newName: "new")
+        #expect(try await fs.waitForExports(timeout: 60))
+        await fs.release(writer)
+        #expect(try await fs.waitForExports(timeout: 60))
+        #expect(try ModelRun.repositoryListing(repo) == ["new": "file"])
+        #expect(FileManager.default.contents(atPath: repo + "/new") == data)
+        await fs.close()
+    }
+
     /// A rename over an exported file leaves the replaced object for the moved file's export to overwrite. If
     /// the moved file leaves that name again before its export ran, nobody overwrites it: it must be deleted.
     @Test func aReplacedFilesObjectGoesWhenTheReplacingFileMovesOnBeforeItsExport() async throws {
