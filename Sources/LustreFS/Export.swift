@@ -305,13 +305,19 @@ extension FileSystem {
     /// (two released files swapped by renames each wait for the other), so the released file is restored
     /// instead: its data is then local, and its own export uploads it under its new name. Release refuses a
     /// file whose archived copy is not under its current name, so no file becomes such a holder meanwhile.
-    func keepReleasedDataAt(_ key: String, exporting ino: InodeNumber, at path: String) async throws {
+    /// `found`: the holder a read under the lock already found (an export's own read looks, so the common
+    /// case, no holder, costs no read of its own); nil looks it up here.
+    func keepReleasedDataAt(_ key: String, exporting ino: InodeNumber, at path: String, found: InodeNumber? = nil) async throws {
+        func lookUp() async throws -> InodeNumber? { try await store.read { db in try db.releasedInode(archivedAt: key, except: ino) } }
+        var next = found
+        if next == nil { next = try await lookUp() }
         // A restore clears the holder; a bound only guards against a repository that keeps changing under us.
         for _ in 0..<3 {
-            guard let holder = try await store.read({ db in try db.releasedInode(archivedAt: key, except: ino) }) else { return }
+            guard let holder = next else { return }
             let holderPath = await displayPath(holder)
             logger.info("\(path) is exported to \(key), which holds the only copy of released \(holderPath) (renamed since): restoring it first")
             try await restore(holder, wait: true)
+            next = try await lookUp()
         }
         throw FileSystemError(EBUSY, "\(key) still holds the data of a released file renamed since its export; \(path) is exported later")
     }
@@ -322,10 +328,11 @@ extension FileSystem {
     /// old key nor a restore of this file by another export slips between the decision and the copy (two
     /// released files swapped by renames each copy the other's key).
     func syncFirstName(_ ino: InodeNumber, forced: Bool) async throws -> SyncOutcome {
-        func inodeAndPath() async throws -> (Inode, String)? {
-            try await store.read { db -> (Inode, String)? in
+        /// The inode, its path, and (with `key`) a released file other than this one still archived at `key`.
+        func inodeAndPath(holderOf key: String? = nil) async throws -> (Inode, String, InodeNumber?)? {
+            try await store.read { db -> (Inode, String, InodeNumber?)? in
                 guard let inode = try db.inode(ino), let path = try db.path(of: ino) else { return nil }
-                return (inode, path)
+                return (inode, path, try key.flatMap { try db.releasedInode(archivedAt: $0, except: ino) })
             }
         }
         func keysToLock(_ inode: Inode, _ key: String) -> [String] {
@@ -333,7 +340,7 @@ extension FileSystem {
             return [key, source].sorted()
         }
         for _ in 0..<3 {
-            guard let (first, path) = try await inodeAndPath() else { return .skipped("the file no longer exists") }
+            guard let (first, path, _) = try await inodeAndPath() else { return .skipped("the file no longer exists") }
             guard let (association, key) = association(containing: path, type: first.type) else {
                 return .skipped("\(path) is outside every data repository association")
             }
@@ -341,15 +348,18 @@ extension FileSystem {
             let keys = keysToLock(first, key)
             for locked in keys { await keyLocks.lock(locked) }
             defer { for locked in keys { keyLocks.unlock(locked) } }
-            guard let (inode, current) = try await inodeAndPath() else { return .skipped("the file no longer exists") }
+            guard let (inode, current, holder) = try await inodeAndPath(holderOf: key) else { return .skipped("the file no longer exists") }
             guard current == path, keysToLock(inode, key) == keys else { continue }
-            return try await export(inode, at: path, key: key, association: association, forced: forced)
+            return try await export(inode, at: path, key: key, association: association, holder: holder, forced: forced)
         }
         throw FileSystemError(EBUSY, "inode \(ino) kept moving while it was exported; it is exported again later")
     }
 
-    /// The export of `inode` at `path`, with its key (and a released file's source key) locked.
-    private func export(_ inode: Inode, at path: String, key: String, association: Association, forced: Bool) async throws -> SyncOutcome {
+    /// The export of `inode` at `path`, with its key (and a released file's source key) locked; `holder`: a
+    /// released file whose only copy is still at `key`.
+    private func export(
+        _ inode: Inode, at path: String, key: String, association: Association, holder: InodeNumber?, forced: Bool
+    ) async throws -> SyncOutcome {
         let ino = inode.ino
         let isNew = inode.archivedEtag == nil || inode.archivedKey != key
         if !forced {
@@ -364,7 +374,7 @@ extension FileSystem {
             atimeNanoseconds: inode.atime, mtimeNanoseconds: inode.mtime
         ).userMetadata
         let repository = try repository(for: association)
-        if !inode.type.isSpecial { try await keepReleasedDataAt(key, exporting: ino, at: path) }
+        if let holder, !inode.type.isSpecial { try await keepReleasedDataAt(key, exporting: ino, at: path, found: holder) }
         echoes.begin(key)
         defer { echoes.end(key) }
         var dataVersion = inode.dataVersion
